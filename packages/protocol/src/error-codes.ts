@@ -1,0 +1,44 @@
+/**
+ * Error codes carried by `error` frames and by `res` frames with `ok: false`.
+ * Stable: clients switch on them. Every malformed input maps to one of these.
+ */
+export const ErrorCode = {
+  /** The text was not valid JSON. */
+  BAD_JSON: 'BAD_JSON',
+  /** Valid JSON, but not a frame (not an object, or an array of objects) or without a string `t`. */
+  BAD_FRAME: 'BAD_FRAME',
+  /** `t` names no frame type this peer accepts. */
+  UNKNOWN_TYPE: 'UNKNOWN_TYPE',
+  /** A field is missing or has the wrong type or range; `message` names it. */
+  BAD_FIELD: 'BAD_FIELD',
+  /** A batch held no frames, or more than the batch limit. */
+  BAD_BATCH: 'BAD_BATCH',
+  /** A binary WebSocket message; Tether v1 speaks JSON text only. */
+  BINARY_UNSUPPORTED: 'BINARY_UNSUPPORTED',
+  /** A frame other than hello arrived before hello. */
+  HELLO_REQUIRED: 'HELLO_REQUIRED',
+  /** A second hello on the same connection. */
+  DUPLICATE_HELLO: 'DUPLICATE_HELLO',
+  /** The hello asked for a protocol version the server does not speak. */
+  UNSUPPORTED_VERSION: 'UNSUPPORTED_VERSION',
+  /** Too many messages; the frame was dropped. Continued abuse closes with 1008. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** The credentials do not allow this (topic publish or subscribe). */
+  FORBIDDEN: 'FORBIDDEN',
+  /** No handler for this request method or message. */
+  NO_HANDLER: 'NO_HANDLER',
+  /** The application's handler threw or rejected. */
+  HANDLER_ERROR: 'HANDLER_ERROR',
+  /** A request got no reply in time. */
+  TIMEOUT: 'TIMEOUT',
+  /** Unsubscribe from a topic the connection is not subscribed to. */
+  NOT_SUBSCRIBED: 'NOT_SUBSCRIBED',
+  /** The message exceeded the size limit (sent before close 1009 where possible). */
+  TOO_BIG: 'TOO_BIG',
+  /** An ack for a sequence number that was never sent. */
+  BAD_ACK: 'BAD_ACK',
+  /** The server failed unexpectedly while handling the frame. */
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];

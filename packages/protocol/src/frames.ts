@@ -1,0 +1,251 @@
+/**
+ * Every frame of Tether protocol v1. A WebSocket text message carries one
+ * frame (a JSON object) or a batch (a JSON array of frames). Field names are
+ * short because they repeat in every message; docs/protocol.md spells them out.
+ */
+
+/** Any JSON value: the application's payload. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A topic position: the history's epoch and the offset of a publication in it. */
+export interface Position {
+  /** Identifies one continuous history of the topic; a new epoch means older offsets are gone. */
+  epoch: string;
+  /** Offset of a publication within the epoch; the first publication is 1. */
+  offset: number;
+}
+
+/** C->S, first frame on every connection. */
+export interface HelloFrame {
+  t: 'hello';
+  /** Protocol version; 1. */
+  v: number;
+  /** Present when the client resumes a session. */
+  resume?: {
+    /** Session id from an earlier welcome. */
+    sid: string;
+    /** Resume token from the latest welcome of that session. */
+    token: string;
+    /** Highest server sequence number the client received (0 if none). */
+    seq: number;
+  };
+  /** Optional client description, for logs and stats. */
+  client?: { name?: string; version?: string };
+}
+
+/** S->C, answer to hello. */
+export interface WelcomeFrame {
+  t: 'welcome';
+  v: number;
+  /** Session id. */
+  sid: string;
+  /** Resume token; present it in the next hello's `resume.token`. */
+  token: string;
+  /** Connection id (unique per socket, for logs). */
+  cid: string;
+  /** Whether the session asked for in `hello.resume` was resumed. */
+  resumed: boolean;
+  /** Why a requested resume failed: `unknown` session, `expired` window, `gap` (history trimmed), `invalid` token. */
+  reason?: 'unknown' | 'expired' | 'gap' | 'invalid';
+  /** Highest client sequence number the server has processed in this session (0 if none). */
+  ack: number;
+  /** Heartbeat parameters in ms: a peer silent for interval + timeout is dead. */
+  hb: { interval: number; timeout: number };
+  /** Limits the client must respect. */
+  limits: { maxMessageBytes: number; rate: number; burst: number; maxBatch: number };
+  /** How long (ms) the session survives a disconnect. */
+  resumeWindow: number;
+  /** Server wall-clock time (ms since epoch) when the welcome was sent. */
+  time: number;
+}
+
+/** Either direction. App-level ping carrying the sender's clock. */
+export interface PingFrame {
+  t: 'ping';
+  /** Sender's wall-clock time in ms. */
+  ts: number;
+}
+
+/** Either direction. Answer to ping. */
+export interface PongFrame {
+  t: 'pong';
+  /** The `ts` of the ping, echoed. */
+  ts: number;
+  /** Responder's wall-clock time in ms when it answered. */
+  rts: number;
+}
+
+/** Either direction. A direct message. With `seq` it is reliable: acked, retained, replayed, deduplicated. */
+export interface MsgFrame {
+  t: 'msg';
+  /** Sequence number within the session and direction, starting at 1; absent for fire-and-forget. */
+  seq?: number;
+  data: Json;
+}
+
+/** Either direction. Cumulative acknowledgement: every `seq` up to this one was received. */
+export interface AckFrame {
+  t: 'ack';
+  seq: number;
+}
+
+/** Either direction. A request; the peer answers with `res` of the same `id`. */
+export interface ReqFrame {
+  t: 'req';
+  /** Correlates the reply; unique among the sender's pending requests. */
+  id: number | string;
+  /** What is asked for (the handler's name). */
+  method: string;
+  data?: Json;
+  /** Optional sequence number, like `msg.seq`, for exactly-once processing across reconnects. */
+  seq?: number;
+}
+
+/** Either direction. The reply to `req`. */
+export interface ResFrame {
+  t: 'res';
+  id: number | string;
+  ok: boolean;
+  /** The result when `ok`. */
+  data?: Json;
+  /** The failure when not `ok`. */
+  error?: { code: string; message: string };
+}
+
+/** C->S. Subscribe to a topic. */
+export interface SubFrame {
+  t: 'sub';
+  topic: string;
+  /** Resume from this position: the server replays every publication after it. */
+  from?: Position;
+  /** Deliver the last N publications first (ignored when `from` is present). */
+  last?: number;
+}
+
+/** S->C. Subscription confirmed; replayed publications follow, then live ones. */
+export interface SubscribedFrame {
+  t: 'subscribed';
+  topic: string;
+  /** Current epoch of the topic. */
+  epoch: string;
+  /** Offset of the newest publication at subscribe time (0 if none); replay ends here. */
+  offset: number;
+  /** False when `from` could not be honoured (epoch changed or history trimmed): a gap. */
+  recovered: boolean;
+  /** How many publications are replayed before live ones. */
+  replay: number;
+}
+
+/** C->S. Leave a topic. */
+export interface UnsubFrame {
+  t: 'unsub';
+  topic: string;
+}
+
+/** S->C. Left a topic (answer to unsub, or server-initiated with a reason). */
+export interface UnsubscribedFrame {
+  t: 'unsubscribed';
+  topic: string;
+  reason?: string;
+}
+
+/** C->S. Publish to a topic (allowed only where the server's authorize hook permits). */
+export interface PublishFrame {
+  t: 'publish';
+  topic: string;
+  data: Json;
+  /** Correlates the `published` or `error` answer. */
+  id?: number | string;
+}
+
+/** S->C. A publish was accepted at this position. */
+export interface PublishedFrame {
+  t: 'published';
+  topic: string;
+  id?: number | string;
+  epoch: string;
+  offset: number;
+}
+
+/** S->C. A topic publication: the same bytes for every subscriber. */
+export interface PubFrame {
+  t: 'pub';
+  topic: string;
+  epoch: string;
+  offset: number;
+  data: Json;
+  /** Server wall-clock time of publication (ms). */
+  time?: number;
+}
+
+/** What an error refers to. */
+export interface ErrorRef {
+  /** Type of the offending frame, when known. */
+  t?: string;
+  id?: number | string;
+  seq?: number;
+  topic?: string;
+  /** Index of the offending frame within a batch. */
+  index?: number;
+}
+
+/** Either direction (normally S->C). Something was wrong; the connection stays open. */
+export interface ErrorFrame {
+  t: 'error';
+  /** A stable code from the error-code table. */
+  code: string;
+  message: string;
+  ref?: ErrorRef;
+}
+
+/** S->C. Sent right before a server-initiated close. */
+export interface GoodbyeFrame {
+  t: 'goodbye';
+  /** The close code that follows. */
+  code: number;
+  reason: string;
+  /** Hint: wait at least this many ms before reconnecting. */
+  retryAfter?: number;
+}
+
+export type ClientFrame =
+  | HelloFrame
+  | PingFrame
+  | PongFrame
+  | MsgFrame
+  | AckFrame
+  | ReqFrame
+  | ResFrame
+  | SubFrame
+  | UnsubFrame
+  | PublishFrame
+  | ErrorFrame;
+
+export type ServerFrame =
+  | WelcomeFrame
+  | PingFrame
+  | PongFrame
+  | MsgFrame
+  | AckFrame
+  | ReqFrame
+  | ResFrame
+  | SubscribedFrame
+  | UnsubscribedFrame
+  | PublishedFrame
+  | PubFrame
+  | ErrorFrame
+  | GoodbyeFrame;
+
+export type Frame = ClientFrame | ServerFrame;
+export type FrameType = Frame['t'];
+
+/** Frame types a client may send. */
+export const CLIENT_FRAME_TYPES = [
+  'hello', 'ping', 'pong', 'msg', 'ack', 'req', 'res', 'sub', 'unsub', 'publish', 'error',
+] as const satisfies readonly ClientFrame['t'][];
+
+/** Frame types a server may send. */
+export const SERVER_FRAME_TYPES = [
+  'welcome', 'ping', 'pong', 'msg', 'ack', 'req', 'res', 'subscribed', 'unsubscribed',
+  'published', 'pub', 'error', 'goodbye',
+] as const satisfies readonly ServerFrame['t'][];
