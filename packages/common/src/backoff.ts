@@ -38,6 +38,10 @@ export function fullJitterDelay(
  * [hint, hint + spread]. Used for 1012/1013/429 so the clients of a restarted
  * server come back spread over a window instead of all at once.
  */
-export function hintedDelay(hintMs: number, spreadMs: number, random: () => number = Math.random): number {
+export function hintedDelay(
+  hintMs: number,
+  spreadMs: number,
+  random: () => number = Math.random,
+): number {
   return Math.round(hintMs + random() * Math.max(0, spreadMs));
 }

@@ -4,11 +4,12 @@
  * disposers, a typed emitter, durations, errors and option checks.
  * Nothing here imports from Node, so the browser client can use all of it.
  */
-export { type Clock, type TimerHandle, systemClock, ManualClock } from './clock.js';
-export { Timer, Sweep } from './timer.js';
+
 export { type BackoffOptions, backoffCeiling, fullJitterDelay, hintedDelay } from './backoff.js';
+export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export { type Disposer, DisposerBag, listen } from './disposer.js';
-export { type EventMap, Emitter } from './emitter.js';
-export { parseDuration, formatDuration } from './duration.js';
-export { TetherError, OptionError, type TetherErrorOptions } from './errors.js';
-export { checkInt, checkNumber, checkBool, checkFn, checkKnownKeys } from './options.js';
+export { formatDuration, parseDuration } from './duration.js';
+export { Emitter, type EventMap } from './emitter.js';
+export { OptionError, TetherError, type TetherErrorOptions } from './errors.js';
+export { checkBool, checkFn, checkInt, checkKnownKeys, checkNumber } from './options.js';
+export { Sweep, Timer } from './timer.js';

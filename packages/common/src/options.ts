@@ -1,7 +1,12 @@
 import { OptionError } from './errors.js';
 
 /** Validates an integer option in [min, max]; throws an `OptionError` naming it. */
-export function checkInt(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function checkInt(
+  name: string,
+  value: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
     throw new OptionError(name, `expected an integer ${range}, got ${String(value)}`);
@@ -10,7 +15,12 @@ export function checkInt(name: string, value: number, min: number, max = Number.
 }
 
 /** Validates a finite number option in [min, max]; throws an `OptionError` naming it. */
-export function checkNumber(name: string, value: number, min: number, max = Number.POSITIVE_INFINITY): number {
+export function checkNumber(
+  name: string,
+  value: number,
+  min: number,
+  max = Number.POSITIVE_INFINITY,
+): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
     throw new OptionError(name, `expected a number in [${min}, ${max}], got ${String(value)}`);
   }

@@ -54,29 +54,168 @@ export const CloseCode = {
 } as const;
 
 const TABLE: readonly CloseCodeInfo[] = [
-  { code: 1000, name: 'normal', meaning: 'Normal closure: the peer ended the connection on purpose.', action: 'stop', hint: 'Nothing to do; connect again when you want to.' },
-  { code: 1001, name: 'going_away', meaning: 'The peer is going away (server shutting down, page navigating away).', action: 'reconnect', hint: 'Reconnects with backoff.' },
-  { code: 1002, name: 'protocol_error', meaning: 'The peer broke the WebSocket or Tether protocol.', action: 'stop', hint: 'Upgrade the client: it speaks a protocol the server does not accept.' },
-  { code: 1003, name: 'unsupported_data', meaning: 'The peer sent a data type the endpoint does not accept.', action: 'stop', hint: 'Upgrade the client: send JSON text frames only.' },
-  { code: 1005, name: 'no_status', meaning: 'Closed without a status code.', action: 'reconnect', hint: 'Reconnects with backoff.' },
-  { code: 1006, name: 'abnormal', meaning: 'The connection dropped without a close frame (network loss, proxy idle timeout, crash).', action: 'reconnect', hint: 'Reconnects with backoff. Repeated 1006 after a fixed idle time points to a proxy timeout: lower the heartbeat interval.' },
-  { code: 1007, name: 'invalid_payload', meaning: 'A text frame was not valid UTF-8.', action: 'stop', hint: 'Upgrade the client: it sent malformed text.' },
-  { code: 1008, name: 'policy_violation', meaning: 'The client kept breaking a policy (rate limit) after being warned.', action: 'reconnect-after-hint', hint: 'Reconnects after the hinted delay; send less.' },
-  { code: 1009, name: 'message_too_big', meaning: 'A message exceeded the maximum message size.', action: 'reconnect', hint: 'Final for that message: the client drops it (with an error) and reconnects.' },
-  { code: 1011, name: 'internal_error', meaning: 'The server hit an unexpected condition.', action: 'reconnect', hint: 'Reconnects with backoff.' },
-  { code: 1012, name: 'service_restart', meaning: 'The server is restarting or draining.', action: 'reconnect-after-hint', hint: 'Reconnects after the retry-after hint plus jitter and resumes.' },
-  { code: 1013, name: 'try_again_later', meaning: 'The server is overloaded.', action: 'reconnect-after-hint', hint: 'Reconnects after the retry-after hint plus jitter.' },
-  { code: 1014, name: 'bad_gateway', meaning: 'A gateway got a bad answer upstream.', action: 'reconnect', hint: 'Reconnects with backoff.' },
-  { code: 1015, name: 'tls_handshake', meaning: 'The TLS handshake failed.', action: 'stop', hint: 'Fix the TLS configuration or certificate.' },
-  { code: 4000, name: 'handshake_timeout', meaning: 'The client did not send hello in time after the upgrade.', action: 'reconnect', hint: 'Reconnects with backoff.' },
-  { code: 4001, name: 'unauthorized', meaning: 'Missing, invalid or expired credentials.', action: 'stop', hint: 'Re-authenticate: get a new token, then connect again.' },
-  { code: 4003, name: 'forbidden', meaning: 'Valid credentials without permission for this endpoint.', action: 'stop', hint: 'The user lacks permission; do not retry with the same credentials.' },
-  { code: 4008, name: 'heartbeat_timeout', meaning: 'No traffic within heartbeat interval + timeout (half-open link).', action: 'reconnect', hint: 'Reconnects with backoff and resumes.' },
-  { code: 4009, name: 'slow_consumer', meaning: 'The client read too slowly and its send buffer passed the limit.', action: 'reconnect-now', hint: 'Reconnects at once and catches up by resume; nothing is lost.' },
-  { code: 4010, name: 'session_replaced', meaning: 'Another connection resumed this session.', action: 'stop', hint: 'Another tab or process took over the session; do not fight it.' },
-  { code: 4011, name: 'unsupported_version', meaning: 'The client asked for a protocol version the server does not speak.', action: 'stop', hint: 'Upgrade the client.' },
-  { code: 4012, name: 'connect_timeout', meaning: 'Client-side: the connection did not open (or no welcome came) in time.', action: 'reconnect', hint: 'Reconnects with backoff.' },
-  { code: 4999, name: 'client_closed', meaning: "Client-side: closed by the application's close().", action: 'stop', hint: 'Nothing to do.' },
+  {
+    code: 1000,
+    name: 'normal',
+    meaning: 'Normal closure: the peer ended the connection on purpose.',
+    action: 'stop',
+    hint: 'Nothing to do; connect again when you want to.',
+  },
+  {
+    code: 1001,
+    name: 'going_away',
+    meaning: 'The peer is going away (server shutting down, page navigating away).',
+    action: 'reconnect',
+    hint: 'Reconnects with backoff.',
+  },
+  {
+    code: 1002,
+    name: 'protocol_error',
+    meaning: 'The peer broke the WebSocket or Tether protocol.',
+    action: 'stop',
+    hint: 'Upgrade the client: it speaks a protocol the server does not accept.',
+  },
+  {
+    code: 1003,
+    name: 'unsupported_data',
+    meaning: 'The peer sent a data type the endpoint does not accept.',
+    action: 'stop',
+    hint: 'Upgrade the client: send JSON text frames only.',
+  },
+  {
+    code: 1005,
+    name: 'no_status',
+    meaning: 'Closed without a status code.',
+    action: 'reconnect',
+    hint: 'Reconnects with backoff.',
+  },
+  {
+    code: 1006,
+    name: 'abnormal',
+    meaning:
+      'The connection dropped without a close frame (network loss, proxy idle timeout, crash).',
+    action: 'reconnect',
+    hint: 'Reconnects with backoff. Repeated 1006 after a fixed idle time points to a proxy timeout: lower the heartbeat interval.',
+  },
+  {
+    code: 1007,
+    name: 'invalid_payload',
+    meaning: 'A text frame was not valid UTF-8.',
+    action: 'stop',
+    hint: 'Upgrade the client: it sent malformed text.',
+  },
+  {
+    code: 1008,
+    name: 'policy_violation',
+    meaning: 'The client kept breaking a policy (rate limit) after being warned.',
+    action: 'reconnect-after-hint',
+    hint: 'Reconnects after the hinted delay; send less.',
+  },
+  {
+    code: 1009,
+    name: 'message_too_big',
+    meaning: 'A message exceeded the maximum message size.',
+    action: 'reconnect',
+    hint: 'Final for that message: the client drops it (with an error) and reconnects.',
+  },
+  {
+    code: 1011,
+    name: 'internal_error',
+    meaning: 'The server hit an unexpected condition.',
+    action: 'reconnect',
+    hint: 'Reconnects with backoff.',
+  },
+  {
+    code: 1012,
+    name: 'service_restart',
+    meaning: 'The server is restarting or draining.',
+    action: 'reconnect-after-hint',
+    hint: 'Reconnects after the retry-after hint plus jitter and resumes.',
+  },
+  {
+    code: 1013,
+    name: 'try_again_later',
+    meaning: 'The server is overloaded.',
+    action: 'reconnect-after-hint',
+    hint: 'Reconnects after the retry-after hint plus jitter.',
+  },
+  {
+    code: 1014,
+    name: 'bad_gateway',
+    meaning: 'A gateway got a bad answer upstream.',
+    action: 'reconnect',
+    hint: 'Reconnects with backoff.',
+  },
+  {
+    code: 1015,
+    name: 'tls_handshake',
+    meaning: 'The TLS handshake failed.',
+    action: 'stop',
+    hint: 'Fix the TLS configuration or certificate.',
+  },
+  {
+    code: 4000,
+    name: 'handshake_timeout',
+    meaning: 'The client did not send hello in time after the upgrade.',
+    action: 'reconnect',
+    hint: 'Reconnects with backoff.',
+  },
+  {
+    code: 4001,
+    name: 'unauthorized',
+    meaning: 'Missing, invalid or expired credentials.',
+    action: 'stop',
+    hint: 'Re-authenticate: get a new token, then connect again.',
+  },
+  {
+    code: 4003,
+    name: 'forbidden',
+    meaning: 'Valid credentials without permission for this endpoint.',
+    action: 'stop',
+    hint: 'The user lacks permission; do not retry with the same credentials.',
+  },
+  {
+    code: 4008,
+    name: 'heartbeat_timeout',
+    meaning: 'No traffic within heartbeat interval + timeout (half-open link).',
+    action: 'reconnect',
+    hint: 'Reconnects with backoff and resumes.',
+  },
+  {
+    code: 4009,
+    name: 'slow_consumer',
+    meaning: 'The client read too slowly and its send buffer passed the limit.',
+    action: 'reconnect-now',
+    hint: 'Reconnects at once and catches up by resume; nothing is lost.',
+  },
+  {
+    code: 4010,
+    name: 'session_replaced',
+    meaning: 'Another connection resumed this session.',
+    action: 'stop',
+    hint: 'Another tab or process took over the session; do not fight it.',
+  },
+  {
+    code: 4011,
+    name: 'unsupported_version',
+    meaning: 'The client asked for a protocol version the server does not speak.',
+    action: 'stop',
+    hint: 'Upgrade the client.',
+  },
+  {
+    code: 4012,
+    name: 'connect_timeout',
+    meaning: 'Client-side: the connection did not open (or no welcome came) in time.',
+    action: 'reconnect',
+    hint: 'Reconnects with backoff.',
+  },
+  {
+    code: 4999,
+    name: 'client_closed',
+    meaning: "Client-side: closed by the application's close().",
+    action: 'stop',
+    hint: 'Nothing to do.',
+  },
 ];
 
 const BY_CODE = new Map(TABLE.map((info) => [info.code, info]));
@@ -111,6 +250,9 @@ export function shouldReconnect(code: number): boolean {
  * 1015 are never sent on the wire; 4012 and 4999 are client-side only).
  */
 export function isSendableCloseCode(code: number): boolean {
-  if (code === 1005 || code === 1006 || code === 1015 || code === 4012 || code === 4999) return false;
+  // A close frame carries a 16-bit integer; 1000.5 would fail in the WebSocket library at send time.
+  if (!Number.isInteger(code)) return false;
+  if (code === 1005 || code === 1006 || code === 1015 || code === 4012 || code === 4999)
+    return false;
   return (code >= 1000 && code <= 1014 && code !== 1004) || (code >= 3000 && code <= 4999);
 }

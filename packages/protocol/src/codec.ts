@@ -1,12 +1,5 @@
 import { ErrorCode } from './error-codes.js';
-import type {
-  ClientFrame,
-  ErrorRef,
-  Frame,
-  Json,
-  Position,
-  ServerFrame,
-} from './frames.js';
+import type { ClientFrame, ErrorRef, Frame, Json, Position, ServerFrame } from './frames.js';
 import { CLIENT_FRAME_TYPES, SERVER_FRAME_TYPES } from './frames.js';
 import { TOPIC_PATTERN, WIRE_LIMITS } from './limits.js';
 import { ProtocolError } from './protocol-error.js';
@@ -29,7 +22,11 @@ function isObj(v: unknown): v is Obj {
 function refOf(o: Obj, index: number | undefined): ErrorRef {
   const ref: ErrorRef = {};
   if (typeof o.t === 'string' && o.t.length <= 32) ref.t = o.t;
-  if ((typeof o.id === 'number' && Number.isSafeInteger(o.id)) || (typeof o.id === 'string' && o.id.length <= WIRE_LIMITS.maxIdLength)) ref.id = o.id;
+  if (
+    (typeof o.id === 'number' && Number.isSafeInteger(o.id)) ||
+    (typeof o.id === 'string' && o.id.length <= WIRE_LIMITS.maxIdLength)
+  )
+    ref.id = o.id;
   if (typeof o.seq === 'number' && Number.isSafeInteger(o.seq)) ref.seq = o.seq;
   if (typeof o.topic === 'string' && TOPIC_PATTERN.test(o.topic)) ref.topic = o.topic;
   if (index !== undefined) ref.index = index;
@@ -44,20 +41,38 @@ class FieldChecker {
 
   fail(field: string, expected: string): never {
     const t = typeof this.o.t === 'string' ? this.o.t : 'frame';
-    throw new ProtocolError(ErrorCode.BAD_FIELD, `${t}.${field}: expected ${expected}`, refOf(this.o, this.index));
+    throw new ProtocolError(
+      ErrorCode.BAD_FIELD,
+      `${t}.${field}: expected ${expected}`,
+      refOf(this.o, this.index),
+    );
   }
 
-  int(field: string, min: number, optional = false, src: Obj = this.o, label = field): number | undefined {
+  int(
+    field: string,
+    min: number,
+    optional = false,
+    src: Obj = this.o,
+    label = field,
+  ): number | undefined {
     const v = src[field];
     if (v === undefined && optional) return undefined;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) this.fail(label, `an integer >= ${min}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+      this.fail(label, `an integer >= ${min}`);
     return v;
   }
 
-  str(field: string, maxLen: number, optional = false, src: Obj = this.o, label = field): string | undefined {
+  str(
+    field: string,
+    maxLen: number,
+    optional = false,
+    src: Obj = this.o,
+    label = field,
+  ): string | undefined {
     const v = src[field];
     if (v === undefined && optional) return undefined;
-    if (typeof v !== 'string' || v.length === 0 || v.length > maxLen) this.fail(label, `a non-empty string of at most ${maxLen} characters`);
+    if (typeof v !== 'string' || v.length === 0 || v.length > maxLen)
+      this.fail(label, `a non-empty string of at most ${maxLen} characters`);
     return v;
   }
 
@@ -101,7 +116,13 @@ class FieldChecker {
   position(field: string): Position | undefined {
     const p = this.obj(field, true);
     if (!p) return undefined;
-    const epoch = this.str('epoch', WIRE_LIMITS.maxTokenLength, false, p, `${field}.epoch`) as string;
+    const epoch = this.str(
+      'epoch',
+      WIRE_LIMITS.maxTokenLength,
+      false,
+      p,
+      `${field}.epoch`,
+    ) as string;
     const offset = this.int('offset', 0, false, p, `${field}.offset`) as number;
     return { epoch, offset };
   }
@@ -114,15 +135,27 @@ class FieldChecker {
  */
 export function validateFrame(value: unknown, sender: Sender, index?: number): Frame {
   if (!isObj(value)) {
-    throw new ProtocolError(ErrorCode.BAD_FRAME, 'a frame must be a JSON object', index === undefined ? undefined : { index });
+    throw new ProtocolError(
+      ErrorCode.BAD_FRAME,
+      'a frame must be a JSON object',
+      index === undefined ? undefined : { index },
+    );
   }
   if (typeof value.t !== 'string') {
-    throw new ProtocolError(ErrorCode.BAD_FRAME, 'a frame needs a string field "t" (its type)', refOf(value, index));
+    throw new ProtocolError(
+      ErrorCode.BAD_FRAME,
+      'a frame needs a string field "t" (its type)',
+      refOf(value, index),
+    );
   }
   const allowed: readonly string[] = sender === 'client' ? CLIENT_FRAME_TYPES : SERVER_FRAME_TYPES;
   if (!allowed.includes(value.t)) {
     const shown = value.t.length > 32 ? `${value.t.slice(0, 32)}…` : value.t;
-    throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, `unknown frame type "${shown}" from a ${sender}`, refOf(value, index));
+    throw new ProtocolError(
+      ErrorCode.UNKNOWN_TYPE,
+      `unknown frame type "${shown}" from a ${sender}`,
+      refOf(value, index),
+    );
   }
   const c = new FieldChecker(value, index);
   switch (value.t) {
@@ -147,7 +180,10 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
       c.str('token', WIRE_LIMITS.maxTokenLength);
       c.str('cid', WIRE_LIMITS.maxTokenLength);
       c.bool('resumed');
-      if (value.reason !== undefined && !['unknown', 'expired', 'gap', 'invalid'].includes(value.reason as string)) {
+      if (
+        value.reason !== undefined &&
+        !['unknown', 'expired', 'gap', 'invalid'].includes(value.reason as string)
+      ) {
         c.fail('reason', 'one of unknown, expired, gap, invalid');
       }
       c.int('ack', 0);
@@ -155,7 +191,8 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
       c.int('interval', 1, false, hb, 'hb.interval');
       c.int('timeout', 1, false, hb, 'hb.timeout');
       const limits = c.obj('limits', false) as Obj;
-      for (const k of ['maxMessageBytes', 'rate', 'burst', 'maxBatch']) c.int(k, 1, false, limits, `limits.${k}`);
+      for (const k of ['maxMessageBytes', 'rate', 'burst', 'maxBatch'])
+        c.int(k, 1, false, limits, `limits.${k}`);
       c.int('resumeWindow', 0);
       c.int('time', 0);
       break;
@@ -209,7 +246,8 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
       break;
     case 'unsubscribed':
       c.topic();
-      if (value.reason !== undefined && typeof value.reason !== 'string') c.fail('reason', 'a string');
+      if (value.reason !== undefined && typeof value.reason !== 'string')
+        c.fail('reason', 'a string');
       break;
     case 'publish':
       c.topic();
@@ -248,18 +286,34 @@ export type Decoded<F extends Frame> = { ok: true; frame: F } | { ok: false; err
 
 /**
  * Decodes one WebSocket text message from `sender`. Throws a `ProtocolError`
- * when the whole message is unusable (BAD_JSON, BAD_BATCH, BAD_FRAME for a
- * scalar); otherwise returns one result per frame, so that one bad frame in
- * a batch does not discard its valid neighbours.
+ * when the whole message is unusable (BAD_JSON, BAD_BATCH); otherwise
+ * returns one result per frame (a single result for a non-array message,
+ * including BAD_FRAME for a JSON scalar or null), so that one bad frame in a
+ * batch does not discard its valid neighbours.
  */
-export function decodeMessage(text: string, sender: 'client', options?: DecodeOptions): Decoded<ClientFrame>[];
-export function decodeMessage(text: string, sender: 'server', options?: DecodeOptions): Decoded<ServerFrame>[];
-export function decodeMessage(text: string, sender: Sender, options: DecodeOptions = {}): Decoded<Frame>[] {
+export function decodeMessage(
+  text: string,
+  sender: 'client',
+  options?: DecodeOptions,
+): Decoded<ClientFrame>[];
+export function decodeMessage(
+  text: string,
+  sender: 'server',
+  options?: DecodeOptions,
+): Decoded<ServerFrame>[];
+export function decodeMessage(
+  text: string,
+  sender: Sender,
+  options: DecodeOptions = {},
+): Decoded<Frame>[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ProtocolError(ErrorCode.BAD_JSON, `not valid JSON: ${(err as Error).message.slice(0, 120)}`);
+    throw new ProtocolError(
+      ErrorCode.BAD_JSON,
+      `not valid JSON: ${(err as Error).message.slice(0, 120)}`,
+    );
   }
   if (!Array.isArray(parsed)) {
     try {
@@ -270,7 +324,10 @@ export function decodeMessage(text: string, sender: Sender, options: DecodeOptio
   }
   const maxBatch = Math.min(options.maxBatch ?? WIRE_LIMITS.maxBatch, WIRE_LIMITS.maxBatch);
   if (parsed.length === 0 || parsed.length > maxBatch) {
-    throw new ProtocolError(ErrorCode.BAD_BATCH, `a batch holds 1-${maxBatch} frames, got ${parsed.length}`);
+    throw new ProtocolError(
+      ErrorCode.BAD_BATCH,
+      `a batch holds 1-${maxBatch} frames, got ${parsed.length}`,
+    );
   }
   return parsed.map((item, index) => {
     try {

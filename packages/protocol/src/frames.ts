@@ -241,11 +241,32 @@ export type FrameType = Frame['t'];
 
 /** Frame types a client may send. */
 export const CLIENT_FRAME_TYPES = [
-  'hello', 'ping', 'pong', 'msg', 'ack', 'req', 'res', 'sub', 'unsub', 'publish', 'error',
+  'hello',
+  'ping',
+  'pong',
+  'msg',
+  'ack',
+  'req',
+  'res',
+  'sub',
+  'unsub',
+  'publish',
+  'error',
 ] as const satisfies readonly ClientFrame['t'][];
 
 /** Frame types a server may send. */
 export const SERVER_FRAME_TYPES = [
-  'welcome', 'ping', 'pong', 'msg', 'ack', 'req', 'res', 'subscribed', 'unsubscribed',
-  'published', 'pub', 'error', 'goodbye',
+  'welcome',
+  'ping',
+  'pong',
+  'msg',
+  'ack',
+  'req',
+  'res',
+  'subscribed',
+  'unsubscribed',
+  'published',
+  'pub',
+  'error',
+  'goodbye',
 ] as const satisfies readonly ServerFrame['t'][];

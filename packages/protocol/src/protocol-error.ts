@@ -18,6 +18,8 @@ export class ProtocolError extends TetherError {
 
   /** The error frame that reports this error to the peer. */
   toFrame(): ErrorFrame {
-    return this.ref ? { t: 'error', code: this.code, message: this.message, ref: this.ref } : { t: 'error', code: this.code, message: this.message };
+    return this.ref
+      ? { t: 'error', code: this.code, message: this.message, ref: this.ref }
+      : { t: 'error', code: this.code, message: this.message };
   }
 }

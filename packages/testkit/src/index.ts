@@ -1,0 +1,57 @@
+/**
+ * @tether/testkit — the real-world parts Tether's tests run against.
+ *
+ * Real sockets on port 0, a real Redis, a real Chromium, and a TCP proxy that injects
+ * the faults real networks have (latency, throttling, half-open stalls, resets). Waits
+ * always have deadlines. Every helper returns a way to undo itself; call it in
+ * `afterEach`/`afterAll`.
+ *
+ * @example
+ * ```ts
+ * const proxy = await createFaultProxy({ target: { host: '127.0.0.1', port: serverPort } });
+ * const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/`);
+ * await once(ws, 'open');
+ * proxy.pause(); // half-open: no byte, FIN or error reaches either side
+ * await waitFor(() => heartbeatMissed, { timeoutMs: 10_000, message: 'dead link detected' });
+ * proxy.resume();
+ * proxy.resetAll(); // both sides see a reset
+ * await once(ws, 'close');
+ * await proxy.close();
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+export {
+  CHROMIUM_ARGS,
+  type ChromiumHandle,
+  type LaunchChromiumOptions,
+  launchChromium,
+} from './chromium.js';
+export {
+  createFaultProxy,
+  type FaultProxy,
+  type FaultProxyOptions,
+  type FaultProxyTraffic,
+} from './fault-proxy.js';
+export { type BoundAddress, getFreePort, type ListenableServer, listenOnPort0 } from './port.js';
+export { type RedisInstance, type StartRedisOptions, startRedis } from './redis.js';
+export {
+  hasSystemDep,
+  requireSystemDep,
+  SYSTEM_DEPS,
+  type SystemDep,
+  SystemDepMissingError,
+  systemDepMissing,
+} from './system-deps.js';
+export { type TempDir, tempDir } from './temp.js';
+export {
+  DEFAULT_WAIT_INTERVAL_MS,
+  DEFAULT_WAIT_TIMEOUT_MS,
+  type EventEmitterLike,
+  once,
+  TestTimeoutError,
+  type WaitForOptions,
+  waitFor,
+  withTimeout,
+} from './wait.js';

@@ -1,0 +1,56 @@
+import { createServer, type Server as NetServer } from 'node:net';
+
+/** Anything with the `net.Server` listen/address surface: `net`, `http`, `https` servers. */
+export type ListenableServer = Pick<NetServer, 'listen' | 'address' | 'once' | 'off'>;
+
+/** Where a server ended up listening. */
+export interface BoundAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * Asks the kernel for a currently free TCP port on `host` by binding port 0 and releasing it.
+ *
+ * Only for programs that must be told a port number up front (redis-server, a child
+ * process). Another process can take the port between this call and its use, so callers
+ * retry on `EADDRINUSE`; servers we create ourselves should use {@link listenOnPort0}.
+ *
+ * @param host - interface to probe; default `127.0.0.1`.
+ */
+export async function getFreePort(host = '127.0.0.1'): Promise<number> {
+  const server = createServer();
+  const { port } = await listenOnPort0(server, host);
+  await new Promise<void>((resolve, reject) => {
+    server.close((err) => (err ? reject(err) : resolve()));
+  });
+  return port;
+}
+
+/**
+ * Starts `server` listening on an ephemeral port of `host` and resolves with the address
+ * the kernel chose. Rejects if `listen` fails (e.g. the host is not a local interface).
+ *
+ * @param host - interface to bind; default `127.0.0.1` (loopback: tests never listen on
+ * public interfaces).
+ */
+export function listenOnPort0(server: ListenableServer, host = '127.0.0.1'): Promise<BoundAddress> {
+  return new Promise<BoundAddress>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      server.off('listening', onListening);
+      reject(err);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        reject(new Error(`listenOnPort0: server is not listening on TCP (${String(address)})`));
+        return;
+      }
+      resolve({ host: address.address, port: address.port });
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(0, host);
+  });
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// The `pretest` step: make sure the real components the test suite starts are on this machine.
+//
+// Tests run against a real Redis, a real Chromium and a Python `websockets` peer (see
+// docs and DESIGN.md). A developer machine usually has them already; a fresh CI machine does
+// not, so when we are root (or have password-less sudo) we install the Debian packages.
+// When that is impossible we warn loudly, and under CI=true we fail instead: a CI run that
+// silently skips the Redis and browser suites would report "green" without testing them.
+//
+// Idempotent and quick when everything is present: three `stat`s and one `python3 -c`.
+
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+
+/** What the tests need, how to tell it is there, and the Debian package that provides it. */
+const DEPS = [
+  {
+    name: 'redis-server',
+    pkg: 'redis-server',
+    present: () => isExecutable('/usr/bin/redis-server'),
+  },
+  {
+    name: 'chromium',
+    pkg: 'chromium',
+    present: () => isExecutable('/usr/bin/chromium'),
+  },
+  {
+    name: 'python3 websockets',
+    pkg: 'python3-websockets',
+    // The system interpreter, not whatever `python3` is first on PATH (pyenv, venvs):
+    // that is the one the Debian package installs into.
+    present: () =>
+      isExecutable('/usr/bin/python3') &&
+      spawnSync('/usr/bin/python3', ['-c', 'import websockets'], {
+        stdio: 'ignore',
+        timeout: 15_000,
+      }).status === 0,
+  },
+];
+
+const APT_ENV = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+// Wait for a concurrent apt/dpkg (unattended-upgrades on a fresh VM) instead of failing.
+const APT_LOCK_WAIT = ['-o', 'DPkg::Lock::Timeout=300'];
+
+function isExecutable(path) {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isTruthyEnv(value) {
+  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
+}
+
+function missingDeps() {
+  return DEPS.filter((dep) => !dep.present());
+}
+
+/** The command prefix that runs apt as root, or null when we cannot. */
+function rootPrefix() {
+  if (process.getuid?.() === 0) return [];
+  // GitHub-hosted runners and many dev boxes have password-less sudo; `-n` never prompts.
+  const sudo = spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore', timeout: 10_000 });
+  return sudo.status === 0 ? ['sudo', '-n', '-E'] : null;
+}
+
+function run(prefix, args) {
+  const [cmd, ...rest] = [...prefix, ...args];
+  console.log(`[ensure-system-deps] $ ${[cmd, ...rest].join(' ')}`);
+  const result = spawnSync(cmd, rest, { stdio: 'inherit', env: APT_ENV });
+  if (result.error) {
+    console.error(`[ensure-system-deps] could not run ${cmd}: ${result.error.message}`);
+    return false;
+  }
+  return result.status === 0;
+}
+
+/** Installs the packages of `missing`; returns why it could not, or null. */
+function install(missing) {
+  if (!isExecutable('/usr/bin/apt-get')) return 'apt-get not found (not a Debian/Ubuntu machine?)';
+  const prefix = rootPrefix();
+  if (prefix === null) return 'not root and no password-less sudo';
+  const packages = [...new Set(missing.map((dep) => dep.pkg))];
+  console.log(`[ensure-system-deps] installing ${packages.join(' ')}`);
+  if (!run(prefix, ['apt-get', ...APT_LOCK_WAIT, 'update'])) return 'apt-get update failed';
+  if (!run(prefix, ['apt-get', ...APT_LOCK_WAIT, 'install', '-y', ...packages])) {
+    return 'apt-get install failed';
+  }
+  return null;
+}
+
+function loudWarning(lines) {
+  const bar = '!'.repeat(78);
+  console.error(['', bar, ...lines.map((line) => `!!  ${line}`), bar, ''].join('\n'));
+}
+
+function main() {
+  let missing = missingDeps();
+  if (missing.length === 0) return 0;
+
+  console.log(`[ensure-system-deps] missing: ${missing.map((dep) => dep.name).join(', ')}`);
+  const failure = install(missing);
+  missing = missingDeps();
+  if (missing.length === 0) {
+    console.log('[ensure-system-deps] all system dependencies present');
+    return 0;
+  }
+
+  const ci = isTruthyEnv(process.env.CI);
+  loudWarning([
+    `MISSING SYSTEM DEPENDENCIES: ${missing.map((dep) => dep.name).join(', ')}`,
+    `could not install them: ${failure ?? 'packages installed but still not found'}`,
+    `install as root: apt-get install -y ${missing.map((dep) => dep.pkg).join(' ')}`,
+    ci
+      ? 'CI=true: failing, because the suites that need them would be SKIPPED.'
+      : 'The test suites that need them will be SKIPPED on this machine.',
+  ]);
+  return ci ? 1 : 0;
+}
+
+process.exitCode = main();

@@ -1,0 +1,43 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+import SummaryReporter from './scripts/summary-reporter.js';
+
+const PACKAGES = ['common', 'protocol', 'testkit', 'server', 'client', 'cli'] as const;
+
+const fromRoot = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the sources, never a stale dist/: `@tether/server` resolves to
+    // packages/server/src/index.ts. Relative imports in the sources are NodeNext style
+    // (`./frames.js`); Vite maps those to the `.ts` file when the importer is TypeScript.
+    alias: PACKAGES.map((name) => ({
+      find: new RegExp(`^@tether/${name}$`),
+      replacement: fromRoot(`./packages/${name}/src/index.ts`),
+    })),
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    environment: 'node',
+    // Child processes instead of worker threads: tests spawn redis-server and Chromium,
+    // bind sockets and use native addons (better-sqlite3); a process per worker isolates
+    // all of that, and a crash takes down one file, not the run.
+    pool: 'forks',
+    // The CI machine has 2 cores; more workers only make the timing-sensitive suites
+    // (heartbeats, chaos) compete for CPU.
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    teardownTimeout: 30_000,
+    // A flaky test is a bug to find, not to retry (STYLE.md).
+    retry: 0,
+    // `.only` left in a commit must not silently shrink the CI run.
+    allowOnly: !process.env.CI,
+    restoreMocks: true,
+    unstubEnvs: true,
+    // The default reporter for people, then one plain last line for CI:
+    // `N passed, N failed, N skipped`.
+    reporters: ['default', new SummaryReporter()],
+  },
+});
