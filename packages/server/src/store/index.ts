@@ -1,0 +1,32 @@
+/**
+ * Storage of sessions, session logs and topic histories: the `Store`
+ * interface, the memory store (default) and the SQLite store (durable across
+ * restarts and SIGKILL), `createStore()` for the `store` option, and the
+ * resume-token helpers.
+ */
+
+export { createStore, type StoreSpec } from './create-store.js';
+export { type SqliteSynchronous, STORE_DEFAULTS } from './defaults.js';
+export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+export { checkResume, hashToken, type ResumeCheck, tokenMatches } from './session-token.js';
+export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+export {
+  type NewSession,
+  type Publication,
+  type PublicationEncoder,
+  type SessionAppendResult,
+  type SessionMessage,
+  type SessionPatch,
+  type SessionRecord,
+  type SessionReplay,
+  type Store,
+  StoreError,
+  StoreErrorCode,
+  type StoreErrorCodeName,
+  type StoreStats,
+  type SweepResult,
+  type TopicPosition,
+  type TopicReplay,
+  type TopicSnapshot,
+} from './store.js';
+export type { StoreOptions } from './store-options.js';

@@ -1,0 +1,123 @@
+/**
+ * Topic histories in process memory: synchronous operations that
+ * `MemoryStore` wraps. Each topic keeps its retained publications as one
+ * array with contiguous offsets, so "after offset N" is an index computation.
+ */
+
+import type {
+  Publication,
+  PublicationEncoder,
+  TopicPosition,
+  TopicReplay,
+  TopicSnapshot,
+} from './store.js';
+import { StoreError, StoreErrorCode } from './store.js';
+import type { TopicHistoryLimits } from './store-options.js';
+import { canReplayTopic, checkCount, checkLimit, checkName, newEpoch } from './store-rules.js';
+
+interface TopicEntry {
+  epoch: string;
+  head: number;
+  /** Retained publications, contiguous offsets, oldest first. */
+  pubs: Publication[];
+  /** Time of the last publication (or of creation): the idle clock. */
+  lastAt: number;
+}
+
+/** Synchronous topic operations on in-memory histories. */
+export class MemoryTopics {
+  private readonly topics = new Map<string, TopicEntry>();
+
+  constructor(private readonly limits: TopicHistoryLimits) {}
+
+  append(
+    topic: string,
+    data: string,
+    time: number,
+    now: number,
+    encode?: PublicationEncoder,
+  ): Publication {
+    checkCount('time', time);
+    if (typeof data !== 'string') {
+      throw new StoreError(StoreErrorCode.INVALID_ARGUMENT, 'data: expected a string');
+    }
+    const t = this.ensure(topic, now);
+    const base = { epoch: t.epoch, offset: t.head + 1, time, data };
+    // Encode before committing: a throwing encoder must not consume an offset.
+    const pub: Publication = Object.freeze({ ...base, frame: encode ? encode(base) : null });
+    t.head = pub.offset;
+    t.lastAt = time;
+    const { historyMaxCount } = this.limits;
+    if (historyMaxCount > 0) {
+      t.pubs.push(pub);
+      if (t.pubs.length > historyMaxCount) t.pubs.splice(0, t.pubs.length - historyMaxCount);
+    }
+    return pub;
+  }
+
+  after(topic: string, from: TopicPosition, now: number, limit?: number): TopicReplay {
+    checkCount('from.offset', from.offset);
+    const max = checkLimit('limit', limit);
+    const t = this.ensure(topic, now);
+    const oldest = t.pubs[0]?.offset ?? t.head + 1;
+    if (!canReplayTopic(t.epoch, t.head, oldest, from)) {
+      return { recovered: false, epoch: t.epoch, offset: t.head, publications: [] };
+    }
+    const start = from.offset + 1 - oldest;
+    const publications = t.pubs.slice(start, Math.min(t.pubs.length, start + max));
+    return { recovered: true, epoch: t.epoch, offset: t.head, publications };
+  }
+
+  last(topic: string, n: number, now: number): TopicSnapshot {
+    checkCount('n', n);
+    const t = this.ensure(topic, now);
+    const publications = n === 0 ? [] : t.pubs.slice(-n);
+    return { epoch: t.epoch, offset: t.head, publications };
+  }
+
+  head(topic: string, now: number): TopicPosition {
+    const t = this.ensure(topic, now);
+    return { epoch: t.epoch, offset: t.head };
+  }
+
+  /**
+   * Drops publications older than the age bound (oldest first, so the
+   * retained history stays contiguous), then topics with no history left and
+   * no publication since the idle bound.
+   */
+  sweep(now: number): { trimmed: number; dropped: number } {
+    const cutoff = now - this.limits.historyMaxAgeMs;
+    const idleCutoff = now - this.limits.topicIdleMs;
+    let trimmed = 0;
+    let dropped = 0;
+    for (const [name, t] of this.topics) {
+      let old = 0;
+      while (old < t.pubs.length && (t.pubs[old]?.time ?? now) < cutoff) old++;
+      if (old > 0) {
+        t.pubs.splice(0, old);
+        trimmed += old;
+      }
+      if (t.pubs.length === 0 && t.lastAt <= idleCutoff) {
+        this.topics.delete(name);
+        dropped++;
+      }
+    }
+    return { trimmed, dropped };
+  }
+
+  counts(): { topics: number; publications: number } {
+    let publications = 0;
+    for (const t of this.topics.values()) publications += t.pubs.length;
+    return { topics: this.topics.size, publications };
+  }
+
+  /** The topic's entry, starting its history (a new epoch, head 0) if it has none. */
+  private ensure(name: string, now: number): TopicEntry {
+    let t = this.topics.get(checkName('topic', name));
+    if (!t) {
+      t = { epoch: newEpoch(), head: 0, pubs: [], lastAt: now };
+      this.topics.set(name, t);
+    }
+    return t;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Resume tokens are stored as SHA-256 hashes and compared in constant time.
+ *
+ * Why a hash: the token is a bearer secret; anyone holding it takes over the
+ * session. The store is a file (or a Redis) that backups, support dumps and
+ * read-only replicas copy around, so it keeps only the digest: a leaked store
+ * does not leak live sessions. Why plain SHA-256 and no salt or slow KDF: the
+ * token is server-generated randomness (128 bits or more), not a password, so
+ * there is nothing to brute-force or precompute; a slow hash would only cost
+ * CPU on every resume. Why constant time: comparing with `===` stops at the
+ * first differing byte, and a timing oracle on the digest is cheap to remove.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { SessionRecord } from './store.js';
+
+/** Hex SHA-256 of a resume token: what the store keeps. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Whether `token` is the one whose hash is `tokenHash`, compared in constant time. */
+export function tokenMatches(tokenHash: string, token: string): boolean {
+  const expected = Buffer.from(tokenHash, 'hex');
+  const actual = createHash('sha256').update(token, 'utf8').digest();
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+/** Outcome of a resume attempt against the stored session. */
+export type ResumeCheck =
+  | { ok: true; session: SessionRecord }
+  | { ok: false; reason: 'unknown' | 'invalid' | 'expired' };
+
+/**
+ * Decides whether a stored session may be resumed with `token` at `now`:
+ * `unknown` (no such session), `invalid` (wrong token; checked before expiry
+ * so a wrong token learns nothing about the session), `expired` (its resume
+ * window has passed, even if no sweep has deleted it yet).
+ */
+export function checkResume(
+  session: SessionRecord | undefined,
+  token: string,
+  now: number,
+): ResumeCheck {
+  if (!session) return { ok: false, reason: 'unknown' };
+  if (!tokenMatches(session.tokenHash, token)) return { ok: false, reason: 'invalid' };
+  if (session.expiresAt !== null && session.expiresAt <= now) {
+    return { ok: false, reason: 'expired' };
+  }
+  return { ok: true, session };
+}

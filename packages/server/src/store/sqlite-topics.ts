@@ -1,0 +1,198 @@
+/**
+ * Topic histories in SQLite: synchronous operations on prepared statements,
+ * run by `SqliteStore` inside its batched transactions. Offsets are assigned
+ * from the `topics.head` column inside a write transaction (BEGIN IMMEDIATE),
+ * so several processes appending to one file stay contiguous.
+ */
+import type { SqliteDatabase, SqliteStatement } from './sqlite-driver.js';
+import type {
+  Publication,
+  PublicationEncoder,
+  TopicPosition,
+  TopicReplay,
+  TopicSnapshot,
+} from './store.js';
+import { StoreError, StoreErrorCode } from './store.js';
+import type { TopicHistoryLimits } from './store-options.js';
+import { canReplayTopic, checkCount, checkLimit, checkName, newEpoch } from './store-rules.js';
+
+/** A topic's row: its epoch, newest offset and idle clock. */
+export interface TopicRow {
+  epoch: string;
+  head: number;
+  last_at: number;
+}
+
+interface PublicationRow {
+  offset: number;
+  time: number;
+  data: string;
+  frame: string | null;
+}
+
+/** Synchronous topic operations over one connection. */
+export class SqliteTopics {
+  private readonly s: Record<
+    | 'get'
+    | 'insert'
+    | 'advance'
+    | 'insertPub'
+    | 'trimUpTo'
+    | 'oldest'
+    | 'after'
+    | 'last'
+    | 'expiredByTopic'
+    | 'dropIdle'
+    | 'trimAllByCount'
+    | 'counts',
+    SqliteStatement
+  >;
+
+  constructor(
+    db: SqliteDatabase,
+    private readonly limits: TopicHistoryLimits,
+  ) {
+    this.s = {
+      get: db.prepare('SELECT epoch, head, last_at FROM topics WHERE topic = ?'),
+      insert: db.prepare(
+        `INSERT INTO topics (topic, epoch, head, last_at) VALUES (?, ?, 0, ?)
+         ON CONFLICT (topic) DO NOTHING`,
+      ),
+      advance: db.prepare('UPDATE topics SET head = ?, last_at = ? WHERE topic = ?'),
+      insertPub: db.prepare(
+        'INSERT INTO publications (topic, offset, time, data, frame) VALUES (?, ?, ?, ?, ?)',
+      ),
+      trimUpTo: db.prepare('DELETE FROM publications WHERE topic = ? AND offset <= ?'),
+      oldest: db.prepare('SELECT MIN(offset) FROM publications WHERE topic = ?').pluck(),
+      after: db.prepare(
+        `SELECT offset, time, data, frame FROM publications
+         WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?`,
+      ),
+      last: db.prepare(
+        `SELECT offset, time, data, frame FROM publications
+         WHERE topic = ? ORDER BY offset DESC LIMIT ?`,
+      ),
+      expiredByTopic: db.prepare(
+        'SELECT topic, MAX(offset) AS upto FROM publications WHERE time < ? GROUP BY topic',
+      ),
+      dropIdle: db.prepare(
+        `DELETE FROM topics WHERE last_at <= ?
+         AND NOT EXISTS (SELECT 1 FROM publications p WHERE p.topic = topics.topic)`,
+      ),
+      trimAllByCount: db.prepare(
+        `DELETE FROM publications
+         WHERE offset <= (SELECT t.head FROM topics t WHERE t.topic = publications.topic) - ?`,
+      ),
+      counts: db.prepare(
+        `SELECT (SELECT COUNT(*) FROM topics) AS topics,
+                (SELECT COUNT(*) FROM publications) AS publications`,
+      ),
+    };
+  }
+
+  /** The topic's row, or `undefined` when it has no history yet (a read that may need a write). */
+  find(topic: string): TopicRow | undefined {
+    return this.s.get.get(checkName('topic', topic)) as TopicRow | undefined;
+  }
+
+  /** The topic's row, starting its history (a new epoch, head 0) if it has none. A write. */
+  ensure(topic: string, now: number): TopicRow {
+    const found = this.find(topic);
+    if (found) return found;
+    this.s.insert.run(topic, newEpoch(), now);
+    const row = this.find(topic);
+    if (!row) throw new StoreError(StoreErrorCode.FAILED, `topic ${topic}: insert was lost`);
+    return row;
+  }
+
+  append(
+    topic: string,
+    data: string,
+    time: number,
+    now: number,
+    encode?: PublicationEncoder,
+  ): Publication {
+    checkCount('time', time);
+    if (typeof data !== 'string') {
+      throw new StoreError(StoreErrorCode.INVALID_ARGUMENT, 'data: expected a string');
+    }
+    const t = this.ensure(topic, now);
+    const base = { epoch: t.epoch, offset: t.head + 1, time, data };
+    const frame = encode ? encode(base) : null;
+    this.s.advance.run(base.offset, time, topic);
+    const { historyMaxCount } = this.limits;
+    if (historyMaxCount > 0) {
+      this.s.insertPub.run(topic, base.offset, time, data, frame);
+      if (base.offset > historyMaxCount) {
+        this.s.trimUpTo.run(topic, base.offset - historyMaxCount);
+      }
+    }
+    return { ...base, frame };
+  }
+
+  after(row: TopicRow, topic: string, from: TopicPosition, limit?: number): TopicReplay {
+    const max = checkLimit('limit', limit);
+    const oldest = this.oldest(topic, row.head);
+    if (!canReplayTopic(row.epoch, row.head, oldest, from)) {
+      return { recovered: false, epoch: row.epoch, offset: row.head, publications: [] };
+    }
+    const rows =
+      from.offset >= row.head || max === 0
+        ? []
+        : (this.s.after.all(
+            topic,
+            from.offset,
+            Number.isFinite(max) ? max : -1,
+          ) as PublicationRow[]);
+    return {
+      recovered: true,
+      epoch: row.epoch,
+      offset: row.head,
+      publications: rows.map((r) => toPublication(row.epoch, r)),
+    };
+  }
+
+  last(row: TopicRow, topic: string, n: number): TopicSnapshot {
+    const rows = n === 0 ? [] : (this.s.last.all(topic, n) as PublicationRow[]);
+    rows.reverse();
+    return {
+      epoch: row.epoch,
+      offset: row.head,
+      publications: rows.map((r) => toPublication(row.epoch, r)),
+    };
+  }
+
+  /**
+   * Drops publications older than the age bound (for each topic, everything
+   * up to its newest expired one, so the retained history stays contiguous),
+   * then topics with no history left and no publication since the idle bound.
+   */
+  sweep(now: number): { trimmed: number; dropped: number } {
+    let trimmed = 0;
+    const expired = this.s.expiredByTopic.all(now - this.limits.historyMaxAgeMs) as {
+      topic: string;
+      upto: number;
+    }[];
+    for (const { topic, upto } of expired) trimmed += this.s.trimUpTo.run(topic, upto).changes;
+    const dropped = this.s.dropIdle.run(now - this.limits.topicIdleMs).changes;
+    return { trimmed, dropped };
+  }
+
+  /** Applies the count bound to every topic: needed once when a file is opened with a smaller bound. */
+  trimAllByCount(): number {
+    return this.s.trimAllByCount.run(this.limits.historyMaxCount).changes;
+  }
+
+  counts(): { topics: number; publications: number } {
+    return this.s.counts.get() as { topics: number; publications: number };
+  }
+
+  private oldest(topic: string, head: number): number {
+    const min = this.s.oldest.get(topic) as number | null | undefined;
+    return min ?? head + 1;
+  }
+}
+
+function toPublication(epoch: string, r: PublicationRow): Publication {
+  return { epoch, offset: r.offset, time: r.time, data: r.data, frame: r.frame };
+}

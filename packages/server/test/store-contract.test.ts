@@ -1,0 +1,564 @@
+/**
+ * The Store contract: the same assertions against the memory store and the
+ * SQLite store (a real file in a temp dir).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualClock } from '@tether/common';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  checkResume,
+  MemoryStore,
+  type Publication,
+  SqliteStore,
+  type Store,
+  StoreError,
+  type StoreOptions,
+  tokenMatches,
+} from '../src/store/index.js';
+
+let dir = '';
+let fileNo = 0;
+const open: Store[] = [];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tether-store-contract-'));
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type Factory = (options?: StoreOptions) => Store;
+
+const factories: [string, Factory][] = [
+  ['memory', (options = {}) => new MemoryStore({ sweepIntervalMs: 0, ...options })],
+  [
+    'sqlite',
+    (options = {}) =>
+      new SqliteStore({
+        path: join(dir, `contract-${++fileNo}.db`),
+        sweepIntervalMs: 0,
+        ...options,
+      }),
+  ],
+];
+
+async function rejection(promise: Promise<unknown>): Promise<StoreError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(StoreError);
+  return err as StoreError;
+}
+
+const offsets = (pubs: Publication[]): number[] => pubs.map((p) => p.offset);
+const T0 = 1_700_000_000_000;
+
+describe.each(factories)('%s store contract', (_kind, factory) => {
+  const make = (options?: StoreOptions): Store => {
+    const store = factory(options);
+    open.push(store);
+    return store;
+  };
+
+  describe('sessions', () => {
+    it('creates and reads a session, keeping only a hash of the token', async () => {
+      const store = make();
+      const created = await store.createSession({
+        sid: 's1',
+        token: 'secret-token',
+        userId: 'u1',
+        createdAt: T0,
+      });
+      expect(created).toMatchObject({
+        sid: 's1',
+        userId: 'u1',
+        node: null,
+        createdAt: T0,
+        disconnectedAt: null,
+        expiresAt: null,
+        outSeq: 0,
+        ackedSeq: 0,
+        inSeq: 0,
+      });
+      expect(created.tokenHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(created.tokenHash).not.toContain('secret-token');
+      expect(tokenMatches(created.tokenHash, 'secret-token')).toBe(true);
+      expect(tokenMatches(created.tokenHash, 'secret-tokeN')).toBe(false);
+      expect(await store.getSession('s1')).toEqual(created);
+      expect(await store.getSession('nope')).toBeUndefined();
+      const dup = await rejection(store.createSession({ sid: 's1', token: 'x', createdAt: T0 }));
+      expect(dup.code).toBe('SESSION_EXISTS');
+      expect(dup.retryable).toBe(false);
+    });
+
+    it('updates fields; ackedSeq and inSeq only move forward; tokens rotate', async () => {
+      const store = make();
+      await store.createSession({ sid: 's1', token: 't1', createdAt: T0 });
+      let r = await store.updateSession('s1', { inSeq: 5, userId: 'u1', node: 'n1' });
+      expect(r).toMatchObject({ inSeq: 5, userId: 'u1', node: 'n1' });
+      r = await store.updateSession('s1', { inSeq: 3 });
+      expect(r.inSeq).toBe(5);
+      r = await store.updateSession('s1', {
+        token: 't2',
+        disconnectedAt: T0 + 1,
+        expiresAt: T0 + 2,
+      });
+      expect(tokenMatches(r.tokenHash, 't2')).toBe(true);
+      expect(tokenMatches(r.tokenHash, 't1')).toBe(false);
+      expect(r).toMatchObject({ disconnectedAt: T0 + 1, expiresAt: T0 + 2, inSeq: 5, node: 'n1' });
+      r = await store.updateSession('s1', { disconnectedAt: null, expiresAt: null, userId: null });
+      expect(r).toMatchObject({ disconnectedAt: null, expiresAt: null, userId: null });
+      // ackedSeq is clamped to outSeq (nothing sent yet).
+      r = await store.updateSession('s1', { ackedSeq: 7 });
+      expect(r.ackedSeq).toBe(0);
+      const missing = await rejection(store.updateSession('nope', { inSeq: 1 }));
+      expect(missing.code).toBe('SESSION_NOT_FOUND');
+    });
+
+    it('lists the sessions of a user and follows user changes', async () => {
+      const store = make();
+      await store.createSession({ sid: 'a', token: 't', userId: 'u1', createdAt: T0 });
+      await store.createSession({ sid: 'b', token: 't', userId: 'u1', createdAt: T0 + 1 });
+      await store.createSession({ sid: 'c', token: 't', userId: 'u2', createdAt: T0 + 2 });
+      expect((await store.sessionsOfUser('u1')).map((s) => s.sid)).toEqual(['a', 'b']);
+      await store.updateSession('a', { userId: 'u2' });
+      expect((await store.sessionsOfUser('u1')).map((s) => s.sid)).toEqual(['b']);
+      expect((await store.sessionsOfUser('u2')).map((s) => s.sid)).toEqual(['a', 'c']);
+      expect(await store.deleteSession('c')).toBe(true);
+      expect(await store.deleteSession('c')).toBe(false);
+      expect((await store.sessionsOfUser('u2')).map((s) => s.sid)).toEqual(['a']);
+      expect(await store.sessionsOfUser('nobody')).toEqual([]);
+    });
+
+    it('checks resumes: unknown, invalid token, expired, ok', async () => {
+      const store = make();
+      await store.createSession({ sid: 's1', token: 'tok', createdAt: T0 });
+      expect(checkResume(await store.getSession('zz'), 'tok', T0)).toEqual({
+        ok: false,
+        reason: 'unknown',
+      });
+      const connected = await store.getSession('s1');
+      expect(checkResume(connected, 'bad', T0)).toEqual({ ok: false, reason: 'invalid' });
+      expect(checkResume(connected, 'tok', T0 + 10 ** 9).ok).toBe(true);
+      await store.updateSession('s1', { disconnectedAt: T0 + 10, expiresAt: T0 + 120_010 });
+      const gone = await store.getSession('s1');
+      expect(checkResume(gone, 'tok', T0 + 120_009).ok).toBe(true);
+      expect(checkResume(gone, 'tok', T0 + 120_010)).toEqual({ ok: false, reason: 'expired' });
+      expect(checkResume(gone, 'bad', T0 + 120_010)).toEqual({ ok: false, reason: 'invalid' });
+    });
+
+    it('expires sessions past their window in a sweep, with their logs', async () => {
+      const store = make();
+      await store.createSession({ sid: 'live', token: 't', createdAt: T0 });
+      await store.createSession({ sid: 'old', token: 't', createdAt: T0 });
+      await store.appendSessionMessages('old', [{ seq: 1, payload: 'x' }]);
+      await store.updateSession('old', { disconnectedAt: T0, expiresAt: T0 + 1000 });
+      expect((await store.sweep(T0 + 999)).expiredSessions).toBe(0);
+      expect(await store.getSession('old')).toBeDefined();
+      expect((await store.sweep(T0 + 1000)).expiredSessions).toBe(1);
+      expect(await store.getSession('old')).toBeUndefined();
+      expect(await store.getSession('live')).toBeDefined();
+      const stats = await store.stats();
+      expect(stats).toMatchObject({ sessions: 1, sessionMessages: 0, kind: store.kind });
+      // A later session with the same sid starts with an empty log.
+      await store.createSession({ sid: 'old', token: 't', createdAt: T0 + 2000 });
+      expect(await store.sessionMessagesAfter('old', 0)).toEqual({
+        messages: [],
+        complete: true,
+        outSeq: 0,
+      });
+    });
+
+    it('releases sessions left connected (all, or one node only)', async () => {
+      const store = make();
+      await store.createSession({ sid: 'a', token: 't', node: 'n1', createdAt: T0 });
+      await store.createSession({ sid: 'b', token: 't', node: 'n2', createdAt: T0 });
+      await store.createSession({ sid: 'c', token: 't', createdAt: T0 });
+      await store.createSession({
+        sid: 'd',
+        token: 't',
+        createdAt: T0,
+        disconnectedAt: T0 + 1,
+        expiresAt: T0 + 5,
+      });
+      expect(await store.releaseSessions(T0 + 10, T0 + 100, 'n1')).toBe(1);
+      expect(await store.getSession('a')).toMatchObject({
+        disconnectedAt: T0 + 10,
+        expiresAt: T0 + 100,
+      });
+      expect((await store.getSession('b'))?.disconnectedAt).toBeNull();
+      expect(await store.releaseSessions(T0 + 20, T0 + 200)).toBe(2);
+      expect(await store.getSession('c')).toMatchObject({
+        disconnectedAt: T0 + 20,
+        expiresAt: T0 + 200,
+      });
+      expect(await store.getSession('d')).toMatchObject({
+        disconnectedAt: T0 + 1,
+        expiresAt: T0 + 5,
+      });
+    });
+  });
+
+  describe('session logs', () => {
+    it('appends, replays after a seq, and trims on cumulative acks', async () => {
+      const store = make();
+      await store.createSession({ sid: 's', token: 't', createdAt: T0 });
+      const res = await store.appendSessionMessages('s', [
+        { seq: 1, payload: 'm1' },
+        { seq: 2, payload: 'm2' },
+        { seq: 3, payload: 'm3' },
+      ]);
+      expect(res).toEqual({ outSeq: 3, dropped: 0 });
+      await store.appendSessionMessages('s', [
+        { seq: 4, payload: 'm4' },
+        { seq: 5, payload: 'm5' },
+      ]);
+      expect((await store.getSession('s'))?.outSeq).toBe(5);
+      const all = await store.sessionMessagesAfter('s', 0);
+      expect(all.complete).toBe(true);
+      expect(all.outSeq).toBe(5);
+      expect(all.messages).toEqual([1, 2, 3, 4, 5].map((n) => ({ seq: n, payload: `m${n}` })));
+      expect((await store.sessionMessagesAfter('s', 3)).messages.map((m) => m.seq)).toEqual([4, 5]);
+      expect((await store.sessionMessagesAfter('s', 1, 2)).messages.map((m) => m.seq)).toEqual([
+        2, 3,
+      ]);
+      expect(await store.sessionMessagesAfter('s', 5)).toEqual({
+        messages: [],
+        complete: true,
+        outSeq: 5,
+      });
+
+      await store.trimSessionMessages('s', 3);
+      expect((await store.getSession('s'))?.ackedSeq).toBe(3);
+      const afterAck = await store.sessionMessagesAfter('s', 3);
+      expect(afterAck.complete).toBe(true);
+      expect(afterAck.messages.map((m) => m.seq)).toEqual([4, 5]);
+      // A client claiming less than it acked asks for trimmed messages: a gap.
+      expect((await store.sessionMessagesAfter('s', 2)).complete).toBe(false);
+      // Acks never go backwards and are clamped to outSeq.
+      await store.trimSessionMessages('s', 1);
+      expect((await store.getSession('s'))?.ackedSeq).toBe(3);
+      await store.trimSessionMessages('s', 99);
+      expect((await store.getSession('s'))?.ackedSeq).toBe(5);
+      expect(await store.sessionMessagesAfter('s', 5)).toEqual({
+        messages: [],
+        complete: true,
+        outSeq: 5,
+      });
+      expect((await store.stats()).sessionMessages).toBe(0);
+      // Acking an unknown session is a no-op (it may have expired).
+      await store.trimSessionMessages('gone', 3);
+    });
+
+    it('acks through updateSession too', async () => {
+      const store = make();
+      await store.createSession({ sid: 's', token: 't', createdAt: T0 });
+      await store.appendSessionMessages('s', [
+        { seq: 1, payload: 'a' },
+        { seq: 2, payload: 'b' },
+      ]);
+      expect((await store.updateSession('s', { ackedSeq: 1 })).ackedSeq).toBe(1);
+      expect((await store.sessionMessagesAfter('s', 1)).messages.map((m) => m.seq)).toEqual([2]);
+      expect((await store.stats()).sessionMessages).toBe(1);
+    });
+
+    it('refuses sequence gaps, duplicates and unknown sessions', async () => {
+      const store = make();
+      await store.createSession({ sid: 's', token: 't', createdAt: T0 });
+      await store.appendSessionMessages('s', [{ seq: 1, payload: 'a' }]);
+      for (const bad of [
+        [{ seq: 1, payload: 'dup' }],
+        [{ seq: 3, payload: 'gap' }],
+        [
+          { seq: 2, payload: 'ok' },
+          { seq: 4, payload: 'gap' },
+        ],
+      ]) {
+        expect((await rejection(store.appendSessionMessages('s', bad))).code).toBe('SEQ_CONFLICT');
+      }
+      // A refused append writes nothing.
+      expect((await store.getSession('s'))?.outSeq).toBe(1);
+      expect((await store.sessionMessagesAfter('s', 0)).messages).toHaveLength(1);
+      const missing = await rejection(store.appendSessionMessages('x', [{ seq: 1, payload: 'a' }]));
+      expect(missing.code).toBe('SESSION_NOT_FOUND');
+      expect(await store.sessionMessagesAfter('x', 0)).toEqual({
+        messages: [],
+        complete: false,
+        outSeq: 0,
+      });
+      // A client claiming a seq the store never assigned cannot be served exactly.
+      expect((await store.sessionMessagesAfter('s', 2)).complete).toBe(false);
+    });
+
+    it('drops the oldest messages past the count bound and reports the gap', async () => {
+      const store = make({ sessionMaxMessages: 3 });
+      await store.createSession({ sid: 's', token: 't', createdAt: T0 });
+      const msgs = [1, 2, 3, 4, 5].map((seq) => ({ seq, payload: `p${seq}` }));
+      expect(await store.appendSessionMessages('s', msgs)).toEqual({ outSeq: 5, dropped: 2 });
+      const fromStart = await store.sessionMessagesAfter('s', 0);
+      expect(fromStart.complete).toBe(false);
+      expect(fromStart.messages.map((m) => m.seq)).toEqual([3, 4, 5]);
+      expect((await store.sessionMessagesAfter('s', 1)).complete).toBe(false);
+      expect((await store.sessionMessagesAfter('s', 2)).complete).toBe(true);
+      expect(await store.appendSessionMessages('s', [{ seq: 6, payload: 'p6' }])).toEqual({
+        outSeq: 6,
+        dropped: 1,
+      });
+      expect((await store.sessionMessagesAfter('s', 3)).messages.map((m) => m.seq)).toEqual([
+        4, 5, 6,
+      ]);
+      expect((await store.stats()).sessionMessages).toBe(3);
+    });
+
+    it('drops the oldest messages past the byte bound, keeping at least the newest', async () => {
+      const store = make({ sessionMaxBytes: 10 });
+      await store.createSession({ sid: 's', token: 't', createdAt: T0 });
+      // 4 bytes each (é is 2 bytes in UTF-8): three of them exceed 10 bytes.
+      const r = await store.appendSessionMessages('s', [
+        { seq: 1, payload: 'aaaa' },
+        { seq: 2, payload: 'bbé' },
+        { seq: 3, payload: 'cccc' },
+      ]);
+      expect(r.dropped).toBe(1);
+      expect((await store.sessionMessagesAfter('s', 1)).messages.map((m) => m.seq)).toEqual([2, 3]);
+      const big = await store.appendSessionMessages('s', [{ seq: 4, payload: 'x'.repeat(50) }]);
+      expect(big.dropped).toBe(2);
+      const after = await store.sessionMessagesAfter('s', 3);
+      expect(after).toEqual({
+        messages: [{ seq: 4, payload: 'x'.repeat(50) }],
+        complete: true,
+        outSeq: 4,
+      });
+      // Byte accounting survives acks: after acking 4, small messages fit again.
+      await store.trimSessionMessages('s', 4);
+      const small = await store.appendSessionMessages('s', [
+        { seq: 5, payload: 'aa' },
+        { seq: 6, payload: 'bb' },
+      ]);
+      expect(small.dropped).toBe(0);
+    });
+  });
+
+  describe('topics', () => {
+    it('assigns contiguous offsets from 1 in call order, within one epoch', async () => {
+      const store = make();
+      const pubs = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => store.appendPublication('t', `"${i}"`, T0 + i)),
+      );
+      expect(offsets(pubs)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      expect(pubs.map((p) => p.data)).toEqual(Array.from({ length: 50 }, (_, i) => `"${i}"`));
+      expect(new Set(pubs.map((p) => p.epoch)).size).toBe(1);
+      expect(await store.topicHead('t')).toEqual({ epoch: pubs[0]?.epoch, offset: 50 });
+      // Topics are independent.
+      const other = await store.appendPublication('u', '1', T0);
+      expect(other.offset).toBe(1);
+      expect(other.epoch).not.toBe(pubs[0]?.epoch);
+    });
+
+    it('starts a history (epoch, offset 0) on first look, and keeps that epoch', async () => {
+      const store = make();
+      const head = await store.topicHead('fresh');
+      expect(head.offset).toBe(0);
+      expect(head.epoch).toMatch(/^[A-Za-z0-9_-]{8,}$/);
+      expect(await store.publicationsAfter('fresh', head)).toEqual({
+        recovered: true,
+        epoch: head.epoch,
+        offset: 0,
+        publications: [],
+      });
+      const pub = await store.appendPublication('fresh', '{"a":1}', T0);
+      expect(pub).toEqual({ epoch: head.epoch, offset: 1, time: T0, data: '{"a":1}', frame: null });
+      const replay = await store.publicationsAfter('fresh', head);
+      expect(replay.recovered).toBe(true);
+      expect(replay.publications).toEqual([pub]);
+      const fromLast = await store.lastPublications('other-fresh', 5);
+      expect(fromLast.offset).toBe(0);
+      expect(fromLast.publications).toEqual([]);
+    });
+
+    it('answers "after (epoch, offset)" with exactly the missing publications', async () => {
+      const store = make();
+      for (let i = 1; i <= 10; i++) await store.appendPublication('t', String(i), T0 + i);
+      const { epoch } = await store.topicHead('t');
+      const after3 = await store.publicationsAfter('t', { epoch, offset: 3 });
+      expect(after3.recovered).toBe(true);
+      expect(after3.offset).toBe(10);
+      expect(offsets(after3.publications)).toEqual([4, 5, 6, 7, 8, 9, 10]);
+      expect(after3.publications.map((p) => p.data)).toEqual(['4', '5', '6', '7', '8', '9', '10']);
+      expect(
+        offsets((await store.publicationsAfter('t', { epoch, offset: 0 })).publications),
+      ).toHaveLength(10);
+      const paged = await store.publicationsAfter('t', { epoch, offset: 3 }, 2);
+      expect(paged.recovered).toBe(true);
+      expect(offsets(paged.publications)).toEqual([4, 5]);
+      expect((await store.publicationsAfter('t', { epoch, offset: 10 })).publications).toEqual([]);
+      expect((await store.publicationsAfter('t', { epoch, offset: 10 })).recovered).toBe(true);
+      // Beyond the head: offsets this history never assigned.
+      expect((await store.publicationsAfter('t', { epoch, offset: 11 })).recovered).toBe(false);
+      // Another epoch: the history the position belongs to is gone.
+      const wrong = await store.publicationsAfter('t', { epoch: 'other-epoch', offset: 3 });
+      expect(wrong).toEqual({ recovered: false, epoch, offset: 10, publications: [] });
+    });
+
+    it('trims by count: older positions are not recovered', async () => {
+      const store = make({ historyMaxCount: 5 });
+      for (let i = 1; i <= 12; i++) await store.appendPublication('t', String(i), T0 + i);
+      const { epoch } = await store.topicHead('t');
+      expect((await store.stats()).publications).toBe(5);
+      const ok = await store.publicationsAfter('t', { epoch, offset: 7 });
+      expect(ok.recovered).toBe(true);
+      expect(offsets(ok.publications)).toEqual([8, 9, 10, 11, 12]);
+      const gap = await store.publicationsAfter('t', { epoch, offset: 6 });
+      expect(gap).toEqual({ recovered: false, epoch, offset: 12, publications: [] });
+      expect(offsets((await store.lastPublications('t', 3)).publications)).toEqual([10, 11, 12]);
+      expect(offsets((await store.lastPublications('t', 100)).publications)).toEqual([
+        8, 9, 10, 11, 12,
+      ]);
+      expect((await store.lastPublications('t', 0)).publications).toEqual([]);
+      expect(await store.lastPublications('t', 1)).toMatchObject({ epoch, offset: 12 });
+    });
+
+    it('keeps no history with historyMaxCount 0, but offsets still advance', async () => {
+      const store = make({ historyMaxCount: 0 });
+      await store.appendPublication('t', 'a', T0);
+      const p2 = await store.appendPublication('t', 'b', T0);
+      expect(p2.offset).toBe(2);
+      const { epoch } = p2;
+      expect((await store.publicationsAfter('t', { epoch, offset: 2 })).recovered).toBe(true);
+      expect((await store.publicationsAfter('t', { epoch, offset: 1 })).recovered).toBe(false);
+      expect((await store.lastPublications('t', 5)).publications).toEqual([]);
+    });
+
+    it('trims by age in the sweep (injected clock)', async () => {
+      const clock = new ManualClock(T0);
+      const store = make({ clock, historyMaxAgeMs: 1000 });
+      for (let i = 1; i <= 3; i++) await store.appendPublication('t', String(i), clock.now());
+      clock.advance(600);
+      for (let i = 4; i <= 5; i++) await store.appendPublication('t', String(i), clock.now());
+      const { epoch } = await store.topicHead('t');
+      expect((await store.sweep()).trimmedPublications).toBe(0);
+      clock.advance(500); // the first three are now 1100 ms old, the others 500 ms
+      const swept = await store.sweep();
+      expect(swept.trimmedPublications).toBe(3);
+      expect(swept.droppedTopics).toBe(0);
+      expect(
+        offsets((await store.publicationsAfter('t', { epoch, offset: 3 })).publications),
+      ).toEqual([4, 5]);
+      expect((await store.publicationsAfter('t', { epoch, offset: 2 })).recovered).toBe(false);
+      expect(await store.topicHead('t')).toEqual({ epoch, offset: 5 });
+    });
+
+    it('forgets an idle empty topic: its next history has a new epoch', async () => {
+      const clock = new ManualClock(T0);
+      const store = make({ clock, historyMaxAgeMs: 1000, topicIdleMs: 5000 });
+      const first = await store.appendPublication('t', 'x', clock.now());
+      clock.advance(2000);
+      expect(await store.sweep()).toMatchObject({ trimmedPublications: 1, droppedTopics: 0 });
+      expect(await store.topicHead('t')).toEqual({ epoch: first.epoch, offset: 1 });
+      clock.advance(4000);
+      expect((await store.sweep()).droppedTopics).toBe(1);
+      const head = await store.topicHead('t');
+      expect(head.offset).toBe(0);
+      expect(head.epoch).not.toBe(first.epoch);
+      const stale = await store.publicationsAfter('t', { epoch: first.epoch, offset: 1 });
+      expect(stale.recovered).toBe(false);
+    });
+
+    it('stores the encoded frame so replay sends the same bytes', async () => {
+      const store = make();
+      const encode = (p: { epoch: string; offset: number; time: number; data: string }): string =>
+        `{"t":"pub","topic":"t","epoch":"${p.epoch}","offset":${p.offset},"data":${p.data},"time":${p.time}}`;
+      const live = await store.appendPublication('t', '{"n":1}', T0, encode);
+      expect(live.frame).toBe(
+        `{"t":"pub","topic":"t","epoch":"${live.epoch}","offset":1,"data":{"n":1},"time":${T0}}`,
+      );
+      expect(JSON.parse(live.frame ?? '')).toMatchObject({ offset: 1, data: { n: 1 } });
+      const replay = await store.publicationsAfter('t', { epoch: live.epoch, offset: 0 });
+      expect(replay.publications[0]?.frame).toBe(live.frame);
+      expect((await store.lastPublications('t', 1)).publications[0]?.frame).toBe(live.frame);
+    });
+
+    it('does not consume an offset when the encoder throws', async () => {
+      const store = make();
+      const boom = new Error('encoder failed');
+      const failed = await store
+        .appendPublication('t', '1', T0, () => {
+          throw boom;
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(failed).toBeInstanceOf(StoreError);
+      expect((failed as StoreError).code).toBe('STORE_FAILED');
+      expect((failed as StoreError).cause).toBe(boom);
+      const next = await store.appendPublication('t', '2', T0);
+      expect(next.offset).toBe(1);
+    });
+  });
+
+  describe('behaviour as a whole', () => {
+    it('applies operations in call order (a read sees earlier unawaited writes)', async () => {
+      const store = make();
+      const head = await store.topicHead('t');
+      const appended = store.appendPublication('t', 'a', T0);
+      const created = store.createSession({ sid: 's', token: 't', createdAt: T0 });
+      const replay = store.publicationsAfter('t', head);
+      const session = store.getSession('s');
+      expect(offsets((await replay).publications)).toEqual([1]);
+      expect((await session)?.sid).toBe('s');
+      await Promise.all([appended, created]);
+    });
+
+    it('rejects malformed arguments with INVALID_ARGUMENT', async () => {
+      const store = make();
+      const { epoch } = await store.topicHead('t');
+      const cases: Promise<unknown>[] = [
+        store.publicationsAfter('t', { epoch, offset: -1 }),
+        store.publicationsAfter('t', { epoch, offset: 1.5 }),
+        store.lastPublications('t', -2),
+        store.topicHead(''),
+        store.appendPublication('t', 'x', Number.NaN),
+        store.createSession({ sid: '', token: 't', createdAt: T0 }),
+        store.createSession({ sid: 'x', token: '', createdAt: T0 }),
+      ];
+      for (const c of cases) expect((await rejection(c)).code).toBe('INVALID_ARGUMENT');
+      // The store still works afterwards.
+      expect((await store.appendPublication('t', 'ok', T0)).offset).toBe(1);
+    });
+
+    it('reports stats', async () => {
+      const store = make();
+      await store.createSession({ sid: 's', token: 't', createdAt: T0 });
+      await store.appendSessionMessages('s', [{ seq: 1, payload: 'a' }]);
+      await store.appendPublication('t1', 'a', T0);
+      await store.appendPublication('t2', 'b', T0);
+      const stats = await store.stats();
+      expect(stats).toMatchObject({
+        kind: store.kind,
+        sessions: 1,
+        sessionMessages: 1,
+        topics: 2,
+        publications: 2,
+        failedOperations: 0,
+        pendingOperations: 0,
+      });
+      expect(stats.operations).toBeGreaterThanOrEqual(4);
+    });
+
+    it('refuses operations once closed; close is idempotent', async () => {
+      const store = make();
+      await store.close();
+      await store.close();
+      const err = await rejection(store.topicHead('t'));
+      expect(err.code).toBe('STORE_CLOSED');
+      expect((await rejection(store.getSession('s'))).code).toBe('STORE_CLOSED');
+    });
+  });
+});

@@ -1,0 +1,99 @@
+/** `createStore(spec)`: the `store` option of the server and the hub. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OptionError } from '@tether/common';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createStore,
+  MemoryStore,
+  SqliteStore,
+  STORE_DEFAULTS,
+  type Store,
+  type StoreSpec,
+} from '../src/store/index.js';
+
+let dir = '';
+const open: Store[] = [];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tether-store-create-'));
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function make(spec?: StoreSpec, defaults?: Parameters<typeof createStore>[1]): Store {
+  const store = createStore(spec, { sweepIntervalMs: 0, ...defaults });
+  open.push(store);
+  return store;
+}
+
+function optionError(fn: () => unknown): OptionError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(OptionError);
+    return err as OptionError;
+  }
+  throw new Error('expected an OptionError');
+}
+
+describe('createStore', () => {
+  it('builds the memory store by default and for "memory"', () => {
+    expect(make()).toBeInstanceOf(MemoryStore);
+    expect(make('memory').kind).toBe('memory');
+    expect(make({ kind: 'memory', historyMaxCount: 3 }).kind).toBe('memory');
+  });
+
+  it('builds a SQLite store from "sqlite:PATH", creating the directory', async () => {
+    const path = join(dir, 'nested', 'dir', 'tether.db');
+    const store = make(`sqlite:${path}`);
+    expect(store).toBeInstanceOf(SqliteStore);
+    expect((store as SqliteStore).path).toBe(path);
+    expect((await store.appendPublication('t', '1', 1)).offset).toBe(1);
+  });
+
+  it('applies defaults, and object fields over them', async () => {
+    const store = make(
+      { kind: 'sqlite', path: join(dir, 'o.db'), historyMaxCount: 2 },
+      {
+        historyMaxCount: 50,
+      },
+    );
+    for (let i = 0; i < 5; i++) await store.appendPublication('t', String(i), 1);
+    expect((await store.lastPublications('t', 10)).publications).toHaveLength(2);
+    const fromString = make('memory', { historyMaxCount: 1 });
+    await fromString.appendPublication('t', 'a', 1);
+    await fromString.appendPublication('t', 'b', 1);
+    expect((await fromString.lastPublications('t', 10)).publications).toHaveLength(1);
+    expect(STORE_DEFAULTS.historyMaxCount).toBe(1000);
+  });
+
+  it('passes a Store object through unchanged', () => {
+    const mine = new MemoryStore({ sweepIntervalMs: 0 });
+    open.push(mine);
+    expect(createStore(mine)).toBe(mine);
+  });
+
+  it('names the store option for specs it does not know', () => {
+    for (const spec of ['redis://x', 'sqlite', 'Memory', '']) {
+      const err = optionError(() => createStore(spec as StoreSpec));
+      expect(err.option).toBe('store');
+      expect(err.message).toMatch(/^store: unknown store/);
+      expect(err.message).toContain('sqlite:PATH');
+    }
+    expect(optionError(() => createStore('sqlite:')).message).toContain('needs a file path');
+    expect(optionError(() => createStore({ kind: 'redis' } as unknown as StoreSpec)).option).toBe(
+      'store.kind',
+    );
+    expect(optionError(() => createStore(42 as unknown as StoreSpec)).option).toBe('store');
+    expect(optionError(() => createStore({} as unknown as StoreSpec)).option).toBe('store');
+    expect(
+      optionError(() => createStore({ kind: 'memory', histroyMaxCount: 1 } as StoreSpec)).option,
+    ).toBe('store.histroyMaxCount');
+  });
+});
