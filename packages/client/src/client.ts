@@ -1,0 +1,224 @@
+import { TetherError, Timer } from '@tether/common';
+import { CloseCode, closeCodeInfo, encodeFrame, type Json } from '@tether/protocol';
+import { ClientClosedError, MessageTooBigError, QueueFullError } from './errors.js';
+import { ConnectionLifecycle } from './lifecycle.js';
+import { resolveOptions, resolveUrl, type TetherClientOptions } from './options.js';
+import { utf8Length } from './outbox.js';
+import type { ConnectionState } from './states.js';
+import { type ClientStats, healthScore } from './stats.js';
+
+/** Options of `request()`. */
+export interface RequestOptions {
+  /** Deadline for the reply, ms. Default: the client's `requestTimeoutMs` (30 s). */
+  timeoutMs?: number;
+}
+
+/** Marks a promise as handled: its failure also arrives as an `error` event, so ignoring it is safe. */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
+/**
+ * A Tether connection that stays up: it reconnects with full-jitter backoff,
+ * honours server hints, stops on final close codes, watches liveness, and
+ * keeps every `send()` until the server acknowledges it. Works in browsers
+ * and in Node (pass `ws`'s `WebSocket`). See docs/client.md.
+ */
+export class TetherClient extends ConnectionLifecycle {
+  /**
+   * @param url - `ws:`/`wss:` URL of a Tether endpoint (`http(s):` and, in
+   * browsers, relative URLs are accepted).
+   * @param options - see {@link TetherClientOptions}; invalid options throw an
+   * `OptionError` naming the option.
+   */
+  constructor(url: string | URL, options: TetherClientOptions = {}) {
+    const opts = resolveOptions(options);
+    super(resolveUrl(url), opts);
+    // Deferred to a microtask, so listeners added right after construction see every event.
+    if (opts.autoConnect) {
+      queueMicrotask(() => {
+        if (this.currentState === 'idle') void this.connect();
+      });
+    }
+  }
+
+  /** The connection state; see docs/client.md for the state machine. */
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** The session id of the latest `welcome`. */
+  get sessionId(): string | undefined {
+    return this.session?.sid;
+  }
+
+  /**
+   * Starts connecting (from `idle` or `closed`, with fresh counters) and
+   * resolves once the connection is open. Rejects when the client reaches
+   * `closed` first (a final close code, `maxAttempts`, or `close()`). The
+   * returned promise may be ignored: failures are also `error` events.
+   */
+  connect(): Promise<void> {
+    if (this.currentState === 'open') return Promise.resolve();
+    const waiting = handled(this.untilOpen());
+    if (this.currentState === 'idle' || this.currentState === 'closed') this.start();
+    return waiting;
+  }
+
+  /**
+   * Closes the connection and cancels everything pending: a scheduled
+   * reconnect, every timer, the environment listeners. Queued sends and
+   * pending requests reject with CLIENT_CLOSED. Resolves when the socket is
+   * closed (cut after `closeTimeoutMs`). `connect()` starts again.
+   */
+  close(code: number = CloseCode.NORMAL, reason = ''): Promise<void> {
+    const conn = this.conn;
+    this.detachConnection();
+    this.attemptId += 1;
+    this.stopCause = { by: 'client' };
+    this.teardown();
+    const error = new ClientClosedError();
+    for (const id of this.outbox.clear(error)) this.requests.reject(id, error);
+    this.requests.rejectAll(error);
+    if (conn) {
+      const info = closeCodeInfo(CloseCode.CLIENT_CLOSED);
+      this.tracker.ended(this.clock.monotonic());
+      this.events.emit('close', {
+        type: 'close',
+        code: info.code,
+        reason,
+        wasClean: true,
+        willReconnect: false,
+        info,
+      });
+    }
+    if (this.currentState !== 'closed') this.transition('closed', 'client close');
+    if (!conn) return Promise.resolve();
+    conn.close(code, reason);
+    return new Promise<void>((resolve) => {
+      const timer = new Timer('tether.client.close-handshake', this.clock);
+      timer.start(this.opts.closeTimeoutMs, () => {
+        conn.abort(code, reason);
+        resolve();
+      });
+      void conn.whenClosed().then(() => {
+        timer.clear();
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Sends `data` reliably: it gets the session's next `seq`, is kept until the
+   * server acknowledges it and is sent again after a reconnect. Resolves on
+   * the ack. While disconnected it waits in the outbox, bounded by `maxQueue`
+   * and `maxQueueBytes`: when full, the new message is refused (QUEUE_FULL and
+   * an `overflow` event). Failures are also `error` events, so the promise may
+   * be ignored.
+   */
+  send(data: Json): Promise<void> {
+    if (data === undefined)
+      throw new TypeError('send(data): data must be a JSON value (null allowed)');
+    if (this.stopCause?.by === 'client') return handled(Promise.reject(new ClientClosedError()));
+    const result = new Promise<void>((resolve, reject) => {
+      try {
+        this.outbox.pushMsg(data, { resolve, reject }, this.maxMessageBytes);
+      } catch (err) {
+        reject(err);
+        this.refused(err);
+        return;
+      }
+      this.transmitter.flush();
+    });
+    return handled(result);
+  }
+
+  /**
+   * Sends a request and resolves with the server's reply. Rejects with a
+   * `ServerError` (the server's code), REQUEST_TIMEOUT, CONNECTION_LOST (the
+   * connection dropped after it was sent: it may or may not have run), or
+   * CLIENT_CLOSED. Waits in the outbox until the connection is open; in
+   * `closed` it fails at once with the error that stopped the client.
+   */
+  request<T extends Json = Json>(
+    method: string,
+    data?: Json,
+    options: RequestOptions = {},
+  ): Promise<T> {
+    if (this.currentState === 'closed') {
+      const cause = this.stopCause;
+      return handled(
+        Promise.reject(cause && cause.by !== 'client' ? cause.error : new ClientClosedError()),
+      );
+    }
+    const timeoutMs = options.timeoutMs ?? this.opts.requestTimeoutMs;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new RangeError(`request(): timeoutMs must be a positive number, got ${timeoutMs}`);
+    }
+    const { id, promise } = this.requests.create(method, timeoutMs);
+    const frame =
+      data === undefined
+        ? { t: 'req' as const, id, method }
+        : { t: 'req' as const, id, method, data };
+    const encoded = encodeFrame(frame);
+    try {
+      const bytes = utf8Length(encoded);
+      if (bytes > this.maxMessageBytes) throw new MessageTooBigError(bytes, this.maxMessageBytes);
+      this.outbox.pushReq(id, encoded);
+    } catch (err) {
+      this.requests.reject(id, err);
+      this.refused(err);
+      return handled(promise as Promise<T>);
+    }
+    this.transmitter.flush();
+    return handled(promise as Promise<T>);
+  }
+
+  /** Counters, RTT, drops by close code, the breaker, and the health score. */
+  stats(): ClientStats {
+    const mono = this.clock.monotonic();
+    const t = this.tracker;
+    const recentDrops = t.recentDrops(mono);
+    return {
+      state: this.currentState,
+      sessionId: this.session?.sid,
+      attempts: t.attempts,
+      connects: t.connects,
+      retries: this.retry.retries,
+      consecutiveFailures: this.retry.failures,
+      uptimeMs: t.uptime(mono),
+      totalUptimeMs: t.totalUptime(mono),
+      rttMs: t.rttMs,
+      rttAvgMs: t.rttAvgMs,
+      drops: t.drops,
+      dropsByCode: { ...t.dropsByCode },
+      recentDrops,
+      messagesSent: t.messagesSent,
+      messagesReceived: t.messagesReceived,
+      queued: this.outbox.count,
+      queuedBytes: this.outbox.bytes,
+      pendingRequests: this.requests.size,
+      breaker: this.retry.breaker.snapshot(),
+      health: healthScore({
+        state: this.currentState,
+        consecutiveFailures: this.retry.failures,
+        recentDrops,
+        rttAvgMs: t.rttAvgMs,
+      }),
+    };
+  }
+
+  private refused(err: unknown): void {
+    if (err instanceof QueueFullError) {
+      const { count, bytes } = this.outbox;
+      this.events.emit('overflow', {
+        type: 'overflow',
+        limit: err.limit,
+        queued: count,
+        queuedBytes: bytes,
+      });
+    }
+    if (err instanceof TetherError) this.emitError(err);
+  }
+}

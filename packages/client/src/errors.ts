@@ -1,0 +1,165 @@
+import { TetherError } from '@tether/common';
+import type { CloseCodeInfo, ErrorRef } from '@tether/protocol';
+
+/**
+ * What the application should do after a final close, derived from the close
+ * code. `none`: nothing is wrong (a normal close).
+ */
+export type RecoveryHint =
+  | 're-authenticate'
+  | 'upgrade-client'
+  | 'check-permissions'
+  | 'session-taken-over'
+  | 'fix-tls'
+  | 'none';
+
+const RECOVERY: Record<number, RecoveryHint> = {
+  1002: 'upgrade-client',
+  1003: 'upgrade-client',
+  1007: 'upgrade-client',
+  4011: 'upgrade-client',
+  4001: 're-authenticate',
+  4003: 'check-permissions',
+  4010: 'session-taken-over',
+  1015: 'fix-tls',
+};
+
+/**
+ * The server closed with a code the close-code table marks final (`stop`):
+ * the client does not reconnect. `code` is the table's name in capitals
+ * (`UNAUTHORIZED`, `FORBIDDEN`, `PROTOCOL_ERROR`, ...); `hint` is the table's
+ * advice for people and `recovery` the same for programs.
+ */
+export class FinalCloseError extends TetherError {
+  override name = 'FinalCloseError';
+  readonly closeCode: number;
+  readonly closeReason: string;
+  readonly hint: string;
+  readonly recovery: RecoveryHint;
+
+  constructor(info: CloseCodeInfo, reason: string) {
+    const why = reason ? `: ${reason}` : '';
+    super(info.name.toUpperCase(), `closed with ${info.code} (${info.name})${why}. ${info.hint}`, {
+      retryable: false,
+    });
+    this.closeCode = info.code;
+    this.closeReason = reason;
+    this.hint = info.hint;
+    this.recovery = RECOVERY[info.code] ?? 'none';
+  }
+}
+
+/** `close()` was called: pending sends and requests fail with this. */
+export class ClientClosedError extends TetherError {
+  override name = 'ClientClosedError';
+  constructor(message = 'the client was closed') {
+    super('CLIENT_CLOSED', message, { retryable: false });
+  }
+}
+
+/**
+ * The connection dropped while a request was in flight: the server may or may
+ * not have handled it. Retry only if the method is idempotent.
+ */
+export class ConnectionLostError extends TetherError {
+  override name = 'ConnectionLostError';
+  readonly closeCode: number;
+  constructor(closeCode: number) {
+    super('CONNECTION_LOST', `the connection closed (${closeCode}) before the reply came`, {
+      retryable: true,
+    });
+    this.closeCode = closeCode;
+  }
+}
+
+/** A request got no reply within its deadline. */
+export class RequestTimeoutError extends TetherError {
+  override name = 'RequestTimeoutError';
+  constructor(method: string, timeoutMs: number) {
+    super('REQUEST_TIMEOUT', `request "${method}" got no reply within ${timeoutMs} ms`, {
+      retryable: true,
+    });
+  }
+}
+
+/** Server error codes after which the same request may succeed later. */
+const RETRYABLE_SERVER_CODES = new Set(['RATE_LIMITED', 'TIMEOUT', 'INTERNAL']);
+
+/**
+ * The server answered a request with `ok: false`, or sent an `error` frame.
+ * `code` is the server's code from the protocol's error-code table.
+ */
+export class ServerError extends TetherError {
+  override name = 'ServerError';
+  readonly ref: ErrorRef | undefined;
+  constructor(code: string, message: string, ref?: ErrorRef) {
+    super(code, message, { retryable: RETRYABLE_SERVER_CODES.has(code) });
+    this.ref = ref;
+  }
+}
+
+/**
+ * The outbox is full (count or bytes): the newest message is refused. Retry
+ * after the connection is back and the server has acknowledged what is queued.
+ */
+export class QueueFullError extends TetherError {
+  override name = 'QueueFullError';
+  /** The bound that was hit. */
+  readonly limit: 'maxQueue' | 'maxQueueBytes';
+  constructor(limit: 'maxQueue' | 'maxQueueBytes', value: number) {
+    super('QUEUE_FULL', `outbox full (${limit} = ${value}): message refused`, { retryable: true });
+    this.limit = limit;
+  }
+}
+
+/** One message is larger than the server's `maxMessageBytes`; it would cost the connection (1009). */
+export class MessageTooBigError extends TetherError {
+  override name = 'MessageTooBigError';
+  constructor(bytes: number, limit: number) {
+    super('MESSAGE_TOO_BIG', `message of ${bytes} bytes exceeds maxMessageBytes ${limit}`, {
+      retryable: false,
+    });
+  }
+}
+
+/** `maxAttempts` reconnect attempts in a row failed; the client stopped. `cause`: the last failure. */
+export class ReconnectExhaustedError extends TetherError {
+  override name = 'ReconnectExhaustedError';
+  constructor(attempts: number, lastCloseCode: number) {
+    super(
+      'RECONNECT_EXHAUSTED',
+      `gave up after ${attempts} reconnect attempts in a row (last close ${lastCloseCode})`,
+      { retryable: true },
+    );
+  }
+}
+
+/** The `token` provider threw or rejected; the attempt counts as failed and is retried. */
+export class TokenProviderError extends TetherError {
+  override name = 'TokenProviderError';
+  constructor(cause: unknown) {
+    super('TOKEN_PROVIDER_FAILED', `the token provider failed: ${String(cause)}`, {
+      retryable: true,
+      cause,
+    });
+  }
+}
+
+/** The server sent something that is not valid Tether (bad JSON, a bad frame, binary data). */
+export class ServerProtocolError extends TetherError {
+  override name = 'ServerProtocolError';
+  constructor(message: string, cause?: unknown) {
+    super('SERVER_PROTOCOL_ERROR', message, { retryable: false, cause });
+  }
+}
+
+/** A `messages()` or `states()` iterator fell more than its buffer size behind. */
+export class IteratorOverflowError extends TetherError {
+  override name = 'IteratorOverflowError';
+  constructor(size: number) {
+    super(
+      'ITERATOR_OVERFLOW',
+      `iterator fell ${size} items behind; read faster or raise iteratorBufferSize`,
+    );
+  }
+}

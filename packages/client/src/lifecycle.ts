@@ -1,0 +1,428 @@
+import { type Clock, DisposerBag, TetherError, Timer } from '@tether/common';
+import {
+  CloseCode,
+  closeCodeInfo,
+  type Decoded,
+  decodeMessage,
+  PROTOCOL_DEFAULTS,
+  type ServerFrame,
+  type WelcomeFrame,
+} from '@tether/protocol';
+import { ClientEvents } from './client-events.js';
+import { watchEnvironment } from './environment.js';
+import {
+  ClientClosedError,
+  ConnectionLostError,
+  FinalCloseError,
+  ReconnectExhaustedError,
+  ServerProtocolError,
+  TokenProviderError,
+} from './errors.js';
+import { FrameHandler } from './frame-handler.js';
+import { handshakeFor, helloFrame, isToken, readToken } from './handshake.js';
+import { Heartbeat } from './heartbeat.js';
+import type { ResolvedOptions } from './options.js';
+import { Outbox } from './outbox.js';
+import {
+  closeCodeForHttpStatus,
+  parseRetryAfter,
+  retryAfterFromReason,
+} from './reconnect-policy.js';
+import { PendingRequests } from './requests.js';
+import { RetryScheduler } from './retry-scheduler.js';
+import { SocketConnection } from './socket.js';
+import { type ConnectionState, canTransition } from './states.js';
+import { StatsTracker } from './stats.js';
+import { Transmitter } from './transmitter.js';
+
+/** Why the client is in `closed`. */
+export type StopCause = { by: 'client' } | { by: 'server' | 'exhausted'; error: TetherError };
+
+/** A server-announced close (goodbye, HTTP refusal), remembered for the socket close that follows. */
+interface CloseHint {
+  code: number | undefined;
+  retryAfterMs: number | undefined;
+}
+
+const NO_HINT: CloseHint = { code: undefined, retryAfterMs: undefined };
+
+/**
+ * The connection's life: the state machine, numbered attempts, the
+ * handshake, classification of every close by the protocol's close-code
+ * table, backoff, the circuit breaker, and the environment's signals.
+ * `TetherClient` puts the public API on top.
+ */
+export abstract class ConnectionLifecycle extends ClientEvents {
+  protected readonly clock: Clock;
+  protected currentState: ConnectionState = 'idle';
+  protected stopCause: StopCause | undefined;
+  protected session: { sid: string; token: string } | undefined;
+  protected maxMessageBytes: number = PROTOCOL_DEFAULTS.maxMessageBytes;
+  protected readonly retry: RetryScheduler;
+  protected readonly outbox: Outbox;
+  protected readonly requests: PendingRequests;
+  protected readonly tracker = new StatsTracker();
+  protected readonly transmitter: Transmitter;
+  /** Numbers every attempt; callbacks of an older attempt compare and do nothing. */
+  protected attemptId = 0;
+  protected conn: SocketConnection | undefined;
+  private ready = false;
+  private stable = false;
+  private openedAt = 0;
+  private closeHint: CloseHint = NO_HINT;
+  private waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  private readonly envListeners = new DisposerBag();
+  private readonly connectTimer: Timer;
+  private readonly stableTimer: Timer;
+  private readonly heartbeat: Heartbeat;
+  private readonly frames: FrameHandler;
+
+  constructor(
+    /** The server URL (ws: or wss:). */
+    readonly url: string,
+    protected readonly opts: ResolvedOptions,
+  ) {
+    super(opts.iteratorBufferSize);
+    const clock = opts.clock;
+    this.clock = clock;
+    this.connectTimer = new Timer('tether.client.connect', clock);
+    this.stableTimer = new Timer('tether.client.stable', clock);
+    this.retry = new RetryScheduler(opts, clock, () =>
+      this.events.emit('breaker', { type: 'breaker', ...this.retry.breaker.snapshot() }),
+    );
+    this.outbox = new Outbox(opts.maxQueue, opts.maxQueueBytes);
+    this.requests = new PendingRequests(clock, (id) => this.outbox.removeReq(id));
+    this.heartbeat = new Heartbeat(clock, {
+      sendPing: (ts) => this.transmitter.sendControl({ t: 'ping', ts }),
+      onDead: (silentFor) =>
+        this.abortConnection(CloseCode.HEARTBEAT_TIMEOUT, `no traffic for ${silentFor} ms`),
+    });
+    this.transmitter = new Transmitter(
+      clock,
+      this.outbox,
+      this.requests,
+      this.heartbeat,
+      this.tracker,
+    );
+    this.frames = new FrameHandler(
+      {
+        events: this.events,
+        outbox: this.outbox,
+        requests: this.requests,
+        tracker: this.tracker,
+        sendControl: (frame) => this.transmitter.sendControl(frame),
+        isCurrent: (id) => id === this.attemptId && this.ready,
+        currentAttempt: () => this.attemptId,
+        setCloseHint: (code, retryAfterMs) => {
+          this.closeHint = { code, retryAfterMs };
+        },
+        emitError: (error) => this.emitError(error),
+      },
+      opts,
+      clock,
+    );
+  }
+
+  protected override streamsEnded(): boolean {
+    return this.currentState === 'closed';
+  }
+
+  /** A promise settled when the state next becomes `open` (resolve) or `closed` (reject). */
+  protected untilOpen(): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** The one place the state changes; emits `{from, to}`. */
+  protected transition(to: ConnectionState, reason: string): void {
+    const from = this.currentState;
+    if (from === to) return;
+    if (!canTransition(from, to)) {
+      throw new TetherError(
+        'INTERNAL',
+        `tether client: no transition ${from} -> ${to} (${reason})`,
+      );
+    }
+    this.currentState = to;
+    this.events.emit('state', { type: 'state', from, to, reason, at: this.clock.now() });
+    if (this.currentState === 'open') this.settleWaiters(undefined);
+    if (this.currentState === 'closed') {
+      const cause = this.stopCause;
+      this.settleWaiters(cause && cause.by !== 'client' ? cause.error : new ClientClosedError());
+      this.endStreams();
+    }
+  }
+
+  /** Starts a new attempt with fresh counters (from `idle` or `closed`). */
+  protected start(): void {
+    this.stopCause = undefined;
+    this.retry.reset();
+    this.followEnvironment();
+    this.attempt('connect');
+  }
+
+  /** Starts attempt number `attemptId + 1`, unless the device is offline. */
+  private attempt(reason: string): void {
+    this.retry.cancel();
+    if (!this.opts.environment.onLine) {
+      // No attempt while offline; the 'online' event starts one at once.
+      this.transition('reconnecting', 'offline');
+      return;
+    }
+    const id = ++this.attemptId;
+    this.tracker.attempts += 1;
+    this.ready = false;
+    this.stable = false;
+    this.closeHint = NO_HINT;
+    this.transition('connecting', reason);
+    if (id !== this.attemptId) return;
+    this.connectTimer.start(this.opts.connectTimeoutMs, () =>
+      this.abortConnection(CloseCode.CONNECT_TIMEOUT, 'connect timeout'),
+    );
+    let token: string | undefined | Promise<string>;
+    try {
+      token = readToken(this.opts.token);
+    } catch (err) {
+      this.tokenFailed(id, err);
+      return;
+    }
+    if (token === undefined || typeof token === 'string') {
+      this.openSocket(id, token);
+      return;
+    }
+    Promise.resolve(token).then(
+      (value) => this.openSocket(id, value),
+      (err: unknown) => this.tokenFailed(id, err),
+    );
+  }
+
+  private tokenFailed(id: number, err: unknown): void {
+    if (id !== this.attemptId) return;
+    this.emitError(new TokenProviderError(err));
+    // An error listener may have called close(): check again.
+    if (id === this.attemptId) {
+      this.connectionEnded(CloseCode.ABNORMAL, 'token provider failed', false);
+    }
+  }
+
+  private openSocket(id: number, token: string | undefined): void {
+    if (id !== this.attemptId || this.currentState !== 'connecting') return;
+    if (token !== undefined && !isToken(token)) {
+      this.tokenFailed(id, new TypeError('the token provider returned no token'));
+      return;
+    }
+    const { protocols, init } = handshakeFor(token, this.opts.authVia);
+    // Every callback checks its attempt number: an older socket's events do nothing.
+    const current = (): boolean => id === this.attemptId;
+    try {
+      const conn = new SocketConnection(this.opts.WebSocket, this.url, protocols, init, {
+        onOpen: () => {
+          if (current()) this.onSocketOpen();
+        },
+        onText: (text) => {
+          if (current()) this.onText(id, text);
+        },
+        onBinary: () => {
+          if (current())
+            this.emitError(new ServerProtocolError('binary message: Tether v1 is JSON text only'));
+        },
+        onHttpRefusal: (status, retryAfter) => {
+          if (!current()) return;
+          const retryAfterMs = parseRetryAfter(retryAfter, this.clock.now());
+          this.closeHint = { code: closeCodeForHttpStatus(status), retryAfterMs };
+        },
+        onClose: (code, reason, wasClean) => {
+          if (current()) this.connectionEnded(code, reason, wasClean);
+        },
+      });
+      this.conn = conn;
+      this.transmitter.attach(conn);
+    } catch (err) {
+      const message = `could not create the WebSocket: ${String(err)}`;
+      this.emitError(new TetherError('SOCKET_FAILED', message, { cause: err, retryable: true }));
+      if (current()) this.connectionEnded(CloseCode.ABNORMAL, 'socket constructor failed', false);
+    }
+  }
+
+  private onSocketOpen(): void {
+    const hello = helloFrame(this.session, this.frames.lastServerSeq, this.opts.client);
+    this.transmitter.sendControl(hello);
+  }
+
+  private onText(id: number, text: string): void {
+    this.heartbeat.received();
+    let results: Decoded<ServerFrame>[];
+    try {
+      results = decodeMessage(text, 'server');
+    } catch (err) {
+      this.emitError(
+        new ServerProtocolError(`undecodable message from the server: ${String(err)}`, err),
+      );
+      return;
+    }
+    for (const result of results) {
+      if (id !== this.attemptId) return;
+      if (!result.ok) this.emitError(new ServerProtocolError(result.error.message, result.error));
+      else if (result.frame.t === 'welcome') this.onWelcome(id, result.frame);
+      else this.frames.handle(result.frame);
+    }
+  }
+
+  private onWelcome(id: number, welcome: WelcomeFrame): void {
+    if (this.currentState !== 'connecting' || this.ready) return;
+    this.connectTimer.clear();
+    this.ready = true;
+    if (!welcome.resumed) this.frames.newSession();
+    this.session = { sid: welcome.sid, token: welcome.token };
+    this.maxMessageBytes = welcome.limits.maxMessageBytes;
+    this.outbox.onSession(welcome.resumed, welcome.ack);
+    this.heartbeat.start(welcome.hb.interval, welcome.hb.timeout);
+    this.openedAt = this.clock.monotonic();
+    this.tracker.opened(this.openedAt);
+    this.stable = false;
+    this.stableTimer.start(this.opts.minUptimeMs, () => this.markStable());
+    this.retry.connected();
+    // What waited in the outbox goes first, before anything an 'open' listener sends.
+    this.transmitter.open(welcome.limits.rate, welcome.limits.burst);
+    if (id !== this.attemptId) return;
+    this.transition('open', 'welcome');
+    if (id !== this.attemptId) return;
+    this.events.emit('open', {
+      type: 'open',
+      sessionId: welcome.sid,
+      connectionId: welcome.cid,
+      resumed: welcome.resumed,
+      resumeFailure: welcome.reason,
+      attempt: id,
+    });
+  }
+
+  private markStable(): void {
+    if (this.stable) return;
+    this.stable = true;
+    this.retry.stable();
+  }
+
+  /** Gives up on the current socket at once (heartbeat, connect timeout): no close handshake. */
+  private abortConnection(code: number, reason: string): void {
+    const conn = this.conn;
+    this.connectionEnded(code, reason, false);
+    // 4012 is client-side only; on the wire the socket just closes normally.
+    conn?.abort(code === CloseCode.CONNECT_TIMEOUT ? CloseCode.NORMAL : code, reason);
+  }
+
+  /** The current attempt is over: classify by the close-code table, then stop or retry. */
+  private connectionEnded(socketCode: number, reason: string, wasClean: boolean): void {
+    const wasOpen = this.currentState === 'open';
+    this.detachConnection();
+    this.attemptId += 1;
+    const mono = this.clock.monotonic();
+    if (wasOpen) {
+      // The stable timer may have been throttled: trust the clock.
+      if (mono - this.openedAt >= this.opts.minUptimeMs) this.markStable();
+      this.tracker.ended(mono);
+    }
+    const hint = this.closeHint;
+    const abnormal = socketCode === CloseCode.NO_STATUS || socketCode === CloseCode.ABNORMAL;
+    const code = abnormal && hint.code !== undefined ? hint.code : socketCode;
+    const retryAfterMs = hint.retryAfterMs ?? retryAfterFromReason(reason);
+    if (wasOpen) this.tracker.recordDrop(code, mono);
+    this.requests.failSent(() => new ConnectionLostError(code));
+    const info = closeCodeInfo(code);
+    const decision =
+      info.action === 'stop'
+        ? undefined
+        : this.retry.ended(!this.stable, code, info.action, retryAfterMs);
+    const willReconnect = decision !== undefined && decision.kind !== 'exhausted';
+    this.events.emit('close', { type: 'close', code, reason, wasClean, willReconnect, info });
+    if (this.stopCause?.by === 'client') return; // close() from a listener
+    if (decision === undefined) {
+      this.stop('server', new FinalCloseError(info, reason));
+    } else if (decision.kind === 'exhausted') {
+      this.stop('exhausted', new ReconnectExhaustedError(decision.attempts, code));
+    } else if (decision.kind === 'circuit-open') {
+      this.transition('circuit-open', `${decision.failures} failed attempts`);
+      this.retry.scheduleProbe(() => this.attempt('probe'));
+    } else if (decision.kind === 'offline') {
+      // No timer while offline: the 'online' event makes the attempt at once.
+      this.transition('reconnecting', 'offline');
+    } else {
+      this.transition('reconnecting', `close ${code}`);
+      const { attempt, delayMs, plan } = decision;
+      this.events.emit('retry', {
+        type: 'retry',
+        attempt,
+        delayMs,
+        kind: plan,
+        closeCode: code,
+        retryAfterMs,
+      });
+      if (this.currentState === 'reconnecting')
+        this.retry.schedule(delayMs, () => this.attempt('retry'));
+    }
+  }
+
+  /** Stops reconnecting for good (until `connect()`); queued sends stay queued. */
+  private stop(by: 'server' | 'exhausted', error: TetherError): void {
+    this.stopCause = { by, error };
+    this.teardown();
+    for (const id of this.outbox.removeRequests()) this.requests.reject(id, error);
+    this.requests.rejectAll(error);
+    this.transition('closed', error.code);
+    // A normal close (1000) is why the client stopped, not an error.
+    if (error.code !== 'NORMAL') this.emitError(error);
+  }
+
+  /** Forgets the current socket: its events no longer reach the client. */
+  protected detachConnection(): void {
+    this.conn?.dispose();
+    this.conn = undefined;
+    this.ready = false;
+    this.transmitter.detach();
+    this.connectTimer.clear();
+    this.stableTimer.clear();
+    this.heartbeat.stop();
+    this.frames.connectionEnded();
+  }
+
+  /** Cancels every timer and environment listener. */
+  protected teardown(): void {
+    this.detachConnection();
+    this.retry.cancel();
+    this.envListeners.dispose();
+  }
+
+  private followEnvironment(): void {
+    if (this.envListeners.size > 0) return;
+    const env = this.opts.environment;
+    this.envListeners.add(
+      watchEnvironment(env, {
+        online: () => {
+          if (this.currentState === 'reconnecting') this.attempt('online');
+          else if (this.currentState === 'open') this.heartbeat.check();
+        },
+        // The link may or may not have survived: find out within the heartbeat timeout.
+        offline: () => {
+          if (this.currentState === 'open') this.heartbeat.check();
+        },
+        // A hidden tab's timers were throttled: check the link, or make the overdue attempt, now.
+        visible: () => {
+          if (this.currentState === 'open') this.heartbeat.check();
+          else if (this.retry.overdue()) this.attempt('visible');
+        },
+      }),
+    );
+  }
+
+  protected emitError(error: TetherError): void {
+    this.events.emit('error', { type: 'error', error });
+  }
+
+  private settleWaiters(error: unknown): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) {
+      if (error === undefined) w.resolve();
+      else w.reject(error);
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The client in Node with `ws`, against the real Tether server on loopback.
+ */
+import { AuthError } from '@tether/server';
+import { waitFor } from '@tether/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import {
+  FinalCloseError,
+  type RetryEvent,
+  TetherClient,
+  type TetherClientOptions,
+} from '../src/index.js';
+import { HOST, type RunningServer, startServer } from './helpers/real-server.js';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+function client(url: string, options: TetherClientOptions = {}): TetherClient {
+  const c = new TetherClient(url, {
+    WebSocket,
+    minReconnectDelayMs: 50,
+    maxReconnectDelayMs: 200,
+    ...options,
+  });
+  cleanups.push(() => c.close());
+  return c;
+}
+
+async function server(...args: Parameters<typeof startServer>): Promise<RunningServer> {
+  const s = await startServer(...args);
+  cleanups.push(() => s.tether.close({ drainTimeoutMs: 1000 }));
+  return s;
+}
+
+describe('against the real server', () => {
+  it('connects, requests, sends reliably (acked) and receives messages', async () => {
+    const s = await server();
+    const received: unknown[] = [];
+    s.endpoint.on('message', ({ data }) => received.push(data));
+    s.endpoint.on('connection', (conn) => {
+      conn.send({ hello: 'client' });
+    });
+    const c = client(s.url);
+    const first = c.messages().next();
+    await c.connect();
+    expect((await first).value).toMatchObject({ data: { hello: 'client' } });
+    await expect(c.request('echo', { x: 1 })).resolves.toEqual({ x: 1 });
+    await expect(c.request('missing')).rejects.toMatchObject({ code: 'NO_HANDLER' });
+    await Promise.all([1, 2, 3].map((n) => c.send({ n })));
+    expect(received).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(c.stats().queued).toBe(0);
+    expect(c.sessionId).toEqual(expect.any(String));
+  });
+
+  it('passes the token (subprotocol by default, or header) to the auth hook on every connect', async () => {
+    const tokens: Array<string | undefined> = [];
+    const s = await server({
+      authenticate: ({ token }) => {
+        tokens.push(token);
+        return true;
+      },
+    });
+    let n = 0;
+    const c = client(s.url, { token: async () => `t${++n}` });
+    await c.connect();
+    const h = client(s.url, { token: 'head', authVia: 'header' });
+    await h.connect();
+    for (const conn of s.endpoint.connections.values()) conn.close(1011, 'again');
+    await waitFor(() => c.stats().connects === 2 && h.stats().connects === 2, {
+      message: 'both reconnected',
+    });
+    expect(tokens.sort()).toEqual(['head', 'head', 't1', 't2']);
+  });
+
+  it('stops on 4001 from the auth hook and raises UNAUTHORIZED with a re-authenticate hint', async () => {
+    const s = await server({
+      authenticate: () => {
+        throw new AuthError('unauthorized', 'token expired');
+      },
+    });
+    const c = client(s.url, { token: 'old' });
+    const errors: unknown[] = [];
+    c.on('error', ({ error }) => errors.push(error));
+    await expect(c.connect()).rejects.toBeInstanceOf(FinalCloseError);
+    expect(c.state).toBe('closed');
+    const error = errors.at(-1) as FinalCloseError;
+    expect(error).toMatchObject({
+      code: 'UNAUTHORIZED',
+      closeCode: 4001,
+      recovery: 're-authenticate',
+    });
+    expect(c.stats().attempts).toBe(1);
+  });
+
+  it('honours HTTP 429 + Retry-After at the upgrade (per-IP cap) as a hint', async () => {
+    const s = await server({ maxConnectionsPerIp: 1 });
+    const a = client(s.url);
+    await a.connect();
+    const b = client(s.url, { random: () => 0 });
+    const retry = new Promise<RetryEvent>((resolve) => b.once('retry', resolve));
+    const event = await retry;
+    expect(event).toMatchObject({ kind: 'hint', closeCode: 1013 });
+    expect(event.retryAfterMs).toBeGreaterThanOrEqual(1000);
+    expect(event.delayMs).toBe(event.retryAfterMs);
+  });
+
+  it('abandons an upgrade that never gets a welcome (connect timeout) and tries again', async () => {
+    // A server the real one cannot imitate: it upgrades, then says nothing.
+    const mute = new WebSocketServer({ host: HOST, port: 0, handleProtocols: () => 'tether.v1' });
+    cleanups.push(() => new Promise((resolve) => mute.close(resolve)));
+    await new Promise((resolve) => mute.once('listening', resolve));
+    const port = (mute.address() as { port: number }).port;
+    const c = client(`ws://${HOST}:${port}/ws`, { connectTimeoutMs: 200 });
+    const closes: number[] = [];
+    c.on('close', ({ code }) => closes.push(code));
+    await waitFor(() => closes.length >= 2, { message: 'two connect timeouts' });
+    expect(closes.slice(0, 2)).toEqual([4012, 4012]);
+    await c.close();
+    await waitFor(() => mute.clients.size === 0, { message: 'the server saw every socket close' });
+  });
+
+  it('close() leaves no socket open on the server side', async () => {
+    const s = await server();
+    const clients = [client(s.url), client(s.url), client(s.url)];
+    await Promise.all(clients.map((c) => c.connect()));
+    expect(s.endpoint.connections.size).toBe(3);
+    await Promise.all(clients.map((c) => c.close()));
+    await waitFor(() => s.endpoint.connections.size === 0, {
+      message: 'all server connections closed',
+    });
+    expect(clients.every((c) => c.state === 'closed')).toBe(true);
+  });
+});
