@@ -1,0 +1,33 @@
+import { joinEncoded } from '@tether/protocol';
+
+/** One outgoing WebSocket message and the number of frames in it. */
+export interface Batch {
+  message: string;
+  frames: number;
+}
+
+/**
+ * Groups encoded frames, in order, into as few messages as the peer accepts: a batch
+ * ends at `maxBatch` frames or (softly) `maxChars` characters, so the peer's decoder
+ * takes it; a single larger frame still goes alone. Frames are not re-encoded, so a
+ * publication encoded once keeps its bytes inside every batch.
+ */
+export function* batches(
+  frames: readonly string[],
+  maxBatch: number,
+  maxChars: number,
+): Generator<Batch> {
+  let start = 0;
+  while (start < frames.length) {
+    let end = start + 1;
+    let size = (frames[start] as string).length;
+    while (end < frames.length && end - start < maxBatch) {
+      size += (frames[end] as string).length + 1;
+      if (size > maxChars) break;
+      end += 1;
+    }
+    const slice = start === 0 && end === frames.length ? frames : frames.slice(start, end);
+    yield { message: joinEncoded(slice), frames: end - start };
+    start = end;
+  }
+}

@@ -1,0 +1,430 @@
+import { type Clock, type Disposer, DisposerBag } from '@tether/common';
+import {
+  CloseCode,
+  ErrorCode,
+  type ErrorFrame,
+  encodeFrame,
+  type GoodbyeFrame,
+  isSendableCloseCode,
+  type Json,
+  type ServerFrame,
+} from '@tether/protocol';
+import type { RawData } from 'ws';
+import { batches } from './batching.js';
+import type {
+  CloseEvent,
+  ConnectionInfo,
+  ConnectionState,
+  TetherConnection,
+} from './connection-types.js';
+import type { FlushScheduler } from './flush-scheduler.js';
+import type { HeartbeatSubject } from './heartbeat.js';
+import type { Logger } from './logger.js';
+import type { ResolvedEndpointOptions } from './options.js';
+import { TokenBucket } from './rate-limiter.js';
+import { randomId, type Session } from './sessions.js';
+import type { EndpointCounters } from './stats.js';
+import { TetherSocket } from './tether-socket.js';
+import type { Subscriber } from './topics.js';
+
+/** What a connection needs from its endpoint. */
+export interface ConnectionHost {
+  readonly path: string;
+  readonly options: ResolvedEndpointOptions;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly flusher: FlushScheduler;
+  readonly counters: EndpointCounters;
+  /** Handles one inbound WebSocket message (the frame router). */
+  route(connection: Connection, data: RawData, isBinary: boolean): void;
+  /** The socket closed; the event is final. */
+  closed(connection: Connection, event: CloseEvent): void;
+}
+
+/** Who the `authenticate` hook said the connection is. */
+export interface ConnectionIdentity {
+  ip: string;
+  user: string | undefined;
+  data: Readonly<Record<string, Json>> | undefined;
+}
+
+/** Messages held while the connection waits (an asynchronous hello); more is abuse. */
+const MAX_HELD_MESSAGES = 256;
+/** WebSocket close reasons are limited to 123 bytes. */
+const MAX_REASON_BYTES = 123;
+
+const IMPLICIT_CLOSE_REASONS: Record<number, string> = {
+  [CloseCode.MESSAGE_TOO_BIG]: 'message too big',
+  [CloseCode.INVALID_PAYLOAD]: 'invalid UTF-8 in a text message',
+  [CloseCode.PROTOCOL_ERROR]: 'WebSocket protocol error',
+};
+
+/**
+ * One WebSocket connection: its state, counters, heartbeat timestamps, rate bucket and
+ * the send path. Frames queued within one tick leave as one WebSocket message (a batch),
+ * written by the shared {@link FlushScheduler}. State changes only in `transition()`.
+ */
+export class Connection implements TetherConnection, Subscriber, HeartbeatSubject {
+  readonly id = randomId(9);
+  readonly ip: string;
+  readonly user: string | undefined;
+  readonly data: Readonly<Record<string, Json>> | undefined;
+  private current: ConnectionState = 'handshake';
+  session: Session | undefined;
+  client: ConnectionInfo['client'];
+  readonly connectedAt: number;
+  readonly openedAt: number;
+  lastSeenAt: number;
+  nextPingAt = 0;
+  closingSince: number | undefined;
+  rttMs: number | undefined;
+  private pingSentAt: number | undefined;
+  messagesIn = 0;
+  messagesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  errors = 0;
+  readonly bucket: TokenBucket | undefined;
+  /** Whether a hello arrived (a second one is a DUPLICATE_HELLO). */
+  helloSeen = false;
+  /** Request and message handlers of this connection still running. */
+  inFlight = 0;
+  /** Tail of the chain that keeps message handlers of this connection in order. */
+  serialTail: Promise<void> | undefined;
+  /** Topics this connection subscribed to (created on first subscribe). */
+  topics: Set<string> | undefined;
+  /** Set by graceful shutdown: the goodbye went out, the close follows when handlers finish. */
+  drainClose: { reason: string; retryAfterMs: number } | undefined;
+  private queue: string[] = [];
+  private pendingAck = 0;
+  private ackSent = 0;
+  private held: Array<{ data: RawData; isBinary: boolean }> = [];
+  private holding = false;
+  private goodbyeSent = false;
+  private closeInfo: { code: number; reason: string } | undefined;
+  private readonly listeners = new DisposerBag();
+
+  constructor(
+    readonly ws: TetherSocket,
+    private readonly host: ConnectionHost,
+    identity: ConnectionIdentity,
+  ) {
+    this.ip = identity.ip;
+    this.user = identity.user;
+    this.data = identity.data;
+    const now = host.clock.monotonic();
+    this.connectedAt = host.clock.now();
+    this.openedAt = now;
+    this.lastSeenAt = now;
+    const rate = host.options.rateLimit;
+    this.bucket = rate
+      ? new TokenBucket(rate.perSecond, rate.burst, rate.dropsBeforeClose, now)
+      : undefined;
+    ws.implicitClose = (code) => this.onImplicitClose(code);
+    // Kept for the socket's whole life (not in the bag): ws may report a socket error
+    // while closing, and an 'error' without a listener would crash the process.
+    ws.on('error', (err) => this.onSocketError(err));
+    this.listeners.add(
+      on(ws, 'message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary)),
+    );
+    this.listeners.add(on(ws, 'pong', () => this.onPong()));
+    this.listeners.add(on(ws, 'ping', () => this.seen()));
+    this.listeners.add(
+      on(ws, 'close', (code: number, reason: Buffer) => this.onClose(code, reason)),
+    );
+  }
+
+  get path(): string {
+    return this.host.path;
+  }
+
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  get sessionId(): string | undefined {
+    return this.session?.id;
+  }
+
+  /** The one place the state changes. */
+  transition(to: ConnectionState): void {
+    const from = this.current;
+    if (from === to || from === 'closed') return;
+    this.current = to;
+    if (to === 'closing') this.closingSince = this.host.clock.monotonic();
+    if (to === 'open')
+      this.nextPingAt = this.host.clock.monotonic() + this.host.options.heartbeatIntervalMs;
+    this.host.logger.debug({ cid: this.id, from, to }, 'connection state');
+  }
+
+  info(): ConnectionInfo {
+    const clock = this.host.clock;
+    return {
+      id: this.id,
+      path: this.path,
+      ip: this.ip,
+      user: this.user,
+      sessionId: this.sessionId,
+      client: this.client,
+      state: this.current,
+      connectedAt: this.connectedAt,
+      lastSeenAt: Math.round(clock.now() - (clock.monotonic() - this.lastSeenAt)),
+      rttMs: this.rttMs,
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      errors: this.errors,
+    };
+  }
+
+  send(data: Json): boolean {
+    if (this.current !== 'open' || this.drainClose !== undefined) return false;
+    this.enqueue({ t: 'msg', data });
+    return true;
+  }
+
+  close(code: number = CloseCode.NORMAL, reason = '', retryAfterMs?: number): void {
+    if (!isSendableCloseCode(code))
+      throw new RangeError(`close code ${code} cannot be sent by a server`);
+    this.closeWith(code, reason, retryAfterMs);
+  }
+
+  /** Queues one frame. */
+  enqueue(frame: ServerFrame): void {
+    this.sendEncoded(encodeFrame(frame));
+  }
+
+  /** Queues an already encoded frame (a topic publication encoded once for everyone). */
+  sendEncoded(encoded: string): void {
+    if (this.current === 'closing' || this.current === 'closed') return;
+    this.queue.push(encoded);
+    if (this.queue.length === 1) this.host.flusher.mark(this);
+  }
+
+  /** Queues an error frame; the connection stays open. */
+  sendError(frame: ErrorFrame): void {
+    this.errors += 1;
+    this.host.counters.errors += 1;
+    this.enqueue(frame);
+  }
+
+  /**
+   * Schedules a cumulative ack; several in one tick leave as one `ack` frame. `again`
+   * re-sends an ack already sent (the client resent a message: its ack was lost).
+   */
+  ack(seq: number, again = false): void {
+    if (seq > this.pendingAck) this.pendingAck = seq;
+    else if (again) this.ackSent = Math.min(this.ackSent, seq - 1);
+    else return;
+    this.host.flusher.mark(this);
+  }
+
+  /** Writes everything queued: one WebSocket message per batch of up to `maxBatch` frames. */
+  flush(): void {
+    if (this.pendingAck > this.ackSent) {
+      this.ackSent = this.pendingAck;
+      this.queue.push(encodeFrame({ t: 'ack', seq: this.pendingAck }));
+    }
+    const frames = this.queue;
+    if (frames.length === 0) return;
+    this.queue = [];
+    if (this.ws.readyState !== TetherSocket.OPEN) return;
+    const { maxBatch, maxMessageBytes, slowConsumerBytes } = this.host.options;
+    try {
+      for (const batch of batches(frames, maxBatch, maxMessageBytes)) {
+        this.ws.send(batch.message);
+        const bytes = Buffer.byteLength(batch.message);
+        this.messagesOut += batch.frames;
+        this.bytesOut += bytes;
+        this.host.counters.messagesOut += batch.frames;
+        this.host.counters.bytesOut += bytes;
+      }
+    } catch (err) {
+      this.host.logger.error(
+        { cid: this.id, err: err instanceof Error ? err.message : String(err) },
+        'send failed',
+      );
+      this.ws.terminate();
+      return;
+    }
+    if (this.closeInfo === undefined && this.ws.bufferedAmount > slowConsumerBytes) {
+      this.host.counters.slowConsumers += 1;
+      this.closeWith(
+        CloseCode.SLOW_CONSUMER,
+        `slow consumer: over ${slowConsumerBytes} bytes unsent`,
+      );
+    }
+  }
+
+  /** Sends `goodbye` now without closing (graceful shutdown waits for handlers first). */
+  sendGoodbye(code: number, reason: string, retryAfterMs?: number): void {
+    if (this.goodbyeSent || this.current === 'closing' || this.current === 'closed') return;
+    this.goodbyeSent = true;
+    const goodbye: GoodbyeFrame = { t: 'goodbye', code, reason };
+    if (retryAfterMs !== undefined) goodbye.retryAfter = Math.max(0, Math.round(retryAfterMs));
+    this.enqueue(goodbye);
+  }
+
+  /**
+   * Server-initiated close: `goodbye` (unless sent already), everything queued, then the
+   * close frame. With `terminate` the socket is destroyed right after (a half-open link
+   * would never answer the close handshake).
+   */
+  closeWith(code: number, reason: string, retryAfterMs?: number, terminate = false): void {
+    if (this.closeInfo !== undefined || this.current === 'closing' || this.current === 'closed') {
+      if (terminate) this.ws.terminate();
+      return;
+    }
+    this.closeInfo = { code, reason };
+    this.sendGoodbye(code, reason, retryAfterMs);
+    this.flush();
+    this.host.flusher.forget(this);
+    this.transition('closing');
+    this.ws.implicitClose = undefined;
+    this.ws.close(code, truncateReason(reason));
+    if (terminate) this.ws.terminate();
+  }
+
+  /** Destroys the socket without a close handshake. */
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  /** Sends a WebSocket ping and an app `ping` (for clients that cannot see protocol pings). */
+  ping(now: number): void {
+    this.nextPingAt = now + this.host.options.heartbeatIntervalMs;
+    this.pingSentAt = now;
+    this.ws.ping();
+    this.enqueue({ t: 'ping', ts: this.host.clock.now() });
+  }
+
+  /** Records an RTT measured from an app `pong` echoing our `ts`. */
+  recordRtt(rttMs: number): void {
+    if (rttMs >= 0 && rttMs < 600_000) this.rttMs = rttMs;
+  }
+
+  /** Stops routing inbound messages until {@link release} (an asynchronous hello is pending). */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Routes the messages held since {@link hold}, in order. */
+  release(): void {
+    this.holding = false;
+    while (!this.holding && this.held.length > 0 && this.current !== 'closed') {
+      const next = this.held.shift() as { data: RawData; isBinary: boolean };
+      this.host.route(this, next.data, next.isBinary);
+    }
+  }
+
+  private seen(): void {
+    this.lastSeenAt = this.host.clock.monotonic();
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    this.seen();
+    const bytes = rawLength(data);
+    this.bytesIn += bytes;
+    this.host.counters.bytesIn += bytes;
+    if (this.holding) {
+      if (this.held.length >= MAX_HELD_MESSAGES) {
+        this.closeWith(CloseCode.POLICY_VIOLATION, 'too many messages before welcome', 1000);
+        return;
+      }
+      this.held.push({ data, isBinary });
+      return;
+    }
+    this.host.route(this, data, isBinary);
+  }
+
+  private onPong(): void {
+    this.seen();
+    if (this.pingSentAt !== undefined) {
+      this.recordRtt(this.host.clock.monotonic() - this.pingSentAt);
+      this.pingSentAt = undefined;
+    }
+  }
+
+  private onImplicitClose(code: number): string {
+    const reason =
+      code === CloseCode.MESSAGE_TOO_BIG
+        ? `message too big (limit ${this.host.options.maxMessageBytes} bytes)`
+        : (IMPLICIT_CLOSE_REASONS[code] ?? 'protocol error');
+    this.closeInfo = { code, reason };
+    if (code === CloseCode.MESSAGE_TOO_BIG) {
+      this.sendError({ t: 'error', code: ErrorCode.TOO_BIG, message: reason });
+    }
+    this.sendGoodbye(code, reason);
+    this.flush();
+    this.host.flusher.forget(this);
+    this.transition('closing');
+    return reason;
+  }
+
+  private onSocketError(err: Error): void {
+    // ws reports its own rejections (1009, 1007, 1002) here too; those are the client's fault.
+    const code = (err as Error & { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
+      this.host.logger.info(
+        { cid: this.id, ip: this.ip, code },
+        'client broke the WebSocket protocol',
+      );
+      return;
+    }
+    this.host.logger.info({ cid: this.id, ip: this.ip, err: err.message }, 'socket error');
+  }
+
+  private onClose(wsCode: number, wsReason: Buffer): void {
+    this.transition('closed');
+    this.listeners.dispose();
+    this.host.flusher.forget(this);
+    this.queue = [];
+    this.held = [];
+    const clean = wsCode !== CloseCode.ABNORMAL;
+    const event: CloseEvent = this.closeInfo
+      ? {
+          connection: this,
+          code: this.closeInfo.code,
+          reason: this.closeInfo.reason,
+          clean,
+          initiatedBy: 'server',
+        }
+      : {
+          connection: this,
+          code: wsCode,
+          reason: wsReason.toString('utf8'),
+          clean,
+          initiatedBy: 'client',
+        };
+    this.host.closed(this, event);
+  }
+}
+
+/**
+ * Adds a Node-style listener; returns its disposer. (`listen()` from common prefers
+ * `addEventListener`, which ws sockets also have, with browser-style event objects.)
+ */
+function on<A extends unknown[]>(
+  ws: TetherSocket,
+  event: string,
+  fn: (...args: A) => void,
+): Disposer {
+  const listener = fn as (...args: unknown[]) => void;
+  ws.on(event, listener);
+  return () => {
+    ws.off(event, listener);
+  };
+}
+
+function rawLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, b) => sum + b.length, 0);
+  return data.byteLength;
+}
+
+function truncateReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= MAX_REASON_BYTES) return reason;
+  let cut = reason.slice(0, MAX_REASON_BYTES);
+  while (Buffer.byteLength(cut) > MAX_REASON_BYTES) cut = cut.slice(0, -1);
+  return cut;
+}

@@ -1,0 +1,60 @@
+import { PROTOCOL_DEFAULTS, WIRE_LIMITS } from '@tether/protocol';
+
+/**
+ * Every default of the server in one place. Change one only with a reason
+ * written in docs/configuration.md. Values follow /work/shared/DESIGN.md.
+ */
+export const SERVER_DEFAULTS = {
+  /** Standalone mode: port to listen on. */
+  port: 8080,
+  /** Standalone mode: interface to bind (all IPv4 interfaces; the hub is meant to be reached). */
+  host: '0.0.0.0',
+
+  /**
+   * 25 s between heartbeats (a WebSocket ping and an app `ping` frame): under the
+   * 30 s idle cut of some load balancers and the 60 s of nginx and common cloud proxies.
+   */
+  heartbeatIntervalMs: PROTOCOL_DEFAULTS.heartbeatIntervalMs,
+  /** 10 s: a connection silent for interval + timeout (35 s) is treated as dead (half-open). */
+  heartbeatTimeoutMs: PROTOCOL_DEFAULTS.heartbeatTimeoutMs,
+  /**
+   * 10 s from the upgrade to the client's `hello` (and, before the upgrade, for the
+   * `authenticate` hook to answer). A socket that upgrades and says nothing is closed with 4000.
+   */
+  handshakeTimeoutMs: 10_000,
+  /** 64 KiB: the largest WebSocket message accepted; larger ones close the connection with 1009. */
+  maxMessageBytes: PROTOCOL_DEFAULTS.maxMessageBytes,
+  /** Most frames accepted in one batch (the wire ceiling). */
+  maxBatch: WIRE_LIMITS.maxBatch,
+  /** Open connections allowed from one IP address per endpoint; more are refused with HTTP 429. */
+  maxConnectionsPerIp: 100,
+  /** Token bucket refill: frames per second each connection may send. */
+  ratePerSecond: 100,
+  /** Token bucket size: the burst a connection may send at once. */
+  rateBurst: 200,
+  /**
+   * Frames dropped with RATE_LIMITED (without the client backing off long enough for its
+   * bucket to refill) before the connection is closed with 1008.
+   */
+  rateDropsBeforeClose: 100,
+  /** 120 s: how long a session survives a disconnect (announced in `welcome`). */
+  resumeWindowMs: PROTOCOL_DEFAULTS.resumeWindowMs,
+  /**
+   * 1 MiB of unsent data (`bufferedAmount`) before a connection counts as a slow consumer
+   * and is closed with 4009 (it reconnects at once and catches up by resume).
+   */
+  slowConsumerBytes: 1024 * 1024,
+  /** After a server-sent close frame, the client has this long to answer before the socket is destroyed. */
+  closeGraceMs: 5_000,
+  /** Graceful shutdown: how long clients get to close before the rest are terminated. */
+  drainTimeoutMs: 10_000,
+  /** Graceful shutdown: the smallest `retryAfter` hint sent in `goodbye` (1012). */
+  restartRetryAfterMs: 1_000,
+  /**
+   * Graceful shutdown: each client's hint is spread uniformly over
+   * [restartRetryAfterMs, restartRetryAfterMs + this], so a crowd comes back spread out.
+   */
+  restartRetrySpreadMs: 4_000,
+  /** `Retry-After` of an HTTP 429 (per-IP cap), rounded up to whole seconds. */
+  refusedRetryAfterMs: 5_000,
+} as const;

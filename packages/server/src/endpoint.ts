@@ -1,0 +1,358 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type Clock, type Disposer, Emitter } from '@tether/common';
+import { CloseCode, type Json } from '@tether/protocol';
+import { Connection, type ConnectionHost, type ConnectionIdentity } from './connection.js';
+import type {
+  CloseEvent,
+  MessageEvent,
+  MessageHandler,
+  RequestHandler,
+  TetherConnection,
+} from './connection-types.js';
+import type { FlushScheduler } from './flush-scheduler.js';
+import { type RouterContext, routeMessage } from './frame-router.js';
+import {
+  type HeartbeatSweep,
+  heartbeatAction,
+  type SweepTarget,
+  sweepTickMs,
+} from './heartbeat.js';
+import type { Logger } from './logger.js';
+import type { ResolvedEndpointOptions } from './options.js';
+import { EphemeralSessions, type Sessions } from './sessions.js';
+import { EndpointCounters, type EndpointStats } from './stats.js';
+import type { TetherSocket } from './tether-socket.js';
+import type { PublishResult, Topics } from './topics.js';
+import { type LateRefusal, UpgradeAcceptor } from './upgrade-acceptor.js';
+
+/** Events of an endpoint. */
+export type EndpointEvents = {
+  /** A client completed hello and got welcome. */
+  connection: TetherConnection;
+  /** A `msg` frame arrived (also when a message handler is set). */
+  message: MessageEvent;
+  /** A socket closed (every upgraded socket, also those that never said hello). */
+  close: CloseEvent;
+};
+
+/** One WebSocket endpoint (a path) of a TetherServer. */
+export interface Endpoint {
+  readonly path: string;
+  /** Options with defaults applied. */
+  readonly options: Readonly<ResolvedEndpointOptions>;
+  /** Open connections by id (any state). */
+  readonly connections: ReadonlyMap<string, TetherConnection>;
+  /** Listens to an event; returns the disposer. */
+  on<K extends keyof EndpointEvents & string>(
+    event: K,
+    listener: (payload: EndpointEvents[K]) => void,
+  ): Disposer;
+  /** Registers the handler of request `method`, replacing an earlier one; returns the disposer. */
+  handle(method: string, handler: RequestHandler): Disposer;
+  /** Sets the message handler (one per endpoint); returns the disposer. */
+  onMessage(handler: MessageHandler): Disposer;
+  /** Publishes to a topic (topics are shared by every endpoint of the server). */
+  publish(topic: string, data: Json): PublishResult;
+  stats(): EndpointStats;
+}
+
+/** What endpoints of one server share. */
+export interface EndpointShared {
+  clock: Clock;
+  logger: Logger;
+  flusher: FlushScheduler;
+  heartbeat: HeartbeatSweep;
+  topics: Topics;
+  trustProxy: boolean;
+}
+
+/** The implementation behind {@link Endpoint}; internal to the package. */
+export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
+  readonly counters = new EndpointCounters();
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly flusher: FlushScheduler;
+  readonly tickMs: number;
+  private readonly registry = new Map<string, Connection>();
+  private readonly acceptor: UpgradeAcceptor;
+  private readonly handlers = new Map<string, RequestHandler>();
+  private messageHandler: MessageHandler | undefined;
+  private readonly events: Emitter<EndpointEvents>;
+  private readonly sessions: Sessions = new EphemeralSessions();
+  private readonly router: RouterContext;
+  private drain:
+    | { reason: string; retryAfterMs: () => number; waiters: Array<() => void> }
+    | undefined;
+
+  constructor(
+    readonly path: string,
+    readonly options: ResolvedEndpointOptions,
+    private readonly shared: EndpointShared,
+  ) {
+    this.logger = shared.logger.child({ endpoint: path });
+    this.clock = shared.clock;
+    this.flusher = shared.flusher;
+    this.tickMs = sweepTickMs(options);
+    this.events = new Emitter<EndpointEvents>((err) =>
+      this.logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'event listener threw',
+      ),
+    );
+    this.acceptor = new UpgradeAcceptor({
+      path,
+      options,
+      clock: shared.clock,
+      logger: this.logger,
+      counters: this.counters,
+      trustProxy: shared.trustProxy,
+      drainRetryAfterMs: () => this.drain?.retryAfterMs(),
+      waiting: () => shared.heartbeat.wake(),
+      upgraded: (ws, identity, refusal) => this.upgraded(ws, identity, refusal),
+      handshakeDone: () => this.checkDrained(),
+    });
+    const self = this;
+    this.router = {
+      options,
+      clock: shared.clock,
+      logger: this.logger,
+      counters: this.counters,
+      sessions: this.sessions,
+      topics: shared.topics,
+      requestHandler: (method) => this.handlers.get(method),
+      get messageHandler() {
+        return self.messageHandler;
+      },
+      hasMessageListeners: () => this.events.listenerCount('message') > 0,
+      emitMessage: (event) => this.events.emit('message', event),
+      ready: (connection) => this.ready(connection),
+      settled: (connection) => this.settled(connection),
+    };
+  }
+
+  get connections(): ReadonlyMap<string, TetherConnection> {
+    return this.registry;
+  }
+
+  on<K extends keyof EndpointEvents & string>(
+    event: K,
+    listener: (payload: EndpointEvents[K]) => void,
+  ): Disposer {
+    return this.events.on(event, listener);
+  }
+
+  handle(method: string, handler: RequestHandler): Disposer {
+    if (typeof method !== 'string' || method.length === 0)
+      throw new TypeError('handle(method): expected a non-empty string');
+    if (typeof handler !== 'function')
+      throw new TypeError(`handle("${method}"): expected a function`);
+    this.handlers.set(method, handler);
+    return () => {
+      if (this.handlers.get(method) === handler) this.handlers.delete(method);
+    };
+  }
+
+  onMessage(handler: MessageHandler): Disposer {
+    if (typeof handler !== 'function')
+      throw new TypeError('onMessage(handler): expected a function');
+    this.messageHandler = handler;
+    return () => {
+      if (this.messageHandler === handler) this.messageHandler = undefined;
+    };
+  }
+
+  publish(topic: string, data: Json): PublishResult {
+    return this.shared.topics.publish(topic, data);
+  }
+
+  stats(): EndpointStats {
+    const c = this.counters;
+    let ready = 0;
+    for (const conn of this.registry.values()) if (conn.state === 'open') ready += 1;
+    return {
+      path: this.path,
+      connections: this.registry.size,
+      ready,
+      pendingHandshakes: this.acceptor.pendingCount,
+      accepted: c.accepted,
+      refused: { ...c.refused },
+      closes: { ...c.closes },
+      heartbeatTimeouts: c.heartbeatTimeouts,
+      handshakeTimeouts: c.handshakeTimeouts,
+      slowConsumers: c.slowConsumers,
+      rateLimited: c.rateLimited,
+      messagesIn: c.messagesIn,
+      messagesOut: c.messagesOut,
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      errors: c.errors,
+      inFlight: c.inFlight,
+      draining: this.drain !== undefined,
+    };
+  }
+
+  /** Routes one inbound message; an unexpected fault costs an INTERNAL error, never the process. */
+  route(
+    connection: Connection,
+    data: Parameters<ConnectionHost['route']>[1],
+    isBinary: boolean,
+  ): void {
+    try {
+      routeMessage(this.router, connection, data, isBinary);
+    } catch (err) {
+      this.logger.error(
+        { cid: connection.id, err: err instanceof Error ? err.message : String(err) },
+        'frame handling failed',
+      );
+      connection.sendError({
+        t: 'error',
+        code: 'INTERNAL',
+        message: 'the server failed to handle the message',
+      });
+    }
+  }
+
+  /** Entry point of the upgrade router for this path. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.acceptor.handle(request, socket, head);
+  }
+
+  private upgraded(
+    ws: TetherSocket,
+    identity: ConnectionIdentity,
+    refusal: LateRefusal | undefined,
+  ): void {
+    const connection = new Connection(ws, this, identity);
+    this.registry.set(connection.id, connection);
+    this.counters.accepted += 1;
+    this.shared.heartbeat.wake();
+    this.logger.debug({ cid: connection.id, ip: identity.ip }, 'upgraded');
+    if (refusal !== undefined) connection.closeWith(refusal.code, refusal.reason);
+  }
+
+  private ready(connection: Connection): void {
+    this.logger.debug({ cid: connection.id, sid: connection.sessionId }, 'welcomed');
+    this.events.emit('connection', connection);
+  }
+
+  /** Called by a connection when its socket closed. */
+  closed(connection: Connection, event: CloseEvent): void {
+    this.registry.delete(connection.id);
+    this.acceptor.release(connection.ip);
+    if (connection.topics !== undefined)
+      this.shared.topics.unsubscribeAll(connection, connection.topics);
+    if (connection.session !== undefined) this.sessions.detach(connection.session, connection.id);
+    this.counters.countClose(event.code);
+    const normal =
+      event.code === CloseCode.NORMAL ||
+      event.code === CloseCode.GOING_AWAY ||
+      (event.code === CloseCode.SERVICE_RESTART && event.initiatedBy === 'server');
+    const context = {
+      cid: connection.id,
+      code: event.code,
+      clean: event.clean,
+      by: event.initiatedBy,
+    };
+    if (normal) this.logger.debug(context, 'connection closed');
+    else this.logger.info(context, 'connection closed abnormally');
+    this.events.emit('close', event);
+    this.checkDrained();
+  }
+
+  private settled(connection: Connection): void {
+    const drainClose = connection.drainClose;
+    if (drainClose !== undefined && connection.inFlight === 0) {
+      connection.closeWith(CloseCode.SERVICE_RESTART, drainClose.reason, drainClose.retryAfterMs);
+    }
+  }
+
+  /** One heartbeat pass (see {@link heartbeatAction}); returns whether anything is left to watch. */
+  sweep(now: number, judge: boolean): boolean {
+    if (judge) this.acceptor.sweep(now);
+    for (const connection of this.registry.values()) {
+      const action = heartbeatAction(connection, now, this.options);
+      if (!judge && action !== 'ping') continue;
+      switch (action) {
+        case 'ping':
+          connection.ping(now);
+          break;
+        case 'heartbeat-timeout':
+          this.counters.heartbeatTimeouts += 1;
+          this.logger.info(
+            { cid: connection.id, ip: connection.ip },
+            'heartbeat timeout (half-open), terminating',
+          );
+          connection.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout', undefined, true);
+          break;
+        case 'handshake-timeout':
+          this.counters.handshakeTimeouts += 1;
+          this.logger.info({ cid: connection.id, ip: connection.ip }, 'no hello in time');
+          connection.closeWith(
+            CloseCode.HANDSHAKE_TIMEOUT,
+            `no hello within ${this.options.handshakeTimeoutMs} ms`,
+          );
+          break;
+        case 'terminate':
+          connection.terminate();
+          break;
+        default:
+          break;
+      }
+    }
+    return this.registry.size > 0 || this.acceptor.pendingCount > 0;
+  }
+
+  /**
+   * Graceful shutdown, step 1: refuse new upgrades (503), send every client `goodbye`
+   * (1012, `retryAfter` from `retryAfterMs()`, jittered per client), and close each as
+   * soon as its in-flight handlers are done.
+   */
+  beginDrain(reason: string, retryAfterMs: () => number): void {
+    if (this.drain !== undefined) return;
+    this.drain = { reason, retryAfterMs, waiters: [] };
+    for (const connection of this.registry.values()) {
+      const hint = retryAfterMs();
+      if (connection.state !== 'open' || connection.inFlight === 0) {
+        connection.closeWith(CloseCode.SERVICE_RESTART, reason, hint);
+      } else {
+        connection.drainClose = { reason, retryAfterMs: hint };
+        connection.sendGoodbye(CloseCode.SERVICE_RESTART, reason, hint);
+      }
+    }
+  }
+
+  /** Resolves when no socket and no pending handshake is left (after {@link beginDrain}). */
+  drained(): Promise<void> {
+    const drain = this.drain;
+    if (drain === undefined) return Promise.reject(new Error('drained() before beginDrain()'));
+    if (this.registry.size === 0 && this.acceptor.pendingCount === 0) return Promise.resolve();
+    return new Promise((resolve) => drain.waiters.push(resolve));
+  }
+
+  /** Graceful shutdown, last step: destroy what is left and refuse pending handshakes. */
+  terminateAll(): void {
+    this.acceptor.settleAll();
+    for (const connection of this.registry.values()) {
+      connection.closeWith(
+        CloseCode.SERVICE_RESTART,
+        this.drain?.reason ?? 'server shut down',
+        undefined,
+        true,
+      );
+    }
+  }
+
+  /** Releases the ws server (no sockets are left by then). */
+  dispose(): void {
+    this.acceptor.close();
+    this.events.removeAllListeners();
+  }
+
+  private checkDrained(): void {
+    const drain = this.drain;
+    if (drain === undefined || this.registry.size > 0 || this.acceptor.pendingCount > 0) return;
+    const waiters = drain.waiters.splice(0);
+    for (const resolve of waiters) resolve();
+  }
+}

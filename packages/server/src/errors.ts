@@ -1,0 +1,57 @@
+import { TetherError } from '@tether/common';
+import { CloseCode } from '@tether/protocol';
+
+/** Why an `authenticate` hook refuses a connection. */
+export type AuthRefusal = 'unauthorized' | 'forbidden';
+
+/**
+ * Thrown by an `authenticate` hook to refuse a connection with a reason. The
+ * upgrade is accepted, then the client gets `goodbye` and the close code
+ * (4001 unauthorized: get new credentials; 4003 forbidden: valid credentials,
+ * no permission). Browsers cannot read the HTTP status of a failed upgrade,
+ * so this is how they learn why.
+ */
+export class AuthError extends TetherError {
+  override name = 'AuthError';
+  /** The close code the client receives. */
+  readonly closeCode: 4001 | 4003;
+
+  constructor(refusal: AuthRefusal, message?: string, options: { cause?: unknown } = {}) {
+    const closeCode = refusal === 'forbidden' ? CloseCode.FORBIDDEN : CloseCode.UNAUTHORIZED;
+    super(
+      refusal === 'forbidden' ? 'FORBIDDEN' : 'UNAUTHORIZED',
+      message ?? (refusal === 'forbidden' ? 'forbidden' : 'unauthorized'),
+      { retryable: false, cause: options.cause },
+    );
+    this.closeCode = closeCode;
+  }
+}
+
+/**
+ * Thrown by a request handler to answer with a specific error code instead of
+ * HANDLER_ERROR: `throw new ReplyError('NOT_FOUND', 'no such order')` replies
+ * `{t:'res', ok:false, error:{code:'NOT_FOUND', message:'no such order'}}`.
+ */
+export class ReplyError extends TetherError {
+  override name = 'ReplyError';
+
+  constructor(
+    code: string,
+    message: string,
+    options: { cause?: unknown; retryable?: boolean } = {},
+  ) {
+    if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(code)) {
+      throw new TypeError(`ReplyError: code must be UPPER_SNAKE_CASE (1-64 chars), got "${code}"`);
+    }
+    super(code, message, options);
+  }
+}
+
+/** Thrown when the server is used in a way its state does not allow (e.g. an endpoint added after close). */
+export class ServerStateError extends TetherError {
+  override name = 'ServerStateError';
+
+  constructor(message: string) {
+    super('SERVER_STATE', message, { retryable: false });
+  }
+}

@@ -1,0 +1,345 @@
+import {
+  type ClientFrame,
+  CloseCode,
+  type Decoded,
+  decodeMessage,
+  ErrorCode,
+  type ErrorRef,
+  type HelloFrame,
+  type Json,
+  type MsgFrame,
+  PROTOCOL_VERSION,
+  type ReqFrame,
+  type WelcomeFrame,
+} from '@tether/protocol';
+import type { RawData } from 'ws';
+import type { Connection } from './connection.js';
+import { ReplyError } from './errors.js';
+import { asProtocolError, errorFrame, errorMessage, refOf, truncate } from './frame-errors.js';
+import { isPromiseLike, serial, settle, track } from './handler-runner.js';
+import type { RouterContext } from './router-context.js';
+import type { SessionGrant } from './sessions.js';
+import { onPublish, onSub, onUnsub } from './topic-frames.js';
+
+/**
+ * Frame dispatch: every inbound WebSocket message of an endpoint goes through
+ * {@link routeMessage}. Bad input at any point of a connection earns an error frame
+ * with its ErrorCode and the connection stays open; only the rate limit's repeat
+ * offenders and unsupported protocol versions are closed.
+ */
+
+export type { RouterContext } from './router-context.js';
+
+/** Routes one WebSocket message: decode, rate-limit each frame, dispatch. */
+export function routeMessage(
+  ctx: RouterContext,
+  conn: Connection,
+  raw: RawData,
+  isBinary: boolean,
+): void {
+  if (conn.state === 'closing' || conn.state === 'closed') return;
+  if (isBinary) {
+    countIn(ctx, conn, 1);
+    if (admit(ctx, conn, {})) {
+      conn.sendError(
+        errorFrame(
+          ErrorCode.BINARY_UNSUPPORTED,
+          'binary messages are not supported: send JSON text',
+        ),
+      );
+    }
+    return;
+  }
+  let items: Decoded<ClientFrame>[];
+  try {
+    items = decodeMessage(rawText(raw), 'client', { maxBatch: ctx.options.maxBatch });
+  } catch (err) {
+    countIn(ctx, conn, 1);
+    if (admit(ctx, conn, {})) conn.sendError(asProtocolError(err).toFrame());
+    return;
+  }
+  countIn(ctx, conn, items.length);
+  dispatchFrom(ctx, conn, items, 0);
+}
+
+/** Dispatches `items[start..]`; an asynchronous hello pauses the rest until it is answered. */
+function dispatchFrom(
+  ctx: RouterContext,
+  conn: Connection,
+  items: Decoded<ClientFrame>[],
+  start: number,
+): void {
+  for (let i = start; i < items.length; i += 1) {
+    if (conn.state === 'closing' || conn.state === 'closed') return;
+    const item = items[i] as Decoded<ClientFrame>;
+    if (!admit(ctx, conn, item.ok ? refOf(item.frame) : (item.error.ref ?? {}))) continue;
+    if (!item.ok) {
+      conn.sendError(item.error.toFrame());
+      continue;
+    }
+    const pending = dispatch(ctx, conn, item.frame);
+    if (pending !== undefined) {
+      conn.hold();
+      void pending.then(() => {
+        dispatchFrom(ctx, conn, items, i + 1);
+        conn.release();
+      });
+      return;
+    }
+  }
+}
+
+function dispatch(
+  ctx: RouterContext,
+  conn: Connection,
+  frame: ClientFrame,
+): Promise<void> | undefined {
+  if (frame.t === 'hello') return onHello(ctx, conn, frame);
+  if (conn.state === 'handshake') {
+    conn.sendError(
+      errorFrame(ErrorCode.HELLO_REQUIRED, `send hello before "${frame.t}"`, refOf(frame)),
+    );
+    return undefined;
+  }
+  switch (frame.t) {
+    case 'ping':
+      conn.enqueue({ t: 'pong', ts: frame.ts, rts: ctx.clock.now() });
+      break;
+    case 'pong':
+      conn.recordRtt(ctx.clock.now() - frame.ts);
+      break;
+    case 'msg':
+      onMsg(ctx, conn, frame);
+      break;
+    case 'ack':
+      if (frame.seq > (conn.session?.outSeq ?? 0)) {
+        conn.sendError(
+          errorFrame(
+            ErrorCode.BAD_ACK,
+            `ack ${frame.seq} is beyond the last sequence number sent`,
+            refOf(frame),
+          ),
+        );
+      }
+      break;
+    case 'req':
+      onReq(ctx, conn, frame);
+      break;
+    case 'sub':
+      onSub(ctx, conn, frame);
+      break;
+    case 'unsub':
+      onUnsub(ctx, conn, frame);
+      break;
+    case 'publish':
+      onPublish(ctx, conn, frame);
+      break;
+    case 'res':
+      // The server sends no requests yet, so no reply can match; ignored like a late reply.
+      ctx.logger.debug({ cid: conn.id, id: frame.id }, 'reply without a pending request');
+      break;
+    case 'error':
+      ctx.logger.debug({ cid: conn.id, code: frame.code }, 'client reported an error');
+      break;
+  }
+  return undefined;
+}
+
+function onHello(
+  ctx: RouterContext,
+  conn: Connection,
+  hello: HelloFrame,
+): Promise<void> | undefined {
+  if (conn.helloSeen) {
+    conn.sendError(
+      errorFrame(ErrorCode.DUPLICATE_HELLO, 'hello was already received on this connection', {
+        t: 'hello',
+      }),
+    );
+    return undefined;
+  }
+  if (hello.v !== PROTOCOL_VERSION) {
+    const message = `protocol version ${hello.v} is not supported (this server speaks ${PROTOCOL_VERSION})`;
+    conn.sendError(errorFrame(ErrorCode.UNSUPPORTED_VERSION, message, { t: 'hello' }));
+    conn.closeWith(CloseCode.UNSUPPORTED_VERSION, message);
+    return undefined;
+  }
+  conn.helloSeen = true;
+  let grant: SessionGrant | Promise<SessionGrant>;
+  try {
+    grant = ctx.sessions.open({ hello, connectionId: conn.id, user: conn.user });
+  } catch (err) {
+    sessionFault(ctx, conn, err);
+    return undefined;
+  }
+  if (!isPromiseLike(grant)) {
+    welcome(ctx, conn, hello, grant);
+    return undefined;
+  }
+  return Promise.resolve(grant).then(
+    (g) => welcome(ctx, conn, hello, g),
+    (err: unknown) => sessionFault(ctx, conn, err),
+  );
+}
+
+function welcome(
+  ctx: RouterContext,
+  conn: Connection,
+  hello: HelloFrame,
+  grant: SessionGrant,
+): void {
+  if (conn.state !== 'handshake') {
+    ctx.sessions.detach(grant.session, conn.id);
+    return;
+  }
+  const o = ctx.options;
+  const frame: WelcomeFrame = {
+    t: 'welcome',
+    v: PROTOCOL_VERSION,
+    sid: grant.session.id,
+    token: grant.token,
+    cid: conn.id,
+    resumed: grant.resumed,
+    ack: grant.session.inSeq,
+    hb: { interval: o.heartbeatIntervalMs, timeout: o.heartbeatTimeoutMs },
+    limits: {
+      maxMessageBytes: o.maxMessageBytes,
+      rate: o.rateLimit ? o.rateLimit.perSecond : Number.MAX_SAFE_INTEGER,
+      burst: o.rateLimit ? o.rateLimit.burst : Number.MAX_SAFE_INTEGER,
+      maxBatch: o.maxBatch,
+    },
+    resumeWindow: o.resumeWindowMs,
+    time: ctx.clock.now(),
+  };
+  if (grant.reason !== undefined) frame.reason = grant.reason;
+  conn.session = grant.session;
+  conn.client = hello.client;
+  conn.enqueue(frame);
+  conn.transition('open');
+  ctx.ready(conn);
+}
+
+function sessionFault(ctx: RouterContext, conn: Connection, err: unknown): void {
+  ctx.logger.error({ cid: conn.id, err: errorMessage(err) }, 'opening a session failed');
+  conn.sendError(
+    errorFrame(ErrorCode.INTERNAL, 'the server could not open a session', { t: 'hello' }),
+  );
+  conn.closeWith(CloseCode.INTERNAL_ERROR, 'session unavailable');
+}
+
+function onMsg(ctx: RouterContext, conn: Connection, frame: MsgFrame): void {
+  const session = conn.session;
+  if (session === undefined) return;
+  const { seq, data } = frame;
+  if (seq !== undefined && !session.claim(seq)) {
+    // Already processed (a resend after a lost ack): ack again, do not run the handler twice.
+    conn.ack(session.inSeq, true);
+    return;
+  }
+  const done = (): void => {
+    if (seq !== undefined) conn.ack(session.processed(seq));
+  };
+  const handler = ctx.messageHandler;
+  const listened = ctx.hasMessageListeners();
+  if (handler === undefined && !listened) {
+    conn.sendError(
+      errorFrame(ErrorCode.NO_HANDLER, 'this endpoint has no message handler', refOf(frame)),
+    );
+    done();
+    return;
+  }
+  if (listened) ctx.emitMessage({ connection: conn, data, seq });
+  if (handler === undefined) {
+    done();
+    return;
+  }
+  serial(ctx, conn, () =>
+    settle(
+      () => handler(data, { connection: conn, seq }),
+      (_value, err) => {
+        if (err !== undefined) {
+          ctx.logger.error({ cid: conn.id, seq, err: errorMessage(err) }, 'message handler failed');
+          conn.sendError(
+            errorFrame(ErrorCode.HANDLER_ERROR, truncate(errorMessage(err)), refOf(frame)),
+          );
+        }
+        done();
+      },
+    ),
+  );
+}
+
+function onReq(ctx: RouterContext, conn: Connection, frame: ReqFrame): void {
+  const { id, method } = frame;
+  const handler = ctx.requestHandler(method);
+  if (handler === undefined) {
+    conn.enqueue({
+      t: 'res',
+      id,
+      ok: false,
+      error: { code: ErrorCode.NO_HANDLER, message: `no handler for method "${method}"` },
+    });
+    return;
+  }
+  const reply = (result: Json | undefined, err: unknown): void => {
+    if (err === undefined) {
+      try {
+        conn.enqueue(
+          result === undefined
+            ? { t: 'res', id, ok: true }
+            : { t: 'res', id, ok: true, data: result },
+        );
+        return;
+      } catch (encodeErr) {
+        err = new Error(`the result is not JSON: ${errorMessage(encodeErr)}`);
+      }
+    }
+    const code = err instanceof ReplyError ? err.code : ErrorCode.HANDLER_ERROR;
+    if (!(err instanceof ReplyError)) {
+      ctx.logger.error({ cid: conn.id, method, err: errorMessage(err) }, 'request handler failed');
+    }
+    conn.enqueue({
+      t: 'res',
+      id,
+      ok: false,
+      error: { code, message: truncate(errorMessage(err)) },
+    });
+  };
+  const pending = settle<Json | undefined>(
+    () => handler(frame.data, { connection: conn, method, id }),
+    reply,
+  );
+  if (pending !== undefined) track(ctx, conn, pending);
+}
+
+/** Charges one frame to the rate limit; false when it is dropped (or the connection closed). */
+function admit(ctx: RouterContext, conn: Connection, ref: ErrorRef): boolean {
+  const bucket = conn.bucket;
+  if (bucket === undefined) return true;
+  const verdict = bucket.take(ctx.clock.monotonic());
+  if (verdict === 'ok') return true;
+  ctx.counters.rateLimited += 1;
+  if (verdict === 'close') {
+    ctx.logger.info(
+      { cid: conn.id, ip: conn.ip, dropped: bucket.dropped },
+      'rate limit abuse, closing',
+    );
+    conn.closeWith(CloseCode.POLICY_VIOLATION, 'rate limit exceeded repeatedly', bucket.refillMs);
+    return false;
+  }
+  conn.sendError(
+    errorFrame(ErrorCode.RATE_LIMITED, 'too many messages: frame dropped, slow down', ref),
+  );
+  return false;
+}
+
+function countIn(ctx: RouterContext, conn: Connection, frames: number): void {
+  conn.messagesIn += frames;
+  ctx.counters.messagesIn += frames;
+}
+
+function rawText(raw: RawData): string {
+  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
+  if (raw instanceof ArrayBuffer) return Buffer.from(raw).toString('utf8');
+  return raw.toString('utf8');
+}

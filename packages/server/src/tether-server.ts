@@ -1,0 +1,261 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DisposerBag, hintedDelay, OptionError, Timer } from '@tether/common';
+import { type Json, SUBPROTOCOL } from '@tether/protocol';
+import { SERVER_DEFAULTS } from './defaults.js';
+import { type Endpoint, TetherEndpoint } from './endpoint.js';
+import { ServerStateError } from './errors.js';
+import { FlushScheduler } from './flush-scheduler.js';
+import { requestPath } from './handshake.js';
+import { HeartbeatSweep } from './heartbeat.js';
+import {
+  type EndpointOptions,
+  type ResolvedServerOptions,
+  resolveEndpointOptions,
+  resolveServerOptions,
+  type TetherServerOptions,
+} from './options.js';
+import type { EndpointStats } from './stats.js';
+import { MemoryTopics, type PublishResult, type TopicStats } from './topics.js';
+import { type AnyHttpServer, UpgradeRouter } from './upgrade-router.js';
+
+/** Options of {@link TetherServer.close}. */
+export interface CloseOptions {
+  /** How long clients get to close before the rest are terminated. Default: the server's `drainTimeoutMs` (10 s). */
+  drainTimeoutMs?: number;
+  /** The `goodbye` reason. Default `server shutting down`. */
+  reason?: string;
+  /** Smallest `retryAfter` hint. Default 1000 ms. */
+  retryAfterMs?: number;
+  /** Each client's hint is drawn uniformly from [retryAfterMs, retryAfterMs + this]. Default 4000 ms. */
+  retrySpreadMs?: number;
+}
+
+/** Where a standalone server listens. */
+export interface ServerAddress {
+  host: string;
+  port: number;
+}
+
+/** A snapshot of the whole server. */
+export interface ServerStats {
+  state: 'running' | 'draining' | 'closed';
+  /** Open sockets over all endpoints. */
+  connections: number;
+  endpoints: EndpointStats[];
+  topics: TopicStats;
+}
+
+/** After terminating, sockets report their close within moments; this bounds the wait if one never does. */
+const TERMINATE_SETTLE_MS = 2_000;
+
+/**
+ * A Tether server: WebSocket endpoints by path on one HTTP server, attached to the
+ * application's (`{ server }`: plain Node, Express, Fastify) or its own (`listen()`).
+ *
+ * @example
+ * ```ts
+ * const tether = new TetherServer({ port: 8080 });
+ * const ws = tether.endpoint('/ws', { authenticate: ({ token }) => token === secret });
+ * ws.handle('echo', (data) => data);
+ * await tether.listen();
+ * process.on('SIGTERM', () => tether.close());
+ * ```
+ */
+export class TetherServer {
+  /** The HTTP server the endpoints live on (the attached one, or the server's own). */
+  readonly httpServer: AnyHttpServer;
+  private readonly options: ResolvedServerOptions;
+  private readonly standalone: boolean;
+  private readonly byPath = new Map<string, TetherEndpoint>();
+  private readonly disposers = new DisposerBag();
+  private readonly flusher = new FlushScheduler();
+  private readonly heartbeat: HeartbeatSweep;
+  private readonly topics: MemoryTopics;
+  private state: ServerStats['state'] = 'running';
+  private closing: Promise<void> | undefined;
+
+  constructor(options: TetherServerOptions = {}) {
+    this.options = resolveServerOptions(options);
+    this.heartbeat = new HeartbeatSweep(this.options.clock);
+    this.topics = new MemoryTopics(() => this.options.clock.now());
+    this.standalone = this.options.server === undefined;
+    this.httpServer = this.options.server ?? createServer((req, res) => this.answerHttp(req, res));
+  }
+
+  /** The endpoints by path. */
+  get endpoints(): ReadonlyMap<string, Endpoint> {
+    return this.byPath;
+  }
+
+  /**
+   * Adds a WebSocket endpoint at `path` (exact match, query strings ignored). Options are
+   * validated now; an invalid one throws an `OptionError` naming it.
+   */
+  endpoint(path: string, options: EndpointOptions = {}): Endpoint {
+    if (this.state !== 'running')
+      throw new ServerStateError('endpoint(): the server is closing or closed');
+    if (typeof path !== 'string' || !/^\/[^?#\s]*$/.test(path)) {
+      throw new OptionError(
+        'path',
+        `expected a path starting with "/" without query or spaces, got ${String(path)}`,
+      );
+    }
+    if (this.byPath.has(path))
+      throw new OptionError('path', `this server already has an endpoint at "${path}"`);
+    const endpoint = new TetherEndpoint(path, resolveEndpointOptions(options), {
+      clock: this.options.clock,
+      logger: this.options.logger,
+      flusher: this.flusher,
+      heartbeat: this.heartbeat,
+      topics: this.topics,
+      trustProxy: this.options.trustProxy,
+    });
+    this.disposers.add(
+      UpgradeRouter.for(this.httpServer).add(path, (req, socket, head) =>
+        endpoint.handleUpgrade(req, socket, head),
+      ),
+    );
+    this.disposers.add(this.heartbeat.add(endpoint));
+    this.byPath.set(path, endpoint);
+    return endpoint;
+  }
+
+  /** Standalone mode: starts listening on `port`/`host`; resolves with the bound address. */
+  async listen(): Promise<ServerAddress> {
+    if (!this.standalone) {
+      throw new ServerStateError(
+        'listen() is for standalone servers; the attached HTTP server listens on its own',
+      );
+    }
+    if (this.state !== 'running')
+      throw new ServerStateError('listen(): the server is closing or closed');
+    if (this.httpServer.listening) return this.address() as ServerAddress;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.httpServer.once('error', onError);
+      this.httpServer.listen(this.options.port, this.options.host, () => {
+        this.httpServer.off('error', onError);
+        resolve();
+      });
+    });
+    const address = this.address() as ServerAddress;
+    this.options.logger.info({ host: address.host, port: address.port }, 'listening');
+    return address;
+  }
+
+  /** Where the HTTP server listens, if it does. */
+  address(): ServerAddress | undefined {
+    const address = this.httpServer.address() as AddressInfo | string | null;
+    if (address === null || typeof address === 'string') return undefined;
+    return { host: address.address, port: address.port };
+  }
+
+  /** Publishes to a topic; the `pub` frame is encoded once for all subscribers. */
+  publish(topic: string, data: Json): PublishResult {
+    return this.topics.publish(topic, data);
+  }
+
+  stats(): ServerStats {
+    const endpoints = [...this.byPath.values()].map((e) => e.stats());
+    return {
+      state: this.state,
+      connections: endpoints.reduce((sum, e) => sum + e.connections, 0),
+      endpoints,
+      topics: this.topics.stats(),
+    };
+  }
+
+  /**
+   * Graceful shutdown: new upgrades get 503 + Retry-After; every client gets `goodbye`
+   * (1012, reason, a `retryAfter` jittered per client so they do not return at once) and
+   * is closed with 1012 once its in-flight handlers finished; resolves when every socket
+   * is closed, terminating the rest after `drainTimeoutMs`. Idempotent.
+   *
+   * A standalone server stops listening at once (new TCP connections are refused, so a
+   * replacement process can bind the port while this one drains; upgrades arriving on
+   * connections already open get 503) and closes its HTTP server at the end. An attached
+   * HTTP server is left to the application: it keeps listening, and upgrades to the
+   * draining endpoints get 503 + Retry-After.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(options);
+    return this.closing;
+  }
+
+  private async shutdown(options: CloseOptions): Promise<void> {
+    const { logger } = this.options;
+    const drainTimeoutMs = options.drainTimeoutMs ?? this.options.drainTimeoutMs;
+    const reason = options.reason ?? 'server shutting down';
+    const base = options.retryAfterMs ?? SERVER_DEFAULTS.restartRetryAfterMs;
+    const spread = options.retrySpreadMs ?? SERVER_DEFAULTS.restartRetrySpreadMs;
+    this.state = 'draining';
+    const endpoints = [...this.byPath.values()];
+    logger.info({ connections: this.stats().connections, drainTimeoutMs }, 'shutting down');
+
+    const httpClosed =
+      this.standalone && this.httpServer.listening ? this.stopListening() : Promise.resolve();
+    for (const endpoint of endpoints) endpoint.beginDrain(reason, () => hintedDelay(base, spread));
+    const drained = Promise.all(endpoints.map((e) => e.drained()));
+    const timedOut = await this.race(drained, drainTimeoutMs, 'tether.drain');
+    if (timedOut) {
+      logger.info({ connections: this.stats().connections }, 'drain timeout, terminating the rest');
+      for (const endpoint of endpoints) endpoint.terminateAll();
+      if (await this.race(drained, TERMINATE_SETTLE_MS, 'tether.terminate')) {
+        logger.error({}, 'sockets did not report their close after terminate');
+      }
+    }
+    this.heartbeat.stop();
+    this.disposers.dispose();
+    for (const endpoint of endpoints) endpoint.dispose();
+    if (this.standalone) {
+      // Upgraded sockets count as connections of the HTTP server: all gone now.
+      const server = this.httpServer as ReturnType<typeof createServer>;
+      server.closeAllConnections?.();
+      await httpClosed;
+    }
+    this.state = 'closed';
+    logger.info({}, 'closed');
+  }
+
+  /** Stops accepting TCP connections; resolves when the HTTP server has no connection left. */
+  private stopListening(): Promise<void> {
+    const server = this.httpServer as ReturnType<typeof createServer>;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections?.();
+    return closed;
+  }
+
+  /** Waits for `promise` or `ms` on a named timer; true when the time ran out first. */
+  private race(promise: Promise<unknown>, ms: number, name: string): Promise<boolean> {
+    const timer = new Timer(name, this.options.clock);
+    return new Promise<boolean>((resolve) => {
+      timer.start(ms, () => resolve(true));
+      promise.then(
+        () => {
+          timer.clear();
+          resolve(false);
+        },
+        () => {
+          timer.clear();
+          resolve(false);
+        },
+      );
+    });
+  }
+
+  /** Standalone mode: plain HTTP requests. An endpoint path says it wants an upgrade; others 404. */
+  private answerHttp(request: IncomingMessage, response: ServerResponse): void {
+    const path = requestPath(request);
+    if (this.byPath.has(path)) {
+      response.writeHead(426, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        Upgrade: 'websocket',
+      });
+      response.end(`this is a WebSocket endpoint: connect with the subprotocol "${SUBPROTOCOL}"\n`);
+      return;
+    }
+    response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+    response.end('not found\n');
+  }
+}

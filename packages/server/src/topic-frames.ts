@@ -1,0 +1,93 @@
+import {
+  ErrorCode,
+  type ErrorRef,
+  type Json,
+  type PublishFrame,
+  type SubFrame,
+  type UnsubFrame,
+} from '@tether/protocol';
+import type { Connection } from './connection.js';
+import { errorFrame, errorMessage, refOf } from './frame-errors.js';
+import { serial, settle } from './handler-runner.js';
+import type { TopicAuthorizer } from './options.js';
+import type { RouterContext } from './router-context.js';
+
+/** The topic frames: `sub`, `unsub` and `publish`, with their authorization hooks. */
+
+export function onSub(ctx: RouterContext, conn: Connection, frame: SubFrame): void {
+  const { topic } = frame;
+  authorized(ctx, conn, ctx.options.authorizeSubscribe, topic, undefined, refOf(frame), () => {
+    const result = ctx.topics.subscribe(conn, topic, frame.from, frame.last);
+    if (conn.topics === undefined) conn.topics = new Set();
+    conn.topics.add(topic);
+    conn.enqueue({ t: 'subscribed', topic, ...result });
+  });
+}
+
+export function onPublish(ctx: RouterContext, conn: Connection, frame: PublishFrame): void {
+  const authorize = ctx.options.authorizePublish;
+  if (authorize === undefined) {
+    conn.sendError(
+      errorFrame(ErrorCode.FORBIDDEN, 'clients may not publish on this endpoint', refOf(frame)),
+    );
+    return;
+  }
+  authorized(ctx, conn, authorize, frame.topic, frame.data, refOf(frame), () => {
+    const { epoch, offset } = ctx.topics.publish(frame.topic, frame.data);
+    conn.enqueue(
+      frame.id === undefined
+        ? { t: 'published', topic: frame.topic, epoch, offset }
+        : { t: 'published', topic: frame.topic, id: frame.id, epoch, offset },
+    );
+  });
+}
+
+/**
+ * Runs `allow` when the authorizer (absent: allowed) says yes, else answers FORBIDDEN.
+ * Runs in the connection's serial order, so an asynchronous check cannot reorder a
+ * client's subscriptions and publications.
+ */
+function authorized(
+  ctx: RouterContext,
+  conn: Connection,
+  authorizer: TopicAuthorizer | undefined,
+  topic: string,
+  data: Json | undefined,
+  ref: ErrorRef,
+  allow: () => void,
+): void {
+  if (authorizer === undefined) {
+    allow();
+    return;
+  }
+  serial(ctx, conn, () =>
+    settle(
+      () =>
+        authorizer(
+          data === undefined ? { connection: conn, topic } : { connection: conn, topic, data },
+        ),
+      (verdict, err) => {
+        if (conn.state !== 'open') return;
+        if (err !== undefined)
+          ctx.logger.error(
+            { cid: conn.id, topic, err: errorMessage(err) },
+            'authorize hook failed',
+          );
+        if (verdict === true) allow();
+        else
+          conn.sendError(errorFrame(ErrorCode.FORBIDDEN, `not allowed on topic "${topic}"`, ref));
+      },
+    ),
+  );
+}
+
+export function onUnsub(ctx: RouterContext, conn: Connection, frame: UnsubFrame): void {
+  if (conn.topics?.delete(frame.topic)) {
+    ctx.topics.unsubscribe(conn, frame.topic);
+    conn.enqueue({ t: 'unsubscribed', topic: frame.topic });
+  } else {
+    conn.sendError(
+      errorFrame(ErrorCode.NOT_SUBSCRIBED, `not subscribed to "${frame.topic}"`, refOf(frame)),
+    );
+  }
+}

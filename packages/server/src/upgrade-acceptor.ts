@@ -1,0 +1,229 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Clock } from '@tether/common';
+import { CloseCode, SUBPROTOCOL } from '@tether/protocol';
+import { WebSocketServer } from 'ws';
+import { type AuthOutcome, authenticateUpgrade } from './auth.js';
+import type { ConnectionIdentity } from './connection.js';
+import { SERVER_DEFAULTS } from './defaults.js';
+import { clientIp, IpCounter, offeredSubprotocols } from './handshake.js';
+import { rejectUpgrade, retryAfterSeconds } from './http-reject.js';
+import type { Logger } from './logger.js';
+import type { ResolvedEndpointOptions } from './options.js';
+import type { EndpointCounters, RefusalReason } from './stats.js';
+import { TetherSocket } from './tether-socket.js';
+
+/** A refusal decided before the upgrade, delivered after it as goodbye + close. */
+export interface LateRefusal {
+  code: number;
+  reason: string;
+}
+
+/** What the acceptor needs from its endpoint. */
+export interface AcceptorHost {
+  readonly path: string;
+  readonly options: ResolvedEndpointOptions;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly counters: EndpointCounters;
+  readonly trustProxy: boolean;
+  /** The `Retry-After` hint (ms) while draining, undefined otherwise. */
+  drainRetryAfterMs(): number | undefined;
+  /** A handshake started waiting for the auth hook (the sweep must run). */
+  waiting(): void;
+  /** A socket was upgraded; with `refusal` it must be closed right away. */
+  upgraded(ws: TetherSocket, identity: ConnectionIdentity, refusal: LateRefusal | undefined): void;
+  /** A pending handshake finished either way. */
+  handshakeDone(): void;
+}
+
+interface PendingHandshake {
+  startedAt: number;
+  settle(outcome: AuthOutcome): void;
+}
+
+/**
+ * The upgrade path of one endpoint, in order: draining (503 + Retry-After), subprotocol
+ * (400), origin (403), per-IP cap (429 + Retry-After), then the `authenticate` hook,
+ * whose refusals are delivered after the upgrade (goodbye + 4001/4003) because browsers
+ * cannot read the HTTP status of a failed upgrade. The hook's deadline is checked by the
+ * heartbeat sweep, not a timer per handshake.
+ */
+export class UpgradeAcceptor {
+  private readonly wss: WebSocketServer;
+  private readonly pending = new Set<PendingHandshake>();
+  private readonly ips = new IpCounter();
+
+  constructor(private readonly host: AcceptorHost) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: host.options.maxMessageBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      // ws would otherwise select the first offered protocol, which may be a tether.auth.* token.
+      handleProtocols: () => SUBPROTOCOL,
+      WebSocket: TetherSocket,
+    });
+  }
+
+  /** Upgrades waiting for the auth hook. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  handle(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const { options } = this.host;
+    if (this.refuseIfDraining(socket)) return;
+    const offered = offeredSubprotocols(request);
+    if (!offered.includes(SUBPROTOCOL)) {
+      this.refuse(
+        'subprotocol',
+        socket,
+        400,
+        `this endpoint speaks the WebSocket subprotocol "${SUBPROTOCOL}": offer it in Sec-WebSocket-Protocol`,
+      );
+      return;
+    }
+    const origin = request.headers.origin;
+    let originOk: boolean;
+    try {
+      originOk = options.originAllowed(origin, request);
+    } catch (err) {
+      this.host.logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'origins hook threw',
+      );
+      originOk = false;
+    }
+    if (!originOk) {
+      this.refuse('origin', socket, 403, `origin ${String(origin).slice(0, 200)} is not allowed`);
+      return;
+    }
+    const ip = clientIp(request, this.host.trustProxy);
+    if (!this.ips.acquire(ip, options.maxConnectionsPerIp)) {
+      this.refuse('perIp', socket, 429, 'too many connections from this address', {
+        'Retry-After': retryAfterSeconds(SERVER_DEFAULTS.refusedRetryAfterMs),
+      });
+      return;
+    }
+    const authenticate = options.authenticate;
+    if (authenticate === undefined) {
+      this.accept(request, socket, head, ip, { ok: true, user: undefined, data: undefined });
+      return;
+    }
+    let done = false;
+    const handshake: PendingHandshake = {
+      startedAt: this.host.clock.monotonic(),
+      settle: (outcome) => {
+        if (done) return;
+        done = true;
+        this.pending.delete(handshake);
+        this.accept(request, socket, head, ip, outcome);
+        this.host.handshakeDone();
+      },
+    };
+    this.pending.add(handshake);
+    this.host.waiting();
+    authenticateUpgrade(
+      authenticate,
+      { request, offered, ip, origin, path: this.host.path },
+      this.host.logger,
+      handshake.settle,
+    );
+  }
+
+  /** Gives back the per-IP slot of a closed connection. */
+  release(ip: string): void {
+    this.ips.release(ip);
+  }
+
+  /** Settles handshakes whose auth hook ran past `handshakeTimeoutMs` (4000 after the upgrade). */
+  sweep(now: number): void {
+    for (const handshake of this.pending) {
+      if (now - handshake.startedAt >= this.host.options.handshakeTimeoutMs) {
+        this.host.logger.info({}, 'authenticate hook timed out');
+        handshake.settle({
+          ok: false,
+          code: CloseCode.HANDSHAKE_TIMEOUT,
+          reason: 'authentication did not finish in time',
+          counter: 'authTimeout',
+        });
+      }
+    }
+  }
+
+  /** Answers every pending handshake now (while draining: 503). */
+  settleAll(): void {
+    for (const handshake of this.pending) {
+      handshake.settle({
+        ok: false,
+        code: CloseCode.SERVICE_RESTART,
+        reason: 'server shut down',
+        counter: 'draining',
+      });
+    }
+  }
+
+  close(): void {
+    this.wss.close();
+  }
+
+  private refuseIfDraining(socket: Duplex): boolean {
+    const retryAfterMs = this.host.drainRetryAfterMs();
+    if (retryAfterMs === undefined) return false;
+    this.refuse('draining', socket, 503, 'server is shutting down, retry shortly', {
+      'Retry-After': retryAfterSeconds(retryAfterMs),
+    });
+    return true;
+  }
+
+  private refuse(
+    reason: RefusalReason,
+    socket: Duplex,
+    status: number,
+    message: string,
+    headers?: Record<string, string | number>,
+  ): void {
+    this.host.counters.refused[reason] += 1;
+    this.host.logger.info({ status, reason }, 'upgrade refused');
+    rejectUpgrade(socket, status, message, headers);
+  }
+
+  private accept(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    ip: string,
+    outcome: AuthOutcome,
+  ): void {
+    if (socket.destroyed || !socket.writable) {
+      this.ips.release(ip);
+      return;
+    }
+    if (this.refuseIfDraining(socket)) {
+      this.ips.release(ip);
+      return;
+    }
+    let upgraded = false;
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      upgraded = true;
+      if (outcome.ok) {
+        this.host.upgraded(
+          ws as TetherSocket,
+          { ip, user: outcome.user, data: outcome.data },
+          undefined,
+        );
+        return;
+      }
+      this.host.counters.refused[outcome.counter] += 1;
+      this.host.logger.info({ ip, code: outcome.code }, 'authentication refused');
+      this.host.upgraded(
+        ws as TetherSocket,
+        { ip, user: undefined, data: undefined },
+        { code: outcome.code, reason: outcome.reason },
+      );
+    });
+    // ws answered the request itself (a malformed handshake): give the slot back.
+    if (!upgraded) this.ips.release(ip);
+  }
+}

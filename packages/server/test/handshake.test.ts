@@ -1,0 +1,202 @@
+import { authSubprotocol, SUBPROTOCOL } from '@tether/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type AuthContext, AuthError, type CloseEvent } from '../src/index.js';
+import { RawClient, rawUpgrade, type Started, startTether, until } from './helpers.js';
+
+let started: Started | undefined;
+const clients: RawClient[] = [];
+
+async function setup(options: Parameters<typeof startTether>[0] = {}): Promise<Started> {
+  started = await startTether(options);
+  return started;
+}
+
+async function open(
+  url: string,
+  options: Parameters<typeof RawClient.open>[1] = {},
+): Promise<RawClient> {
+  const c = await RawClient.open(url, options);
+  clients.push(c);
+  return c;
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await started?.tether.close({ drainTimeoutMs: 1000 });
+  started = undefined;
+});
+
+describe('subprotocol', () => {
+  it('refuses a client that does not offer tether.v1 with HTTP 400 and a text reason', async () => {
+    const { port, endpoint } = await setup();
+    const none = await rawUpgrade(port, '/ws', {});
+    expect(none.status).toBe(400);
+    expect(none.headers['content-type']).toContain('text/plain');
+    expect(none.body).toContain(SUBPROTOCOL);
+    const other = await rawUpgrade(port, '/ws', { 'Sec-WebSocket-Protocol': 'chat, superchat' });
+    expect(other.status).toBe(400);
+    expect(endpoint.stats().refused.subprotocol).toBe(2);
+  });
+
+  it('selects tether.v1 even when an auth subprotocol is offered first', async () => {
+    const { url } = await setup();
+    const c = await open(url, { protocols: [authSubprotocol('t'), SUBPROTOCOL] });
+    expect(c.ws.protocol).toBe(SUBPROTOCOL);
+  });
+});
+
+describe('origin allowlist', () => {
+  it('refuses an origin not on the list with 403 and accepts listed and absent origins', async () => {
+    const { port, url } = await setup({ origins: ['https://app.example.com'] });
+    const refused = await rawUpgrade(port, '/ws', {
+      'Sec-WebSocket-Protocol': SUBPROTOCOL,
+      Origin: 'https://evil.example.com',
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toContain('https://evil.example.com');
+    await open(url, { origin: 'https://app.example.com' });
+    await open(url); // no Origin header: a non-browser client
+  });
+});
+
+describe('authentication', () => {
+  it('passes the request and the token (Bearer header, ?token=, auth subprotocol) to the hook', async () => {
+    const seen: Array<{ token: string | undefined; ua: string | undefined; path: string }> = [];
+    const { url, endpoint } = await setup({
+      authenticate: (ctx: AuthContext) => {
+        seen.push({ token: ctx.token, ua: ctx.request.headers['user-agent'], path: ctx.path });
+        return { user: `user-${ctx.token}`, data: { role: 'tester' } };
+      },
+    });
+    await open(url, { headers: { Authorization: 'Bearer from-header', 'User-Agent': 'raw-test' } });
+    await open(`${url}?token=from-query`);
+    await open(url, { protocols: [SUBPROTOCOL, authSubprotocol('from-subprotocol ✓')] });
+    expect(seen.map((s) => s.token)).toEqual(['from-header', 'from-query', 'from-subprotocol ✓']);
+    expect(seen[0]).toMatchObject({ ua: 'raw-test', path: '/ws' });
+    const users = [...endpoint.connections.values()].map((c) => c.user).sort();
+    expect(users).toEqual(['user-from-header', 'user-from-query', 'user-from-subprotocol ✓']);
+    expect([...endpoint.connections.values()][0]?.data).toEqual({ role: 'tester' });
+  });
+
+  it('refuses with goodbye then close 4001 when the hook says no (async)', async () => {
+    const closes: CloseEvent[] = [];
+    const { url, endpoint } = await setup({
+      authenticate: async ({ token }) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return token === 'good';
+      },
+    });
+    endpoint.on('close', (e) => closes.push(e));
+    const c = await open(`${url}?token=bad`);
+    const closed = await c.waitClosed();
+    expect(closed).toEqual({ code: 4001, reason: 'unauthorized' });
+    expect(c.frames).toEqual([{ t: 'goodbye', code: 4001, reason: 'unauthorized' }]);
+    await until(() => closes.length === 1, 'close event');
+    expect(closes[0]).toMatchObject({ code: 4001, initiatedBy: 'server', clean: true });
+    expect(endpoint.stats().refused.unauthorized).toBe(1);
+    await open(`${url}?token=good`);
+  });
+
+  it('refuses with goodbye then close 4003 and the reason of an AuthError', async () => {
+    const { url, endpoint } = await setup({
+      authenticate: () => {
+        throw new AuthError('forbidden', 'not in the admins group');
+      },
+    });
+    const c = await open(url);
+    expect(await c.waitClosed()).toEqual({ code: 4003, reason: 'not in the admins group' });
+    expect(c.frames[0]).toEqual({ t: 'goodbye', code: 4003, reason: 'not in the admins group' });
+    expect(endpoint.stats().refused.forbidden).toBe(1);
+  });
+
+  it('closes with 1011 when the hook fails unexpectedly, without leaking the error', async () => {
+    const { url } = await setup({
+      authenticate: async () => {
+        throw new Error('ldap connection string: secret');
+      },
+    });
+    const c = await open(url);
+    const closed = await c.waitClosed();
+    expect(closed.code).toBe(1011);
+    expect(closed.reason).not.toContain('secret');
+  });
+
+  it('closes with 4000 when the hook does not answer within handshakeTimeoutMs', async () => {
+    const { url, endpoint } = await setup({
+      handshakeTimeoutMs: 100,
+      authenticate: () => new Promise<boolean>(() => {}),
+    });
+    const c = await open(url);
+    expect((await c.waitClosed()).code).toBe(4000);
+    expect(endpoint.stats().refused.authTimeout).toBe(1);
+    expect(endpoint.stats().pendingHandshakes).toBe(0);
+  });
+});
+
+describe('handshake timeout', () => {
+  it('closes a client that upgrades but never says hello with goodbye + 4000', async () => {
+    const { url, endpoint } = await setup({ handshakeTimeoutMs: 150 });
+    const closes: CloseEvent[] = [];
+    endpoint.on('close', (e) => closes.push(e));
+    const c = await open(url);
+    const closed = await c.waitClosed();
+    expect(closed.code).toBe(4000);
+    expect(c.frames[0]).toMatchObject({ t: 'goodbye', code: 4000 });
+    await until(() => closes.length === 1, 'close event');
+    expect(closes[0]).toMatchObject({ code: 4000, initiatedBy: 'server' });
+    expect(endpoint.stats().handshakeTimeouts).toBe(1);
+  });
+
+  it('keeps a client that said hello in time', async () => {
+    const { url, endpoint } = await setup({ handshakeTimeoutMs: 150 });
+    const c = await RawClient.connect(url);
+    clients.push(c);
+    // Outlive the handshake deadline by exchanging traffic past it.
+    const deadline = Date.now() + 400;
+    let id = 0;
+    while (Date.now() < deadline) {
+      c.sendJson({ t: 'ping', ts: Date.now() });
+      await c.next((f) => f.t === 'pong');
+      id += 1;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(id).toBeGreaterThan(0);
+    expect(endpoint.stats().handshakeTimeouts).toBe(0);
+    expect(c.ws.readyState).toBe(c.ws.OPEN);
+  });
+});
+
+describe('per-IP connection cap', () => {
+  it('refuses the connection over the cap with 429 and Retry-After, and frees the slot on close', async () => {
+    const { url, port, endpoint } = await setup({ maxConnectionsPerIp: 3 });
+    const three = await Promise.all([open(url), open(url), open(url)]);
+    const refused = await rawUpgrade(port, '/ws');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(endpoint.stats().refused.perIp).toBe(1);
+    three[0]?.close();
+    await until(() => endpoint.connections.size === 2, 'slot freed');
+    await open(url);
+  });
+});
+
+describe('client IP', () => {
+  it('uses the socket address by default and X-Forwarded-For only with trustProxy', async () => {
+    const headers = { 'X-Forwarded-For': '203.0.113.7, 10.0.0.1' };
+    const plain = await setup({ maxConnectionsPerIp: 1 });
+    const a = await open(plain.url, { headers });
+    expect([...plain.endpoint.connections.values()][0]?.ip).toBe('127.0.0.1');
+    a.close();
+    await plain.tether.close();
+    started = await startTether({ maxConnectionsPerIp: 1 }, { trustProxy: true });
+    await open(started.url, { headers });
+    expect([...started.endpoint.connections.values()][0]?.ip).toBe('203.0.113.7');
+    // The cap counts the forwarded address: another client behind the same proxy is its own IP.
+    await open(started.url, { headers: { 'X-Forwarded-For': '198.51.100.2' } });
+    const refused = await rawUpgrade(started.port, '/ws', {
+      'Sec-WebSocket-Protocol': SUBPROTOCOL,
+      'X-Forwarded-For': '203.0.113.7',
+    });
+    expect(refused.status).toBe(429);
+  });
+});
