@@ -1,0 +1,75 @@
+/**
+ * Interop: a client in another language, written from docs/protocol.md alone
+ * (test/fixtures/python-client.py, using Debian's python3-websockets), talks to
+ * the real server. If the doc and the server disagree, this fails.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { systemDepMissing } from '@tether/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Started, startTether } from './helpers.js';
+
+const SCRIPT = fileURLToPath(new URL('./fixtures/python-client.py', import.meta.url));
+
+function runPython(
+  url: string,
+): Promise<{ code: number | null; frames: Array<Record<string, unknown>>; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/python3', [SCRIPT, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(deadline);
+      const frames = stdout
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      resolve({ code, frames, stderr });
+    });
+  });
+}
+
+describe.skipIf(systemDepMissing('python3-websockets'))(
+  'a Python client written from docs/protocol.md',
+  () => {
+    let started: Started | undefined;
+
+    afterEach(async () => {
+      await started?.tether.close({ drainTimeoutMs: 1_000 });
+      started = undefined;
+    });
+
+    it('connects, pings, calls a handler, gets documented errors and acks', async () => {
+      started = await startTether();
+      started.endpoint.handle('add', async (data) => {
+        const { a, b } = data as { a: number; b: number };
+        return { sum: a + b };
+      });
+      const received: unknown[] = [];
+      started.endpoint.onMessage((data) => {
+        received.push(data);
+      });
+
+      const { code, frames, stderr } = await runPython(started.url);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+
+      const byType = (t: string) => frames.filter((f) => f.t === t);
+      const welcome = byType('welcome')[0];
+      expect(welcome).toMatchObject({ v: 1, resumed: false, hb: { interval: expect.any(Number) } });
+      expect(byType('pong')).toHaveLength(1);
+      expect(byType('res')[0]).toMatchObject({ id: 1, ok: true, data: { sum: 5 } });
+      expect(byType('error').map((f) => f.code)).toEqual(['BAD_JSON', 'UNKNOWN_TYPE']);
+      expect(byType('ack')[0]).toMatchObject({ seq: 1 });
+      expect(received).toEqual([{ text: 'from python' }]);
+    });
+  },
+);
