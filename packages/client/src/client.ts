@@ -1,15 +1,37 @@
 import { TetherError, Timer } from '@tether/common';
-import { CloseCode, closeCodeInfo, encodeFrame, type Json } from '@tether/protocol';
+import {
+  CloseCode,
+  closeCodeInfo,
+  encodeFrame,
+  isValidTopic,
+  type Json,
+  type Position,
+} from '@tether/protocol';
 import { ClientClosedError, MessageTooBigError, QueueFullError } from './errors.js';
 import { ConnectionLifecycle } from './lifecycle.js';
 import { resolveOptions, resolveUrl, type TetherClientOptions } from './options.js';
 import { utf8Length } from './outbox.js';
 import type { ConnectionState } from './states.js';
 import { type ClientStats, healthScore } from './stats.js';
+import type { Subscription } from './subscription.js';
+import type { SubscribeOptions } from './topic-stream.js';
 
 /** Options of `request()`. */
 export interface RequestOptions {
   /** Deadline for the reply, ms. Default: the client's `requestTimeoutMs` (30 s). */
+  timeoutMs?: number;
+  /**
+   * Number the request (`seq`, shared with `send()`): it is kept and resent
+   * after reconnects until the server acknowledges it, and the server runs it
+   * once. Default false: a request in flight when the connection drops fails
+   * with CONNECTION_LOST.
+   */
+  reliable?: boolean;
+}
+
+/** Options of `publish()`. */
+export interface PublishOptions {
+  /** Deadline for the server's `published`, ms. Default: the client's `requestTimeoutMs` (30 s). */
   timeoutMs?: number;
 }
 
@@ -50,7 +72,7 @@ export class TetherClient extends ConnectionLifecycle {
 
   /** The session id of the latest `welcome`. */
   get sessionId(): string | undefined {
-    return this.session?.sid;
+    return this.session.sessionId;
   }
 
   /**
@@ -74,6 +96,8 @@ export class TetherClient extends ConnectionLifecycle {
    */
   close(code: number = CloseCode.NORMAL, reason = ''): Promise<void> {
     const conn = this.conn;
+    // Acknowledge what arrived, so that a later resume does not replay it.
+    if (this.currentState === 'open') this.inbox.flush();
     this.detachConnection();
     this.attemptId += 1;
     this.stopCause = { by: 'client' };
@@ -123,7 +147,7 @@ export class TetherClient extends ConnectionLifecycle {
     if (this.stopCause?.by === 'client') return handled(Promise.reject(new ClientClosedError()));
     const result = new Promise<void>((resolve, reject) => {
       try {
-        this.outbox.pushMsg(data, { resolve, reject }, this.maxMessageBytes);
+        this.outbox.pushReliable(data, { resolve, reject }, undefined, this.maxMessageBytes);
       } catch (err) {
         reject(err);
         this.refused(err);
@@ -152,20 +176,19 @@ export class TetherClient extends ConnectionLifecycle {
         Promise.reject(cause && cause.by !== 'client' ? cause.error : new ClientClosedError()),
       );
     }
-    const timeoutMs = options.timeoutMs ?? this.opts.requestTimeoutMs;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new RangeError(`request(): timeoutMs must be a positive number, got ${timeoutMs}`);
-    }
-    const { id, promise } = this.requests.create(method, timeoutMs);
-    const frame =
-      data === undefined
-        ? { t: 'req' as const, id, method }
-        : { t: 'req' as const, id, method, data };
-    const encoded = encodeFrame(frame);
+    const timeoutMs = this.timeoutOf('request', options.timeoutMs);
+    const reliable = options.reliable === true;
+    const { id, promise } = this.requests.create(method, timeoutMs, reliable);
     try {
-      const bytes = utf8Length(encoded);
-      if (bytes > this.maxMessageBytes) throw new MessageTooBigError(bytes, this.maxMessageBytes);
-      this.outbox.pushReq(id, encoded);
+      if (reliable) {
+        this.outbox.pushReliable(data, undefined, { id, method }, this.maxMessageBytes);
+      } else {
+        const frame =
+          data === undefined
+            ? { t: 'req' as const, id, method }
+            : { t: 'req' as const, id, method, data };
+        this.pushOnce(id, encodeFrame(frame));
+      }
     } catch (err) {
       this.requests.reject(id, err);
       this.refused(err);
@@ -175,6 +198,65 @@ export class TetherClient extends ConnectionLifecycle {
     return handled(promise as Promise<T>);
   }
 
+  /**
+   * Subscribes to `topic` and returns the {@link Subscription}: publications
+   * are delivered once and in order, across reconnects (the client
+   * resubscribes from its position by itself); when continuity is impossible
+   * the subscription emits and yields a `gap`. `from` starts after a saved
+   * position; `last: N` starts with the last N publications. Throws
+   * ALREADY_SUBSCRIBED for a topic with a live subscription, and a RangeError
+   * for an invalid topic or option.
+   */
+  subscribe(topic: string, options: SubscribeOptions = {}): Subscription {
+    if (this.stopCause?.by === 'client' && this.currentState === 'closed')
+      throw new ClientClosedError('subscribe(): the client was closed; connect() first');
+    return this.subscriptions.subscribe(topic, options);
+  }
+
+  /** The live subscription to `topic`, if any. */
+  subscription(topic: string): Subscription | undefined {
+    return this.subscriptions.get(topic);
+  }
+
+  /** Every live subscription, in the order they were made. */
+  allSubscriptions(): Subscription[] {
+    return this.subscriptions.all();
+  }
+
+  /**
+   * Publishes `data` to `topic` (where the server allows it) and resolves
+   * with the position it got. Rejects with a `ServerError` (FORBIDDEN,
+   * RATE_LIMITED, ...), REQUEST_TIMEOUT, or CONNECTION_LOST when the
+   * connection dropped before the answer: the publication may or may not
+   * have happened (publishes carry no `seq`, so the server cannot dedupe a
+   * resend; retry only if a duplicate is harmless). Waits in the outbox while
+   * disconnected.
+   */
+  publish(topic: string, data: Json, options: PublishOptions = {}): Promise<Position> {
+    if (typeof topic !== 'string' || !isValidTopic(topic)) {
+      throw new RangeError(`publish(): invalid topic name ${JSON.stringify(topic)}`);
+    }
+    if (data === undefined)
+      throw new TypeError('publish(topic, data): data must be a JSON value (null allowed)');
+    if (this.currentState === 'closed') {
+      const cause = this.stopCause;
+      return handled(
+        Promise.reject(cause && cause.by !== 'client' ? cause.error : new ClientClosedError()),
+      );
+    }
+    const timeoutMs = this.timeoutOf('publish', options.timeoutMs);
+    const { id, promise } = this.requests.create(`publish ${topic}`, timeoutMs);
+    try {
+      this.pushOnce(id, encodeFrame({ t: 'publish', topic, data, id }));
+    } catch (err) {
+      this.requests.reject(id, err);
+      this.refused(err);
+      return handled(promise as unknown as Promise<Position>);
+    }
+    this.transmitter.flush();
+    return handled(promise as unknown as Promise<Position>);
+  }
+
   /** Counters, RTT, drops by close code, the breaker, and the health score. */
   stats(): ClientStats {
     const mono = this.clock.monotonic();
@@ -182,7 +264,7 @@ export class TetherClient extends ConnectionLifecycle {
     const recentDrops = t.recentDrops(mono);
     return {
       state: this.currentState,
-      sessionId: this.session?.sid,
+      sessionId: this.session.sessionId,
       attempts: t.attempts,
       connects: t.connects,
       retries: this.retry.retries,
@@ -207,6 +289,21 @@ export class TetherClient extends ConnectionLifecycle {
         rttAvgMs: t.rttAvgMs,
       }),
     };
+  }
+
+  private timeoutOf(what: string, timeoutMs: number | undefined): number {
+    const ms = timeoutMs ?? this.opts.requestTimeoutMs;
+    if (!Number.isFinite(ms) || ms <= 0) {
+      throw new RangeError(`${what}(): timeoutMs must be a positive number, got ${ms}`);
+    }
+    return ms;
+  }
+
+  /** Queues a one-shot frame; throws MESSAGE_TOO_BIG or QUEUE_FULL. */
+  private pushOnce(id: number, encoded: string): void {
+    const bytes = utf8Length(encoded);
+    if (bytes > this.maxMessageBytes) throw new MessageTooBigError(bytes, this.maxMessageBytes);
+    this.outbox.pushOnce(id, encoded);
   }
 
   private refused(err: unknown): void {

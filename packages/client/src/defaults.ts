@@ -40,6 +40,19 @@ export const CLIENT_DEFAULTS = {
   ackDelayMs: 100,
   /** ...or as soon as this many are unacknowledged, whichever comes first. */
   ackEvery: 32,
+  /**
+   * 10 s: reliable frames written but not acknowledged for this long are
+   * written again, in order (the server deduplicates by `seq`), so a frame
+   * the server dropped without saying so does not stall the stream until the
+   * next reconnect.
+   */
+  ackTimeoutMs: 10_000,
+  /**
+   * 1 s: after the server drops a reliable frame or a subscribe with
+   * RATE_LIMITED, the client pauses its outbox this long, then sends again
+   * from the dropped frame.
+   */
+  rateLimitedRetryMs: 1_000,
   /** 1 s: `close()` waits this long for the close handshake before cutting the socket. */
   closeTimeoutMs: 1_000,
   /** How the token travels: the `tether.auth.*` subprotocol works in browsers and Node alike. */

@@ -58,17 +58,26 @@ export class ClientClosedError extends TetherError {
 }
 
 /**
- * The connection dropped while a request was in flight: the server may or may
- * not have handled it. Retry only if the method is idempotent.
+ * The connection dropped while a request (or a publish) was in flight. Unless
+ * `processed` is true, the server may or may not have handled it: retry only
+ * if the method is idempotent. `processed` is true for a reliable request the
+ * server acknowledged: it ran, only its reply was lost with the connection.
  */
 export class ConnectionLostError extends TetherError {
   override name = 'ConnectionLostError';
   readonly closeCode: number;
-  constructor(closeCode: number) {
-    super('CONNECTION_LOST', `the connection closed (${closeCode}) before the reply came`, {
-      retryable: true,
-    });
+  /** The server acknowledged it (reliable requests only): it ran once, the reply is lost. */
+  readonly processed: boolean;
+  constructor(closeCode: number, processed = false) {
+    super(
+      'CONNECTION_LOST',
+      processed
+        ? `the connection closed (${closeCode}) after the server processed the request, before the reply came`
+        : `the connection closed (${closeCode}) before the reply came`,
+      { retryable: !processed },
+    );
     this.closeCode = closeCode;
+    this.processed = processed;
   }
 }
 
@@ -161,5 +170,53 @@ export class IteratorOverflowError extends TetherError {
       'ITERATOR_OVERFLOW',
       `iterator fell ${size} items behind; read faster or raise iteratorBufferSize`,
     );
+  }
+}
+
+/**
+ * The server skipped a sequence number (`msg`/`req` seq, or a topic offset
+ * within an epoch): something between the server and the application was
+ * lost. The client reports it, drops the connection and resumes, so the
+ * server replays from the last number received (or says it cannot).
+ */
+export class SequenceGapError extends TetherError {
+  override name = 'SequenceGapError';
+  /** `seq` for direct messages, or the topic name. */
+  readonly stream: string;
+  readonly expected: number;
+  readonly received: number;
+  constructor(stream: string, expected: number, received: number) {
+    super(
+      'SEQUENCE_GAP',
+      `${stream}: expected ${expected}, received ${received}; reconnecting to resume`,
+      { retryable: true },
+    );
+    this.stream = stream;
+    this.expected = expected;
+    this.received = received;
+  }
+}
+
+/** `subscribe()` for a topic that already has a live subscription on this client. */
+export class DuplicateSubscriptionError extends TetherError {
+  override name = 'DuplicateSubscriptionError';
+  constructor(topic: string) {
+    super(
+      'ALREADY_SUBSCRIBED',
+      `already subscribed to "${topic}": use client.subscription(topic), or unsubscribe first`,
+      { retryable: false },
+    );
+  }
+}
+
+/** A subscription ended (unsubscribed, or the client closed) before the server confirmed it. */
+export class SubscriptionEndedError extends TetherError {
+  override name = 'SubscriptionEndedError';
+  readonly topic: string;
+  constructor(topic: string) {
+    super('SUBSCRIPTION_ENDED', `the subscription to "${topic}" ended before it was confirmed`, {
+      retryable: false,
+    });
+    this.topic = topic;
   }
 }

@@ -4,7 +4,7 @@ import { IteratorOverflowError } from './errors.js';
  * A push-to-pull bridge: the client pushes items, a `for await` loop pulls
  * them. Buffered up to `limit` items; a reader that falls further behind gets
  * an {@link IteratorOverflowError} instead of unbounded memory growth.
- * `end()` finishes the loop after the buffered items; `return()` (a `break`
+ * `fail(err)` ends the loop with an error; `end()` finishes the loop after the buffered items; `return()` (a `break`
  * in the loop) detaches it from the client.
  */
 export class EventStream<T> implements AsyncIterableIterator<T> {
@@ -67,7 +67,8 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
-  private fail(err: unknown): void {
+  /** Ends the loop with `err`: the reader gets it after nothing (the buffer is dropped). */
+  fail(err: unknown): void {
     this.buffer.length = 0;
     this.error = err;
     this.end();

@@ -2,10 +2,11 @@ import type { TetherError } from '@tether/common';
 import type {
   CloseCodeInfo,
   Json,
-  PubFrame,
+  Position,
   PublishedFrame,
   SubscribedFrame,
   UnsubscribedFrame,
+  WelcomeFrame,
 } from '@tether/protocol';
 import type { BreakerSnapshot } from './circuit-breaker.js';
 import type { RetryKind } from './reconnect-policy.js';
@@ -20,7 +21,7 @@ export interface TetherOpenEvent {
   /** Whether the session from before was resumed (false on the first connection). */
   resumed: boolean;
   /** Why a requested resume failed. */
-  resumeFailure: 'unknown' | 'expired' | 'gap' | 'invalid' | undefined;
+  resumeFailure: ResumeFailure | undefined;
   /** The attempt number (1 for the first attempt of the client). */
   attempt: number;
 }
@@ -94,8 +95,81 @@ export interface GoodbyeEvent {
 
 type FrameEvent<F extends { t: string }, T extends string> = Omit<F, 't'> & { type: T };
 
-/** A topic publication (topics are wired by a later issue; this is the raw frame). */
-export type PubEvent = FrameEvent<PubFrame, 'pub'>;
+/** Why a requested resume failed (`welcome.reason`). */
+export type ResumeFailure = NonNullable<WelcomeFrame['reason']>;
+
+/**
+ * A topic publication, delivered once and in order (duplicates from a replay
+ * are dropped before this event).
+ */
+export interface PubEvent {
+  type: 'pub';
+  topic: string;
+  epoch: string;
+  offset: number;
+  data: Json;
+  /** Server wall-clock time of publication (ms), when the server sent it. */
+  time?: number;
+  /** Part of the replay that followed a (re)subscribe, rather than live. */
+  replayed: boolean;
+}
+
+/**
+ * The explicit gap signal of a subscription (`subscribed.recovered: false`):
+ * publications after `from` were lost for this client; delivery continues
+ * without a gap from `next`. Reload the topic's state from your own source.
+ */
+export interface GapEvent {
+  type: 'gap';
+  topic: string;
+  recovered: false;
+  /** `trimmed`: the history no longer holds them; `epoch`: the topic's history restarted. */
+  reason: 'trimmed' | 'epoch';
+  /** The position the client asked to continue from (undefined when it had none). */
+  from: Position | undefined;
+  /** The position of the next publication delivered. */
+  next: Position;
+  /** How many publications were lost, when it is known (same epoch). */
+  missed: number | undefined;
+}
+
+/** A reliable frame of a lost session sent again, renumbered, in the new one (see {@link SessionEvent}). */
+export interface ResentMessage {
+  /** Its number in the new session. */
+  seq: number;
+  /** Its number in the lost session. */
+  previousSeq: number;
+  data: Json | undefined;
+  /** Set for a reliable request: its method. */
+  method: string | undefined;
+  /** It had been written in the lost session: the server may have processed it already. */
+  maybeProcessed: boolean;
+}
+
+/**
+ * Emitted on every `welcome`, before `open`: which session the connection
+ * belongs to. `resumed: false` with a `reason` means the previous session
+ * could not be continued: server messages after `previousLastSeq` are lost,
+ * and the messages listed in `resent` were sent again as new ones.
+ */
+export interface SessionEvent {
+  type: 'session';
+  sessionId: string;
+  resumed: boolean;
+  /** Set when a resume was asked for and refused. */
+  reason: ResumeFailure | undefined;
+  /** The session that could not be resumed. */
+  previousSessionId: string | undefined;
+  /** Highest server `seq` received in the lost session (0 when no session was lost). */
+  previousLastSeq: number;
+  /**
+   * Every reliable frame still unacknowledged when the session was lost, sent
+   * again in the new session as new frames numbered from 1, in order. Empty
+   * unless a session was lost.
+   */
+  resent: ResentMessage[];
+}
+
 export type SubscribedEvent = FrameEvent<SubscribedFrame, 'subscribed'>;
 export type UnsubscribedEvent = FrameEvent<UnsubscribedFrame, 'unsubscribed'>;
 export type PublishedEvent = FrameEvent<PublishedFrame, 'published'>;
@@ -112,7 +186,9 @@ export type ClientEventMap = {
   overflow: OverflowEvent;
   ack: AckEvent;
   goodbye: GoodbyeEvent;
+  session: SessionEvent;
   pub: PubEvent;
+  gap: GapEvent;
   subscribed: SubscribedEvent;
   unsubscribed: UnsubscribedEvent;
   published: PublishedEvent;

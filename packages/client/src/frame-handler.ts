@@ -1,17 +1,23 @@
-import { type Clock, type Emitter, type TetherError, Timer } from '@tether/common';
-import type { ClientFrame, Json, ReqFrame, ServerFrame } from '@tether/protocol';
-import { ServerError } from './errors.js';
+import type { Clock, Emitter, TetherError } from '@tether/common';
+import type { ClientFrame, ErrorFrame, Json, ReqFrame, ServerFrame } from '@tether/protocol';
+import { SequenceGapError, ServerError } from './errors.js';
 import type { ClientEventMap } from './events.js';
+import type { Inbox } from './inbox.js';
 import type { RequestHandler } from './options.js';
 import type { Outbox } from './outbox.js';
 import type { PendingRequests } from './requests.js';
 import type { StatsTracker } from './stats.js';
+import type { Subscriptions } from './subscriptions.js';
+import type { Transmitter } from './transmitter.js';
 
 /** The parts of the client a frame may act on. */
 export interface FrameHost {
   events: Emitter<ClientEventMap>;
   outbox: Outbox;
+  inbox: Inbox;
   requests: PendingRequests;
+  subscriptions: Subscriptions;
+  transmitter: Transmitter;
   tracker: StatsTracker;
   sendControl(frame: ClientFrame): void;
   /** Whether attempt `id` is still the open connection (a late async reply must not cross sockets). */
@@ -20,44 +26,21 @@ export interface FrameHost {
   /** A `goodbye` announced the close that follows. */
   setCloseHint(code: number, retryAfterMs: number | undefined): void;
   emitError(error: TetherError): void;
-}
-
-interface FrameOptions {
-  ackDelayMs: number;
-  ackEvery: number;
-  onRequest: RequestHandler | undefined;
+  /** The server skipped a number: report it and resume on a new connection. */
+  sequenceGap(error: SequenceGapError): void;
 }
 
 /**
- * Everything the server sends after `welcome`: pings, pongs, messages (acked
- * in batches and deduplicated by `seq`), acks, requests and replies, topic
- * frames, errors and goodbye.
+ * Everything the server sends after `welcome`: pings, pongs, messages
+ * (once and in order by `seq`, acked in batches), acks, requests and replies,
+ * topic frames, errors and goodbye.
  */
 export class FrameHandler {
-  /** Highest server `seq` received in this session (sent back in `hello.resume.seq`). */
-  lastServerSeq = 0;
-  private unacked = 0;
-  private readonly ackTimer: Timer;
-
   constructor(
     private readonly host: FrameHost,
-    private readonly options: FrameOptions,
+    private readonly onRequest: RequestHandler | undefined,
     private readonly clock: Clock,
-  ) {
-    this.ackTimer = new Timer('tether.client.ack', clock);
-  }
-
-  /** The server started a new session: its numbering starts again. */
-  newSession(): void {
-    this.lastServerSeq = 0;
-    this.unacked = 0;
-  }
-
-  /** The socket is gone: a pending ack batch cannot be sent (resume reports `seq` instead). */
-  connectionEnded(): void {
-    this.ackTimer.clear();
-    this.unacked = 0;
-  }
+  ) {}
 
   handle(frame: ServerFrame): void {
     const { host } = this;
@@ -76,8 +59,7 @@ export class FrameHandler {
         host.events.emit('message', { type: 'message', data: frame.data, seq: frame.seq });
         return;
       case 'ack':
-        if (host.outbox.ack(frame.seq) > 0)
-          host.events.emit('ack', { type: 'ack', seq: frame.seq });
+        this.acked(frame.seq);
         return;
       case 'req':
         if (frame.seq !== undefined && !this.accept(frame.seq)) return;
@@ -92,9 +74,11 @@ export class FrameHandler {
         }
         return;
       case 'error':
-        host.emitError(new ServerError(frame.code, frame.message, frame.ref));
+        this.error(frame);
         return;
       case 'goodbye':
+        // The connection is about to close: acknowledge what arrived while it still can.
+        host.inbox.flush();
         host.setCloseHint(frame.code, frame.retryAfter);
         host.events.emit('goodbye', {
           type: 'goodbye',
@@ -103,23 +87,26 @@ export class FrameHandler {
           retryAfter: frame.retryAfter,
         });
         return;
-      case 'pub': {
-        const { t: _t, ...rest } = frame;
-        host.events.emit('pub', { type: 'pub', ...rest });
+      case 'pub':
+        host.subscriptions.onPub(frame);
         return;
-      }
       case 'subscribed': {
         const { t: _t, ...rest } = frame;
         host.events.emit('subscribed', { type: 'subscribed', ...rest });
+        host.subscriptions.onSubscribed(frame);
         return;
       }
       case 'unsubscribed': {
         const { t: _t, ...rest } = frame;
         host.events.emit('unsubscribed', { type: 'unsubscribed', ...rest });
+        host.subscriptions.onUnsubscribed(frame);
         return;
       }
       case 'published': {
         const { t: _t, ...rest } = frame;
+        if (typeof frame.id === 'number') {
+          host.requests.resolve(frame.id, { epoch: frame.epoch, offset: frame.offset });
+        }
         host.events.emit('published', { type: 'published', ...rest });
         return;
       }
@@ -129,30 +116,55 @@ export class FrameHandler {
   }
 
   /**
-   * Counts a reliable frame for the next ack batch; false for a duplicate
-   * (replayed after a resume), which is acknowledged again but not delivered.
+   * A reliable frame: true to deliver it. A duplicate (replayed after a
+   * resume) is acknowledged again but not delivered; a gap drops the
+   * connection, and the resume asks the server for what is missing.
    */
   private accept(seq: number): boolean {
-    const fresh = seq > this.lastServerSeq;
-    if (fresh) this.lastServerSeq = seq;
-    this.unacked += 1;
-    if (this.unacked >= this.options.ackEvery) this.flushAck();
-    else if (!this.ackTimer.active)
-      this.ackTimer.start(this.options.ackDelayMs, () => this.flushAck());
-    return fresh;
+    const { inbox } = this.host;
+    const verdict = inbox.receive(seq);
+    if (verdict === 'gap')
+      this.host.sequenceGap(new SequenceGapError('seq', inbox.lastSeq + 1, seq));
+    return verdict === 'deliver';
   }
 
-  private flushAck(): void {
-    this.ackTimer.clear();
-    if (this.unacked === 0) return;
-    this.unacked = 0;
-    this.host.sendControl({ t: 'ack', seq: this.lastServerSeq });
+  /** A cumulative ack: settles messages, marks reliable requests processed. */
+  private acked(seq: number): void {
+    const { host } = this;
+    const done = host.outbox.ack(seq);
+    if (done.length === 0) return;
+    for (const entry of done) if (entry.request) host.requests.markProcessed(entry.request.id);
+    host.transmitter.acked();
+    host.events.emit('ack', { type: 'ack', seq });
+  }
+
+  /**
+   * An `error` frame: always an `error` event; besides, it fails the request
+   * or publish it names, retries a reliable frame or subscribe the server
+   * dropped (RATE_LIMITED), or ends a refused subscription.
+   */
+  private error(frame: ErrorFrame): void {
+    const { host } = this;
+    const error = new ServerError(frame.code, frame.message, frame.ref);
+    host.emitError(error);
+    const ref = frame.ref;
+    if (!ref) return;
+    if (ref.seq !== undefined && (ref.t === 'msg' || ref.t === 'req')) {
+      // A reliable frame the server did not process: it will come again, from it on.
+      if (error.code === 'RATE_LIMITED') host.transmitter.dropped(ref.seq);
+      return;
+    }
+    if ((ref.t === 'req' || ref.t === 'publish') && typeof ref.id === 'number') {
+      host.requests.reject(ref.id, error);
+      return;
+    }
+    host.subscriptions.onError(error);
   }
 
   private answer(frame: ReqFrame): void {
     const { host } = this;
     const attempt = host.currentAttempt();
-    const handler = this.options.onRequest;
+    const handler = this.onRequest;
     const reply = (ok: boolean, data: Json | undefined, code?: string, message?: string): void => {
       if (!host.isCurrent(attempt)) return;
       if (ok) host.sendControl({ t: 'res', id: frame.id, ok: true, data: data ?? null });

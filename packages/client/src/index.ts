@@ -3,26 +3,32 @@
  * and loses nothing: a connection state machine, reconnect with full-jitter
  * backoff and server hints, a circuit breaker, close codes classified by the
  * protocol's table, heartbeat deadlines checked against the wall clock,
- * online/offline and visibility awareness, and an outbox that keeps every
- * message until the server acknowledges it.
+ * online/offline and visibility awareness, an outbox that keeps every
+ * message until the server acknowledges it, session resume (server messages
+ * once and in order), and topic subscriptions that resume from their position.
  *
  * ```ts
  * const client = new TetherClient('wss://example.com/ws', { token: getToken });
  * client.on('message', ({ data }) => render(data));
+ * client.on('session', (s) => { if (s.reason) reloadState(); }); // a lost session, never silent
  * await client.send({ text: 'hi' }); // resolves when the server acked it
+ * for await (const item of client.subscribe('chat:room-1', { last: 50 })) {
+ *   if (item.type === 'gap') reloadRoom(); else render(item.data);
+ * }
  * ```
  *
  * Nothing here imports Node modules; in Node 20 pass `{ WebSocket }` from `ws`.
  */
 
 export type { BreakerSnapshot, BreakerState } from './circuit-breaker.js';
-export { type RequestOptions, TetherClient } from './client.js';
+export { type PublishOptions, type RequestOptions, TetherClient } from './client.js';
 export type { AddEventListenerOptions } from './client-events.js';
 export { CLIENT_DEFAULTS } from './defaults.js';
 export { type ClientEnvironment, type EnvironmentEvent, staticEnvironment } from './environment.js';
 export {
   ClientClosedError,
   ConnectionLostError,
+  DuplicateSubscriptionError,
   FinalCloseError,
   IteratorOverflowError,
   MessageTooBigError,
@@ -30,8 +36,10 @@ export {
   ReconnectExhaustedError,
   type RecoveryHint,
   RequestTimeoutError,
+  SequenceGapError,
   ServerError,
   ServerProtocolError,
+  SubscriptionEndedError,
   TokenProviderError,
 } from './errors.js';
 export type {
@@ -39,11 +47,15 @@ export type {
   BreakerEvent,
   ClientEventMap,
   EventListenerLike,
+  GapEvent,
   GoodbyeEvent,
   OverflowEvent,
   PubEvent,
   PublishedEvent,
+  ResentMessage,
+  ResumeFailure,
   RetryEvent,
+  SessionEvent,
   SubscribedEvent,
   TetherCloseEvent,
   TetherErrorEvent,
@@ -56,3 +68,10 @@ export type { ReconnectDelayFn, RetryContext, RetryKind } from './reconnect-poli
 export type { SocketEvent, WebSocketConstructor, WebSocketInit, WebSocketLike } from './socket.js';
 export type { ConnectionState, StateChange } from './states.js';
 export { type ClientStats, HEALTH_DROP_WINDOW_MS, type HealthInput, healthScore } from './stats.js';
+export { Subscription } from './subscription.js';
+export type {
+  SubscribeOptions,
+  SubscriptionEventMap,
+  SubscriptionItem,
+  SubscriptionState,
+} from './topic-stream.js';

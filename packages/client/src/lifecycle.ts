@@ -1,5 +1,6 @@
 import { type Clock, DisposerBag, TetherError, Timer } from '@tether/common';
 import {
+  type ClientFrame,
   CloseCode,
   closeCodeInfo,
   type Decoded,
@@ -15,12 +16,14 @@ import {
   ConnectionLostError,
   FinalCloseError,
   ReconnectExhaustedError,
+  type SequenceGapError,
   ServerProtocolError,
   TokenProviderError,
 } from './errors.js';
 import { FrameHandler } from './frame-handler.js';
-import { handshakeFor, helloFrame, isToken, readToken } from './handshake.js';
+import { handshakeFor, isToken, readToken } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
+import { Inbox } from './inbox.js';
 import type { ResolvedOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import {
@@ -30,9 +33,11 @@ import {
 } from './reconnect-policy.js';
 import { PendingRequests } from './requests.js';
 import { RetryScheduler } from './retry-scheduler.js';
+import { SessionKeeper } from './session.js';
 import { SocketConnection } from './socket.js';
 import { type ConnectionState, canTransition } from './states.js';
 import { StatsTracker } from './stats.js';
+import { Subscriptions } from './subscriptions.js';
 import { Transmitter } from './transmitter.js';
 
 /** Why the client is in `closed`. */
@@ -56,10 +61,12 @@ export abstract class ConnectionLifecycle extends ClientEvents {
   protected readonly clock: Clock;
   protected currentState: ConnectionState = 'idle';
   protected stopCause: StopCause | undefined;
-  protected session: { sid: string; token: string } | undefined;
   protected maxMessageBytes: number = PROTOCOL_DEFAULTS.maxMessageBytes;
   protected readonly retry: RetryScheduler;
   protected readonly outbox: Outbox;
+  protected readonly inbox: Inbox;
+  protected readonly session: SessionKeeper;
+  protected readonly subscriptions: Subscriptions;
   protected readonly requests: PendingRequests;
   protected readonly tracker = new StatsTracker();
   protected readonly transmitter: Transmitter;
@@ -68,6 +75,8 @@ export abstract class ConnectionLifecycle extends ClientEvents {
   protected conn: SocketConnection | undefined;
   private ready = false;
   private stable = false;
+  /** Effective close code of the last connection (for requests whose reply it took along). */
+  private lastCloseCode: number = CloseCode.ABNORMAL;
   private openedAt = 0;
   private closeHint: CloseHint = NO_HINT;
   private waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
@@ -91,7 +100,9 @@ export abstract class ConnectionLifecycle extends ClientEvents {
       this.events.emit('breaker', { type: 'breaker', ...this.retry.breaker.snapshot() }),
     );
     this.outbox = new Outbox(opts.maxQueue, opts.maxQueueBytes);
-    this.requests = new PendingRequests(clock, (id) => this.outbox.removeReq(id));
+    this.inbox = new Inbox(clock, opts, (seq) => this.transmitter.sendControl({ t: 'ack', seq }));
+    this.session = new SessionKeeper(this.inbox, this.outbox);
+    this.requests = new PendingRequests(clock, (id) => this.outbox.removeOnce(id));
     this.heartbeat = new Heartbeat(clock, {
       sendPing: (ts) => this.transmitter.sendControl({ t: 'ping', ts }),
       onDead: (silentFor) =>
@@ -103,22 +114,34 @@ export abstract class ConnectionLifecycle extends ClientEvents {
       this.requests,
       this.heartbeat,
       this.tracker,
+      opts,
+    );
+    const sendControl = (frame: ClientFrame): void => this.transmitter.sendControl(frame);
+    const sequenceGap = (error: SequenceGapError): void => this.sequenceGap(error);
+    this.subscriptions = new Subscriptions(
+      { events: this.events, sendControl, isReady: () => this.ready, sequenceGap },
+      opts,
+      clock,
     );
     this.frames = new FrameHandler(
       {
         events: this.events,
         outbox: this.outbox,
+        inbox: this.inbox,
         requests: this.requests,
+        subscriptions: this.subscriptions,
+        transmitter: this.transmitter,
         tracker: this.tracker,
-        sendControl: (frame) => this.transmitter.sendControl(frame),
+        sendControl,
         isCurrent: (id) => id === this.attemptId && this.ready,
         currentAttempt: () => this.attemptId,
         setCloseHint: (code, retryAfterMs) => {
           this.closeHint = { code, retryAfterMs };
         },
         emitError: (error) => this.emitError(error),
+        sequenceGap,
       },
-      opts,
+      opts.onRequest,
       clock,
     );
   }
@@ -148,6 +171,9 @@ export abstract class ConnectionLifecycle extends ClientEvents {
     if (this.currentState === 'closed') {
       const cause = this.stopCause;
       this.settleWaiters(cause && cause.by !== 'client' ? cause.error : new ClientClosedError());
+      this.subscriptions.closeAll(
+        cause && cause.by !== 'client' ? cause.error.code : 'client closed',
+      );
       this.endStreams();
     }
   }
@@ -244,8 +270,7 @@ export abstract class ConnectionLifecycle extends ClientEvents {
   }
 
   private onSocketOpen(): void {
-    const hello = helloFrame(this.session, this.frames.lastServerSeq, this.opts.client);
-    this.transmitter.sendControl(hello);
+    this.transmitter.sendControl(this.session.hello(this.opts.client));
   }
 
   private onText(id: number, text: string): void {
@@ -271,18 +296,23 @@ export abstract class ConnectionLifecycle extends ClientEvents {
     if (this.currentState !== 'connecting' || this.ready) return;
     this.connectTimer.clear();
     this.ready = true;
-    if (!welcome.resumed) this.frames.newSession();
-    this.session = { sid: welcome.sid, token: welcome.token };
+    const { event, processedRequests } = this.session.welcome(welcome);
+    // Processed by the server, but their replies were on the connection that dropped.
+    for (const requestId of processedRequests)
+      this.requests.reject(requestId, new ConnectionLostError(this.lastCloseCode, true));
     this.maxMessageBytes = welcome.limits.maxMessageBytes;
-    this.outbox.onSession(welcome.resumed, welcome.ack);
     this.heartbeat.start(welcome.hb.interval, welcome.hb.timeout);
     this.openedAt = this.clock.monotonic();
     this.tracker.opened(this.openedAt);
     this.stable = false;
     this.stableTimer.start(this.opts.minUptimeMs, () => this.markStable());
     this.retry.connected();
-    // What waited in the outbox goes first, before anything an 'open' listener sends.
+    // What waited in the outbox goes first, then the subscriptions, before anything an
+    // 'open' listener sends. The application hears about the session before any message of it.
+    this.events.emit('session', event);
+    if (id !== this.attemptId) return;
     this.transmitter.open(welcome.limits.rate, welcome.limits.burst);
+    this.subscriptions.opened();
     if (id !== this.attemptId) return;
     this.transition('open', 'welcome');
     if (id !== this.attemptId) return;
@@ -300,6 +330,12 @@ export abstract class ConnectionLifecycle extends ClientEvents {
     if (this.stable) return;
     this.stable = true;
     this.retry.stable();
+  }
+
+  /** The server skipped a number: report it, drop the socket and resume (with backoff). */
+  private sequenceGap(error: SequenceGapError): void {
+    this.emitError(error);
+    if (this.conn) this.abortConnection(CloseCode.INTERNAL_ERROR, error.message.slice(0, 120));
   }
 
   /** Gives up on the current socket at once (heartbeat, connect timeout): no close handshake. */
@@ -326,7 +362,8 @@ export abstract class ConnectionLifecycle extends ClientEvents {
     const code = abnormal && hint.code !== undefined ? hint.code : socketCode;
     const retryAfterMs = hint.retryAfterMs ?? retryAfterFromReason(reason);
     if (wasOpen) this.tracker.recordDrop(code, mono);
-    this.requests.failSent(() => new ConnectionLostError(code));
+    this.lastCloseCode = code;
+    this.requests.failSent((processed) => new ConnectionLostError(code, processed));
     const info = closeCodeInfo(code);
     const decision =
       info.action === 'stop'
@@ -365,7 +402,7 @@ export abstract class ConnectionLifecycle extends ClientEvents {
   private stop(by: 'server' | 'exhausted', error: TetherError): void {
     this.stopCause = { by, error };
     this.teardown();
-    for (const id of this.outbox.removeRequests()) this.requests.reject(id, error);
+    for (const id of this.outbox.removeOnceEntries()) this.requests.reject(id, error);
     this.requests.rejectAll(error);
     this.transition('closed', error.code);
     // A normal close (1000) is why the client stopped, not an error.
@@ -381,7 +418,8 @@ export abstract class ConnectionLifecycle extends ClientEvents {
     this.connectTimer.clear();
     this.stableTimer.clear();
     this.heartbeat.stop();
-    this.frames.connectionEnded();
+    this.inbox.connectionEnded();
+    this.subscriptions.connectionEnded();
   }
 
   /** Cancels every timer and environment listener. */

@@ -65,6 +65,10 @@ export interface TetherClientOptions {
   ackDelayMs?: number;
   /** Acknowledge at once when this many server messages are unacknowledged. Default 32. */
   ackEvery?: number;
+  /** Resend reliable frames the server has not acknowledged for this long, ms. Default 10000. */
+  ackTimeoutMs?: number;
+  /** Pause before sending again what the server dropped with RATE_LIMITED, ms. Default 1000. */
+  rateLimitedRetryMs?: number;
   /** How long `close()` waits for the close handshake before cutting the socket, ms. Default 1000. */
   closeTimeoutMs?: number;
   /** Items buffered per async iterator. Default 1000. */
@@ -103,6 +107,8 @@ export interface ResolvedOptions {
   maxQueueBytes: number;
   ackDelayMs: number;
   ackEvery: number;
+  ackTimeoutMs: number;
+  rateLimitedRetryMs: number;
   closeTimeoutMs: number;
   iteratorBufferSize: number;
   environment: ClientEnvironment;
@@ -132,6 +138,8 @@ const KNOWN_OPTIONS = [
   'maxQueueBytes',
   'ackDelayMs',
   'ackEvery',
+  'ackTimeoutMs',
+  'rateLimitedRetryMs',
   'closeTimeoutMs',
   'iteratorBufferSize',
   'environment',
@@ -253,6 +261,13 @@ export function resolveOptions(options: TetherClientOptions): ResolvedOptions {
     maxQueueBytes: checkInt('maxQueueBytes', o.maxQueueBytes ?? D.maxQueueBytes, 1),
     ackDelayMs: checkInt('ackDelayMs', o.ackDelayMs ?? D.ackDelayMs, 0, 60_000),
     ackEvery: checkInt('ackEvery', o.ackEvery ?? D.ackEvery, 1),
+    ackTimeoutMs: checkInt('ackTimeoutMs', o.ackTimeoutMs ?? D.ackTimeoutMs, 100, HOUR),
+    rateLimitedRetryMs: checkInt(
+      'rateLimitedRetryMs',
+      o.rateLimitedRetryMs ?? D.rateLimitedRetryMs,
+      0,
+      HOUR,
+    ),
     closeTimeoutMs: checkInt('closeTimeoutMs', o.closeTimeoutMs ?? D.closeTimeoutMs, 0, 60_000),
     iteratorBufferSize: checkInt(
       'iteratorBufferSize',

@@ -21,34 +21,60 @@ interface Settle {
   reject: (err: unknown) => void;
 }
 
-/** A reliable message: numbered, kept until the server's cumulative ack covers it. */
-export interface MsgEntry {
-  kind: 'msg';
+/**
+ * A reliable frame: a `msg` from `send()`, or a `req` from
+ * `request(..., { reliable: true })`. Numbered from the session's counter
+ * (shared by both kinds, as the protocol says) and kept until the server's
+ * cumulative ack covers it, whatever happened to a request's reply.
+ */
+export interface ReliableEntry {
+  kind: 'reliable';
   seq: number;
-  data: Json;
+  data: Json | undefined;
+  /** Set for a reliable request: its method and id (the pending request may be settled already). */
+  request: { id: number; method: string } | undefined;
   encoded: string;
   bytes: number;
   /** Written to the current socket (reset on every reconnect, so it is resent). */
   sent: boolean;
-  settle: Settle;
+  /** Written to a socket of the current session at least once: the server may have processed it. */
+  written: boolean;
+  /** `send()`'s promise; resolved by the ack. */
+  settle: Settle | undefined;
 }
 
-/** A request not yet written to a socket; it leaves the outbox once sent. */
-export interface ReqEntry {
-  kind: 'req';
+/** A frame sent at most once (a plain request, a publish); it leaves the outbox once written. */
+export interface OnceEntry {
+  kind: 'once';
   id: number;
   encoded: string;
   bytes: number;
   sent: boolean;
 }
 
-export type OutboxEntry = MsgEntry | ReqEntry;
+export type OutboxEntry = ReliableEntry | OnceEntry;
+
+/** A reliable frame carried into a new session (numbered anew from 1, in order). */
+export interface Renumbered {
+  entry: ReliableEntry;
+  previousSeq: number;
+  /** It had been written to the old session: the server may have processed it there. */
+  maybeProcessed: boolean;
+}
+
+function encodeReliable(entry: Pick<ReliableEntry, 'seq' | 'data' | 'request'>): string {
+  const { seq, data, request } = entry;
+  if (request === undefined) return encodeFrame({ t: 'msg', seq, data: data ?? null });
+  return data === undefined
+    ? encodeFrame({ t: 'req', id: request.id, method: request.method, seq })
+    : encodeFrame({ t: 'req', id: request.id, method: request.method, data, seq });
+}
 
 /**
- * The outbound queue: every `send()` gets the session's next `seq` and stays
- * here until a cumulative `ack` covers it; after a reconnect everything still
- * here goes out again, in order, with the same numbers (the server dedupes),
- * or renumbered from 1 when the server started a new session.
+ * The outbound queue: every reliable frame gets the session's next `seq` and
+ * stays here until a cumulative `ack` covers it; after a reconnect everything
+ * still here goes out again, in order, with the same numbers (the server
+ * dedupes), or renumbered from 1 when the server started a new session.
  *
  * Bounded by count and bytes. Overflow policy: reject the newest. The new
  * message is refused (QUEUE_FULL) and nothing already queued is dropped, so the
@@ -86,26 +112,42 @@ export class Outbox {
   }
 
   /**
-   * Queues a reliable message; throws {@link QueueFullError} when full and
-   * {@link MessageTooBigError} when it exceeds `maxMessageBytes`.
+   * Queues a reliable message (`settle` set) or request (`request` set);
+   * throws {@link QueueFullError} when full and {@link MessageTooBigError}
+   * when it exceeds `maxMessageBytes`.
    */
-  pushMsg(data: Json, settle: Settle, maxMessageBytes: number): MsgEntry {
+  pushReliable(
+    data: Json | undefined,
+    settle: Settle | undefined,
+    request: { id: number; method: string } | undefined,
+    maxMessageBytes: number,
+  ): ReliableEntry {
     const seq = this.nextSeq;
-    const encoded = encodeFrame({ t: 'msg', seq, data });
+    const encoded = encodeReliable({ seq, data, request });
     const bytes = utf8Length(encoded);
     if (bytes > maxMessageBytes) throw new MessageTooBigError(bytes, maxMessageBytes);
     this.checkRoom(bytes);
     this.nextSeq += 1;
-    const entry: MsgEntry = { kind: 'msg', seq, data, encoded, bytes, sent: false, settle };
+    const entry: ReliableEntry = {
+      kind: 'reliable',
+      seq,
+      data,
+      request,
+      encoded,
+      bytes,
+      sent: false,
+      written: false,
+      settle,
+    };
     this.add(entry);
     return entry;
   }
 
-  /** Queues an encoded request; throws {@link QueueFullError} when full. */
-  pushReq(id: number, encoded: string): ReqEntry {
+  /** Queues an encoded one-shot frame (request, publish); throws {@link QueueFullError} when full. */
+  pushOnce(id: number, encoded: string): OnceEntry {
     const bytes = utf8Length(encoded);
     this.checkRoom(bytes);
-    const entry: ReqEntry = { kind: 'req', id, encoded, bytes, sent: false };
+    const entry: OnceEntry = { kind: 'once', id, encoded, bytes, sent: false };
     this.add(entry);
     return entry;
   }
@@ -115,67 +157,102 @@ export class Outbox {
     return this.entries.filter((entry) => !entry.sent);
   }
 
-  /** Marks `entry` written; a request leaves the outbox. */
-  markSent(entry: OutboxEntry): void {
-    entry.sent = true;
-    if (entry.kind === 'req') this.remove(entry);
+  /** Whether some reliable entry was written to the current socket and not acknowledged yet. */
+  hasInFlight(): boolean {
+    return this.entries.some((entry) => entry.kind === 'reliable' && entry.sent);
   }
 
-  /** Removes an unsent request (it timed out); false when already sent. */
-  removeReq(id: number): boolean {
-    const entry = this.entries.find((e) => e.kind === 'req' && e.id === id);
+  /** Marks `entry` written; a one-shot entry leaves the outbox. */
+  markSent(entry: OutboxEntry): void {
+    entry.sent = true;
+    if (entry.kind === 'once') this.remove(entry);
+    else entry.written = true;
+  }
+
+  /**
+   * Reliable entries from `seq` on are written again (the server dropped
+   * one of them, or never acknowledged them): they are marked unsent, and the
+   * next flush resends them in order. The server deduplicates by `seq`.
+   */
+  rewind(seq = 0): void {
+    for (const entry of this.entries) {
+      if (entry.kind === 'reliable' && entry.seq >= seq) entry.sent = false;
+    }
+  }
+
+  /** Removes an unsent one-shot entry (it timed out); false when already sent or not one-shot. */
+  removeOnce(id: number): boolean {
+    const entry = this.entries.find((e) => e.kind === 'once' && e.id === id);
     if (!entry) return false;
     this.remove(entry);
     return true;
   }
 
-  /** A cumulative ack: settles and drops every message with `seq <= upTo`. Returns how many. */
-  ack(upTo: number): number {
-    let acked = 0;
+  /**
+   * A cumulative ack: drops every reliable entry with `seq <= upTo`, resolves
+   * the messages' promises, and returns the dropped entries.
+   */
+  ack(upTo: number): ReliableEntry[] {
     const kept: OutboxEntry[] = [];
-    const done: MsgEntry[] = [];
+    const done: ReliableEntry[] = [];
     for (const entry of this.entries) {
-      if (entry.kind === 'msg' && entry.seq <= upTo) {
+      if (entry.kind === 'reliable' && entry.seq <= upTo) {
         this.totalBytes -= entry.bytes;
         done.push(entry);
-        acked += 1;
       } else kept.push(entry);
     }
-    if (acked === 0) return 0;
+    if (done.length === 0) return done;
     this.entries = kept;
-    for (const entry of done) entry.settle.resolve();
-    return acked;
+    for (const entry of done) entry.settle?.resolve();
+    return done;
   }
 
   /**
-   * A new connection got its `welcome`. Resumed: the server processed up to
-   * `ack`; the rest goes out again with the same numbers. Not resumed: a new
-   * session, whose numbering starts at 1 again, so every message still here is
-   * renumbered in order (the server may have processed some of them already:
-   * at-least-once across a lost session, never silently dropped).
+   * A new connection got its `welcome`; everything goes out again.
+   *
+   * Resumed: the server processed up to `ack`; those entries are dropped
+   * (and returned in `acked`), the rest are resent with the numbers following
+   * `ack`. They are normally their own numbers; only when entries were
+   * discarded locally in between (`close()` rejects what was queued) are the
+   * rest renumbered down, which is safe because the server processes in order
+   * and has processed nothing after `ack`.
+   *
+   * Not resumed: a new session, whose numbering starts at 1 again, so every
+   * reliable entry still here is renumbered in order (those written before may
+   * have been processed in the old session: at-least-once across a lost
+   * session, never silently dropped). All of them are returned in `renumbered`.
    */
-  onSession(resumed: boolean, ack: number): void {
-    if (resumed) this.ack(ack);
-    else {
-      this.nextSeq = 1;
-      this.totalBytes = 0;
-      for (const entry of this.entries) {
-        if (entry.kind === 'msg') {
-          entry.seq = this.nextSeq++;
-          entry.encoded = encodeFrame({ t: 'msg', seq: entry.seq, data: entry.data });
+  onSession(resumed: boolean, ack: number): { acked: ReliableEntry[]; renumbered: Renumbered[] } {
+    const acked = resumed ? this.ack(ack) : [];
+    const renumbered: Renumbered[] = [];
+    this.nextSeq = resumed ? ack + 1 : 1;
+    this.totalBytes = 0;
+    for (const entry of this.entries) {
+      if (entry.kind === 'reliable') {
+        const previousSeq = entry.seq;
+        const seq = this.nextSeq++;
+        if (seq !== previousSeq) {
+          entry.seq = seq;
+          entry.encoded = encodeReliable(entry);
           entry.bytes = utf8Length(entry.encoded);
         }
-        this.totalBytes += entry.bytes;
+        if (!resumed) {
+          // Sent again as a new frame of the new session, even when its number happens to match.
+          renumbered.push({ entry, previousSeq, maybeProcessed: entry.written });
+          entry.written = false;
+        }
       }
+      entry.sent = false;
+      this.totalBytes += entry.bytes;
     }
-    for (const entry of this.entries) entry.sent = false;
+    return { acked, renumbered };
   }
 
-  /** Removes every queued request; returns their ids. */
-  removeRequests(): number[] {
+  /** Removes every queued one-shot entry; returns their ids. */
+  removeOnceEntries(): number[] {
     const ids: number[] = [];
     for (const entry of [...this.entries]) {
-      if (entry.kind === 'req') {
+      if (entry.kind === 'once') {
         ids.push(entry.id);
         this.remove(entry);
       }
@@ -183,17 +260,21 @@ export class Outbox {
     return ids;
   }
 
-  /** Drops everything: messages reject with `err`; returns the request ids that were queued. */
+  /**
+   * Drops everything: messages reject with `err`; returns the ids of the
+   * requests and publishes that were queued (reliable requests included).
+   */
   clear(err: unknown): number[] {
     const entries = this.entries;
     this.entries = [];
     this.totalBytes = 0;
-    const reqIds: number[] = [];
+    const ids: number[] = [];
     for (const entry of entries) {
-      if (entry.kind === 'msg') entry.settle.reject(err);
-      else reqIds.push(entry.id);
+      if (entry.kind === 'once') ids.push(entry.id);
+      else if (entry.request) ids.push(entry.request.id);
+      else entry.settle?.reject(err);
     }
-    return reqIds;
+    return ids;
   }
 
   private add(entry: OutboxEntry): void {

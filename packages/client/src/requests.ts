@@ -8,6 +8,10 @@ interface Pending {
   deadline: number;
   /** Written to a socket: a drop now leaves its fate unknown. */
   sent: boolean;
+  /** Numbered (`seq`) and resent after a reconnect until the server acknowledges it. */
+  reliable: boolean;
+  /** The server acknowledged it: it ran, only the reply can still be lost. */
+  processed: boolean;
   resolve: (data: Json) => void;
   reject: (err: unknown) => void;
 }
@@ -33,8 +37,15 @@ export class PendingRequests {
     return this.pending.size;
   }
 
-  /** Registers a request; returns its id and the promise of its reply. */
-  create(method: string, timeoutMs: number): { id: number; promise: Promise<Json> } {
+  /**
+   * Registers a request (or a publish: `method` is then `publish <topic>`);
+   * returns its id and the promise of its reply.
+   */
+  create(
+    method: string,
+    timeoutMs: number,
+    reliable = false,
+  ): { id: number; promise: Promise<Json> } {
     const id = this.nextId++;
     const promise = new Promise<Json>((resolve, reject) => {
       this.pending.set(id, {
@@ -42,6 +53,8 @@ export class PendingRequests {
         timeoutMs,
         deadline: this.clock.monotonic() + timeoutMs,
         sent: false,
+        reliable,
+        processed: false,
         resolve,
         reject,
       });
@@ -53,6 +66,20 @@ export class PendingRequests {
   markSent(id: number): void {
     const entry = this.pending.get(id);
     if (entry) entry.sent = true;
+  }
+
+  /** The server acknowledged reliable request `id`: it was processed. */
+  markProcessed(id: number): void {
+    const entry = this.pending.get(id);
+    if (entry) entry.processed = true;
+  }
+
+  has(id: number): boolean {
+    return this.pending.has(id);
+  }
+
+  isReliable(id: number): boolean {
+    return this.pending.get(id)?.reliable === true;
   }
 
   /** Settles request `id`; false when unknown (late reply after a timeout). */
@@ -68,9 +95,21 @@ export class PendingRequests {
     return entry !== undefined;
   }
 
-  /** The connection dropped: requests already written fail with `makeError()`; unsent ones wait. */
-  failSent(makeError: () => unknown): void {
-    for (const [id, entry] of [...this.pending]) if (entry.sent) this.reject(id, makeError());
+  /**
+   * The connection dropped. Requests already written fail with
+   * `makeError(processed)`; unsent ones wait. A reliable request waits too (it
+   * is resent after the reconnect), unless the server acknowledged it: then it
+   * ran and its reply was lost with the connection.
+   */
+  failSent(makeError: (processed: boolean) => unknown): void {
+    for (const [id, entry] of [...this.pending]) {
+      if (!entry.sent) continue;
+      if (entry.reliable && !entry.processed) {
+        entry.sent = false;
+        continue;
+      }
+      this.reject(id, makeError(entry.processed));
+    }
   }
 
   /** Rejects every request. */

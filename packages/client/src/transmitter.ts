@@ -9,15 +9,22 @@ import type { StatsTracker } from './stats.js';
 
 /**
  * The write path of the current connection. Control frames (hello, ping,
- * pong, ack, res) go out at once; the outbox (messages and requests) goes out
- * in order once `welcome` arrived, paced by the server's announced rate so
- * that a burst after a reconnect is not cut off with RATE_LIMITED and 1008.
+ * pong, ack, res, sub, unsub) go out at once; the outbox (messages, requests,
+ * publishes) goes out in order once `welcome` arrived, paced by the server's
+ * announced rate so that a burst after a reconnect is not cut off with
+ * RATE_LIMITED and 1008.
+ *
+ * Reliable frames are written again, in order, when the server dropped one
+ * (RATE_LIMITED naming its `seq`: after `rateLimitedRetryMs`) or when no ack
+ * came for `ackTimeoutMs` (the server deduplicates by `seq`, so a resend is
+ * never processed twice).
  */
 export class Transmitter {
   private conn: SocketConnection | undefined;
   private bucket: TokenBucket | undefined;
   private ready = false;
   private readonly paceTimer: Timer;
+  private readonly ackTimer: Timer;
 
   constructor(
     private readonly clock: Clock,
@@ -25,8 +32,10 @@ export class Transmitter {
     private readonly requests: PendingRequests,
     private readonly heartbeat: Heartbeat,
     private readonly tracker: StatsTracker,
+    private readonly timing: { ackTimeoutMs: number; rateLimitedRetryMs: number },
   ) {
     this.paceTimer = new Timer('tether.client.pace', clock);
+    this.ackTimer = new Timer('tether.client.ack-timeout', clock);
   }
 
   /** A new socket: control frames may go out, the outbox waits for {@link ready}. */
@@ -47,6 +56,25 @@ export class Transmitter {
     this.bucket = undefined;
     this.ready = false;
     this.paceTimer.clear();
+    this.ackTimer.clear();
+  }
+
+  /** An ack advanced: the ack deadline restarts for what is still in flight. */
+  acked(): void {
+    if (!this.ready) return;
+    if (this.outbox.hasInFlight()) this.armAckTimer(true);
+    else this.ackTimer.clear();
+  }
+
+  /**
+   * The server dropped reliable frame `seq` (RATE_LIMITED) and, as the
+   * protocol says, will not process anything after it until it comes again:
+   * pause the outbox, then resend from `seq`, in order.
+   */
+  dropped(seq: number): void {
+    if (!this.ready) return;
+    this.outbox.rewind(seq);
+    this.paceTimer.start(this.timing.rateLimitedRetryMs, () => this.flush());
   }
 
   /** Writes what the outbox holds, oldest first, as fast as the rate limit allows. */
@@ -63,8 +91,22 @@ export class Transmitter {
       this.heartbeat.sent();
       this.tracker.messagesSent += 1;
       this.outbox.markSent(entry);
-      if (entry.kind === 'req') this.requests.markSent(entry.id);
+      if (entry.kind === 'once') this.requests.markSent(entry.id);
+      else {
+        if (entry.request) this.requests.markSent(entry.request.id);
+        this.armAckTimer(false);
+      }
     }
+  }
+
+  /** Resends everything unacknowledged when the server stays silent about it for `ackTimeoutMs`. */
+  private armAckTimer(restart: boolean): void {
+    if (this.ackTimer.active && !restart) return;
+    this.ackTimer.start(this.timing.ackTimeoutMs, () => {
+      if (!this.ready || !this.outbox.hasInFlight()) return;
+      this.outbox.rewind();
+      this.flush();
+    });
   }
 
   /** Writes a protocol frame now; never queued, never held back (it still spends a token). */

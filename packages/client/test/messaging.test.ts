@@ -121,7 +121,7 @@ describe('outbox', () => {
     // hello went first; a burst of 90% of 5 minus that hello's token.
     const sentNow = h.ws.last().framesOfType('msg').length;
     expect(sentNow).toBeLessThan(5);
-    h.clock.advance(10_000);
+    h.clock.advance(5_000);
     expect(
       h.ws
         .last()
@@ -183,12 +183,17 @@ describe('server messages', () => {
     void h.client.close();
   });
 
-  it('emits topic frames as events', () => {
+  it('emits publications of subscribed topics as client events, and ignores others', () => {
     const h = harness();
     h.ws.last().accept();
-    h.ws.last().receive({ t: 'pub', topic: 'news', epoch: 'e1', offset: 1, data: { x: 1 } });
+    h.client.subscribe('news');
+    h.ws.last().receive([
+      { t: 'subscribed', topic: 'news', epoch: 'e1', offset: 0, recovered: true, replay: 0 },
+      { t: 'pub', topic: 'news', epoch: 'e1', offset: 1, data: { x: 1 } },
+      { t: 'pub', topic: 'other', epoch: 'e1', offset: 1, data: { x: 2 } },
+    ]);
     expect(h.of('pub')).toEqual([
-      { type: 'pub', topic: 'news', epoch: 'e1', offset: 1, data: { x: 1 } },
+      { type: 'pub', topic: 'news', epoch: 'e1', offset: 1, data: { x: 1 }, replayed: false },
     ]);
     void h.client.close();
   });

@@ -32,6 +32,11 @@ export function harness(options: TetherClientOptions = {}) {
     'ack',
     'goodbye',
     'pub',
+    'session',
+    'gap',
+    'subscribed',
+    'unsubscribed',
+    'published',
   ] as const) {
     client.on(name, (event) => seen.push({ name, event } as (typeof seen)[number]));
   }

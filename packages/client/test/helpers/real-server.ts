@@ -1,5 +1,11 @@
 import type { Socket } from 'node:net';
-import { type Endpoint, type EndpointOptions, silentLogger, TetherServer } from '@tether/server';
+import {
+  type Endpoint,
+  type EndpointOptions,
+  silentLogger,
+  TetherServer,
+  type TetherServerOptions,
+} from '@tether/server';
 
 export const HOST = '127.0.0.1';
 
@@ -16,8 +22,9 @@ export interface RunningServer {
 export async function startServer(
   endpointOptions: EndpointOptions = {},
   port = 0,
+  serverOptions: Omit<TetherServerOptions, 'port' | 'host' | 'logger' | 'server'> = {},
 ): Promise<RunningServer> {
-  const tether = new TetherServer({ port, host: HOST, logger: silentLogger });
+  const tether = new TetherServer({ ...serverOptions, port, host: HOST, logger: silentLogger });
   const endpoint = tether.endpoint('/ws', endpointOptions);
   endpoint.handle('echo', (data) => data ?? null);
   const sockets = new Set<Socket>();
