@@ -23,7 +23,8 @@ export function* batches(
     let size = (frames[start] as string).length;
     while (end < frames.length && end - start < maxBatch) {
       size += (frames[end] as string).length + 1;
-      if (size > maxChars) break;
+      // A batch adds its brackets: `[` and `]`.
+      if (size + 2 > maxChars) break;
       end += 1;
     }
     const slice = start === 0 && end === frames.length ? frames : frames.slice(start, end);

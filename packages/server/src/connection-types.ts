@@ -38,6 +38,11 @@ export interface ConnectionInfo {
   bytesOut: number;
   /** Error frames sent to this client (bad input, rate limiting, handler failures). */
   errors: number;
+  /**
+   * Bytes held for this client right now: unsent by the socket plus queued for the next
+   * write. Stays under the endpoint's `slowConsumerBytes` plus one message.
+   */
+  bufferedBytes: number;
 }
 
 /** The application's handle on one connection. */
@@ -54,8 +59,10 @@ export interface TetherConnection {
   /** A snapshot of metadata and counters. */
   info(): ConnectionInfo;
   /**
-   * Sends a fire-and-forget `msg` (no `seq`: reliable delivery arrives with durable
-   * sessions). Returns false when the connection is not open.
+   * Sends a fire-and-forget `msg` on this connection (no `seq`: lost if the connection
+   * drops). For reliable delivery use `endpoint.sendTo(connection.sessionId, data)`.
+   * Returns false when it was not queued (the connection is not open, or it is being
+   * closed as a slow consumer).
    */
   send(data: Json): boolean;
   /**
@@ -89,6 +96,12 @@ export interface CloseEvent {
   initiatedBy: 'client' | 'server';
 }
 
+/** A round-trip time measured on a connection (from an app `pong` or a WebSocket pong). */
+export interface RttEvent {
+  connection: TetherConnection;
+  rttMs: number;
+}
+
 /** What a request handler sees besides the data. */
 export interface RequestContext {
   connection: TetherConnection;
@@ -114,8 +127,38 @@ export type RequestHandler = (
 ) => Json | undefined | Promise<Json | undefined>;
 
 /**
- * Handles a `msg`. Messages of one connection are handled in order: when the handler
- * returns a promise, the next message waits for it. A `msg` with `seq` is acked after
- * its handler finished.
+ * Handles a `msg`. Messages of one session are handled in order, across its connections:
+ * when the handler returns a promise, the next message waits for it. A `msg` with `seq`
+ * runs once per session and is acked after its handler finished and the store recorded
+ * it; when the handler throws it is not acked (the client sends it again after a
+ * reconnect, and nothing after it runs before it).
  */
 export type MessageHandler = (data: Json, context: MessageContext) => void | Promise<void>;
+
+/**
+ * A client asked to resume a session (`hello.resume`). When it failed, the client got a
+ * new session and `welcome` with `resumed: false` and the same `reason`: messages of the
+ * old session it had not received are lost, so the application may want to resend
+ * state (for example with `sendTo(event.sessionId, ...)`).
+ */
+export interface ResumeEvent {
+  connection: TetherConnection;
+  /** The session the connection has now (the asked one when resumed). */
+  sessionId: string;
+  /** The session id the hello asked to resume. */
+  requestedSessionId: string;
+  resumed: boolean;
+  /**
+   * Why it failed: `unknown` (no such session: never existed, another endpoint's, or lost
+   * with a restart of a memory store), `expired` (its window passed), `gap` (messages it
+   * missed were dropped by the retention bound), `invalid` (wrong token or user).
+   */
+  reason?: 'unknown' | 'expired' | 'gap' | 'invalid';
+}
+
+/** A connection held more than `slowConsumerBytes` and is closed with 4009. */
+export interface SlowConsumerEvent {
+  connection: TetherConnection;
+  /** Bytes it would have held (socket buffer + queue + the frame that did not fit). */
+  bytes: number;
+}

@@ -10,6 +10,7 @@ import {
   type ServerFrame,
 } from '@tether/protocol';
 import type { RawData } from 'ws';
+import type { AckScheduler } from './ack-scheduler.js';
 import { batches } from './batching.js';
 import type {
   CloseEvent,
@@ -21,8 +22,9 @@ import type { FlushScheduler } from './flush-scheduler.js';
 import type { HeartbeatSubject } from './heartbeat.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
+import { randomId } from './random-id.js';
 import { TokenBucket } from './rate-limiter.js';
-import { randomId, type Session } from './sessions.js';
+import type { Session } from './session.js';
 import type { EndpointCounters } from './stats.js';
 import { TetherSocket } from './tether-socket.js';
 import type { Subscriber } from './topics.js';
@@ -34,11 +36,17 @@ export interface ConnectionHost {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly flusher: FlushScheduler;
+  /** Delays acks by `ackDelayMs` so that several share one frame. */
+  readonly acks: AckScheduler;
   readonly counters: EndpointCounters;
+  /** The connection passed `slowConsumerBytes` and is being closed with 4009. */
+  slowConsumer(connection: Connection, bytes: number): void;
   /** Handles one inbound WebSocket message (the frame router). */
   route(connection: Connection, data: RawData, isBinary: boolean): void;
   /** The socket closed; the event is final. */
   closed(connection: Connection, event: CloseEvent): void;
+  /** A round-trip time was measured (ops metrics observe it). */
+  rttMeasured(connection: Connection, rttMs: number): void;
 }
 
 /** Who the `authenticate` hook said the connection is. */
@@ -63,6 +71,12 @@ const IMPLICIT_CLOSE_REASONS: Record<number, string> = {
  * One WebSocket connection: its state, counters, heartbeat timestamps, rate bucket and
  * the send path. Frames queued within one tick leave as one WebSocket message (a batch),
  * written by the shared {@link FlushScheduler}. State changes only in `transition()`.
+ *
+ * Memory held for the client is bounded: the socket's unsent bytes plus the queue never
+ * pass `slowConsumerBytes` by more than one frame. A frame that would push them past it
+ * closes the connection as a slow consumer (4009) instead of being queued; the client
+ * resumes and gets what it missed from the store. Replays wait for room
+ * ({@link whenWritable}) instead of filling the queue.
  */
 export class Connection implements TetherConnection, Subscriber, HeartbeatSubject {
   readonly id = randomId(9);
@@ -89,13 +103,16 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
   helloSeen = false;
   /** Request and message handlers of this connection still running. */
   inFlight = 0;
-  /** Tail of the chain that keeps message handlers of this connection in order. */
-  serialTail: Promise<void> | undefined;
+  private ownTail: Promise<void> | undefined;
   /** Topics this connection subscribed to (created on first subscribe). */
   topics: Set<string> | undefined;
   /** Set by graceful shutdown: the goodbye went out, the close follows when handlers finish. */
   drainClose: { reason: string; retryAfterMs: number } | undefined;
   private queue: string[] = [];
+  /** UTF-8 bytes of the frames in `queue`. */
+  private queuedBytes = 0;
+  /** Pumps waiting for room (see {@link whenWritable}). */
+  private writeWaiters: Array<() => void> = [];
   private pendingAck = 0;
   private ackSent = 0;
   private held: Array<{ data: RawData; isBinary: boolean }> = [];
@@ -146,6 +163,44 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
     return this.session?.id;
   }
 
+  /**
+   * Tail of the chain that keeps handlers in order. Once welcomed it is the session's,
+   * so handlers stay in order across the connections of a session (a resumed client's
+   * messages wait for those still running from its previous connection).
+   */
+  get serialTail(): Promise<void> | undefined {
+    return this.session === undefined ? this.ownTail : this.session.serialTail;
+  }
+
+  set serialTail(tail: Promise<void> | undefined) {
+    if (this.session === undefined) this.ownTail = tail;
+    else this.session.serialTail = tail;
+  }
+
+  /** Bytes held for this client: unsent by the socket plus queued for the next write. */
+  get pendingBytes(): number {
+    return this.ws.bufferedAmount + this.queuedBytes;
+  }
+
+  /** Whether `bytes` more may be queued by a replay (which leaves half the limit to live traffic). */
+  roomFor(bytes: number): boolean {
+    const pending = this.pendingBytes;
+    return pending === 0 || pending + bytes <= this.host.options.slowConsumerBytes / 2;
+  }
+
+  /**
+   * Resolves after the next write completed or the connection closed, with whether it is
+   * still open. A replay calls it while {@link roomFor} says no, and checks again.
+   */
+  whenWritable(): Promise<boolean> {
+    if (this.current !== 'open' || this.closeInfo !== undefined) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      this.writeWaiters.push(() =>
+        resolve(this.current === 'open' && this.closeInfo === undefined),
+      );
+    });
+  }
+
   /** The one place the state changes. */
   transition(to: ConnectionState): void {
     const from = this.current;
@@ -175,13 +230,13 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       errors: this.errors,
+      bufferedBytes: this.pendingBytes,
     };
   }
 
   send(data: Json): boolean {
     if (this.current !== 'open' || this.drainClose !== undefined) return false;
-    this.enqueue({ t: 'msg', data });
-    return true;
+    return this.sendEncoded(encodeFrame({ t: 'msg', data }));
   }
 
   close(code: number = CloseCode.NORMAL, reason = '', retryAfterMs?: number): void {
@@ -195,11 +250,39 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
     this.sendEncoded(encodeFrame(frame));
   }
 
-  /** Queues an already encoded frame (a topic publication encoded once for everyone). */
-  sendEncoded(encoded: string): void {
-    if (this.current === 'closing' || this.current === 'closed') return;
+  /**
+   * Queues an already encoded frame (a topic publication encoded once for everyone);
+   * `bytes` is its UTF-8 length when the caller knows it. Returns false when it was not
+   * queued: the connection is closing, or the frame would push what is held for the
+   * client past `slowConsumerBytes`, which closes the connection as a slow consumer.
+   */
+  sendEncoded(encoded: string, bytes = Buffer.byteLength(encoded)): boolean {
+    if (this.current === 'closing' || this.current === 'closed') return false;
+    const pending = this.pendingBytes;
+    if (pending > 0 && pending + bytes > this.host.options.slowConsumerBytes) {
+      this.host.slowConsumer(this, pending + bytes);
+      return false;
+    }
+    this.push(encoded, bytes);
+    return true;
+  }
+
+  private push(encoded: string, bytes: number): void {
     this.queue.push(encoded);
-    if (this.queue.length === 1) this.host.flusher.mark(this);
+    this.queuedBytes += bytes;
+    const { maxMessageBytes, slowConsumerBytes } = this.host.options;
+    if (
+      this.queuedBytes >= Math.min(maxMessageBytes, slowConsumerBytes / 4) &&
+      this.current === 'open'
+    ) {
+      // A full batch is waiting: write it now rather than at the end of the tick, so a
+      // burst within one tick reaches the kernel and only a client that really stops
+      // reading shows up as unsent bytes.
+      this.host.flusher.forget(this);
+      this.flush();
+    } else if (this.queue.length === 1) {
+      this.host.flusher.mark(this);
+    }
   }
 
   /** Queues an error frame; the connection stays open. */
@@ -217,23 +300,27 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
     if (seq > this.pendingAck) this.pendingAck = seq;
     else if (again) this.ackSent = Math.min(this.ackSent, seq - 1);
     else return;
-    this.host.flusher.mark(this);
+    // Acks ride along with any frame written before the delay ends.
+    if (this.pendingAck - this.ackSent >= this.host.options.ackEvery) this.host.flusher.mark(this);
+    else this.host.acks.mark(this);
   }
 
   /** Writes everything queued: one WebSocket message per batch of up to `maxBatch` frames. */
   flush(): void {
-    if (this.pendingAck > this.ackSent) {
+    if (this.pendingAck > this.ackSent && this.current !== 'closed') {
       this.ackSent = this.pendingAck;
       this.queue.push(encodeFrame({ t: 'ack', seq: this.pendingAck }));
     }
     const frames = this.queue;
     if (frames.length === 0) return;
     this.queue = [];
+    this.queuedBytes = 0;
     if (this.ws.readyState !== TetherSocket.OPEN) return;
-    const { maxBatch, maxMessageBytes, slowConsumerBytes } = this.host.options;
+    const { maxBatch, maxMessageBytes } = this.host.options;
     try {
       for (const batch of batches(frames, maxBatch, maxMessageBytes)) {
-        this.ws.send(batch.message);
+        // The callback runs once the bytes reached the kernel: replays waiting for room go on.
+        this.ws.send(batch.message, this.written);
         const bytes = Buffer.byteLength(batch.message);
         this.messagesOut += batch.frames;
         this.bytesOut += bytes;
@@ -246,16 +333,15 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
         'send failed',
       );
       this.ws.terminate();
-      return;
-    }
-    if (this.closeInfo === undefined && this.ws.bufferedAmount > slowConsumerBytes) {
-      this.host.counters.slowConsumers += 1;
-      this.closeWith(
-        CloseCode.SLOW_CONSUMER,
-        `slow consumer: over ${slowConsumerBytes} bytes unsent`,
-      );
     }
   }
+
+  private readonly written = (): void => {
+    if (this.writeWaiters.length === 0) return;
+    const waiters = this.writeWaiters;
+    this.writeWaiters = [];
+    for (const wake of waiters) wake();
+  };
 
   /** Sends `goodbye` now without closing (graceful shutdown waits for handlers first). */
   sendGoodbye(code: number, reason: string, retryAfterMs?: number): void {
@@ -263,7 +349,9 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
     this.goodbyeSent = true;
     const goodbye: GoodbyeFrame = { t: 'goodbye', code, reason };
     if (retryAfterMs !== undefined) goodbye.retryAfter = Math.max(0, Math.round(retryAfterMs));
-    this.enqueue(goodbye);
+    // Past the slow-consumer check: a closing connection still says why.
+    const encoded = encodeFrame(goodbye);
+    this.push(encoded, Buffer.byteLength(encoded));
   }
 
   /**
@@ -280,7 +368,9 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
     this.sendGoodbye(code, reason, retryAfterMs);
     this.flush();
     this.host.flusher.forget(this);
+    this.host.acks.forget(this);
     this.transition('closing');
+    this.written();
     this.ws.implicitClose = undefined;
     this.ws.close(code, truncateReason(reason));
     if (terminate) this.ws.terminate();
@@ -301,7 +391,9 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
 
   /** Records an RTT measured from an app `pong` echoing our `ts`. */
   recordRtt(rttMs: number): void {
-    if (rttMs >= 0 && rttMs < 600_000) this.rttMs = rttMs;
+    if (rttMs < 0 || rttMs >= 600_000) return;
+    this.rttMs = rttMs;
+    this.host.rttMeasured(this, rttMs);
   }
 
   /** Stops routing inbound messages until {@link release} (an asynchronous hello is pending). */
@@ -358,7 +450,9 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
     this.sendGoodbye(code, reason);
     this.flush();
     this.host.flusher.forget(this);
+    this.host.acks.forget(this);
     this.transition('closing');
+    this.written();
     return reason;
   }
 
@@ -379,8 +473,11 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
     this.transition('closed');
     this.listeners.dispose();
     this.host.flusher.forget(this);
+    this.host.acks.forget(this);
     this.queue = [];
+    this.queuedBytes = 0;
     this.held = [];
+    this.written();
     const clean = wsCode !== CloseCode.ABNORMAL;
     const event: CloseEvent = this.closeInfo
       ? {

@@ -40,10 +40,29 @@ export const SERVER_DEFAULTS = {
   /** 120 s: how long a session survives a disconnect (announced in `welcome`). */
   resumeWindowMs: PROTOCOL_DEFAULTS.resumeWindowMs,
   /**
-   * 1 MiB of unsent data (`bufferedAmount`) before a connection counts as a slow consumer
-   * and is closed with 4009 (it reconnects at once and catches up by resume).
+   * 4 MiB held for one client (the socket's unsent `bufferedAmount` plus the frames queued
+   * for the next write) before it counts as a slow consumer and is closed with 4009 (it
+   * reconnects at once and catches up by resume, losing nothing). Raised from 1 MiB with
+   * durable delivery: the check now includes the server's own queue, so a burst of
+   * publications within one event-loop turn counts too, and 4 MiB lets a healthy client
+   * take a burst of a few thousand typical publications, while 1,000 stalled clients
+   * still cost at most 4 GiB. See docs/guarantees.md.
    */
-  slowConsumerBytes: 1024 * 1024,
+  slowConsumerBytes: 4 * 1024 * 1024,
+  /**
+   * 100 ms: the longest an ack of a processed client message waits to share its frame with
+   * later ones (the protocol's "short delay"); a count of {@link ackEvery} sends at once.
+   */
+  ackDelayMs: 100,
+  /** 50 processed client messages not acked yet send the ack at the next write. */
+  ackEvery: 50,
+  /**
+   * Messages or publications read from the store per step of a replay. A replay goes out
+   * page by page as the socket drains, so catching up never trips the slow-consumer limit.
+   */
+  replayPageSize: 500,
+  /** 10 s between passes that forget disconnected sessions whose resume window passed. */
+  sessionSweepMs: 10_000,
   /** After a server-sent close frame, the client has this long to answer before the socket is destroyed. */
   closeGraceMs: 5_000,
   /** Graceful shutdown: how long clients get to close before the rest are terminated. */

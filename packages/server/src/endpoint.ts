@@ -2,12 +2,16 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type Clock, type Disposer, Emitter } from '@tether/common';
 import { CloseCode, type Json } from '@tether/protocol';
+import { AckScheduler } from './ack-scheduler.js';
 import { Connection, type ConnectionHost, type ConnectionIdentity } from './connection.js';
 import type {
   CloseEvent,
   MessageEvent,
   MessageHandler,
   RequestHandler,
+  ResumeEvent,
+  RttEvent,
+  SlowConsumerEvent,
   TetherConnection,
 } from './connection-types.js';
 import type { FlushScheduler } from './flush-scheduler.js';
@@ -20,8 +24,9 @@ import {
 } from './heartbeat.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
-import { EphemeralSessions, type Sessions } from './sessions.js';
+import { type SendResult, type SessionGrant, SessionRegistry } from './sessions.js';
 import { EndpointCounters, type EndpointStats } from './stats.js';
+import type { Store } from './store/index.js';
 import type { TetherSocket } from './tether-socket.js';
 import type { PublishResult, Topics } from './topics.js';
 import { type LateRefusal, UpgradeAcceptor } from './upgrade-acceptor.js';
@@ -34,6 +39,12 @@ export type EndpointEvents = {
   message: MessageEvent;
   /** A socket closed (every upgraded socket, also those that never said hello). */
   close: CloseEvent;
+  /** A round-trip time was measured (an app `pong` or a WebSocket pong). */
+  rtt: RttEvent;
+  /** A hello asked to resume a session; says whether it did, and why not. */
+  resume: ResumeEvent;
+  /** A connection passed `slowConsumerBytes` and is closed with 4009 (it resumes). */
+  slowConsumer: SlowConsumerEvent;
 };
 
 /** One WebSocket endpoint (a path) of a TetherServer. */
@@ -52,8 +63,27 @@ export interface Endpoint {
   handle(method: string, handler: RequestHandler): Disposer;
   /** Sets the message handler (one per endpoint); returns the disposer. */
   onMessage(handler: MessageHandler): Disposer;
-  /** Publishes to a topic (topics are shared by every endpoint of the server). */
-  publish(topic: string, data: Json): PublishResult;
+  /**
+   * Publishes to a topic (topics are shared by every endpoint of the server). Resolves
+   * with the publication's position once the store committed it; its `pub` frame,
+   * encoded once, is then queued to every subscriber. Rejects with a `TopicError` for an
+   * invalid topic or data that is not JSON, or a `StoreError`.
+   */
+  publish(topic: string, data: Json): Promise<PublishResult>;
+  /**
+   * Sends a reliable message to one session: numbered in the session, stored until the
+   * client acknowledges it, delivered at once when the client is connected and replayed
+   * in order when it resumes within its window. Resolves once stored (not once
+   * delivered). Rejects with a `DeliveryError` (`SESSION_NOT_FOUND`: no such session on
+   * this endpoint, or its window passed; `INVALID_PAYLOAD`) or a `StoreError`.
+   */
+  sendTo(sessionId: string, data: Json): Promise<SendResult>;
+  /**
+   * {@link sendTo} every session of a user (as named by `authenticate`) on this endpoint,
+   * connected or within their window. Resolves with one result per session that took it
+   * (none when the user has no session).
+   */
+  sendToUser(userId: string, data: Json): Promise<SendResult[]>;
   stats(): EndpointStats;
 }
 
@@ -64,6 +94,7 @@ export interface EndpointShared {
   flusher: FlushScheduler;
   heartbeat: HeartbeatSweep;
   topics: Topics;
+  store: Store;
   trustProxy: boolean;
 }
 
@@ -73,13 +104,14 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly flusher: FlushScheduler;
+  readonly acks: AckScheduler;
   readonly tickMs: number;
   private readonly registry = new Map<string, Connection>();
   private readonly acceptor: UpgradeAcceptor;
   private readonly handlers = new Map<string, RequestHandler>();
   private messageHandler: MessageHandler | undefined;
   private readonly events: Emitter<EndpointEvents>;
-  private readonly sessions: Sessions = new EphemeralSessions();
+  private readonly sessions: SessionRegistry;
   private readonly router: RouterContext;
   private drain:
     | { reason: string; retryAfterMs: () => number; waiters: Array<() => void> }
@@ -93,7 +125,16 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     this.logger = shared.logger.child({ endpoint: path });
     this.clock = shared.clock;
     this.flusher = shared.flusher;
+    this.acks = new AckScheduler(options.ackDelayMs, shared.flusher, shared.clock);
     this.tickMs = sweepTickMs(options);
+    this.sessions = new SessionRegistry({
+      path,
+      options,
+      clock: shared.clock,
+      logger: this.logger,
+      counters: this.counters,
+      store: shared.store,
+    });
     this.events = new Emitter<EndpointEvents>((err) =>
       this.logger.error(
         { err: err instanceof Error ? err.message : String(err) },
@@ -126,7 +167,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
       },
       hasMessageListeners: () => this.events.listenerCount('message') > 0,
       emitMessage: (event) => this.events.emit('message', event),
-      ready: (connection) => this.ready(connection),
+      ready: (connection, grant) => this.ready(connection, grant),
       settled: (connection) => this.settled(connection),
     };
   }
@@ -162,8 +203,25 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     };
   }
 
-  publish(topic: string, data: Json): PublishResult {
+  publish(topic: string, data: Json): Promise<PublishResult> {
     return this.shared.topics.publish(topic, data);
+  }
+
+  sendTo(sessionId: string, data: Json): Promise<SendResult> {
+    return this.sessions.sendTo(sessionId, data);
+  }
+
+  sendToUser(userId: string, data: Json): Promise<SendResult[]> {
+    return this.sessions.sendToUser(userId, data);
+  }
+
+  /** A connection passed `slowConsumerBytes`: count it, tell the application, close 4009. */
+  slowConsumer(connection: Connection, bytes: number): void {
+    this.counters.slowConsumers += 1;
+    const limit = this.options.slowConsumerBytes;
+    this.logger.info({ cid: connection.id, ip: connection.ip, bytes, limit }, 'slow consumer');
+    this.events.emit('slowConsumer', { connection, bytes });
+    connection.closeWith(CloseCode.SLOW_CONSUMER, `slow consumer: over ${limit} bytes unsent`);
   }
 
   stats(): EndpointStats {
@@ -189,6 +247,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
       errors: c.errors,
       inFlight: c.inFlight,
       draining: this.drain !== undefined,
+      ...c.deliveryStats(this.sessions.size),
     };
   }
 
@@ -231,8 +290,27 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     if (refusal !== undefined) connection.closeWith(refusal.code, refusal.reason);
   }
 
-  private ready(connection: Connection): void {
-    this.logger.debug({ cid: connection.id, sid: connection.sessionId }, 'welcomed');
+  private ready(connection: Connection, grant: SessionGrant): void {
+    this.logger.debug(
+      { cid: connection.id, sid: connection.sessionId, resumed: grant.resumed },
+      'welcomed',
+    );
+    if (grant.requested !== undefined) {
+      const event: ResumeEvent = {
+        connection,
+        sessionId: grant.session.id,
+        requestedSessionId: grant.requested,
+        resumed: grant.resumed,
+      };
+      if (grant.reason !== undefined) {
+        event.reason = grant.reason;
+        this.logger.info(
+          { cid: connection.id, requested: grant.requested, reason: grant.reason },
+          'resume failed, new session',
+        );
+      }
+      this.events.emit('resume', event);
+    }
     this.events.emit('connection', connection);
   }
 
@@ -258,6 +336,11 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     else this.logger.info(context, 'connection closed abnormally');
     this.events.emit('close', event);
     this.checkDrained();
+  }
+
+  /** Called by a connection for each RTT measured; free when nobody listens. */
+  rttMeasured(connection: Connection, rttMs: number): void {
+    if (this.events.listenerCount('rtt') > 0) this.events.emit('rtt', { connection, rttMs });
   }
 
   private settled(connection: Connection): void {
@@ -343,9 +426,16 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     }
   }
 
-  /** Releases the ws server (no sockets are left by then). */
+  /** Resolves once no session write is on its way to the store (shutdown, before closing it). */
+  idle(): Promise<void> {
+    return this.sessions.idle();
+  }
+
+  /** Releases the ws server (no sockets are left by then) and the timers. */
   dispose(): void {
     this.acceptor.close();
+    this.acks.stop();
+    this.sessions.dispose();
     this.events.removeAllListeners();
   }
 

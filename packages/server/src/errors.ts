@@ -55,3 +55,20 @@ export class ServerStateError extends TetherError {
     super('SERVER_STATE', message, { retryable: false });
   }
 }
+
+/** Stable codes of {@link DeliveryError}. */
+export type DeliveryErrorCode = 'SESSION_NOT_FOUND' | 'INVALID_PAYLOAD' | 'SERVER_CLOSED';
+
+/**
+ * Why `sendTo` / `sendToUser` / `publish` refused a message: the session does not exist
+ * (never did, or its resume window passed), the payload is not JSON, or the server is
+ * closed. Failures of the store itself reject with the store's `StoreError`.
+ */
+export class DeliveryError extends TetherError {
+  override name = 'DeliveryError';
+  declare readonly code: DeliveryErrorCode;
+
+  constructor(code: DeliveryErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { retryable: false, cause: options.cause });
+  }
+}

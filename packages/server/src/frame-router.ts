@@ -6,17 +6,13 @@ import {
   ErrorCode,
   type ErrorRef,
   type HelloFrame,
-  type Json,
-  type MsgFrame,
   PROTOCOL_VERSION,
-  type ReqFrame,
   type WelcomeFrame,
 } from '@tether/protocol';
 import type { RawData } from 'ws';
 import type { Connection } from './connection.js';
-import { ReplyError } from './errors.js';
-import { asProtocolError, errorFrame, errorMessage, refOf, truncate } from './frame-errors.js';
-import { isPromiseLike, serial, settle, track } from './handler-runner.js';
+import { asProtocolError, errorFrame, errorMessage, refOf } from './frame-errors.js';
+import { onMsg, onReq } from './message-frames.js';
 import type { RouterContext } from './router-context.js';
 import type { SessionGrant } from './sessions.js';
 import { onPublish, onSub, onUnsub } from './topic-frames.js';
@@ -112,7 +108,7 @@ function dispatch(
       onMsg(ctx, conn, frame);
       break;
     case 'ack':
-      if (frame.seq > (conn.session?.outSeq ?? 0)) {
+      if (conn.session !== undefined && !conn.session.out.ack(frame.seq)) {
         conn.sendError(
           errorFrame(
             ErrorCode.BAD_ACK,
@@ -165,18 +161,8 @@ function onHello(
     return undefined;
   }
   conn.helloSeen = true;
-  let grant: SessionGrant | Promise<SessionGrant>;
-  try {
-    grant = ctx.sessions.open({ hello, connectionId: conn.id, user: conn.user });
-  } catch (err) {
-    sessionFault(ctx, conn, err);
-    return undefined;
-  }
-  if (!isPromiseLike(grant)) {
-    welcome(ctx, conn, hello, grant);
-    return undefined;
-  }
-  return Promise.resolve(grant).then(
+  // A store lookup: the frames after hello wait (held) until the welcome went out.
+  return ctx.sessions.open(hello, conn).then(
     (g) => welcome(ctx, conn, hello, g),
     (err: unknown) => sessionFault(ctx, conn, err),
   );
@@ -189,6 +175,7 @@ function welcome(
   grant: SessionGrant,
 ): void {
   if (conn.state !== 'handshake') {
+    // The socket closed while the store answered: the session's window starts now.
     ctx.sessions.detach(grant.session, conn.id);
     return;
   }
@@ -200,6 +187,7 @@ function welcome(
     token: grant.token,
     cid: conn.id,
     resumed: grant.resumed,
+    // Committed to the store: a client never learns of a processed seq the store could lose.
     ack: grant.session.inSeq,
     hb: { interval: o.heartbeatIntervalMs, timeout: o.heartbeatTimeoutMs },
     limits: {
@@ -216,7 +204,9 @@ function welcome(
   conn.client = hello.client;
   conn.enqueue(frame);
   conn.transition('open');
-  ctx.ready(conn);
+  // Replayed messages follow the welcome, before anything live.
+  grant.session.start(conn, grant.preload);
+  ctx.ready(conn, grant);
 }
 
 function sessionFault(ctx: RouterContext, conn: Connection, err: unknown): void {
@@ -225,91 +215,6 @@ function sessionFault(ctx: RouterContext, conn: Connection, err: unknown): void 
     errorFrame(ErrorCode.INTERNAL, 'the server could not open a session', { t: 'hello' }),
   );
   conn.closeWith(CloseCode.INTERNAL_ERROR, 'session unavailable');
-}
-
-function onMsg(ctx: RouterContext, conn: Connection, frame: MsgFrame): void {
-  const session = conn.session;
-  if (session === undefined) return;
-  const { seq, data } = frame;
-  if (seq !== undefined && !session.claim(seq)) {
-    // Already processed (a resend after a lost ack): ack again, do not run the handler twice.
-    conn.ack(session.inSeq, true);
-    return;
-  }
-  const done = (): void => {
-    if (seq !== undefined) conn.ack(session.processed(seq));
-  };
-  const handler = ctx.messageHandler;
-  const listened = ctx.hasMessageListeners();
-  if (handler === undefined && !listened) {
-    conn.sendError(
-      errorFrame(ErrorCode.NO_HANDLER, 'this endpoint has no message handler', refOf(frame)),
-    );
-    done();
-    return;
-  }
-  if (listened) ctx.emitMessage({ connection: conn, data, seq });
-  if (handler === undefined) {
-    done();
-    return;
-  }
-  serial(ctx, conn, () =>
-    settle(
-      () => handler(data, { connection: conn, seq }),
-      (_value, err) => {
-        if (err !== undefined) {
-          ctx.logger.error({ cid: conn.id, seq, err: errorMessage(err) }, 'message handler failed');
-          conn.sendError(
-            errorFrame(ErrorCode.HANDLER_ERROR, truncate(errorMessage(err)), refOf(frame)),
-          );
-        }
-        done();
-      },
-    ),
-  );
-}
-
-function onReq(ctx: RouterContext, conn: Connection, frame: ReqFrame): void {
-  const { id, method } = frame;
-  const handler = ctx.requestHandler(method);
-  if (handler === undefined) {
-    conn.enqueue({
-      t: 'res',
-      id,
-      ok: false,
-      error: { code: ErrorCode.NO_HANDLER, message: `no handler for method "${method}"` },
-    });
-    return;
-  }
-  const reply = (result: Json | undefined, err: unknown): void => {
-    if (err === undefined) {
-      try {
-        conn.enqueue(
-          result === undefined
-            ? { t: 'res', id, ok: true }
-            : { t: 'res', id, ok: true, data: result },
-        );
-        return;
-      } catch (encodeErr) {
-        err = new Error(`the result is not JSON: ${errorMessage(encodeErr)}`);
-      }
-    }
-    const code = err instanceof ReplyError ? err.code : ErrorCode.HANDLER_ERROR;
-    if (!(err instanceof ReplyError)) {
-      ctx.logger.error({ cid: conn.id, method, err: errorMessage(err) }, 'request handler failed');
-    }
-    conn.enqueue({
-      t: 'res',
-      id,
-      ok: false,
-      error: { code, message: truncate(errorMessage(err)) },
-    });
-  };
-  const pending = settle<Json | undefined>(
-    () => handler(frame.data, { connection: conn, method, id }),
-    reply,
-  );
-  if (pending !== undefined) track(ctx, conn, pending);
 }
 
 /** Charges one frame to the rate limit; false when it is dropped (or the connection closed). */

@@ -5,18 +5,27 @@
  * half-open detection; size, per-IP and rate limits; request/reply, messages and
  * topics; write coalescing and slow-consumer protection; graceful shutdown.
  *
+ * Nothing is lost across reconnects: sessions resume within their window with the
+ * messages they missed replayed in order (`sendTo`, `sendToUser`), client messages are
+ * processed once, and topics keep a history that a resubscribing client continues from.
+ * The `store` option keeps all of it in memory (default) or in a SQLite file that
+ * survives restarts (`store: 'sqlite:./data/tether.db'`); docs/guarantees.md says
+ * exactly what each mode promises.
+ *
  * @example
  * ```ts
  * import { TetherServer } from '@tether/server';
  *
- * const tether = new TetherServer({ server: httpServer });
+ * const tether = new TetherServer({ server: httpServer, store: 'sqlite:./data/tether.db' });
  * const chat = tether.endpoint('/chat', {
  *   authenticate: async ({ token }) => (await verify(token)) ?? false,
  *   authorizeSubscribe: ({ connection, topic }) => topic.startsWith(`room:`),
  * });
  * chat.handle('history', async (data, { connection }) => loadHistory(connection.user));
  * chat.on('close', ({ connection, code }) => console.log(connection.id, code));
- * tether.publish('room:lobby', { text: 'hello' });
+ * chat.on('resume', ({ resumed, reason }) => resumed || console.log('session lost:', reason));
+ * await chat.sendToUser('alice', { notice: 'your report is ready' });
+ * await tether.publish('room:lobby', { text: 'hello' });
  * process.on('SIGTERM', () => tether.close());
  * ```
  *
@@ -32,12 +41,23 @@ export type {
   MessageHandler,
   RequestContext,
   RequestHandler,
+  ResumeEvent,
+  RttEvent,
+  SlowConsumerEvent,
   TetherConnection,
 } from './connection-types.js';
 export { SERVER_DEFAULTS } from './defaults.js';
 export type { Endpoint, EndpointEvents } from './endpoint.js';
-export { AuthError, type AuthRefusal, ReplyError, ServerStateError } from './errors.js';
+export {
+  AuthError,
+  type AuthRefusal,
+  DeliveryError,
+  type DeliveryErrorCode,
+  ReplyError,
+  ServerStateError,
+} from './errors.js';
 export { defaultLogger, type Logger, silentLogger } from './logger.js';
+export * from './ops/index.js';
 export type {
   AuthContext,
   AuthIdentity,
@@ -49,7 +69,47 @@ export type {
   TopicAuthContext,
   TopicAuthorizer,
 } from './options.js';
-export type { EndpointStats, RefusalReason } from './stats.js';
+export type { SendResult } from './sessions.js';
+export type {
+  DeliveryDetails,
+  DeliveryStats,
+  EndpointStats,
+  RefusalReason,
+  ResumeCounts,
+  ResumeFailure,
+} from './stats.js';
+export {
+  checkResume,
+  createStore,
+  hashToken,
+  MemoryStore,
+  type MemoryStoreOptions,
+  type NewSession,
+  type Publication,
+  type PublicationEncoder,
+  type ResumeCheck,
+  type SessionAppendResult,
+  type SessionMessage,
+  type SessionPatch,
+  type SessionRecord,
+  type SessionReplay,
+  SqliteStore,
+  type SqliteStoreOptions,
+  type SqliteSynchronous,
+  STORE_DEFAULTS,
+  type Store,
+  StoreError,
+  StoreErrorCode,
+  type StoreErrorCodeName,
+  type StoreOptions,
+  type StoreSpec,
+  type StoreStats,
+  type SweepResult,
+  type TopicPosition,
+  type TopicReplay,
+  type TopicSnapshot,
+  tokenMatches,
+} from './store/index.js';
 export {
   type CloseOptions,
   type ServerAddress,

@@ -12,6 +12,7 @@ import { type Json, WIRE_LIMITS } from '@tether/protocol';
 import type { TetherConnection } from './connection-types.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { defaultLogger, type Logger } from './logger.js';
+import type { StoreSpec } from './store/index.js';
 
 /** What an `authenticate` hook sees: the upgrade request and the token found in it. */
 export interface AuthContext {
@@ -98,10 +99,26 @@ export interface EndpointOptions {
   authorizePublish?: TopicAuthorizer;
   /** Decides whether a client may `sub`. Default: everybody. */
   authorizeSubscribe?: TopicAuthorizer;
-  /** Unsent bytes before a connection is closed as a slow consumer (4009). Default 1 MiB. */
+  /**
+   * Bytes held for one client (the socket's unsent data plus the frames queued for the
+   * next write) before it is closed as a slow consumer with 4009; it reconnects at once
+   * and catches up by resume. The memory a stalled client costs stays under this plus one
+   * message. Default 4 MiB (4 194 304 bytes).
+   */
   slowConsumerBytes?: number;
-  /** Session resume window announced in `welcome`. Default 120 000 ms. */
+  /**
+   * How long a session survives a disconnect (announced in `welcome`): a client that
+   * reconnects within it resumes, gets the messages it missed and keeps its sequence
+   * numbers. Counted from the disconnect. Default 120 000 ms.
+   */
   resumeWindowMs?: number;
+  /**
+   * Longest delay of the cumulative ack of processed client messages (acks are batched).
+   * Default 100 ms.
+   */
+  ackDelayMs?: number;
+  /** Processed client messages after which the ack goes out without waiting. Default 50. */
+  ackEvery?: number;
   /** Time a client has to answer a server close frame before its socket is destroyed. Default 5000 ms. */
   closeGraceMs?: number;
 }
@@ -121,6 +138,8 @@ export interface ResolvedEndpointOptions {
   authorizeSubscribe: TopicAuthorizer | undefined;
   slowConsumerBytes: number;
   resumeWindowMs: number;
+  ackDelayMs: number;
+  ackEvery: number;
   closeGraceMs: number;
 }
 
@@ -138,6 +157,8 @@ const ENDPOINT_KEYS = [
   'authorizeSubscribe',
   'slowConsumerBytes',
   'resumeWindowMs',
+  'ackDelayMs',
+  'ackEvery',
   'closeGraceMs',
 ] as const satisfies readonly (keyof EndpointOptions)[];
 
@@ -203,6 +224,8 @@ export function resolveEndpointOptions(options: EndpointOptions = {}): ResolvedE
       1024,
     ),
     resumeWindowMs: int('resumeWindowMs', options.resumeWindowMs, d.resumeWindowMs, 0, 30 * DAY_MS),
+    ackDelayMs: int('ackDelayMs', options.ackDelayMs, d.ackDelayMs, 0, 60_000),
+    ackEvery: int('ackEvery', options.ackEvery, d.ackEvery, 1, 1_000_000),
     closeGraceMs: int('closeGraceMs', options.closeGraceMs, d.closeGraceMs, 1, DAY_MS),
   };
 }
@@ -269,6 +292,18 @@ export interface TetherServerOptions {
   trustProxy?: boolean;
   /** Default of `close({ drainTimeoutMs })`. Default 10 000 ms. */
   drainTimeoutMs?: number;
+  /**
+   * Where sessions, their unacknowledged messages and topic histories live:
+   * - `'memory'` (default): in this process; lost on restart (resumes then get
+   *   `resumed: false, reason: 'unknown'` and topics start a new epoch);
+   * - `'sqlite:PATH'`: a SQLite file that survives a restart and a SIGKILL;
+   * - `{ kind: 'memory' | 'sqlite', ...retention options }`;
+   * - a `Store` object (the application owns it and closes it after the server).
+   *
+   * A store built from a string or `{ kind }` is owned by the server: `close()` closes
+   * it. See docs/guarantees.md for what each mode promises.
+   */
+  store?: StoreSpec;
 }
 
 /** Server options with defaults applied. */
@@ -280,6 +315,7 @@ export interface ResolvedServerOptions {
   clock: Clock;
   trustProxy: boolean;
   drainTimeoutMs: number;
+  store: StoreSpec;
 }
 
 const SERVER_KEYS = [
@@ -290,6 +326,7 @@ const SERVER_KEYS = [
   'clock',
   'trustProxy',
   'drainTimeoutMs',
+  'store',
 ] as const satisfies readonly (keyof TetherServerOptions)[];
 
 /** Applies defaults and validates; throws an `OptionError` naming the option. */
@@ -332,5 +369,6 @@ export function resolveServerOptions(options: TetherServerOptions = {}): Resolve
       0,
       DAY_MS,
     ),
+    store: options.store ?? 'memory',
   };
 }

@@ -3,7 +3,7 @@ import type { Connection } from './connection.js';
 import type { MessageEvent, MessageHandler, RequestHandler } from './connection-types.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
-import type { Sessions } from './sessions.js';
+import type { SessionGrant, SessionRegistry } from './sessions.js';
 import type { EndpointCounters } from './stats.js';
 import type { Topics } from './topics.js';
 
@@ -16,14 +16,14 @@ export interface RouterContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly counters: EndpointCounters;
-  readonly sessions: Sessions;
+  readonly sessions: SessionRegistry;
   readonly topics: Topics;
   requestHandler(method: string): RequestHandler | undefined;
   readonly messageHandler: MessageHandler | undefined;
   hasMessageListeners(): boolean;
   emitMessage(event: MessageEvent): void;
-  /** The connection was welcomed. */
-  ready(connection: Connection): void;
+  /** The connection was welcomed with this session. */
+  ready(connection: Connection, grant: SessionGrant): void;
   /** A handler of the connection finished (graceful shutdown waits for these). */
   settled(connection: Connection): void;
 }

@@ -1,27 +1,23 @@
-import { randomBytes } from 'node:crypto';
-import type { HelloFrame, WelcomeFrame } from '@tether/protocol';
-
-/**
- * The seam for sessions. This issue ships {@link EphemeralSessions}: every hello gets a
- * fresh session that ends with its connection. Durable sessions (resume, replay,
- * retention in a Store) replace it behind the same two interfaces.
- */
-
-/** One session as the frame router sees it. */
-export interface Session {
-  readonly id: string;
-  /** Highest client sequence number processed (acked): welcome's `ack`. */
-  readonly inSeq: number;
-  /** Highest server sequence number sent in this session (0 until durable sessions send `msg` with seq). */
-  readonly outSeq: number;
-  /**
-   * Claims client sequence number `seq` for processing. False when it was claimed
-   * before: a duplicate, whose handler must not run again (it is acked again instead).
-   */
-  claim(seq: number): boolean;
-  /** Records `seq` as processed; returns the cumulative ack to send. */
-  processed(seq: number): number;
-}
+import { createHash } from 'node:crypto';
+import { type Clock, Sweep } from '@tether/common';
+import { CloseCode, type HelloFrame, type Json } from '@tether/protocol';
+import type { Connection } from './connection.js';
+import { SERVER_DEFAULTS } from './defaults.js';
+import { encodeData } from './encode-data.js';
+import { DeliveryError } from './errors.js';
+import { errorMessage } from './frame-errors.js';
+import type { Logger } from './logger.js';
+import type { ResolvedEndpointOptions } from './options.js';
+import { randomId } from './random-id.js';
+import { Session, type SessionHost } from './session.js';
+import type { EndpointCounters, ResumeFailure } from './stats.js';
+import {
+  checkResume,
+  type SessionMessage,
+  type SessionRecord,
+  type Store,
+  StoreErrorCode,
+} from './store/index.js';
 
 /** The session a hello led to, and what the welcome says about it. */
 export interface SessionGrant {
@@ -30,69 +26,313 @@ export interface SessionGrant {
   token: string;
   resumed: boolean;
   /** Why a requested resume failed. */
-  reason?: WelcomeFrame['reason'];
+  reason?: ResumeFailure;
+  /** The session id the hello asked to resume, if it asked. */
+  requested?: string;
+  /** The first page of the replay (messages after `hello.resume.seq`). */
+  preload: readonly SessionMessage[];
 }
 
-/** Who a hello comes from. */
-export interface SessionRequest {
-  hello: HelloFrame;
-  connectionId: string;
-  user: string | undefined;
+/** Where a message sent with `sendTo` / `sendToUser` landed. */
+export interface SendResult {
+  sessionId: string;
+  /** Its sequence number in the session (the `seq` of the `msg` frame). */
+  seq: number;
 }
 
-/** Creates, resumes and releases sessions. May answer asynchronously (a store lookup). */
-export interface Sessions {
-  open(request: SessionRequest): SessionGrant | Promise<SessionGrant>;
-  /** The connection bound to `session` closed. */
-  detach(session: Session, connectionId: string): void;
-  /** Sessions currently held. */
-  readonly size: number;
-}
-
-/** A random id of `bytes` random bytes, base64url. */
-export function randomId(bytes = 12): string {
-  return randomBytes(bytes).toString('base64url');
-}
-
-class EphemeralSession implements Session {
-  inSeq = 0;
-  readonly outSeq = 0;
-  private claimed = 0;
-
-  constructor(readonly id: string) {}
-
-  claim(seq: number): boolean {
-    if (seq <= this.claimed) return false;
-    this.claimed = seq;
-    return true;
-  }
-
-  processed(seq: number): number {
-    if (seq > this.inSeq) this.inSeq = seq;
-    return this.inSeq;
-  }
+/** What the registry needs from its endpoint. */
+export interface RegistryHost {
+  readonly path: string;
+  readonly options: ResolvedEndpointOptions;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly counters: EndpointCounters;
+  readonly store: Store;
 }
 
 /**
- * Sessions that live as long as their connection: a new random id and token for every
- * hello; a resume request is answered `resumed: false, reason: 'unknown'`.
+ * The sessions of one endpoint, backed by the server's store: a new session per hello,
+ * or the resume of an earlier one (same sid, the messages it missed replayed, its
+ * sequence numbers kept). Session ids carry a tag of the endpoint's path, so a session
+ * of one endpoint cannot be resumed on another (also after a restart).
+ *
+ * The store holds what must survive (ids, token hashes, sequence counters, unacked
+ * messages); this registry holds the live side: which connection is bound, what is in
+ * flight, the handler chain. A session is kept in memory until its resume window
+ * passes; the store's own sweep deletes it there.
  */
-export class EphemeralSessions implements Sessions {
+export class SessionRegistry {
   private readonly live = new Map<string, Session>();
+  /** Resumes in progress per sid: one at a time, so two hellos cannot interleave. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly writes = new Set<Promise<unknown>>();
+  private readonly tag: string;
+  private readonly sessionHost: SessionHost;
+  private readonly sweeper: Sweep;
+  private sweeping = false;
 
-  open(request: SessionRequest): SessionGrant {
-    const session = new EphemeralSession(randomId());
-    this.live.set(session.id, session);
-    const grant: SessionGrant = { session, token: randomId(24), resumed: false };
-    if (request.hello.resume !== undefined) grant.reason = 'unknown';
+  constructor(private readonly host: RegistryHost) {
+    this.tag = createHash('sha256').update(host.path).digest('base64url').slice(0, 6);
+    this.sessionHost = {
+      store: host.store,
+      logger: host.logger,
+      counters: host.counters,
+      options: host.options,
+      track: (write) => this.track(write),
+    };
+    this.sweeper = new Sweep(
+      'tether.sessions',
+      SERVER_DEFAULTS.sessionSweepMs,
+      () => this.sweep(),
+      host.clock,
+    );
+  }
+
+  /** Sessions held in memory (connected, or disconnected within their window). */
+  get size(): number {
+    return this.live.size;
+  }
+
+  /**
+   * Answers a hello: resumes the session it names when the store still has it, the token
+   * matches, the window has not passed and every message after `resume.seq` is retained;
+   * otherwise creates a new session and says why the resume failed. Binds `connection`.
+   */
+  open(hello: HelloFrame, connection: Connection): Promise<SessionGrant> {
+    const resume = hello.resume;
+    if (resume === undefined) return this.create(connection);
+    const previous = this.locks.get(resume.sid) ?? Promise.resolve();
+    const attempt = previous.then(
+      () => this.resume(resume, connection),
+      () => this.resume(resume, connection),
+    );
+    this.locks.set(resume.sid, attempt);
+    const release = (): void => {
+      if (this.locks.get(resume.sid) === attempt) this.locks.delete(resume.sid);
+    };
+    attempt.then(release, release);
+    return attempt;
+  }
+
+  /** The connection bound to `session` closed: the resume window starts now. */
+  detach(session: Session, connectionId: string): void {
+    if (session.connection?.id !== connectionId) return;
+    session.unbind();
+    const now = this.host.clock.now();
+    const expiresAt = now + this.host.options.resumeWindowMs;
+    session.expiresAt = expiresAt;
+    this.track(this.host.store.updateSession(session.id, { disconnectedAt: now, expiresAt })).catch(
+      (err: unknown) => this.fault(session.id, 'marking a session disconnected failed', err),
+    );
+    if (!this.sweeping) {
+      this.sweeping = true;
+      this.sweeper.start();
+    }
+  }
+
+  /**
+   * Stores a message for session `sid` and delivers it when the client is connected (at
+   * once) or resumes (replayed). Resolves once it is committed to the store.
+   */
+  async sendTo(sid: string, data: Json): Promise<SendResult> {
+    const encoded = encodeData(data, (message) => new DeliveryError('INVALID_PAYLOAD', message));
+    const session = this.live.get(sid) ?? (await this.load(sid));
+    if (session === undefined || this.expired(session)) {
+      throw new DeliveryError(
+        'SESSION_NOT_FOUND',
+        `no session ${String(sid).slice(0, 64)} on this endpoint (never existed, or its resume window passed)`,
+      );
+    }
+    const seq = await session.out.send(encoded);
+    return { sessionId: sid, seq };
+  }
+
+  /** {@link sendTo} every session of `userId` on this endpoint; resolves with those that took it. */
+  async sendToUser(userId: string, data: Json): Promise<SendResult[]> {
+    encodeData(data, (message) => new DeliveryError('INVALID_PAYLOAD', message));
+    const now = this.host.clock.now();
+    const records = await this.host.store.sessionsOfUser(userId);
+    const targets = records.filter(
+      (r) => this.owns(r.sid) && (r.expiresAt === null || r.expiresAt > now),
+    );
+    const settled = await Promise.allSettled(targets.map((r) => this.sendTo(r.sid, data)));
+    const results: SendResult[] = [];
+    for (const outcome of settled) {
+      if (outcome.status === 'fulfilled') results.push(outcome.value);
+      else if (!(outcome.reason instanceof DeliveryError)) throw outcome.reason;
+    }
+    return results;
+  }
+
+  /** Resolves when no store write of a session is pending (shutdown waits for it). */
+  async idle(): Promise<void> {
+    while (this.writes.size > 0 || [...this.live.values()].some((s) => s.busy)) {
+      await Promise.allSettled([...this.writes]);
+      if (this.writes.size === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  dispose(): void {
+    this.sweeper.stop();
+    this.sweeping = false;
+  }
+
+  private track<T>(write: Promise<T>): Promise<T> {
+    this.writes.add(write);
+    const done = (): void => {
+      this.writes.delete(write);
+    };
+    write.then(done, done);
+    return write;
+  }
+
+  private owns(sid: string): boolean {
+    return typeof sid === 'string' && sid.startsWith(`${this.tag}.`);
+  }
+
+  private expired(session: Session): boolean {
+    return (
+      session.connection === undefined &&
+      session.expiresAt !== undefined &&
+      session.expiresAt <= this.host.clock.now()
+    );
+  }
+
+  /** The in-memory session of a stored one (created from the record the first time). */
+  private sessionFor(record: SessionRecord): Session {
+    let session = this.live.get(record.sid);
+    if (session === undefined) {
+      session = new Session(record.sid, record.userId, record, this.sessionHost);
+      if (record.expiresAt !== null) session.expiresAt = record.expiresAt;
+      this.live.set(record.sid, session);
+    }
+    return session;
+  }
+
+  /** A session this process does not hold yet (after a restart with a durable store). */
+  private async load(sid: string): Promise<Session | undefined> {
+    if (!this.owns(sid)) return undefined;
+    const record = await this.host.store.getSession(sid);
+    const now = this.host.clock.now();
+    if (record === undefined || (record.expiresAt !== null && record.expiresAt <= now)) {
+      return undefined;
+    }
+    return this.sessionFor(record);
+  }
+
+  private async create(
+    connection: Connection,
+    reason?: ResumeFailure,
+    requested?: string,
+  ): Promise<SessionGrant> {
+    const sid = `${this.tag}.${randomId(12)}`;
+    const token = randomId(24);
+    const userId = connection.user ?? null;
+    await this.host.store.createSession({
+      sid,
+      token,
+      userId,
+      createdAt: this.host.clock.now(),
+    });
+    const session = new Session(
+      sid,
+      userId,
+      { inSeq: 0, outSeq: 0, ackedSeq: 0 },
+      this.sessionHost,
+    );
+    this.live.set(sid, session);
+    session.bind(connection, 0);
+    const grant: SessionGrant = { session, token, resumed: false, preload: [] };
+    if (reason !== undefined) grant.reason = reason;
+    if (requested !== undefined) grant.requested = requested;
     return grant;
   }
 
-  detach(session: Session): void {
-    this.live.delete(session.id);
+  private async resume(
+    resume: NonNullable<HelloFrame['resume']>,
+    connection: Connection,
+  ): Promise<SessionGrant> {
+    const { store, clock, counters } = this.host;
+    const fail = (reason: ResumeFailure): Promise<SessionGrant> => {
+      counters.resumesFailed[reason] += 1;
+      return this.create(connection, reason, resume.sid);
+    };
+    if (!this.owns(resume.sid)) return fail('unknown');
+    const record = await store.getSession(resume.sid);
+    const check = checkResume(record, resume.token, clock.now());
+    if (!check.ok) {
+      if (check.reason === 'expired') this.forget(resume.sid);
+      return fail(check.reason);
+    }
+    // The token is the bearer secret; a session also stays with the user it was made for.
+    if (check.session.userId !== null && check.session.userId !== (connection.user ?? null)) {
+      return fail('invalid');
+    }
+    const session = this.sessionFor(check.session);
+    const previous = session.connection;
+    // Bound before any further await: from here on a late close of the previous
+    // connection no longer marks the session disconnected.
+    session.bind(connection, resume.seq);
+    const reconnected = this.track(
+      store.updateSession(session.id, { disconnectedAt: null, expiresAt: null }),
+    );
+    const replay = await store.sessionMessagesAfter(
+      session.id,
+      resume.seq,
+      SERVER_DEFAULTS.replayPageSize,
+    );
+    await reconnected;
+    if (!replay.complete) {
+      // Messages after resume.seq are gone (retention overflow): the session cannot go on.
+      if (session.connection === connection) session.unbind();
+      previous?.closeWith(CloseCode.SESSION_REPLACED, 'session continued by another connection');
+      this.forget(session.id);
+      return fail('gap');
+    }
+    if (previous !== undefined && previous !== connection) {
+      previous.closeWith(CloseCode.SESSION_REPLACED, 'session resumed by another connection');
+    }
+    // hello.resume.seq acknowledges every message up to it.
+    if (resume.seq > 0) session.out.ack(resume.seq);
+    counters.resumesOk += 1;
+    return {
+      session,
+      token: resume.token,
+      resumed: true,
+      requested: resume.sid,
+      preload: replay.messages,
+    };
   }
 
-  get size(): number {
-    return this.live.size;
+  /** Drops a session for good (expired, or cut by a gap): from memory and the store. */
+  private forget(sid: string): void {
+    this.live.delete(sid);
+    this.track(this.host.store.deleteSession(sid)).catch((err: unknown) =>
+      this.fault(sid, 'deleting a session failed', err),
+    );
+  }
+
+  /** Forgets sessions whose window passed (the store sweeps its own copy). */
+  private sweep(): void {
+    const now = this.host.clock.now();
+    let waiting = 0;
+    for (const [sid, session] of this.live) {
+      if (session.connection !== undefined || session.expiresAt === undefined) continue;
+      if (session.expiresAt <= now && !session.busy) this.live.delete(sid);
+      else waiting += 1;
+    }
+    if (waiting === 0) {
+      this.sweeper.stop();
+      this.sweeping = false;
+    }
+  }
+
+  private fault(sid: string, message: string, err: unknown): void {
+    const code = (err as { code?: unknown } | undefined)?.code;
+    if (code === StoreErrorCode.SESSION_NOT_FOUND || code === StoreErrorCode.CLOSED) {
+      this.host.logger.debug({ sid, err: errorMessage(err) }, message);
+      return;
+    }
+    this.host.logger.error({ sid, err: errorMessage(err) }, message);
   }
 }

@@ -9,8 +9,46 @@ export type RefusalReason =
   | 'authFailed'
   | 'authTimeout';
 
+/** Why a resume failed (the `reason` of a `welcome` with `resumed: false`). */
+export type ResumeFailure = 'unknown' | 'expired' | 'gap' | 'invalid';
+
+/** Resume attempts of an endpoint: succeeded, and failed by reason. */
+export interface ResumeCounts {
+  ok: number;
+  failed: Record<ResumeFailure, number>;
+}
+
+/** The details of reliable delivery on an endpoint since start. */
+export interface DeliveryDetails {
+  /** Direct messages stored for delivery (`sendTo`, `sendToUser`). */
+  messagesStored: number;
+  /** Direct messages sent again on resume (the replay after a reconnect). */
+  messagesReplayed: number;
+  /** Unacknowledged direct messages dropped because a session's retention overflowed. */
+  messagesDropped: number;
+  /** Topic publications replayed to subscribers (`from`, `last`, or catching up). */
+  publicationsReplayed: number;
+  /** Reliable client frames dropped because an earlier one was missing (not acked: resent later). */
+  outOfOrderDropped: number;
+  /** Reliable client frames whose handler failed or was missing (not acked: resent later). */
+  failedProcessing: number;
+}
+
+/** The session and replay part of {@link EndpointStats}. */
+export interface DeliveryStats {
+  /** Sessions held in memory (connected, or disconnected within their window). */
+  sessions: number;
+  /** `hello.resume` outcomes: `ok`, or the reason it failed. */
+  resumes: ResumeCounts;
+  /** Messages and publications replayed (after a resume, for `from`/`last`, or catching up). */
+  replayed: number;
+  /** Reliable client frames received again after they were processed: dropped, acked again. */
+  duplicates: number;
+  delivery: DeliveryDetails;
+}
+
 /** A snapshot of one endpoint's counters. */
-export interface EndpointStats {
+export interface EndpointStats extends DeliveryStats {
   path: string;
   /** Open sockets (any state). */
   connections: number;
@@ -26,6 +64,7 @@ export interface EndpointStats {
   closes: Record<string, number>;
   heartbeatTimeouts: number;
   handshakeTimeouts: number;
+  /** Connections closed with 4009 because they held more than `slowConsumerBytes`. */
   slowConsumers: number;
   /** Frames dropped by the rate limit. */
   rateLimited: number;
@@ -65,6 +104,33 @@ export class EndpointCounters {
   bytesOut = 0;
   errors = 0;
   inFlight = 0;
+  resumesOk = 0;
+  resumesFailed: Record<ResumeFailure, number> = { unknown: 0, expired: 0, gap: 0, invalid: 0 };
+  messagesStored = 0;
+  messagesReplayed = 0;
+  messagesDropped = 0;
+  publicationsReplayed = 0;
+  duplicatesDropped = 0;
+  outOfOrderDropped = 0;
+  failedProcessing = 0;
+
+  /** The session and replay part of the stats. */
+  deliveryStats(sessions: number): DeliveryStats {
+    return {
+      sessions,
+      resumes: { ok: this.resumesOk, failed: { ...this.resumesFailed } },
+      replayed: this.messagesReplayed + this.publicationsReplayed,
+      duplicates: this.duplicatesDropped,
+      delivery: {
+        messagesStored: this.messagesStored,
+        messagesReplayed: this.messagesReplayed,
+        messagesDropped: this.messagesDropped,
+        publicationsReplayed: this.publicationsReplayed,
+        outOfOrderDropped: this.outOfOrderDropped,
+        failedProcessing: this.failedProcessing,
+      },
+    };
+  }
 
   countClose(code: number): void {
     const key = String(code);

@@ -16,7 +16,8 @@ import {
   type TetherServerOptions,
 } from './options.js';
 import type { EndpointStats } from './stats.js';
-import { MemoryTopics, type PublishResult, type TopicStats } from './topics.js';
+import { createStore, type Store } from './store/index.js';
+import { type PublishResult, TopicHub, type TopicStats } from './topics.js';
 import { type AnyHttpServer, UpgradeRouter } from './upgrade-router.js';
 
 /** Options of {@link TetherServer.close}. */
@@ -71,14 +72,25 @@ export class TetherServer {
   private readonly disposers = new DisposerBag();
   private readonly flusher = new FlushScheduler();
   private readonly heartbeat: HeartbeatSweep;
-  private readonly topics: MemoryTopics;
+  private readonly topics: TopicHub;
+  /**
+   * Where sessions, unacknowledged messages and topic histories live (the `store`
+   * option). Closed by `close()` when the server built it from a string or `{ kind }`.
+   */
+  readonly store: Store;
+  private readonly ownsStore: boolean;
+  /** Whether sessions a previous process left "connected" were given their window. */
+  private released = false;
   private state: ServerStats['state'] = 'running';
   private closing: Promise<void> | undefined;
 
   constructor(options: TetherServerOptions = {}) {
     this.options = resolveServerOptions(options);
     this.heartbeat = new HeartbeatSweep(this.options.clock);
-    this.topics = new MemoryTopics(() => this.options.clock.now());
+    const spec = this.options.store;
+    this.store = createStore(spec, { clock: this.options.clock });
+    this.ownsStore = this.store !== spec;
+    this.topics = new TopicHub(this.store, this.options.clock, this.options.logger);
     this.standalone = this.options.server === undefined;
     this.httpServer = this.options.server ?? createServer((req, res) => this.answerHttp(req, res));
   }
@@ -103,12 +115,15 @@ export class TetherServer {
     }
     if (this.byPath.has(path))
       throw new OptionError('path', `this server already has an endpoint at "${path}"`);
-    const endpoint = new TetherEndpoint(path, resolveEndpointOptions(options), {
+    const resolved = resolveEndpointOptions(options);
+    this.releaseSessions(resolved.resumeWindowMs);
+    const endpoint = new TetherEndpoint(path, resolved, {
       clock: this.options.clock,
       logger: this.options.logger,
       flusher: this.flusher,
       heartbeat: this.heartbeat,
       topics: this.topics,
+      store: this.store,
       trustProxy: this.options.trustProxy,
     });
     this.disposers.add(
@@ -151,8 +166,11 @@ export class TetherServer {
     return { host: address.address, port: address.port };
   }
 
-  /** Publishes to a topic; the `pub` frame is encoded once for all subscribers. */
-  publish(topic: string, data: Json): PublishResult {
+  /**
+   * Publishes to a topic: resolves with its position once the store committed it; the
+   * `pub` frame is encoded once and queued to every subscriber of every endpoint.
+   */
+  publish(topic: string, data: Json): Promise<PublishResult> {
     return this.topics.publish(topic, data);
   }
 
@@ -207,7 +225,17 @@ export class TetherServer {
     }
     this.heartbeat.stop();
     this.disposers.dispose();
+    // Every processed seq and disconnect time reaches the store before it closes.
+    await Promise.all(endpoints.map((e) => e.idle()));
     for (const endpoint of endpoints) endpoint.dispose();
+    if (this.ownsStore) {
+      await this.store.close().catch((err: unknown) => {
+        logger.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'closing the store failed',
+        );
+      });
+    }
     if (this.standalone) {
       // Upgraded sockets count as connections of the HTTP server: all gone now.
       const server = this.httpServer as ReturnType<typeof createServer>;
@@ -216,6 +244,23 @@ export class TetherServer {
     }
     this.state = 'closed';
     logger.info({}, 'closed');
+  }
+
+  /**
+   * A durable store may hold sessions that a previous process left marked connected (it
+   * was killed): they get their resume window from now, then expire. Done once, before
+   * this process binds any session (store operations run in order).
+   */
+  private releaseSessions(resumeWindowMs: number): void {
+    if (this.released) return;
+    this.released = true;
+    const now = this.options.clock.now();
+    this.store.releaseSessions(now, now + resumeWindowMs).catch((err: unknown) => {
+      this.options.logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'releasing sessions of a previous process failed',
+      );
+    });
   }
 
   /** Stops accepting TCP connections; resolves when the HTTP server has no connection left. */

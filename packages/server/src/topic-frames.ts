@@ -17,10 +17,14 @@ import type { RouterContext } from './router-context.js';
 export function onSub(ctx: RouterContext, conn: Connection, frame: SubFrame): void {
   const { topic } = frame;
   authorized(ctx, conn, ctx.options.authorizeSubscribe, topic, undefined, refOf(frame), () => {
-    const result = ctx.topics.subscribe(conn, topic, frame.from, frame.last);
     if (conn.topics === undefined) conn.topics = new Set();
     conn.topics.add(topic);
-    conn.enqueue({ t: 'subscribed', topic, ...result });
+    // Registered now; `subscribed`, the replay and live publications follow in that order.
+    const request = frame.from !== undefined ? { from: frame.from } : { last: frame.last ?? 0 };
+    ctx.topics.subscribe(conn, topic, request, {
+      counters: ctx.counters,
+      bufferBytes: ctx.options.slowConsumerBytes,
+    });
   });
 }
 
@@ -33,11 +37,27 @@ export function onPublish(ctx: RouterContext, conn: Connection, frame: PublishFr
     return;
   }
   authorized(ctx, conn, authorize, frame.topic, frame.data, refOf(frame), () => {
-    const { epoch, offset } = ctx.topics.publish(frame.topic, frame.data);
-    conn.enqueue(
-      frame.id === undefined
-        ? { t: 'published', topic: frame.topic, epoch, offset }
-        : { t: 'published', topic: frame.topic, id: frame.id, epoch, offset },
+    // Answered once the store committed it (and it was queued to the subscribers).
+    ctx.topics.publish(frame.topic, frame.data).then(
+      ({ epoch, offset }) =>
+        conn.enqueue(
+          frame.id === undefined
+            ? { t: 'published', topic: frame.topic, epoch, offset }
+            : { t: 'published', topic: frame.topic, id: frame.id, epoch, offset },
+        ),
+      (err: unknown) => {
+        ctx.logger.error(
+          { cid: conn.id, topic: frame.topic, err: errorMessage(err) },
+          'publishing failed',
+        );
+        conn.sendError(
+          errorFrame(
+            ErrorCode.INTERNAL,
+            'the server could not store the publication',
+            refOf(frame),
+          ),
+        );
+      },
     );
   });
 }

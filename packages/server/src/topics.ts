@@ -1,144 +1,176 @@
-import { TetherError } from '@tether/common';
+import { type Clock, TetherError } from '@tether/common';
 import {
-  encodeFrame,
+  CloseCode,
+  ErrorCode,
   isValidTopic,
   type Json,
   type Position,
-  type PubFrame,
+  type ServerFrame,
 } from '@tether/protocol';
-import { randomId } from './sessions.js';
-
-/**
- * The seam for topics. This issue ships {@link MemoryTopics}: in-memory fan-out without
- * history. Topics with history (replay from a position, `last` N, a Store) replace it
- * behind the same interface.
- */
+import type { ConnectionState } from './connection-types.js';
+import { SERVER_DEFAULTS } from './defaults.js';
+import { encodeData } from './encode-data.js';
+import { errorFrame, errorMessage } from './frame-errors.js';
+import type { Logger } from './logger.js';
+import type { EndpointCounters } from './stats.js';
+import type { Publication, Store } from './store/index.js';
+import {
+  type Delivery,
+  pubEncoder,
+  Subscription,
+  type SubscriptionSnapshot,
+} from './subscription.js';
 
 /** A subscriber: receives already-encoded frames, so one encoding serves everyone. */
 export interface Subscriber {
   readonly id: string;
-  sendEncoded(encoded: string): void;
+  readonly state: ConnectionState;
+  /** Queues an encoded frame; false when it was not (closing, or over the slow-consumer limit). */
+  sendEncoded(encoded: string, bytes?: number): boolean;
+  enqueue(frame: ServerFrame): void;
+  /** Whether a replay may queue `bytes` more now. */
+  roomFor(bytes: number): boolean;
+  /** Resolves after the next write (true) or once closed (false). */
+  whenWritable(): Promise<boolean>;
+  closeWith(code: number, reason: string): void;
 }
 
-/** The answer to a subscribe: the `subscribed` frame's fields. */
-export interface SubscribeResult {
-  epoch: string;
-  /** Offset of the newest publication at subscribe time (0 if none). */
-  offset: number;
-  recovered: boolean;
-  replay: number;
+/** What a `sub` asks for. */
+export interface SubscribeRequest {
+  /** Replay every publication after this position. */
+  from?: Position;
+  /** Replay the last N publications (ignored with `from`). */
+  last?: number;
 }
 
-/** Where a publication landed and how many subscribers it was queued for. */
+/** The subscriber's endpoint: where replays are counted and how much a catch-up may buffer. */
+export interface SubscribeContext {
+  counters: EndpointCounters;
+  /** Live publications held while a replay runs, at most (the slow-consumer limit). */
+  bufferBytes: number;
+}
+
+/** Where a publication landed and how many subscribers of this process it was queued for. */
 export interface PublishResult extends Position {
   delivered: number;
 }
 
-/** Topic statistics. */
+/** Topic statistics of this process. */
 export interface TopicStats {
+  /** Topics with at least one subscriber here. */
   topics: number;
   subscriptions: number;
+  /** Publications made through this server since start. */
   publications: number;
 }
 
 export interface Topics {
   /**
-   * Subscribes and returns the `subscribed` fields. Replayed publications (none here)
-   * are sent through the subscriber right after, before any live one.
+   * Subscribes: answers `subscribed`, replays what the request asks for, then delivers
+   * live publications, without a gap or a duplicate in between.
    */
-  subscribe(subscriber: Subscriber, topic: string, from?: Position, last?: number): SubscribeResult;
+  subscribe(
+    subscriber: Subscriber,
+    topic: string,
+    request: SubscribeRequest,
+    context: SubscribeContext,
+  ): void;
   /** False when `subscriber` was not subscribed. */
   unsubscribe(subscriber: Subscriber, topic: string): boolean;
   /** Removes every subscription of a subscriber (its connection closed). */
   unsubscribeAll(subscriber: Subscriber, topics: Iterable<string>): void;
-  /** Publishes; the `pub` frame is encoded once and the same string goes to each subscriber. */
-  publish(topic: string, data: Json): PublishResult;
+  /** Commits a publication to the store, then queues its frame (encoded once) to each subscriber. */
+  publish(topic: string, data: Json): Promise<PublishResult>;
   stats(): TopicStats;
 }
 
-/** Thrown by `publish` for an invalid topic name or a payload that is not JSON. */
+/** Rejection of `publish` for an invalid topic name or a payload that is not JSON. */
 export class TopicError extends TetherError {
   override name = 'TopicError';
 }
 
 interface TopicState {
-  /** A random id per topic, drawn when the topic appears in this process: offsets restart with it. */
-  epoch: string;
-  offset: number;
-  subscribers: Set<Subscriber>;
+  subs: Map<Subscriber, Subscription>;
+  /** The newest publication fanned out here since this state exists. */
+  head: Position | undefined;
 }
 
 /**
- * In-memory topics without history. A topic appears on first subscribe or publish and
- * is forgotten when its last subscriber leaves, so client-chosen names cannot grow the
- * map without bound; it comes back with a new epoch, which tells a resubscribing client
- * (truthfully) that nothing can be recovered.
+ * Topics with history, backed by the server's store. Every publication is committed to
+ * the store first (which assigns its epoch and offset), then its `pub` frame, encoded
+ * once, is queued to every live subscriber of this process: the same string for all.
+ *
+ * A new subscription is registered before anything is read from the store, in a
+ * catching-up state that holds live publications aside (bounded; past the bound it
+ * reads the store instead). It gets `subscribed`, then the replay page by page as its
+ * socket makes room, then what was held aside, then live ones: a publication racing
+ * the subscribe is neither skipped nor sent twice. Only topics with local subscribers
+ * are kept in memory; epochs, offsets and history live in the store.
  */
-export class MemoryTopics implements Topics {
+export class TopicHub implements Topics {
   private readonly topics = new Map<string, TopicState>();
   private publications = 0;
   private subscriptions = 0;
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
 
-  private state(topic: string): TopicState {
-    let state = this.topics.get(topic);
-    if (state === undefined) {
-      state = { epoch: randomId(8), offset: 0, subscribers: new Set() };
-      this.topics.set(topic, state);
+  publish(topic: string, data: Json): Promise<PublishResult> {
+    if (typeof topic !== 'string' || !isValidTopic(topic)) {
+      return Promise.reject(
+        new TopicError('INVALID_TOPIC', `invalid topic name "${String(topic).slice(0, 64)}"`),
+      );
     }
-    return state;
+    let encoded: string;
+    try {
+      encoded = encodeData(data, (message) => new TopicError('INVALID_PAYLOAD', message));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const encode = pubEncoder(topic);
+    return this.store.appendPublication(topic, encoded, this.clock.now(), encode).then((pub) => {
+      this.publications += 1;
+      const frame = pub.frame ?? encode(pub);
+      const delivered = this.fanOut(topic, {
+        epoch: pub.epoch,
+        offset: pub.offset,
+        frame,
+        bytes: Buffer.byteLength(frame),
+      });
+      return { epoch: pub.epoch, offset: pub.offset, delivered };
+    });
   }
 
-  subscribe(subscriber: Subscriber, topic: string, from?: Position): SubscribeResult {
-    const state = this.state(topic);
-    if (!state.subscribers.has(subscriber)) {
-      state.subscribers.add(subscriber);
-      this.subscriptions += 1;
+  subscribe(
+    subscriber: Subscriber,
+    topic: string,
+    request: SubscribeRequest,
+    context: SubscribeContext,
+  ): void {
+    let state = this.topics.get(topic);
+    if (state === undefined) {
+      state = { subs: new Map(), head: undefined };
+      this.topics.set(topic, state);
     }
-    // Without history, a position is recoverable only when nothing was published since.
-    const recovered =
-      from === undefined || (from.epoch === state.epoch && from.offset === state.offset);
-    return { epoch: state.epoch, offset: state.offset, recovered, replay: 0 };
+    if (!state.subs.has(subscriber)) this.subscriptions += 1;
+    const sub = new Subscription(subscriber, topic, context);
+    state.subs.set(subscriber, sub);
+    void this.start(state, sub, request);
   }
 
   unsubscribe(subscriber: Subscriber, topic: string): boolean {
     const state = this.topics.get(topic);
-    if (state === undefined || !state.subscribers.delete(subscriber)) return false;
+    if (state === undefined || !state.subs.delete(subscriber)) return false;
     this.subscriptions -= 1;
-    if (state.subscribers.size === 0) this.topics.delete(topic);
+    if (state.subs.size === 0) this.topics.delete(topic);
     return true;
   }
 
   unsubscribeAll(subscriber: Subscriber, topics: Iterable<string>): void {
     for (const topic of topics) this.unsubscribe(subscriber, topic);
-  }
-
-  publish(topic: string, data: Json): PublishResult {
-    if (typeof topic !== 'string' || !isValidTopic(topic)) {
-      throw new TopicError('INVALID_TOPIC', `invalid topic name "${String(topic).slice(0, 64)}"`);
-    }
-    if (data === undefined)
-      throw new TopicError('INVALID_PAYLOAD', 'publication data is undefined (use null)');
-    const state = this.state(topic);
-    const offset = state.offset + 1;
-    const frame: PubFrame = { t: 'pub', topic, epoch: state.epoch, offset, data, time: this.now() };
-    let encoded: string;
-    try {
-      encoded = encodeFrame(frame);
-    } catch (err) {
-      throw new TopicError(
-        'INVALID_PAYLOAD',
-        `publication data is not JSON: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
-    }
-    state.offset = offset;
-    this.publications += 1;
-    for (const subscriber of state.subscribers) subscriber.sendEncoded(encoded);
-    return { epoch: state.epoch, offset, delivered: state.subscribers.size };
   }
 
   stats(): TopicStats {
@@ -147,5 +179,179 @@ export class MemoryTopics implements Topics {
       subscriptions: this.subscriptions,
       publications: this.publications,
     };
+  }
+
+  private fanOut(topic: string, delivery: Delivery): number {
+    const state = this.topics.get(topic);
+    if (state === undefined) return 0;
+    state.head = { epoch: delivery.epoch, offset: delivery.offset };
+    let delivered = 0;
+    for (const sub of state.subs.values()) {
+      if (sub.live) {
+        const outcome = sub.deliver(delivery);
+        if (outcome === 'sent') delivered += 1;
+        else if (outcome === 'hole') void this.catchUp(state, sub, [], delivery.offset);
+      } else {
+        sub.hold(delivery);
+      }
+    }
+    return delivered;
+  }
+
+  /** Whether `sub` is still the subscriber's subscription and its connection is open. */
+  private current(state: TopicState, sub: Subscription): boolean {
+    return state.subs.get(sub.subscriber) === sub && sub.subscriber.state === 'open';
+  }
+
+  private async start(state: TopicState, sub: Subscription, request: SubscribeRequest) {
+    try {
+      const snap = await this.snapshot(sub.topic, request);
+      if (!this.current(state, sub)) return;
+      sub.subscriber.enqueue({
+        t: 'subscribed',
+        topic: sub.topic,
+        epoch: snap.epoch,
+        offset: snap.head,
+        recovered: snap.recovered,
+        replay: snap.replay,
+      });
+      sub.begin(snap);
+      await this.catchUp(state, sub, snap.publications, snap.head);
+    } catch (err) {
+      if (!this.current(state, sub)) return;
+      this.logger.error({ topic: sub.topic, err: errorMessage(err) }, 'subscribing failed');
+      this.unsubscribe(sub.subscriber, sub.topic);
+      sub.subscriber.enqueue(
+        errorFrame(ErrorCode.INTERNAL, 'the server could not read the topic', {
+          t: 'sub',
+          topic: sub.topic,
+        }),
+      );
+    }
+  }
+
+  /** The `subscribed` answer and the first page of the replay. */
+  private async snapshot(topic: string, request: SubscribeRequest): Promise<SubscriptionSnapshot> {
+    const { from } = request;
+    if (from !== undefined) {
+      const r = await this.store.publicationsAfter(topic, from, SERVER_DEFAULTS.replayPageSize);
+      if (r.recovered) {
+        return {
+          epoch: r.epoch,
+          head: r.offset,
+          recovered: true,
+          start: from.offset,
+          replay: r.offset - from.offset,
+          publications: r.publications,
+        };
+      }
+      // A gap: replay what is still retained of what the client missed.
+      const missing = from.epoch === r.epoch ? Math.max(0, r.offset - from.offset) : r.offset;
+      return this.lastOf(topic, missing, false, r);
+    }
+    const last = request.last ?? 0;
+    if (last > 0) return this.lastOf(topic, last, true);
+    const head = await this.store.topicHead(topic);
+    return {
+      epoch: head.epoch,
+      head: head.offset,
+      recovered: true,
+      start: head.offset,
+      replay: 0,
+      publications: [],
+    };
+  }
+
+  private async lastOf(
+    topic: string,
+    n: number,
+    recovered: boolean,
+    known?: Position,
+  ): Promise<SubscriptionSnapshot> {
+    const s =
+      n > 0
+        ? await this.store.lastPublications(topic, n)
+        : { epoch: known?.epoch ?? '', offset: known?.offset ?? 0, publications: [] };
+    const first = s.publications[0];
+    return {
+      epoch: s.epoch,
+      head: s.offset,
+      recovered,
+      start: first === undefined ? s.offset : first.offset - 1,
+      replay: s.publications.length,
+      publications: s.publications,
+    };
+  }
+
+  /**
+   * Sends `items`, then pages from the store, each as the socket makes room, until the
+   * subscription reached `head`; then what was held aside, then live.
+   */
+  private async catchUp(
+    state: TopicState,
+    sub: Subscription,
+    preload: readonly Publication[],
+    head: number,
+  ): Promise<void> {
+    sub.live = false;
+    let items = preload;
+    let target = head;
+    for (;;) {
+      for (const p of items) {
+        if (p.epoch === sub.epoch && p.offset <= sub.offset) continue;
+        const frame = p.frame ?? pubEncoder(sub.topic)(p);
+        const bytes = Buffer.byteLength(frame);
+        while (!sub.subscriber.roomFor(bytes)) {
+          if (!(await sub.subscriber.whenWritable()) || !this.current(state, sub)) return;
+        }
+        if (!this.current(state, sub) || !sub.subscriber.sendEncoded(frame, bytes)) return;
+        sub.epoch = p.epoch;
+        sub.offset = p.offset;
+        sub.context.counters.publicationsReplayed += 1;
+      }
+      if (!this.current(state, sub)) return;
+      if (sub.offset >= target) {
+        if (sub.flushHeld()) return;
+        // What was held aside overflowed: live only once nothing fanned out is missing.
+        const fanned = state.head;
+        if (fanned === undefined || (fanned.epoch === sub.epoch && fanned.offset <= sub.offset)) {
+          sub.goLive();
+          return;
+        }
+        if (fanned.epoch !== sub.epoch) {
+          this.fellBehind(sub);
+          return;
+        }
+        target = fanned.offset;
+      }
+      const page = await this.store.publicationsAfter(
+        sub.topic,
+        { epoch: sub.epoch, offset: sub.offset },
+        SERVER_DEFAULTS.replayPageSize,
+      );
+      if (!this.current(state, sub)) return;
+      if (!page.recovered || page.publications.length === 0) {
+        this.fellBehind(sub);
+        return;
+      }
+      items = page.publications;
+    }
+  }
+
+  /**
+   * The history moved past a subscription that is still catching up: it must not go on
+   * as if nothing was missing. Closed as a slow consumer, it resubscribes from its
+   * position and is told `recovered: false`.
+   */
+  private fellBehind(sub: Subscription): void {
+    this.logger.info(
+      { cid: sub.subscriber.id, topic: sub.topic, offset: sub.offset },
+      'subscriber fell behind the topic history',
+    );
+    sub.context.counters.slowConsumers += 1;
+    sub.subscriber.closeWith(
+      CloseCode.SLOW_CONSUMER,
+      'slow consumer: fell behind the topic history',
+    );
   }
 }

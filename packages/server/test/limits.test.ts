@@ -143,6 +143,6 @@ describe('slow consumer', () => {
     await until(() => closes.length === 1, 'slow consumer closed', 5000);
     expect(closes[0]).toMatchObject({ code: 4009, initiatedBy: 'server' });
     // Its subscription is gone: publications no longer queue for it.
-    expect(tether.publish('firehose', 'after').delivered).toBe(0);
+    expect((await tether.publish('firehose', 'after')).delivered).toBe(0);
   });
 });

@@ -50,13 +50,13 @@ describe('hello and welcome', () => {
     expect(welcome.time as number).toBeGreaterThanOrEqual(before - 1000);
   });
 
-  it('gives a new session on every hello and says resumed:false, reason unknown to a resume', async () => {
+  it('gives a new session on every hello and says resumed:false, reason unknown to a resume of an unknown session', async () => {
     const { url, endpoint } = await setup();
     const a = await client(url);
     const first = a.frames.find((f) => f.t === 'welcome');
     const b = await RawClient.open(url);
     clients.push(b);
-    b.sendJson({ t: 'hello', v: 1, resume: { sid: first?.sid, token: first?.token, seq: 0 } });
+    b.sendJson({ t: 'hello', v: 1, resume: { sid: 'no-such-session', token: 'x', seq: 0 } });
     const second = await b.next((f) => f.t === 'welcome');
     expect(second.sid).not.toBe(first?.sid);
     expect(second.token).not.toBe(first?.token);
@@ -130,26 +130,35 @@ describe('messages', () => {
     expect(acks).toEqual([...acks].sort((x, y) => x - y));
   });
 
-  it('reports NO_HANDLER for a message nobody handles and HANDLER_ERROR when the handler throws', async () => {
-    const { url, endpoint } = await setup();
+  it('reports NO_HANDLER and HANDLER_ERROR, and acks a reliable message only once it was processed', async () => {
+    const { url, endpoint } = await setup({ ackDelayMs: 0 });
     const c = await client(url);
     c.sendJson({ t: 'msg', seq: 1, data: 1 });
     expect(await c.next((f) => f.t === 'error')).toMatchObject({
       code: 'NO_HANDLER',
       ref: { t: 'msg', seq: 1 },
     });
-    await c.next((f) => f.t === 'ack' && f.seq === 1);
-    endpoint.onMessage(() => {
+    const dispose = endpoint.onMessage(() => {
       throw new Error('boom');
     });
-    c.sendJson({ t: 'msg', seq: 2, data: 2 });
+    // Not processed, so the client sends it again (same seq); it fails again.
+    c.sendJson({ t: 'msg', seq: 1, data: 1 });
     const err = await c.next((f) => f.t === 'error');
     expect(err).toMatchObject({
       code: 'HANDLER_ERROR',
       message: 'boom',
-      ref: { t: 'msg', seq: 2 },
+      ref: { t: 'msg', seq: 1 },
     });
-    await c.next((f) => f.t === 'ack' && f.seq === 2);
+    dispose();
+    const handled: unknown[] = [];
+    endpoint.onMessage((data) => {
+      handled.push(data);
+    });
+    c.sendJson({ t: 'msg', seq: 1, data: 1 });
+    await c.next((f) => f.t === 'ack' && f.seq === 1);
+    expect(handled).toEqual([1]);
+    expect(c.frames.filter((f) => f.t === 'ack').map((f) => f.seq)).toEqual([1]);
+    expect(endpoint.stats().delivery.failedProcessing).toBe(2);
   });
 
   it('lets the application send to a connection', async () => {
@@ -239,8 +248,8 @@ describe('topics', () => {
     c.sendJson({ t: 'sub', topic: 'news' });
     const sub = await c.next((f) => f.t === 'subscribed');
     expect(sub).toMatchObject({ topic: 'news', offset: 0, recovered: true, replay: 0 });
-    const r1 = tether.publish('news', { n: 1 });
-    const r2 = tether.publish('news', { n: 2 });
+    const r1 = await tether.publish('news', { n: 1 });
+    const r2 = await tether.publish('news', { n: 2 });
     expect(r1).toMatchObject({ epoch: sub.epoch, offset: 1, delivered: 1 });
     expect(r2.offset).toBe(2);
     const p1 = await c.next((f) => f.t === 'pub');
@@ -256,19 +265,27 @@ describe('topics', () => {
     });
   });
 
-  it('reports recovered by position: same epoch and offset recovers, anything else does not', async () => {
+  it('reports recovered by position: a position the history covers recovers, another epoch does not', async () => {
     const { url, tether } = await setup();
     const holder = await client(url);
     holder.sendJson({ t: 'sub', topic: 'prices' });
     const first = await holder.next((f) => f.t === 'subscribed');
-    tether.publish('prices', 1);
+    await tether.publish('prices', 1);
     const c = await client(url);
     c.sendJson({ t: 'sub', topic: 'prices', from: { epoch: first.epoch, offset: 1 } });
-    expect(await c.next((f) => f.t === 'subscribed')).toMatchObject({ offset: 1, recovered: true });
+    expect(await c.next((f) => f.t === 'subscribed')).toMatchObject({
+      offset: 1,
+      recovered: true,
+      replay: 0,
+    });
     c.sendJson({ t: 'unsub', topic: 'prices' });
     await c.next((f) => f.t === 'unsubscribed');
     c.sendJson({ t: 'sub', topic: 'prices', from: { epoch: first.epoch, offset: 0 } });
-    expect(await c.next((f) => f.t === 'subscribed')).toMatchObject({ recovered: false });
+    expect(await c.next((f) => f.t === 'subscribed')).toMatchObject({
+      recovered: true,
+      replay: 1,
+    });
+    expect(await c.next((f) => f.t === 'pub')).toMatchObject({ offset: 1, data: 1 });
     c.sendJson({ t: 'sub', topic: 'prices', from: { epoch: 'other', offset: 1 } });
     expect(await c.next((f) => f.t === 'subscribed')).toMatchObject({ recovered: false });
   });
@@ -278,7 +295,7 @@ describe('topics', () => {
     const subs = await Promise.all([client(url), client(url), client(url)]);
     for (const s of subs) s.sendJson({ t: 'sub', topic: 'fan' });
     for (const s of subs) await s.next((f) => f.t === 'subscribed');
-    tether.publish('fan', { big: 'x'.repeat(100), n: 7 });
+    await tether.publish('fan', { big: 'x'.repeat(100), n: 7 });
     for (const s of subs) await s.next((f) => f.t === 'pub');
     const texts = subs.map((s) => s.messages.find((m) => m.includes('"t":"pub"')));
     expect(new Set(texts).size).toBe(1);
@@ -328,7 +345,7 @@ describe('topics', () => {
     expect(tether.stats().topics.subscriptions).toBe(1);
     c.close();
     await until(() => tether.stats().topics.subscriptions === 0, 'subscription removed');
-    expect(tether.publish('gone', 1).delivered).toBe(0);
+    expect((await tether.publish('gone', 1)).delivered).toBe(0);
   });
 });
 
@@ -350,7 +367,7 @@ describe('write coalescing', () => {
     c.sendJson({ t: 'sub', topic: 'burst' });
     await c.next((f) => f.t === 'subscribed');
     const before = c.messages.length;
-    for (let i = 0; i < 1500; i += 1) tether.publish('burst', i);
+    for (let i = 0; i < 1500; i += 1) void tether.publish('burst', i);
     await until(() => c.frames.filter((f) => f.t === 'pub').length === 1500, '1500 publications');
     const batches = c.messages.slice(before);
     // 1500 frames in one tick leave as a few batch messages (at most maxBatch frames and

@@ -1,0 +1,181 @@
+import { ErrorCode, type Json, type MsgFrame, type ReqFrame } from '@tether/protocol';
+import type { Connection } from './connection.js';
+import { ReplyError } from './errors.js';
+import { errorFrame, errorMessage, refOf, truncate } from './frame-errors.js';
+import { serial, settle, track } from './handler-runner.js';
+import type { RouterContext } from './router-context.js';
+import type { Session } from './session.js';
+
+/**
+ * The application frames: `msg` and `req`. A reliable one (with `seq`) is processed once
+ * per session, in order, across reconnects, and acked only once processed; see
+ * {@link Session}. Fire-and-forget ones run in order with the rest, unacked.
+ */
+
+export function onMsg(ctx: RouterContext, conn: Connection, frame: MsgFrame): void {
+  const session = conn.session;
+  if (session === undefined) return;
+  const { seq, data } = frame;
+  if (seq === undefined) {
+    onUnreliableMsg(ctx, conn, data);
+    return;
+  }
+  if (!admitted(ctx, conn, session, seq)) return;
+  serial(ctx, conn, () => {
+    // An earlier frame failed after this one was queued: not processed, not acked.
+    if (!session.isNext(seq)) return undefined;
+    const handler = ctx.messageHandler;
+    const listened = ctx.hasMessageListeners();
+    if (handler === undefined && !listened) {
+      conn.sendError(
+        errorFrame(ErrorCode.NO_HANDLER, 'this endpoint has no message handler', refOf(frame)),
+      );
+      notProcessed(ctx, session, seq);
+      return undefined;
+    }
+    if (listened) ctx.emitMessage({ connection: conn, data, seq });
+    if (handler === undefined) {
+      session.processed(seq);
+      return undefined;
+    }
+    return settle(
+      () => handler(data, { connection: conn, seq }),
+      (_value, err) => {
+        if (err === undefined) {
+          session.processed(seq);
+          return;
+        }
+        ctx.logger.error({ cid: conn.id, seq, err: errorMessage(err) }, 'message handler failed');
+        conn.sendError(
+          errorFrame(ErrorCode.HANDLER_ERROR, truncate(errorMessage(err)), refOf(frame)),
+        );
+        notProcessed(ctx, session, seq);
+      },
+    );
+  });
+}
+
+/** A fire-and-forget `msg`: handled in order with the rest, never acked or deduplicated. */
+function onUnreliableMsg(ctx: RouterContext, conn: Connection, data: Json): void {
+  const handler = ctx.messageHandler;
+  const listened = ctx.hasMessageListeners();
+  if (handler === undefined && !listened) {
+    conn.sendError(
+      errorFrame(ErrorCode.NO_HANDLER, 'this endpoint has no message handler', { t: 'msg' }),
+    );
+    return;
+  }
+  if (listened) ctx.emitMessage({ connection: conn, data, seq: undefined });
+  if (handler === undefined) return;
+  serial(ctx, conn, () =>
+    settle(
+      () => handler(data, { connection: conn, seq: undefined }),
+      (_value, err) => {
+        if (err === undefined) return;
+        ctx.logger.error({ cid: conn.id, err: errorMessage(err) }, 'message handler failed');
+        conn.sendError(
+          errorFrame(ErrorCode.HANDLER_ERROR, truncate(errorMessage(err)), { t: 'msg' }),
+        );
+      },
+    ),
+  );
+}
+
+/**
+ * Whether a reliable frame is the session's next one (then it is claimed). A duplicate is
+ * dropped (and acked again once processed); a frame after a gap is dropped unacked, so the
+ * client resends from the gap: the server never acks past a seq it did not process.
+ */
+function admitted(ctx: RouterContext, conn: Connection, session: Session, seq: number): boolean {
+  const verdict = session.admit(seq);
+  if (verdict === 'run') return true;
+  if (verdict === 'duplicate') {
+    ctx.counters.duplicatesDropped += 1;
+  } else {
+    ctx.counters.outOfOrderDropped += 1;
+    ctx.logger.debug(
+      { cid: conn.id, seq, processed: session.inSeq },
+      'reliable frame after a gap, dropped',
+    );
+  }
+  return false;
+}
+
+/** A reliable frame whose handler failed (or that nobody handles): not processed, not acked. */
+function notProcessed(ctx: RouterContext, session: Session, seq: number): void {
+  ctx.counters.failedProcessing += 1;
+  session.failed(seq);
+}
+
+export function onReq(ctx: RouterContext, conn: Connection, frame: ReqFrame): void {
+  const session = conn.session;
+  const seq = frame.seq;
+  if (seq === undefined || session === undefined) {
+    const pending = runRequest(ctx, conn, frame, undefined);
+    if (pending !== undefined) track(ctx, conn, pending);
+    return;
+  }
+  if (!admitted(ctx, conn, session, seq)) return;
+  serial(ctx, conn, () => {
+    if (!session.isNext(seq)) return undefined;
+    return runRequest(ctx, conn, frame, (answered) => {
+      if (answered) session.processed(seq);
+      else notProcessed(ctx, session, seq);
+    });
+  });
+}
+
+/**
+ * Runs a request handler and queues its `res`. `outcome` learns whether the request
+ * counts as processed: a result or a `ReplyError` (a deliberate answer) does; a missing
+ * handler or an unexpected throw does not, so a reliable request is not acked then.
+ */
+function runRequest(
+  ctx: RouterContext,
+  conn: Connection,
+  frame: ReqFrame,
+  outcome: ((processed: boolean) => void) | undefined,
+): Promise<void> | undefined {
+  const { id, method } = frame;
+  const handler = ctx.requestHandler(method);
+  if (handler === undefined) {
+    conn.enqueue({
+      t: 'res',
+      id,
+      ok: false,
+      error: { code: ErrorCode.NO_HANDLER, message: `no handler for method "${method}"` },
+    });
+    outcome?.(false);
+    return undefined;
+  }
+  const reply = (result: Json | undefined, err: unknown): void => {
+    if (err === undefined) {
+      try {
+        conn.enqueue(
+          result === undefined
+            ? { t: 'res', id, ok: true }
+            : { t: 'res', id, ok: true, data: result },
+        );
+        outcome?.(true);
+        return;
+      } catch (encodeErr) {
+        err = new Error(`the result is not JSON: ${errorMessage(encodeErr)}`);
+      }
+    }
+    const code = err instanceof ReplyError ? err.code : ErrorCode.HANDLER_ERROR;
+    if (!(err instanceof ReplyError)) {
+      ctx.logger.error({ cid: conn.id, method, err: errorMessage(err) }, 'request handler failed');
+    }
+    conn.enqueue({
+      t: 'res',
+      id,
+      ok: false,
+      error: { code, message: truncate(errorMessage(err)) },
+    });
+    outcome?.(err instanceof ReplyError);
+  };
+  return settle<Json | undefined>(
+    () => handler(frame.data, { connection: conn, method, id }),
+    reply,
+  );
+}

@@ -1,0 +1,321 @@
+import { performance } from 'node:perf_hooks';
+import { type Disposer, DisposerBag } from '@tether/common';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Endpoint } from '../endpoint.js';
+import type { EndpointStats } from '../stats.js';
+import type { ServerStats, TetherServer } from '../tether-server.js';
+import { OPS_DEFAULTS } from './defaults.js';
+
+/** Options of {@link TetherMetrics}. */
+export interface TetherMetricsOptions {
+  /**
+   * Also export Node's process metrics (CPU, memory, event-loop lag, GC) as
+   * `tether_process_*` and `tether_nodejs_*`. Default false (a library should not
+   * start the event-loop monitor unasked); the hub turns it on.
+   */
+  processMetrics?: boolean;
+  /** Buckets of `tether_heartbeat_rtt_seconds`. Default {@link OPS_DEFAULTS.rttBucketsSeconds}. */
+  rttBucketsSeconds?: readonly number[];
+  /** Buckets of `tether_store_operation_duration_seconds`. Default {@link OPS_DEFAULTS.storeBucketsSeconds}. */
+  storeBucketsSeconds?: readonly number[];
+}
+
+/**
+ * The Prometheus metrics of one {@link TetherServer}, in a registry of its own (never
+ * prom-client's global one, so two servers in a process, or an application's own
+ * metrics, never collide). Every name starts with `tether_`.
+ *
+ * Counters the server already keeps (messages, bytes, closes by code, refusals, ...)
+ * are read from `tether.stats()` when Prometheus scrapes, so the hot path pays nothing
+ * for them; heartbeat RTTs are observed as they are measured (the endpoints' `rtt`
+ * event), store latency through {@link instrumentStore}.
+ *
+ * @example
+ * ```ts
+ * const metrics = new TetherMetrics(tether);
+ * app.get('/metrics', async (_req, res) => {
+ *   res.type(metrics.contentType).send(await metrics.metrics());
+ * });
+ * ```
+ */
+export class TetherMetrics {
+  /** The registry holding every metric of this server. */
+  readonly registry = new Registry();
+  private readonly rtt: Histogram<'endpoint'>;
+  private readonly storeLatency: Histogram<'operation'>;
+  private readonly storeErrors: Counter<'operation'>;
+  private readonly apiRequests: Counter<'route' | 'status'>;
+  private readonly attached = new Set<Endpoint>();
+  private readonly disposers = new DisposerBag();
+  private cached: { at: number; stats: ServerStats } | undefined;
+
+  constructor(
+    private readonly tether: TetherServer,
+    options: TetherMetricsOptions = {},
+  ) {
+    const registers = [this.registry];
+    const snapshot = () => this.snapshot();
+    const perEndpoint = (
+      name: string,
+      help: string,
+      read: (e: EndpointStats) => number,
+      type: 'counter' | 'gauge' = 'counter',
+    ): void => {
+      const labelNames = ['endpoint'] as const;
+      if (type === 'gauge') {
+        new Gauge({
+          name,
+          help,
+          labelNames,
+          registers,
+          collect() {
+            this.reset();
+            for (const e of snapshot().endpoints) this.set({ endpoint: e.path }, read(e));
+          },
+        });
+        return;
+      }
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const e of snapshot().endpoints) this.inc({ endpoint: e.path }, read(e));
+        },
+      });
+    };
+
+    perEndpoint(
+      'tether_connections',
+      'Open WebSocket connections (any state).',
+      (e) => e.connections,
+      'gauge',
+    );
+    perEndpoint(
+      'tether_connections_ready',
+      'Connections welcomed and open.',
+      (e) => e.ready,
+      'gauge',
+    );
+    perEndpoint('tether_connects_total', 'WebSocket upgrades accepted.', (e) => e.accepted);
+    perEndpoint('tether_messages_in_total', 'Frames received from clients.', (e) => e.messagesIn);
+    perEndpoint('tether_messages_out_total', 'Frames sent to clients.', (e) => e.messagesOut);
+    perEndpoint('tether_bytes_in_total', 'WebSocket payload bytes received.', (e) => e.bytesIn);
+    perEndpoint('tether_bytes_out_total', 'WebSocket payload bytes sent.', (e) => e.bytesOut);
+    perEndpoint(
+      'tether_heartbeat_timeouts_total',
+      'Connections terminated as dead or half-open (close 4008).',
+      (e) => e.heartbeatTimeouts,
+    );
+    perEndpoint(
+      'tether_handshake_timeouts_total',
+      'Connections that sent no hello in time (close 4000).',
+      (e) => e.handshakeTimeouts,
+    );
+    perEndpoint(
+      'tether_rate_limited_total',
+      'Frames rejected by the per-connection rate limit (RATE_LIMITED).',
+      (e) => e.rateLimited,
+    );
+    perEndpoint(
+      'tether_slow_consumer_disconnects_total',
+      'Connections closed as slow consumers (close 4009; they resume).',
+      (e) => e.slowConsumers,
+    );
+    perEndpoint('tether_error_frames_total', 'Error frames sent to clients.', (e) => e.errors);
+    perEndpoint(
+      'tether_handlers_in_flight',
+      'Request and message handlers running now.',
+      (e) => e.inFlight,
+      'gauge',
+    );
+    perEndpoint(
+      'tether_replayed_messages_total',
+      'Messages and publications replayed to resuming or catching-up clients.',
+      (e) => e.replayed,
+    );
+    perEndpoint(
+      'tether_duplicates_dropped_total',
+      'Client messages received again after a reconnect and dropped (acked, not processed twice).',
+      (e) => e.duplicates,
+    );
+    perEndpoint(
+      'tether_sessions',
+      'Sessions held (connected, or disconnected within their resume window).',
+      (e) => e.sessions,
+      'gauge',
+    );
+    perEndpoint(
+      'tether_direct_messages_stored_total',
+      'Direct messages (sendTo, sendToUser, /api/send) stored for reliable delivery.',
+      (e) => e.delivery.messagesStored,
+    );
+    perEndpoint(
+      'tether_direct_messages_dropped_total',
+      'Unacknowledged direct messages dropped by the per-session retention bound (a later resume reports a gap).',
+      (e) => e.delivery.messagesDropped,
+    );
+
+    new Counter({
+      name: 'tether_disconnects_total',
+      help: 'Closed connections by close code (see docs/protocol.md for the table).',
+      labelNames: ['endpoint', 'code'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const e of snapshot().endpoints) {
+          for (const [code, n] of Object.entries(e.closes)) this.inc({ endpoint: e.path, code }, n);
+        }
+      },
+    });
+    new Counter({
+      name: 'tether_upgrades_refused_total',
+      help: 'Upgrades refused, by reason (origin, perIp, draining, unauthorized, ...).',
+      labelNames: ['endpoint', 'reason'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const e of snapshot().endpoints) {
+          for (const [reason, n] of Object.entries(e.refused)) {
+            this.inc({ endpoint: e.path, reason }, n);
+          }
+        }
+      },
+    });
+    new Counter({
+      name: 'tether_resumes_total',
+      help: 'Session resume attempts by outcome (ok, failed) and reason of a failure.',
+      labelNames: ['endpoint', 'outcome', 'reason'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const e of snapshot().endpoints) {
+          this.inc({ endpoint: e.path, outcome: 'ok', reason: '' }, e.resumes.ok);
+          for (const [reason, n] of Object.entries(e.resumes.failed)) {
+            this.inc({ endpoint: e.path, outcome: 'failed', reason }, n);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'tether_draining',
+      help: '1 while the server shuts down gracefully (readiness fails), else 0.',
+      registers,
+      collect() {
+        this.set(snapshot().state === 'running' ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: 'tether_topics',
+      help: 'Topics with subscribers or history in this process.',
+      registers,
+      collect() {
+        this.set(snapshot().topics.topics);
+      },
+    });
+    new Gauge({
+      name: 'tether_subscriptions',
+      help: 'Topic subscriptions of open connections.',
+      registers,
+      collect() {
+        this.set(snapshot().topics.subscriptions);
+      },
+    });
+    new Counter({
+      name: 'tether_publications_total',
+      help: 'Topic publications (server API, HTTP API and clients).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(snapshot().topics.publications);
+      },
+    });
+
+    this.rtt = new Histogram({
+      name: 'tether_heartbeat_rtt_seconds',
+      help: 'Heartbeat round-trip times (app pong or WebSocket pong).',
+      labelNames: ['endpoint'] as const,
+      buckets: [...(options.rttBucketsSeconds ?? OPS_DEFAULTS.rttBucketsSeconds)],
+      registers,
+    });
+    this.storeLatency = new Histogram({
+      name: 'tether_store_operation_duration_seconds',
+      help: 'Latency of store operations (sessions, logs, topic history), by operation.',
+      labelNames: ['operation'] as const,
+      buckets: [...(options.storeBucketsSeconds ?? OPS_DEFAULTS.storeBucketsSeconds)],
+      registers,
+    });
+    this.storeErrors = new Counter({
+      name: 'tether_store_errors_total',
+      help: 'Store operations that failed, by operation.',
+      labelNames: ['operation'] as const,
+      registers,
+    });
+    this.apiRequests = new Counter({
+      name: 'tether_http_requests_total',
+      help: 'HTTP API and operations requests answered, by route and status.',
+      labelNames: ['route', 'status'] as const,
+      registers,
+    });
+    if (options.processMetrics === true) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'tether_' });
+    }
+    this.attachEndpoints();
+  }
+
+  /** The Content-Type of {@link metrics}'s text (Prometheus text format 0.0.4). */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  metrics(): Promise<string> {
+    this.attachEndpoints();
+    this.cached = undefined;
+    return this.registry.metrics();
+  }
+
+  /** Records one store operation (see {@link instrumentStore}). */
+  observeStore(operation: string, seconds: number, ok: boolean): void {
+    this.storeLatency.observe({ operation }, seconds);
+    if (!ok) this.storeErrors.inc({ operation });
+  }
+
+  /** Counts one answered HTTP request (`route` is the route pattern, not the URL). */
+  countHttpRequest(route: string, status: number): void {
+    this.apiRequests.inc({ route, status: String(status) });
+  }
+
+  /** Stops observing the endpoints. The registry stays readable. */
+  dispose(): void {
+    this.disposers.dispose();
+    this.attached.clear();
+  }
+
+  /** Subscribes to the RTT events of endpoints added since the last call. */
+  private attachEndpoints(): void {
+    for (const endpoint of this.tether.endpoints.values()) {
+      if (this.attached.has(endpoint)) continue;
+      this.attached.add(endpoint);
+      const labels = { endpoint: endpoint.path };
+      const dispose: Disposer = endpoint.on('rtt', ({ rttMs }) =>
+        this.rtt.observe(labels, rttMs / 1000),
+      );
+      this.disposers.add(dispose);
+    }
+  }
+
+  /** One `tether.stats()` per scrape, shared by every collector of that scrape. */
+  private snapshot(): ServerStats {
+    const now = performance.now();
+    if (this.cached === undefined || now - this.cached.at > SNAPSHOT_REUSE_MS) {
+      this.cached = { at: now, stats: this.tether.stats() };
+    }
+    return this.cached.stats;
+  }
+}
+
+/** Collectors of one scrape run within a few ms; a snapshot this young is reused. */
+const SNAPSHOT_REUSE_MS = 250;

@@ -1,0 +1,205 @@
+import { CloseCode } from '@tether/protocol';
+import type { Connection } from './connection.js';
+import { SERVER_DEFAULTS } from './defaults.js';
+import { errorMessage } from './frame-errors.js';
+import type { Session, SessionHost } from './session.js';
+import type { SessionMessage } from './store/index.js';
+
+interface PendingMessage {
+  /** The encoded `data` of the message. */
+  data: string;
+  resolve: (seq: number) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The encoded `msg` frame of a reliable server message: what is stored and what is sent. */
+function msgFrame(seq: number, data: string): string {
+  return `{"t":"msg","seq":${seq},"data":${data}}`;
+}
+
+/**
+ * Server -> client messages of one session: numbered per session, committed to the
+ * store BEFORE their bytes go to any socket (so a client never holds a seq the store
+ * never saw), kept until the client acknowledges them, and replayed in order after a
+ * resume before anything live.
+ *
+ * Messages sent while a store write is running wait and go in the next write, so a
+ * burst costs a few writes, not one per message. Delivery to the bound connection is
+ * either `live` (each committed message goes out at once) or catching up (a replay
+ * reads pages from the store as the socket drains, then switches to live when it
+ * reached the last committed seq: nothing is skipped or sent twice in between).
+ */
+export class SessionOutbox {
+  /** Highest seq committed to the store. */
+  private committed: number;
+  /** Highest seq the client acknowledged. */
+  private acked: number;
+  /** Highest seq queued to the bound connection. */
+  private delivered = 0;
+  /** The connection messages are delivered to (bound), live or catching up. */
+  private target: Connection | undefined;
+  private live = false;
+  private pending: PendingMessage[] = [];
+  private appending = false;
+
+  constructor(
+    private readonly session: Session,
+    outSeq: number,
+    ackedSeq: number,
+    private readonly host: SessionHost,
+  ) {
+    this.committed = outSeq;
+    this.acked = ackedSeq;
+  }
+
+  /** Highest seq committed (what a client may acknowledge). */
+  get outSeq(): number {
+    return this.committed;
+  }
+
+  get busy(): boolean {
+    return this.appending || this.pending.length > 0;
+  }
+
+  /** Stores one message (`data` already encoded); resolves with its seq once committed. */
+  send(data: string): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.pending.push({ data, resolve, reject });
+      // A microtask: every send of this synchronous burst joins the same write.
+      if (this.pending.length === 1 && !this.appending) queueMicrotask(this.append);
+    });
+  }
+
+  /** A cumulative ack from the client; false when it claims a seq never sent (BAD_ACK). */
+  ack(seq: number): boolean {
+    if (seq > this.committed) return false;
+    if (seq > this.acked) {
+      this.acked = seq;
+      this.host
+        .track(this.host.store.trimSessionMessages(this.session.id, seq))
+        .catch((err: unknown) => this.fault('trimming acknowledged messages failed', err));
+    }
+    return true;
+  }
+
+  bind(connection: Connection, fromSeq: number): void {
+    this.target = connection;
+    this.live = false;
+    this.delivered = fromSeq;
+  }
+
+  unbind(): void {
+    this.target = undefined;
+    this.live = false;
+  }
+
+  start(connection: Connection, preload: readonly SessionMessage[]): void {
+    if (this.target !== connection) return;
+    void this.replay(connection, preload);
+  }
+
+  private readonly append = (): void => {
+    if (this.appending || this.pending.length === 0) return;
+    this.appending = true;
+    const batch = this.pending.splice(0);
+    const first = this.committed + 1;
+    const messages = batch.map((m, i) => ({
+      seq: first + i,
+      payload: msgFrame(first + i, m.data),
+    }));
+    const { store, counters } = this.host;
+    this.host.track(store.appendSessionMessages(this.session.id, messages)).then(
+      (result) => {
+        this.appending = false;
+        this.committed = result.outSeq;
+        counters.messagesStored += messages.length;
+        counters.messagesDropped += result.dropped;
+        for (const m of messages) this.deliver(m);
+        for (const [i, m] of batch.entries()) m.resolve(first + i);
+        this.append();
+      },
+      (err: unknown) => {
+        this.appending = false;
+        for (const m of batch) m.reject(err);
+        this.append();
+      },
+    );
+  };
+
+  /** A message just committed: out at once when live and next in line. */
+  private deliver(message: SessionMessage): void {
+    const conn = this.target;
+    if (conn === undefined || !this.live || message.seq <= this.delivered) return;
+    if (message.seq !== this.delivered + 1) {
+      // Cannot happen while commits arrive in order; recover by reading the store.
+      this.live = false;
+      void this.replay(conn, []);
+      return;
+    }
+    if (conn.sendEncoded(message.payload)) this.delivered = message.seq;
+  }
+
+  /**
+   * Sends `items`, then pages from the store, each as the socket makes room, until
+   * everything committed went out; then goes live. Stops when the connection changes.
+   */
+  private async replay(conn: Connection, preload: readonly SessionMessage[]): Promise<void> {
+    const { store, counters } = this.host;
+    let items = preload;
+    try {
+      for (;;) {
+        for (const m of items) {
+          if (m.seq <= this.delivered) continue;
+          if (m.seq !== this.delivered + 1) {
+            this.fellBehind(conn);
+            return;
+          }
+          const bytes = Buffer.byteLength(m.payload);
+          while (!conn.roomFor(bytes)) {
+            if (!(await conn.whenWritable()) || this.target !== conn) return;
+          }
+          if (this.target !== conn || !conn.sendEncoded(m.payload, bytes)) return;
+          this.delivered = m.seq;
+          counters.messagesReplayed += 1;
+        }
+        if (this.target !== conn) return;
+        if (this.delivered >= this.committed) {
+          this.live = true;
+          return;
+        }
+        const page = await store.sessionMessagesAfter(
+          this.session.id,
+          this.delivered,
+          SERVER_DEFAULTS.replayPageSize,
+        );
+        if (this.target !== conn) return;
+        if (!page.complete || page.messages.length === 0) {
+          this.fellBehind(conn);
+          return;
+        }
+        items = page.messages;
+      }
+    } catch (err) {
+      this.fault('replaying session messages failed', err);
+      if (this.target === conn) conn.closeWith(CloseCode.INTERNAL_ERROR, 'replay failed');
+    }
+  }
+
+  /**
+   * The retention dropped messages this connection still needed while it caught up: it
+   * must not go on as if nothing was missing. Closed as a slow consumer, it resumes and
+   * is told `resumed: false, reason: 'gap'`.
+   */
+  private fellBehind(conn: Connection): void {
+    this.host.logger.info(
+      { sid: this.session.id, cid: conn.id, delivered: this.delivered },
+      'client fell behind its session retention',
+    );
+    this.host.counters.slowConsumers += 1;
+    conn.closeWith(CloseCode.SLOW_CONSUMER, 'slow consumer: fell behind the session retention');
+  }
+
+  private fault(message: string, err: unknown): void {
+    this.host.logger.error({ sid: this.session.id, err: errorMessage(err) }, message);
+  }
+}

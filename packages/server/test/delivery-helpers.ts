@@ -1,0 +1,66 @@
+/**
+ * Helpers of the delivery tests: they speak the protocol with the raw client of
+ * helpers.ts (plain `ws` + JSON, no Tether client code), so sessions, resume, acks and
+ * topic positions are exercised exactly as they go over the wire.
+ */
+import { type AnyFrame, RawClient } from './helpers.js';
+
+/** What a resuming hello carries. */
+export interface ResumeRequest {
+  sid: string;
+  token: string;
+  /** Highest server seq received. */
+  seq: number;
+}
+
+/** A connected raw client and the welcome it got. */
+export interface Hello {
+  c: RawClient;
+  welcome: AnyFrame;
+}
+
+/** Opens a socket and says hello (resuming when `resume` is given); waits for the welcome. */
+export async function hello(url: string, resume?: ResumeRequest): Promise<Hello> {
+  const c = await RawClient.open(url);
+  c.sendJson(resume === undefined ? { t: 'hello', v: 1 } : { t: 'hello', v: 1, resume });
+  const welcome = await c.next((f) => f.t === 'welcome');
+  return { c, welcome };
+}
+
+/** The resume request that continues `welcome`'s session after receiving up to `seq`. */
+export function resumeOf(welcome: AnyFrame, seq: number): ResumeRequest {
+  return { sid: welcome.sid as string, token: welcome.token as string, seq };
+}
+
+/** Reliable server messages received so far: `[seq, data]`, in arrival order. */
+export function reliable(c: RawClient): Array<[number, unknown]> {
+  return c.frames
+    .filter((f) => f.t === 'msg' && typeof f.seq === 'number')
+    .map((f) => [f.seq as number, f.data]);
+}
+
+/** The highest reliable server seq received (0 if none). */
+export function lastSeq(c: RawClient): number {
+  return reliable(c).reduce((max, [seq]) => Math.max(max, seq), 0);
+}
+
+/** Offsets of the `pub` frames of `topic` received so far, in arrival order. */
+export function offsets(c: RawClient, topic: string): number[] {
+  return c.frames.filter((f) => f.t === 'pub' && f.topic === topic).map((f) => f.offset as number);
+}
+
+/** Cumulative acks received so far. */
+export function acks(c: RawClient): number[] {
+  return c.frames.filter((f) => f.t === 'ack').map((f) => f.seq as number);
+}
+
+/** `[from, ..., to]`. */
+export function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+}
+
+/** Waits until the socket closed (terminating it first); for a cut that the server must notice. */
+export async function cut(c: RawClient): Promise<void> {
+  c.close();
+  await c.waitClosed();
+}

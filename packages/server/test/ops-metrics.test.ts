@@ -1,0 +1,134 @@
+import { register as globalRegistry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createStore, instrumentStore, TetherMetrics, type TetherServer } from '../src/index.js';
+import { RawClient, startTether } from './helpers.js';
+import { parsePrometheus, sampleValue } from './prometheus-text.js';
+
+const servers: TetherServer[] = [];
+const clients: RawClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await Promise.all(servers.splice(0).map((s) => s.close({ drainTimeoutMs: 200 })));
+});
+
+async function scrape(metrics: TetherMetrics) {
+  const text = await metrics.metrics();
+  return parsePrometheus(text);
+}
+
+async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within 5000 ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('TetherMetrics', () => {
+  it('exposes valid Prometheus text whose counters move as messages flow', async () => {
+    let metrics: TetherMetrics | undefined;
+    const store = instrumentStore(createStore('memory'), (op, s, ok) => metrics?.observeStore(op, s, ok));
+    const { tether, endpoint, url } = await startTether(
+      { heartbeatIntervalMs: 50, authorizePublish: () => true, rateLimit: { perSecond: 1, burst: 5 } },
+      { store },
+    );
+    servers.push(tether);
+    metrics = new TetherMetrics(tether);
+    endpoint.onMessage(() => {});
+    const ep = { endpoint: '/ws' };
+
+    const before = await scrape(metrics);
+    expect(before.types.get('tether_connections')).toBe('gauge');
+    expect(before.types.get('tether_messages_in_total')).toBe('counter');
+    expect(before.types.get('tether_heartbeat_rtt_seconds')).toBe('histogram');
+    expect(sampleValue(before, 'tether_connections', ep)).toBe(0);
+    expect(sampleValue(before, 'tether_messages_in_total', ep)).toBe(0);
+
+    const a = await RawClient.connect(url);
+    const b = await RawClient.connect(url);
+    clients.push(a, b);
+    b.sendJson({ t: 'sub', topic: 'news' });
+    await b.next((f) => f.t === 'subscribed');
+    for (let i = 1; i <= 3; i += 1) a.sendJson({ t: 'msg', data: i });
+    a.sendJson({ t: 'publish', topic: 'news', data: 'x', id: 1 });
+    await a.next((f) => f.t === 'published');
+    await b.next((f) => f.t === 'pub');
+
+    const during = await until(
+      () => scrape(metrics as TetherMetrics),
+      (m) => sampleValue(m, 'tether_heartbeat_rtt_seconds_count', ep) >= 2,
+      'RTT observations',
+    );
+    expect(sampleValue(during, 'tether_connections', ep)).toBe(2);
+    expect(sampleValue(during, 'tether_connects_total', ep)).toBe(2);
+    // 2 hellos + sub + 3 msgs + publish, at least.
+    expect(sampleValue(during, 'tether_messages_in_total', ep)).toBeGreaterThanOrEqual(7);
+    expect(sampleValue(during, 'tether_messages_out_total', ep)).toBeGreaterThanOrEqual(4);
+    expect(sampleValue(during, 'tether_bytes_in_total', ep)).toBeGreaterThan(0);
+    expect(sampleValue(during, 'tether_bytes_out_total', ep)).toBeGreaterThan(0);
+    expect(sampleValue(during, 'tether_publications_total')).toBe(1);
+    expect(sampleValue(during, 'tether_subscriptions')).toBe(1);
+    expect(sampleValue(during, 'tether_sessions', ep)).toBe(2);
+    expect(sampleValue(during, 'tether_heartbeat_rtt_seconds_bucket', { ...ep, le: '+Inf' })).toBe(
+      sampleValue(during, 'tether_heartbeat_rtt_seconds_count', ep),
+    );
+    expect(sampleValue(during, 'tether_store_operation_duration_seconds_count', { operation: 'createSession' })).toBe(2);
+    expect(sampleValue(during, 'tether_store_operation_duration_seconds_count', { operation: 'appendPublication' })).toBe(1);
+
+    // Rate-limit rejections: a burst past the bucket.
+    for (let i = 0; i < 20; i += 1) a.sendJson({ t: 'ping', ts: i });
+    await a.next((f) => f.t === 'error' && f.code === 'RATE_LIMITED');
+    // A close by code.
+    b.ws.close(1000);
+    await b.waitClosed();
+    const after = await until(
+      () => scrape(metrics as TetherMetrics),
+      (m) => sampleValue(m, 'tether_disconnects_total', { ...ep, code: '1000' }) === 1,
+      'disconnect counted',
+    );
+    expect(sampleValue(after, 'tether_rate_limited_total', ep)).toBeGreaterThan(0);
+    expect(sampleValue(after, 'tether_connections', ep)).toBe(1);
+    expect(sampleValue(after, 'tether_messages_in_total', ep)).toBeGreaterThan(
+      sampleValue(during, 'tether_messages_in_total', ep),
+    );
+  });
+
+  it('uses a registry per server, never the global one', async () => {
+    const one = await startTether();
+    const two = await startTether();
+    servers.push(one.tether, two.tether);
+    const m1 = new TetherMetrics(one.tether);
+    const m2 = new TetherMetrics(two.tether);
+    expect(m1.registry).not.toBe(m2.registry);
+    expect(m1.registry).not.toBe(globalRegistry);
+    clients.push(await RawClient.connect(one.url));
+    expect(sampleValue(await scrape(m1), 'tether_connections')).toBe(1);
+    expect(sampleValue(await scrape(m2), 'tether_connections')).toBe(0);
+    expect((await globalRegistry.metrics()).includes('tether_')).toBe(false);
+    expect(m1.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+  });
+
+  it('counts resumes by outcome and reason', async () => {
+    const { tether, url } = await startTether();
+    servers.push(tether);
+    const metrics = new TetherMetrics(tether);
+    const first = await RawClient.connect(url);
+    clients.push(first);
+    const welcome = first.frames.find((f) => f.t === 'welcome') as unknown as { sid: string; token: string };
+    first.ws.close(1000);
+    await first.waitClosed();
+    const again = await RawClient.open(url);
+    clients.push(again);
+    again.sendJson({ t: 'hello', v: 1, resume: { sid: welcome.sid, token: welcome.token, seq: 0 } });
+    expect(await again.next((f) => f.t === 'welcome')).toMatchObject({ resumed: true });
+    const bad = await RawClient.open(url);
+    clients.push(bad);
+    bad.sendJson({ t: 'hello', v: 1, resume: { sid: welcome.sid, token: 'wrong', seq: 0 } });
+    expect(await bad.next((f) => f.t === 'welcome')).toMatchObject({ resumed: false });
+    const m = await scrape(metrics);
+    expect(sampleValue(m, 'tether_resumes_total', { outcome: 'ok' })).toBe(1);
+    expect(sampleValue(m, 'tether_resumes_total', { outcome: 'failed' })).toBe(1);
+  });
+});
