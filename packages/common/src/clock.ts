@@ -101,3 +101,15 @@ export class ManualClock implements Clock {
     this.wall += ms;
   }
 }
+
+/** Whether `value` has every method of a {@link Clock} (for option validation). */
+export function isClock(value: unknown): value is Clock {
+  if (typeof value !== 'object' || value === null) return false;
+  const c = value as Record<string, unknown>;
+  return (
+    typeof c.now === 'function' &&
+    typeof c.monotonic === 'function' &&
+    typeof c.setTimeout === 'function' &&
+    typeof c.clearTimeout === 'function'
+  );
+}

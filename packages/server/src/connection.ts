@@ -18,6 +18,8 @@ import type {
   ConnectionState,
   TetherConnection,
 } from './connection-types.js';
+import { encodeData } from './encode-data.js';
+import { DeliveryError } from './errors.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import type { HeartbeatSubject } from './heartbeat.js';
 import type { Logger } from './logger.js';
@@ -235,8 +237,10 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
   }
 
   send(data: Json): boolean {
+    // Validate before the state check, so a bad payload is an error whatever the state.
+    const encoded = encodeData(data, (message) => new DeliveryError('INVALID_PAYLOAD', message));
     if (this.current !== 'open' || this.drainClose !== undefined) return false;
-    return this.sendEncoded(encodeFrame({ t: 'msg', data }));
+    return this.sendEncoded(`{"t":"msg","data":${encoded}}`);
   }
 
   close(code: number = CloseCode.NORMAL, reason = '', retryAfterMs?: number): void {

@@ -14,6 +14,7 @@ import type {
   SlowConsumerEvent,
   TetherConnection,
 } from './connection-types.js';
+import { DeliveryError } from './errors.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import { type RouterContext, routeMessage } from './frame-router.js';
 import {
@@ -96,6 +97,8 @@ export interface EndpointShared {
   topics: Topics;
   store: Store;
   trustProxy: boolean;
+  /** Whether the server has finished closing (its store may be gone). */
+  isClosed: () => boolean;
 }
 
 /** The implementation behind {@link Endpoint}; internal to the package. */
@@ -204,14 +207,17 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   }
 
   publish(topic: string, data: Json): Promise<PublishResult> {
+    if (this.shared.isClosed()) return serverClosed();
     return this.shared.topics.publish(topic, data);
   }
 
   sendTo(sessionId: string, data: Json): Promise<SendResult> {
+    if (this.shared.isClosed()) return serverClosed();
     return this.sessions.sendTo(sessionId, data);
   }
 
   sendToUser(userId: string, data: Json): Promise<SendResult[]> {
+    if (this.shared.isClosed()) return serverClosed();
     return this.sessions.sendToUser(userId, data);
   }
 
@@ -445,4 +451,9 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     const waiters = drain.waiters.splice(0);
     for (const resolve of waiters) resolve();
   }
+}
+
+/** The rejection of API calls made after the server closed. */
+function serverClosed(): Promise<never> {
+  return Promise.reject(new DeliveryError('SERVER_CLOSED', 'the server is closed'));
 }

@@ -32,6 +32,7 @@
  * @packageDocumentation
  */
 
+export { OptionError, TetherError } from '@tether/common';
 export type {
   CloseEvent,
   ConnectionInfo,

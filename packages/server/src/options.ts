@@ -5,6 +5,7 @@ import {
   checkFn,
   checkInt,
   checkKnownKeys,
+  isClock,
   OptionError,
   systemClock,
 } from '@tether/common';
@@ -353,7 +354,7 @@ export function resolveServerOptions(options: TetherServerOptions = {}): Resolve
     }
   }
   const clock = options.clock ?? systemClock;
-  if (typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function') {
+  if (!isClock(clock)) {
     throw new OptionError('clock', 'expected a Clock (now, monotonic, setTimeout, clearTimeout)');
   }
   return {

@@ -1,10 +1,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DisposerBag, hintedDelay, OptionError, Timer } from '@tether/common';
+import {
+  checkInt,
+  checkKnownKeys,
+  DisposerBag,
+  hintedDelay,
+  OptionError,
+  Timer,
+} from '@tether/common';
 import { type Json, SUBPROTOCOL } from '@tether/protocol';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { type Endpoint, TetherEndpoint } from './endpoint.js';
-import { ServerStateError } from './errors.js';
+import { DeliveryError, ServerStateError } from './errors.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { requestPath } from './handshake.js';
 import { HeartbeatSweep } from './heartbeat.js';
@@ -125,6 +132,7 @@ export class TetherServer {
       topics: this.topics,
       store: this.store,
       trustProxy: this.options.trustProxy,
+      isClosed: () => this.state === 'closed',
     });
     this.disposers.add(
       UpgradeRouter.for(this.httpServer).add(path, (req, socket, head) =>
@@ -171,6 +179,9 @@ export class TetherServer {
    * `pub` frame is encoded once and queued to every subscriber of every endpoint.
    */
   publish(topic: string, data: Json): Promise<PublishResult> {
+    if (this.state === 'closed') {
+      return Promise.reject(new DeliveryError('SERVER_CLOSED', 'the server is closed'));
+    }
     return this.topics.publish(topic, data);
   }
 
@@ -197,6 +208,7 @@ export class TetherServer {
    * draining endpoints get 503 + Retry-After.
    */
   close(options: CloseOptions = {}): Promise<void> {
+    checkCloseOptions(options);
     this.closing ??= this.shutdown(options);
     return this.closing;
   }
@@ -302,5 +314,19 @@ export class TetherServer {
     }
     response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
     response.end('not found\n');
+  }
+}
+
+const CLOSE_OPTION_KEYS = ['drainTimeoutMs', 'reason', 'retryAfterMs', 'retrySpreadMs'] as const;
+
+/** Validates `close()` options; throws an `OptionError` naming the bad one. */
+function checkCloseOptions(options: CloseOptions): void {
+  checkKnownKeys('close', options, CLOSE_OPTION_KEYS);
+  for (const key of ['drainTimeoutMs', 'retryAfterMs', 'retrySpreadMs'] as const) {
+    const value = options[key];
+    if (value !== undefined) checkInt(`close.${key}`, value, 0);
+  }
+  if (options.reason !== undefined && typeof options.reason !== 'string') {
+    throw new OptionError('close.reason', `expected a string, got ${typeof options.reason}`);
   }
 }

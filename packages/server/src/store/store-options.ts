@@ -7,6 +7,7 @@ import {
   checkFn,
   checkInt,
   checkKnownKeys,
+  isClock,
   OptionError,
   systemClock,
 } from '@tether/common';
@@ -79,8 +80,11 @@ export function resolveStoreOptions(
 ): ResolvedStoreOptions {
   checkKnownKeys(prefix, options, [...STORE_OPTION_KEYS, ...extraKeys]);
   const clock = options.clock ?? systemClock;
-  if (typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function') {
-    throw new OptionError(`${prefix}.clock`, 'expected a Clock (now, setTimeout, clearTimeout)');
+  if (!isClock(clock)) {
+    throw new OptionError(
+      `${prefix}.clock`,
+      'expected a Clock (now, monotonic, setTimeout, clearTimeout)',
+    );
   }
   const d = STORE_DEFAULTS;
   return {
