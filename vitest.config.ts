@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import SummaryReporter from './scripts/summary-reporter.js';
 
-const PACKAGES = ['common', 'protocol', 'testkit', 'server', 'client', 'cli'] as const;
+const PACKAGES = ['common', 'protocol', 'testkit', 'server', 'client', 'dashboard', 'cli'] as const;
 
 const fromRoot = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 

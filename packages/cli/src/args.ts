@@ -1,4 +1,6 @@
-import { parseDuration, TetherError } from '@tether/common';
+import { TetherError } from '@tether/common';
+import type { ConfigLayer } from './config.js';
+import { FIELD_BY_FLAG, FIELDS } from './config-fields.js';
 
 /** A command line the CLI cannot run; the message names the flag. Exit status 2. */
 export class UsageError extends TetherError {
@@ -9,34 +11,37 @@ export class UsageError extends TetherError {
   }
 }
 
-/** What `tether serve` was asked to do. */
+/** What `tether serve` was given on its command line (values are checked later, with the rest of the configuration). */
 export interface ServeArgs {
-  /** 0 picks a free port. Default 8080, or the PORT environment variable. */
-  port: number;
-  /** Default `0.0.0.0`. */
-  host: string;
-  /** Only `memory` for now. */
-  store: 'memory';
-  heartbeatIntervalMs: number | undefined;
-  heartbeatTimeoutMs: number | undefined;
   help: boolean;
+  /** `--config PATH`. */
+  configPath: string | undefined;
+  /** Flag values by config key. */
+  flags: ConfigLayer;
 }
 
-export const SERVE_DEFAULTS = { port: 8080, host: '0.0.0.0', store: 'memory' } as const;
+const flagLines = FIELDS.filter((f) => f.flag !== undefined).map((f) => {
+  const left = `  ${f.flag}${f.arg === undefined ? '' : ` ${f.arg}`}`;
+  return `${left.padEnd(32)} ${f.help}`;
+});
 
 export const SERVE_USAGE = `Usage: tether serve [options]
 
-Runs the Tether hub: a WebSocket endpoint at /ws and GET /healthz.
+Runs the Tether hub: WebSocket endpoint /ws, HTTP API /api/*, /healthz, /readyz,
+/stats, /metrics, /admin/*, the dashboard at /dashboard and a demo page at /.
+
+Settings come from flags, then environment variables (TETHER_*), then the config file
+(tether.config.json in the working directory, or --config PATH), then defaults.
+Every setting is described in docs/configuration.md.
 
 Options:
-  --port <n>                 port to listen on (default 8080, or $PORT; 0 = any free port)
-  --host <addr>              interface to bind (default 0.0.0.0)
-  --store <kind>             session and topic store: memory (default; more arrive later)
-  --heartbeat-interval <d>   heartbeat period, e.g. 25s or 500ms (default 25s)
-  --heartbeat-timeout <d>    silence past interval + this closes a connection (default 10s)
-  -h, --help                 show this help
+  --config <path>                config file (default ./tether.config.json if it exists)
+${flagLines.join('\n')}
+  -h, --help                     show this help
 
-SIGTERM or SIGINT drains connections (goodbye + close 1012) and exits 0.`;
+Authentication is on by default (JWT): set TETHER_JWT_SECRET or --jwt-secret, or use
+--insecure for local development. SIGTERM or SIGINT drains connections (goodbye + close
+1012) and exits 0.`;
 
 export const USAGE = `Usage: tether <command> [options]
 
@@ -46,30 +51,16 @@ Commands:
 Options:
   -h, --help    show this help`;
 
-const VALUE_FLAGS = [
-  '--port',
-  '--host',
-  '--store',
-  '--heartbeat-interval',
-  '--heartbeat-timeout',
-] as const;
-type ValueFlag = (typeof VALUE_FLAGS)[number];
-
-/** Smallest heartbeat interval or timeout the server accepts. */
-const MIN_HEARTBEAT_MS = 10;
-/** Largest one (a day). */
-const MAX_HEARTBEAT_MS = 86_400_000;
-
 /**
- * Parses the arguments after `serve`. Accepts `--flag value` and `--flag=value`; the
- * last occurrence of a flag wins. Throws a {@link UsageError} naming the flag.
+ * Parses the arguments after `serve`: `--flag value`, `--flag=value`, and value-less
+ * flags (`--insecure`); the last occurrence of a flag wins. Only the syntax is checked
+ * here: values are checked with the environment and the config file (a bad value
+ * throws a `ConfigError` naming the flag). Throws a {@link UsageError} naming the flag.
  */
-export function parseServeArgs(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>> = {},
-): ServeArgs {
-  const values = new Map<ValueFlag, string>();
+export function parseServeArgs(argv: readonly string[]): ServeArgs {
+  const flags: ConfigLayer = new Map();
   let help = false;
+  let configPath: string | undefined;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] as string;
     if (arg === '-h' || arg === '--help') {
@@ -78,12 +69,18 @@ export function parseServeArgs(
     }
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg : arg.slice(0, eq);
-    if (!(VALUE_FLAGS as readonly string[]).includes(name)) {
+    const field = FIELD_BY_FLAG.get(name);
+    if (field === undefined && name !== '--config') {
       throw new UsageError(
         arg.startsWith('-')
           ? `unknown option ${name}`
           : `unexpected argument "${arg}" (serve takes no arguments)`,
       );
+    }
+    if (field !== undefined && field.arg === undefined) {
+      if (eq !== -1) throw new UsageError(`${name} takes no value`);
+      flags.set(field.key, { value: field.flagValue, text: false, label: name });
+      continue;
     }
     let value: string | undefined;
     if (eq !== -1) value = arg.slice(eq + 1);
@@ -94,56 +91,10 @@ export function parseServeArgs(
       }
       i += 1;
     }
-    values.set(name as ValueFlag, value);
+    if (field === undefined) {
+      if (value === '') throw new UsageError('--config needs a path');
+      configPath = value;
+    } else flags.set(field.key, { value, text: true, label: name });
   }
-  if (help) {
-    return {
-      ...SERVE_DEFAULTS,
-      heartbeatIntervalMs: undefined,
-      heartbeatTimeoutMs: undefined,
-      help,
-    };
-  }
-  return {
-    port: parsePort(values.get('--port') ?? env.PORT, values.has('--port') ? '--port' : 'PORT'),
-    host: parseHost(values.get('--host')),
-    store: parseStore(values.get('--store')),
-    heartbeatIntervalMs: parseHeartbeat(values.get('--heartbeat-interval'), '--heartbeat-interval'),
-    heartbeatTimeoutMs: parseHeartbeat(values.get('--heartbeat-timeout'), '--heartbeat-timeout'),
-    help,
-  };
-}
-
-function parsePort(value: string | undefined, what: string): number {
-  if (value === undefined || value === '') return SERVE_DEFAULTS.port;
-  if (!/^\d+$/.test(value) || Number(value) > 65_535) {
-    throw new UsageError(`${what}: expected a port number 0-65535, got "${value}"`);
-  }
-  return Number(value);
-}
-
-function parseHost(value: string | undefined): string {
-  if (value === undefined) return SERVE_DEFAULTS.host;
-  if (value.trim() === '' || /\s/.test(value))
-    throw new UsageError(`--host: expected an address, got "${value}"`);
-  return value;
-}
-
-function parseStore(value: string | undefined): 'memory' {
-  if (value === undefined || value === 'memory') return 'memory';
-  throw new UsageError(`--store: only "memory" is supported in this version, got "${value}"`);
-}
-
-function parseHeartbeat(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  let ms: number;
-  try {
-    ms = parseDuration(value, flag);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (ms < MIN_HEARTBEAT_MS || ms > MAX_HEARTBEAT_MS) {
-    throw new UsageError(`${flag}: must be between ${MIN_HEARTBEAT_MS}ms and 24h, got "${value}"`);
-  }
-  return ms;
+  return { help, configPath, flags };
 }

@@ -1,116 +1,69 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Disposer } from '@tether/common';
-import { type CloseOptions, type Logger, TetherServer } from '@tether/server';
-import type { ServeArgs } from './args.js';
+import type { Logger } from '@tether/server';
+import { configFromObject } from './config.js';
+import type { HubConfig } from './config-types.js';
+import { type Hub, type HubIo, type HubOptions, startHub } from './hub.js';
+
+export { WS_PATH } from './hub.js';
 
 /** Where the CLI writes. Injected so tests run it in-process. */
-export interface CliIo {
-  stdout: (line: string) => void;
-  stderr: (line: string) => void;
-}
+export type CliIo = HubIo;
 
-/** Options of {@link serve}: the parsed flags, plus what tests inject. */
-export interface ServeOptions extends Omit<ServeArgs, 'help'> {
+/** Path of the liveness check. */
+export const HEALTH_PATH = '/healthz';
+
+/** A nested partial of the configuration (the shape of tether.config.json). */
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends readonly unknown[]
+    ? T[K]
+    : T[K] extends object
+      ? DeepPartial<T[K]>
+      : T[K];
+};
+
+/**
+ * Options of {@link serve}: any part of the configuration, in the shape of
+ * tether.config.json (validated the same way; errors name `serve()` and the key), plus
+ * what embedding code injects. Unlike the `tether serve` command, `serve()` defaults to
+ * the memory store and, when `auth` is not given, to no authentication (with the
+ * warning): it is the entry point of tests, benchmarks and embedding code.
+ */
+export interface ServeOptions extends DeepPartial<Omit<HubConfig, 'auth' | 'topics'>> {
+  auth?: { mode: 'none' } | ({ mode?: 'jwt' } & Record<string, unknown>);
+  topics?: HubConfig['topics'];
+  /** Shorthand of `heartbeat.intervalMs` (kept from the first versions of `serve()`). */
+  heartbeatIntervalMs?: number | undefined;
+  /** Shorthand of `heartbeat.timeoutMs`. */
+  heartbeatTimeoutMs?: number | undefined;
+  /** Default: pino at `log.level`. */
   logger?: Logger;
-  /** Drain timeout of the graceful shutdown. Default: the server's (10 s). */
-  drainTimeoutMs?: number;
+  /** Export Node's process metrics too (see {@link HubOptions.processMetrics}). Default false here. */
+  processMetrics?: boolean;
 }
 
 /** A running hub. */
-export interface ServeHandle {
-  readonly tether: TetherServer;
-  readonly http: Server;
-  readonly host: string;
-  readonly port: number;
-  /** `http://host:port`. */
-  readonly url: string;
-  /** Graceful shutdown (goodbye + 1012 to every client, drain, stop listening). Idempotent. */
-  close(options?: CloseOptions): Promise<void>;
-  /** Resolves once {@link close} finished. */
-  readonly closed: Promise<void>;
-}
-
-/** Path of the WebSocket endpoint of the hub. */
-export const WS_PATH = '/ws';
-/** Path of the health check. */
-export const HEALTH_PATH = '/healthz';
+export type ServeHandle = Hub;
 
 /**
- * Starts the hub: an HTTP server with `GET /healthz` (200 `{"status":"ok"}`, 503
- * `{"status":"draining"}` during shutdown), the Tether endpoint at `/ws`, 404 elsewhere.
- * Prints `tether listening on http://HOST:PORT (ws: /ws)` once ready.
+ * Starts the hub in this process from options (see {@link ServeOptions}); the CLI's
+ * `tether serve` resolves flags, environment and the config file, then calls
+ * {@link startHub} the same way. Prints `tether listening on http://HOST:PORT (ws: /ws)`.
  */
 export async function serve(options: ServeOptions, io: CliIo): Promise<ServeHandle> {
-  let draining = false;
-  const http = createServer((req, res) => answer(req, res, draining));
-  const tether = new TetherServer({
-    server: http,
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-    ...(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }),
+  const { logger, heartbeatIntervalMs, heartbeatTimeoutMs, processMetrics, ...rest } = options;
+  const input: Record<string, unknown> = { store: 'memory', auth: { mode: 'none' }, ...rest };
+  const heartbeat = { ...(rest.heartbeat ?? {}) };
+  if (heartbeatIntervalMs !== undefined) heartbeat.intervalMs = heartbeatIntervalMs;
+  if (heartbeatTimeoutMs !== undefined) heartbeat.timeoutMs = heartbeatTimeoutMs;
+  if (Object.keys(heartbeat).length > 0) input.heartbeat = heartbeat;
+  for (const key of Object.keys(input)) if (input[key] === undefined) delete input[key];
+  const { config, warnings } = configFromObject(input, 'serve()');
+  return startHub(config, {
+    io,
+    warnings,
+    processMetrics: processMetrics ?? false,
+    ...(logger === undefined ? {} : { logger }),
   });
-  tether.endpoint(WS_PATH, {
-    ...(options.heartbeatIntervalMs === undefined
-      ? {}
-      : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
-    ...(options.heartbeatTimeoutMs === undefined
-      ? {}
-      : { heartbeatTimeoutMs: options.heartbeatTimeoutMs }),
-  });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port, options.host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (http.address() as AddressInfo).port;
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
-  io.stdout(`tether listening on ${url} (ws: ${WS_PATH})`);
-
-  let resolveClosed: () => void = () => {};
-  const closed = new Promise<void>((resolve) => {
-    resolveClosed = resolve;
-  });
-  let closing: Promise<void> | undefined;
-  const close = (closeOptions: CloseOptions = {}): Promise<void> => {
-    closing ??= (async () => {
-      draining = true;
-      // The attached HTTP server keeps listening during the drain so late upgrades get
-      // 503 + Retry-After and health checks see "draining"; then it closes.
-      await tether.close(closeOptions);
-      await new Promise<void>((resolve) => {
-        http.close(() => resolve());
-        http.closeAllConnections();
-      });
-      resolveClosed();
-    })();
-    return closing;
-  };
-  return { tether, http, host: options.host, port, url, close, closed };
-}
-
-function answer(req: IncomingMessage, res: ServerResponse, draining: boolean): void {
-  const path = (req.url ?? '/').split('?')[0];
-  if (path === HEALTH_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
-    json(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok' });
-    return;
-  }
-  if (path === WS_PATH) {
-    res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
-    res.end('this is a WebSocket endpoint (subprotocol tether.v1)\n');
-    return;
-  }
-  json(res, 404, { status: 'not found' });
-}
-
-function json(res: ServerResponse, status: number, body: object): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }
 
 /** The part of `process` the signal handling needs. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseServeArgs, UsageError } from '../src/index.js';
+import { parseServeArgs, SERVE_USAGE, UsageError } from '../src/index.js';
 
-function usageError(argv: string[], env: Record<string, string> = {}): string {
+function usageError(argv: string[]): string {
   try {
-    parseServeArgs(argv, env);
+    parseServeArgs(argv);
   } catch (err) {
     if (err instanceof UsageError) return err.message;
     throw err;
@@ -12,18 +12,7 @@ function usageError(argv: string[], env: Record<string, string> = {}): string {
 }
 
 describe('tether serve arguments', () => {
-  it('has defaults: port 8080, host 0.0.0.0, memory store, server heartbeat defaults', () => {
-    expect(parseServeArgs([])).toEqual({
-      port: 8080,
-      host: '0.0.0.0',
-      store: 'memory',
-      heartbeatIntervalMs: undefined,
-      heartbeatTimeoutMs: undefined,
-      help: false,
-    });
-  });
-
-  it('reads flags in both --flag value and --flag=value forms', () => {
+  it('collects flag values by config key, in both --flag value and --flag=value forms', () => {
     const args = parseServeArgs([
       '--port',
       '0',
@@ -33,43 +22,52 @@ describe('tether serve arguments', () => {
       '--heartbeat-interval',
       '500ms',
       '--heartbeat-timeout=2s',
+      '--insecure',
+      '--config',
+      'hub.json',
     ]);
-    expect(args).toMatchObject({
-      port: 0,
-      host: '127.0.0.1',
-      heartbeatIntervalMs: 500,
-      heartbeatTimeoutMs: 2000,
+    expect(args.help).toBe(false);
+    expect(args.configPath).toBe('hub.json');
+    expect(Object.fromEntries([...args.flags].map(([k, v]) => [k, [v.value, v.label]]))).toEqual({
+      port: ['0', '--port'],
+      host: ['127.0.0.1', '--host'],
+      store: ['memory', '--store'],
+      'heartbeat.intervalMs': ['500ms', '--heartbeat-interval'],
+      'heartbeat.timeoutMs': ['2s', '--heartbeat-timeout'],
+      'auth.mode': ['none', '--insecure'],
     });
-    expect(parseServeArgs(['--heartbeat-interval', '1.5s']).heartbeatIntervalMs).toBe(1500);
-    expect(parseServeArgs(['--heartbeat-interval', '250']).heartbeatIntervalMs).toBe(250);
   });
 
-  it('takes the port from PORT when --port is absent, and --port wins over it', () => {
-    expect(parseServeArgs([], { PORT: '9090' }).port).toBe(9090);
-    expect(parseServeArgs(['--port', '7070'], { PORT: '9090' }).port).toBe(7070);
-    expect(usageError([], { PORT: 'http' })).toMatch(/^PORT: /);
+  it('lets the last occurrence win', () => {
+    expect(parseServeArgs(['--port', '1', '--port', '2']).flags.get('port')?.value).toBe('2');
+    expect(parseServeArgs(['--insecure', '--auth', 'jwt']).flags.get('auth.mode')?.value).toBe(
+      'jwt',
+    );
   });
 
-  it('recognizes --help and -h', () => {
+  it('recognizes --help and -h (the usage lists every flag)', () => {
     expect(parseServeArgs(['--help']).help).toBe(true);
     expect(parseServeArgs(['--port', 'bad', '-h']).help).toBe(true);
+    for (const flag of [
+      '--port',
+      '--store',
+      '--insecure',
+      '--jwt-secret',
+      '--api-key',
+      '--admin-key',
+    ]) {
+      expect(SERVE_USAGE).toContain(flag);
+    }
   });
 
   it.each([
-    [['--port', 'abc'], /^--port: expected a port number/],
-    [['--port', '70000'], /^--port: /],
-    [['--port', '-1'], /^--port needs a value|^--port: /],
-    [['--port'], /^--port needs a value/],
-    [['--host', ''], /^--host: /],
-    [['--store', 'sqlite:/tmp/x.db'], /^--store: only "memory" is supported/],
-    [['--store', 'redis'], /^--store: /],
-    [['--heartbeat-interval', 'soon'], /^--heartbeat-interval: cannot parse duration "soon"/],
-    [['--heartbeat-interval', '5ms'], /^--heartbeat-interval: must be between/],
-    [['--heartbeat-timeout', '2d'], /^--heartbeat-timeout: cannot parse/],
-    [['--heartbeat-timeout', '48h'], /^--heartbeat-timeout: must be between/],
-    [['--prot', '1'], /^unknown option --prot/],
+    [['--port'], /^--port needs a value$/],
+    [['--port', '--host'], /^--port needs a value$/],
+    [['--insecure=yes'], /^--insecure takes no value$/],
+    [['--config'], /^--config needs a value$/],
+    [['--config='], /^--config needs a path$/],
+    [['--prot', '1'], /^unknown option --prot$/],
     [['extra'], /^unexpected argument "extra"/],
-    [['--port', '--host'], /^--port needs a value/],
   ])('rejects %j naming the flag', (argv, message) => {
     expect(usageError(argv)).toMatch(message);
   });

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SUBPROTOCOL } from '@tether/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -82,8 +84,16 @@ describe('tether (main)', () => {
     expect(await main(['serve', '--heartbeat-interval', 'forever'], { io, env: {} })).toBe(2);
     expect(io.err[0]).toContain('--heartbeat-interval');
     const io2 = capture();
-    expect(await main(['serve', '--store', 'sqlite:/tmp/x'], { io: io2, env: {} })).toBe(2);
-    expect(io2.err[0]).toContain('--store');
+    expect(await main(['serve', '--store', 'redis://127.0.0.1'], { io: io2, env: {} })).toBe(2);
+    expect(io2.err[0]).toContain('--store: the Redis store arrives with the cluster issue');
+  });
+
+  it('refuses to start without a way to verify tokens unless --insecure, and says how', async () => {
+    const io = capture();
+    expect(await main(['serve', '--store', 'memory'], { io, env: {} })).toBe(2);
+    expect(io.err[0]).toMatch(/^tether serve: auth: tokens cannot be verified/);
+    expect(io.err[0]).toContain('TETHER_JWT_SECRET');
+    expect(io.err[0]).toContain('--insecure');
   });
 
   it('serves /ws and /healthz, then drains on SIGTERM and exits 0', async () => {
@@ -101,6 +111,9 @@ describe('tether (main)', () => {
         '20s',
         '--heartbeat-timeout',
         '5s',
+        '--store',
+        'memory',
+        '--insecure',
       ],
       {
         io,
@@ -122,11 +135,12 @@ describe('tether (main)', () => {
       'serving',
     );
     const running = handle as ServeHandle;
-    expect(io.out).toEqual([`tether listening on http://${HOST}:${running.port} (ws: /ws)`]);
+    expect(io.out[0]).toBe(`tether listening on http://${HOST}:${running.port} (ws: /ws)`);
+    expect(io.err.join('\n')).toContain('WARNING: authentication is OFF');
 
     const health = await fetch(`${running.url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok' });
+    expect(await health.json()).toEqual({ status: 'ok', state: 'running' });
     expect((await fetch(`${running.url}/nothing`)).status).toBe(404);
 
     const client = await rawClient(`ws://${HOST}:${running.port}/ws`);
@@ -144,6 +158,58 @@ describe('tether (main)', () => {
     expect(running.http.listening).toBe(false);
   });
 
+  it('reads tether.config.json from the working directory, and stops at a bad one naming the key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tether-serve-config-'));
+    try {
+      writeFileSync(
+        join(dir, 'tether.config.json'),
+        JSON.stringify({
+          port: 0,
+          host: HOST,
+          store: 'memory',
+          auth: { mode: 'none' },
+          log: { level: 'silent' },
+        }),
+      );
+      const io = capture();
+      const signals = new FakeSignals();
+      let handle: ServeHandle | undefined;
+      const exited = main(['serve'], {
+        io,
+        env: {},
+        cwd: dir,
+        signals,
+        onServing: (h) => {
+          handle = h;
+        },
+      });
+      await withDeadline(
+        (async () => {
+          while (handle === undefined) await new Promise((r) => setTimeout(r, 10));
+        })(),
+        5000,
+        'serving',
+      );
+      expect(io.out.join('\n')).toContain(
+        'store: memory (state is lost on restart) · config: tether.config.json',
+      );
+      signals.send('SIGTERM');
+      expect(await withDeadline(exited, 5000, 'main resolved')).toBe(0);
+
+      writeFileSync(
+        join(dir, 'tether.config.json'),
+        JSON.stringify({ heartbeat: { intervalMs: 'often' } }),
+      );
+      const bad = capture();
+      expect(await main(['serve', '--insecure'], { io: bad, env: {}, cwd: dir })).toBe(2);
+      expect(bad.err[0]).toMatch(
+        /^tether serve: tether\.config\.json: heartbeat\.intervalMs: expected milliseconds/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exits 1 when the port is taken', async () => {
     const first = await serve(
       {
@@ -158,7 +224,10 @@ describe('tether (main)', () => {
     handles.push(first);
     const io = capture();
     expect(
-      await main(['serve', '--port', String(first.port), '--host', HOST], { io, env: {} }),
+      await main(
+        ['serve', '--port', String(first.port), '--host', HOST, '--store', 'memory', '--insecure'],
+        { io, env: {} },
+      ),
     ).toBe(1);
     expect(io.err[0]).toContain('cannot start');
   });
@@ -189,7 +258,7 @@ describe('shutdown signals', () => {
     expect(signals.listenerCount('SIGINT') + signals.listenerCount('SIGTERM')).toBe(0);
   });
 
-  it('answers /healthz with 503 draining while the drain runs', async () => {
+  it('answers /readyz with 503 while the drain runs (and /healthz stays 200: the process is alive)', async () => {
     const handle = await serve(
       {
         port: 0,
@@ -214,9 +283,15 @@ describe('shutdown signals', () => {
     client.ws.send(JSON.stringify({ t: 'req', id: 1, method: 'wait' }));
     while ((endpoint?.stats().inFlight ?? 0) === 0) await new Promise((r) => setTimeout(r, 10));
     const closing = handle.close({ drainTimeoutMs: 5000 });
+    const ready = await fetch(`${handle.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({
+      status: 'not ready',
+      checks: { server: 'draining', store: 'ok' },
+    });
     const health = await fetch(`${handle.url}/healthz`);
-    expect(health.status).toBe(503);
-    expect(await health.json()).toEqual({ status: 'draining' });
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', state: 'draining' });
     release();
     await withDeadline(closing, 5000, 'drained');
     expect(client.frames.find((f) => f.t === 'res')).toMatchObject({ ok: true, data: 'done' });
@@ -228,7 +303,8 @@ const built = existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.u
 
 describe.skipIf(!built)('the built command (packages/cli/dist present)', () => {
   it('starts, prints its address, and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--host', HOST], {
+    const args = [bin, 'serve', '--port', '0', '--host', HOST, '--store', 'memory', '--insecure'];
+    const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, VITEST: '' },
     });

@@ -8,7 +8,7 @@ import {
 } from '@tether/protocol';
 import type { Connection } from './connection.js';
 import { errorFrame, errorMessage, refOf } from './frame-errors.js';
-import { serial, settle } from './handler-runner.js';
+import { serial, settle, track } from './handler-runner.js';
 import type { TopicAuthorizer } from './options.js';
 import type { RouterContext } from './router-context.js';
 
@@ -37,8 +37,10 @@ export function onPublish(ctx: RouterContext, conn: Connection, frame: PublishFr
     return;
   }
   authorized(ctx, conn, authorize, frame.topic, frame.data, refOf(frame), () => {
-    // Answered once the store committed it (and it was queued to the subscribers).
-    ctx.topics.publish(frame.topic, frame.data).then(
+    // Answered once the store committed it (and it was queued to the subscribers). In
+    // flight until then: a graceful shutdown must not close before the answer of a
+    // publication it stored (a retrying publisher would publish it twice).
+    const answered = ctx.topics.publish(frame.topic, frame.data).then(
       ({ epoch, offset }) =>
         conn.enqueue(
           frame.id === undefined
@@ -59,6 +61,7 @@ export function onPublish(ctx: RouterContext, conn: Connection, frame: PublishFr
         );
       },
     );
+    track(ctx, conn, answered);
   });
 }
 

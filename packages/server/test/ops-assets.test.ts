@@ -29,7 +29,9 @@ let tether: TetherServer;
 beforeAll(async () => {
   // Everything a hub exposes: process metrics on, a store instrumented, some traffic.
   let metrics: TetherMetrics | undefined;
-  const store = instrumentStore(createStore('memory'), (op, s, ok) => metrics?.observeStore(op, s, ok));
+  const store = instrumentStore(createStore('memory'), (op, s, ok) =>
+    metrics?.observeStore(op, s, ok),
+  );
   const started = await startTether({}, { store });
   tether = started.tether;
   metrics = new TetherMetrics(tether, { processMetrics: true });
@@ -45,13 +47,20 @@ afterAll(async () => {
 
 describe('ops/prometheus/tether-alerts.yml', () => {
   const text = readFileSync(RULES, 'utf8');
-  const parsed = parseYamlSubset(text) as { groups: Array<{ name: string; rules: Array<Record<string, YamlValue>> }> };
+  const parsed = parseYamlSubset(text) as {
+    groups: Array<{ name: string; rules: Array<Record<string, YamlValue>> }>;
+  };
 
   it('is a rule file: groups of alerts with expr, for, severity, summary and description', () => {
     expect(parsed.groups).toHaveLength(1);
     const rules = parsed.groups[0]?.rules ?? [];
     const names = rules.map((r) => r.alert);
-    for (const needed of ['TetherAbnormalCloseRate', 'TetherResumeFailures', 'TetherHeartbeatTimeouts', 'TetherSlowConsumers']) {
+    for (const needed of [
+      'TetherAbnormalCloseRate',
+      'TetherResumeFailures',
+      'TetherHeartbeatTimeouts',
+      'TetherSlowConsumers',
+    ]) {
       expect(names).toContain(needed);
     }
     expect(new Set(names).size).toBe(names.length);
@@ -61,7 +70,9 @@ describe('ops/prometheus/tether-alerts.yml', () => {
       expect((rule.labels as Record<string, string>).severity).toMatch(/^(info|warning|critical)$/);
       const annotations = rule.annotations as Record<string, string>;
       expect(annotations.summary?.length ?? 0, `${rule.alert}: summary`).toBeGreaterThan(10);
-      expect(annotations.description?.length ?? 0, `${rule.alert}: description`).toBeGreaterThan(40);
+      expect(annotations.description?.length ?? 0, `${rule.alert}: description`).toBeGreaterThan(
+        40,
+      );
     }
   });
 
@@ -80,7 +91,10 @@ describe('ops/prometheus/tether-alerts.yml', () => {
     );
   }
   it.skipIf(!promtool)('passes promtool check rules', () => {
-    const result = spawnSync(PROMTOOL, ['check', 'rules', RULES], { encoding: 'utf8', timeout: 30_000 });
+    const result = spawnSync(PROMTOOL, ['check', 'rules', RULES], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(`${result.stdout}${result.stderr}`).toContain('SUCCESS');
     expect(result.status).toBe(0);
   });
@@ -105,20 +119,29 @@ describe('ops/grafana/tether-dashboard.json', () => {
   it('is an importable dashboard with a Prometheus data source input', () => {
     expect(dashboard.uid).toBe('tether-overview');
     expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
-    expect(dashboard.__inputs).toEqual([expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource', pluginId: 'prometheus' })]);
+    expect(dashboard.__inputs).toEqual([
+      expect.objectContaining({
+        name: 'DS_PROMETHEUS',
+        type: 'datasource',
+        pluginId: 'prometheus',
+      }),
+    ]);
     const ids = dashboard.panels.map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const panel of dashboard.panels) {
       expect(panel.title.length).toBeGreaterThan(0);
       expect(panel.gridPos.x + panel.gridPos.w).toBeLessThanOrEqual(24);
       if (panel.type === 'row') continue;
-      expect(panel.datasource?.uid).toBe('${DS_PROMETHEUS}');
+      // Grafana's placeholder for the data source chosen at import.
+      expect(panel.datasource?.uid).toBe(`\${DS_PROMETHEUS}`);
       expect(panel.targets?.length ?? 0).toBeGreaterThan(0);
     }
   });
 
   it('charts connections, close codes, messages, RTT, resumes, slow consumers and store latency', () => {
-    const used = new Set(dashboard.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => metricsIn(t.expr))));
+    const used = new Set(
+      dashboard.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => metricsIn(t.expr))),
+    );
     for (const name of [
       'tether_connections',
       'tether_disconnects_total',
@@ -136,7 +159,9 @@ describe('ops/grafana/tether-dashboard.json', () => {
   });
 
   it('uses only metrics that /metrics exposes', () => {
-    const used = dashboard.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => metricsIn(t.expr)));
+    const used = dashboard.panels.flatMap((p) =>
+      (p.targets ?? []).flatMap((t) => metricsIn(t.expr)),
+    );
     expect(used.filter((name) => !exposed.has(name))).toEqual([]);
   });
 });

@@ -16,7 +16,11 @@ async function scrape(metrics: TetherMetrics) {
   return parsePrometheus(text);
 }
 
-async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
+async function until<T>(
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + 5000;
   for (;;) {
     const value = await read();
@@ -29,9 +33,15 @@ async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what:
 describe('TetherMetrics', () => {
   it('exposes valid Prometheus text whose counters move as messages flow', async () => {
     let metrics: TetherMetrics | undefined;
-    const store = instrumentStore(createStore('memory'), (op, s, ok) => metrics?.observeStore(op, s, ok));
+    const store = instrumentStore(createStore('memory'), (op, s, ok) =>
+      metrics?.observeStore(op, s, ok),
+    );
     const { tether, endpoint, url } = await startTether(
-      { heartbeatIntervalMs: 50, authorizePublish: () => true, rateLimit: { perSecond: 1, burst: 5 } },
+      {
+        heartbeatIntervalMs: 50,
+        authorizePublish: () => true,
+        rateLimit: { perSecond: 1, burst: 5 },
+      },
       { store },
     );
     servers.push(tether);
@@ -74,8 +84,16 @@ describe('TetherMetrics', () => {
     expect(sampleValue(during, 'tether_heartbeat_rtt_seconds_bucket', { ...ep, le: '+Inf' })).toBe(
       sampleValue(during, 'tether_heartbeat_rtt_seconds_count', ep),
     );
-    expect(sampleValue(during, 'tether_store_operation_duration_seconds_count', { operation: 'createSession' })).toBe(2);
-    expect(sampleValue(during, 'tether_store_operation_duration_seconds_count', { operation: 'appendPublication' })).toBe(1);
+    expect(
+      sampleValue(during, 'tether_store_operation_duration_seconds_count', {
+        operation: 'createSession',
+      }),
+    ).toBe(2);
+    expect(
+      sampleValue(during, 'tether_store_operation_duration_seconds_count', {
+        operation: 'appendPublication',
+      }),
+    ).toBe(1);
 
     // Rate-limit rejections: a burst past the bucket.
     for (let i = 0; i < 20; i += 1) a.sendJson({ t: 'ping', ts: i });
@@ -116,12 +134,19 @@ describe('TetherMetrics', () => {
     const metrics = new TetherMetrics(tether);
     const first = await RawClient.connect(url);
     clients.push(first);
-    const welcome = first.frames.find((f) => f.t === 'welcome') as unknown as { sid: string; token: string };
+    const welcome = first.frames.find((f) => f.t === 'welcome') as unknown as {
+      sid: string;
+      token: string;
+    };
     first.ws.close(1000);
     await first.waitClosed();
     const again = await RawClient.open(url);
     clients.push(again);
-    again.sendJson({ t: 'hello', v: 1, resume: { sid: welcome.sid, token: welcome.token, seq: 0 } });
+    again.sendJson({
+      t: 'hello',
+      v: 1,
+      resume: { sid: welcome.sid, token: welcome.token, seq: 0 },
+    });
     expect(await again.next((f) => f.t === 'welcome')).toMatchObject({ resumed: true });
     const bad = await RawClient.open(url);
     clients.push(bad);

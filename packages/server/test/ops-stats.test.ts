@@ -57,7 +57,12 @@ describe('StatsSampler', () => {
     clock.advance(2000); // two samples: the first interval holds it all
     const first = sampler.report();
     expect(first.history).toHaveLength(2);
-    expect(first.history[0]).toMatchObject({ connections: 2, messagesIn: 14, rttP50: 0, rttP99: 40 });
+    expect(first.history[0]).toMatchObject({
+      connections: 2,
+      messagesIn: 14,
+      rttP50: 0,
+      rttP99: 40,
+    });
     expect(first.history[1]).toMatchObject({ messagesIn: 0 });
     expect(first.rtt.window).toEqual({ p50: 0, p90: 40, p99: 40, max: 40, count: 2 });
 
@@ -79,12 +84,20 @@ describe('StatsSampler', () => {
     expect(sampler.report().history).toHaveLength(3); // bounded by historyPoints
     expect(third.topIps).toEqual([{ ip: '127.0.0.1', connections: 1 }]);
     expect(third.connectionList).toHaveLength(1);
-    expect(third.connectionList[0]).toMatchObject({ path: '/ws', ip: '127.0.0.1', state: 'open', health: 'ok' });
+    expect(third.connectionList[0]).toMatchObject({
+      path: '/ws',
+      ip: '127.0.0.1',
+      state: 'open',
+      health: 'ok',
+    });
   });
 
   it('marks a connection that stopped answering as stale before the heartbeat timeout closes it', async () => {
     const clock = new ManualClock();
-    const { tether, url } = await startTether({ heartbeatIntervalMs: 10_000, heartbeatTimeoutMs: 4000 }, { clock });
+    const { tether, url } = await startTether(
+      { heartbeatIntervalMs: 10_000, heartbeatTimeoutMs: 4000 },
+      { clock },
+    );
     servers.push(tether);
     const sampler = new StatsSampler(tether, { clock });
     samplers.push(sampler);
@@ -93,7 +106,10 @@ describe('StatsSampler', () => {
     quiet.ws.pause(); // reads nothing: no pong comes back
     clock.advance(13_000); // past interval + timeout / 2, before interval + timeout
     const report = sampler.report();
-    expect(report.connectionList[0]).toMatchObject({ health: 'stale', healthReason: 'silent for 13 s' });
+    expect(report.connectionList[0]).toMatchObject({
+      health: 'stale',
+      healthReason: 'silent for 13 s',
+    });
   });
 });
 
@@ -119,7 +135,10 @@ describe('operations HTTP handlers', () => {
         },
       ],
     });
-    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok', state: 'running' });
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({
+      status: 'ok',
+      state: 'running',
+    });
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { server: 'ok', store: 'ok' } });
@@ -163,16 +182,28 @@ describe('operations HTTP handlers', () => {
     servers.push(tether);
     const sampler = new StatsSampler(tether);
     samplers.push(sampler);
-    const base = await opsServer({ tether, sampler, metrics: new TetherMetrics(tether), key: 'ops-key-0123456789' });
+    const base = await opsServer({
+      tether,
+      sampler,
+      metrics: new TetherMetrics(tether),
+      key: 'ops-key-0123456789',
+    });
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const refused = await fetch(`${base}/stats`);
     expect(refused.status).toBe(401);
     expect(await refused.json()).toEqual({
-      error: { code: 'UNAUTHORIZED', message: '/stats needs the operations key (Authorization: Bearer KEY or X-Api-Key)' },
+      error: {
+        code: 'UNAUTHORIZED',
+        message: '/stats needs the operations key (Authorization: Bearer KEY or X-Api-Key)',
+      },
     });
-    expect((await fetch(`${base}/metrics`, { headers: { 'X-Api-Key': 'wrong' } })).status).toBe(401);
-    const ok = await fetch(`${base}/metrics`, { headers: { Authorization: 'Bearer ops-key-0123456789' } });
+    expect((await fetch(`${base}/metrics`, { headers: { 'X-Api-Key': 'wrong' } })).status).toBe(
+      401,
+    );
+    const ok = await fetch(`${base}/metrics`, {
+      headers: { Authorization: 'Bearer ops-key-0123456789' },
+    });
     expect(ok.status).toBe(200);
   });
 });

@@ -45,7 +45,12 @@ export function parsePrometheus(text: string): Exposition {
     }
     const match = SAMPLE.exec(line);
     if (match === null) throw new Error(`bad sample, ${where}`);
-    const [, name, labelText, valueText] = match as unknown as [string, string, string | undefined, string];
+    const [, name, labelText, valueText] = match as unknown as [
+      string,
+      string,
+      string | undefined,
+      string,
+    ];
     const labels: Record<string, string> = {};
     if (labelText !== undefined && labelText !== '') {
       LABEL.lastIndex = 0;
@@ -53,7 +58,9 @@ export function parsePrometheus(text: string): Exposition {
         const start = LABEL.lastIndex;
         const label = LABEL.exec(labelText);
         if (label === null || LABEL.lastIndex === start) throw new Error(`bad labels, ${where}`);
-        labels[label[1] as string] = (label[2] as string).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+        labels[label[1] as string] = (label[2] as string).replace(/\\(.)/g, (_, c: string) =>
+          c === 'n' ? '\n' : c,
+        );
       }
     }
     // Prometheus parses values with Go's ParseFloat: NaN and Inf in any case.

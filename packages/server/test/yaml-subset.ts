@@ -57,11 +57,13 @@ export function parseYamlSubset(source: string): YamlValue {
 
   const parseBlock = (indent: number): YamlValue => {
     const first = peek();
-    if (first === undefined || first.indent !== indent) throw new Error(`line ${first?.number}: bad indentation`);
+    if (first === undefined || first.indent !== indent)
+      throw new Error(`line ${first?.number}: bad indentation`);
     if (first.text.startsWith('- ') || first.text === '-') {
       const items: YamlValue[] = [];
       for (let line = peek(); line !== undefined && line.indent === indent; line = peek()) {
-        if (!line.text.startsWith('-')) throw new Error(`line ${line.number}: expected "- " in a sequence`);
+        if (!line.text.startsWith('-'))
+          throw new Error(`line ${line.number}: expected "- " in a sequence`);
         const rest = line.text.slice(1).trimStart();
         const itemIndent = indent + (line.text.length - rest.length);
         if (/^[^'"][^:]*:(\s|$)/.test(rest)) {
@@ -79,7 +81,8 @@ export function parseYamlSubset(source: string): YamlValue {
     const map: { [key: string]: YamlValue } = {};
     for (let line = peek(); line !== undefined && line.indent === indent; line = peek()) {
       const match = /^([A-Za-z0-9_$.-]+):(?:\s+(.*))?$/.exec(line.text);
-      if (match === null) throw new Error(`line ${line.number}: expected "key: value", got ${line.text}`);
+      if (match === null)
+        throw new Error(`line ${line.number}: expected "key: value", got ${line.text}`);
       const key = match[1] as string;
       if (key in map) throw new Error(`line ${line.number}: duplicate key ${key}`);
       index += 1;
@@ -87,12 +90,14 @@ export function parseYamlSubset(source: string): YamlValue {
       if (v !== undefined) map[key] = v;
       else {
         const next = peek();
-        if (next === undefined || next.indent <= indent) throw new Error(`line ${line.number}: ${key} has no value`);
+        if (next === undefined || next.indent <= indent)
+          throw new Error(`line ${line.number}: ${key} has no value`);
         map[key] = parseBlock(next.indent);
       }
     }
     const after = peek();
-    if (after !== undefined && after.indent > indent) throw new Error(`line ${after.number}: bad indentation`);
+    if (after !== undefined && after.indent > indent)
+      throw new Error(`line ${after.number}: bad indentation`);
     return map;
   };
 
@@ -117,11 +122,13 @@ function stripComment(text: string): string {
 
 function scalar(text: string, line: number): string {
   if (text.startsWith('"')) {
-    if (!text.endsWith('"') || text.length < 2) throw new Error(`line ${line}: unterminated string`);
+    if (!text.endsWith('"') || text.length < 2)
+      throw new Error(`line ${line}: unterminated string`);
     return JSON.parse(text) as string;
   }
   if (text.startsWith("'")) {
-    if (!text.endsWith("'") || text.length < 2) throw new Error(`line ${line}: unterminated string`);
+    if (!text.endsWith("'") || text.length < 2)
+      throw new Error(`line ${line}: unterminated string`);
     return text.slice(1, -1).replace(/''/g, "'");
   }
   if (/^[[{&*!%@`]/.test(text) || /:\s/.test(text)) {

@@ -1,9 +1,10 @@
 import { type Clock, checkInt, DisposerBag, Sweep, systemClock } from '@tether/common';
-import { CloseCode, closeCodeInfo } from '@tether/protocol';
-import type { CloseEvent, ConnectionInfo } from '../connection-types.js';
+import { closeCodeInfo } from '@tether/protocol';
+import type { CloseEvent } from '../connection-types.js';
 import type { Endpoint } from '../endpoint.js';
 import type { Store, StoreStats } from '../store/store.js';
-import type { ServerStats, TetherServer } from '../tether-server.js';
+import type { TetherServer } from '../tether-server.js';
+import { connectionRow } from './connection-health.js';
 import { OPS_DEFAULTS } from './defaults.js';
 import { percentiles, RttWindow } from './rtt-window.js';
 import type {
@@ -14,6 +15,7 @@ import type {
   StatsReport,
   StatsTotals,
 } from './stats-report.js';
+import { closesOf, isNormalClose, resumesOf, totalsOf } from './stats-totals.js';
 
 /** Options of {@link StatsSampler}. Defaults: {@link OPS_DEFAULTS}. */
 export interface StatsSamplerOptions {
@@ -194,7 +196,7 @@ export class StatsSampler {
         const info = connection.info();
         byIp.set(info.ip, (byIp.get(info.ip) ?? 0) + 1);
         if (info.rttMs !== undefined) currentRtt.push(info.rttMs);
-        rows.push(row(info, now, heartbeatIntervalMs, heartbeatTimeoutMs));
+        rows.push(connectionRow(info, now, heartbeatIntervalMs, heartbeatTimeoutMs));
       }
     }
     rows.sort(
@@ -282,120 +284,4 @@ export class StatsSampler {
       },
     );
   }
-}
-
-/**
- * Closes that are part of normal life and do not belong in the errors list: a client
- * leaving (1000, 1001), the server's own drain (1012), a session taken over by a newer
- * connection (4010).
- */
-function isNormalClose(event: CloseEvent): boolean {
-  const code = event.code;
-  if (code === CloseCode.NORMAL || code === CloseCode.GOING_AWAY) return true;
-  if (code === CloseCode.SERVICE_RESTART && event.initiatedBy === 'server') return true;
-  return code === 4010;
-}
-
-function row(
-  info: ConnectionInfo,
-  now: number,
-  heartbeatIntervalMs: number,
-  heartbeatTimeoutMs: number,
-): ConnectionRow {
-  const silentMs = Math.max(0, now - info.lastSeenAt);
-  let health: ConnectionHealth = 'ok';
-  let healthReason: string | null = null;
-  if (info.state === 'handshake') {
-    health = 'connecting';
-    healthReason = 'waiting for hello';
-  } else if (info.state === 'closing' || info.state === 'closed') {
-    health = 'closing';
-    healthReason = 'closing';
-  } else if (silentMs > heartbeatIntervalMs + heartbeatTimeoutMs / 2) {
-    // Past half the timeout after a missed heartbeat: likely half-open, soon closed with 4008.
-    health = 'stale';
-    healthReason = `silent for ${Math.round(silentMs / 1000)} s`;
-  } else if (info.rttMs !== undefined && info.rttMs > OPS_DEFAULTS.degradedRttMs) {
-    health = 'degraded';
-    healthReason = `RTT ${Math.round(info.rttMs)} ms`;
-  } else if (info.errors > 0) {
-    health = 'degraded';
-    healthReason = `${info.errors} error frame${info.errors === 1 ? '' : 's'}`;
-  }
-  const client =
-    info.client === undefined
-      ? null
-      : [info.client.name, info.client.version].filter((x) => x !== undefined).join(' ') || null;
-  return {
-    id: info.id,
-    path: info.path,
-    ip: info.ip,
-    user: info.user ?? null,
-    sessionId: info.sessionId ?? null,
-    client,
-    state: info.state,
-    health,
-    healthReason,
-    rttMs: info.rttMs === undefined ? null : Math.round(info.rttMs * 100) / 100,
-    connectedAt: info.connectedAt,
-    silentMs,
-    messagesIn: info.messagesIn,
-    messagesOut: info.messagesOut,
-    errors: info.errors,
-  };
-}
-
-function totalsOf(stats: ServerStats): StatsTotals {
-  const t: StatsTotals = {
-    accepted: 0,
-    refused: {},
-    messagesIn: 0,
-    messagesOut: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    heartbeatTimeouts: 0,
-    handshakeTimeouts: 0,
-    slowConsumers: 0,
-    rateLimited: 0,
-    errorFrames: 0,
-    replayed: 0,
-    duplicates: 0,
-  };
-  for (const e of stats.endpoints) {
-    t.accepted += e.accepted;
-    for (const [reason, n] of Object.entries(e.refused))
-      t.refused[reason] = (t.refused[reason] ?? 0) + n;
-    t.messagesIn += e.messagesIn;
-    t.messagesOut += e.messagesOut;
-    t.bytesIn += e.bytesIn;
-    t.bytesOut += e.bytesOut;
-    t.heartbeatTimeouts += e.heartbeatTimeouts;
-    t.handshakeTimeouts += e.handshakeTimeouts;
-    t.slowConsumers += e.slowConsumers;
-    t.rateLimited += e.rateLimited;
-    t.errorFrames += e.errors;
-    t.replayed += e.replayed;
-    t.duplicates += e.duplicates;
-  }
-  return t;
-}
-
-function closesOf(stats: ServerStats): Record<string, number> {
-  const closes: Record<string, number> = {};
-  for (const e of stats.endpoints) {
-    for (const [code, n] of Object.entries(e.closes)) closes[code] = (closes[code] ?? 0) + n;
-  }
-  return closes;
-}
-
-function resumesOf(stats: ServerStats): { ok: number; failed: Record<string, number> } {
-  let ok = 0;
-  const failed: Record<string, number> = {};
-  for (const e of stats.endpoints) {
-    ok += e.resumes.ok;
-    for (const [reason, n] of Object.entries(e.resumes.failed)) {
-      failed[reason] = (failed[reason] ?? 0) + n;
-    }
-  }
-  return { ok, failed };
 }

@@ -1,0 +1,294 @@
+import * as p from './config-parsers.js';
+import type { JwtAlgorithm, LogLevel } from './config-types.js';
+
+/**
+ * Every setting of the hub, once: its key in the config file (dotted for nested
+ * objects), the flag and environment variables that may set it, and its parser. The
+ * resolver, `--help` and docs/configuration.md all follow this table.
+ */
+export interface FieldSpec {
+  /** Key in tether.config.json, dotted for nesting (`heartbeat.intervalMs`). */
+  key: string;
+  /** Flag, e.g. `--port`. */
+  flag?: string;
+  /** Placeholder in `--help` (`<n>`); a flag without one takes no value. */
+  arg?: string;
+  /** For a flag without a value: the value it sets. */
+  flagValue?: unknown;
+  /** Environment variables, first found wins. */
+  env?: readonly string[];
+  parse: p.Parser<unknown>;
+  /** One line for `--help`. */
+  help: string;
+}
+
+const DAY = 86_400_000;
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
+export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
+
+export const FIELDS: readonly FieldSpec[] = [
+  {
+    key: 'port',
+    flag: '--port',
+    arg: '<n>',
+    env: ['TETHER_PORT', 'PORT'],
+    parse: p.port,
+    help: 'port to listen on (default 8080; 0 = any free port)',
+  },
+  {
+    key: 'host',
+    flag: '--host',
+    arg: '<addr>',
+    env: ['TETHER_HOST'],
+    parse: p.host,
+    help: 'interface to bind (default 0.0.0.0)',
+  },
+  {
+    key: 'store',
+    flag: '--store',
+    arg: '<spec>',
+    env: ['TETHER_STORE'],
+    parse: p.store,
+    help: 'memory, or sqlite:PATH (default sqlite:./data/tether.db)',
+  },
+  {
+    key: 'heartbeat.intervalMs',
+    flag: '--heartbeat-interval',
+    arg: '<d>',
+    env: ['TETHER_HEARTBEAT_INTERVAL'],
+    parse: p.duration(10, DAY),
+    help: 'heartbeat period, e.g. 25s or 500ms (default 25s)',
+  },
+  {
+    key: 'heartbeat.timeoutMs',
+    flag: '--heartbeat-timeout',
+    arg: '<d>',
+    env: ['TETHER_HEARTBEAT_TIMEOUT'],
+    parse: p.duration(10, DAY),
+    help: 'silence past interval + this closes a connection (default 10s)',
+  },
+  {
+    key: 'resumeWindowMs',
+    flag: '--resume-window',
+    arg: '<d>',
+    env: ['TETHER_RESUME_WINDOW'],
+    parse: p.duration(0, 30 * DAY),
+    help: 'how long a session survives a disconnect (default 2m)',
+  },
+  {
+    key: 'handshakeTimeoutMs',
+    env: ['TETHER_HANDSHAKE_TIMEOUT'],
+    parse: p.duration(10, DAY),
+    help: 'upgrade-to-hello deadline (default 10s)',
+  },
+  {
+    key: 'drainTimeoutMs',
+    flag: '--drain-timeout',
+    arg: '<d>',
+    env: ['TETHER_DRAIN_TIMEOUT'],
+    parse: p.duration(0, DAY),
+    help: 'graceful shutdown: time clients get before the rest are cut (default 10s)',
+  },
+  {
+    key: 'limits.maxMessageBytes',
+    flag: '--max-message-bytes',
+    arg: '<n>',
+    env: ['TETHER_MAX_MESSAGE_BYTES'],
+    parse: p.int(256, 2 ** 30),
+    help: 'largest WebSocket message accepted (default 65536)',
+  },
+  {
+    key: 'limits.maxConnectionsPerIp',
+    env: ['TETHER_MAX_CONNECTIONS_PER_IP'],
+    parse: p.int(1),
+    help: 'open connections per client IP (default 100)',
+  },
+  {
+    key: 'limits.rate',
+    parse: p.rate,
+    help: 'per-connection rate limit { perSecond, burst } or false (default 100/s, burst 200)',
+  },
+  {
+    key: 'limits.slowConsumerBytes',
+    env: ['TETHER_SLOW_CONSUMER_BYTES'],
+    parse: p.int(1024),
+    help: 'bytes held for one client before it is closed as a slow consumer (default 4 MiB)',
+  },
+  {
+    key: 'limits.maxBodyBytes',
+    env: ['TETHER_MAX_BODY_BYTES'],
+    parse: p.int(256, 2 ** 30),
+    help: 'largest HTTP API request body (default 1 MiB)',
+  },
+  {
+    key: 'history.maxCount',
+    env: ['TETHER_HISTORY_MAX_COUNT'],
+    parse: p.int(0),
+    help: 'publications kept per topic (default 1000)',
+  },
+  {
+    key: 'history.maxAgeMs',
+    env: ['TETHER_HISTORY_MAX_AGE'],
+    parse: p.duration(1, 365 * DAY),
+    help: 'age after which a publication is trimmed (default 10m)',
+  },
+  {
+    key: 'topics',
+    parse: p.topics,
+    help: 'topic namespaces and who may publish/subscribe (config file only)',
+  },
+  {
+    key: 'auth.mode',
+    flag: '--auth',
+    arg: '<mode>',
+    env: ['TETHER_AUTH'],
+    parse: p.oneOf(['jwt', 'none'] as const),
+    help: 'jwt (default) or none',
+  },
+  {
+    key: 'auth.mode',
+    flag: '--insecure',
+    flagValue: 'none',
+    env: [],
+    parse: p.oneOf(['jwt', 'none'] as const),
+    help: 'development mode: no authentication (same as --auth none)',
+  },
+  {
+    key: 'auth.secret',
+    flag: '--jwt-secret',
+    arg: '<s>',
+    env: ['TETHER_JWT_SECRET'],
+    parse: p.str({ minLength: 32, what: 'an HMAC secret (RFC 7518: 256 bits or more)' }),
+    help: 'HMAC secret of HS256 tokens (32+ characters)',
+  },
+  {
+    key: 'auth.publicKey',
+    flag: '--jwt-public-key',
+    arg: '<pem|file>',
+    env: ['TETHER_JWT_PUBLIC_KEY'],
+    parse: p.str({ what: 'a PEM public key or the path of a PEM file' }),
+    help: 'public key of RS256/ES256/EdDSA tokens: PEM text or a file',
+  },
+  {
+    key: 'auth.algorithm',
+    flag: '--jwt-algorithm',
+    arg: '<alg>',
+    env: ['TETHER_JWT_ALGORITHM'],
+    parse: p.oneOf(JWT_ALGORITHMS),
+    help: 'token algorithm (default HS256 with a secret, RS256 with a public key)',
+  },
+  {
+    key: 'auth.issuer',
+    env: ['TETHER_JWT_ISSUER'],
+    parse: p.str(),
+    help: 'required token issuer (iss)',
+  },
+  {
+    key: 'auth.audience',
+    env: ['TETHER_JWT_AUDIENCE'],
+    parse: p.str(),
+    help: 'required token audience (aud)',
+  },
+  {
+    key: 'auth.clockToleranceMs',
+    env: ['TETHER_JWT_CLOCK_TOLERANCE'],
+    parse: p.duration(0, 3_600_000),
+    help: 'accepted clock skew for exp/nbf (default 5s)',
+  },
+  {
+    key: 'auth.anonymous',
+    env: ['TETHER_AUTH_ANONYMOUS'],
+    parse: p.bool,
+    help: 'accept connections without a token as anonymous (default false)',
+  },
+  {
+    key: 'api.key',
+    flag: '--api-key',
+    arg: '<key>',
+    env: ['TETHER_API_KEY'],
+    parse: p.str({ minLength: 16, what: 'an API key' }),
+    help: 'key of the HTTP API /api/* (16+ characters; without it the API is off)',
+  },
+  {
+    key: 'api.adminKey',
+    flag: '--admin-key',
+    arg: '<key>',
+    env: ['TETHER_ADMIN_KEY'],
+    parse: p.str({ minLength: 16, what: 'an admin key' }),
+    help: 'key of /admin/* (16+ characters; without it admin is off)',
+  },
+  {
+    key: 'api.opsKey',
+    env: ['TETHER_OPS_KEY'],
+    parse: p.str({ minLength: 16, what: 'an operations key' }),
+    help: 'when set, /stats and /metrics require it',
+  },
+  {
+    key: 'origins',
+    env: ['TETHER_ORIGINS'],
+    parse: p.list,
+    help: 'allowed browser origins, comma-separated (default: any)',
+  },
+  {
+    key: 'trustProxy',
+    flag: '--trust-proxy',
+    flagValue: true,
+    env: ['TETHER_TRUST_PROXY'],
+    parse: p.bool,
+    help: 'client IPs from X-Forwarded-For (only behind your own proxy)',
+  },
+  {
+    key: 'log.level',
+    flag: '--log-level',
+    arg: '<level>',
+    env: ['TETHER_LOG_LEVEL'],
+    parse: p.oneOf(LOG_LEVELS),
+    help: 'fatal, error, warn, info (default), debug, trace or silent',
+  },
+  {
+    key: 'dashboard',
+    env: ['TETHER_DASHBOARD'],
+    parse: p.bool,
+    help: 'serve the dashboard at /dashboard (default true)',
+  },
+  {
+    key: 'demo',
+    env: ['TETHER_DEMO'],
+    parse: p.bool,
+    help: 'serve the demo page at / (default true)',
+  },
+];
+
+/** Fields by config key (the first entry of a key; `--insecure` shares `auth.mode`). */
+export const FIELD_BY_KEY: ReadonlyMap<string, FieldSpec> = (() => {
+  const byKey = new Map<string, FieldSpec>();
+  for (const field of FIELDS) if (!byKey.has(field.key)) byKey.set(field.key, field);
+  return byKey;
+})();
+
+/** Fields by flag. */
+export const FIELD_BY_FLAG: ReadonlyMap<string, FieldSpec> = new Map(
+  FIELDS.filter((f) => f.flag !== undefined).map((f) => [f.flag as string, f]),
+);

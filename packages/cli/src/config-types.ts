@@ -1,0 +1,141 @@
+import { SERVER_DEFAULTS, STORE_DEFAULTS } from '@tether/server';
+
+/**
+ * Who may publish to or subscribe to the topics of a namespace, from a client:
+ * - `anyone`: every connection, also anonymous ones;
+ * - `authenticated`: connections with a verified token (every connection in insecure
+ *   mode), restricted further by the token's `topics` claim when it has one;
+ * - `none`: no client (the HTTP API and the server's own code still can).
+ */
+export type TopicPermission = 'anyone' | 'authenticated' | 'none';
+
+/** The rule of one topic namespace (`"demo:*"`, `"*"`, or an exact topic name). */
+export interface TopicRule {
+  publish: TopicPermission;
+  subscribe: TopicPermission;
+}
+
+/** JWT algorithms the hub verifies: HMAC with a shared secret, or a public key. */
+export type JwtAlgorithm =
+  | 'HS256'
+  | 'HS384'
+  | 'HS512'
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512'
+  | 'ES256'
+  | 'ES384'
+  | 'ES512'
+  | 'EdDSA';
+
+/** How clients authenticate. */
+export type AuthConfig =
+  | {
+      /** Insecure development mode: everyone connects and counts as authenticated. */
+      mode: 'none';
+    }
+  | {
+      mode: 'jwt';
+      /** HMAC secret (HS256/384/512). Exactly one of `secret` and `publicKey`. */
+      secret: string | undefined;
+      /** SPKI PEM public key (RS*, PS*, ES*, EdDSA), the PEM text itself. */
+      publicKey: string | undefined;
+      algorithm: JwtAlgorithm;
+      /** Required `iss`, if set. */
+      issuer: string | undefined;
+      /** Required `aud`, if set. */
+      audience: string | undefined;
+      /** Accepted clock skew for `exp` and `nbf`, ms. */
+      clockToleranceMs: number;
+      /** Accept connections without a token as anonymous (they get `anyone` topics only). */
+      anonymous: boolean;
+    };
+
+/** Log levels of the hub's pino logger. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** The hub's configuration with every default applied and every value checked. */
+export interface HubConfig {
+  port: number;
+  host: string;
+  /** `memory` or `sqlite:PATH`. */
+  store: 'memory' | `sqlite:${string}`;
+  heartbeat: { intervalMs: number; timeoutMs: number };
+  /** How long a session survives a disconnect. */
+  resumeWindowMs: number;
+  /** Upgrade-to-hello deadline. */
+  handshakeTimeoutMs: number;
+  /** Graceful shutdown: how long clients get before the rest are cut. */
+  drainTimeoutMs: number;
+  limits: {
+    maxMessageBytes: number;
+    maxConnectionsPerIp: number;
+    /** Per-connection rate limit, or `false` for none. */
+    rate: { perSecond: number; burst: number } | false;
+    slowConsumerBytes: number;
+    /** Largest HTTP API request body. */
+    maxBodyBytes: number;
+  };
+  /** Topic history retention (the store's bounds). */
+  history: { maxCount: number; maxAgeMs: number };
+  /** Topic namespaces by pattern. */
+  topics: Record<string, TopicRule>;
+  auth: AuthConfig;
+  api: {
+    /** Key of `/api/*`; without it the API refuses every call. */
+    key: string | undefined;
+    /** Key of `/admin/*`; without it the admin endpoints refuse every call. */
+    adminKey: string | undefined;
+    /** When set, `/stats` and `/metrics` require it. */
+    opsKey: string | undefined;
+  };
+  /** Allowed `Origin`s of browser clients; undefined allows any. */
+  origins: string[] | undefined;
+  /** Take client IPs from `X-Forwarded-For` (only behind your own proxy). */
+  trustProxy: boolean;
+  log: { level: LogLevel };
+  /** Serve the dashboard at /dashboard. */
+  dashboard: boolean;
+  /** Serve the demo page at / and the browser client at /tether-client.js. */
+  demo: boolean;
+}
+
+/** The rule of topics no namespace matches: token claims decide. */
+export const DEFAULT_TOPIC_RULE: TopicRule = {
+  publish: 'authenticated',
+  subscribe: 'authenticated',
+};
+
+/**
+ * Defaults of `tether serve`. Durable by default (SQLite in ./data); authenticated by
+ * default (JWT, no secret: the hub refuses to start until one is configured or
+ * `--insecure` is given). Reasons for each value: docs/configuration.md.
+ */
+export const HUB_DEFAULTS = {
+  port: 8080,
+  host: '0.0.0.0',
+  store: 'sqlite:./data/tether.db',
+  heartbeatIntervalMs: SERVER_DEFAULTS.heartbeatIntervalMs,
+  heartbeatTimeoutMs: SERVER_DEFAULTS.heartbeatTimeoutMs,
+  resumeWindowMs: SERVER_DEFAULTS.resumeWindowMs,
+  handshakeTimeoutMs: SERVER_DEFAULTS.handshakeTimeoutMs,
+  drainTimeoutMs: SERVER_DEFAULTS.drainTimeoutMs,
+  maxMessageBytes: SERVER_DEFAULTS.maxMessageBytes,
+  maxConnectionsPerIp: SERVER_DEFAULTS.maxConnectionsPerIp,
+  ratePerSecond: SERVER_DEFAULTS.ratePerSecond,
+  rateBurst: SERVER_DEFAULTS.rateBurst,
+  slowConsumerBytes: SERVER_DEFAULTS.slowConsumerBytes,
+  /** 1 MiB: a publish body carries one message (≤ 64 KiB by default) plus JSON overhead; more is a mistake or abuse. */
+  maxBodyBytes: 1024 * 1024,
+  historyMaxCount: STORE_DEFAULTS.historyMaxCount,
+  historyMaxAgeMs: STORE_DEFAULTS.historyMaxAgeMs,
+  authMode: 'jwt',
+  /** 5 s of clock skew between the token issuer and the hub. */
+  clockToleranceMs: 5_000,
+  logLevel: 'info',
+  /** The demo namespace is open to every connection of the hub (authenticated, or insecure mode). */
+  topics: { 'demo:*': { publish: 'authenticated', subscribe: 'authenticated' } },
+} as const;

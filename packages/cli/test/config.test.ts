@@ -1,0 +1,313 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  type ConfigSources,
+  configFromObject,
+  HUB_DEFAULTS,
+  parseServeArgs,
+  resolveHubConfig,
+} from '../src/index.js';
+
+const SECRET = 's'.repeat(32);
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temp dir holding `tether.config.json` with `content` (a string is written as is). */
+function withFile(content: unknown, name = 'tether.config.json'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tether-config-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content));
+  return dir;
+}
+
+const empty = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'tether-config-'));
+  dirs.push(dir);
+  return dir;
+};
+
+function resolve(
+  argv: string[],
+  env: Record<string, string> = {},
+  cwd = empty(),
+  extra: Partial<ConfigSources> = {},
+) {
+  const args = parseServeArgs(argv);
+  return resolveHubConfig({
+    flags: args.flags,
+    ...(args.configPath === undefined ? {} : { configPath: args.configPath }),
+    env,
+    cwd,
+    ...extra,
+  });
+}
+
+function configError(run: () => unknown): string {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('hub configuration: sources and precedence', () => {
+  it('has durable, authenticated defaults (and refuses to start without a way to verify tokens)', () => {
+    const message = configError(() => resolve([]));
+    expect(message).toMatch(/^auth: tokens cannot be verified/);
+    expect(message).toContain('TETHER_JWT_SECRET');
+    expect(message).toContain('--insecure');
+
+    const { config, file, warnings } = resolve(['--insecure']);
+    expect(file).toBeUndefined();
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      store: 'sqlite:./data/tether.db',
+      heartbeat: { intervalMs: 25_000, timeoutMs: 10_000 },
+      resumeWindowMs: 120_000,
+      limits: {
+        maxMessageBytes: 65_536,
+        maxConnectionsPerIp: 100,
+        rate: { perSecond: 100, burst: 200 },
+      },
+      history: { maxCount: 1000, maxAgeMs: 600_000 },
+      topics: HUB_DEFAULTS.topics,
+      auth: { mode: 'none' },
+      api: { key: undefined, adminKey: undefined, opsKey: undefined },
+      dashboard: true,
+      demo: true,
+    });
+  });
+
+  it('takes flags over environment over the config file over defaults', () => {
+    const cwd = withFile({
+      port: 7000,
+      host: '127.0.0.1',
+      heartbeat: { intervalMs: '5s', timeoutMs: 2000 },
+      resumeWindowMs: '1m',
+      auth: { mode: 'none' },
+    });
+    const fileOnly = resolve([], {}, cwd);
+    expect(fileOnly.file).toBe('tether.config.json');
+    expect(fileOnly.config).toMatchObject({
+      port: 7000,
+      host: '127.0.0.1',
+      heartbeat: { intervalMs: 5000, timeoutMs: 2000 },
+      resumeWindowMs: 60_000,
+    });
+    expect(fileOnly.sources.port).toBe('tether.config.json: port');
+
+    const envOverFile = resolve([], { TETHER_PORT: '7100', TETHER_HEARTBEAT_INTERVAL: '7s' }, cwd);
+    expect(envOverFile.config.port).toBe(7100);
+    expect(envOverFile.config.heartbeat).toEqual({ intervalMs: 7000, timeoutMs: 2000 });
+    expect(envOverFile.sources.port).toBe('TETHER_PORT');
+
+    const flagsOverEnv = resolve(
+      ['--port', '7200', '--heartbeat-interval=9s'],
+      { TETHER_PORT: '7100', PORT: '7300' },
+      cwd,
+    );
+    expect(flagsOverEnv.config.port).toBe(7200);
+    expect(flagsOverEnv.config.heartbeat.intervalMs).toBe(9000);
+    expect(flagsOverEnv.sources.port).toBe('--port');
+
+    // PORT (the platform convention) is read after TETHER_PORT.
+    expect(resolve(['--insecure'], { PORT: '9090' }).config.port).toBe(9090);
+    expect(resolve(['--insecure'], { PORT: '9090', TETHER_PORT: '9191' }).config.port).toBe(9191);
+  });
+
+  it('reads --config PATH and TETHER_CONFIG, relative to the working directory', () => {
+    const cwd = withFile({ port: 7400, auth: { mode: 'none' } }, 'hub.json');
+    expect(resolve(['--config', 'hub.json'], {}, cwd).config.port).toBe(7400);
+    expect(resolve([], { TETHER_CONFIG: 'hub.json' }, cwd).config.port).toBe(7400);
+    expect(resolve([], { TETHER_CONFIG: 'hub.json' }, cwd).file).toBe('hub.json');
+    expect(configError(() => resolve(['--config', 'missing.json'], {}, cwd))).toBe(
+      '--config: cannot read "missing.json": no such file',
+    );
+  });
+
+  it('reads the JWT settings from environment variables', () => {
+    const { config } = resolve([], {
+      TETHER_JWT_SECRET: SECRET,
+      TETHER_JWT_ISSUER: 'https://auth.example.com',
+      TETHER_API_KEY: 'a'.repeat(20),
+      TETHER_ADMIN_KEY: 'b'.repeat(20),
+      TETHER_STORE: 'memory',
+    });
+    expect(config.auth).toEqual({
+      mode: 'jwt',
+      secret: SECRET,
+      publicKey: undefined,
+      algorithm: 'HS256',
+      issuer: 'https://auth.example.com',
+      audience: undefined,
+      clockToleranceMs: 5000,
+      anonymous: false,
+    });
+    expect(config.api).toEqual({
+      key: 'a'.repeat(20),
+      adminKey: 'b'.repeat(20),
+      opsKey: undefined,
+    });
+    expect(config.store).toBe('memory');
+  });
+
+  it('reads a public key from PEM text or from a file next to the config file', () => {
+    const pem = '-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n';
+    const cwd = withFile({ auth: { publicKey: 'keys/jwt.pem', algorithm: 'ES256' } });
+    const keyDir = join(cwd, 'keys');
+    mkdirSync(keyDir);
+    writeFileSync(join(keyDir, 'jwt.pem'), pem);
+    const { config } = resolve([], {}, cwd);
+    expect(config.auth).toMatchObject({ mode: 'jwt', publicKey: pem, algorithm: 'ES256' });
+    expect(resolve([`--jwt-public-key=${pem}`]).config.auth).toMatchObject({ algorithm: 'RS256' });
+    expect(configError(() => resolve(['--jwt-public-key', 'nope.pem']))).toMatch(
+      /^--jwt-public-key: not PEM text, and cannot read it as a file ".*nope\.pem": no such file$/,
+    );
+  });
+
+  it('warns about unknown TETHER_* variables and settings ignored in insecure mode', () => {
+    const { warnings } = resolve(['--insecure'], { TETHER_PROT: '1', TETHER_JWT_SECRET: SECRET });
+    expect(warnings).toContain(
+      'TETHER_PROT is not a Tether setting (ignored); see docs/configuration.md',
+    );
+    expect(warnings).toContain('TETHER_JWT_SECRET is ignored: authentication is off (--insecure)');
+  });
+});
+
+describe('hub configuration: every error names the source and the key', () => {
+  it.each([
+    [
+      { heartbeat: { intervalMs: 'soon' } },
+      /^tether\.config\.json: heartbeat\.intervalMs: expected milliseconds or a duration like "500ms"/,
+    ],
+    [
+      { heartbeat: { intervalMs: 5 } },
+      /^tether\.config\.json: heartbeat\.intervalMs: must be between 10ms and 24h, got 5$/,
+    ],
+    [
+      { heartbeat: { interval: 5000 } },
+      /^tether\.config\.json: heartbeat\.interval: unknown key \(known: intervalMs, timeoutMs\)$/,
+    ],
+    [
+      { heartbeat: 5000 },
+      /^tether\.config\.json: heartbeat: expected an object with intervalMs, timeoutMs, got 5000$/,
+    ],
+    [{ prot: 1 }, /^tether\.config\.json: prot: unknown key \(known: port, host, store/],
+    [{ port: '8080' }, /^tether\.config\.json: port: expected a port number 0-65535, got "8080"$/],
+    [
+      { store: 'redis://127.0.0.1:6379' },
+      /^tether\.config\.json: store: the Redis store arrives with the cluster issue/,
+    ],
+    [{ store: 'postgres://x' }, /^tether\.config\.json: store: expected "memory" or "sqlite:PATH"/],
+    [
+      { limits: { maxMessageBytes: 10 } },
+      /^tether\.config\.json: limits\.maxMessageBytes: expected an integer in \[256, 1073741824\], got 10$/,
+    ],
+    [
+      { limits: { rate: { perSecond: 0 } } },
+      /^tether\.config\.json: limits\.rate\.perSecond: expected an integer >= 1, got 0$/,
+    ],
+    [
+      { topics: { 'demo:*': { publish: 'everyone' } } },
+      /^tether\.config\.json: topics\["demo:\*"\]\.publish: expected one of anyone, authenticated, none, got "everyone"$/,
+    ],
+    [{ topics: { 'a*b': {} } }, /^tether\.config\.json: topics\["a\*b"\]: not a topic pattern/],
+    [
+      { topics: { 'demo:*': { history: 10 } } },
+      /^tether\.config\.json: topics\["demo:\*"\]\.history: unknown key/,
+    ],
+    [
+      { auth: { mode: 'oauth' } },
+      /^tether\.config\.json: auth\.mode: expected one of jwt, none, got "oauth"$/,
+    ],
+    [
+      { auth: { secret: 'short' } },
+      /^tether\.config\.json: auth\.secret: expected an HMAC secret \(RFC 7518: 256 bits or more\) of at least 32 characters, got 5$/,
+    ],
+    [
+      { auth: { secret: SECRET, algorithm: 'RS256' } },
+      /^tether\.config\.json: auth\.algorithm: RS256 needs a public key, but a secret is set \(tether\.config\.json: auth\.secret\)/,
+    ],
+    [
+      { auth: { mode: 'none' }, api: { key: 'short' } },
+      /^tether\.config\.json: api\.key: expected an API key of at least 16 characters, got 5$/,
+    ],
+    [
+      { auth: { mode: 'none' }, log: { level: 'loud' } },
+      /^tether\.config\.json: log\.level: expected one of fatal, error, warn, info, debug, trace, silent/,
+    ],
+  ])('config file %j', (content, message) => {
+    const cwd = withFile({ auth: { mode: 'none' }, ...content });
+    expect(configError(() => resolve([], {}, cwd))).toMatch(message);
+  });
+
+  it('names the file when it is not JSON or not an object', () => {
+    expect(configError(() => resolve([], {}, withFile('{ "port": 80, }')))).toMatch(
+      /^tether\.config\.json: not valid JSON: /,
+    );
+    expect(configError(() => resolve([], {}, withFile('[1]')))).toBe(
+      'tether.config.json: expected a JSON object at the top level',
+    );
+  });
+
+  it.each([
+    [{ TETHER_PORT: 'http' }, /^TETHER_PORT: expected a port number 0-65535, got "http"$/],
+    [{ PORT: '99999' }, /^PORT: expected a port number/],
+    [
+      { TETHER_STORE: 'redis://x' },
+      /^TETHER_STORE: the Redis store arrives with the cluster issue/,
+    ],
+    [
+      { TETHER_HEARTBEAT_TIMEOUT: '2d' },
+      /^TETHER_HEARTBEAT_TIMEOUT: expected milliseconds or a duration/,
+    ],
+    [{ TETHER_TRUST_PROXY: 'maybe' }, /^TETHER_TRUST_PROXY: expected true or false, got "maybe"$/],
+    [{ TETHER_MAX_MESSAGE_BYTES: '1e6' }, /^TETHER_MAX_MESSAGE_BYTES: expected an integer/],
+  ])('environment %j', (env, message) => {
+    expect(configError(() => resolve(['--insecure'], env))).toMatch(message);
+  });
+
+  it.each([
+    [['--port', 'abc'], /^--port: expected a port number 0-65535, got "abc"$/],
+    [['--port', '70000'], /^--port: /],
+    [['--port', '-1'], /^--port: /],
+    [['--host', ''], /^--host: expected an address/],
+    [['--store', 'sqlite:'], /^--store: sqlite needs a file path/],
+    [['--store', 'redis://127.0.0.1'], /^--store: the Redis store arrives with the cluster issue/],
+    [
+      ['--heartbeat-interval', 'soon'],
+      /^--heartbeat-interval: expected milliseconds or a duration/,
+    ],
+    [['--heartbeat-interval', '5ms'], /^--heartbeat-interval: must be between 10ms and 24h/],
+    [['--heartbeat-timeout', '48h'], /^--heartbeat-timeout: must be between/],
+    [['--auth', 'basic'], /^--auth: expected one of jwt, none/],
+    [['--api-key', 'x'], /^--api-key: expected an API key of at least 16 characters/],
+  ])('flags %j', (argv, message) => {
+    expect(configError(() => resolve(['--insecure', ...argv]))).toMatch(message);
+  });
+
+  it('says which two settings conflict', () => {
+    const pem = '-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----';
+    expect(
+      configError(() => resolve(['--jwt-secret', SECRET], { TETHER_JWT_PUBLIC_KEY: pem })),
+    ).toBe(
+      'auth: set either a secret (--jwt-secret) or a public key (TETHER_JWT_PUBLIC_KEY), not both',
+    );
+  });
+
+  it('validates serve() options the same way, naming serve()', () => {
+    expect(configFromObject({ port: 0, auth: { mode: 'none' } }).config.port).toBe(0);
+    expect(configError(() => configFromObject({ heartbeat: { intervalMs: -1 } }))).toMatch(
+      /^serve\(\): heartbeat\.intervalMs: /,
+    );
+  });
+});
