@@ -1,28 +1,39 @@
 /**
- * @tether/cli — the `tether` command. For now: `tether serve`, the hub (a standalone
- * Tether server with `/ws` and `/healthz`). `bin/tether.js` calls {@link main}.
+ * @tether/cli — the `tether` command: `tether serve` (the hub: WebSocket endpoint, HTTP
+ * API, health, Prometheus metrics, stats and a live dashboard) and the measuring tools
+ * (`probe`, `bench`, `chaos`). `bin/tether.js` calls {@link main}.
  *
  * @packageDocumentation
  */
 import { parseServeArgs, SERVE_USAGE, USAGE, UsageError } from './args.js';
-import {
-  type CliIo,
-  handleShutdownSignals,
-  type ServeHandle,
-  type SignalSource,
-  serve,
-} from './serve.js';
+import { ConfigError, type ResolvedConfig, resolveHubConfig } from './config.js';
+import { startHub } from './hub.js';
+import { type CliIo, handleShutdownSignals, type ServeHandle, type SignalSource } from './serve.js';
+import { runTool, TOOLS_USAGE } from './tools.js';
 
+export { parseServeArgs, SERVE_USAGE, type ServeArgs, USAGE, UsageError } from './args.js';
 export {
-  parseServeArgs,
-  SERVE_DEFAULTS,
-  SERVE_USAGE,
-  type ServeArgs,
-  USAGE,
-  UsageError,
-} from './args.js';
+  CONFIG_FILE,
+  ConfigError,
+  type ConfigSources,
+  configFromObject,
+  type ResolvedConfig,
+  resolveHubConfig,
+} from './config.js';
+export {
+  type AuthConfig,
+  HUB_DEFAULTS,
+  type HubConfig,
+  type JwtAlgorithm,
+  type LogLevel,
+  type TopicPermission,
+  type TopicRule,
+} from './config-types.js';
+export { ApiError, ApiErrorCode, type ApiErrorCodeName } from './http-errors.js';
+export { type Hub, type HubIo, type HubOptions, startHub } from './hub.js';
 export {
   type CliIo,
+  type DeepPartial,
   HEALTH_PATH,
   handleShutdownSignals,
   type ServeHandle,
@@ -31,6 +42,7 @@ export {
   serve,
   WS_PATH,
 } from './serve.js';
+export { TopicAccess, type TopicClaims, topicMatches } from './topic-access.js';
 
 /** What {@link main} talks to; defaults to the real process. Tests inject their own. */
 export interface MainDeps {
@@ -41,6 +53,8 @@ export interface MainDeps {
   exit?: (code: number) => void;
   /** Called with the running hub once it listens (tests use it to connect). */
   onServing?: (handle: ServeHandle) => void;
+  /** Working directory (config file, relative paths). Default `process.cwd()`. */
+  cwd?: string;
 }
 
 /**
@@ -59,29 +73,51 @@ export async function main(argv: readonly string[], deps: MainDeps = {}): Promis
     return 2;
   }
   if (command === '-h' || command === '--help' || command === 'help') {
-    io.stdout(USAGE);
+    io.stdout(`${USAGE}\n\n${TOOLS_USAGE}`);
     return 0;
   }
+  const tool = runTool(command, rest, { io, signals: deps.signals ?? process });
+  if (tool !== undefined) return tool;
   if (command !== 'serve') {
-    io.stderr(`tether: unknown command "${command}"\n\n${USAGE}`);
+    io.stderr(`tether: unknown command "${command}"\n\n${USAGE}\n\n${TOOLS_USAGE}`);
     return 2;
   }
+  const usage = (message: string): number => {
+    io.stderr(`tether serve: ${message}\nRun "tether serve --help" for the options.`);
+    return 2;
+  };
   let args: ReturnType<typeof parseServeArgs>;
   try {
-    args = parseServeArgs(rest, deps.env ?? process.env);
+    args = parseServeArgs(rest);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    io.stderr(`tether serve: ${err.message}\nRun "tether serve --help" for the options.`);
-    return 2;
+    return usage(err.message);
   }
   if (args.help) {
     io.stdout(SERVE_USAGE);
     return 0;
   }
+  let resolved: ResolvedConfig;
+  try {
+    resolved = resolveHubConfig({
+      flags: args.flags,
+      ...(args.configPath === undefined ? {} : { configPath: args.configPath }),
+      env: deps.env ?? process.env,
+      ...(deps.cwd === undefined ? {} : { cwd: deps.cwd }),
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return usage(err.message);
+  }
   let handle: ServeHandle;
   try {
-    handle = await serve(args, io);
+    handle = await startHub(resolved.config, {
+      io,
+      warnings: resolved.warnings,
+      ...(resolved.file === undefined ? {} : { configFile: resolved.file }),
+    });
   } catch (err) {
+    if (err instanceof ConfigError) return usage(err.message);
     io.stderr(`tether serve: cannot start: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }

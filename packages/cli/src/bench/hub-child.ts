@@ -1,0 +1,33 @@
+/**
+ * Entry of the bench's hub child process: the bench server in a process of its own, so
+ * its CPU and memory are measured apart from the load generator's. Started with `fork()`
+ * and `--expose-gc`; configured by a JSON argument; driven over IPC; exits when told to
+ * close or when the parent goes away.
+ */
+import { type BenchServer, type BenchServerOptions, startBenchServer } from './hub-server.js';
+import { serveIpc } from './ipc.js';
+import { type PublishArgs, publishBurst } from './publish-burst.js';
+import { collectGarbage, processUsage } from './usage.js';
+
+const config = JSON.parse(process.argv[2] ?? '{}') as BenchServerOptions;
+let server: BenchServer | undefined;
+
+async function closeAndExit(options: {
+  retryAfterMs?: number;
+  retrySpreadMs?: number;
+}): Promise<void> {
+  await server?.close({ drainTimeoutMs: 5_000, ...options });
+  setImmediate(() => process.exit(0));
+}
+
+server = await startBenchServer(config);
+serveIpc(
+  {
+    publish: (args: PublishArgs) => publishBurst(server as BenchServer, args),
+    usage: () => ({ ...processUsage(), connections: server?.tether.stats().connections ?? 0 }),
+    gc: () => collectGarbage(),
+    close: (options: { retryAfterMs?: number; retrySpreadMs?: number }) => closeAndExit(options),
+  },
+  () => void closeAndExit({ retryAfterMs: 0, retrySpreadMs: 0 }),
+);
+process.send?.({ ready: true, port: server.port, url: server.url });

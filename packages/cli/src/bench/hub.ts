@@ -1,0 +1,211 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type BenchServer, type BenchServerOptions, startBenchServer } from './hub-server.js';
+import { IpcPeer } from './ipc.js';
+import { type PublishArgs, publishBurst } from './publish-burst.js';
+import { connectPublisher, type TetherPublisher } from './tether-load.js';
+import { collectGarbage, type ProcessUsage, processUsage } from './usage.js';
+import { waitReady } from './worker-pool.js';
+
+/**
+ * The server under test, whichever way it runs: in this process (tests, quick runs), in
+ * a child process (the default: its CPU and memory are its own), or external (a URL;
+ * publishes go through a client connection, and nothing about its process is known).
+ */
+
+/** The server's resource use, with its connection count. */
+export interface HubUsage extends ProcessUsage {
+  connections: number;
+}
+
+/** How a restart drains: the retry hint given to each client; or a crash. */
+export interface RestartOptions {
+  retryAfterMs: number;
+  retrySpreadMs: number;
+  /**
+   * Child hub: SIGKILL instead of a drain (clients see 1006, nothing is flushed). In
+   * process: every socket is destroyed without goodbye (the closest this process can
+   * come to a crash).
+   */
+  crash?: boolean;
+}
+
+export interface BenchHub {
+  readonly kind: 'in-process' | 'child' | 'external';
+  readonly url: string;
+  publish(args: PublishArgs): Promise<number>;
+  /** Undefined for an external server. */
+  usage(): Promise<HubUsage | undefined>;
+  /** Full GC in the server process, where possible; false when not. */
+  gc(): Promise<boolean>;
+  /** Drains (goodbye + 1012 with the hint), stops, and starts again on the same port. */
+  restart(options: RestartOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Path of the compiled hub child entry next to this file. */
+export const HUB_CHILD_ENTRY = fileURLToPath(new URL('./hub-child.js', import.meta.url));
+
+/** Whether the built child entry exists (it does not when running from TypeScript sources). */
+export function canForkHub(entry = HUB_CHILD_ENTRY): boolean {
+  return existsSync(entry);
+}
+
+/** The bench server in this process. */
+export async function startInProcessHub(options: BenchServerOptions): Promise<BenchHub> {
+  let server = await startBenchServer(options);
+  const port = server.port;
+  return {
+    kind: 'in-process',
+    url: server.url,
+    publish: (args) => publishBurst(server, args),
+    usage: async () => ({ ...processUsage(), connections: server.tether.stats().connections }),
+    gc: async () => collectGarbage(),
+    async restart(restart) {
+      await server.close({
+        retryAfterMs: restart.retryAfterMs,
+        retrySpreadMs: restart.retrySpreadMs,
+        drainTimeoutMs: restart.crash === true ? 0 : 5_000,
+      });
+      server = await startBenchServer({ ...options, port });
+    },
+    close: () => server.close({ retryAfterMs: 0, retrySpreadMs: 0, drainTimeoutMs: 2_000 }),
+  };
+}
+
+/** The bench server in a child process (needs the built CLI). */
+export async function startChildHub(
+  options: BenchServerOptions,
+  entry = HUB_CHILD_ENTRY,
+): Promise<BenchHub> {
+  if (!canForkHub(entry)) {
+    throw new Error(`a child hub needs the built CLI (${entry} is missing: npm run build)`);
+  }
+  const spawnChild = async (
+    config: BenchServerOptions,
+  ): Promise<{ child: ChildProcess; peer: IpcPeer; port: number; url: string }> => {
+    const { logger: _logger, onMessage: _onMessage, ...plain } = config;
+    const child = fork(entry, [JSON.stringify(plain)], {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    try {
+      const ready = await waitReady<{ ready: true; port: number; url: string }>(child, 'bench hub');
+      return { child, peer: new IpcPeer(child, 'bench hub'), port: ready.port, url: ready.url };
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
+  };
+  let current = await spawnChild(options);
+  const port = current.port;
+  const stop = async (hint: { retryAfterMs: number; retrySpreadMs: number }): Promise<void> => {
+    const { child, peer } = current;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await peer.call('close', hint, 15_000).catch(() => child.kill('SIGKILL'));
+    await exited;
+  };
+  return {
+    kind: 'child',
+    url: current.url,
+    publish: (args) => current.peer.call<number>('publish', args),
+    usage: () => current.peer.call<HubUsage>('usage'),
+    gc: () => current.peer.call<boolean>('gc'),
+    async restart(restart) {
+      if (restart.crash === true) {
+        const { child } = current;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGKILL');
+        await exited;
+      } else await stop(restart);
+      current = await spawnChild({ ...options, port });
+    },
+    close: () => stop({ retryAfterMs: 0, retrySpreadMs: 0 }),
+  };
+}
+
+/** A server at a URL: publishes go through a client connection (it must allow them). */
+export async function connectExternalHub(url: string): Promise<BenchHub> {
+  let publisher: TetherPublisher | undefined;
+  let pacer: Pacer | undefined;
+  const ensurePublisher = async (): Promise<TetherPublisher> => {
+    if (publisher === undefined) {
+      publisher = connectPublisher(url);
+      await publisher.ready;
+    }
+    return publisher;
+  };
+  return {
+    kind: 'external',
+    url,
+    async publish(args) {
+      const p = await ensurePublisher();
+      pacer ??= new Pacer(p.limits?.rate, p.limits?.burst);
+      const pad = 'x'.repeat(args.payloadBytes);
+      const pending: Array<Promise<void>> = [];
+      for (let i = 0; i < args.count; i += 1) {
+        await pacer.take();
+        pending.push(p.publish(args.topic, { n: args.first + i, ts: Date.now(), pad }));
+      }
+      await Promise.all(pending);
+      return args.count;
+    },
+    usage: async () => undefined,
+    gc: async () => false,
+    restart: async () => {
+      throw new Error(
+        'cannot restart a server given by URL (the storm scenario needs its own hub)',
+      );
+    },
+    close: async () => publisher?.close(),
+  };
+}
+
+/**
+ * Keeps a publisher under the server's announced rate limit (90 % of `rate` per second,
+ * `burst` at once), as the client's outbox does: a bench must not measure its own
+ * RATE_LIMITED errors.
+ */
+class Pacer {
+  private tokens: number;
+  private last = performance.now();
+  private readonly perMs: number;
+  private readonly burst: number;
+
+  constructor(rate: number | undefined, burst: number | undefined) {
+    this.perMs = ((rate ?? Number.POSITIVE_INFINITY) * 0.9) / 1000;
+    this.burst = Math.max(1, Math.floor((burst ?? Number.POSITIVE_INFINITY) * 0.9));
+    this.tokens = this.burst;
+  }
+
+  async take(): Promise<void> {
+    for (;;) {
+      const now = performance.now();
+      this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.perMs);
+      this.last = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.ceil((1 - this.tokens) / this.perMs)),
+      );
+    }
+  }
+}
+
+/** Where the hub runs, and the server's options. */
+export interface HubChoice {
+  url: string | undefined;
+  mode: 'in-process' | 'child';
+  server: BenchServerOptions;
+}
+
+export function startHub(choice: HubChoice): Promise<BenchHub> {
+  if (choice.url !== undefined) return connectExternalHub(choice.url);
+  return choice.mode === 'child' ? startChildHub(choice.server) : startInProcessHub(choice.server);
+}
+
+export type { BenchServer };

@@ -1,0 +1,74 @@
+import { LatencyRecorder } from '../histogram.js';
+import { reasons, round, type ScenarioContext, type ScenarioResult } from '../scenario.js';
+import { cpuPercent } from '../usage.js';
+
+/**
+ * Request/reply latency: `--echo-clients` clients each send `--rate` echo requests per
+ * second (each waits for its reply), through the server's request handler. Round trips
+ * are recorded in an HDR histogram after the warm-up; reported as p50/p90/p99/max.
+ */
+export async function echoScenario(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const { args, hub, pool, progress } = ctx;
+  const failures: string[] = [];
+  const notes: string[] = [];
+  // A server given by URL has no `echo` handler to rely on: every Tether server answers pings.
+  const adapter = hub.kind === 'external' && ctx.adapter === 'tether' ? 'tether-ping' : ctx.adapter;
+  if (adapter === 'tether-ping')
+    notes.push('echo measured with app ping/pong (a server given by URL has no echo handler)');
+  if (hub.kind === 'in-process') notes.push('in-process hub: server CPU includes the load clients');
+  progress.phase(`echo: opening ${args.echoClients} clients`, args.echoClients / 2);
+  const opened = await pool.open({
+    url: hub.url,
+    count: args.echoClients,
+    addresses: ctx.addresses,
+    concurrency: args.concurrency,
+    adapter,
+    timeoutMs: 60_000,
+  });
+  if (opened.failed > 0)
+    failures.push(`${opened.failed} clients failed to connect: ${reasons(opened.errors)}`);
+  progress.phase(
+    `echo: ${opened.opened} clients × ${args.echoRate}/s`,
+    args.warmupMs + args.durationMs,
+  );
+  const usageBefore = await hub.usage();
+  const result = await pool.echo({
+    clients: opened.opened,
+    ratePerClient: args.echoRate,
+    warmupMs: args.warmupMs,
+    durationMs: args.durationMs,
+    payloadBytes: args.payloadBytes,
+  });
+  const usageAfter = await hub.usage();
+  await pool.closeAll();
+  const recorder = new LatencyRecorder();
+  recorder.merge(result.histogram);
+  const s = recorder.summary();
+  if (result.errors > 0) failures.push(`${result.errors} echo requests failed`);
+  if (s.count === 0) failures.push('no round trip measured');
+  return {
+    scenario: 'echo',
+    metrics: [
+      { key: 'clients', label: 'clients', value: opened.opened, unit: '' },
+      {
+        key: 'roundTripsPerSec',
+        label: 'round trips',
+        value: round(s.count / (args.durationMs / 1000), 0),
+        unit: '/s',
+      },
+      { key: 'p50Ms', label: 'latency p50', value: s.p50Ms, unit: 'ms' },
+      { key: 'p90Ms', label: 'latency p90', value: s.p90Ms, unit: 'ms' },
+      { key: 'p99Ms', label: 'latency p99', value: s.p99Ms, unit: 'ms' },
+      { key: 'maxMs', label: 'latency max', value: s.maxMs, unit: 'ms' },
+      {
+        key: 'serverCpuPercent',
+        label: 'server CPU',
+        value: usageBefore && usageAfter ? cpuPercent(usageBefore, usageAfter) : null,
+        unit: '%',
+      },
+    ],
+    failures,
+    notes:
+      hub.kind === 'in-process' ? ['in-process hub: server CPU includes the load clients'] : [],
+  };
+}

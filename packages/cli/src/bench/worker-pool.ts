@@ -1,0 +1,187 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { LatencyRecorder } from './histogram.js';
+import { IpcPeer } from './ipc.js';
+import type { ClientPool, EchoOptions, EchoResult, OpenOptions, OpenResult } from './pool.js';
+import type { ProcessUsage } from './usage.js';
+
+/**
+ * A {@link ClientPool} spread over worker processes. One process can hold only so many
+ * sockets (this machine allows 20,000 open files per process) and one event loop only
+ * so much load; workers lift both limits. Needs the built CLI (`npm run build`).
+ */
+
+/** Path of the compiled worker entry next to this file. */
+export const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+/** How long a worker may take to start. */
+const WORKER_START_MS = 15_000;
+
+/** Splits `total` into `parts` near-equal integers (the first ones get the remainder). */
+export function split(total: number, parts: number): number[] {
+  const base = Math.floor(total / parts);
+  return Array.from({ length: parts }, (_, i) => base + (i < total % parts ? 1 : 0));
+}
+
+export class WorkerPool implements ClientPool {
+  private constructor(
+    private readonly peers: IpcPeer[],
+    private readonly children: ChildProcess[],
+  ) {}
+
+  /** Forks `count` workers and waits until each is ready. */
+  static async start(count: number, entry = WORKER_ENTRY): Promise<WorkerPool> {
+    if (!existsSync(entry)) {
+      throw new Error(`worker processes need the built CLI (${entry} is missing: npm run build)`);
+    }
+    const children: ChildProcess[] = [];
+    try {
+      const peers = await Promise.all(
+        Array.from({ length: count }, async (_, i) => {
+          const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+          children.push(child);
+          await waitReady(child, `bench worker ${i + 1}`);
+          return new IpcPeer(child, `bench worker ${i + 1}`);
+        }),
+      );
+      return new WorkerPool(peers, children);
+    } catch (err) {
+      for (const child of children) child.kill('SIGKILL');
+      throw err;
+    }
+  }
+
+  private all<T>(cmd: string, args: (i: number) => unknown, timeoutMs = 120_000): Promise<T[]> {
+    return Promise.all(this.peers.map((peer, i) => peer.call<T>(cmd, args(i), timeoutMs)));
+  }
+
+  async open(options: OpenOptions): Promise<OpenResult> {
+    const counts = split(options.count, this.peers.length);
+    const results = await this.all<OpenResult>(
+      'open',
+      (i) => ({ ...options, count: counts[i] }),
+      options.timeoutMs + 30_000,
+    );
+    const errors: Record<string, number> = {};
+    for (const r of results) {
+      for (const [reason, n] of Object.entries(r.errors))
+        errors[reason] = (errors[reason] ?? 0) + n;
+    }
+    return {
+      opened: sum(results.map((r) => r.opened)),
+      failed: sum(results.map((r) => r.failed)),
+      errors,
+      elapsedMs: Math.max(...results.map((r) => r.elapsedMs)),
+    };
+  }
+
+  async subscribeAll(topic: string, timeoutMs: number): Promise<number> {
+    return sum(
+      await this.all<number>('subscribeAll', () => ({ topic, timeoutMs }), timeoutMs + 10_000),
+    );
+  }
+
+  async delivered(): Promise<number> {
+    return sum(await this.all<number>('delivered', () => ({})));
+  }
+
+  async waitDelivered(perConnection: number, timeoutMs: number): Promise<number> {
+    return sum(
+      await this.all<number>(
+        'waitDelivered',
+        () => ({ perConnection, timeoutMs }),
+        timeoutMs + 10_000,
+      ),
+    );
+  }
+
+  async echo(options: EchoOptions): Promise<EchoResult> {
+    const clients = split(options.clients, this.peers.length);
+    const results = await this.all<EchoResult>(
+      'echo',
+      (i) => ({ ...options, clients: clients[i] }),
+      options.warmupMs + options.durationMs + 60_000,
+    );
+    const merged = new LatencyRecorder();
+    for (const r of results) merged.merge(r.histogram);
+    return {
+      histogram: merged.encode(),
+      measured: sum(results.map((r) => r.measured)),
+      errors: sum(results.map((r) => r.errors)),
+      elapsedMs: Math.max(...results.map((r) => r.elapsedMs)),
+    };
+  }
+
+  async drops(): Promise<Record<string, number>> {
+    const merged: Record<string, number> = {};
+    for (const d of await this.all<Record<string, number>>('drops', () => ({}))) {
+      for (const [code, n] of Object.entries(d)) merged[code] = (merged[code] ?? 0) + n;
+    }
+    return merged;
+  }
+
+  async openCount(): Promise<number> {
+    return sum(await this.all<number>('openCount', () => ({})));
+  }
+
+  async usage(): Promise<ProcessUsage[]> {
+    return (await this.all<ProcessUsage[]>('usage', () => ({}))).flat();
+  }
+
+  async closeAll(): Promise<void> {
+    await this.all('closeAll', () => ({}));
+  }
+
+  /** Ends the worker processes. */
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) {
+              resolve();
+              return;
+            }
+            child.once('exit', () => resolve());
+            child.disconnect();
+            setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+          }),
+      ),
+    );
+  }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+/** Resolves on the child's `{ ready: true }` message; rejects if it exits first or is late. */
+export function waitReady<T extends { ready: true }>(
+  child: ChildProcess,
+  name: string,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`${name} did not start within ${WORKER_START_MS} ms`));
+    }, WORKER_START_MS);
+    const onMessage = (message: unknown): void => {
+      if (typeof message === 'object' && message !== null && (message as T).ready === true) {
+        cleanup();
+        resolve(message as T);
+      }
+    };
+    const onExit = (code: number | null): void => {
+      cleanup();
+      reject(new Error(`${name} exited during start (${code})`));
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}

@@ -1,0 +1,51 @@
+import type { CliIo, SignalSource } from '../serve.js';
+import type { ChaosProxyArgs } from './args.js';
+import { FaultDriver, seededRandom } from './faults.js';
+import { describeFaults } from './verdict.js';
+
+/**
+ * `tether chaos proxy`: a fault proxy in front of any TCP server (WebSocket or not) until
+ * Ctrl-C or `--duration`. Prints where to connect, then a summary of the faults it made.
+ */
+export async function runChaosProxy(
+  args: ChaosProxyArgs,
+  io: CliIo,
+  signals: SignalSource | undefined,
+): Promise<number> {
+  const { createFaultProxy } = await import('@tether/testkit');
+  const proxy = await createFaultProxy({
+    target: args.target,
+    listenHost: args.listenHost,
+    ...(args.seed === undefined ? {} : { random: seededRandom(args.seed) }),
+  });
+  const random = args.seed === undefined ? Math.random : seededRandom(args.seed + 1);
+  const driver = new FaultDriver([proxy], args.faults, random, (stall) =>
+    io.stderr(
+      `stall: every connection frozen for ${args.faults.stallForMs} ms (since ${new Date(stall.startedAt).toISOString()})`,
+    ),
+  );
+  io.stdout(
+    `tether chaos proxy listening on ${proxy.host}:${proxy.port} -> ${args.target.host}:${args.target.port}`,
+  );
+  io.stdout(`faults: ${describeFaults(args.faults)}`);
+  driver.start();
+  await new Promise<void>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      signals?.off('SIGINT', done);
+      signals?.off('SIGTERM', done);
+      resolve();
+    };
+    if (args.durationMs !== undefined) timer = setTimeout(done, args.durationMs);
+    signals?.on('SIGINT', done);
+    signals?.on('SIGTERM', done);
+  });
+  driver.stop();
+  const { log } = driver;
+  io.stdout(
+    `done: ${proxy.totalConnections} connections proxied; ${log.resets} resets (${log.resetPairs} links), ${log.cuts} cuts (${log.cutPairs} links), ${log.stalls.length} stalls; ${proxy.traffic.toTarget} bytes to the target, ${proxy.traffic.toClient} to clients`,
+  );
+  await proxy.close();
+  return 0;
+}

@@ -1,0 +1,84 @@
+import { formatDuration } from '@tether/common';
+import { UsageError } from './args.js';
+import { PROBE_USAGE, type ProbeArgs, parseProbeArgs } from './probe-args.js';
+import { type ProbeEvent, runProbeConnection } from './probe-connection.js';
+import {
+  buildProbeReport,
+  fmtMs,
+  formatProbeOpen,
+  formatProbeSummary,
+  type ProbeReport,
+} from './probe-report.js';
+import type { CliIo, SignalSource } from './serve.js';
+
+/** What `tether probe` needs from its surroundings. */
+export interface ProbeDeps {
+  io: CliIo;
+  /** SIGINT/SIGTERM end the probe early (the report marks it interrupted). */
+  signals?: SignalSource;
+}
+
+/**
+ * Runs a probe and returns its report. Text mode streams lines to `io.stdout` while it
+ * runs; JSON mode writes nothing until the caller prints the report.
+ */
+export async function probe(
+  args: ProbeArgs,
+  io: CliIo,
+  signal?: AbortSignal,
+): Promise<ProbeReport> {
+  const onEvent = args.json ? undefined : (event: ProbeEvent) => io.stdout(formatEvent(event));
+  if (!args.json) {
+    io.stdout(
+      `tether probe ${args.url} (${args.raw ? 'raw WebSocket' : 'tether.v1'}) for ${formatDuration(args.durationMs)}${args.pingIntervalMs > 0 ? `, ping every ${formatDuration(args.pingIntervalMs)}` : ', passive'}`,
+    );
+  }
+  const record = await runProbeConnection(args, {
+    ...(onEvent === undefined ? {} : { onEvent }),
+    ...(signal === undefined ? {} : { signal }),
+  });
+  return buildProbeReport(args, record);
+}
+
+function formatEvent(event: ProbeEvent): string {
+  switch (event.type) {
+    case 'open':
+      return formatProbeOpen(event.record);
+    case 'rtt':
+      return `  ${formatDuration(event.sample.atMs).padStart(7)}  rtt ${fmtMs(event.sample.rttMs)}`;
+    case 'ping-timeout':
+      return `  ${formatDuration(event.atMs).padStart(7)}  ping unanswered`;
+    case 'goodbye':
+      return `  goodbye from the server: ${event.code} "${event.reason}"${event.retryAfter === undefined ? '' : `, retry after ${event.retryAfter} ms`}`;
+  }
+}
+
+/** `tether probe ARGS`: exit status 0 healthy, 1 unhealthy, 2 usage error. */
+export async function probeCommand(argv: readonly string[], deps: ProbeDeps): Promise<number> {
+  const { io } = deps;
+  let args: ProbeArgs;
+  try {
+    args = parseProbeArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr(`tether probe: ${err.message}\nRun "tether probe --help" for the options.`);
+    return 2;
+  }
+  if (args.help) {
+    io.stdout(PROBE_USAGE);
+    return 0;
+  }
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  deps.signals?.on('SIGINT', onSignal);
+  deps.signals?.on('SIGTERM', onSignal);
+  try {
+    const report = await probe(args, io, controller.signal);
+    if (args.json) io.stdout(JSON.stringify(report, null, 2));
+    else for (const line of formatProbeSummary(report)) io.stdout(line);
+    return report.healthy ? 0 : 1;
+  } finally {
+    deps.signals?.off('SIGINT', onSignal);
+    deps.signals?.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,228 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { withTimeout } from '@tether/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseBenchArgs } from '../src/bench/args.js';
+import { LatencyRecorder } from '../src/bench/histogram.js';
+import { startInProcessHub } from '../src/bench/hub.js';
+import { LocalPool } from '../src/bench/pool.js';
+import type { BenchReport } from '../src/bench/run.js';
+import { formatTable } from '../src/bench/table.js';
+import { type CliIo, main } from '../src/index.js';
+
+interface Captured extends CliIo {
+  out: string[];
+  err: string[];
+}
+
+function capture(): Captured {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, stdout: (line) => out.push(line), stderr: (line) => err.push(line) };
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+const SMALL = [
+  '--hub',
+  'in-process',
+  '--duration',
+  '300ms',
+  '--warmup',
+  '100ms',
+  '--hold',
+  '100ms',
+];
+
+function metric(report: BenchReport, scenario: string, key: string): number | null | undefined {
+  return report.scenarios.find((s) => s.scenario === scenario)?.metrics.find((m) => m.key === key)
+    ?.value;
+}
+
+describe('tether bench', () => {
+  it('runs idle, fanout and echo against an in-process hub and reports JSON', async () => {
+    const io = capture();
+    const code = await withTimeout(
+      main(
+        [
+          'bench',
+          'idle',
+          'fanout',
+          'echo',
+          ...SMALL,
+          '--connections',
+          '60',
+          '--subscribers',
+          '20',
+          '--batch',
+          '5',
+          '--echo-clients',
+          '4',
+          '--rate',
+          '40',
+          '--addresses',
+          '3',
+          '--json',
+        ],
+        { io },
+      ),
+      30_000,
+      'bench finished',
+    );
+    const report = JSON.parse(io.out.join('\n')) as BenchReport;
+    expect(report.scenarios.flatMap((s) => s.failures)).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.target.kind).toBe('in-process');
+    expect(report.scenarios.map((s) => s.scenario)).toEqual(['idle', 'fanout', 'echo']);
+    expect(metric(report, 'idle', 'connections')).toBe(60);
+    expect(metric(report, 'idle', 'connectRatePerSec')).toBeGreaterThan(0);
+    expect(metric(report, 'fanout', 'subscribers')).toBe(20);
+    expect(metric(report, 'fanout', 'deliveredPerSec')).toBeGreaterThan(0);
+    expect(metric(report, 'echo', 'p50Ms')).toBeGreaterThan(0);
+    expect(metric(report, 'echo', 'p99Ms')).toBeGreaterThanOrEqual(
+      metric(report, 'echo', 'p50Ms') as number,
+    );
+    expect(report.machine.cores).toBeGreaterThan(0);
+  });
+
+  it('restarts the server under clients (storm): all resume, nothing lost', async () => {
+    const io = capture();
+    const code = await withTimeout(
+      main(
+        [
+          'bench',
+          'storm',
+          '--hub',
+          'in-process',
+          '--storm-clients',
+          '8',
+          '--retry-after',
+          '100ms',
+          '--retry-spread',
+          '200ms',
+        ],
+        { io },
+      ),
+      45_000,
+      'storm finished',
+    );
+    const text = io.out.join('\n');
+    expect(text).toMatch(/storm\s+clients\s+8/);
+    expect(text).toMatch(/time until all resumed/);
+    expect(text).toMatch(/lost\s+0\n/);
+    expect(text).toMatch(/duplicated\s+0\n/);
+    expect(text).toMatch(/sessions resumed\s+8\n/);
+    expect(text).toMatch(/result: PASS$/);
+    expect(code).toBe(0);
+  });
+
+  it('spreads connections over source addresses and counts fan-out deliveries', async () => {
+    const hub = await startInProcessHub({ host: '127.0.0.1', port: 0 });
+    cleanups.push(() => hub.close());
+    const pool = new LocalPool();
+    cleanups.push(() => pool.closeAll());
+    const opened = await pool.open({
+      url: hub.url,
+      count: 9,
+      addresses: ['127.0.0.1', '127.0.0.2', '127.0.0.3'],
+      concurrency: 3,
+      adapter: 'tether',
+      timeoutMs: 10_000,
+    });
+    expect(opened).toMatchObject({ opened: 9, failed: 0 });
+    expect(await pool.subscribeAll('t', 5_000)).toBe(9);
+    await hub.publish({ topic: 't', count: 7, payloadBytes: 8, first: 1 });
+    expect(await pool.waitDelivered(7, 5_000)).toBe(63);
+  });
+
+  it('rejects bad command lines with exit status 2', async () => {
+    for (const [args, message] of [
+      [['nap'], /unknown scenario "nap"/],
+      [['--connections', '0'], /--connections: must be at least 1/],
+      [['storm', '--url', 'ws://127.0.0.1:1/ws'], /storm restarts the server/],
+      [['--store', 'redis://x'], /--store: expected memory or sqlite:PATH/],
+      [['--url', 'ws://127.0.0.1:1/ws', '--hub', 'child'], /--hub: only for the bench's own hub/],
+    ] as const) {
+      const io = capture();
+      expect(await main(['bench', ...args], { io })).toBe(2);
+      expect(io.err.join('\n')).toMatch(message);
+    }
+    expect(parseBenchArgs([]).scenarios).toEqual(['idle', 'fanout', 'echo', 'storm']);
+    expect(parseBenchArgs(['--url', 'ws://h:1/ws']).scenarios).toEqual(['idle', 'fanout', 'echo']);
+  });
+
+  it('merges latency histograms and formats tables', () => {
+    const a = new LatencyRecorder();
+    const b = new LatencyRecorder();
+    for (let i = 1; i <= 100; i += 1) a.recordMs(i / 10);
+    b.recordMs(50);
+    a.merge(b.encode());
+    const s = a.summary();
+    expect(s.count).toBe(101);
+    expect(s.p50Ms).toBeCloseTo(5.1, 1);
+    expect(s.maxMs).toBeCloseTo(50, 0);
+    expect(
+      formatTable(
+        ['a', 'n'],
+        [
+          ['x', 1],
+          ['longer', 1234],
+        ],
+      ),
+    ).toEqual(['a          n', '------  ----', 'x          1', 'longer  1234']);
+  });
+
+  it('the built bin runs with a child hub and worker processes', async (context) => {
+    const bin = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
+    if (!existsSync(fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url)))) {
+      context.skip('packages/cli/dist is not built (npm run build)');
+      return;
+    }
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'bench',
+        'idle',
+        'fanout',
+        '--connections',
+        '200',
+        '--subscribers',
+        '50',
+        '--workers',
+        '2',
+        '--duration',
+        '300ms',
+        '--warmup',
+        '100ms',
+        '--hold',
+        '100ms',
+        '--json',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    cleanups.push(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const code = await withTimeout(
+      new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c))),
+      40_000,
+      'bench process exited',
+    );
+    const report = JSON.parse(stdout) as BenchReport;
+    expect(report.scenarios.flatMap((s) => s.failures)).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.target.kind).toBe('child');
+    expect(report.workers).toBe(2);
+    expect(metric(report, 'idle', 'connections')).toBe(200);
+    expect(metric(report, 'idle', 'rssPerConnectionKiB')).not.toBeNull();
+  });
+});
