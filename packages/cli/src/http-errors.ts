@@ -1,5 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { TetherError } from '@tether/common';
+import { sendJson } from '@tether/server';
+
+export { sendJson };
 
 /** Stable error codes of the hub's HTTP API, with their status. */
 export const ApiErrorCode = {
@@ -44,27 +47,6 @@ export class ApiError extends TetherError {
     this.status = status;
     this.headers = options.headers ?? {};
   }
-}
-
-/** Writes a JSON response (no body for HEAD). */
-export function sendJson(
-  response: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (response.headersSent) {
-    response.end();
-    return;
-  }
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-store',
-    ...headers,
-  });
-  response.end(response.req?.method === 'HEAD' ? undefined : text);
 }
 
 /** Answers an {@link ApiError}. */

@@ -12,6 +12,7 @@ export {
   type OpsPaths,
   type OpsRequestHandler,
   type ReadinessCheck,
+  sendJson,
 } from './ops-handler.js';
 export type { RttPercentiles } from './rtt-window.js';
 export type {

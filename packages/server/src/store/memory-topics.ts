@@ -11,9 +11,15 @@ import type {
   TopicReplay,
   TopicSnapshot,
 } from './store.js';
-import { StoreError, StoreErrorCode } from './store.js';
 import type { TopicHistoryLimits } from './store-options.js';
-import { canReplayTopic, checkCount, checkLimit, checkName, newEpoch } from './store-rules.js';
+import {
+  canReplayTopic,
+  checkCount,
+  checkLimit,
+  checkName,
+  checkPublication,
+  newEpoch,
+} from './store-rules.js';
 
 interface TopicEntry {
   epoch: string;
@@ -37,10 +43,7 @@ export class MemoryTopics {
     now: number,
     encode?: PublicationEncoder,
   ): Publication {
-    checkCount('time', time);
-    if (typeof data !== 'string') {
-      throw new StoreError(StoreErrorCode.INVALID_ARGUMENT, 'data: expected a string');
-    }
+    checkPublication(time, data);
     const t = this.ensure(topic, now);
     const base = { epoch: t.epoch, offset: t.head + 1, time, data };
     // Encode before committing: a throwing encoder must not consume an offset.

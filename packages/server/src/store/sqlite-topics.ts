@@ -14,7 +14,13 @@ import type {
 } from './store.js';
 import { StoreError, StoreErrorCode } from './store.js';
 import type { TopicHistoryLimits } from './store-options.js';
-import { canReplayTopic, checkCount, checkLimit, checkName, newEpoch } from './store-rules.js';
+import {
+  canReplayTopic,
+  checkLimit,
+  checkName,
+  checkPublication,
+  newEpoch,
+} from './store-rules.js';
 
 /** A topic's row: its epoch, newest offset and idle clock. */
 export interface TopicRow {
@@ -112,10 +118,7 @@ export class SqliteTopics {
     now: number,
     encode?: PublicationEncoder,
   ): Publication {
-    checkCount('time', time);
-    if (typeof data !== 'string') {
-      throw new StoreError(StoreErrorCode.INVALID_ARGUMENT, 'data: expected a string');
-    }
+    checkPublication(time, data);
     const t = this.ensure(topic, now);
     const base = { epoch: t.epoch, offset: t.head + 1, time, data };
     const frame = encode ? encode(base) : null;

@@ -115,3 +115,11 @@ export function overflowDrops(
   }
   return { drop, bytes: dropped };
 }
+
+/** Checks the arguments of a topic append: a timestamp and the encoded data string. */
+export function checkPublication(time: number, data: string): void {
+  checkCount('time', time);
+  if (typeof data !== 'string') {
+    throw new StoreError(StoreErrorCode.INVALID_ARGUMENT, 'data: expected a string');
+  }
+}
