@@ -110,13 +110,15 @@ export const DEFAULT_TOPIC_RULE: TopicRule = {
 };
 
 /**
- * Defaults of `tether serve`. Durable by default (SQLite in ./data); authenticated by
- * default (JWT, no secret: the hub refuses to start until one is configured or
- * `--insecure` is given). Reasons for each value: docs/configuration.md.
+ * Defaults of `tether serve`. Durable by default (SQLite in ./data); reachable from this
+ * machine only (127.0.0.1) until `--host` says otherwise; authenticated by default (JWT):
+ * without a secret or public key the hub starts with auth off (announced) only on a
+ * loopback host, and elsewhere refuses until one is configured or `--insecure` is
+ * given. Reasons for each value: docs/configuration.md.
  */
 export const HUB_DEFAULTS = {
   port: 8080,
-  host: '0.0.0.0',
+  host: '127.0.0.1',
   store: 'sqlite:./data/tether.db',
   heartbeatIntervalMs: SERVER_DEFAULTS.heartbeatIntervalMs,
   heartbeatTimeoutMs: SERVER_DEFAULTS.heartbeatTimeoutMs,

@@ -265,7 +265,7 @@ function buildConfig(
       maxAgeMs: get('history.maxAgeMs', d.historyMaxAgeMs),
     },
     topics: get<Record<string, TopicRule>>('topics', structuredClone(d.topics)),
-    auth: resolveAuth(get, optional, raw, cwd, warnings),
+    auth: resolveAuth(get, optional, raw, cwd, warnings, get('host', d.host)),
     api: {
       key: optional('api.key'),
       adminKey: optional('api.adminKey'),
@@ -290,6 +290,7 @@ function resolveAuth(
   raw: (key: string) => RawValue | undefined,
   cwd: string,
   warnings: string[],
+  host: string,
 ): AuthConfig {
   const mode = get<'jwt' | 'none'>('auth.mode', HUB_DEFAULTS.authMode);
   const secret = optional<string>('auth.secret');
@@ -304,10 +305,21 @@ function resolveAuth(
     return { mode: 'none' };
   }
   if (secret === undefined && keyText === undefined) {
+    // Nothing about auth was configured and only this machine can connect: a first
+    // `tether serve` works out of the box, and the start-up log says auth is off.
+    // Reachable from the network, auth off must be asked for (--insecure).
+    if (raw('auth.mode') === undefined && isLoopbackHost(host)) {
+      warnings.push(
+        `no JWT secret or public key is configured: authentication is OFF, allowed only because the hub listens on loopback (${host}); ` +
+          'set TETHER_JWT_SECRET (or --jwt-secret) to turn it on, or --insecure to say it is meant',
+      );
+      return { mode: 'none' };
+    }
     throw new ConfigError(
       'auth: tokens cannot be verified: set a JWT secret (TETHER_JWT_SECRET, --jwt-secret or auth.secret) ' +
         'or a public key (TETHER_JWT_PUBLIC_KEY, --jwt-public-key or auth.publicKey); ' +
-        'for local development, --insecure turns authentication off',
+        `for local development, --insecure turns authentication off (the hub listens on ${host}, ` +
+        'reachable from other machines; on a loopback host such as 127.0.0.1 auth may stay unconfigured)',
     );
   }
   if (secret !== undefined && keyText !== undefined) {
@@ -353,4 +365,9 @@ function readKey(value: string, source: RawValue | undefined, cwd: string): stri
       `${source?.label ?? 'auth.publicKey'}: not PEM text, and cannot read it as a file "${path}": ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
     );
   }
+}
+
+/** Whether `host` accepts connections from this machine only (127.0.0.0/8, ::1, localhost). */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

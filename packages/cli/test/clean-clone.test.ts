@@ -117,7 +117,7 @@ describe.skipIf(skip)('a fresh clone: npm ci && npm start', () => {
       );
 
       // npm start prints the bound address (it may build first).
-      await waitFor(() => out.includes(`tether listening on http://0.0.0.0:${port} (ws: /ws)`), {
+      await waitFor(() => out.includes(`tether listening on http://127.0.0.1:${port} (ws: /ws)`), {
         timeoutMs: 5 * 60_000,
         intervalMs: 200,
         message: `the listening line (stdout so far: ${out.slice(-2000)} stderr: ${err.slice(-2000)})`,

@@ -58,18 +58,29 @@ function configError(run: () => unknown): string {
 }
 
 describe('hub configuration: sources and precedence', () => {
-  it('has durable, authenticated defaults (and refuses to start without a way to verify tokens)', () => {
-    const message = configError(() => resolve([]));
-    expect(message).toMatch(/^auth: tokens cannot be verified/);
-    expect(message).toContain('TETHER_JWT_SECRET');
-    expect(message).toContain('--insecure');
+  it('has durable, loopback-only defaults; auth off without a secret only on loopback, and said so', () => {
+    const loopback = resolve([]);
+    expect(loopback.config.auth).toEqual({ mode: 'none' });
+    expect(loopback.warnings.join('\n')).toMatch(/authentication is OFF.*loopback \(127\.0\.0\.1\)/);
+
+    for (const host of ['0.0.0.0', '10.1.2.3', '::']) {
+      const message = configError(() => resolve(['--host', host]));
+      expect(message).toMatch(/^auth: tokens cannot be verified/);
+      expect(message).toContain('TETHER_JWT_SECRET');
+      expect(message).toContain('--insecure');
+      expect(message).toContain(host);
+    }
+    expect(resolve(['--host', '::1']).config.auth).toEqual({ mode: 'none' });
+    expect(resolve(['--host', 'localhost']).config.auth).toEqual({ mode: 'none' });
+    // Asked for JWT explicitly: no quiet fallback, even on loopback.
+    expect(configError(() => resolve(['--auth', 'jwt']))).toMatch(/^auth: tokens cannot be verified/);
 
     const { config, file, warnings } = resolve(['--insecure']);
     expect(file).toBeUndefined();
     expect(warnings).toEqual([]);
     expect(config).toMatchObject({
       port: 8080,
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       store: 'sqlite:./data/tether.db',
       heartbeat: { intervalMs: 25_000, timeoutMs: 10_000 },
       resumeWindowMs: 120_000,

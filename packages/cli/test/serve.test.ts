@@ -88,9 +88,9 @@ describe('tether (main)', () => {
     expect(io2.err[0]).toContain('--store: the Redis store arrives with the cluster issue');
   });
 
-  it('refuses to start without a way to verify tokens unless --insecure, and says how', async () => {
+  it('refuses to start reachable from the network without a way to verify tokens, and says how', async () => {
     const io = capture();
-    expect(await main(['serve', '--store', 'memory'], { io, env: {} })).toBe(2);
+    expect(await main(['serve', '--store', 'memory', '--host', '0.0.0.0'], { io, env: {} })).toBe(2);
     expect(io.err[0]).toMatch(/^tether serve: auth: tokens cannot be verified/);
     expect(io.err[0]).toContain('TETHER_JWT_SECRET');
     expect(io.err[0]).toContain('--insecure');
@@ -111,9 +111,9 @@ describe('tether (main)', () => {
         '20s',
         '--heartbeat-timeout',
         '5s',
+        // The foundation's command line, unchanged: no auth flags needed on loopback.
         '--store',
         'memory',
-        '--insecure',
       ],
       {
         io,
