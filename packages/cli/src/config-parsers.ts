@@ -1,6 +1,6 @@
 import { parseDuration } from '@tether/common';
 import { isValidTopic } from '@tether/protocol';
-import type { TopicPermission, TopicRule } from './config-types.js';
+import type { TopicHistoryRule, TopicPermission, TopicRule } from './config-types.js';
 
 /**
  * A value a config parser refuses. `path` extends the key for values with inner
@@ -186,7 +186,39 @@ export function isTopicPattern(pattern: string): boolean {
   return base.length > 0 && isValidTopic(base);
 }
 
-/** `{ "<pattern>": { publish?, subscribe? } }`; an omitted permission is `none` for publish, `authenticated` for subscribe. */
+const HISTORY_MAX_AGE_MS = 365 * 24 * 60 * 60_000;
+
+/** A namespace's `history`: `{ maxCount?, maxAgeMs? }`, checked like the hub-wide `history.*`. */
+function topicHistory(value: unknown, at: string): TopicHistoryRule {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new FieldError(`expected { "maxCount": ..., "maxAgeMs": ... }, got ${show(value)}`, at);
+  }
+  const raw = value as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (key !== 'maxCount' && key !== 'maxAgeMs') {
+      throw new FieldError('unknown key (known: maxCount, maxAgeMs)', `${at}.${key}`);
+    }
+  }
+  const field = <T>(key: 'maxCount' | 'maxAgeMs', parse: Parser<T>): T | undefined => {
+    if (raw[key] === undefined) return undefined;
+    try {
+      return parse(raw[key], false);
+    } catch (err) {
+      throw new FieldError((err as Error).message, `${at}.${key}`);
+    }
+  };
+  const history: TopicHistoryRule = {};
+  const maxCount = field('maxCount', int(0));
+  const maxAgeMs = field('maxAgeMs', duration(1, HISTORY_MAX_AGE_MS));
+  if (maxCount !== undefined) history.maxCount = maxCount;
+  if (maxAgeMs !== undefined) history.maxAgeMs = maxAgeMs;
+  return history;
+}
+
+/**
+ * `{ "<pattern>": { publish?, subscribe?, history? } }`; an omitted permission is `none`
+ * for publish, `authenticated` for subscribe; an omitted `history` keeps the hub-wide one.
+ */
 export const topics: Parser<Record<string, TopicRule>> = (value) => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new FieldError(
@@ -203,12 +235,15 @@ export const topics: Parser<Record<string, TopicRule>> = (value) => {
       );
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      throw new FieldError(`expected { "publish": ..., "subscribe": ... }, got ${show(raw)}`, at);
+      throw new FieldError(
+        `expected { "publish": ..., "subscribe": ..., "history": ... }, got ${show(raw)}`,
+        at,
+      );
     }
     const rule = raw as Record<string, unknown>;
     for (const key of Object.keys(rule)) {
-      if (key !== 'publish' && key !== 'subscribe') {
-        throw new FieldError('unknown key (known: publish, subscribe)', `${at}.${key}`);
+      if (key !== 'publish' && key !== 'subscribe' && key !== 'history') {
+        throw new FieldError('unknown key (known: publish, subscribe, history)', `${at}.${key}`);
       }
     }
     const permission = (key: 'publish' | 'subscribe', fallback: TopicPermission) => {
@@ -219,10 +254,12 @@ export const topics: Parser<Record<string, TopicRule>> = (value) => {
         throw new FieldError((err as Error).message, `${at}.${key}`);
       }
     };
-    rules[pattern] = {
+    const parsed: TopicRule = {
       publish: permission('publish', 'none'),
       subscribe: permission('subscribe', 'authenticated'),
     };
+    if (rule.history !== undefined) parsed.history = topicHistory(rule.history, `${at}.history`);
+    rules[pattern] = parsed;
   }
   return rules;
 };

@@ -13,6 +13,19 @@ export type TopicPermission = 'anyone' | 'authenticated' | 'none';
 export interface TopicRule {
   publish: TopicPermission;
   subscribe: TopicPermission;
+  /**
+   * History bounds of the namespace's topics, overriding the hub-wide `history`
+   * (an absent field keeps the hub-wide bound). Absent: the hub-wide bounds.
+   */
+  history?: TopicHistoryRule;
+}
+
+/** Per-namespace history bounds (`topics["demo:*"].history`). */
+export interface TopicHistoryRule {
+  /** Publications kept per topic (≥ 0). */
+  maxCount?: number;
+  /** Age in ms after which a publication is trimmed (≥ 1). */
+  maxAgeMs?: number;
 }
 
 /** JWT algorithms the hub verifies: HMAC with a shared secret, or a public key. */

@@ -12,6 +12,7 @@ import {
   type Logger,
   StatsSampler,
   type Store,
+  type StoreOptions,
   TetherMetrics,
   TetherServer,
 } from '@tether/server';
@@ -290,12 +291,21 @@ function underTest(): boolean {
   return process.env.VITEST !== undefined || process.env.NODE_ENV === 'test';
 }
 
-/** Opens the configured store; a SQLite file's directory is created when missing. */
+/**
+ * Opens the configured store; a SQLite file's directory is created when missing. A
+ * namespace's `history` applies to its topics through the store's `historyFor`, matched
+ * like the permissions (the most specific namespace wins); it is only set when some
+ * namespace has one, so the store keeps its one-bound fast path otherwise.
+ */
 function openStore(config: HubConfig): Store {
-  const retention = {
+  const retention: StoreOptions = {
     historyMaxCount: config.history.maxCount,
     historyMaxAgeMs: config.history.maxAgeMs,
   };
+  if (Object.values(config.topics).some((rule) => rule.history !== undefined)) {
+    const namespaces = new TopicAccess(config.topics);
+    retention.historyFor = (topic) => namespaces.ruleFor(topic).history;
+  }
   if (config.store === 'memory') return createStore('memory', retention);
   const path = resolve(config.store.slice('sqlite:'.length));
   mkdirSync(dirname(path), { recursive: true });

@@ -26,6 +26,7 @@ export {
   type HubConfig,
   type JwtAlgorithm,
   type LogLevel,
+  type TopicHistoryRule,
   type TopicPermission,
   type TopicRule,
 } from './config-types.js';

@@ -61,7 +61,9 @@ describe('hub configuration: sources and precedence', () => {
   it('has durable, loopback-only defaults; auth off without a secret only on loopback, and said so', () => {
     const loopback = resolve([]);
     expect(loopback.config.auth).toEqual({ mode: 'none' });
-    expect(loopback.warnings.join('\n')).toMatch(/authentication is OFF.*loopback \(127\.0\.0\.1\)/);
+    expect(loopback.warnings.join('\n')).toMatch(
+      /authentication is OFF.*loopback \(127\.0\.0\.1\)/,
+    );
 
     for (const host of ['0.0.0.0', '10.1.2.3', '::']) {
       const message = configError(() => resolve(['--host', host]));
@@ -73,7 +75,9 @@ describe('hub configuration: sources and precedence', () => {
     expect(resolve(['--host', '::1']).config.auth).toEqual({ mode: 'none' });
     expect(resolve(['--host', 'localhost']).config.auth).toEqual({ mode: 'none' });
     // Asked for JWT explicitly: no quiet fallback, even on loopback.
-    expect(configError(() => resolve(['--auth', 'jwt']))).toMatch(/^auth: tokens cannot be verified/);
+    expect(configError(() => resolve(['--auth', 'jwt']))).toMatch(
+      /^auth: tokens cannot be verified/,
+    );
 
     const { config, file, warnings } = resolve(['--insecure']);
     expect(file).toBeUndefined();
@@ -96,6 +100,30 @@ describe('hub configuration: sources and precedence', () => {
       dashboard: true,
       demo: true,
     });
+  });
+
+  it('reads per-namespace history bounds; an absent field keeps the hub-wide bound', () => {
+    const cwd = withFile({
+      auth: { mode: 'none' },
+      history: { maxCount: 500 },
+      topics: {
+        'demo:*': { publish: 'anyone', history: { maxCount: 3, maxAgeMs: '30s' } },
+        'audit:*': { subscribe: 'none', history: { maxAgeMs: 86_400_000 } },
+        'chat:*': { publish: 'authenticated', history: {} },
+        plain: { publish: 'none' },
+      },
+    });
+    const { config } = resolve([], {}, cwd);
+    expect(config.history).toEqual({ maxCount: 500, maxAgeMs: 600_000 });
+    expect(config.topics['demo:*']).toEqual({
+      publish: 'anyone',
+      subscribe: 'authenticated',
+      history: { maxCount: 3, maxAgeMs: 30_000 },
+    });
+    expect(config.topics['audit:*']?.history).toEqual({ maxAgeMs: 86_400_000 });
+    expect(config.topics['chat:*']?.history).toEqual({});
+    expect(config.topics.plain).toEqual({ publish: 'none', subscribe: 'authenticated' });
+    expect('history' in (config.topics.plain ?? {})).toBe(false);
   });
 
   it('takes flags over environment over the config file over defaults', () => {
@@ -234,7 +262,31 @@ describe('hub configuration: every error names the source and the key', () => {
     [{ topics: { 'a*b': {} } }, /^tether\.config\.json: topics\["a\*b"\]: not a topic pattern/],
     [
       { topics: { 'demo:*': { history: 10 } } },
-      /^tether\.config\.json: topics\["demo:\*"\]\.history: unknown key/,
+      /^tether\.config\.json: topics\["demo:\*"\]\.history: expected \{ "maxCount": \.\.\., "maxAgeMs": \.\.\. \}, got 10$/,
+    ],
+    [
+      { topics: { 'demo:*': { history: { maxCount: -1 } } } },
+      /^tether\.config\.json: topics\["demo:\*"\]\.history\.maxCount: expected an integer >= 0, got -1$/,
+    ],
+    [
+      { topics: { 'demo:*': { history: { maxCount: '5' } } } },
+      /^tether\.config\.json: topics\["demo:\*"\]\.history\.maxCount: expected an integer >= 0, got "5"$/,
+    ],
+    [
+      { topics: { 'demo:*': { history: { maxAgeMs: 'soon' } } } },
+      /^tether\.config\.json: topics\["demo:\*"\]\.history\.maxAgeMs: expected milliseconds or a duration like "500ms"/,
+    ],
+    [
+      { topics: { 'demo:*': { history: { maxAgeMs: 0 } } } },
+      /^tether\.config\.json: topics\["demo:\*"\]\.history\.maxAgeMs: must be between 1ms and 8760h, got 0$/,
+    ],
+    [
+      { topics: { 'demo:*': { history: { maxAge: '1m' } } } },
+      /^tether\.config\.json: topics\["demo:\*"\]\.history\.maxAge: unknown key \(known: maxCount, maxAgeMs\)$/,
+    ],
+    [
+      { topics: { 'demo:*': { retention: {} } } },
+      /^tether\.config\.json: topics\["demo:\*"\]\.retention: unknown key \(known: publish, subscribe, history\)$/,
     ],
     [
       { auth: { mode: 'oauth' } },

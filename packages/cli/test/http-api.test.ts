@@ -106,6 +106,34 @@ describe('HTTP API: publish, send, history', () => {
     expect(otherEpoch.body).toMatchObject({ recovered: false, publications: [] });
   });
 
+  it('keeps each namespace history bound (topics["ns:*"].history), the rest the hub-wide one', async () => {
+    const { hub } = await startTestHub({
+      history: { maxCount: 5 },
+      topics: {
+        'demo:*': { publish: 'authenticated', subscribe: 'authenticated' },
+        'demo:short:*': {
+          publish: 'authenticated',
+          subscribe: 'authenticated',
+          history: { maxCount: 3 },
+        },
+      },
+    });
+    for (let i = 1; i <= 8; i += 1) {
+      for (const topic of ['demo:short:a', 'demo:long']) {
+        const r = await call(hub, 'POST', '/api/publish', { key, body: { topic, data: i } });
+        expect(r.status).toBe(200);
+      }
+    }
+    const data = (body: Record<string, unknown>): unknown[] =>
+      (body.publications as Array<{ data: unknown }>).map((p) => p.data);
+    const short = await call(hub, 'GET', '/api/topics/demo:short:a/history', { key });
+    expect(short.body).toMatchObject({ topic: 'demo:short:a', offset: 8 });
+    expect(data(short.body)).toEqual([6, 7, 8]);
+    const long = await call(hub, 'GET', '/api/topics/demo:long/history', { key });
+    expect(long.body).toMatchObject({ topic: 'demo:long', offset: 8 });
+    expect(data(long.body)).toEqual([4, 5, 6, 7, 8]);
+  });
+
   it('sends to a session and to a user, reliably (stored with a sequence number)', async () => {
     const { hub } = await startTestHub();
     const client = rawClient(hub);

@@ -90,7 +90,9 @@ describe('tether (main)', () => {
 
   it('refuses to start reachable from the network without a way to verify tokens, and says how', async () => {
     const io = capture();
-    expect(await main(['serve', '--store', 'memory', '--host', '0.0.0.0'], { io, env: {} })).toBe(2);
+    expect(await main(['serve', '--store', 'memory', '--host', '0.0.0.0'], { io, env: {} })).toBe(
+      2,
+    );
     expect(io.err[0]).toMatch(/^tether serve: auth: tokens cannot be verified/);
     expect(io.err[0]).toContain('TETHER_JWT_SECRET');
     expect(io.err[0]).toContain('--insecure');

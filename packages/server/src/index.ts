@@ -106,6 +106,7 @@ export {
   type StoreSpec,
   type StoreStats,
   type SweepResult,
+  type TopicHistoryOverride,
   type TopicPosition,
   type TopicReplay,
   type TopicSnapshot,

@@ -81,6 +81,7 @@ const STORE_OPTIONS = {
   clock: true,
   historyMaxCount: true,
   historyMaxAgeMs: true,
+  historyFor: true,
   sessionMaxMessages: true,
   sessionMaxBytes: true,
   topicIdleMs: true,

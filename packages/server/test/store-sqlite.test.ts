@@ -137,6 +137,21 @@ describe('sqlite store: persistence', () => {
     expect((await small.stats()).publications).toBe(5);
   });
 
+  it('applies per-topic count bounds on open: a longer namespace bound keeps its history', async () => {
+    const path = newPath();
+    const historyFor = (topic: string) => (topic.startsWith('big:') ? { maxCount: 50 } : undefined);
+    const first = openStore(path, { historyMaxCount: 100 });
+    for (let i = 1; i <= 20; i++) {
+      await first.appendPublication('big:t', String(i), T0);
+      await first.appendPublication('t', String(i), T0);
+    }
+    await first.close();
+    const reopened = openStore(path, { historyMaxCount: 5, historyFor });
+    expect((await reopened.lastPublications('big:t', 100)).publications).toHaveLength(20);
+    const last = await reopened.lastPublications('t', 100);
+    expect(last.publications.map((p) => p.offset)).toEqual([16, 17, 18, 19, 20]);
+  });
+
   it('close() commits writes still queued, and their promises resolve', async () => {
     const path = newPath();
     const store = openStore(path);

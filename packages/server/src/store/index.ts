@@ -30,3 +30,4 @@ export {
   type TopicSnapshot,
 } from './store.js';
 export type { StoreOptions } from './store-options.js';
+export type { HistoryFor, TopicHistoryOverride } from './topic-bounds.js';

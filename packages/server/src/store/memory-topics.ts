@@ -20,6 +20,7 @@ import {
   checkPublication,
   newEpoch,
 } from './store-rules.js';
+import { TopicBounds } from './topic-bounds.js';
 
 interface TopicEntry {
   epoch: string;
@@ -33,8 +34,11 @@ interface TopicEntry {
 /** Synchronous topic operations on in-memory histories. */
 export class MemoryTopics {
   private readonly topics = new Map<string, TopicEntry>();
+  private readonly bounds: TopicBounds;
 
-  constructor(private readonly limits: TopicHistoryLimits) {}
+  constructor(private readonly limits: TopicHistoryLimits) {
+    this.bounds = new TopicBounds(limits);
+  }
 
   append(
     topic: string,
@@ -45,15 +49,16 @@ export class MemoryTopics {
   ): Publication {
     checkPublication(time, data);
     const t = this.ensure(topic, now);
+    // Resolved before the offset is taken: a failing `historyFor` consumes nothing.
+    const { maxCount } = this.bounds.of(topic);
     const base = { epoch: t.epoch, offset: t.head + 1, time, data };
     // Encode before committing: a throwing encoder must not consume an offset.
     const pub: Publication = Object.freeze({ ...base, frame: encode ? encode(base) : null });
     t.head = pub.offset;
     t.lastAt = time;
-    const { historyMaxCount } = this.limits;
-    if (historyMaxCount > 0) {
+    if (maxCount > 0) {
       t.pubs.push(pub);
-      if (t.pubs.length > historyMaxCount) t.pubs.splice(0, t.pubs.length - historyMaxCount);
+      if (t.pubs.length > maxCount) t.pubs.splice(0, t.pubs.length - maxCount);
     }
     return pub;
   }
@@ -84,16 +89,16 @@ export class MemoryTopics {
   }
 
   /**
-   * Drops publications older than the age bound (oldest first, so the
-   * retained history stays contiguous), then topics with no history left and
-   * no publication since the idle bound.
+   * Drops publications older than the topic's age bound (oldest first, so
+   * the retained history stays contiguous), then topics with no history left
+   * and no publication since the idle bound.
    */
   sweep(now: number): { trimmed: number; dropped: number } {
-    const cutoff = now - this.limits.historyMaxAgeMs;
     const idleCutoff = now - this.limits.topicIdleMs;
     let trimmed = 0;
     let dropped = 0;
     for (const [name, t] of this.topics) {
+      const cutoff = t.pubs.length === 0 ? 0 : now - this.bounds.of(name).maxAgeMs;
       let old = 0;
       while (old < t.pubs.length && (t.pubs[old]?.time ?? now) < cutoff) old++;
       if (old > 0) {

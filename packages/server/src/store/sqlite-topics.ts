@@ -21,6 +21,7 @@ import {
   checkPublication,
   newEpoch,
 } from './store-rules.js';
+import { TopicBounds } from './topic-bounds.js';
 
 /** A topic's row: its epoch, newest offset and idle clock. */
 export interface TopicRow {
@@ -38,6 +39,7 @@ interface PublicationRow {
 
 /** Synchronous topic operations over one connection. */
 export class SqliteTopics {
+  private readonly bounds: TopicBounds;
   private readonly s: Record<
     | 'get'
     | 'insert'
@@ -50,6 +52,9 @@ export class SqliteTopics {
     | 'expiredByTopic'
     | 'dropIdle'
     | 'trimAllByCount'
+    | 'expiredSince'
+    | 'trimExpired'
+    | 'heads'
     | 'counts',
     SqliteStatement
   >;
@@ -58,6 +63,7 @@ export class SqliteTopics {
     db: SqliteDatabase,
     private readonly limits: TopicHistoryLimits,
   ) {
+    this.bounds = new TopicBounds(limits);
     this.s = {
       get: db.prepare('SELECT epoch, head, last_at FROM topics WHERE topic = ?'),
       insert: db.prepare(
@@ -89,6 +95,17 @@ export class SqliteTopics {
         `DELETE FROM publications
          WHERE offset <= (SELECT t.head FROM topics t WHERE t.topic = publications.topic) - ?`,
       ),
+      // Per-topic age bounds: the oldest publication (by time) of each topic that
+      // has any older than the loosest cutoff; the publications_by_time index
+      // serves it, one row per topic.
+      expiredSince: db.prepare(
+        'SELECT topic, MIN(time) AS oldest FROM publications WHERE time < ? GROUP BY topic',
+      ),
+      trimExpired: db.prepare(
+        `DELETE FROM publications WHERE topic = ? AND offset <= (
+           SELECT MAX(offset) FROM publications WHERE topic = ? AND time < ?)`,
+      ),
+      heads: db.prepare('SELECT topic, head FROM topics'),
       counts: db.prepare(
         `SELECT (SELECT COUNT(*) FROM topics) AS topics,
                 (SELECT COUNT(*) FROM publications) AS publications`,
@@ -120,15 +137,14 @@ export class SqliteTopics {
   ): Publication {
     checkPublication(time, data);
     const t = this.ensure(topic, now);
+    // Resolved before the offset is taken: a failing `historyFor` consumes nothing.
+    const { maxCount } = this.bounds.of(topic);
     const base = { epoch: t.epoch, offset: t.head + 1, time, data };
     const frame = encode ? encode(base) : null;
     this.s.advance.run(base.offset, time, topic);
-    const { historyMaxCount } = this.limits;
-    if (historyMaxCount > 0) {
+    if (maxCount > 0) {
       this.s.insertPub.run(topic, base.offset, time, data, frame);
-      if (base.offset > historyMaxCount) {
-        this.s.trimUpTo.run(topic, base.offset - historyMaxCount);
-      }
+      if (base.offset > maxCount) this.s.trimUpTo.run(topic, base.offset - maxCount);
     }
     return { ...base, frame };
   }
@@ -166,24 +182,65 @@ export class SqliteTopics {
   }
 
   /**
-   * Drops publications older than the age bound (for each topic, everything
-   * up to its newest expired one, so the retained history stays contiguous),
-   * then topics with no history left and no publication since the idle bound.
+   * Drops publications older than the topic's age bound (for each topic,
+   * everything up to its newest expired one, so the retained history stays
+   * contiguous), then topics with no history left and no publication since
+   * the idle bound.
    */
   sweep(now: number): { trimmed: number; dropped: number } {
+    const trimmed = this.bounds.perTopic ? this.trimAgedPerTopic(now) : this.trimAged(now);
+    const dropped = this.s.dropIdle.run(now - this.limits.topicIdleMs).changes;
+    return { trimmed, dropped };
+  }
+
+  /**
+   * Applies the count bound to every topic: needed once when a file is opened
+   * with a smaller bound. With `historyFor`, topic by topic (one callback per
+   * topic, which also primes the bounds the sweep relies on).
+   */
+  trimAllByCount(): number {
+    if (!this.bounds.perTopic) {
+      return this.s.trimAllByCount.run(this.limits.historyMaxCount).changes;
+    }
+    let trimmed = 0;
+    const heads = this.s.heads.all() as { topic: string; head: number }[];
+    for (const { topic, head } of heads) {
+      const { maxCount } = this.bounds.of(topic);
+      if (head > maxCount) trimmed += this.s.trimUpTo.run(topic, head - maxCount).changes;
+    }
+    return trimmed;
+  }
+
+  /** One age bound for all: one grouped query, one delete per topic with expired publications. */
+  private trimAged(now: number): number {
     let trimmed = 0;
     const expired = this.s.expiredByTopic.all(now - this.limits.historyMaxAgeMs) as {
       topic: string;
       upto: number;
     }[];
     for (const { topic, upto } of expired) trimmed += this.s.trimUpTo.run(topic, upto).changes;
-    const dropped = this.s.dropIdle.run(now - this.limits.topicIdleMs).changes;
-    return { trimmed, dropped };
+    return trimmed;
   }
 
-  /** Applies the count bound to every topic: needed once when a file is opened with a smaller bound. */
-  trimAllByCount(): number {
-    return this.s.trimAllByCount.run(this.limits.historyMaxCount).changes;
+  /**
+   * Per-topic age bounds, without a callback per row: one grouped query finds
+   * the topics with a publication older than the loosest cutoff (that of the
+   * smallest age bound known), then each of them is trimmed at its own cutoff.
+   * A topic only another process has published to, with a bound smaller than
+   * any known here, is found once it is older than that loosest cutoff, and
+   * is then known for good.
+   */
+  private trimAgedPerTopic(now: number): number {
+    let trimmed = 0;
+    const candidates = this.s.expiredSince.all(now - this.bounds.minAgeMs) as {
+      topic: string;
+      oldest: number;
+    }[];
+    for (const { topic, oldest } of candidates) {
+      const cutoff = now - this.bounds.of(topic).maxAgeMs;
+      if (oldest < cutoff) trimmed += this.s.trimExpired.run(topic, topic, cutoff).changes;
+    }
+    return trimmed;
   }
 
   counts(): { topics: number; publications: number } {

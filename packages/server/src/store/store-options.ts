@@ -13,6 +13,7 @@ import {
 } from '@tether/common';
 import { STORE_DEFAULTS } from './defaults.js';
 import type { StoreError } from './store.js';
+import type { HistoryFor } from './topic-bounds.js';
 
 /** Retention and housekeeping options shared by all stores. Defaults: `STORE_DEFAULTS`. */
 export interface StoreOptions {
@@ -22,6 +23,13 @@ export interface StoreOptions {
   historyMaxCount?: number;
   /** Age in ms after which a publication is trimmed by the sweep (default 10 min). */
   historyMaxAgeMs?: number;
+  /**
+   * Bounds of one topic's history, overriding `historyMaxCount`/`historyMaxAgeMs`
+   * for it (absent fields, or `undefined`, keep the store-wide ones). Asked once
+   * per topic name and cached, so it must always give the same answer for a
+   * name. Default: none (every topic has the store-wide bounds).
+   */
+  historyFor?: HistoryFor;
   /** Unacked messages kept per session (default 10,000); older ones are dropped (a gap). */
   sessionMaxMessages?: number;
   /** Bytes of unacked payload kept per session (default 1 MiB). */
@@ -42,6 +50,7 @@ export interface ResolvedStoreOptions {
   clock: Clock;
   historyMaxCount: number;
   historyMaxAgeMs: number;
+  historyFor: HistoryFor | undefined;
   sessionMaxMessages: number;
   sessionMaxBytes: number;
   topicIdleMs: number;
@@ -52,7 +61,7 @@ export interface ResolvedStoreOptions {
 /** The bounds a topic history implementation needs. */
 export type TopicHistoryLimits = Pick<
   ResolvedStoreOptions,
-  'historyMaxCount' | 'historyMaxAgeMs' | 'topicIdleMs'
+  'historyMaxCount' | 'historyMaxAgeMs' | 'historyFor' | 'topicIdleMs'
 >;
 
 /** The bounds a session log implementation needs. */
@@ -63,6 +72,7 @@ export const STORE_OPTION_KEYS = [
   'clock',
   'historyMaxCount',
   'historyMaxAgeMs',
+  'historyFor',
   'sessionMaxMessages',
   'sessionMaxBytes',
   'topicIdleMs',
@@ -99,6 +109,10 @@ export function resolveStoreOptions(
       options.historyMaxAgeMs ?? d.historyMaxAgeMs,
       1,
     ),
+    historyFor:
+      options.historyFor === undefined
+        ? undefined
+        : checkFn(`${prefix}.historyFor`, options.historyFor),
     sessionMaxMessages: checkInt(
       `${prefix}.sessionMaxMessages`,
       options.sessionMaxMessages ?? d.sessionMaxMessages,
