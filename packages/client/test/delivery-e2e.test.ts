@@ -4,6 +4,8 @@
  * compares what arrived with the exact expected sequence (no gap, no
  * duplicate, no reorder). Counts are modest: these run on shared CPUs.
  */
+
+import { MemoryStore } from '@tether/server';
 import { createFaultProxy, type FaultProxy, tempDir, waitFor } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -135,7 +137,10 @@ describe('direct messages end to end', () => {
   });
 
   it('a resume after the window expired is never silent: resumed false, pending messages resent', async () => {
-    const s = await server({ resumeWindowMs: 50 });
+    // The test owns the store, so it can see when the server expired the session.
+    const store = new MemoryStore();
+    cleanups.push(() => store.close());
+    const s = await server({ resumeWindowMs: 50 }, 0, { store });
     const proxy = await proxyTo(s);
     const seen: unknown[] = [];
     s.endpoint.onMessage((data) => {
@@ -149,8 +154,14 @@ describe('direct messages end to end', () => {
     proxy.resetAll();
     await waitFor(() => c.state === 'reconnecting', { message: 'client noticed the cut' });
     const pending = c.send('queued while away');
-    // Stay away longer than the window.
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // Stay away until the server's record says the window has passed (or the sweep removed it).
+    await waitFor(
+      async () => {
+        const record = await store.getSession(first as string);
+        return record === undefined || (record.expiresAt !== null && record.expiresAt < Date.now());
+      },
+      { timeoutMs: 10_000, message: 'the session expired on the server' },
+    );
     proxy.refuseConnections(false);
     await waitFor(() => sessions.length >= 2, { timeoutMs: 10_000, message: 'second welcome' });
     const lost = sessions[1] as SessionEvent;
