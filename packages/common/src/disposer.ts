@@ -33,28 +33,38 @@ export class DisposerBag {
   }
 }
 
+/** A listener of any arguments: each target calls it with its own. */
+// biome-ignore lint/suspicious/noExplicitAny: listener parameters are the target's to define.
+type AnyListener = (...args: any[]) => void;
+
 interface NodeStyleEmitter {
-  on(event: string, fn: (...args: never[]) => void): unknown;
-  off(event: string, fn: (...args: never[]) => void): unknown;
+  on(event: string, fn: AnyListener): unknown;
+  off(event: string, fn: AnyListener): unknown;
 }
 
 interface DomStyleTarget {
-  addEventListener(event: string, fn: (ev: never) => void): void;
-  removeEventListener(event: string, fn: (ev: never) => void): void;
+  addEventListener(event: string, fn: AnyListener): void;
+  removeEventListener(event: string, fn: AnyListener): void;
 }
 
-/** Adds a listener to a Node emitter or a DOM event target; returns its disposer. */
-export function listen<F extends (...args: never[]) => void>(
+/**
+ * Adds a listener to a Node emitter or a DOM event target; returns its disposer.
+ * A target with both (the `ws` WebSocket) is treated as a Node emitter, so the listener
+ * gets the event's arguments, not a DOM-style event object.
+ */
+export function listen<F extends AnyListener>(
   target: NodeStyleEmitter | DomStyleTarget,
   event: string,
   fn: F,
 ): Disposer {
-  if ('addEventListener' in target) {
-    target.addEventListener(event, fn as unknown as (ev: never) => void);
-    return () => target.removeEventListener(event, fn as unknown as (ev: never) => void);
+  if ('on' in target && typeof target.on === 'function') {
+    const emitter = target as NodeStyleEmitter;
+    emitter.on(event, fn);
+    return () => {
+      emitter.off(event, fn);
+    };
   }
-  target.on(event, fn);
-  return () => {
-    target.off(event, fn);
-  };
+  const dom = target as DomStyleTarget;
+  dom.addEventListener(event, fn);
+  return () => dom.removeEventListener(event, fn);
 }
