@@ -22,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkInt, OptionError } from '@tether/common';
 import { sendFile, sendText } from './static-files.js';
 import { resolveUplot, type UplotFiles } from './uplot.js';
 
@@ -65,12 +66,12 @@ export const DASHBOARD_PUBLIC_DIR = fileURLToPath(new URL('../public/', import.m
 export function createDashboardHandler(options: DashboardOptions = {}): DashboardHandler {
   const basePath = (options.basePath ?? DASHBOARD_DEFAULTS.basePath).replace(/\/+$/, '');
   if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(basePath)) {
-    throw new TypeError(`basePath: expected a path like "/dashboard", got "${options.basePath}"`);
+    throw new OptionError(
+      'basePath',
+      `expected a path like "/dashboard", got "${options.basePath}"`,
+    );
   }
-  const pollMs = options.pollMs ?? DASHBOARD_DEFAULTS.pollMs;
-  if (!Number.isInteger(pollMs) || pollMs < 250) {
-    throw new TypeError(`pollMs: expected an integer >= 250, got ${String(options.pollMs)}`);
-  }
+  const pollMs = checkInt('pollMs', options.pollMs ?? DASHBOARD_DEFAULTS.pollMs, 250);
   const uplot = options.uplot === false ? undefined : (options.uplot ?? resolveUplot());
   const page = renderPage({
     basePath,

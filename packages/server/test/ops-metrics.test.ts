@@ -1,3 +1,4 @@
+import { waitFor } from '@tether/testkit';
 import { register as globalRegistry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStore, instrumentStore, TetherMetrics, type TetherServer } from '../src/index.js';
@@ -14,20 +15,6 @@ afterEach(async () => {
 async function scrape(metrics: TetherMetrics) {
   const text = await metrics.metrics();
   return parsePrometheus(text);
-}
-
-async function until<T>(
-  read: () => Promise<T>,
-  ok: (value: T) => boolean,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within 5000 ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('TetherMetrics', () => {
@@ -66,10 +53,12 @@ describe('TetherMetrics', () => {
     await a.next((f) => f.t === 'published');
     await b.next((f) => f.t === 'pub');
 
-    const during = await until(
-      () => scrape(metrics as TetherMetrics),
-      (m) => sampleValue(m, 'tether_heartbeat_rtt_seconds_count', ep) >= 2,
-      'RTT observations',
+    const during = await waitFor(
+      async () => {
+        const m = await scrape(metrics as TetherMetrics);
+        return sampleValue(m, 'tether_heartbeat_rtt_seconds_count', ep) >= 2 && m;
+      },
+      { message: 'RTT observations' },
     );
     expect(sampleValue(during, 'tether_connections', ep)).toBe(2);
     expect(sampleValue(during, 'tether_connects_total', ep)).toBe(2);
@@ -101,10 +90,12 @@ describe('TetherMetrics', () => {
     // A close by code.
     b.ws.close(1000);
     await b.waitClosed();
-    const after = await until(
-      () => scrape(metrics as TetherMetrics),
-      (m) => sampleValue(m, 'tether_disconnects_total', { ...ep, code: '1000' }) === 1,
-      'disconnect counted',
+    const after = await waitFor(
+      async () => {
+        const m = await scrape(metrics as TetherMetrics);
+        return sampleValue(m, 'tether_disconnects_total', { ...ep, code: '1000' }) === 1 && m;
+      },
+      { message: 'disconnect counted' },
     );
     expect(sampleValue(after, 'tether_rate_limited_total', ep)).toBeGreaterThan(0);
     expect(sampleValue(after, 'tether_connections', ep)).toBe(1);

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ManualClock } from '@tether/common';
+import { waitFor } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createOpsHandler,
@@ -53,7 +54,7 @@ describe('StatsSampler', () => {
     // Two app pongs give RTTs measured against the manual clock: 0 and 40 ms.
     a.sendJson({ t: 'pong', ts: clock.now(), rts: clock.now() });
     a.sendJson({ t: 'pong', ts: clock.now() - 40, rts: clock.now() });
-    await until(() => tether.stats().endpoints[0]?.messagesIn === 14, 'messages in');
+    await waitFor(() => tether.stats().endpoints[0]?.messagesIn === 14, { message: 'messages in' });
     clock.advance(2000); // two samples: the first interval holds it all
     const first = sampler.report();
     expect(first.history).toHaveLength(2);
@@ -68,7 +69,7 @@ describe('StatsSampler', () => {
 
     b.ws.close(4000, 'bye');
     await b.waitClosed();
-    await until(() => tether.stats().connections === 1, 'close seen');
+    await waitFor(() => tether.stats().connections === 1, { message: 'close seen' });
     clock.advance(1000);
     const second = sampler.report();
     expect(second.history).toHaveLength(3);
@@ -207,11 +208,3 @@ describe('operations HTTP handlers', () => {
     expect(ok.status).toBe(200);
   });
 });
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within 5000 ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

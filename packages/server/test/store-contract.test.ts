@@ -2,10 +2,9 @@
  * The Store contract: the same assertions against the memory store and the
  * SQLite store (a real file in a temp dir).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock, OptionError } from '@tether/common';
+import { type TempDir, tempDir } from '@tether/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkResume,
@@ -18,18 +17,20 @@ import {
   tokenMatches,
 } from '../src/store/index.js';
 
+let tmp: TempDir | undefined;
 let dir = '';
 let fileNo = 0;
 const open: Store[] = [];
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'tether-store-contract-'));
+beforeAll(async () => {
+  tmp = await tempDir('tether-store-contract-');
+  dir = tmp.path;
 });
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+afterAll(async () => {
+  await tmp?.cleanup();
 });
 
 type Factory = (options?: StoreOptions) => Store;

@@ -1,8 +1,7 @@
 /** `createStore(spec)`: the `store` option of the server and the hub. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OptionError } from '@tether/common';
+import { type TempDir, tempDir } from '@tether/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createStore,
@@ -13,17 +12,19 @@ import {
   type StoreSpec,
 } from '../src/store/index.js';
 
+let tmp: TempDir | undefined;
 let dir = '';
 const open: Store[] = [];
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'tether-store-create-'));
+beforeAll(async () => {
+  tmp = await tempDir('tether-store-create-');
+  dir = tmp.path;
 });
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+afterAll(async () => {
+  await tmp?.cleanup();
 });
 
 function make(spec?: StoreSpec, defaults?: Parameters<typeof createStore>[1]): Store {

@@ -6,16 +6,16 @@
  * is bundled with esbuild into a temp .mjs (better-sqlite3 left external).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { type TempDir, tempDir } from '@tether/testkit';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/store/index.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
+let tmp: TempDir | undefined;
 let dir = '';
 let childScript = '';
 const children: ChildProcess[] = [];
@@ -80,7 +80,8 @@ try {
 `;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tether-store-durability-'));
+  tmp = await tempDir('tether-store-durability-');
+  dir = tmp.path;
   childScript = join(dir, 'store-child.mjs');
   await build({
     stdin: { contents: CHILD_SOURCE, resolveDir: repo, sourcefile: 'store-child.ts', loader: 'ts' },
@@ -102,8 +103,8 @@ afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
 });
 
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+afterAll(async () => {
+  await tmp?.cleanup();
 });
 
 interface Child {

@@ -3,10 +3,10 @@
  * transaction batching, schema versions, typed errors, busy handling.
  * Real files in a temp dir.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock, OptionError } from '@tether/common';
+import { type TempDir, tempDir } from '@tether/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   MemoryStore,
@@ -23,20 +23,22 @@ import {
 import { SCHEMA_VERSION } from '../src/store/sqlite-schema.js';
 import { WriteBatcher } from '../src/store/write-batcher.js';
 
+let tmp: TempDir | undefined;
 let dir = '';
 let fileNo = 0;
 const open: Store[] = [];
 const rawDbs: SqliteDatabase[] = [];
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'tether-store-sqlite-'));
+beforeAll(async () => {
+  tmp = await tempDir('tether-store-sqlite-');
+  dir = tmp.path;
 });
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
   for (const db of rawDbs.splice(0)) if (db.open) db.close();
 });
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+afterAll(async () => {
+  await tmp?.cleanup();
 });
 
 const newPath = (): string => join(dir, `sqlite-${++fileNo}.db`);

@@ -3,8 +3,6 @@ import type { CloseEvent } from '../connection-types.js';
 import type { ServerStats } from '../tether-server.js';
 import type { StatsTotals } from './stats-report.js';
 
-/** Sums of the endpoints' counters, for `/stats`. */
-
 /**
  * Closes that are part of normal life and do not belong in the errors list: a client
  * leaving (1000, 1001), the server's own drain (1012), a session taken over by a newer
@@ -14,9 +12,10 @@ export function isNormalClose(event: CloseEvent): boolean {
   const code = event.code;
   if (code === CloseCode.NORMAL || code === CloseCode.GOING_AWAY) return true;
   if (code === CloseCode.SERVICE_RESTART && event.initiatedBy === 'server') return true;
-  return code === 4010;
+  return code === CloseCode.SESSION_REPLACED;
 }
 
+/** Sums of the endpoints' counters, for `/stats`. */
 export function totalsOf(stats: ServerStats): StatsTotals {
   const t: StatsTotals = {
     accepted: 0,

@@ -4,7 +4,7 @@
  * each one sees and leaves a consistent state.
  */
 import { hashToken } from './session-token.js';
-import type { SqliteDatabase, SqliteStatement } from './sqlite-driver.js';
+import type { SqliteDatabase } from './sqlite-driver.js';
 import {
   type NewSession,
   type SessionAppendResult,
@@ -57,82 +57,13 @@ function toRecord(row: SessionRow): SessionRecord {
 
 /** Synchronous session operations over one connection. */
 export class SqliteSessions {
-  private readonly s: Record<
-    | 'get'
-    | 'insert'
-    | 'update'
-    | 'setLog'
-    | 'setAck'
-    | 'bytesUpTo'
-    | 'deleteLog'
-    | 'deleteLogUpTo'
-    | 'delete'
-    | 'byUser'
-    | 'releaseAll'
-    | 'releaseNode'
-    | 'insertMessage'
-    | 'messagesAfter'
-    | 'oldestSizes'
-    | 'deleteExpiredLogs'
-    | 'deleteExpired'
-    | 'counts',
-    SqliteStatement
-  >;
+  private readonly s: ReturnType<typeof prepareStatements>;
 
   constructor(
     db: SqliteDatabase,
     private readonly limits: SessionLogLimits,
   ) {
-    this.s = {
-      get: db.prepare('SELECT * FROM sessions WHERE sid = ?'),
-      insert: db.prepare(
-        `INSERT INTO sessions (sid, token_hash, user_id, node, created_at, disconnected_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sid) DO NOTHING`,
-      ),
-      update: db.prepare(
-        `UPDATE sessions SET token_hash = ?, user_id = ?, node = ?, disconnected_at = ?,
-           expires_at = ?, acked_seq = ?, in_seq = ? WHERE sid = ?`,
-      ),
-      setLog: db.prepare(
-        'UPDATE sessions SET out_seq = ?, log_count = ?, log_bytes = ? WHERE sid = ?',
-      ),
-      setAck: db.prepare(
-        'UPDATE sessions SET acked_seq = ?, log_count = ?, log_bytes = ? WHERE sid = ?',
-      ),
-      bytesUpTo: db
-        .prepare('SELECT COALESCE(SUM(bytes), 0) FROM session_messages WHERE sid = ? AND seq <= ?')
-        .pluck(),
-      deleteLog: db.prepare('DELETE FROM session_messages WHERE sid = ?'),
-      deleteLogUpTo: db.prepare('DELETE FROM session_messages WHERE sid = ? AND seq <= ?'),
-      delete: db.prepare('DELETE FROM sessions WHERE sid = ?'),
-      byUser: db.prepare('SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at, sid'),
-      releaseAll: db.prepare(
-        'UPDATE sessions SET disconnected_at = ?, expires_at = ? WHERE disconnected_at IS NULL',
-      ),
-      releaseNode: db.prepare(
-        `UPDATE sessions SET disconnected_at = ?, expires_at = ?
-         WHERE disconnected_at IS NULL AND node = ?`,
-      ),
-      insertMessage: db.prepare(
-        'INSERT INTO session_messages (sid, seq, payload, bytes) VALUES (?, ?, ?, ?)',
-      ),
-      messagesAfter: db.prepare(
-        'SELECT seq, payload FROM session_messages WHERE sid = ? AND seq > ? ORDER BY seq LIMIT ?',
-      ),
-      oldestSizes: db
-        .prepare('SELECT bytes FROM session_messages WHERE sid = ? ORDER BY seq')
-        .pluck(),
-      deleteExpiredLogs: db.prepare(
-        `DELETE FROM session_messages WHERE sid IN
-           (SELECT sid FROM sessions WHERE expires_at IS NOT NULL AND expires_at <= ?)`,
-      ),
-      deleteExpired: db.prepare(
-        'DELETE FROM sessions WHERE expires_at IS NOT NULL AND expires_at <= ?',
-      ),
-      counts: db.prepare(
-        'SELECT COUNT(*) AS sessions, COALESCE(SUM(log_count), 0) AS messages FROM sessions',
-      ),
-    };
+    this.s = prepareStatements(db);
   }
 
   create(init: NewSession): SessionRecord {
@@ -294,4 +225,58 @@ export class SqliteSessions {
   private require(sid: string): SessionRecord {
     return toRecord(this.requireRow(sid));
   }
+}
+
+/** The prepared statements of {@link SqliteSessions}. */
+function prepareStatements(db: SqliteDatabase) {
+  return {
+    get: db.prepare('SELECT * FROM sessions WHERE sid = ?'),
+    insert: db.prepare(
+      `INSERT INTO sessions (sid, token_hash, user_id, node, created_at, disconnected_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sid) DO NOTHING`,
+    ),
+    update: db.prepare(
+      `UPDATE sessions SET token_hash = ?, user_id = ?, node = ?, disconnected_at = ?,
+         expires_at = ?, acked_seq = ?, in_seq = ? WHERE sid = ?`,
+    ),
+    setLog: db.prepare(
+      'UPDATE sessions SET out_seq = ?, log_count = ?, log_bytes = ? WHERE sid = ?',
+    ),
+    setAck: db.prepare(
+      'UPDATE sessions SET acked_seq = ?, log_count = ?, log_bytes = ? WHERE sid = ?',
+    ),
+    bytesUpTo: db
+      .prepare('SELECT COALESCE(SUM(bytes), 0) FROM session_messages WHERE sid = ? AND seq <= ?')
+      .pluck(),
+    deleteLog: db.prepare('DELETE FROM session_messages WHERE sid = ?'),
+    deleteLogUpTo: db.prepare('DELETE FROM session_messages WHERE sid = ? AND seq <= ?'),
+    delete: db.prepare('DELETE FROM sessions WHERE sid = ?'),
+    byUser: db.prepare('SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at, sid'),
+    releaseAll: db.prepare(
+      'UPDATE sessions SET disconnected_at = ?, expires_at = ? WHERE disconnected_at IS NULL',
+    ),
+    releaseNode: db.prepare(
+      `UPDATE sessions SET disconnected_at = ?, expires_at = ?
+       WHERE disconnected_at IS NULL AND node = ?`,
+    ),
+    insertMessage: db.prepare(
+      'INSERT INTO session_messages (sid, seq, payload, bytes) VALUES (?, ?, ?, ?)',
+    ),
+    messagesAfter: db.prepare(
+      'SELECT seq, payload FROM session_messages WHERE sid = ? AND seq > ? ORDER BY seq LIMIT ?',
+    ),
+    oldestSizes: db
+      .prepare('SELECT bytes FROM session_messages WHERE sid = ? ORDER BY seq')
+      .pluck(),
+    deleteExpiredLogs: db.prepare(
+      `DELETE FROM session_messages WHERE sid IN
+         (SELECT sid FROM sessions WHERE expires_at IS NOT NULL AND expires_at <= ?)`,
+    ),
+    deleteExpired: db.prepare(
+      'DELETE FROM sessions WHERE expires_at IS NOT NULL AND expires_at <= ?',
+    ),
+    counts: db.prepare(
+      'SELECT COUNT(*) AS sessions, COALESCE(SUM(log_count), 0) AS messages FROM sessions',
+    ),
+  };
 }

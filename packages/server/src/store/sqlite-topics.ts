@@ -4,7 +4,7 @@
  * from the `topics.head` column inside a write transaction (BEGIN IMMEDIATE),
  * so several processes appending to one file stay contiguous.
  */
-import type { SqliteDatabase, SqliteStatement } from './sqlite-driver.js';
+import type { SqliteDatabase } from './sqlite-driver.js';
 import type {
   Publication,
   PublicationEncoder,
@@ -40,77 +40,14 @@ interface PublicationRow {
 /** Synchronous topic operations over one connection. */
 export class SqliteTopics {
   private readonly bounds: TopicBounds;
-  private readonly s: Record<
-    | 'get'
-    | 'insert'
-    | 'advance'
-    | 'insertPub'
-    | 'trimUpTo'
-    | 'oldest'
-    | 'after'
-    | 'last'
-    | 'expiredByTopic'
-    | 'dropIdle'
-    | 'trimAllByCount'
-    | 'expiredSince'
-    | 'trimExpired'
-    | 'heads'
-    | 'counts',
-    SqliteStatement
-  >;
+  private readonly s: ReturnType<typeof prepareStatements>;
 
   constructor(
     db: SqliteDatabase,
     private readonly limits: TopicHistoryLimits,
   ) {
     this.bounds = new TopicBounds(limits);
-    this.s = {
-      get: db.prepare('SELECT epoch, head, last_at FROM topics WHERE topic = ?'),
-      insert: db.prepare(
-        `INSERT INTO topics (topic, epoch, head, last_at) VALUES (?, ?, 0, ?)
-         ON CONFLICT (topic) DO NOTHING`,
-      ),
-      advance: db.prepare('UPDATE topics SET head = ?, last_at = ? WHERE topic = ?'),
-      insertPub: db.prepare(
-        'INSERT INTO publications (topic, offset, time, data, frame) VALUES (?, ?, ?, ?, ?)',
-      ),
-      trimUpTo: db.prepare('DELETE FROM publications WHERE topic = ? AND offset <= ?'),
-      oldest: db.prepare('SELECT MIN(offset) FROM publications WHERE topic = ?').pluck(),
-      after: db.prepare(
-        `SELECT offset, time, data, frame FROM publications
-         WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?`,
-      ),
-      last: db.prepare(
-        `SELECT offset, time, data, frame FROM publications
-         WHERE topic = ? ORDER BY offset DESC LIMIT ?`,
-      ),
-      expiredByTopic: db.prepare(
-        'SELECT topic, MAX(offset) AS upto FROM publications WHERE time < ? GROUP BY topic',
-      ),
-      dropIdle: db.prepare(
-        `DELETE FROM topics WHERE last_at <= ?
-         AND NOT EXISTS (SELECT 1 FROM publications p WHERE p.topic = topics.topic)`,
-      ),
-      trimAllByCount: db.prepare(
-        `DELETE FROM publications
-         WHERE offset <= (SELECT t.head FROM topics t WHERE t.topic = publications.topic) - ?`,
-      ),
-      // Per-topic age bounds: the oldest publication (by time) of each topic that
-      // has any older than the loosest cutoff; the publications_by_time index
-      // serves it, one row per topic.
-      expiredSince: db.prepare(
-        'SELECT topic, MIN(time) AS oldest FROM publications WHERE time < ? GROUP BY topic',
-      ),
-      trimExpired: db.prepare(
-        `DELETE FROM publications WHERE topic = ? AND offset <= (
-           SELECT MAX(offset) FROM publications WHERE topic = ? AND time < ?)`,
-      ),
-      heads: db.prepare('SELECT topic, head FROM topics'),
-      counts: db.prepare(
-        `SELECT (SELECT COUNT(*) FROM topics) AS topics,
-                (SELECT COUNT(*) FROM publications) AS publications`,
-      ),
-    };
+    this.s = prepareStatements(db);
   }
 
   /** The topic's row, or `undefined` when it has no history yet (a read that may need a write). */
@@ -255,4 +192,55 @@ export class SqliteTopics {
 
 function toPublication(epoch: string, r: PublicationRow): Publication {
   return { epoch, offset: r.offset, time: r.time, data: r.data, frame: r.frame };
+}
+
+/** The prepared statements of {@link SqliteTopics}. */
+function prepareStatements(db: SqliteDatabase) {
+  return {
+    get: db.prepare('SELECT epoch, head, last_at FROM topics WHERE topic = ?'),
+    insert: db.prepare(
+      `INSERT INTO topics (topic, epoch, head, last_at) VALUES (?, ?, 0, ?)
+       ON CONFLICT (topic) DO NOTHING`,
+    ),
+    advance: db.prepare('UPDATE topics SET head = ?, last_at = ? WHERE topic = ?'),
+    insertPub: db.prepare(
+      'INSERT INTO publications (topic, offset, time, data, frame) VALUES (?, ?, ?, ?, ?)',
+    ),
+    trimUpTo: db.prepare('DELETE FROM publications WHERE topic = ? AND offset <= ?'),
+    oldest: db.prepare('SELECT MIN(offset) FROM publications WHERE topic = ?').pluck(),
+    after: db.prepare(
+      `SELECT offset, time, data, frame FROM publications
+       WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?`,
+    ),
+    last: db.prepare(
+      `SELECT offset, time, data, frame FROM publications
+       WHERE topic = ? ORDER BY offset DESC LIMIT ?`,
+    ),
+    expiredByTopic: db.prepare(
+      'SELECT topic, MAX(offset) AS upto FROM publications WHERE time < ? GROUP BY topic',
+    ),
+    dropIdle: db.prepare(
+      `DELETE FROM topics WHERE last_at <= ?
+       AND NOT EXISTS (SELECT 1 FROM publications p WHERE p.topic = topics.topic)`,
+    ),
+    trimAllByCount: db.prepare(
+      `DELETE FROM publications
+       WHERE offset <= (SELECT t.head FROM topics t WHERE t.topic = publications.topic) - ?`,
+    ),
+    // Per-topic age bounds: the oldest publication (by time) of each topic that
+    // has any older than the loosest cutoff; the publications_by_time index
+    // serves it, one row per topic.
+    expiredSince: db.prepare(
+      'SELECT topic, MIN(time) AS oldest FROM publications WHERE time < ? GROUP BY topic',
+    ),
+    trimExpired: db.prepare(
+      `DELETE FROM publications WHERE topic = ? AND offset <= (
+         SELECT MAX(offset) FROM publications WHERE topic = ? AND time < ?)`,
+    ),
+    heads: db.prepare('SELECT topic, head FROM topics'),
+    counts: db.prepare(
+      `SELECT (SELECT COUNT(*) FROM topics) AS topics,
+              (SELECT COUNT(*) FROM publications) AS publications`,
+    ),
+  };
 }
