@@ -7,10 +7,9 @@ import {
   type Json,
   type Position,
 } from '@tether/protocol';
-import { ClientClosedError, MessageTooBigError, QueueFullError } from './errors.js';
+import { ClientClosedError, QueueFullError } from './errors.js';
 import { ConnectionLifecycle } from './lifecycle.js';
 import { resolveOptions, resolveUrl, type TetherClientOptions } from './options.js';
-import { utf8Length } from './outbox.js';
 import type { ConnectionState } from './states.js';
 import { type ClientStats, healthScore } from './stats.js';
 import type { Subscription } from './subscription.js';
@@ -170,12 +169,7 @@ export class TetherClient extends ConnectionLifecycle {
     data?: Json,
     options: RequestOptions = {},
   ): Promise<T> {
-    if (this.currentState === 'closed') {
-      const cause = this.stopCause;
-      return handled(
-        Promise.reject(cause && cause.by !== 'client' ? cause.error : new ClientClosedError()),
-      );
-    }
+    if (this.currentState === 'closed') return handled(Promise.reject(this.stopError()));
     const timeoutMs = this.timeoutOf('request', options.timeoutMs);
     const reliable = options.reliable === true;
     const { id, promise } = this.requests.create(method, timeoutMs, reliable);
@@ -187,7 +181,7 @@ export class TetherClient extends ConnectionLifecycle {
           data === undefined
             ? { t: 'req' as const, id, method }
             : { t: 'req' as const, id, method, data };
-        this.pushOnce(id, encodeFrame(frame));
+        this.outbox.pushOnce(id, encodeFrame(frame), this.maxMessageBytes);
       }
     } catch (err) {
       this.requests.reject(id, err);
@@ -238,16 +232,15 @@ export class TetherClient extends ConnectionLifecycle {
     }
     if (data === undefined)
       throw new TypeError('publish(topic, data): data must be a JSON value (null allowed)');
-    if (this.currentState === 'closed') {
-      const cause = this.stopCause;
-      return handled(
-        Promise.reject(cause && cause.by !== 'client' ? cause.error : new ClientClosedError()),
-      );
-    }
+    if (this.currentState === 'closed') return handled(Promise.reject(this.stopError()));
     const timeoutMs = this.timeoutOf('publish', options.timeoutMs);
     const { id, promise } = this.requests.create(`publish ${topic}`, timeoutMs);
     try {
-      this.pushOnce(id, encodeFrame({ t: 'publish', topic, data, id }));
+      this.outbox.pushOnce(
+        id,
+        encodeFrame({ t: 'publish', topic, data, id }),
+        this.maxMessageBytes,
+      );
     } catch (err) {
       this.requests.reject(id, err);
       this.refused(err);
@@ -297,13 +290,6 @@ export class TetherClient extends ConnectionLifecycle {
       throw new RangeError(`${what}(): timeoutMs must be a positive number, got ${ms}`);
     }
     return ms;
-  }
-
-  /** Queues a one-shot frame; throws MESSAGE_TOO_BIG or QUEUE_FULL. */
-  private pushOnce(id: number, encoded: string): void {
-    const bytes = utf8Length(encoded);
-    if (bytes > this.maxMessageBytes) throw new MessageTooBigError(bytes, this.maxMessageBytes);
-    this.outbox.pushOnce(id, encoded);
   }
 
   private refused(err: unknown): void {

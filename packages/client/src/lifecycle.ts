@@ -170,12 +170,18 @@ export abstract class ConnectionLifecycle extends ClientEvents {
     if (this.currentState === 'open') this.settleWaiters(undefined);
     if (this.currentState === 'closed') {
       const cause = this.stopCause;
-      this.settleWaiters(cause && cause.by !== 'client' ? cause.error : new ClientClosedError());
+      this.settleWaiters(this.stopError());
       this.subscriptions.closeAll(
         cause && cause.by !== 'client' ? cause.error.code : 'client closed',
       );
       this.endStreams();
     }
+  }
+
+  /** Why calls fail in `closed`: the error that stopped the client, or CLIENT_CLOSED after `close()`. */
+  protected stopError(): TetherError {
+    const cause = this.stopCause;
+    return cause && cause.by !== 'client' ? cause.error : new ClientClosedError();
   }
 
   /** Starts a new attempt with fresh counters (from `idle` or `closed`). */

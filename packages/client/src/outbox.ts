@@ -82,6 +82,13 @@ function encodeReliable(entry: Pick<ReliableEntry, 'seq' | 'data' | 'request'>):
  */
 export class Outbox {
   private entries: OutboxEntry[] = [];
+  /**
+   * How many entries at the front were written to the current socket. Frames
+   * go out in order, so the written ones are always a prefix, and a written
+   * one-shot frame leaves at once: the prefix is the reliable frames in flight.
+   * Lets `flush()` find the next frame without scanning or copying the queue.
+   */
+  private sentCount = 0;
   private totalBytes = 0;
   private nextSeq = 1;
 
@@ -143,30 +150,38 @@ export class Outbox {
     return entry;
   }
 
-  /** Queues an encoded one-shot frame (request, publish); throws {@link QueueFullError} when full. */
-  pushOnce(id: number, encoded: string): OnceEntry {
+  /**
+   * Queues an encoded one-shot frame (request, publish); throws
+   * {@link QueueFullError} when full and {@link MessageTooBigError} when it
+   * exceeds `maxMessageBytes`.
+   */
+  pushOnce(id: number, encoded: string, maxMessageBytes: number): OnceEntry {
     const bytes = utf8Length(encoded);
+    if (bytes > maxMessageBytes) throw new MessageTooBigError(bytes, maxMessageBytes);
     this.checkRoom(bytes);
     const entry: OnceEntry = { kind: 'once', id, encoded, bytes, sent: false };
     this.add(entry);
     return entry;
   }
 
-  /** Entries not yet written to the current socket, oldest first (a copy). */
-  unsent(): OutboxEntry[] {
-    return this.entries.filter((entry) => !entry.sent);
+  /** The oldest entry not yet written to the current socket (the next to go out). */
+  nextUnsent(): OutboxEntry | undefined {
+    return this.entries[this.sentCount];
   }
 
   /** Whether some reliable entry was written to the current socket and not acknowledged yet. */
   hasInFlight(): boolean {
-    return this.entries.some((entry) => entry.kind === 'reliable' && entry.sent);
+    return this.sentCount > 0;
   }
 
-  /** Marks `entry` written; a one-shot entry leaves the outbox. */
+  /** Marks `entry` (the one {@link nextUnsent} returned) written; a one-shot entry leaves the outbox. */
   markSent(entry: OutboxEntry): void {
     entry.sent = true;
-    if (entry.kind === 'once') this.remove(entry);
-    else entry.written = true;
+    if (entry.kind === 'reliable') entry.written = true;
+    // Gone meanwhile (cleared): nothing left to move.
+    if (this.entries[this.sentCount] !== entry) return;
+    if (entry.kind === 'once') this.removeAt(this.sentCount);
+    else this.sentCount += 1;
   }
 
   /**
@@ -175,16 +190,20 @@ export class Outbox {
    * next flush resends them in order. The server deduplicates by `seq`.
    */
   rewind(seq = 0): void {
-    for (const entry of this.entries) {
-      if (entry.kind === 'reliable' && entry.seq >= seq) entry.sent = false;
+    // The written prefix holds reliable entries in `seq` order: unmark from its end.
+    while (this.sentCount > 0) {
+      const entry = this.entries[this.sentCount - 1];
+      if (entry === undefined || entry.kind !== 'reliable' || entry.seq < seq) break;
+      entry.sent = false;
+      this.sentCount -= 1;
     }
   }
 
   /** Removes an unsent one-shot entry (it timed out); false when already sent or not one-shot. */
   removeOnce(id: number): boolean {
-    const entry = this.entries.find((e) => e.kind === 'once' && e.id === id);
-    if (!entry) return false;
-    this.remove(entry);
+    const index = this.entries.findIndex((e) => e.kind === 'once' && e.id === id);
+    if (index < 0) return false;
+    this.removeAt(index);
     return true;
   }
 
@@ -195,14 +214,17 @@ export class Outbox {
   ack(upTo: number): ReliableEntry[] {
     const kept: OutboxEntry[] = [];
     const done: ReliableEntry[] = [];
-    for (const entry of this.entries) {
+    let sentDone = 0;
+    this.entries.forEach((entry, index) => {
       if (entry.kind === 'reliable' && entry.seq <= upTo) {
         this.totalBytes -= entry.bytes;
         done.push(entry);
+        if (index < this.sentCount) sentDone += 1;
       } else kept.push(entry);
-    }
+    });
     if (done.length === 0) return done;
     this.entries = kept;
+    this.sentCount -= sentDone;
     for (const entry of done) entry.settle?.resolve();
     return done;
   }
@@ -227,6 +249,7 @@ export class Outbox {
     const renumbered: Renumbered[] = [];
     this.nextSeq = resumed ? ack + 1 : 1;
     this.totalBytes = 0;
+    this.sentCount = 0;
     for (const entry of this.entries) {
       if (entry.kind === 'reliable') {
         const previousSeq = entry.seq;
@@ -251,12 +274,13 @@ export class Outbox {
   /** Removes every queued one-shot entry; returns their ids. */
   removeOnceEntries(): number[] {
     const ids: number[] = [];
-    for (const entry of [...this.entries]) {
-      if (entry.kind === 'once') {
-        ids.push(entry.id);
-        this.remove(entry);
-      }
-    }
+    // One-shot entries are never in the written prefix, so `sentCount` stays.
+    this.entries = this.entries.filter((entry) => {
+      if (entry.kind !== 'once') return true;
+      ids.push(entry.id);
+      this.totalBytes -= entry.bytes;
+      return false;
+    });
     return ids;
   }
 
@@ -268,6 +292,7 @@ export class Outbox {
     const entries = this.entries;
     this.entries = [];
     this.totalBytes = 0;
+    this.sentCount = 0;
     const ids: number[] = [];
     for (const entry of entries) {
       if (entry.kind === 'once') ids.push(entry.id);
@@ -282,11 +307,10 @@ export class Outbox {
     this.totalBytes += entry.bytes;
   }
 
-  private remove(entry: OutboxEntry): void {
-    const index = this.entries.indexOf(entry);
-    if (index >= 0) {
-      this.entries.splice(index, 1);
-      this.totalBytes -= entry.bytes;
-    }
+  private removeAt(index: number): void {
+    const [entry] = this.entries.splice(index, 1);
+    if (entry === undefined) return;
+    this.totalBytes -= entry.bytes;
+    if (index < this.sentCount) this.sentCount -= 1;
   }
 }

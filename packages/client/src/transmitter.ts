@@ -81,7 +81,7 @@ export class Transmitter {
   flush(): void {
     const conn = this.conn;
     if (!conn || !this.ready || this.paceTimer.active) return;
-    for (const entry of this.outbox.unsent()) {
+    for (let entry = this.outbox.nextUnsent(); entry; entry = this.outbox.nextUnsent()) {
       const now = this.clock.monotonic();
       if (this.bucket && !this.bucket.take(now)) {
         this.paceTimer.start(this.bucket.waitMs(now), () => this.flush());

@@ -4,37 +4,15 @@
  * and retry-after to 200 clients, and a half-open link.
  */
 import { createFaultProxy, waitFor, withTimeout as withDeadline } from '@tether/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import {
-  FinalCloseError,
-  type RetryEvent,
-  TetherClient,
-  type TetherClientOptions,
-} from '../src/index.js';
-import { HOST, type RunningServer, startServer } from './helpers/real-server.js';
+import { describe, expect, it } from 'vitest';
+import { FinalCloseError, type RetryEvent } from '../src/index.js';
+import { HOST, type RunningServer } from './helpers/real-server.js';
+import { useRealSetup } from './helpers/real-setup.js';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-function client(url: string, options: TetherClientOptions = {}): TetherClient {
-  const c = new TetherClient(url, {
-    WebSocket,
-    minReconnectDelayMs: 50,
-    maxReconnectDelayMs: 250,
-    ...options,
-  });
-  cleanups.push(() => c.close());
-  return c;
-}
-
-async function server(...args: Parameters<typeof startServer>): Promise<RunningServer> {
-  const s = await startServer(...args);
-  cleanups.push(() => s.tether.close({ drainTimeoutMs: 1000 }));
-  return s;
-}
+const { client, defer, server } = useRealSetup(
+  { minReconnectDelayMs: 50, maxReconnectDelayMs: 250 },
+  1000,
+);
 
 describe('acceptance', () => {
   it('survives the server being killed and restarted mid-stream, and loses no message', async () => {
@@ -143,7 +121,7 @@ describe('acceptance', () => {
   it('detects a half-open link within heartbeat interval + timeout and replaces it', async () => {
     const s = await server({ heartbeatIntervalMs: 300, heartbeatTimeoutMs: 300 });
     const proxy = await createFaultProxy({ target: { host: HOST, port: s.port } });
-    cleanups.push(() => proxy.close());
+    defer(() => proxy.close());
     const c = client(`ws://${HOST}:${proxy.port}/ws`);
     await c.connect();
     await expect(c.request('echo', 1)).resolves.toBe(1);

@@ -7,45 +7,22 @@
 
 import { MemoryStore } from '@tether/server';
 import { createFaultProxy, type FaultProxy, tempDir, waitFor } from '@tether/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import {
-  type GapEvent,
-  type SessionEvent,
-  TetherClient,
-  type TetherClientOptions,
-} from '../src/index.js';
-import { HOST, type RunningServer, startServer } from './helpers/real-server.js';
+import { describe, expect, it } from 'vitest';
+import type { GapEvent, SessionEvent, TetherClient } from '../src/index.js';
+import { HOST, type RunningServer } from './helpers/real-server.js';
+import { useRealSetup } from './helpers/real-setup.js';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { client, defer, server } = useRealSetup(
+  { minReconnectDelayMs: 20, maxReconnectDelayMs: 100, breakerThreshold: 0 },
+  500,
+);
 
 const range = (from: number, to: number): number[] =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-function client(url: string, options: TetherClientOptions = {}): TetherClient {
-  const c = new TetherClient(url, {
-    WebSocket,
-    minReconnectDelayMs: 20,
-    maxReconnectDelayMs: 100,
-    breakerThreshold: 0,
-    ...options,
-  });
-  cleanups.push(() => c.close());
-  return c;
-}
-
-async function server(...args: Parameters<typeof startServer>): Promise<RunningServer> {
-  const s = await startServer(...args);
-  cleanups.push(() => s.tether.close({ drainTimeoutMs: 500 }));
-  return s;
-}
-
 async function proxyTo(s: RunningServer): Promise<FaultProxy & { url: string }> {
   const proxy = await createFaultProxy({ target: { host: HOST, port: s.port } });
-  cleanups.push(() => proxy.close());
+  defer(() => proxy.close());
   return Object.assign(proxy, { url: `ws://${HOST}:${proxy.port}/ws` });
 }
 
@@ -139,7 +116,7 @@ describe('direct messages end to end', () => {
   it('a resume after the window expired is never silent: resumed false, pending messages resent', async () => {
     // The test owns the store, so it can see when the server expired the session.
     const store = new MemoryStore();
-    cleanups.push(() => store.close());
+    defer(() => store.close());
     const s = await server({ resumeWindowMs: 50 }, 0, { store });
     const proxy = await proxyTo(s);
     const seen: unknown[] = [];
@@ -262,9 +239,9 @@ describe('topics end to end', () => {
 describe('durable store end to end', () => {
   it('a server restart on sqlite: the same session resumes, messages and publications continue exactly', async () => {
     const dir = await tempDir('tether-client-');
-    cleanups.push(() => dir.cleanup());
+    defer(() => dir.cleanup());
     const store = `sqlite:${dir.path}/db` as const;
-    let s = await startServer({}, 0, { store });
+    let s = await server({}, 0, { store });
     const port = s.port;
     const c = client(s.url);
     const sessions = sessionsOf(c);
@@ -283,8 +260,7 @@ describe('durable store end to end', () => {
     }
     await waitFor(() => messages.length >= 20, { message: 'some delivered before the crash' });
     await s.kill(); // sockets destroyed, no goodbye: the client sees 1006
-    s = await startServer({}, port, { store });
-    cleanups.push(() => s.tether.close({ drainTimeoutMs: 500 }));
+    s = await server({}, port, { store });
     for (let n = 51; n <= 100; n++) {
       await s.endpoint.sendTo(sid, n);
       await s.endpoint.publish('feed', n);

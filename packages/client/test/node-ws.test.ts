@@ -3,37 +3,16 @@
  */
 import { AuthError } from '@tether/server';
 import { waitFor } from '@tether/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
-import {
-  FinalCloseError,
-  type RetryEvent,
-  TetherClient,
-  type TetherClientOptions,
-} from '../src/index.js';
-import { HOST, type RunningServer, startServer } from './helpers/real-server.js';
+import { describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { FinalCloseError, type RetryEvent } from '../src/index.js';
+import { HOST } from './helpers/real-server.js';
+import { useRealSetup } from './helpers/real-setup.js';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-function client(url: string, options: TetherClientOptions = {}): TetherClient {
-  const c = new TetherClient(url, {
-    WebSocket,
-    minReconnectDelayMs: 50,
-    maxReconnectDelayMs: 200,
-    ...options,
-  });
-  cleanups.push(() => c.close());
-  return c;
-}
-
-async function server(...args: Parameters<typeof startServer>): Promise<RunningServer> {
-  const s = await startServer(...args);
-  cleanups.push(() => s.tether.close({ drainTimeoutMs: 1000 }));
-  return s;
-}
+const { client, defer, server } = useRealSetup(
+  { minReconnectDelayMs: 50, maxReconnectDelayMs: 200 },
+  1000,
+);
 
 describe('against the real server', () => {
   it('connects, requests, sends reliably (acked) and receives messages', async () => {
@@ -110,7 +89,7 @@ describe('against the real server', () => {
   it('abandons an upgrade that never gets a welcome (connect timeout) and tries again', async () => {
     // A server the real one cannot imitate: it upgrades, then says nothing.
     const mute = new WebSocketServer({ host: HOST, port: 0, handleProtocols: () => 'tether.v1' });
-    cleanups.push(() => new Promise((resolve) => mute.close(resolve)));
+    defer(() => new Promise((resolve) => mute.close(resolve)));
     await new Promise((resolve) => mute.once('listening', resolve));
     const port = (mute.address() as { port: number }).port;
     const c = client(`ws://${HOST}:${port}/ws`, { connectTimeoutMs: 200 });
