@@ -311,9 +311,12 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
 
   /** Writes everything queued: one WebSocket message per batch of up to `maxBatch` frames. */
   flush(): void {
+    let queuedBytes = this.queuedBytes;
     if (this.pendingAck > this.ackSent && this.current !== 'closed') {
       this.ackSent = this.pendingAck;
-      this.queue.push(encodeFrame({ t: 'ack', seq: this.pendingAck }));
+      const ack = encodeFrame({ t: 'ack', seq: this.pendingAck });
+      this.queue.push(ack);
+      queuedBytes += ack.length; // ASCII
     }
     const frames = this.queue;
     if (frames.length === 0) return;
@@ -325,7 +328,12 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
       for (const batch of batches(frames, maxBatch, maxMessageBytes)) {
         // The callback runs once the bytes reached the kernel: replays waiting for room go on.
         this.ws.send(batch.message, this.written);
-        const bytes = Buffer.byteLength(batch.message);
+        // The frames' UTF-8 bytes are counted already; one batch of all of them (the usual
+        // case) adds only `[`, `]` and commas, so the message need not be measured again.
+        const bytes =
+          batch.frames === frames.length
+            ? queuedBytes + (frames.length > 1 ? frames.length + 1 : 0)
+            : Buffer.byteLength(batch.message);
         this.messagesOut += batch.frames;
         this.bytesOut += bytes;
         this.host.counters.messagesOut += batch.frames;
@@ -370,11 +378,7 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
     }
     this.closeInfo = { code, reason };
     this.sendGoodbye(code, reason, retryAfterMs);
-    this.flush();
-    this.host.flusher.forget(this);
-    this.host.acks.forget(this);
-    this.transition('closing');
-    this.written();
+    this.startClosing();
     this.ws.implicitClose = undefined;
     this.ws.close(code, truncateReason(reason));
     if (terminate) this.ws.terminate();
@@ -452,12 +456,17 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
       this.sendError({ t: 'error', code: ErrorCode.TOO_BIG, message: reason });
     }
     this.sendGoodbye(code, reason);
+    this.startClosing();
+    return reason;
+  }
+
+  /** Writes what is queued (goodbye last), stops scheduled writes and wakes waiting replays. */
+  private startClosing(): void {
     this.flush();
     this.host.flusher.forget(this);
     this.host.acks.forget(this);
     this.transition('closing');
     this.written();
-    return reason;
   }
 
   private onSocketError(err: Error): void {

@@ -36,7 +36,7 @@ export function routeMessage(
   if (conn.state === 'closing' || conn.state === 'closed') return;
   if (isBinary) {
     countIn(ctx, conn, 1);
-    if (admit(ctx, conn, {})) {
+    if (admit(ctx, conn, undefined)) {
       conn.sendError(
         errorFrame(
           ErrorCode.BINARY_UNSUPPORTED,
@@ -51,7 +51,7 @@ export function routeMessage(
     items = decodeMessage(rawText(raw), 'client', { maxBatch: ctx.options.maxBatch });
   } catch (err) {
     countIn(ctx, conn, 1);
-    if (admit(ctx, conn, {})) conn.sendError(asProtocolError(err).toFrame());
+    if (admit(ctx, conn, undefined)) conn.sendError(asProtocolError(err).toFrame());
     return;
   }
   countIn(ctx, conn, items.length);
@@ -68,7 +68,7 @@ function dispatchFrom(
   for (let i = start; i < items.length; i += 1) {
     if (conn.state === 'closing' || conn.state === 'closed') return;
     const item = items[i] as Decoded<ClientFrame>;
-    if (!admit(ctx, conn, item.ok ? refOf(item.frame) : (item.error.ref ?? {}))) continue;
+    if (!admit(ctx, conn, item)) continue;
     if (!item.ok) {
       conn.sendError(item.error.toFrame());
       continue;
@@ -217,8 +217,15 @@ function sessionFault(ctx: RouterContext, conn: Connection, err: unknown): void 
   conn.closeWith(CloseCode.INTERNAL_ERROR, 'session unavailable');
 }
 
-/** Charges one frame to the rate limit; false when it is dropped (or the connection closed). */
-function admit(ctx: RouterContext, conn: Connection, ref: ErrorRef): boolean {
+/**
+ * Charges one frame to the rate limit; false when it is dropped (or the connection closed).
+ * The error reference is built from `item` only for a dropped frame, not for every frame.
+ */
+function admit(
+  ctx: RouterContext,
+  conn: Connection,
+  item: Decoded<ClientFrame> | undefined,
+): boolean {
   const bucket = conn.bucket;
   if (bucket === undefined) return true;
   const verdict = bucket.take(ctx.clock.monotonic());
@@ -232,6 +239,8 @@ function admit(ctx: RouterContext, conn: Connection, ref: ErrorRef): boolean {
     conn.closeWith(CloseCode.POLICY_VIOLATION, 'rate limit exceeded repeatedly', bucket.refillMs);
     return false;
   }
+  const ref: ErrorRef =
+    item === undefined ? {} : item.ok ? refOf(item.frame) : (item.error.ref ?? {});
   conn.sendError(
     errorFrame(ErrorCode.RATE_LIMITED, 'too many messages: frame dropped, slow down', ref),
   );

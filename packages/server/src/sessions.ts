@@ -135,7 +135,11 @@ export class SessionRegistry {
    * once) or resumes (replayed). Resolves once it is committed to the store.
    */
   async sendTo(sid: string, data: Json): Promise<SendResult> {
-    const encoded = encodeData(data, (message) => new DeliveryError('INVALID_PAYLOAD', message));
+    return this.sendEncoded(sid, encodeData(data, invalidPayload));
+  }
+
+  /** {@link sendTo} with `data` already encoded (encoded once for all sessions of a user). */
+  private async sendEncoded(sid: string, encoded: string): Promise<SendResult> {
     const session = this.live.get(sid) ?? (await this.load(sid));
     if (session === undefined || this.expired(session)) {
       throw new DeliveryError(
@@ -149,13 +153,13 @@ export class SessionRegistry {
 
   /** {@link sendTo} every session of `userId` on this endpoint; resolves with those that took it. */
   async sendToUser(userId: string, data: Json): Promise<SendResult[]> {
-    encodeData(data, (message) => new DeliveryError('INVALID_PAYLOAD', message));
+    const encoded = encodeData(data, invalidPayload);
     const now = this.host.clock.now();
     const records = await this.host.store.sessionsOfUser(userId);
     const targets = records.filter(
       (r) => this.owns(r.sid) && (r.expiresAt === null || r.expiresAt > now),
     );
-    const settled = await Promise.allSettled(targets.map((r) => this.sendTo(r.sid, data)));
+    const settled = await Promise.allSettled(targets.map((r) => this.sendEncoded(r.sid, encoded)));
     const results: SendResult[] = [];
     for (const outcome of settled) {
       if (outcome.status === 'fulfilled') results.push(outcome.value);
@@ -335,4 +339,8 @@ export class SessionRegistry {
     }
     this.host.logger.error({ sid, err: errorMessage(err) }, message);
   }
+}
+
+function invalidPayload(message: string): DeliveryError {
+  return new DeliveryError('INVALID_PAYLOAD', message);
 }

@@ -294,12 +294,14 @@ export class TopicHub implements Topics {
     head: number,
   ): Promise<void> {
     sub.live = false;
+    // For publications stored without their frame (built once per catch-up, not per item).
+    const encode = pubEncoder(sub.topic);
     let items = preload;
     let target = head;
     for (;;) {
       for (const p of items) {
         if (p.epoch === sub.epoch && p.offset <= sub.offset) continue;
-        const frame = p.frame ?? pubEncoder(sub.topic)(p);
+        const frame = p.frame ?? encode(p);
         const bytes = Buffer.byteLength(frame);
         while (!sub.subscriber.roomFor(bytes)) {
           if (!(await sub.subscriber.whenWritable()) || !this.current(state, sub)) return;

@@ -5,6 +5,7 @@
  */
 import { connect } from 'node:net';
 import { SUBPROTOCOL } from '@tether/protocol';
+import { waitFor, withTimeout } from '@tether/testkit';
 import { WebSocket } from 'ws';
 import {
   type Endpoint,
@@ -146,16 +147,8 @@ export class RawClient {
   }
 
   /** Waits for the close, with a deadline. */
-  async waitClosed(timeoutMs = DEFAULT_WAIT_MS): Promise<Closed> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.closed, deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+  waitClosed(timeoutMs = DEFAULT_WAIT_MS): Promise<Closed> {
+    return withTimeout(this.closed, timeoutMs, 'waiting for the close');
   }
 
   /** Sends a request and waits for its reply. */
@@ -225,15 +218,11 @@ export function rawUpgrade(
   });
 }
 
-/** Polls `predicate` until true, with a deadline (no sleep-and-hope). */
+/** Polls `predicate` until true, with a deadline: testkit's `waitFor`, named for these tests. */
 export async function until(
   predicate: () => boolean,
   message: string,
   timeoutMs = DEFAULT_WAIT_MS,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${message}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await waitFor(predicate, { timeoutMs, intervalMs: 10, message: `timed out: ${message}` });
 }

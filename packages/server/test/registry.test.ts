@@ -65,6 +65,26 @@ describe('connection registry', () => {
     expect(info?.rttMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('counts bytesOut as the exact UTF-8 bytes of every message written', async () => {
+    started = await startTether();
+    const { endpoint, url } = started;
+    endpoint.onMessage(() => undefined);
+    const c = await RawClient.connect(url);
+    clients.push(c);
+    const conn = endpoint.connections.get(c.frames[0]?.cid as string);
+    // One tick: three frames (non-ASCII data among them) leave as one batch.
+    conn?.send({ text: 'grüße, 世界' });
+    conn?.send('plain');
+    conn?.send(['é', 1]);
+    await c.next((f) => f.t === 'msg' && Array.isArray(f.data));
+    // A reliable message: its ack is added to the queue when it is written.
+    c.sendJson({ t: 'msg', seq: 1, data: 'x' });
+    await c.next((f) => f.t === 'ack');
+    const written = c.messages.reduce((sum, m) => sum + Buffer.byteLength(m), 0);
+    expect(c.messages.some((m) => m.startsWith('['))).toBe(true);
+    expect(conn?.info().bytesOut).toBe(written);
+  });
+
   it('emits close with code, reason, clean and who started it', async () => {
     started = await startTether();
     const { endpoint, url } = started;
