@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { type Clock, type Disposer, DisposerBag, systemClock, Timer } from '@tether/common';
+import { type Clock, DisposerBag, listen, systemClock, Timer } from '@tether/common';
 import {
   authSubprotocol,
   CloseCode,
@@ -125,12 +125,12 @@ class ProbeConnection {
       });
     });
     this.bag.add(
-      on(ws, 'upgrade', () => {
+      listen(ws, 'upgrade', () => {
         this.record.upgradeMs = this.elapsed();
       }),
     );
     this.bag.add(
-      on(ws, 'unexpected-response', (_req: unknown, res: IncomingMessage) => {
+      listen(ws, 'unexpected-response', (_req: unknown, res: IncomingMessage) => {
         const header = res.headers['retry-after'];
         const retryAfter = Array.isArray(header) ? header[0] : header;
         res.resume();
@@ -138,7 +138,7 @@ class ProbeConnection {
       }),
     );
     this.bag.add(
-      on(ws, 'error', (err: Error & { code?: string }) => {
+      listen(ws, 'error', (err: Error & { code?: string }) => {
         if (this.record.openMs === undefined) {
           this.fail({
             ...(err.code === undefined ? {} : { errorCode: err.code }),
@@ -147,19 +147,19 @@ class ProbeConnection {
         }
       }),
     );
-    this.bag.add(on(ws, 'open', () => this.onOpen(ws)));
+    this.bag.add(listen(ws, 'open', () => this.onOpen(ws)));
     this.bag.add(
-      on(ws, 'message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary)),
+      listen(ws, 'message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary)),
     );
     this.bag.add(
-      on(ws, 'ping', () => {
+      listen(ws, 'ping', () => {
         this.lastInbound = this.clock.monotonic();
         this.record.heartbeats.ws += 1;
       }),
     );
-    this.bag.add(on(ws, 'pong', (data: Buffer) => this.onAnswer(data.toString())));
+    this.bag.add(listen(ws, 'pong', (data: Buffer) => this.onAnswer(data.toString())));
     this.bag.add(
-      on(ws, 'close', (code: number, reason: Buffer) => this.onClose(code, reason.toString())),
+      listen(ws, 'close', (code: number, reason: Buffer) => this.onClose(code, reason.toString())),
     );
   }
 
@@ -406,16 +406,4 @@ function rawLength(data: RawData): number {
 function rawText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data as ArrayBuffer).toString('utf8');
-}
-
-/**
- * Node-style listener with a disposer. (`listen` from common prefers `addEventListener`,
- * which `ws` also has, but with DOM-style event objects instead of the arguments.)
- */
-function on<A extends unknown[]>(ws: WebSocket, event: string, fn: (...args: A) => void): Disposer {
-  const listener = fn as (...args: unknown[]) => void;
-  ws.on(event, listener);
-  return () => {
-    ws.off(event, listener);
-  };
 }

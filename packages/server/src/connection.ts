@@ -1,4 +1,4 @@
-import { type Clock, type Disposer, DisposerBag } from '@tether/common';
+import { type Clock, DisposerBag, listen } from '@tether/common';
 import {
   CloseCode,
   ErrorCode,
@@ -144,12 +144,12 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
     // while closing, and an 'error' without a listener would crash the process.
     ws.on('error', (err) => this.onSocketError(err));
     this.listeners.add(
-      on(ws, 'message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary)),
+      listen(ws, 'message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary)),
     );
-    this.listeners.add(on(ws, 'pong', () => this.onPong()));
-    this.listeners.add(on(ws, 'ping', () => this.seen()));
+    this.listeners.add(listen(ws, 'pong', () => this.onPong()));
+    this.listeners.add(listen(ws, 'ping', () => this.seen()));
     this.listeners.add(
-      on(ws, 'close', (code: number, reason: Buffer) => this.onClose(code, reason)),
+      listen(ws, 'close', (code: number, reason: Buffer) => this.onClose(code, reason)),
     );
   }
 
@@ -509,22 +509,6 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
         };
     this.host.closed(this, event);
   }
-}
-
-/**
- * Adds a Node-style listener; returns its disposer. (`listen()` from common prefers
- * `addEventListener`, which ws sockets also have, with browser-style event objects.)
- */
-function on<A extends unknown[]>(
-  ws: TetherSocket,
-  event: string,
-  fn: (...args: A) => void,
-): Disposer {
-  const listener = fn as (...args: unknown[]) => void;
-  ws.on(event, listener);
-  return () => {
-    ws.off(event, listener);
-  };
 }
 
 function rawLength(data: RawData): number {
