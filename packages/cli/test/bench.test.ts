@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { withTimeout } from '@tether/testkit';
@@ -9,18 +8,8 @@ import { startInProcessHub } from '../src/bench/hub.js';
 import { LocalPool } from '../src/bench/pool.js';
 import type { BenchReport } from '../src/bench/run.js';
 import { formatTable } from '../src/bench/table.js';
-import { type CliIo, main } from '../src/index.js';
-
-interface Captured extends CliIo {
-  out: string[];
-  err: string[];
-}
-
-function capture(): Captured {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (line) => out.push(line), stderr: (line) => err.push(line) };
-}
+import { main } from '../src/index.js';
+import { capture, runNode } from './cli-helpers.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -182,8 +171,7 @@ describe('tether bench', () => {
       context.skip('packages/cli/dist is not built (npm run build)');
       return;
     }
-    const child = spawn(
-      process.execPath,
+    const { code, stdout } = await runNode(
       [
         bin,
         'bench',
@@ -203,19 +191,7 @@ describe('tether bench', () => {
         '100ms',
         '--json',
       ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    cleanups.push(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    const code = await withTimeout(
-      new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c))),
-      40_000,
-      'bench process exited',
+      { timeoutMs: 40_000, what: 'bench process exited', stderr: 'inherit' },
     );
     const report = JSON.parse(stdout) as BenchReport;
     expect(report.scenarios.flatMap((s) => s.failures)).toEqual([]);

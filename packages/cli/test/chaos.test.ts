@@ -1,23 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { withTimeout } from '@tether/testkit';
+import { waitFor, withTimeout } from '@tether/testkit';
 import { describe, expect, it } from 'vitest';
 import { parseChaosArgs, parseRate } from '../src/chaos/args.js';
 import { seededRandom } from '../src/chaos/faults.js';
 import { SequenceAudit } from '../src/chaos/sequence-audit.js';
 import type { ChaosVerdict } from '../src/chaos/verdict.js';
-import { type CliIo, main } from '../src/index.js';
-
-interface Captured extends CliIo {
-  out: string[];
-  err: string[];
-}
-
-function capture(): Captured {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (line) => out.push(line), stderr: (line) => err.push(line) };
-}
+import { main } from '../src/index.js';
+import { capture } from './cli-helpers.js';
 
 describe('tether chaos audit', () => {
   it('delivers everything through resets, stalls and cuts, and measures half-open detection', async () => {
@@ -131,14 +121,8 @@ describe('tether chaos audit', () => {
       io,
       signals,
     });
-    await withTimeout(
-      (async () => {
-        while (io.out.length === 0) await new Promise((r) => setTimeout(r, 10));
-      })(),
-      5_000,
-      'proxy listening',
-    );
-    const proxyPort = Number(/127\.0\.0\.1:(\d+) ->/.exec(io.out[0] as string)?.[1]);
+    const listening = await waitFor(() => io.out[0], { message: 'proxy listening' });
+    const proxyPort = Number(/127\.0\.0\.1:(\d+) ->/.exec(listening)?.[1]);
     const { connect } = await import('node:net');
     const client = connect(proxyPort, '127.0.0.1');
     const started = performance.now();

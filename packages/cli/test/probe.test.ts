@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -12,22 +11,12 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { type BenchServer, startBenchServer } from '../src/bench/hub-server.js';
-import { type CliIo, main } from '../src/index.js';
+import { main } from '../src/index.js';
 import { diagnoseClose } from '../src/probe-diagnosis.js';
 import type { ProbeReport } from '../src/probe-report.js';
+import { capture, runNode } from './cli-helpers.js';
 
 const HOST = '127.0.0.1';
-
-interface Captured extends CliIo {
-  out: string[];
-  err: string[];
-}
-
-function capture(): Captured {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (line) => out.push(line), stderr: (line) => err.push(line) };
-}
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -203,22 +192,9 @@ describe('tether probe', () => {
       return;
     }
     const h = await hub();
-    const child = spawn(
-      process.execPath,
+    const { code, stdout } = await runNode(
       [bin, 'probe', `ws://${HOST}:${h.port}/ws`, '--duration', '3s', '--json'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    cleanups.push(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    const code = await withTimeout(
-      new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c))),
-      20_000,
-      'the probe process exited',
+      { timeoutMs: 20_000, what: 'the probe process exited', stderr: 'ignore' },
     );
     const report = JSON.parse(stdout) as ProbeReport;
     expect(report.healthy).toBe(true);

@@ -5,22 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SUBPROTOCOL } from '@tether/protocol';
+import { waitFor, withTimeout } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type CliIo, handleShutdownSignals, main, type ServeHandle, serve } from '../src/index.js';
+import { handleShutdownSignals, main, type ServeHandle, serve } from '../src/index.js';
+import { capture } from './cli-helpers.js';
 
 const HOST = '127.0.0.1';
-
-interface Captured extends CliIo {
-  out: string[];
-  err: string[];
-}
-
-function capture(): Captured {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (line) => out.push(line), stderr: (line) => err.push(line) };
-}
 
 class FakeSignals extends EventEmitter {
   send(signal: 'SIGTERM' | 'SIGINT'): void {
@@ -46,16 +37,6 @@ function rawClient(
     ws.on('open', () => ws.send(JSON.stringify({ t: 'hello', v: 1 })));
     ws.on('error', reject);
   });
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 const handles: ServeHandle[] = [];
@@ -129,14 +110,7 @@ describe('tether (main)', () => {
         },
       },
     );
-    await withDeadline(
-      (async () => {
-        while (handle === undefined) await new Promise((r) => setTimeout(r, 10));
-      })(),
-      5000,
-      'serving',
-    );
-    const running = handle as ServeHandle;
+    const running = await waitFor(() => handle, { message: 'serving' });
     expect(io.out[0]).toBe(`tether listening on http://${HOST}:${running.port} (ws: /ws)`);
     expect(io.err.join('\n')).toContain('WARNING: authentication is OFF');
 
@@ -152,9 +126,9 @@ describe('tether (main)', () => {
     });
 
     signals.send('SIGTERM');
-    expect(await withDeadline(client.closed, 5000, 'client closed')).toBe(1012);
+    expect(await withTimeout(client.closed, 5000, 'client closed')).toBe(1012);
     expect(client.frames.at(-1)).toMatchObject({ t: 'goodbye', code: 1012 });
-    expect(await withDeadline(exited, 5000, 'main resolved')).toBe(0);
+    expect(await withTimeout(exited, 5000, 'main resolved')).toBe(0);
     expect(io.err.join('\n')).toContain('SIGTERM received');
     expect(signals.listenerCount('SIGTERM')).toBe(0);
     expect(running.http.listening).toBe(false);
@@ -185,18 +159,12 @@ describe('tether (main)', () => {
           handle = h;
         },
       });
-      await withDeadline(
-        (async () => {
-          while (handle === undefined) await new Promise((r) => setTimeout(r, 10));
-        })(),
-        5000,
-        'serving',
-      );
+      await waitFor(() => handle, { message: 'serving' });
       expect(io.out.join('\n')).toContain(
         'store: memory (state is lost on restart) · config: tether.config.json',
       );
       signals.send('SIGTERM');
-      expect(await withDeadline(exited, 5000, 'main resolved')).toBe(0);
+      expect(await withTimeout(exited, 5000, 'main resolved')).toBe(0);
 
       writeFileSync(
         join(dir, 'tether.config.json'),
@@ -283,7 +251,7 @@ describe('shutdown signals', () => {
     });
     const client = await rawClient(`ws://${HOST}:${handle.port}/ws`);
     client.ws.send(JSON.stringify({ t: 'req', id: 1, method: 'wait' }));
-    while ((endpoint?.stats().inFlight ?? 0) === 0) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => (endpoint?.stats().inFlight ?? 0) > 0, { message: 'request in flight' });
     const closing = handle.close({ drainTimeoutMs: 5000 });
     const ready = await fetch(`${handle.url}/readyz`);
     expect(ready.status).toBe(503);
@@ -295,7 +263,7 @@ describe('shutdown signals', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok', state: 'draining' });
     release();
-    await withDeadline(closing, 5000, 'drained');
+    await withTimeout(closing, 5000, 'drained');
     expect(client.frames.find((f) => f.t === 'res')).toMatchObject({ ok: true, data: 'done' });
   });
 });
@@ -320,13 +288,13 @@ describe.skipIf(!built)('the built command (packages/cli/dist present)', () => {
           if (match?.[1]) resolve(match[1]);
         });
       });
-      const url = await withDeadline(listening, 10_000, 'listening line');
+      const url = await withTimeout(listening, 10_000, 'listening line');
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       const exit = new Promise<number | null>((resolve) =>
         child.on('exit', (code) => resolve(code)),
       );
       child.kill('SIGTERM');
-      expect(await withDeadline(exit, 10_000, 'exit')).toBe(0);
+      expect(await withTimeout(exit, 10_000, 'exit')).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

@@ -1,11 +1,15 @@
 import type { Json } from '@tether/protocol';
 import type { FaultProxy } from '@tether/testkit';
 import { type BenchServer, startBenchServer } from '../bench/hub-server.js';
+import { sleep, waitUntil } from '../wait-until.js';
 import type { ChaosAuditArgs } from './args.js';
 import { AuditedClient, auditNumber } from './audited-client.js';
 import { FaultDriver, type FaultLog, seededRandom } from './faults.js';
 import { SequenceAudit, type SequenceVerdict, sumVerdicts } from './sequence-audit.js';
 import { type ChaosVerdict, judgeAudit } from './verdict.js';
+
+/** Poll interval of the audit's waits (connect, settle): the settle check walks every sequence. */
+const POLL_MS = 50;
 
 /**
  * The chaos audit: a hub, a fault proxy per client in front of it, and real clients that
@@ -57,17 +61,6 @@ export interface ChaosObservations {
   }>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
-}
-
 /** Runs the audit of `args`; `onPhase` reports progress in words. */
 export async function runChaosAudit(
   args: ChaosAuditArgs,
@@ -116,7 +109,7 @@ export async function runChaosAudit(
         }),
       );
     }
-    if (!(await waitUntil(() => clients.every((c) => c.open), 30_000))) {
+    if (!(await waitUntil(() => clients.every((c) => c.open), 30_000, POLL_MS))) {
       throw new Error(`${clients.filter((c) => !c.open).length} clients did not connect`);
     }
     await Promise.all(clients.map((c) => c.subscribe(AUDIT_TOPIC)));
@@ -141,6 +134,7 @@ export async function runChaosAudit(
             (received.get(c.name)?.complete(sent[i] ?? 0) ?? (sent[i] ?? 0) === 0),
         ),
       args.settleMs,
+      POLL_MS,
     );
     const settleMs = performance.now() - settleStart;
 

@@ -79,15 +79,4 @@ export async function runCheck(
   return check.result();
 }
 
-export const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` every 25 ms until true or `timeoutMs`; resolves with the last result. */
-export async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) return false;
-    await sleep(25);
-  }
-  return true;
-}
+export { sleep, waitUntil } from '../wait-until.js';

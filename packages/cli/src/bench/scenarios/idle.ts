@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { reasons, round, type ScenarioContext, type ScenarioResult } from '../scenario.js';
 import { cpuPercent } from '../usage.js';
 
@@ -25,7 +26,7 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
   if (opened.failed > 0)
     failures.push(`${opened.failed} connections failed: ${reasons(opened.errors)}`);
   progress.phase(`idle: holding ${opened.opened} connections`, args.holdMs);
-  await new Promise((resolve) => setTimeout(resolve, args.holdMs));
+  await sleep(args.holdMs);
   const gcRan = await hub.gc();
   const after = await hub.usage();
   const drops = await pool.drops();

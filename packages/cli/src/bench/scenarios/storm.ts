@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AuditedClient } from '../../chaos/audited-client.js';
 import { sumVerdicts } from '../../chaos/sequence-audit.js';
 import { BENCH_DEFAULTS } from '../args.js';
@@ -16,8 +17,6 @@ const AFTER_MS = 1_000;
 /** How long the last publications may take to arrive everywhere. */
 const SETTLE_MS = 10_000;
 const CPU_SAMPLE_MS = 100;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Reconnect storm: `--storm-clients` real Tether clients (default options) subscribe to a
