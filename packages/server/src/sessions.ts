@@ -277,8 +277,11 @@ export class SessionRegistry {
     // Bound before any further await: from here on a late close of the previous
     // connection no longer marks the session disconnected.
     session.bind(connection, resume.seq);
+    // A new token on every resume: a copied token (a log line, a proxy dump) works once at
+    // most, and never after its owner resumed. Committed before the welcome goes out.
+    const token = randomId(24);
     const reconnected = this.track(
-      store.updateSession(session.id, { disconnectedAt: null, expiresAt: null }),
+      store.updateSession(session.id, { token, disconnectedAt: null, expiresAt: null }),
     );
     const replay = await store.sessionMessagesAfter(
       session.id,
@@ -301,7 +304,7 @@ export class SessionRegistry {
     counters.resumesOk += 1;
     return {
       session,
-      token: resume.token,
+      token,
       resumed: true,
       requested: resume.sid,
       preload: replay.messages,

@@ -63,8 +63,18 @@ describe.skipIf(systemDepMissing('python3-websockets'))(
       expect(code).toBe(0);
 
       const byType = (t: string) => frames.filter((f) => f.t === t);
-      const welcome = byType('welcome')[0];
+      const welcomes = byType('welcome');
+      const welcome = welcomes[0];
       expect(welcome).toMatchObject({ v: 1, resumed: false, hb: { interval: expect.any(Number) } });
+      // Two resumes with the latest token each (it rotates), then the stale first token.
+      expect(welcomes.map((w) => [w.resumed, w.reason])).toEqual([
+        [false, undefined],
+        [true, undefined],
+        [true, undefined],
+        [false, 'invalid'],
+      ]);
+      expect(new Set(welcomes.slice(0, 3).map((w) => w.sid)).size).toBe(1);
+      expect(new Set(welcomes.map((w) => w.token)).size).toBe(4);
       expect(byType('pong')).toHaveLength(1);
       expect(byType('res')[0]).toMatchObject({ id: 1, ok: true, data: { sum: 5 } });
       expect(byType('error').map((f) => f.code)).toEqual(['BAD_JSON', 'UNKNOWN_TYPE']);
