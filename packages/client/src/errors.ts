@@ -10,6 +10,7 @@ export type RecoveryHint =
   | 'upgrade-client'
   | 'check-permissions'
   | 'session-taken-over'
+  | 'session-evicted'
   | 'fix-tls'
   | 'none';
 
@@ -21,6 +22,7 @@ const RECOVERY: Record<number, RecoveryHint> = {
   4001: 're-authenticate',
   4003: 'check-permissions',
   4010: 'session-taken-over',
+  4013: 'session-evicted',
   1015: 'fix-tls',
 };
 

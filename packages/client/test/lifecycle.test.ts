@@ -202,6 +202,7 @@ describe('close codes', () => {
     [4003, 'FORBIDDEN', 'check-permissions'],
     [1002, 'PROTOCOL_ERROR', 'upgrade-client'],
     [4011, 'UNSUPPORTED_VERSION', 'upgrade-client'],
+    [4013, 'SESSION_EVICTED', 'session-evicted'],
   ])('%i is final: stops and raises a typed error (%s)', (code, name, recovery) => {
     const h = harness();
     h.ws.last().accept();

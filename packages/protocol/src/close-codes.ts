@@ -49,6 +49,7 @@ export const CloseCode = {
   SESSION_REPLACED: 4010,
   UNSUPPORTED_VERSION: 4011,
   CONNECT_TIMEOUT: 4012,
+  SESSION_EVICTED: 4013,
   /** Client-side only: the connection was closed by the client's own `close()`. */
   CLIENT_CLOSED: 4999,
 } as const;
@@ -208,6 +209,14 @@ const TABLE: readonly CloseCodeInfo[] = [
     meaning: 'Client-side: the connection did not open (or no welcome came) in time.',
     action: 'reconnect',
     hint: 'Reconnects with backoff.',
+  },
+  {
+    code: 4013,
+    name: 'session_evicted',
+    meaning:
+      'The user opened more sessions than the server allows per user; this one was the oldest and was dropped.',
+    action: 'stop',
+    hint: 'Too many tabs or devices of this user; connect again only on a user action (reconnecting at once would evict another session).',
   },
   {
     code: 4999,

@@ -37,6 +37,14 @@ export const SERVER_DEFAULTS = {
    * bucket to refill) before the connection is closed with 1008.
    */
   rateDropsBeforeClose: 100,
+  /**
+   * Sessions one authenticated user may hold on an endpoint, connected or resumable; a new
+   * one evicts the oldest (disconnected ones first; a connected one is closed with 4013).
+   * 20 covers a person's tabs and devices (a reloaded tab leaves a resumable session
+   * behind for the resume window) while a churning token holds 20 sessions, not thousands,
+   * and one `sendToUser` stores at most 20 copies.
+   */
+  maxSessionsPerUser: 20,
   /** 120 s: how long a session survives a disconnect (announced in `welcome`). */
   resumeWindowMs: PROTOCOL_DEFAULTS.resumeWindowMs,
   /**

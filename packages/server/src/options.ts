@@ -89,6 +89,14 @@ export interface EndpointOptions {
   /** Per-connection rate limit, or `false` for none. Default 100 frames/s, burst 200. */
   rateLimit?: RateLimitOptions | false;
   /**
+   * Sessions one authenticated user (the `user` of `authenticate`) may hold on this
+   * endpoint, connected or within their resume window. A new session beyond it evicts the
+   * user's oldest session, a disconnected one first: its stored messages are dropped and,
+   * if connected, its client gets `goodbye` and close 4013 (final). Anonymous connections
+   * are not counted (`maxConnectionsPerIp` bounds them). Default 20.
+   */
+  maxSessionsPerUser?: number;
+  /**
    * Allowed `Origin` values (exact match, `*` allows any), or a function deciding. Requests
    * without an Origin header (non-browser clients) pass an allowlist; a function sees
    * `undefined`. Default: any origin. Refusal: HTTP 403.
@@ -133,6 +141,7 @@ export interface ResolvedEndpointOptions {
   maxBatch: number;
   maxConnectionsPerIp: number;
   rateLimit: Required<RateLimitOptions> | false;
+  maxSessionsPerUser: number;
   originAllowed: (origin: string | undefined, request: IncomingMessage) => boolean;
   authenticate: ((context: AuthContext) => AuthResult | Promise<AuthResult>) | undefined;
   authorizePublish: TopicAuthorizer | undefined;
@@ -152,6 +161,7 @@ const ENDPOINT_KEYS = [
   'maxBatch',
   'maxConnectionsPerIp',
   'rateLimit',
+  'maxSessionsPerUser',
   'origins',
   'authenticate',
   'authorizePublish',
@@ -214,6 +224,13 @@ export function resolveEndpointOptions(options: EndpointOptions = {}): ResolvedE
       1,
     ),
     rateLimit: resolveRateLimit(options.rateLimit),
+    maxSessionsPerUser: int(
+      'maxSessionsPerUser',
+      options.maxSessionsPerUser,
+      d.maxSessionsPerUser,
+      1,
+      1_000_000,
+    ),
     originAllowed: resolveOrigins(options.origins),
     authenticate: optionalFn('authenticate', options.authenticate),
     authorizePublish: optionalFn('authorizePublish', options.authorizePublish),

@@ -154,7 +154,9 @@ export class Session {
       (err: unknown) => {
         this.persisting = false;
         // Not acked: the client resends after a reconnect, and the retry happens then.
-        this.host.logger.error(
+        // A session evicted or expired meanwhile is gone on purpose: no fault of the server.
+        const gone = (err as { code?: unknown } | undefined)?.code === 'SESSION_NOT_FOUND';
+        this.host.logger[gone ? 'debug' : 'error'](
           { sid: this.id, inSeq: target, err: err instanceof Error ? err.message : String(err) },
           'storing the processed client sequence failed',
         );

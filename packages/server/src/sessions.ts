@@ -65,6 +65,8 @@ export class SessionRegistry {
   private readonly live = new Map<string, Session>();
   /** Resumes in progress per sid: one at a time, so two hellos cannot interleave. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** New sessions in progress per user: one at a time, so each counts the ones before it. */
+  private readonly userLocks = new Map<string, Promise<unknown>>();
   private readonly writes = new Set<Promise<unknown>>();
   private readonly tag: string;
   private readonly sessionHost: SessionHost;
@@ -163,7 +165,10 @@ export class SessionRegistry {
     const results: SendResult[] = [];
     for (const outcome of settled) {
       if (outcome.status === 'fulfilled') results.push(outcome.value);
-      else if (!(outcome.reason instanceof DeliveryError)) throw outcome.reason;
+      else if (!(outcome.reason instanceof DeliveryError) && !isGone(outcome.reason)) {
+        // A session evicted or expired between the lookup and the write simply did not take it.
+        throw outcome.reason;
+      }
     }
     return results;
   }
@@ -224,7 +229,70 @@ export class SessionRegistry {
     return this.sessionFor(record);
   }
 
-  private async create(
+  /**
+   * A new session for `connection`. An authenticated user's new sessions are made one at
+   * a time, each after making room under `maxSessionsPerUser`, so a crowd of hellos of
+   * one user cannot all count the same sessions and pass the cap together.
+   */
+  private create(
+    connection: Connection,
+    reason?: ResumeFailure,
+    requested?: string,
+  ): Promise<SessionGrant> {
+    const user = connection.user;
+    if (user === undefined) return this.createNow(connection, reason, requested);
+    const previous = this.userLocks.get(user) ?? Promise.resolve();
+    const run = async (): Promise<SessionGrant> => {
+      await this.makeRoom(user);
+      return this.createNow(connection, reason, requested);
+    };
+    const attempt = previous.then(run, run);
+    this.userLocks.set(user, attempt);
+    const release = (): void => {
+      if (this.userLocks.get(user) === attempt) this.userLocks.delete(user);
+    };
+    attempt.then(release, release);
+    return attempt;
+  }
+
+  /**
+   * Evicts the user's oldest sessions on this endpoint until a new one fits under
+   * `maxSessionsPerUser`. Disconnected sessions go first (a reloaded tab leaves one behind;
+   * dropping it costs nobody anything), oldest first; then connected ones, oldest first.
+   */
+  private async makeRoom(user: string): Promise<void> {
+    const { store, clock, options } = this.host;
+    const now = clock.now();
+    const held = (await store.sessionsOfUser(user)).filter(
+      (r) => this.owns(r.sid) && (r.expiresAt === null || r.expiresAt > now),
+    );
+    const excess = held.length - (options.maxSessionsPerUser - 1);
+    if (excess <= 0) return;
+    const connected = (r: SessionRecord): boolean =>
+      r.disconnectedAt === null || this.live.get(r.sid)?.connection !== undefined;
+    // The store lists them oldest first; a stable partition keeps that order in each part.
+    const order = [...held.filter((r) => !connected(r)), ...held.filter(connected)];
+    await Promise.all(order.slice(0, excess).map((r) => this.evict(r.sid)));
+  }
+
+  /** Drops a session for a newer one of its user: closes its connection (4013), frees its data. */
+  private evict(sid: string): Promise<unknown> {
+    const session = this.live.get(sid);
+    const connection = session?.connection;
+    if (session !== undefined && connection !== undefined) {
+      // Unbound first: the close that follows must not mark it disconnected again.
+      session.unbind();
+      connection.closeWith(
+        CloseCode.SESSION_EVICTED,
+        'too many sessions of this user: the oldest was closed',
+      );
+    }
+    this.host.counters.sessionsEvicted += 1;
+    this.host.logger.info({ sid, connected: connection !== undefined }, 'session evicted');
+    return this.forget(sid);
+  }
+
+  private async createNow(
     connection: Connection,
     reason?: ResumeFailure,
     requested?: string,
@@ -312,9 +380,9 @@ export class SessionRegistry {
   }
 
   /** Drops a session for good (expired, or cut by a gap): from memory and the store. */
-  private forget(sid: string): void {
+  private forget(sid: string): Promise<unknown> {
     this.live.delete(sid);
-    this.track(this.host.store.deleteSession(sid)).catch((err: unknown) =>
+    return this.track(this.host.store.deleteSession(sid)).catch((err: unknown) =>
       this.fault(sid, 'deleting a session failed', err),
     );
   }
@@ -342,6 +410,11 @@ export class SessionRegistry {
     }
     this.host.logger.error({ sid, err: errorMessage(err) }, message);
   }
+}
+
+/** A store's answer that the session no longer exists. */
+function isGone(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === StoreErrorCode.SESSION_NOT_FOUND;
 }
 
 function invalidPayload(message: string): DeliveryError {

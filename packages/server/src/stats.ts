@@ -32,6 +32,8 @@ export interface DeliveryDetails {
   outOfOrderDropped: number;
   /** Reliable client frames whose handler failed or was missing (not acked: resent later). */
   failedProcessing: number;
+  /** Sessions dropped to keep a user under `maxSessionsPerUser` (connected ones closed with 4013). */
+  sessionsEvicted: number;
 }
 
 /** The session and replay part of {@link EndpointStats}. */
@@ -113,6 +115,7 @@ export class EndpointCounters {
   duplicatesDropped = 0;
   outOfOrderDropped = 0;
   failedProcessing = 0;
+  sessionsEvicted = 0;
 
   /** The session and replay part of the stats. */
   deliveryStats(sessions: number): DeliveryStats {
@@ -128,6 +131,7 @@ export class EndpointCounters {
         publicationsReplayed: this.publicationsReplayed,
         outOfOrderDropped: this.outOfOrderDropped,
         failedProcessing: this.failedProcessing,
+        sessionsEvicted: this.sessionsEvicted,
       },
     };
   }

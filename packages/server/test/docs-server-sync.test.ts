@@ -59,6 +59,7 @@ const ENDPOINT_OPTIONS = {
   maxBatch: true,
   maxConnectionsPerIp: true,
   rateLimit: true,
+  maxSessionsPerUser: true,
   origins: true,
   authenticate: true,
   authorizePublish: true,

@@ -4,13 +4,17 @@
  * per user are capped (the oldest is evicted with 4013), and pending requests per
  * connection are capped (TOO_MANY_REQUESTS).
  */
+import { join } from 'node:path';
+import { type TempDir, tempDir } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SERVER_DEFAULTS } from '../src/index.js';
 import { createStore, type Store } from '../src/store/index.js';
 import { cut, hello, resumeOf } from './delivery-helpers.js';
 import { type RawClient, type Started, startTether, until } from './helpers.js';
 
 let started: Started | undefined;
 let store: Store | undefined;
+let dir: TempDir | undefined;
 const clients: RawClient[] = [];
 
 async function setup(
@@ -32,9 +36,35 @@ afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   await started?.tether.close({ drainTimeoutMs: 500 });
   await store?.close();
+  await dir?.cleanup();
   started = undefined;
   store = undefined;
+  dir = undefined;
 });
+
+/** The user is the `?u=` query parameter; without it the connection is anonymous. */
+const byQuery = {
+  authenticate: ({ request }: { request: { url?: string } }) => {
+    const user = new URL(request.url ?? '/', 'http://x').searchParams.get('u');
+    return user === null ? true : { user };
+  },
+};
+
+/**
+ * Opens `count` sessions of `user` one after another (hello, welcome, terminate), a few
+ * at a time, as a client that reloads or a token holder that churns would.
+ */
+async function churn(url: string, user: string, count: number): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      next += 1;
+      const { c } = await hello(`${url}?u=${user}`);
+      await cut(c);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
 
 describe('resume token rotation', () => {
   it('every resume issues a new token; the old one no longer resumes', async () => {
@@ -61,5 +91,102 @@ describe('resume token rotation', () => {
     expect(c.welcome).toMatchObject({ resumed: true, sid });
     expect(c.welcome.token).not.toBe(b.welcome.token);
     expect(c.welcome.token).not.toBe(a.welcome.token);
+  });
+});
+
+describe('sessions per user', () => {
+  const payload = { text: 'x'.repeat(30_000) };
+
+  for (const kind of ['memory', 'sqlite'] as const) {
+    it(`5,000 churned sessions of one user: sendToUser stores at most the cap (${kind})`, async () => {
+      let spec: Parameters<typeof createStore>[0] = { kind: 'memory', sweepIntervalMs: 0 };
+      if (kind === 'sqlite') {
+        dir = await tempDir('tether-sessions-');
+        spec = { kind: 'sqlite', path: join(dir.path, 'hub.db'), sweepIntervalMs: 0 };
+      }
+      const { url, endpoint } = await setup(byQuery, spec);
+      const cap = SERVER_DEFAULTS.maxSessionsPerUser;
+      await churn(url, 'alice', 5_000);
+      const s = store as Store;
+      const before = await s.stats();
+      const results = await endpoint.sendToUser('alice', payload);
+      expect(results.length).toBeGreaterThan(0);
+      expect(results.length).toBeLessThanOrEqual(cap);
+      expect((await s.sessionsOfUser('alice')).length).toBeLessThanOrEqual(cap);
+      const after = await s.stats();
+      expect(after.sessions).toBeLessThanOrEqual(cap);
+      expect(after.sessionMessages - before.sessionMessages).toBeLessThanOrEqual(cap);
+    }, 60_000);
+  }
+
+  it('evicts the oldest disconnected session first, its stored messages with it', async () => {
+    const { url, endpoint } = await setup(
+      { ...byQuery, maxSessionsPerUser: 2 },
+      { kind: 'memory' },
+    );
+    const live = await connect(`${url}?u=alice`);
+    const away = await connect(`${url}?u=alice`);
+    const awaySid = away.welcome.sid as string;
+    await cut(away.c);
+    await until(() => endpoint.connections.size === 1, 'server saw the cut');
+    await endpoint.sendTo(awaySid, 'kept for a resume');
+    expect((await (store as Store).stats()).sessionMessages).toBe(1);
+
+    const third = await connect(`${url}?u=alice`);
+    // The older but connected session stays; the disconnected one is gone with its log.
+    expect(await (store as Store).getSession(awaySid)).toBeUndefined();
+    expect((await (store as Store).stats()).sessionMessages).toBe(0);
+    expect(live.c.ws.readyState).toBe(live.c.ws.OPEN);
+    const sids = (await (store as Store).sessionsOfUser('alice')).map((r) => r.sid);
+    expect(sids.sort()).toEqual([live.welcome.sid, third.welcome.sid].sort());
+    // Its resume is refused explicitly, with a new session.
+    const back = await connect(`${url}?u=alice`, resumeOf(away.welcome, 0));
+    expect(back.welcome).toMatchObject({ resumed: false, reason: 'unknown' });
+  });
+
+  it('evicts the oldest connected session with goodbye + 4013 when all are connected', async () => {
+    const { url, endpoint } = await setup(
+      { ...byQuery, maxSessionsPerUser: 2 },
+      { kind: 'memory' },
+    );
+    const first = await connect(`${url}?u=alice`);
+    const second = await connect(`${url}?u=alice`);
+    await endpoint.sendTo(first.welcome.sid as string, 'unacked');
+    await first.c.next((f) => f.t === 'msg');
+    const third = await connect(`${url}?u=alice`);
+    expect(await first.c.next((f) => f.t === 'goodbye')).toMatchObject({ code: 4013 });
+    expect((await first.c.waitClosed()).code).toBe(4013);
+    expect(await (store as Store).getSession(first.welcome.sid as string)).toBeUndefined();
+    expect((await (store as Store).stats()).sessionMessages).toBe(0);
+    await expect(endpoint.sendTo(first.welcome.sid as string, 1)).rejects.toMatchObject({
+      code: 'SESSION_NOT_FOUND',
+    });
+    // The others are untouched and reachable.
+    const results = await endpoint.sendToUser('alice', 'hi');
+    expect(results.map((r) => r.sessionId).sort()).toEqual(
+      [second.welcome.sid, third.welcome.sid].sort(),
+    );
+    expect(await second.c.next((f) => f.t === 'msg')).toMatchObject({ data: 'hi' });
+    // A resume of the evicted session starts a new one, explicitly.
+    const back = await connect(`${url}?u=alice`, resumeOf(first.welcome, 1));
+    expect(back.welcome).toMatchObject({ resumed: false, reason: 'unknown' });
+  });
+
+  it('does not cap anonymous connections or other users', async () => {
+    const { url } = await setup({ ...byQuery, maxSessionsPerUser: 1 }, { kind: 'memory' });
+    const anonymous = [await connect(url), await connect(url), await connect(url)];
+    const bob = await connect(`${url}?u=bob`);
+    const alice = await connect(`${url}?u=alice`);
+    await connect(`${url}?u=alice`);
+    expect((await alice.c.waitClosed()).code).toBe(4013);
+    for (const a of [...anonymous, bob]) expect(a.c.ws.readyState).toBe(a.c.ws.OPEN);
+  });
+
+  it('rejects a bad maxSessionsPerUser naming it', async () => {
+    const { tether } = await setup();
+    expect(() => tether.endpoint('/bad', { maxSessionsPerUser: 0 })).toThrow(/maxSessionsPerUser/);
+    expect(() => tether.endpoint('/bad', { maxSessionsPerUser: 1.5 })).toThrow(
+      /maxSessionsPerUser/,
+    );
   });
 });
