@@ -94,7 +94,12 @@ export class RequestTimeoutError extends TetherError {
 }
 
 /** Server error codes after which the same request may succeed later. */
-const RETRYABLE_SERVER_CODES = new Set(['RATE_LIMITED', 'TIMEOUT', 'INTERNAL']);
+const RETRYABLE_SERVER_CODES = new Set([
+  'RATE_LIMITED',
+  'TIMEOUT',
+  'INTERNAL',
+  'TOO_MANY_REQUESTS',
+]);
 
 /**
  * The server answered a request with `ok: false`, or sent an `error` frame.

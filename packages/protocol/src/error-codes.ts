@@ -31,6 +31,11 @@ export const ErrorCode = {
   HANDLER_ERROR: 'HANDLER_ERROR',
   /** A request got no reply in time. */
   TIMEOUT: 'TIMEOUT',
+  /**
+   * A `req` beyond the connection's limit of requests not answered yet: refused unrun (a
+   * reliable one is not acked, so it is sent again later); the connection stays open.
+   */
+  TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
   /** Unsubscribe from a topic the connection is not subscribed to. */
   NOT_SUBSCRIBED: 'NOT_SUBSCRIBED',
   /** The message exceeded the size limit (sent before close 1009 where possible). */

@@ -105,6 +105,8 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
   helloSeen = false;
   /** Request and message handlers of this connection still running. */
   inFlight = 0;
+  /** Requests accepted and not answered yet (running or waiting their turn); see `maxPendingRequests`. */
+  pendingRequests = 0;
   private ownTail: Promise<void> | undefined;
   /** Topics this connection subscribed to (created on first subscribe). */
   topics: Set<string> | undefined;

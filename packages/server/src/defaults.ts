@@ -45,6 +45,13 @@ export const SERVER_DEFAULTS = {
    * and one `sendToUser` stores at most 20 copies.
    */
   maxSessionsPerUser: 20,
+  /**
+   * Requests (`req`) of one connection accepted and not answered yet, running or waiting
+   * their turn; one more is answered TOO_MANY_REQUESTS. Each holds its frame (up to
+   * `maxMessageBytes`), so 100 bounds a connection's waiting requests to about 6.4 MiB,
+   * while a page that fans out a few dozen calls at once never meets it.
+   */
+  maxPendingRequests: 100,
   /** 120 s: how long a session survives a disconnect (announced in `welcome`). */
   resumeWindowMs: PROTOCOL_DEFAULTS.resumeWindowMs,
   /**

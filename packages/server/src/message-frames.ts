@@ -111,18 +111,51 @@ export function onReq(ctx: RouterContext, conn: Connection, frame: ReqFrame): vo
   const session = conn.session;
   const seq = frame.seq;
   if (seq === undefined || session === undefined) {
+    if (!roomForRequest(ctx, conn, frame)) return;
     const pending = runRequest(ctx, conn, frame, undefined);
     if (pending !== undefined) track(ctx, conn, pending);
     return;
   }
   if (!admitted(ctx, conn, session, seq)) return;
+  if (!roomForRequest(ctx, conn, frame)) {
+    // Refused unrun: released, so that the client's resend of this seq runs later.
+    session.failed(seq);
+    return;
+  }
   serial(ctx, conn, () => {
-    if (!session.isNext(seq)) return undefined;
+    if (!session.isNext(seq)) {
+      conn.pendingRequests -= 1;
+      return undefined;
+    }
     return runRequest(ctx, conn, frame, (answered) => {
       if (answered) session.processed(seq);
       else notProcessed(ctx, session, seq);
     });
   });
+}
+
+/**
+ * Counts a request as pending, or answers TOO_MANY_REQUESTS when the connection already
+ * has `maxPendingRequests` unanswered: handlers that never answer (or a client that never
+ * stops asking) would otherwise pile up frames and closures without bound.
+ */
+function roomForRequest(ctx: RouterContext, conn: Connection, frame: ReqFrame): boolean {
+  const max = ctx.options.maxPendingRequests;
+  if (conn.pendingRequests < max) {
+    conn.pendingRequests += 1;
+    return true;
+  }
+  ctx.logger.debug({ cid: conn.id, id: frame.id, max }, 'too many pending requests');
+  conn.enqueue({
+    t: 'res',
+    id: frame.id,
+    ok: false,
+    error: {
+      code: ErrorCode.TOO_MANY_REQUESTS,
+      message: `too many requests waiting for an answer on this connection (limit ${max}): wait for some replies`,
+    },
+  });
+  return false;
 }
 
 /**
@@ -139,6 +172,7 @@ function runRequest(
   const { id, method } = frame;
   const handler = ctx.requestHandler(method);
   if (handler === undefined) {
+    conn.pendingRequests -= 1;
     conn.enqueue({
       t: 'res',
       id,
@@ -149,6 +183,7 @@ function runRequest(
     return undefined;
   }
   const reply = (result: Json | undefined, err: unknown): void => {
+    conn.pendingRequests -= 1;
     if (err === undefined) {
       try {
         conn.enqueue(

@@ -97,6 +97,13 @@ export interface EndpointOptions {
    */
   maxSessionsPerUser?: number;
   /**
+   * Requests of one connection accepted and not answered yet (running, or reliable ones
+   * waiting their turn). One more gets a `res` error TOO_MANY_REQUESTS (a reliable one is
+   * not processed or acked: the client sends it again later); the connection stays open.
+   * Default 100.
+   */
+  maxPendingRequests?: number;
+  /**
    * Allowed `Origin` values (exact match, `*` allows any), or a function deciding. Requests
    * without an Origin header (non-browser clients) pass an allowlist; a function sees
    * `undefined`. Default: any origin. Refusal: HTTP 403.
@@ -142,6 +149,7 @@ export interface ResolvedEndpointOptions {
   maxConnectionsPerIp: number;
   rateLimit: Required<RateLimitOptions> | false;
   maxSessionsPerUser: number;
+  maxPendingRequests: number;
   originAllowed: (origin: string | undefined, request: IncomingMessage) => boolean;
   authenticate: ((context: AuthContext) => AuthResult | Promise<AuthResult>) | undefined;
   authorizePublish: TopicAuthorizer | undefined;
@@ -162,6 +170,7 @@ const ENDPOINT_KEYS = [
   'maxConnectionsPerIp',
   'rateLimit',
   'maxSessionsPerUser',
+  'maxPendingRequests',
   'origins',
   'authenticate',
   'authorizePublish',
@@ -228,6 +237,13 @@ export function resolveEndpointOptions(options: EndpointOptions = {}): ResolvedE
       'maxSessionsPerUser',
       options.maxSessionsPerUser,
       d.maxSessionsPerUser,
+      1,
+      1_000_000,
+    ),
+    maxPendingRequests: int(
+      'maxPendingRequests',
+      options.maxPendingRequests,
+      d.maxPendingRequests,
       1,
       1_000_000,
     ),

@@ -60,6 +60,7 @@ const ENDPOINT_OPTIONS = {
   maxConnectionsPerIp: true,
   rateLimit: true,
   maxSessionsPerUser: true,
+  maxPendingRequests: true,
   origins: true,
   authenticate: true,
   authorizePublish: true,

@@ -190,3 +190,79 @@ describe('sessions per user', () => {
     );
   });
 });
+
+describe('pending requests per connection', () => {
+  /** A handler that answers only when the test releases it. */
+  function held() {
+    const waiting: Array<() => void> = [];
+    return {
+      handler: () =>
+        new Promise<string>((resolve) => {
+          waiting.push(() => resolve('done'));
+        }),
+      get count() {
+        return waiting.length;
+      },
+      release: () => {
+        for (const r of waiting.splice(0)) r();
+      },
+    };
+  }
+
+  it('a req beyond maxPendingRequests gets TOO_MANY_REQUESTS; the connection and the others go on', async () => {
+    const slow = held();
+    const { url, endpoint } = await setup({ maxPendingRequests: 5 });
+    endpoint.handle('slow', slow.handler);
+    endpoint.handle('echo', (data) => data ?? null);
+    const { c } = await connect(url);
+    for (let id = 1; id <= 5; id += 1) c.sendJson({ t: 'req', id, method: 'slow' });
+    await until(() => slow.count === 5, 'five requests running');
+    const refused = await c.request('echo', 'one too many', 6);
+    expect(refused).toMatchObject({ ok: false, error: { code: 'TOO_MANY_REQUESTS' } });
+    expect(String((refused.error as { message: string }).message)).toMatch(/5/);
+    expect(slow.count).toBe(5);
+
+    slow.release();
+    for (let id = 1; id <= 5; id += 1) {
+      expect(await c.next((f) => f.t === 'res' && f.id === id)).toMatchObject({
+        ok: true,
+        data: 'done',
+      });
+    }
+    // Room again: the connection is open and requests run.
+    expect(await c.request('echo', 'again', 7)).toMatchObject({ ok: true, data: 'again' });
+    expect(c.ws.readyState).toBe(c.ws.OPEN);
+  });
+
+  it('reliable requests waiting their turn count; a refused one is not processed or acked', async () => {
+    const slow = held();
+    const { url, endpoint } = await setup({ maxPendingRequests: 2 });
+    let ran = 0;
+    endpoint.handle('slow', () => {
+      ran += 1;
+      return slow.handler();
+    });
+    const { c } = await connect(url);
+    // seq 1 runs, seq 2 waits its turn behind it, seq 3 is one too many.
+    for (let seq = 1; seq <= 3; seq += 1) c.sendJson({ t: 'req', id: seq, method: 'slow', seq });
+    const refused = await c.next((f) => f.t === 'res' && f.id === 3);
+    expect(refused).toMatchObject({ ok: false, error: { code: 'TOO_MANY_REQUESTS' } });
+    slow.release();
+    await c.next((f) => f.t === 'res' && f.id === 1);
+    await until(() => slow.count === 1, 'seq 2 running');
+    slow.release();
+    await c.next((f) => f.t === 'res' && f.id === 2);
+    expect(await c.next((f) => f.t === 'ack')).toMatchObject({ seq: 2 });
+    // Sent again, seq 3 runs now: it was never claimed.
+    c.sendJson({ t: 'req', id: 3, method: 'slow', seq: 3 });
+    await until(() => slow.count === 1, 'seq 3 running');
+    slow.release();
+    expect(await c.next((f) => f.t === 'res' && f.id === 3)).toMatchObject({ ok: true });
+    expect(ran).toBe(3);
+  });
+
+  it('rejects a bad maxPendingRequests naming it', async () => {
+    const { tether } = await setup();
+    expect(() => tether.endpoint('/bad', { maxPendingRequests: 0 })).toThrow(/maxPendingRequests/);
+  });
+});
