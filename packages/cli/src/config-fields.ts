@@ -137,6 +137,18 @@ export const FIELDS: readonly FieldSpec[] = [
     help: 'bytes held for one client before it is closed as a slow consumer (default 4 MiB)',
   },
   {
+    key: 'limits.maxSessionsPerUser',
+    env: ['TETHER_MAX_SESSIONS_PER_USER'],
+    parse: p.int(1, 1_000_000),
+    help: 'sessions one user may hold, connected or resumable; the oldest is evicted (default 20)',
+  },
+  {
+    key: 'limits.maxPendingRequests',
+    env: ['TETHER_MAX_PENDING_REQUESTS'],
+    parse: p.int(1, 1_000_000),
+    help: 'requests of one connection waiting for an answer (default 100)',
+  },
+  {
     key: 'limits.maxBodyBytes',
     env: ['TETHER_MAX_BODY_BYTES'],
     parse: p.int(256, 2 ** 30),

@@ -89,6 +89,10 @@ export interface HubConfig {
     /** Per-connection rate limit, or `false` for none. */
     rate: { perSecond: number; burst: number } | false;
     slowConsumerBytes: number;
+    /** Sessions one user may hold (connected or resumable); the oldest is evicted. */
+    maxSessionsPerUser: number;
+    /** Requests of one connection waiting for an answer; more get TOO_MANY_REQUESTS. */
+    maxPendingRequests: number;
     /** Largest HTTP API request body. */
     maxBodyBytes: number;
   };
@@ -143,6 +147,8 @@ export const HUB_DEFAULTS = {
   ratePerSecond: SERVER_DEFAULTS.ratePerSecond,
   rateBurst: SERVER_DEFAULTS.rateBurst,
   slowConsumerBytes: SERVER_DEFAULTS.slowConsumerBytes,
+  maxSessionsPerUser: SERVER_DEFAULTS.maxSessionsPerUser,
+  maxPendingRequests: SERVER_DEFAULTS.maxPendingRequests,
   /** 1 MiB: a publish body carries one message (≤ 64 KiB by default) plus JSON overhead; more is a mistake or abuse. */
   maxBodyBytes: 1024 * 1024,
   historyMaxCount: STORE_DEFAULTS.historyMaxCount,

@@ -258,6 +258,8 @@ function buildConfig(
         burst: d.rateBurst,
       }),
       slowConsumerBytes: get('limits.slowConsumerBytes', d.slowConsumerBytes),
+      maxSessionsPerUser: get('limits.maxSessionsPerUser', d.maxSessionsPerUser),
+      maxPendingRequests: get('limits.maxPendingRequests', d.maxPendingRequests),
       maxBodyBytes: get('limits.maxBodyBytes', d.maxBodyBytes),
     },
     history: {

@@ -313,6 +313,17 @@ describe('hub configuration: every error names the source and the key', () => {
     expect(configError(() => resolve([], {}, cwd))).toMatch(message);
   });
 
+  it('reads the session and request limits, defaulting to the server library', () => {
+    const defaults = resolve(['--insecure']).config.limits;
+    expect(defaults).toMatchObject({ maxSessionsPerUser: 20, maxPendingRequests: 100 });
+    const cwd = withFile({ limits: { maxSessionsPerUser: 3 }, auth: { mode: 'none' } });
+    const given = resolve([], { TETHER_MAX_PENDING_REQUESTS: '7' }, cwd).config.limits;
+    expect(given).toMatchObject({ maxSessionsPerUser: 3, maxPendingRequests: 7 });
+    expect(
+      configError(() => resolve(['--insecure'], { TETHER_MAX_SESSIONS_PER_USER: '0' })),
+    ).toMatch(/^TETHER_MAX_SESSIONS_PER_USER: /);
+  });
+
   it('names the file when it is not JSON or not an object', () => {
     expect(configError(() => resolve([], {}, withFile('{ "port": 80, }')))).toMatch(
       /^tether\.config\.json: not valid JSON: /,
