@@ -233,7 +233,9 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
         response.end('this is a WebSocket endpoint (subprotocol tether.v1)\n');
         return;
       }
-      sendJson(response, 404, { error: { code: 'NOT_FOUND', message: `nothing at ${path}` } });
+      sendJson(response, 404, {
+        error: { code: 'NOT_FOUND', message: `nothing at ${path?.slice(0, 200)}` },
+      });
     } catch (err) {
       logger.error(
         { err: err instanceof Error ? err.message : String(err) },

@@ -34,6 +34,12 @@ export const OPS_DEFAULTS = {
   maxConnectionsListed: 10_000,
   /** Recent errors kept for `/stats` and the dashboard. */
   recentErrors: 50,
+  /**
+   * Distinct `route` values of `tether_http_requests_total` besides `unmatched`. Callers pass route patterns
+   * (a fixed set); this backstop keeps a caller that passes URLs from making a series per
+   * URL: values past it count as `unmatched`. The hub has about 15 routes.
+   */
+  httpRouteLabels: 50,
   /** A readiness check (the store) that takes longer than this fails `/readyz`. */
   readyCheckTimeoutMs: 2_000,
   /** RTT above this marks a connection `degraded` in the connections table. */
