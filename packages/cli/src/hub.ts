@@ -23,6 +23,7 @@ import { type ApiError, sendJson } from './http-errors.js';
 import { createAdmin } from './hub-admin.js';
 import { type AuthRefusalListener, createAuthenticate } from './hub-auth.js';
 import { storeHistory } from './hub-history.js';
+import { createOpsGate, opsClosed } from './hub-ops-access.js';
 import { createPagesHandler } from './hub-pages.js';
 import { connectionAuth, TopicAccess } from './topic-access.js';
 
@@ -185,11 +186,13 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   const answered = (route: string, status: number): void =>
     metrics?.countHttpRequest(route, status);
   const routes = [
+    // First: /stats, /metrics and /dashboard answer 401 here unless the ops key is given
+    // or they are open (see opsClosed).
+    createOpsGate({ key: config.api.opsKey, closed: opsClosed(config), answered, failed }),
     createOpsHandler({
       tether,
       metrics,
       sampler,
-      ...(config.api.opsKey === undefined ? {} : { key: config.api.opsKey }),
       checks: [
         { name: 'store', check: async () => void (await rawStore.getSession('tether-readyz')) },
       ],
@@ -335,7 +338,7 @@ function announce(
   if (config.demo) io.stdout(`  demo: ${local}/`);
   if (config.dashboard) io.stdout(`  dashboard: ${local}/dashboard`);
   io.stdout(
-    `  health: ${local}/healthz, ${local}/readyz · stats: ${local}/stats · metrics: ${local}/metrics`,
+    `  health: ${local}/healthz, ${local}/readyz · stats: ${local}/stats · metrics: ${local}/metrics${config.api.opsKey !== undefined ? ' (ops key)' : ''}`,
   );
   logger.info(
     { port, store: config.store, auth: config.auth.mode, configFile: context.configFile },
@@ -356,6 +359,17 @@ function announce(
   if (config.api.adminKey === undefined) {
     warn(
       'the admin endpoints (/admin/*) are off: no admin key; set TETHER_ADMIN_KEY or api.adminKey',
+    );
+  }
+  if (config.ops.public && config.api.opsKey !== undefined) {
+    warn('ops.public is ignored: an ops key is set, and /stats, /metrics and /dashboard need it');
+  } else if (config.ops.public) {
+    warn(
+      'ops.public is on: /stats, /metrics and /dashboard answer anyone who can reach this port, and list user ids and client IPs; set TETHER_OPS_KEY (api.opsKey) instead',
+    );
+  } else if (config.api.opsKey === undefined && opsClosed(config)) {
+    io.stderr(
+      'tether: /stats, /metrics and /dashboard need the ops key, and none is set: they answer 401; set TETHER_OPS_KEY (api.opsKey) to open them with a key (Prometheus: bearer token), or ops.public: true to open them to anyone',
     );
   }
   for (const warning of context.warnings) warn(warning);

@@ -30,8 +30,11 @@ export const OPS_DEFAULTS = {
   topIps: 10,
   /** Connections listed in `/stats` (the least healthy first); `?connections=N` asks for more. */
   connectionsListed: 100,
-  /** Most connections `?connections=N` may ask for. */
-  maxConnectionsListed: 10_000,
+  /**
+   * Most connections `?connections=N` may ask for: 1,000 rows are about 300 kB of JSON,
+   * built on every request; the table shows the least healthy first anyway.
+   */
+  maxConnectionsListed: 1_000,
   /** Recent errors kept for `/stats` and the dashboard. */
   recentErrors: 50,
   /**

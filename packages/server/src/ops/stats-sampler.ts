@@ -37,7 +37,7 @@ export interface StatsSamplerOptions {
 
 /** Options of {@link StatsSampler.report}. */
 export interface StatsReportOptions {
-  /** Rows of `connectionList`. Default 100, at most 10 000. */
+  /** Rows of `connectionList`. Default 100, at most 1000. */
   connections?: number;
   /** Only history points after this wall-clock ms (the dashboard asks for what it lacks). */
   since?: number;
