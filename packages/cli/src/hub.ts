@@ -19,12 +19,13 @@ import {
 import pino from 'pino';
 import type { HubConfig } from './config-types.js';
 import { createHttpApi } from './http-api.js';
-import { type ApiError, sendJson } from './http-errors.js';
+import { ApiError, sendError, sendJson } from './http-errors.js';
 import { createAdmin } from './hub-admin.js';
 import { type AuthRefusalListener, createAuthenticate } from './hub-auth.js';
 import { storeHistory } from './hub-history.js';
 import { createOpsGate, opsClosed } from './hub-ops-access.js';
 import { createPagesHandler } from './hub-pages.js';
+import { guardedOrigins, isLoopbackHostHeader, siteGuard } from './hub-site-guard.js';
 import { connectionAuth, TopicAccess } from './topic-access.js';
 
 /** Where the hub writes its human-readable lines (the logger gets the structured ones). */
@@ -114,6 +115,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       trustProxy: config.trustProxy,
     });
     const access = new TopicAccess(config.topics);
+    const origins = guardedOrigins(siteGuard(config)) ?? config.origins;
     endpoint = tether.endpoint(WS_PATH, {
       heartbeatIntervalMs: config.heartbeat.intervalMs,
       heartbeatTimeoutMs: config.heartbeat.timeoutMs,
@@ -123,7 +125,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
       rateLimit: config.limits.rate,
       slowConsumerBytes: config.limits.slowConsumerBytes,
-      ...(config.origins === undefined ? {} : { origins: config.origins }),
+      ...(origins === undefined ? {} : { origins }),
       authenticate,
       authorizePublish: ({ connection, topic }) =>
         access.allows('publish', topic, connectionAuth(connection.data)),
@@ -224,8 +226,20 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       : []),
     createPagesHandler({ demo: config.demo }),
   ];
+  const checkHost = siteGuard(config).checkHost;
   handler = (request, response) => {
     try {
+      if (checkHost && !isLoopbackHostHeader(request.headers.host)) {
+        // DNS rebinding: a page under another name that resolves to 127.0.0.1.
+        sendError(
+          response,
+          new ApiError(
+            'FORBIDDEN',
+            'this development hub (auth off) answers only requests for localhost, 127.0.0.1 or [::1]',
+          ),
+        );
+        return;
+      }
       for (const route of routes) if (route(request, response)) return;
       const path = (request.url ?? '/').split('?')[0];
       if (path === WS_PATH) {
