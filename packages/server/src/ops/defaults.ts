@@ -35,8 +35,15 @@ export const OPS_DEFAULTS = {
    * built on every request; the table shows the least healthy first anyway.
    */
   maxConnectionsListed: 1_000,
-  /** Recent errors kept for `/stats` and the dashboard. */
+  /** Recent errors kept for `/stats` and the dashboard, all kinds together. */
   recentErrors: 50,
+  /**
+   * Recent errors kept per kind (`auth`, `close`, `api`, `store`, ...): strangers can cause
+   * refused tokens and 401s at will, and must not push the rare kinds (a failing store) out.
+   */
+  recentErrorsPerKind: 20,
+  /** Longest `message` of a recent error, in characters (longer ones are cut). */
+  recentErrorBytes: 300,
   /**
    * Distinct `route` values of `tether_http_requests_total` besides `unmatched`. Callers pass route patterns
    * (a fixed set); this backstop keeps a caller that passes URLs from making a series per
