@@ -255,7 +255,13 @@ export const FIELDS: readonly FieldSpec[] = [
     key: 'api.opsKey',
     env: ['TETHER_OPS_KEY'],
     parse: p.str({ minLength: 16, what: 'an operations key' }),
-    help: 'when set, /stats and /metrics require it',
+    help: 'key of /stats, /metrics and /dashboard (16+ characters; they are closed without it once auth or a key is set, or off loopback)',
+  },
+  {
+    key: 'ops.public',
+    env: ['TETHER_OPS_PUBLIC'],
+    parse: p.bool,
+    help: 'serve /stats, /metrics and /dashboard without the ops key (default false; warns)',
   },
   {
     key: 'origins',

@@ -106,9 +106,15 @@ export interface HubConfig {
     key: string | undefined;
     /** Key of `/admin/*`; without it the admin endpoints refuse every call. */
     adminKey: string | undefined;
-    /** When set, `/stats` and `/metrics` require it. */
+    /** Key of `/stats`, `/metrics` and `/dashboard` (see {@link HubConfig.ops}). */
     opsKey: string | undefined;
   };
+  /**
+   * Operations endpoints (`/stats`, `/metrics`, `/dashboard`). They need the ops key on a
+   * non-loopback host or once auth or any key is configured, unless `public` is true
+   * (announced with a warning at start). `/healthz` and `/readyz` are always open.
+   */
+  ops: { public: boolean };
   /** Allowed `Origin`s of browser clients; undefined allows any. */
   origins: string[] | undefined;
   /** Take client IPs from `X-Forwarded-For` (only behind your own proxy). */

@@ -273,6 +273,7 @@ function buildConfig(
       adminKey: optional('api.adminKey'),
       opsKey: optional('api.opsKey'),
     },
+    ops: { public: get('ops.public', false) },
     origins: optional('origins'),
     trustProxy: get('trustProxy', false),
     log: { level: get<LogLevel>('log.level', d.logLevel) },
@@ -370,6 +371,6 @@ function readKey(value: string, source: RawValue | undefined, cwd: string): stri
 }
 
 /** Whether `host` accepts connections from this machine only (127.0.0.0/8, ::1, localhost). */
-function isLoopbackHost(host: string): boolean {
+export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

@@ -7,6 +7,7 @@ import {
   type Endpoint,
   requestApiKey,
   type TetherServer,
+  UNMATCHED_ROUTE,
 } from '@tether/server';
 import { bodyObject, readJsonBody } from './http-body.js';
 import { ApiError, sendError, sendJson } from './http-errors.js';
@@ -135,7 +136,9 @@ export function createHttpApi(options: HttpApiOptions): HttpApiHandler {
       route = history;
       param = path.slice('/api/topics/'.length, -'/history'.length);
     }
-    const name = route?.name ?? path;
+    // The route pattern, never the path: a path is the client's choice, and metrics and
+    // logs keep what they are given (issue 9: random paths grew the hub without bound).
+    const name = route?.name ?? UNMATCHED_ROUTE;
     const fail = (error: ApiError): void => {
       options.answered?.(name, error.status);
       options.failed?.(name, error, request);
@@ -145,7 +148,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApiHandler {
       fail(
         new ApiError(
           'NOT_FOUND',
-          `no API route ${request.method} ${path} (see docs/operations.md)`,
+          `no API route ${String(request.method).slice(0, 16)} ${path.slice(0, 200)} (see docs/operations.md)`,
         ),
       );
       return true;

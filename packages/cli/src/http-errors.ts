@@ -12,6 +12,8 @@ export const ApiErrorCode = {
   BAD_REQUEST: 400,
   /** No key, a wrong key, or no key configured (the message says which). */
   UNAUTHORIZED: 401,
+  /** An auth-off hub on loopback refuses a `Host` that is not a loopback name (DNS rebinding). */
+  FORBIDDEN: 403,
   /** No such route, connection, session or user. */
   NOT_FOUND: 404,
   /** The route exists with another method (see `Allow`). */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode, isSendableCloseCode, type Json } from '@tether/protocol';
-import { apiKeyMatches, requestApiKey, type TetherServer } from '@tether/server';
+import { apiKeyMatches, requestApiKey, type TetherServer, UNMATCHED_ROUTE } from '@tether/server';
 import { bodyObject, readJsonBody } from './http-body.js';
 import { ApiError, sendError, sendJson } from './http-errors.js';
 
@@ -36,19 +36,25 @@ export function createAdmin(
     const path = (request.url ?? '/').split('?')[0] as string;
     if (path !== '/admin' && !path.startsWith('/admin/')) return false;
     const disconnect = /^\/admin\/connections\/([^/]+)\/disconnect$/.exec(path);
+    // The route pattern, never the path (metrics and logs keep what they are given).
     const route =
       path === '/admin/drain'
         ? '/admin/drain'
         : disconnect
           ? '/admin/connections/:id/disconnect'
-          : path;
+          : UNMATCHED_ROUTE;
     const fail = (error: ApiError): void => {
       options.answered?.(route, error.status);
       options.failed?.(route, error, request);
       sendError(response, error);
     };
-    if (route === path && path !== '/admin/drain') {
-      fail(new ApiError('NOT_FOUND', `no admin route ${request.method} ${path}`));
+    if (route === UNMATCHED_ROUTE) {
+      fail(
+        new ApiError(
+          'NOT_FOUND',
+          `no admin route ${String(request.method).slice(0, 16)} ${path.slice(0, 200)}`,
+        ),
+      );
       return true;
     }
     if (request.method !== 'POST') {

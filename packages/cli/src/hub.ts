@@ -19,11 +19,13 @@ import {
 import pino from 'pino';
 import type { HubConfig } from './config-types.js';
 import { createHttpApi } from './http-api.js';
-import { type ApiError, sendJson } from './http-errors.js';
+import { ApiError, sendError, sendJson } from './http-errors.js';
 import { createAdmin } from './hub-admin.js';
 import { type AuthRefusalListener, createAuthenticate } from './hub-auth.js';
 import { storeHistory } from './hub-history.js';
+import { createOpsGate, opsClosed } from './hub-ops-access.js';
 import { createPagesHandler } from './hub-pages.js';
+import { guardedOrigins, isLoopbackHostHeader, siteGuard } from './hub-site-guard.js';
 import { connectionAuth, TopicAccess } from './topic-access.js';
 
 /** Where the hub writes its human-readable lines (the logger gets the structured ones). */
@@ -113,6 +115,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       trustProxy: config.trustProxy,
     });
     const access = new TopicAccess(config.topics);
+    const origins = guardedOrigins(siteGuard(config)) ?? config.origins;
     endpoint = tether.endpoint(WS_PATH, {
       heartbeatIntervalMs: config.heartbeat.intervalMs,
       heartbeatTimeoutMs: config.heartbeat.timeoutMs,
@@ -124,7 +127,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       slowConsumerBytes: config.limits.slowConsumerBytes,
       maxSessionsPerUser: config.limits.maxSessionsPerUser,
       maxPendingRequests: config.limits.maxPendingRequests,
-      ...(config.origins === undefined ? {} : { origins: config.origins }),
+      ...(origins === undefined ? {} : { origins }),
       authenticate,
       authorizePublish: ({ connection, topic }) =>
         access.allows('publish', topic, connectionAuth(connection.data)),
@@ -187,11 +190,13 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   const answered = (route: string, status: number): void =>
     metrics?.countHttpRequest(route, status);
   const routes = [
+    // First: /stats, /metrics and /dashboard answer 401 here unless the ops key is given
+    // or they are open (see opsClosed).
+    createOpsGate({ key: config.api.opsKey, closed: opsClosed(config), answered, failed }),
     createOpsHandler({
       tether,
       metrics,
       sampler,
-      ...(config.api.opsKey === undefined ? {} : { key: config.api.opsKey }),
       checks: [
         { name: 'store', check: async () => void (await rawStore.getSession('tether-readyz')) },
       ],
@@ -223,8 +228,20 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       : []),
     createPagesHandler({ demo: config.demo }),
   ];
+  const checkHost = siteGuard(config).checkHost;
   handler = (request, response) => {
     try {
+      if (checkHost && !isLoopbackHostHeader(request.headers.host)) {
+        // DNS rebinding: a page under another name that resolves to 127.0.0.1.
+        sendError(
+          response,
+          new ApiError(
+            'FORBIDDEN',
+            'this development hub (auth off) answers only requests for localhost, 127.0.0.1 or [::1]',
+          ),
+        );
+        return;
+      }
       for (const route of routes) if (route(request, response)) return;
       const path = (request.url ?? '/').split('?')[0];
       if (path === WS_PATH) {
@@ -235,7 +252,9 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
         response.end('this is a WebSocket endpoint (subprotocol tether.v1)\n');
         return;
       }
-      sendJson(response, 404, { error: { code: 'NOT_FOUND', message: `nothing at ${path}` } });
+      sendJson(response, 404, {
+        error: { code: 'NOT_FOUND', message: `nothing at ${path?.slice(0, 200)}` },
+      });
     } catch (err) {
       logger.error(
         { err: err instanceof Error ? err.message : String(err) },
@@ -335,7 +354,7 @@ function announce(
   if (config.demo) io.stdout(`  demo: ${local}/`);
   if (config.dashboard) io.stdout(`  dashboard: ${local}/dashboard`);
   io.stdout(
-    `  health: ${local}/healthz, ${local}/readyz · stats: ${local}/stats · metrics: ${local}/metrics`,
+    `  health: ${local}/healthz, ${local}/readyz · stats: ${local}/stats · metrics: ${local}/metrics${config.api.opsKey !== undefined ? ' (ops key)' : ''}`,
   );
   logger.info(
     { port, store: config.store, auth: config.auth.mode, configFile: context.configFile },
@@ -356,6 +375,17 @@ function announce(
   if (config.api.adminKey === undefined) {
     warn(
       'the admin endpoints (/admin/*) are off: no admin key; set TETHER_ADMIN_KEY or api.adminKey',
+    );
+  }
+  if (config.ops.public && config.api.opsKey !== undefined) {
+    warn('ops.public is ignored: an ops key is set, and /stats, /metrics and /dashboard need it');
+  } else if (config.ops.public) {
+    warn(
+      'ops.public is on: /stats, /metrics and /dashboard answer anyone who can reach this port, and list user ids and client IPs; set TETHER_OPS_KEY (api.opsKey) instead',
+    );
+  } else if (config.api.opsKey === undefined && opsClosed(config)) {
+    io.stderr(
+      'tether: /stats, /metrics and /dashboard need the ops key, and none is set: they answer 401; set TETHER_OPS_KEY (api.opsKey) to open them with a key (Prometheus: bearer token), or ops.public: true to open them to anyone',
     );
   }
   for (const warning of context.warnings) warn(warning);

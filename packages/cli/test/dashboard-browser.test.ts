@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { clientBundlePath } from '../src/hub-pages.js';
 import type { ServeHandle } from '../src/index.js';
-import { closeHubs, startTestHub } from './hub-helpers.js';
+import { closeHubs, OPS_KEY, startTestHub } from './hub-helpers.js';
 
 /**
  * The hub's pages in a real browser (Debian's Chromium): the dashboard follows 50 live
@@ -34,7 +34,13 @@ describe.skipIf(systemDepMissing('chromium'))('the hub in a browser', () => {
   });
 
   it('shows the connection count of 50 clients and charts that move, while they talk', async () => {
-    const page = await chromium.newPage({ viewport: { width: 1400, height: 1000 } });
+    // The hub has keys, so the dashboard needs the ops key: the browser's login prompt
+    // (HTTP Basic, the key as the password) opens the page, and the page's polls of
+    // /stats carry the same credentials.
+    const page = await chromium.newPage({
+      viewport: { width: 1400, height: 1000 },
+      httpCredentials: { username: 'ops', password: OPS_KEY },
+    });
     const problems: string[] = [];
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (msg) => {

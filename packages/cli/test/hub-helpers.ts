@@ -8,6 +8,7 @@ import { type Captured, capture } from './cli-helpers.js';
 export const HOST = '127.0.0.1';
 export const API_KEY = 'test-api-key-0123456789';
 export const ADMIN_KEY = 'test-admin-key-0123456789';
+export const OPS_KEY = 'test-ops-key-0123456789';
 export const JWT_SECRET = 'test-jwt-secret-that-is-32-bytes!!';
 
 export { type Captured, capture };
@@ -15,7 +16,7 @@ export { type Captured, capture };
 /** Hubs started by {@link startTestHub}; close them in afterEach with {@link closeHubs}. */
 const running: ServeHandle[] = [];
 
-/** A hub on a free loopback port with a memory store, silent logs, and the test keys. */
+/** A hub on a free loopback port with a memory store, silent logs, and the test keys (API, admin, ops). */
 export async function startTestHub(
   options: ServeOptions = {},
 ): Promise<{ hub: ServeHandle; io: Captured }> {
@@ -26,7 +27,7 @@ export async function startTestHub(
       host: HOST,
       store: 'memory',
       logger: silentLogger,
-      api: { key: API_KEY, adminKey: ADMIN_KEY },
+      api: { key: API_KEY, adminKey: ADMIN_KEY, opsKey: OPS_KEY },
       ...options,
     },
     io,

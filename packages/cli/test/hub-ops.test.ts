@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parsePrometheus, sampleValue } from '../../server/test/prometheus-text.js';
-import { API_KEY, call, closeClients, closeHubs, rawClient, startTestHub } from './hub-helpers.js';
+import {
+  API_KEY,
+  call,
+  closeClients,
+  closeHubs,
+  OPS_KEY,
+  rawClient,
+  startTestHub,
+} from './hub-helpers.js';
 
 afterEach(async () => {
   await closeClients();
@@ -14,7 +22,9 @@ describe('the hub’s operations endpoints', () => {
   it('serves Prometheus text whose counters move as messages flow through /ws and the API', async () => {
     const { hub } = await startTestHub();
     const scrape = async () => {
-      const res = await fetch(`${hub.url}/metrics`);
+      const res = await fetch(`${hub.url}/metrics`, {
+        headers: { Authorization: `Bearer ${OPS_KEY}` },
+      });
       expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
       return parsePrometheus(await res.text());
     };
@@ -52,7 +62,7 @@ describe('the hub’s operations endpoints', () => {
     ).toBe(5);
 
     // /stats sees the same connection.
-    const stats = await call(hub, 'GET', '/stats');
+    const stats = await call(hub, 'GET', '/stats', { key: OPS_KEY });
     expect(stats.body).toMatchObject({
       state: 'running',
       connections: { total: 1 },

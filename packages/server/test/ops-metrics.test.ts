@@ -1,7 +1,14 @@
 import { waitFor } from '@tether/testkit';
 import { register as globalRegistry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStore, instrumentStore, TetherMetrics, type TetherServer } from '../src/index.js';
+import {
+  createStore,
+  instrumentStore,
+  OPS_DEFAULTS,
+  TetherMetrics,
+  type TetherServer,
+  UNMATCHED_ROUTE,
+} from '../src/index.js';
 import { RawClient, startTether } from './helpers.js';
 import { parsePrometheus, sampleValue } from './prometheus-text.js';
 
@@ -146,5 +153,47 @@ describe('TetherMetrics', () => {
     const m = await scrape(metrics);
     expect(sampleValue(m, 'tether_resumes_total', { outcome: 'ok' })).toBe(1);
     expect(sampleValue(m, 'tether_resumes_total', { outcome: 'failed' })).toBe(1);
+  });
+
+  it('keeps the route and status labels of HTTP requests to a bounded set', async () => {
+    const { tether } = await startTether();
+    servers.push(tether);
+    const metrics = new TetherMetrics(tether);
+    metrics.countHttpRequest('/api/publish', 200);
+    // A caller that passes URLs instead of route patterns, and statuses no HTTP knows.
+    for (let i = 0; i < 1_000; i += 1) metrics.countHttpRequest(`/api/random-${i}`, 1_000 + i);
+    const m = await scrape(metrics);
+    const series = m.samples.filter((s) => s.name === 'tether_http_requests_total');
+    expect(series.length).toBeLessThanOrEqual(OPS_DEFAULTS.httpRouteLabels + 2);
+    expect(new Set(series.map((s) => s.labels.status))).toEqual(new Set(['200', 'other']));
+    expect(sampleValue(m, 'tether_http_requests_total', { route: '/api/publish' })).toBe(1);
+    expect(sampleValue(m, 'tether_http_requests_total', { route: UNMATCHED_ROUTE })).toBe(
+      1_000 - (OPS_DEFAULTS.httpRouteLabels - 1),
+    );
+  });
+
+  it('labels close codes outside the close-code table, which clients choose, as one value', async () => {
+    const { tether, url } = await startTether();
+    servers.push(tether);
+    const metrics = new TetherMetrics(tether);
+    for (let code = 3000; code < 3020; code += 1) {
+      const client = await RawClient.connect(url);
+      clients.push(client);
+      client.ws.close(code);
+      await client.waitClosed();
+    }
+    const m = await waitFor(
+      async () => {
+        const scraped = await scrape(metrics);
+        return (
+          sampleValue(scraped, 'tether_disconnects_total', { code: 'other' }) === 20 && scraped
+        );
+      },
+      { message: '20 closes counted' },
+    );
+    const codes = m.samples
+      .filter((s) => s.name === 'tether_disconnects_total')
+      .map((s) => s.labels.code);
+    expect(codes).toEqual(['other']);
   });
 });

@@ -5,6 +5,7 @@ import { waitFor } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createOpsHandler,
+  OPS_DEFAULTS,
   type OpsHandlerOptions,
   StatsSampler,
   TetherMetrics,
@@ -38,6 +39,33 @@ async function opsServer(options: OpsHandlerOptions): Promise<string> {
 }
 
 describe('StatsSampler', () => {
+  it('bounds recent errors per kind and in total, so a flood of one kind keeps the others', async () => {
+    const { tether } = await startTether();
+    servers.push(tether);
+    const sampler = new StatsSampler(tether);
+    samplers.push(sampler);
+    sampler.recordError({ kind: 'store', message: 'store stats failed: disk full' });
+    // A stranger's floods: refused tokens, abnormal closes and API 401s, as many as they
+    // like, with long messages.
+    for (const kind of ['auth', 'close', 'api']) {
+      for (let i = 0; i < 10_000; i += 1) {
+        sampler.recordError({ kind, code: 4001, message: `${kind} ${i} ${'x'.repeat(2000)}` });
+      }
+    }
+    const errors = sampler.report().errors;
+    const count = (kind: string): number => errors.filter((e) => e.kind === kind).length;
+    expect(errors.length).toBe(OPS_DEFAULTS.recentErrors);
+    expect(count('store')).toBe(1);
+    for (const kind of ['auth', 'close', 'api']) {
+      expect(count(kind), kind).toBeLessThanOrEqual(OPS_DEFAULTS.recentErrorsPerKind);
+      expect(count(kind), kind).toBeGreaterThanOrEqual(16);
+    }
+    // The newest are kept, newest first.
+    expect(errors[0]?.message).toMatch(/^api 9999 /);
+    for (const e of errors)
+      expect(e.message.length).toBeLessThanOrEqual(OPS_DEFAULTS.recentErrorBytes);
+  });
+
   it('reports rates per interval, closes by code over time, RTT percentiles and a bounded history', async () => {
     const clock = new ManualClock();
     const { tether, endpoint, url } = await startTether({ heartbeatIntervalMs: 60_000 }, { clock });

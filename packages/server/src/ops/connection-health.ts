@@ -3,7 +3,8 @@ import { OPS_DEFAULTS } from './defaults.js';
 import type { ConnectionHealth, ConnectionRow } from './stats-report.js';
 
 /**
- * A connection as the connections table shows it, with its health judged from the
+ * A connection as the connections table shows it (never its session id: with it,
+ * `/api/send {session}` reaches the session, and it is half of what a resume presents), with its health judged from the
  * heartbeat settings of its endpoint: `stale` once it has been silent for more than
  * interval + timeout / 2 (past a missed heartbeat: likely half-open; the heartbeat
  * closes it with 4008 at interval + timeout), `degraded` for a slow RTT or error frames.
@@ -43,7 +44,6 @@ export function connectionRow(
     path: info.path,
     ip: info.ip,
     user: info.user ?? null,
-    sessionId: info.sessionId ?? null,
     client,
     state: info.state,
     health,

@@ -30,10 +30,26 @@ export const OPS_DEFAULTS = {
   topIps: 10,
   /** Connections listed in `/stats` (the least healthy first); `?connections=N` asks for more. */
   connectionsListed: 100,
-  /** Most connections `?connections=N` may ask for. */
-  maxConnectionsListed: 10_000,
-  /** Recent errors kept for `/stats` and the dashboard. */
+  /**
+   * Most connections `?connections=N` may ask for: 1,000 rows are about 300 kB of JSON,
+   * built on every request; the table shows the least healthy first anyway.
+   */
+  maxConnectionsListed: 1_000,
+  /** Recent errors kept for `/stats` and the dashboard, all kinds together. */
   recentErrors: 50,
+  /**
+   * Recent errors kept per kind (`auth`, `close`, `api`, `store`, ...): strangers can cause
+   * refused tokens and 401s at will, and must not push the rare kinds (a failing store) out.
+   */
+  recentErrorsPerKind: 20,
+  /** Longest `message` of a recent error, in characters (longer ones are cut). */
+  recentErrorBytes: 300,
+  /**
+   * Distinct `route` values of `tether_http_requests_total` besides `unmatched`. Callers pass route patterns
+   * (a fixed set); this backstop keeps a caller that passes URLs from making a series per
+   * URL: values past it count as `unmatched`. The hub has about 15 routes.
+   */
+  httpRouteLabels: 50,
   /** A readiness check (the store) that takes longer than this fails `/readyz`. */
   readyCheckTimeoutMs: 2_000,
   /** RTT above this marks a connection `degraded` in the connections table. */

@@ -5,7 +5,7 @@
 
 export { apiKeyMatches, requestApiKey } from './api-key.js';
 export { OPS_DEFAULTS } from './defaults.js';
-export { TetherMetrics, type TetherMetricsOptions } from './metrics.js';
+export { TetherMetrics, type TetherMetricsOptions, UNMATCHED_ROUTE } from './metrics.js';
 export {
   createOpsHandler,
   type OpsHandlerOptions,

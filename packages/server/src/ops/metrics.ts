@@ -1,10 +1,18 @@
+import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { type Disposer, DisposerBag } from '@tether/common';
+import { checkInt, type Disposer, DisposerBag } from '@tether/common';
+import { closeCodeInfo } from '@tether/protocol';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Endpoint } from '../endpoint.js';
 import type { EndpointStats } from '../stats.js';
 import type { ServerStats, TetherServer } from '../tether-server.js';
 import { OPS_DEFAULTS } from './defaults.js';
+
+/**
+ * The `route` label of every HTTP request whose path matches no route: one value for
+ * all of them, so that requests for random paths never create series.
+ */
+export const UNMATCHED_ROUTE = 'unmatched';
 
 /** Options of {@link TetherMetrics}. */
 export interface TetherMetricsOptions {
@@ -18,6 +26,11 @@ export interface TetherMetricsOptions {
   rttBucketsSeconds?: readonly number[];
   /** Buckets of `tether_store_operation_duration_seconds`. Default {@link OPS_DEFAULTS.storeBucketsSeconds}. */
   storeBucketsSeconds?: readonly number[];
+  /**
+   * Distinct `route` values of `tether_http_requests_total` besides `unmatched`; later new values count as
+   * {@link UNMATCHED_ROUTE}. Default {@link OPS_DEFAULTS.httpRouteLabels}.
+   */
+  httpRouteLabels?: number;
 }
 
 /**
@@ -45,6 +58,8 @@ export class TetherMetrics {
   private readonly storeLatency: Histogram<'operation'>;
   private readonly storeErrors: Counter<'operation'>;
   private readonly apiRequests: Counter<'route' | 'status'>;
+  private readonly routes = new Set<string>();
+  private readonly maxRoutes: number;
   private readonly attached = new Set<Endpoint>();
   private readonly disposers = new DisposerBag();
   private cached: { at: number; stats: ServerStats } | undefined;
@@ -53,6 +68,11 @@ export class TetherMetrics {
     private readonly tether: TetherServer,
     options: TetherMetricsOptions = {},
   ) {
+    this.maxRoutes = checkInt(
+      'httpRouteLabels',
+      options.httpRouteLabels ?? OPS_DEFAULTS.httpRouteLabels,
+      1,
+    );
     const registers = [this.registry];
     const snapshot = () => this.snapshot();
     const perEndpoint = (
@@ -160,13 +180,15 @@ export class TetherMetrics {
 
     new Counter({
       name: 'tether_disconnects_total',
-      help: 'Closed connections by close code (see docs/protocol.md for the table).',
+      help: 'Closed connections by close code (see docs/protocol.md for the table); codes outside the table count as "other".',
       labelNames: ['endpoint', 'code'] as const,
       registers,
       collect() {
         this.reset();
         for (const e of snapshot().endpoints) {
-          for (const [code, n] of Object.entries(e.closes)) this.inc({ endpoint: e.path, code }, n);
+          for (const [code, n] of Object.entries(e.closes)) {
+            this.inc({ endpoint: e.path, code: closeCodeLabel(code) }, n);
+          }
         }
       },
     });
@@ -283,9 +305,19 @@ export class TetherMetrics {
     if (!ok) this.storeErrors.inc({ operation });
   }
 
-  /** Counts one answered HTTP request (`route` is the route pattern, not the URL). */
+  /**
+   * Counts one answered HTTP request. `route` is the route pattern (`/api/publish`), never
+   * the URL, and {@link UNMATCHED_ROUTE} for a path that matches no route: a request's
+   * path is the client's choice, and each label value is a series kept for the life of
+   * the process. Past `httpRouteLabels` distinct values, new ones count as unmatched; a
+   * status HTTP does not define counts as `other`.
+   */
   countHttpRequest(route: string, status: number): void {
-    this.apiRequests.inc({ route, status: String(status) });
+    if (route !== UNMATCHED_ROUTE && !this.routes.has(route)) {
+      if (this.routes.size < this.maxRoutes) this.routes.add(route);
+      else route = UNMATCHED_ROUTE;
+    }
+    this.apiRequests.inc({ route, status: statusLabel(status) });
   }
 
   /** Stops observing the endpoints. The registry stays readable. */
@@ -315,6 +347,21 @@ export class TetherMetrics {
     }
     return this.cached.stats;
   }
+}
+
+/** The status as a label when HTTP defines it (a fixed set), else `other`. */
+function statusLabel(status: number): string {
+  const text = String(status);
+  return Number.isInteger(status) && STATUS_CODES[text] !== undefined ? text : 'other';
+}
+
+/**
+ * A close code as a label: the codes of the close-code table as they are; any other
+ * (clients may close with any code of 3000-4999) as `other`, so clients cannot make a
+ * series per code.
+ */
+function closeCodeLabel(code: string): string {
+  return closeCodeInfo(Number(code)).name === 'unknown' ? 'other' : code;
 }
 
 /** Collectors of one scrape run within a few ms; a snapshot this young is reused. */

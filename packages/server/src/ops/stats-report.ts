@@ -100,7 +100,6 @@ export interface ConnectionRow {
   path: string;
   ip: string;
   user: string | null;
-  sessionId: string | null;
   client: string | null;
   state: ConnectionState;
   health: ConnectionHealth;

@@ -27,8 +27,10 @@ export interface StatsSamplerOptions {
   rttWindowMs?: number;
   /** IP addresses in `topIps`. Default 10. */
   topIps?: number;
-  /** Recent errors kept. Default 50. */
+  /** Recent errors kept, all kinds together. Default 50. */
   recentErrors?: number;
+  /** Recent errors kept per kind. Default 20. */
+  recentErrorsPerKind?: number;
   /** A store whose `stats()` is sampled each interval (reported as `store`). */
   store?: Store;
   /** Time source. Default the system clock. */
@@ -37,7 +39,7 @@ export interface StatsSamplerOptions {
 
 /** Options of {@link StatsSampler.report}. */
 export interface StatsReportOptions {
-  /** Rows of `connectionList`. Default 100, at most 10 000. */
+  /** Rows of `connectionList`. Default 100, at most 1000. */
   connections?: number;
   /** Only history points after this wall-clock ms (the dashboard asks for what it lacks). */
   since?: number;
@@ -64,6 +66,7 @@ export class StatsSampler {
   private readonly historyPoints: number;
   private readonly topIpCount: number;
   private readonly maxErrors: number;
+  private readonly maxErrorsPerKind: number;
   private readonly sweep: Sweep;
   private readonly rtt: RttWindow;
   private readonly history: StatsPoint[] = [];
@@ -95,6 +98,11 @@ export class StatsSampler {
     const windowMs = checkInt('rttWindowMs', options.rttWindowMs ?? d.rttWindowMs, 1);
     this.topIpCount = checkInt('topIps', options.topIps ?? d.topIps, 0);
     this.maxErrors = checkInt('recentErrors', options.recentErrors ?? d.recentErrors, 0);
+    this.maxErrorsPerKind = checkInt(
+      'recentErrorsPerKind',
+      options.recentErrorsPerKind ?? d.recentErrorsPerKind,
+      1,
+    );
     this.rtt = new RttWindow(
       Math.max(1, Math.ceil(windowMs / this.intervalMs)),
       d.rttSamplesPerInterval,
@@ -122,11 +130,43 @@ export class StatsSampler {
     this.attached.clear();
   }
 
-  /** Adds an entry to the recent errors (auth failures, API faults, store errors, ...). */
+  /**
+   * Adds an entry to the recent errors (auth failures, API faults, store errors, ...).
+   * Bounded per kind (the oldest of its kind goes) and in total (the oldest of the most
+   * frequent kind goes), so a flood of one kind never hides the others; messages are cut
+   * at {@link OPS_DEFAULTS.recentErrorBytes}.
+   */
   recordError(entry: Omit<RecentError, 'at'> & { at?: number }): void {
     if (this.maxErrors === 0) return;
-    this.errors.unshift({ ...entry, at: entry.at ?? this.clock.now() });
-    if (this.errors.length > this.maxErrors) this.errors.length = this.maxErrors;
+    const message =
+      entry.message.length > OPS_DEFAULTS.recentErrorBytes
+        ? `${entry.message.slice(0, OPS_DEFAULTS.recentErrorBytes - 1)}…`
+        : entry.message;
+    this.errors.unshift({ ...entry, message, at: entry.at ?? this.clock.now() });
+    if (this.countOf(entry.kind) > this.maxErrorsPerKind) this.dropOldest(entry.kind);
+    if (this.errors.length > this.maxErrors) {
+      const counts = new Map<string, number>();
+      for (const e of this.errors) counts.set(e.kind, (counts.get(e.kind) ?? 0) + 1);
+      let largest = entry.kind;
+      for (const [kind, n] of counts) if (n > (counts.get(largest) ?? 0)) largest = kind;
+      this.dropOldest(largest);
+    }
+  }
+
+  private countOf(kind: string): number {
+    let n = 0;
+    for (const e of this.errors) if (e.kind === kind) n += 1;
+    return n;
+  }
+
+  /** Removes the oldest entry of `kind` (the list is newest first). */
+  private dropOldest(kind: string): void {
+    for (let i = this.errors.length - 1; i >= 0; i -= 1) {
+      if (this.errors[i]?.kind === kind) {
+        this.errors.splice(i, 1);
+        return;
+      }
+    }
   }
 
   /** Takes one sample now (the timer calls this; tests may too). */
