@@ -18,9 +18,11 @@ const RULES = root('ops/prometheus/tether-alerts.yml');
 const DASHBOARD = root('ops/grafana/tether-dashboard.json');
 const PROMTOOL = '/usr/bin/promtool';
 
-/** tether_* names in a PromQL expression. */
+/** Metric names (tether_*, and Node's standard process_* and nodejs_*) in a PromQL expression. */
 function metricsIn(expr: string): string[] {
-  return [...expr.matchAll(/\b(tether_[a-z0-9_]+)\b/g)].map((m) => m[1] as string);
+  return [...expr.matchAll(/\b((?:tether|process|nodejs)_[a-z0-9_]+)\b/g)].map(
+    (m) => m[1] as string,
+  );
 }
 
 let exposed: Set<string>;
