@@ -11,7 +11,7 @@
 // Idempotent and quick when everything is present: a few `stat`s and one `python3 -c`.
 
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 
 /** What the tests need, how to tell it is there, and the Debian package that provides it. */
 const DEPS = [
@@ -40,11 +40,13 @@ const DEPS = [
   {
     // /usr/bin/prometheus and /usr/bin/promtool. Without its recommends: they would pull
     // prometheus-node-exporter, ipmitool, smartmontools and friends (35 packages instead
-    // of 12), none of which the tests use. Debian's package enables a service, which a
-    // container does not start; the tests run their own instance on a free loopback port.
+    // of 12), none of which the tests use. The tests run their own instance on a free
+    // loopback port; the service the package enables (0.0.0.0:9090) is stopped where
+    // systemd started it (a container's policy-rc.d never starts it).
     name: 'prometheus and promtool',
     pkg: 'prometheus',
     noRecommends: true,
+    service: 'prometheus',
     present: () => isExecutable('/usr/bin/prometheus') && isExecutable('/usr/bin/promtool'),
   },
 ];
@@ -57,6 +59,14 @@ function isExecutable(path) {
   try {
     accessSync(path, constants.X_OK);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path) {
+  try {
+    return statSync(path).isDirectory();
   } catch {
     return false;
   }
@@ -110,6 +120,13 @@ function install(missing) {
     if (list.length === 0) continue;
     if (!run(prefix, ['apt-get', ...APT_LOCK_WAIT, 'install', '-y', ...flags, ...list])) {
       return 'apt-get install failed';
+    }
+  }
+  // A machine running systemd starts a package's service on install: nothing the tests
+  // need, and a listener nobody asked for.
+  if (isExecutable('/usr/bin/systemctl') && isDirectory('/run/systemd/system')) {
+    for (const dep of missing) {
+      if (dep.service !== undefined) run(prefix, ['systemctl', 'disable', '--now', dep.service]);
     }
   }
   return null;
