@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 // The `pretest` step: make sure the real components the test suite starts are on this machine.
 //
-// Tests run against a real Redis, a real Chromium and a Python `websockets` peer (see
+// Tests run against a real Redis, a real Chromium, a Python `websockets` peer and a real
+// Prometheus with its promtool (the ops checks; see
 // docs and DESIGN.md). A developer machine usually has them already; a fresh CI machine does
 // not, so when we are root (or have password-less sudo) we install the Debian packages.
 // When that is impossible we warn loudly, and under CI=true we fail instead: a CI run that
 // silently skips the Redis and browser suites would report "green" without testing them.
 //
-// Idempotent and quick when everything is present: three `stat`s and one `python3 -c`.
+// Idempotent and quick when everything is present: a few `stat`s and one `python3 -c`.
 
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 
 /** What the tests need, how to tell it is there, and the Debian package that provides it. */
 const DEPS = [
@@ -36,6 +37,18 @@ const DEPS = [
         timeout: 15_000,
       }).status === 0,
   },
+  {
+    // /usr/bin/prometheus and /usr/bin/promtool. Without its recommends: they would pull
+    // prometheus-node-exporter, ipmitool, smartmontools and friends (35 packages instead
+    // of 12), none of which the tests use. The tests run their own instance on a free
+    // loopback port; the service the package enables (0.0.0.0:9090) is stopped where
+    // systemd started it (a container's policy-rc.d never starts it).
+    name: 'prometheus and promtool',
+    pkg: 'prometheus',
+    noRecommends: true,
+    service: 'prometheus',
+    present: () => isExecutable('/usr/bin/prometheus') && isExecutable('/usr/bin/promtool'),
+  },
 ];
 
 const APT_ENV = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -46,6 +59,14 @@ function isExecutable(path) {
   try {
     accessSync(path, constants.X_OK);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path) {
+  try {
+    return statSync(path).isDirectory();
   } catch {
     return false;
   }
@@ -83,11 +104,30 @@ function install(missing) {
   if (!isExecutable('/usr/bin/apt-get')) return 'apt-get not found (not a Debian/Ubuntu machine?)';
   const prefix = rootPrefix();
   if (prefix === null) return 'not root and no password-less sudo';
-  const packages = [...new Set(missing.map((dep) => dep.pkg))];
-  console.log(`[ensure-system-deps] installing ${packages.join(' ')}`);
+  const packages = (noRecommends) => [
+    ...new Set(
+      missing.filter((dep) => (dep.noRecommends ?? false) === noRecommends).map((dep) => dep.pkg),
+    ),
+  ];
+  console.log(
+    `[ensure-system-deps] installing ${[...packages(false), ...packages(true)].join(' ')}`,
+  );
   if (!run(prefix, ['apt-get', ...APT_LOCK_WAIT, 'update'])) return 'apt-get update failed';
-  if (!run(prefix, ['apt-get', ...APT_LOCK_WAIT, 'install', '-y', ...packages])) {
-    return 'apt-get install failed';
+  for (const [list, flags] of [
+    [packages(false), []],
+    [packages(true), ['--no-install-recommends']],
+  ]) {
+    if (list.length === 0) continue;
+    if (!run(prefix, ['apt-get', ...APT_LOCK_WAIT, 'install', '-y', ...flags, ...list])) {
+      return 'apt-get install failed';
+    }
+  }
+  // A machine running systemd starts a package's service on install: nothing the tests
+  // need, and a listener nobody asked for.
+  if (isExecutable('/usr/bin/systemctl') && isDirectory('/run/systemd/system')) {
+    for (const dep of missing) {
+      if (dep.service !== undefined) run(prefix, ['systemctl', 'disable', '--now', dep.service]);
+    }
   }
   return null;
 }

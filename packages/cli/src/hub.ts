@@ -44,7 +44,7 @@ export interface HubOptions {
   /** The config file read, if any (printed at start). */
   configFile?: string;
   /**
-   * Also export Node's process metrics (`tether_process_*`, `tether_nodejs_*`). Default
+   * Also export Node's process metrics (standard `process_*`, `nodejs_*` names). Default
    * true. prom-client's collectors (an event-loop monitor, a GC observer) stay for the
    * life of the process, so in-process tests turn this off.
    */

@@ -126,6 +126,41 @@ describe('TetherMetrics', () => {
     expect(m1.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
   });
 
+  it('exports process and Node.js metrics under the standard names, per server, with no gauge named _total', async () => {
+    const one = await startTether();
+    const two = await startTether();
+    servers.push(one.tether, two.tether);
+    const m1 = new TetherMetrics(one.tether, { processMetrics: true });
+    const m2 = new TetherMetrics(two.tether, { processMetrics: true });
+    const standard = {
+      process_cpu_seconds_total: 'counter',
+      process_resident_memory_bytes: 'gauge',
+      process_open_fds: 'gauge',
+      process_start_time_seconds: 'gauge',
+      nodejs_heap_size_used_bytes: 'gauge',
+      nodejs_eventloop_lag_seconds: 'gauge',
+      nodejs_eventloop_lag_p99_seconds: 'gauge',
+      nodejs_gc_duration_seconds: 'histogram',
+      nodejs_active_handles: 'gauge',
+    };
+    // Two servers in one process: each registry holds its own copy, nothing collides.
+    for (const metrics of [m1, m2]) {
+      const m = await scrape(metrics);
+      for (const [name, type] of Object.entries(standard))
+        expect(m.types.get(name), name).toBe(type);
+      expect(sampleValue(m, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+      expect(sampleValue(m, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+      const names = [...m.types.keys()];
+      expect(names.filter((n) => /^tether_(process|nodejs)_/.test(n))).toEqual([]);
+      // promtool check metrics: "non-counter metrics should not have _total suffix".
+      expect(names.filter((n) => n.endsWith('_total') && m.types.get(n) !== 'counter')).toEqual([]);
+    }
+    expect((await globalRegistry.metrics()).includes('process_resident_memory_bytes')).toBe(false);
+    // Off by default: a library does not start the event-loop monitor unasked.
+    const plain = await scrape(new TetherMetrics(one.tether));
+    expect(plain.types.has('process_resident_memory_bytes')).toBe(false);
+  });
+
   it('counts resumes by outcome and reason', async () => {
     const { tether, url } = await startTether();
     servers.push(tether);

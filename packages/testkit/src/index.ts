@@ -1,10 +1,10 @@
 /**
  * @tether/testkit — the real-world parts Tether's tests run against.
  *
- * Real sockets on port 0, a real Redis, a real Chromium, and a TCP proxy that injects
- * the faults real networks have (latency, throttling, half-open stalls, resets). Waits
- * always have deadlines. Every helper returns a way to undo itself; call it in
- * `afterEach`/`afterAll`.
+ * Real sockets on port 0, a real Redis, a real Chromium, a real Prometheus, and a TCP
+ * proxy that injects the faults real networks have (latency, throttling, half-open
+ * stalls, resets). Waits always have deadlines. Every helper returns a way to undo
+ * itself; call it in `afterEach`/`afterAll`.
  *
  * @example
  * ```ts
@@ -35,6 +35,13 @@ export {
   type FaultProxyTraffic,
 } from './fault-proxy.js';
 export { type BoundAddress, getFreePort, type ListenableServer, listenOnPort0 } from './port.js';
+export {
+  type PrometheusAlertRule,
+  type PrometheusInstance,
+  type PrometheusSample,
+  type StartPrometheusOptions,
+  startPrometheus,
+} from './prometheus.js';
 export { type RedisInstance, type StartRedisOptions, startRedis } from './redis.js';
 export {
   hasSystemDep,

@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { stopChild, trackUntilExit } from './child.js';
 import { getFreePort } from './port.js';
 import { requireSystemDep, SYSTEM_DEPS } from './system-deps.js';
 
@@ -23,13 +24,8 @@ export interface StartRedisOptions {
 
 const HOST = '127.0.0.1';
 const PING = '*1\r\n$4\r\nPING\r\n';
-const STOP_GRACE_MS = 5000;
 /** Port races (see getFreePort) are retried this many times. */
 const START_ATTEMPTS = 3;
-
-/** Servers still running, killed synchronously if the test process exits without stop(). */
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
 /**
  * Starts `/usr/bin/redis-server` on a free loopback port with persistence off
@@ -134,28 +130,4 @@ function ping(host: string, port: number): Promise<boolean> {
     socket.once('error', () => finish(false));
     socket.once('close', () => finish(false));
   });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    child.once('exit', () => {
-      clearTimeout(killTimer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-function trackUntilExit(child: ChildProcess): void {
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  child.once('error', () => running.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const leftover of running) leftover.kill('SIGKILL');
-    });
-  }
 }

@@ -9,6 +9,8 @@ export const SYSTEM_DEPS = {
   'redis-server': { path: '/usr/bin/redis-server', debianPackage: 'redis-server' },
   chromium: { path: '/usr/bin/chromium', debianPackage: 'chromium' },
   'python3-websockets': { path: '/usr/bin/python3', debianPackage: 'python3-websockets' },
+  prometheus: { path: '/usr/bin/prometheus', debianPackage: 'prometheus' },
+  promtool: { path: '/usr/bin/promtool', debianPackage: 'prometheus' },
 } as const;
 
 /** Name of a system dependency, see {@link SYSTEM_DEPS}. */

@@ -2,11 +2,12 @@ import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { checkInt, type Disposer, DisposerBag } from '@tether/common';
 import { closeCodeInfo } from '@tether/protocol';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Endpoint } from '../endpoint.js';
 import type { EndpointStats } from '../stats.js';
 import type { ServerStats, TetherServer } from '../tether-server.js';
 import { OPS_DEFAULTS } from './defaults.js';
+import { registerProcessMetrics } from './process-metrics.js';
 
 /**
  * The `route` label of every HTTP request whose path matches no route: one value for
@@ -17,9 +18,12 @@ export const UNMATCHED_ROUTE = 'unmatched';
 /** Options of {@link TetherMetrics}. */
 export interface TetherMetricsOptions {
   /**
-   * Also export Node's process metrics (CPU, memory, event-loop lag, GC) as
-   * `tether_process_*` and `tether_nodejs_*`. Default false (a library should not
-   * start the event-loop monitor unasked); the hub turns it on.
+   * Also export Node's process metrics (CPU, memory, open file descriptors, event-loop
+   * lag, GC) under the standard names every Node service exports (`process_*`,
+   * `nodejs_*`, no prefix), so dashboards and alerts written for Node services work
+   * as they are. Default false (a library should not start the event-loop monitor
+   * unasked; an application that already collects them into a registry it merges with
+   * ours would export them twice); the hub turns it on.
    */
   processMetrics?: boolean;
   /** Buckets of `tether_heartbeat_rtt_seconds`. Default {@link OPS_DEFAULTS.rttBucketsSeconds}. */
@@ -36,7 +40,8 @@ export interface TetherMetricsOptions {
 /**
  * The Prometheus metrics of one {@link TetherServer}, in a registry of its own (never
  * prom-client's global one, so two servers in a process, or an application's own
- * metrics, never collide). Every name starts with `tether_`.
+ * metrics, never collide). Every name of its own starts with `tether_`; Node's process
+ * metrics (`processMetrics`) keep their standard `process_*` and `nodejs_*` names.
  *
  * Counters the server already keeps (messages, bytes, closes by code, refusals, ...)
  * are read from `tether.stats()` when Prometheus scrapes, so the hot path pays nothing
@@ -281,9 +286,7 @@ export class TetherMetrics {
       labelNames: ['route', 'status'] as const,
       registers,
     });
-    if (options.processMetrics === true) {
-      collectDefaultMetrics({ register: this.registry, prefix: 'tether_' });
-    }
+    if (options.processMetrics === true) registerProcessMetrics(this.registry);
     this.attachEndpoints();
   }
 
