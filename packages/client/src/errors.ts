@@ -11,6 +11,7 @@ export type RecoveryHint =
   | 'check-permissions'
   | 'session-taken-over'
   | 'fix-tls'
+  | 'check-url'
   | 'none';
 
 const RECOVERY: Record<number, RecoveryHint> = {
@@ -22,6 +23,7 @@ const RECOVERY: Record<number, RecoveryHint> = {
   4003: 'check-permissions',
   4010: 'session-taken-over',
   1015: 'fix-tls',
+  4004: 'check-url',
 };
 
 /**
@@ -36,8 +38,13 @@ export class FinalCloseError extends TetherError {
   readonly closeReason: string;
   readonly hint: string;
   readonly recovery: RecoveryHint;
+  /**
+   * The HTTP status when the server refused the upgrade itself (404, 403, 400, ...),
+   * where the WebSocket implementation exposes it (Node's `ws`; never browsers).
+   */
+  readonly httpStatus: number | undefined;
 
-  constructor(info: CloseCodeInfo, reason: string) {
+  constructor(info: CloseCodeInfo, reason: string, httpStatus?: number) {
     const why = reason ? `: ${reason}` : '';
     super(info.name.toUpperCase(), `closed with ${info.code} (${info.name})${why}. ${info.hint}`, {
       retryable: false,
@@ -46,6 +53,7 @@ export class FinalCloseError extends TetherError {
     this.closeReason = reason;
     this.hint = info.hint;
     this.recovery = RECOVERY[info.code] ?? 'none';
+    this.httpStatus = httpStatus;
   }
 }
 
