@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { TetherError } from '@tether/common';
 import { FIELD_BY_KEY, FIELDS } from './config-fields.js';
+import { nearestName } from './near-names.js';
 import { FieldError } from './config-parsers.js';
 import {
   type AuthConfig,
@@ -116,9 +117,14 @@ export function resolveHubConfig(sources: ConfigSources = {}): ResolvedConfig {
     }
   }
   const known = new Set(FIELDS.flatMap((f) => f.env ?? []));
+  // Only names close to a real setting: applications keep their own TETHER_* variables.
   for (const name of Object.keys(env)) {
-    if (name.startsWith('TETHER_') && !known.has(name) && !OTHER_ENV.has(name)) {
-      warnings.push(`${name} is not a Tether setting (ignored); see docs/configuration.md`);
+    if (!name.startsWith('TETHER_') || known.has(name) || OTHER_ENV.has(name)) continue;
+    const near = nearestName(name, [...known, ...OTHER_ENV], 'TETHER_');
+    if (near !== undefined) {
+      warnings.push(
+        `${name} is not a Tether setting (ignored): did you mean ${near}? See docs/configuration.md`,
+      );
     }
   }
 

@@ -216,9 +216,23 @@ describe('hub configuration: sources and precedence', () => {
   it('warns about unknown TETHER_* variables and settings ignored in insecure mode', () => {
     const { warnings } = resolve(['--insecure'], { TETHER_PROT: '1', TETHER_JWT_SECRET: SECRET });
     expect(warnings).toContain(
-      'TETHER_PROT is not a Tether setting (ignored); see docs/configuration.md',
+      'TETHER_PROT is not a Tether setting (ignored): did you mean TETHER_PORT? See docs/configuration.md',
     );
     expect(warnings).toContain('TETHER_JWT_SECRET is ignored: authentication is off (--insecure)');
+  });
+
+  it("stays quiet about the application's own TETHER_* variables, far from any setting", () => {
+    const { warnings } = resolve(['--insecure'], {
+      TETHER_APP_SECRET: 'x',
+      TETHER_FEATURE_FLAGS: 'a,b',
+      TETHER_URL: 'ws://localhost:8080/ws',
+      TETHER_HOTS: '1',
+      TETHER_HEARTBEAT_INTERVL: '5s',
+    });
+    expect(warnings.filter((w) => w.includes('not a Tether setting'))).toEqual([
+      'TETHER_HOTS is not a Tether setting (ignored): did you mean TETHER_HOST? See docs/configuration.md',
+      'TETHER_HEARTBEAT_INTERVL is not a Tether setting (ignored): did you mean TETHER_HEARTBEAT_INTERVAL? See docs/configuration.md',
+    ]);
   });
 });
 

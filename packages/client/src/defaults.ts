@@ -26,6 +26,12 @@ export const CLIENT_DEFAULTS = {
   retryAfterSpread: 1,
   /** The circuit opens after 5 consecutive failed attempts (0 disables the breaker). */
   breakerThreshold: 5,
+  /**
+   * 3 attempts in a row whose socket never opened raise one `unreachable` event: a
+   * browser cannot read the HTTP status of a refused upgrade (404, 403), so this is
+   * how a wrong URL or a refused origin shows up instead of silent retries.
+   */
+  unreachableAfter: 3,
   /** 60 s: how long the circuit stays open before a single probe attempt. */
   breakerCooldownMs: 60_000,
   /** 10 s: socket open plus `welcome`; an attempt that takes longer is abandoned (4012). */

@@ -12,6 +12,7 @@ export type RecoveryHint =
   | 'session-taken-over'
   | 'session-evicted'
   | 'fix-tls'
+  | 'check-url'
   | 'none';
 
 const RECOVERY: Record<number, RecoveryHint> = {
@@ -24,6 +25,7 @@ const RECOVERY: Record<number, RecoveryHint> = {
   4010: 'session-taken-over',
   4013: 'session-evicted',
   1015: 'fix-tls',
+  4004: 'check-url',
 };
 
 /**
@@ -38,8 +40,13 @@ export class FinalCloseError extends TetherError {
   readonly closeReason: string;
   readonly hint: string;
   readonly recovery: RecoveryHint;
+  /**
+   * The HTTP status when the server refused the upgrade itself (404, 403, 400, ...),
+   * where the WebSocket implementation exposes it (Node's `ws`; never browsers).
+   */
+  readonly httpStatus: number | undefined;
 
-  constructor(info: CloseCodeInfo, reason: string) {
+  constructor(info: CloseCodeInfo, reason: string, httpStatus?: number) {
     const why = reason ? `: ${reason}` : '';
     super(info.name.toUpperCase(), `closed with ${info.code} (${info.name})${why}. ${info.hint}`, {
       retryable: false,
@@ -48,6 +55,7 @@ export class FinalCloseError extends TetherError {
     this.closeReason = reason;
     this.hint = info.hint;
     this.recovery = RECOVERY[info.code] ?? 'none';
+    this.httpStatus = httpStatus;
   }
 }
 

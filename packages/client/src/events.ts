@@ -53,6 +53,24 @@ export interface TetherErrorEvent {
   error: TetherError;
 }
 
+/**
+ * Several attempts in a row (`unreachableAfter`) ended before their socket ever
+ * opened: the server refused the upgrade (a browser cannot see whether with 404,
+ * 403 or 400), nothing listens there, or a proxy blocks WebSockets. Emitted once per
+ * such streak; the client keeps retrying (its breaker bounds the cost).
+ */
+export interface UnreachableEvent {
+  type: 'unreachable';
+  /** Attempts in a row that never opened. */
+  attempts: number;
+  /** The last attempt's close code (1006 in browsers). */
+  lastCode: number;
+  /** The URL tried. */
+  url: string;
+  /** What to check, for people. */
+  hint: string;
+}
+
 /** A reconnect was scheduled. */
 export interface RetryEvent {
   type: 'retry';
@@ -183,6 +201,7 @@ export type ClientEventMap = {
   error: TetherErrorEvent;
   retry: RetryEvent;
   breaker: BreakerEvent;
+  unreachable: UnreachableEvent;
   overflow: OverflowEvent;
   ack: AckEvent;
   goodbye: GoodbyeEvent;

@@ -61,6 +61,7 @@ export type {
   TetherErrorEvent,
   TetherMessageEvent,
   TetherOpenEvent,
+  UnreachableEvent,
   UnsubscribedEvent,
 } from './events.js';
 export type { RequestHandler, TetherClientOptions, TokenSource } from './options.js';

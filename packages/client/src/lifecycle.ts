@@ -47,6 +47,10 @@ export type StopCause = { by: 'client' } | { by: 'server' | 'exhausted'; error: 
 interface CloseHint {
   code: number | undefined;
   retryAfterMs: number | undefined;
+  /** An HTTP refusal's `HTTP <status> <body>`, used when the socket itself gives no reason. */
+  reason?: string;
+  /** The HTTP status of a refused upgrade. */
+  status?: number;
 }
 
 const NO_HINT: CloseHint = { code: undefined, retryAfterMs: undefined };
@@ -79,6 +83,10 @@ export abstract class ConnectionLifecycle extends ClientEvents {
   private lastCloseCode: number = CloseCode.ABNORMAL;
   private openedAt = 0;
   private closeHint: CloseHint = NO_HINT;
+  /** Whether the current attempt's socket opened (the upgrade succeeded). */
+  private socketOpened = false;
+  /** Attempts in a row whose socket never opened; reset by one that does. */
+  private neverOpened = 0;
   private waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
   private readonly envListeners = new DisposerBag();
   private readonly connectTimer: Timer;
@@ -257,10 +265,11 @@ export abstract class ConnectionLifecycle extends ClientEvents {
           if (current())
             this.emitError(new ServerProtocolError('binary message: Tether v1 is JSON text only'));
         },
-        onHttpRefusal: (status, retryAfter) => {
+        onHttpRefusal: (status, retryAfter, body) => {
           if (!current()) return;
           const retryAfterMs = parseRetryAfter(retryAfter, this.clock.now());
-          this.closeHint = { code: closeCodeForHttpStatus(status), retryAfterMs };
+          const reason = `HTTP ${status}${body === '' ? '' : ` ${body}`}`;
+          this.closeHint = { code: closeCodeForHttpStatus(status), retryAfterMs, reason, status };
         },
         onClose: (code, reason, wasClean) => {
           if (current()) this.connectionEnded(code, reason, wasClean);
@@ -276,6 +285,8 @@ export abstract class ConnectionLifecycle extends ClientEvents {
   }
 
   private onSocketOpen(): void {
+    this.socketOpened = true;
+    this.neverOpened = 0;
     this.transmitter.sendControl(this.session.hello(this.opts.client));
   }
 
@@ -357,6 +368,8 @@ export abstract class ConnectionLifecycle extends ClientEvents {
     const wasOpen = this.currentState === 'open';
     this.detachConnection();
     this.attemptId += 1;
+    const opened = this.socketOpened;
+    this.socketOpened = false;
     const mono = this.clock.monotonic();
     if (wasOpen) {
       // The stable timer may have been throttled: trust the clock.
@@ -366,6 +379,8 @@ export abstract class ConnectionLifecycle extends ClientEvents {
     const hint = this.closeHint;
     const abnormal = socketCode === CloseCode.NO_STATUS || socketCode === CloseCode.ABNORMAL;
     const code = abnormal && hint.code !== undefined ? hint.code : socketCode;
+    if (abnormal && reason === '' && hint.reason !== undefined) reason = hint.reason;
+    const httpStatus = abnormal ? hint.status : undefined;
     const retryAfterMs = hint.retryAfterMs ?? retryAfterFromReason(reason);
     if (wasOpen) this.tracker.recordDrop(code, mono);
     this.lastCloseCode = code;
@@ -377,9 +392,10 @@ export abstract class ConnectionLifecycle extends ClientEvents {
         : this.retry.ended(!this.stable, code, info.action, retryAfterMs);
     const willReconnect = decision !== undefined && decision.kind !== 'exhausted';
     this.events.emit('close', { type: 'close', code, reason, wasClean, willReconnect, info });
+    if (!opened) this.countNeverOpened(code);
     if (this.stopCause?.by === 'client') return; // close() from a listener
     if (decision === undefined) {
-      this.stop('server', new FinalCloseError(info, reason));
+      this.stop('server', new FinalCloseError(info, reason, httpStatus));
     } else if (decision.kind === 'exhausted') {
       this.stop('exhausted', new ReconnectExhaustedError(decision.attempts, code));
     } else if (decision.kind === 'circuit-open') {
@@ -402,6 +418,27 @@ export abstract class ConnectionLifecycle extends ClientEvents {
       if (this.currentState === 'reconnecting')
         this.retry.schedule(delayMs, () => this.attempt('retry'));
     }
+  }
+
+  /**
+   * Browsers hide why an upgrade failed (404, 403 and a dead host all read 1006), so
+   * a streak of attempts that never opened is reported once, with what to check.
+   */
+  private countNeverOpened(code: number): void {
+    this.neverOpened += 1;
+    const threshold = this.opts.unreachableAfter;
+    if (threshold === 0 || this.neverOpened !== threshold) return;
+    this.events.emit('unreachable', {
+      type: 'unreachable',
+      attempts: this.neverOpened,
+      lastCode: code,
+      url: this.url,
+      hint:
+        `${this.neverOpened} attempts in a row never opened a WebSocket at ${this.url}: ` +
+        'the path may be wrong (HTTP 404), the page origin may be refused (403), a proxy ' +
+        'may block WebSockets, or nothing listens there. Browsers hide the HTTP status: ' +
+        "look at the network panel, or try the URL with 'tether probe'.",
+    });
   }
 
   /** Stops reconnecting for good (until `connect()`); queued sends stay queued. */

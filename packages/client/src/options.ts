@@ -51,6 +51,11 @@ export interface TetherClientOptions {
   retryAfterSpread?: number;
   /** Failed attempts in a row that open the circuit; 0 disables the breaker. Default 5. */
   breakerThreshold?: number;
+  /**
+   * Attempts in a row whose socket never opened before one `unreachable` event;
+   * 0 never reports. Default 3.
+   */
+  unreachableAfter?: number;
   /** How long the circuit stays open before one probe, ms. Default 60000. */
   breakerCooldownMs?: number;
   /** Deadline for socket open plus `welcome`, ms. Default 10000. */
@@ -100,6 +105,7 @@ export interface ResolvedOptions {
   reconnectDelay: ReconnectDelayFn | undefined;
   retryAfterSpread: number;
   breakerThreshold: number;
+  unreachableAfter: number;
   breakerCooldownMs: number;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
@@ -131,6 +137,7 @@ const KNOWN_OPTIONS = [
   'reconnectDelay',
   'retryAfterSpread',
   'breakerThreshold',
+  'unreachableAfter',
   'breakerCooldownMs',
   'connectTimeoutMs',
   'requestTimeoutMs',
@@ -239,6 +246,7 @@ export function resolveOptions(options: TetherClientOptions): ResolvedOptions {
       100,
     ),
     breakerThreshold: checkInt('breakerThreshold', o.breakerThreshold ?? D.breakerThreshold, 0),
+    unreachableAfter: checkInt('unreachableAfter', o.unreachableAfter ?? D.unreachableAfter, 0),
     breakerCooldownMs: checkInt(
       'breakerCooldownMs',
       o.breakerCooldownMs ?? D.breakerCooldownMs,

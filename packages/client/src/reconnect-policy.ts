@@ -95,7 +95,8 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
 /**
  * A refused upgrade as a close code, so the close-code table alone decides
  * what follows (Node's `ws` exposes the HTTP status; browsers only report 1006):
- * 401 -> 4001, 403 -> 4003 (final); 400/426 -> 1002 (final: the server does not
+ * 401 -> 4001, 403 -> 4003 (final); 404 -> 4004 (final: no endpoint at this path,
+ * retrying the same URL cannot help); 400/426 -> 1002 (final: the server does not
  * accept this client's protocol); 429 -> 1013 and 503 -> 1012 (reconnect after
  * the `Retry-After` hint); anything else -> 1006 (reconnect with backoff).
  */
@@ -105,6 +106,8 @@ export function closeCodeForHttpStatus(status: number): number {
       return CloseCode.UNAUTHORIZED;
     case 403:
       return CloseCode.FORBIDDEN;
+    case 404:
+      return CloseCode.NOT_FOUND;
     case 400:
     case 426:
       return CloseCode.PROTOCOL_ERROR;

@@ -52,8 +52,15 @@ interface WsExtras {
 
 interface HttpResponseLike {
   statusCode?: number;
+  statusMessage?: string;
   headers?: Record<string, string | string[] | undefined>;
+  on?: (event: 'data' | 'end' | 'error', fn: (chunk?: unknown) => void) => unknown;
 }
+
+/** The most of a refusal's body kept for the error (the server's explanation, not a page). */
+const REFUSAL_BODY_BYTES = 512;
+/** How long the body of a refusal may take before the socket is given up without it. */
+const REFUSAL_BODY_WAIT_MS = 1_000;
 
 const OPEN = 1;
 const CLOSING = 2;
@@ -64,8 +71,11 @@ export interface SocketHandlers {
   onText(text: string): void;
   /** A binary message: Tether v1 is text only. */
   onBinary(): void;
-  /** The upgrade was refused with an HTTP status (only where the implementation exposes it). */
-  onHttpRefusal(status: number, retryAfter: string | undefined): void;
+  /**
+   * The upgrade was refused with an HTTP status (only where the implementation exposes
+   * it), with the start of the response body: the server's own explanation.
+   */
+  onHttpRefusal(status: number, retryAfter: string | undefined, body: string): void;
   /** Called once, when the socket is gone. */
   onClose(code: number, reason: string, wasClean: boolean): void;
 }
@@ -106,9 +116,11 @@ export class SocketConnection {
       extras.on.call(this.socket, 'unexpected-response', (_req, res) => {
         const header = res.headers?.['retry-after'];
         const retryAfter = Array.isArray(header) ? header[0] : header;
-        if (!this.disposed) this.handlers.onHttpRefusal(res.statusCode ?? 0, retryAfter);
-        // With a listener attached, `ws` leaves aborting the handshake to us.
-        extras.terminate?.call(this.socket);
+        readRefusalBody(res, (body) => {
+          if (!this.disposed) this.handlers.onHttpRefusal(res.statusCode ?? 0, retryAfter, body);
+          // With a listener attached, `ws` leaves aborting the handshake to us.
+          extras.terminate?.call(this.socket);
+        });
       });
     }
   }
@@ -186,4 +198,31 @@ export class SocketConnection {
     this.closed = true;
     if (!this.disposed) this.handlers.onClose(code, reason, wasClean);
   }
+}
+
+/**
+ * Reads at most {@link REFUSAL_BODY_BYTES} of a refused upgrade's body, for at most
+ * {@link REFUSAL_BODY_WAIT_MS}, then calls `done` once with what came (one line).
+ */
+function readRefusalBody(res: HttpResponseLike, done: (body: string) => void): void {
+  if (typeof res.on !== 'function') {
+    done('');
+    return;
+  }
+  let text = '';
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    done(text.replace(/\s+/g, ' ').trim().slice(0, REFUSAL_BODY_BYTES));
+  };
+  const timer = setTimeout(finish, REFUSAL_BODY_WAIT_MS);
+  (timer as { unref?: () => void }).unref?.();
+  res.on.call(res, 'data', (chunk) => {
+    text += String(chunk);
+    if (text.length >= REFUSAL_BODY_BYTES) finish();
+  });
+  res.on.call(res, 'end', finish);
+  res.on.call(res, 'error', finish);
 }

@@ -196,6 +196,55 @@ describe('reconnect backoff', () => {
   });
 });
 
+describe('unreachable', () => {
+  it('reports handshakes that never open (browsers hide the HTTP status) once per streak, with a hint', () => {
+    const h = harness({ random: () => 0, breakerThreshold: 0, unreachableAfter: 3 });
+    const failAttempt = (): void => {
+      const before = h.ws.sockets.length;
+      h.ws.last().drop(); // a refused upgrade looks like this in a browser: 1006, no open
+      h.clock.advance(500); // the retry (the jitter floor), well before any connect timeout
+      expect(h.ws.sockets.length).toBe(before + 1);
+    };
+    failAttempt();
+    failAttempt();
+    expect(h.of('unreachable')).toEqual([]);
+    failAttempt();
+    expect(h.of('unreachable')).toHaveLength(1);
+    expect(h.of('unreachable')[0]).toMatchObject({
+      type: 'unreachable',
+      attempts: 3,
+      lastCode: 1006,
+      hint: expect.stringMatching(/never opened.*404.*403/s),
+    });
+    failAttempt();
+    failAttempt();
+    expect(h.of('unreachable')).toHaveLength(1);
+    // A socket that opens ends the streak; the next streak is reported again.
+    h.ws.last().open();
+    h.ws.last().accept();
+    expect(h.client.state).toBe('open');
+    h.ws.last().drop();
+    h.clock.advance(500);
+    for (let i = 0; i < 3; i++) failAttempt();
+    expect(h.of('unreachable')).toHaveLength(2);
+    void h.client.close();
+  });
+
+  it('is not reported for attempts that open and then fail (no welcome in time)', () => {
+    const h = harness({ random: () => 0, breakerThreshold: 0, connectTimeoutMs: 1000 });
+    for (let i = 0; i < 5; i++) {
+      const before = h.ws.sockets.length;
+      h.ws.last().open();
+      h.clock.advance(1000); // upgraded, but no welcome: 4012
+      h.clock.advance(500); // the retry (the jitter floor)
+      expect(h.ws.sockets.length).toBe(before + 1);
+    }
+    expect(h.of('close').length).toBeGreaterThanOrEqual(5);
+    expect(h.of('unreachable')).toEqual([]);
+    void h.client.close();
+  });
+});
+
 describe('close codes', () => {
   it.each([
     [4001, 'UNAUTHORIZED', 're-authenticate'],

@@ -74,6 +74,28 @@ describe('against the real server', () => {
     expect(c.stats().attempts).toBe(1);
   });
 
+  it('stops after the first 404 at an unknown path, with an error naming the status and body', async () => {
+    const s = await server();
+    const c = client(s.url.replace(/\/ws$/, '/no-such-endpoint'));
+    const errors: unknown[] = [];
+    c.on('error', ({ error }) => errors.push(error));
+    const failure = await c.connect().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(FinalCloseError);
+    expect(failure).toMatchObject({ closeCode: 4004, httpStatus: 404 });
+    expect(String((failure as Error).message)).toMatch(/HTTP 404/);
+    // The server's own words travel with it: the body of the refusal.
+    expect((failure as FinalCloseError).closeReason).toBe(
+      'HTTP 404 no WebSocket endpoint at /no-such-endpoint',
+    );
+    expect((failure as FinalCloseError).recovery).toBe('check-url');
+    expect(c.state).toBe('closed');
+    expect(c.stats().attempts).toBe(1);
+    expect(errors.at(-1)).toBe(failure);
+  });
+
   it('honours HTTP 429 + Retry-After at the upgrade (per-IP cap) as a hint', async () => {
     const s = await server({ maxConnectionsPerIp: 1 });
     const a = client(s.url);

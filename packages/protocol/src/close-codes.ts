@@ -44,6 +44,8 @@ export const CloseCode = {
   HANDSHAKE_TIMEOUT: 4000,
   UNAUTHORIZED: 4001,
   FORBIDDEN: 4003,
+  /** Client-side only: the upgrade was refused with HTTP 404 (no Tether endpoint at that path). */
+  NOT_FOUND: 4004,
   HEARTBEAT_TIMEOUT: 4008,
   SLOW_CONSUMER: 4009,
   SESSION_REPLACED: 4010,
@@ -176,6 +178,14 @@ const TABLE: readonly CloseCodeInfo[] = [
     hint: 'The user lacks permission; do not retry with the same credentials.',
   },
   {
+    code: 4004,
+    name: 'not_found',
+    meaning:
+      'Client-side: the upgrade was refused with HTTP 404 (no Tether endpoint at this path).',
+    action: 'stop',
+    hint: 'Check the URL and its path; retrying the same URL cannot help.',
+  },
+  {
     code: 4008,
     name: 'heartbeat_timeout',
     meaning: 'No traffic within heartbeat interval + timeout (half-open link).',
@@ -249,6 +259,9 @@ export function closeCodeInfo(code: number): CloseCodeInfo {
   );
 }
 
+/** Codes a client reports locally and a server never sends (with 1005, 1006 and 1015 of RFC 6455). */
+const CLIENT_SIDE_ONLY = new Set([1005, 1006, 1015, 4004, 4012, 4999]);
+
 /** Whether a client reconnects after this close code. */
 export function shouldReconnect(code: number): boolean {
   return closeCodeInfo(code).action !== 'stop';
@@ -256,12 +269,11 @@ export function shouldReconnect(code: number): boolean {
 
 /**
  * Close codes a server may send in a close frame (RFC 6455 §7.4: 1005, 1006,
- * 1015 are never sent on the wire; 4012 and 4999 are client-side only).
+ * 1015 are never sent on the wire; 4004, 4012 and 4999 are client-side only).
  */
 export function isSendableCloseCode(code: number): boolean {
   // A close frame carries a 16-bit integer; 1000.5 would fail in the WebSocket library at send time.
   if (!Number.isInteger(code)) return false;
-  if (code === 1005 || code === 1006 || code === 1015 || code === 4012 || code === 4999)
-    return false;
+  if (CLIENT_SIDE_ONLY.has(code)) return false;
   return (code >= 1000 && code <= 1014 && code !== 1004) || (code >= 3000 && code <= 4999);
 }

@@ -5,7 +5,14 @@
  */
 
 /** Any JSON value: the application's payload. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Json = null | boolean | number | string | Json[] | JsonObject;
+
+/**
+ * A JSON object. A field may be `undefined`, as optional fields of TypeScript objects
+ * are (`{ from: connection.user }`): JSON leaves such a field out, so it never reaches
+ * the wire.
+ */
+export type JsonObject = { [key: string]: Json | undefined };
 
 /** A topic position: the history's epoch and the offset of a publication in it. */
 export interface Position {

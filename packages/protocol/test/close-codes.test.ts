@@ -42,7 +42,7 @@ describe('close-code table', () => {
   });
 
   it('final codes do not reconnect', () => {
-    for (const code of [1000, 1002, 1003, 1007, 1015, 4001, 4003, 4010, 4011, 4013, 4999]) {
+    for (const code of [1000, 1002, 1003, 1007, 1015, 4001, 4003, 4004, 4010, 4011, 4013, 4999]) {
       expect(closeCodeInfo(code).action, String(code)).toBe('stop');
       expect(shouldReconnect(code), String(code)).toBe(false);
     }
@@ -73,9 +73,9 @@ describe('close-code table', () => {
   it('every row is either in the final list or in the transient list above', () => {
     // Guards the two lists above: a new row must be classified on purpose.
     expect(CLOSE_CODES.filter((r) => r.action === 'stop').map((r) => r.code)).toEqual([
-      1000, 1002, 1003, 1007, 1015, 4001, 4003, 4010, 4011, 4013, 4999,
+      1000, 1002, 1003, 1007, 1015, 4001, 4003, 4004, 4010, 4011, 4013, 4999,
     ]);
-    expect(CLOSE_CODES).toHaveLength(24);
+    expect(CLOSE_CODES).toHaveLength(25);
   });
 
   it('unknown codes reconnect with backoff', () => {
@@ -102,7 +102,7 @@ describe('isSendableCloseCode', () => {
 
   it('refuses reserved, client-side-only and out-of-range codes', () => {
     for (const code of [
-      0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 4012, 4999, 5000, -1000,
+      0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 4004, 4012, 4999, 5000, -1000,
     ]) {
       expect(isSendableCloseCode(code), String(code)).toBe(false);
     }
@@ -115,7 +115,7 @@ describe('isSendableCloseCode', () => {
   });
 
   it('every table row that is not client-side or reserved is sendable', () => {
-    const notSent = [1005, 1006, 1015, 4012, 4999];
+    const notSent = [1005, 1006, 1015, 4004, 4012, 4999];
     for (const row of CLOSE_CODES) {
       expect(isSendableCloseCode(row.code), String(row.code)).toBe(!notSent.includes(row.code));
     }

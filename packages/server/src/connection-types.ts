@@ -72,9 +72,26 @@ export interface TetherConnection {
   close(code?: number, reason?: string, retryAfterMs?: number): void;
 }
 
+/**
+ * A connection that completed hello and got `welcome`: it has a session. The
+ * `connection` event, message and request handlers only ever see these.
+ */
+export type OpenConnection = TetherConnection & { readonly sessionId: string };
+
+/**
+ * The connection as an {@link OpenConnection}: for code that runs only after `welcome`
+ * (the `connection` event, message and request handlers). Throws if it has no session,
+ * which would be a bug in the server, not the client's doing.
+ */
+export function asOpen(connection: TetherConnection): OpenConnection {
+  if (connection.sessionId === undefined)
+    throw new Error(`connection ${connection.id} has no session yet (before welcome)`);
+  return connection as OpenConnection;
+}
+
 /** A `msg` frame from a client. */
 export interface MessageEvent {
-  connection: TetherConnection;
+  connection: OpenConnection;
   data: Json;
   /** The frame's sequence number, when the client sent it reliably. */
   seq: number | undefined;
@@ -104,7 +121,7 @@ export interface RttEvent {
 
 /** What a request handler sees besides the data. */
 export interface RequestContext {
-  connection: TetherConnection;
+  connection: OpenConnection;
   method: string;
   /** The request's id (for logs; the reply is correlated for you). */
   id: number | string;
@@ -112,7 +129,7 @@ export interface RequestContext {
 
 /** What a message handler sees besides the data. */
 export interface MessageContext {
-  connection: TetherConnection;
+  connection: OpenConnection;
   seq: number | undefined;
 }
 

@@ -4,15 +4,17 @@ import { type Clock, type Disposer, Emitter } from '@tether/common';
 import { CloseCode, type Json } from '@tether/protocol';
 import { AckScheduler } from './ack-scheduler.js';
 import { Connection, type ConnectionHost, type ConnectionIdentity } from './connection.js';
-import type {
-  CloseEvent,
-  MessageEvent,
-  MessageHandler,
-  RequestHandler,
-  ResumeEvent,
-  RttEvent,
-  SlowConsumerEvent,
-  TetherConnection,
+import {
+  asOpen,
+  type CloseEvent,
+  type MessageEvent,
+  type MessageHandler,
+  type OpenConnection,
+  type RequestHandler,
+  type ResumeEvent,
+  type RttEvent,
+  type SlowConsumerEvent,
+  type TetherConnection,
 } from './connection-types.js';
 import { DeliveryError } from './errors.js';
 import type { FlushScheduler } from './flush-scheduler.js';
@@ -34,8 +36,8 @@ import { type LateRefusal, UpgradeAcceptor } from './upgrade-acceptor.js';
 
 /** Events of an endpoint. */
 export type EndpointEvents = {
-  /** A client completed hello and got welcome. */
-  connection: TetherConnection;
+  /** A client completed hello and got welcome: its `sessionId` is set. */
+  connection: OpenConnection;
   /** A `msg` frame arrived (also when a message handler is set). */
   message: MessageEvent;
   /** A socket closed (every upgraded socket, also those that never said hello). */
@@ -317,7 +319,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
       }
       this.events.emit('resume', event);
     }
-    this.events.emit('connection', connection);
+    this.events.emit('connection', asOpen(connection));
   }
 
   /** Called by a connection when its socket closed. */

@@ -39,6 +39,7 @@ export type {
   ConnectionState,
   MessageContext,
   MessageEvent,
+  OpenConnection,
   MessageHandler,
   RequestContext,
   RequestHandler,

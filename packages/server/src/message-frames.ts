@@ -1,5 +1,6 @@
 import { ErrorCode, type Json, type MsgFrame, type ReqFrame } from '@tether/protocol';
 import type { Connection } from './connection.js';
+import { asOpen } from './connection-types.js';
 import { ReplyError } from './errors.js';
 import { errorFrame, errorMessage, refOf, truncate } from './frame-errors.js';
 import { serial, settle, track } from './handler-runner.js';
@@ -33,13 +34,13 @@ export function onMsg(ctx: RouterContext, conn: Connection, frame: MsgFrame): vo
       notProcessed(ctx, session, seq);
       return undefined;
     }
-    if (listened) ctx.emitMessage({ connection: conn, data, seq });
+    if (listened) ctx.emitMessage({ connection: asOpen(conn), data, seq });
     if (handler === undefined) {
       session.processed(seq);
       return undefined;
     }
     return settle(
-      () => handler(data, { connection: conn, seq }),
+      () => handler(data, { connection: asOpen(conn), seq }),
       (_value, err) => {
         if (err === undefined) {
           session.processed(seq);
@@ -65,11 +66,11 @@ function onUnreliableMsg(ctx: RouterContext, conn: Connection, data: Json): void
     );
     return;
   }
-  if (listened) ctx.emitMessage({ connection: conn, data, seq: undefined });
+  if (listened) ctx.emitMessage({ connection: asOpen(conn), data, seq: undefined });
   if (handler === undefined) return;
   serial(ctx, conn, () =>
     settle(
-      () => handler(data, { connection: conn, seq: undefined }),
+      () => handler(data, { connection: asOpen(conn), seq: undefined }),
       (_value, err) => {
         if (err === undefined) return;
         ctx.logger.error({ cid: conn.id, err: errorMessage(err) }, 'message handler failed');
@@ -210,7 +211,7 @@ function runRequest(
     outcome?.(err instanceof ReplyError);
   };
   return settle<Json | undefined>(
-    () => handler(frame.data, { connection: conn, method, id }),
+    () => handler(frame.data, { connection: asOpen(conn), method, id }),
     reply,
   );
 }

@@ -33,6 +33,35 @@ function capturingLogger(entries: LogEntry[], bindings: object = {}): Logger {
 }
 
 describe('connection registry', () => {
+  it('gives connection, message and request handlers a connection with its session id', async () => {
+    started = await startTether();
+    const { endpoint, url } = started;
+    // Typed `string`, not `string | undefined`: these run only after welcome. The
+    // assignments are the compile-time half of this test.
+    const seen: string[] = [];
+    endpoint.on('connection', (connection) => {
+      const sid: string = connection.sessionId;
+      seen.push(`connection ${sid}`);
+    });
+    endpoint.on('message', ({ connection }) => {
+      const sid: string = connection.sessionId;
+      seen.push(`message ${sid}`);
+    });
+    endpoint.handle('whoami', (_data, { connection }) => {
+      const sid: string = connection.sessionId;
+      return sid;
+    });
+    const c = await RawClient.connect(url);
+    clients.push(c);
+    const sid = c.frames.find((f) => f.t === 'welcome')?.sid as string;
+    expect(sid).toEqual(expect.any(String));
+    c.sendJson({ t: 'msg', data: 'hi' });
+    const reply = await c.request('whoami', null, 1);
+    expect(reply).toMatchObject({ ok: true, data: sid });
+    await until(() => seen.length === 2, 'connection and message events');
+    expect(seen).toEqual([`connection ${sid}`, `message ${sid}`]);
+  });
+
   it('keeps metadata and counters per connection', async () => {
     started = await startTether({ authenticate: () => ({ user: 'alice' }) });
     const { endpoint, url } = started;

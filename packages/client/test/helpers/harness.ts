@@ -37,6 +37,7 @@ export function harness(options: TetherClientOptions = {}) {
     'subscribed',
     'unsubscribed',
     'published',
+    'unreachable',
   ] as const) {
     client.on(name, (event) => seen.push({ name, event } as (typeof seen)[number]));
   }
