@@ -43,6 +43,7 @@ export const CloseCode = {
   BAD_GATEWAY: 1014,
   HANDSHAKE_TIMEOUT: 4000,
   UNAUTHORIZED: 4001,
+  TOKEN_EXPIRED: 4002,
   FORBIDDEN: 4003,
   HEARTBEAT_TIMEOUT: 4008,
   SLOW_CONSUMER: 4009,
@@ -166,6 +167,14 @@ const TABLE: readonly CloseCodeInfo[] = [
     meaning: 'Missing, invalid or expired credentials.',
     action: 'stop',
     hint: 'Re-authenticate: get a new token, then connect again.',
+  },
+  {
+    code: 4002,
+    name: 'token_expired',
+    meaning:
+      'The credentials of an open connection expired and no fresh token came (answer refresh with auth).',
+    action: 'reconnect',
+    hint: 'Reconnects with backoff and a fresh token from the token provider, and resumes; a client with a fixed token then gets 4001.',
   },
   {
     code: 4003,
