@@ -86,9 +86,7 @@ describe('close-code table', () => {
   });
 
   it('unknown codes reconnect with backoff', () => {
-    for (const code of [
-      0, 999, 1004, 1016, 2000, 2999, 3000, 3500, 3999, 4500, 4998, 5000, -1,
-    ]) {
+    for (const code of [0, 999, 1004, 1016, 2000, 2999, 3000, 3500, 3999, 4500, 4998, 5000, -1]) {
       const info = closeCodeInfo(code);
       expect(info).toMatchObject({ code, name: 'unknown', action: 'reconnect' });
       expect(info.meaning).toContain(String(code));
