@@ -109,7 +109,9 @@ export class TokenExpiryWatch<S extends ExpiringSubject> {
     for (const subject of this.members) {
       const action = expiryAction(subject, now);
       if (action !== 'none') this.act(subject, action);
-      const deadline = this.members.has(subject) ? nextDeadline(subject) : undefined;
+      // A connection that is closing needs nothing more; its close untracks it anyway.
+      const deadline =
+        this.members.has(subject) && subject.state === 'open' ? nextDeadline(subject) : undefined;
       if (deadline === undefined) this.members.delete(subject);
       else if (next === undefined || deadline < next) next = deadline;
     }

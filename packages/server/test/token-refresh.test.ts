@@ -10,7 +10,7 @@ import { authSubprotocol, CloseCode, SUBPROTOCOL } from '@tether/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, type AuthResult, type EndpointOptions, SERVER_DEFAULTS } from '../src/index.js';
 import { resolveEndpointOptions } from '../src/options.js';
-import { refreshAtFor } from '../src/token-expiry.js';
+import { EXPIRY_PASS_GAP_MS, refreshAtFor, TokenExpiryWatch } from '../src/token-expiry.js';
 import { type AnyFrame, RawClient, type Started, startTether } from './helpers.js';
 
 let started: Started | undefined;
@@ -205,3 +205,75 @@ describe('token expiry on open connections', () => {
     expect(late).toBeLessThan(1_000);
   });
 });
+
+describe('TokenExpiryWatch', () => {
+  it('holds one timer for all connections, acts on each deadline, and none when idle', () => {
+    const clock = new ManualClock();
+    const actions: string[] = [];
+    const watch = new TokenExpiryWatch<Subject>(clock, (s, action) => {
+      actions.push(`${s.name}:${action}`);
+      if (action === 'refresh') s.refreshAt = undefined;
+      else s.state = 'closing';
+    });
+    const t0 = clock.now();
+    const a: Subject = {
+      name: 'a',
+      state: 'open',
+      tokenExpiresAt: t0 + 10_000,
+      refreshAt: t0 + 5_000,
+    };
+    const b: Subject = {
+      name: 'b',
+      state: 'open',
+      tokenExpiresAt: t0 + 4_000,
+      refreshAt: t0 + 2_000,
+    };
+    watch.track(a);
+    watch.track(b);
+    expect(clock.pending).toBe(1);
+    clock.advance(2_000);
+    expect(actions).toEqual(['b:refresh']);
+    clock.advance(2_000);
+    expect(actions).toEqual(['b:refresh', 'b:expire']);
+    clock.advance(6_000);
+    expect(actions).toEqual(['b:refresh', 'b:expire', 'a:refresh', 'a:expire']);
+    expect(watch.size).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('a thousand deadlines a few ms apart cost a handful of passes, each at most 250 ms late', () => {
+    const clock = new ManualClock();
+    let passes = 0;
+    let lastPassAt = -1;
+    const late: number[] = [];
+    const watch = new TokenExpiryWatch<Subject>(clock, (s) => {
+      if (clock.now() !== lastPassAt) {
+        passes += 1;
+        lastPassAt = clock.now();
+      }
+      late.push(clock.now() - (s.tokenExpiresAt as number));
+      s.state = 'closing';
+    });
+    const t0 = clock.now();
+    for (let i = 0; i < 1000; i += 1) {
+      watch.track({
+        name: `c${i}`,
+        state: 'open',
+        tokenExpiresAt: t0 + 1_000 + i,
+        refreshAt: undefined,
+      });
+    }
+    clock.advance(3_000);
+    expect(late).toHaveLength(1000);
+    expect(Math.max(...late)).toBeLessThanOrEqual(EXPIRY_PASS_GAP_MS);
+    expect(passes).toBeLessThanOrEqual(5);
+    expect(clock.pending).toBe(0);
+  });
+});
+
+interface Subject {
+  name: string;
+  state: string;
+  tokenExpiresAt: number | undefined;
+  refreshAt: number | undefined;
+}
