@@ -230,6 +230,18 @@ export const FIELDS: readonly FieldSpec[] = [
     help: 'accepted clock skew for exp/nbf (default 5s)',
   },
   {
+    key: 'auth.requireExp',
+    env: ['TETHER_JWT_REQUIRE_EXP'],
+    parse: p.bool,
+    help: 'refuse tokens without an exp claim (default true; false only for development)',
+  },
+  {
+    key: 'auth.maxTokenLifetimeMs',
+    env: ['TETHER_JWT_MAX_LIFETIME'],
+    parse: p.duration(1_000, 365 * DAY),
+    help: 'refuse tokens that live longer (exp - iat, or exp - now without iat; default 24h)',
+  },
+  {
     key: 'auth.anonymous',
     env: ['TETHER_AUTH_ANONYMOUS'],
     parse: p.bool,

@@ -65,6 +65,10 @@ export type AuthConfig =
       clockToleranceMs: number;
       /** Accept connections without a token as anonymous (they get `anyone` topics only). */
       anonymous: boolean;
+      /** Refuse tokens without `exp` (4001). */
+      requireExp: boolean;
+      /** Refuse tokens that live longer than this, ms (`exp - iat`, or `exp - now`). */
+      maxTokenLifetimeMs: number;
     };
 
 /** Log levels of the hub's pino logger. */
@@ -162,6 +166,17 @@ export const HUB_DEFAULTS = {
   authMode: 'jwt',
   /** 5 s of clock skew between the token issuer and the hub. */
   clockToleranceMs: 5_000,
+  /**
+   * Tokens must carry `exp`: a token without one would authenticate forever, and an open
+   * connection could never be asked to refresh. Off only for development.
+   */
+  requireExp: true,
+  /**
+   * 24 h: the longest a token may live (`exp - iat`, or `exp - now` without `iat`). A day
+   * covers a working session of a device or tab that refreshes rarely, while a leaked
+   * token still dies the same day; issuers of short tokens lose nothing by it.
+   */
+  maxTokenLifetimeMs: 86_400_000,
   logLevel: 'info',
   /** The demo namespace is open to every connection of the hub (authenticated, or insecure mode). */
   topics: { 'demo:*': { publish: 'authenticated', subscribe: 'authenticated' } },

@@ -359,6 +359,8 @@ function resolveAuth(
     audience: optional('auth.audience'),
     clockToleranceMs: get('auth.clockToleranceMs', HUB_DEFAULTS.clockToleranceMs),
     anonymous: get('auth.anonymous', false),
+    requireExp: get('auth.requireExp', HUB_DEFAULTS.requireExp),
+    maxTokenLifetimeMs: get('auth.maxTokenLifetimeMs', HUB_DEFAULTS.maxTokenLifetimeMs),
   };
 }
 

@@ -16,9 +16,13 @@ export type AuthRefusalListener = (reason: string, context: AuthContext) => void
  * Builds the `authenticate` hook of `auth`: in `none` mode everyone gets in (as
  * `insecure`); in `jwt` mode the token (Authorization: Bearer, `?token=`, or the
  * `tether.auth.*` subprotocol) must verify with the secret or public key, and carry a
- * `sub` (the user id) and optionally a `topics` claim. A refusal closes the connection
- * with 4001 and a reason that names the problem (`token expired`, `token signature
- * invalid`, ...). The key is imported now, so a bad key fails at start.
+ * `sub` (the user id), an `exp` (unless `requireExp` is off) no further than
+ * `maxTokenLifetimeMs` from its `iat` (or from now), and optionally a `topics` claim. A
+ * refusal closes the connection with 4001 and a reason that names the problem (`token
+ * expired`, `token signature invalid`, ...). An accepted token's `exp` plus the clock
+ * tolerance becomes the connection's `expiresAt`: the server asks for a fresh token before
+ * it and closes with 4002 after it. The same hook checks the token of an `auth` frame on
+ * an open connection. The key is imported now, so a bad key fails at start.
  */
 export async function createAuthenticate(
   auth: AuthConfig,
@@ -68,9 +72,14 @@ export async function createAuthenticate(
     if (typeof payload.sub !== 'string' || payload.sub === '') {
       return refuse('token has no "sub" claim (the user id)', context);
     }
+    const lifetime = lifetimeProblem(payload, auth);
+    if (lifetime !== undefined) return refuse(lifetime, context);
+    // jose accepted the token up to exp + tolerance; the connection lives as long.
+    const expiry =
+      payload.exp === undefined ? {} : { expiresAt: payload.exp * 1000 + auth.clockToleranceMs };
     const topics = payload.topics;
     if (topics === undefined) {
-      return { user: payload.sub, data: { auth: 'jwt' } satisfies ConnectionAuth };
+      return { user: payload.sub, data: { auth: 'jwt' } satisfies ConnectionAuth, ...expiry };
     }
     const claims = topicClaims(topics);
     if (claims === undefined) {
@@ -82,8 +91,24 @@ export async function createAuthenticate(
     const topicsData: Record<string, Json> = {};
     if (claims.publish !== undefined) topicsData.publish = claims.publish;
     if (claims.subscribe !== undefined) topicsData.subscribe = claims.subscribe;
-    return { user: payload.sub, data: { auth: 'jwt', topics: topicsData } };
+    return { user: payload.sub, data: { auth: 'jwt', topics: topicsData }, ...expiry };
   };
+}
+
+/** Why a verified token's lifetime is refused (`requireExp`, `maxTokenLifetimeMs`), if it is. */
+function lifetimeProblem(
+  payload: JWTPayload,
+  auth: Extract<AuthConfig, { mode: 'jwt' }>,
+): string | undefined {
+  if (payload.exp === undefined) {
+    return auth.requireExp ? 'token has no "exp" claim (required: auth.requireExp)' : undefined;
+  }
+  // jose checked that exp and iat are numbers; without iat the lifetime left is measured.
+  const from = payload.iat ?? Date.now() / 1000;
+  if ((payload.exp - from) * 1000 > auth.maxTokenLifetimeMs) {
+    return `token lifetime exceeds auth.maxTokenLifetimeMs (${lifetimeText(auth.maxTokenLifetimeMs)})`;
+  }
+  return undefined;
 }
 
 /** A token problem in words that fit a close reason (≤ 123 bytes). */
@@ -112,4 +137,12 @@ function topicClaims(value: unknown): { publish?: string[]; subscribe?: string[]
     claims[key] = list as string[];
   }
   return claims;
+}
+
+/** A lifetime as configured: `24h`, `90m`, `45s`, else milliseconds. */
+function lifetimeText(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
 }

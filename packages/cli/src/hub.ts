@@ -369,6 +369,11 @@ function announce(
       'authentication is OFF (insecure development mode): anyone who can reach this port can connect, subscribe and publish; configure a JWT secret or public key for production',
     );
   }
+  if (config.auth.mode === 'jwt' && !config.auth.requireExp) {
+    warn(
+      'auth.requireExp is off: tokens without "exp" authenticate their connections forever; development only',
+    );
+  }
   if (config.api.key === undefined) {
     warn('the HTTP API (/api/*) is off: no API key; set TETHER_API_KEY or api.key to turn it on');
   }

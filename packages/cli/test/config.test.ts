@@ -190,6 +190,8 @@ describe('hub configuration: sources and precedence', () => {
       audience: undefined,
       clockToleranceMs: 5000,
       anonymous: false,
+      requireExp: true,
+      maxTokenLifetimeMs: 86_400_000,
     });
     expect(config.api).toEqual({
       key: 'a'.repeat(20),
@@ -197,6 +199,27 @@ describe('hub configuration: sources and precedence', () => {
       opsKey: undefined,
     });
     expect(config.store).toBe('memory');
+  });
+
+  it('reads auth.requireExp and auth.maxTokenLifetimeMs, naming the key in every error', () => {
+    const env = { TETHER_JWT_SECRET: SECRET, TETHER_STORE: 'memory' };
+    const { config } = resolve([], {
+      ...env,
+      TETHER_JWT_REQUIRE_EXP: 'false',
+      TETHER_JWT_MAX_LIFETIME: '1h',
+    });
+    expect(config.auth).toMatchObject({ requireExp: false, maxTokenLifetimeMs: 3_600_000 });
+    const cwd = withFile({ auth: { requireExp: false, maxTokenLifetimeMs: '15m' } });
+    expect(resolve([], env, cwd).config.auth).toMatchObject({
+      requireExp: false,
+      maxTokenLifetimeMs: 900_000,
+    });
+    expect(configError(() => resolve([], { ...env, TETHER_JWT_MAX_LIFETIME: '10ms' }))).toMatch(
+      /^TETHER_JWT_MAX_LIFETIME: must be between 1s and 8760h, got "10ms"$/,
+    );
+    expect(configError(() => resolve([], { ...env, TETHER_JWT_REQUIRE_EXP: 'maybe' }))).toMatch(
+      /^TETHER_JWT_REQUIRE_EXP: /,
+    );
   });
 
   it('reads a public key from PEM text or from a file next to the config file', () => {

@@ -28,6 +28,8 @@ export interface FrameHost {
   emitError(error: TetherError): void;
   /** The server skipped a number: report it and resume on a new connection. */
   sequenceGap(error: SequenceGapError): void;
+  /** The server asked for a fresh token (`refresh`): send one from the token provider. */
+  refreshToken(): void;
 }
 
 /**
@@ -110,6 +112,11 @@ export class FrameHandler {
         host.events.emit('published', { type: 'published', ...rest });
         return;
       }
+      case 'refresh':
+        host.refreshToken();
+        return;
+      case 'authed':
+        return; // the fresh token was accepted; nothing to do
       case 'welcome':
         return; // handled by the client; a second one is ignored
     }

@@ -148,6 +148,7 @@ export abstract class ConnectionLifecycle extends ClientEvents {
         },
         emitError: (error) => this.emitError(error),
         sequenceGap,
+        refreshToken: () => this.refreshToken(),
       },
       opts.onRequest,
       clock,
@@ -233,6 +234,40 @@ export abstract class ConnectionLifecycle extends ClientEvents {
       (value) => this.openSocket(id, value),
       (err: unknown) => this.tokenFailed(id, err),
     );
+  }
+
+  /**
+   * The server asked for a fresh token before the connection's expires: ask the provider
+   * and send it in an `auth` frame on the same connection. A fixed token has nothing
+   * fresher to offer: the server closes with 4002 at expiry and the reconnect decides. A
+   * provider failure is reported and the connection stays until then.
+   */
+  private refreshToken(): void {
+    const source = this.opts.token;
+    if (typeof source !== 'function') return;
+    const id = this.attemptId;
+    const send = (token: unknown): void => {
+      if (id !== this.attemptId || !this.ready) return;
+      if (!isToken(token)) {
+        this.emitError(
+          new TokenProviderError(new TypeError('the token provider returned no token')),
+        );
+        return;
+      }
+      this.transmitter.sendControl({ t: 'auth', token });
+    };
+    const failed = (err: unknown): void => {
+      if (id === this.attemptId) this.emitError(new TokenProviderError(err));
+    };
+    let token: string | undefined | Promise<string>;
+    try {
+      token = readToken(source);
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    if (token === undefined || typeof token === 'string') send(token);
+    else Promise.resolve(token).then(send, failed);
   }
 
   private tokenFailed(id: number, err: unknown): void {

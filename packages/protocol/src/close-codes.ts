@@ -43,6 +43,7 @@ export const CloseCode = {
   BAD_GATEWAY: 1014,
   HANDSHAKE_TIMEOUT: 4000,
   UNAUTHORIZED: 4001,
+  TOKEN_EXPIRED: 4002,
   FORBIDDEN: 4003,
   /** Client-side only: the upgrade was refused with HTTP 404 (no Tether endpoint at that path). */
   NOT_FOUND: 4004,
@@ -169,6 +170,14 @@ const TABLE: readonly CloseCodeInfo[] = [
     meaning: 'Missing, invalid or expired credentials.',
     action: 'stop',
     hint: 'Re-authenticate: get a new token, then connect again.',
+  },
+  {
+    code: 4002,
+    name: 'token_expired',
+    meaning:
+      'The credentials of an open connection expired and no fresh token came (answer refresh with auth).',
+    action: 'reconnect',
+    hint: 'Reconnects with backoff and a fresh token from the token provider, and resumes; a client with a fixed token then gets 4001.',
   },
   {
     code: 4003,

@@ -277,6 +277,16 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
       if (typeof value.reason !== 'string') c.fail('reason', 'a string');
       c.int('retryAfter', 0, true);
       break;
+    case 'refresh':
+      c.int('exp', 0);
+      c.int('within', 0);
+      break;
+    case 'auth':
+      c.str('token', WIRE_LIMITS.maxAuthTokenLength);
+      break;
+    case 'authed':
+      c.int('exp', 0, true);
+      break;
   }
   return value as unknown as Frame;
 }

@@ -42,6 +42,8 @@ export const ErrorCode = {
   TOO_BIG: 'TOO_BIG',
   /** An ack for a sequence number that was never sent. */
   BAD_ACK: 'BAD_ACK',
+  /** The token of an `auth` frame was refused; the connection keeps its old token until it expires. */
+  AUTH_FAILED: 'AUTH_FAILED',
   /** The server failed unexpectedly while handling the frame. */
   INTERNAL: 'INTERNAL',
 } as const;

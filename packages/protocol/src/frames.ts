@@ -215,6 +215,32 @@ export interface GoodbyeFrame {
   retryAfter?: number;
 }
 
+/**
+ * S->C. The connection's credentials expire at `exp`: send a fresh token in an `auth`
+ * frame before then, or the server closes with 4002 (token_expired).
+ */
+export interface RefreshFrame {
+  t: 'refresh';
+  /** Server wall-clock time (ms since epoch) when the current token expires. */
+  exp: number;
+  /** Milliseconds from this frame until `exp` (for clients whose clock differs). */
+  within: number;
+}
+
+/** C->S. Fresh credentials for the open connection (answer to `refresh`, or sent unasked). */
+export interface AuthFrame {
+  t: 'auth';
+  /** The new token, as the client's token provider gave it. */
+  token: string;
+}
+
+/** S->C. The token of an `auth` frame was accepted; a refusal is an `error` with AUTH_FAILED. */
+export interface AuthedFrame {
+  t: 'authed';
+  /** When the new token expires (server wall-clock ms); absent when it does not. */
+  exp?: number;
+}
+
 export type ClientFrame =
   | HelloFrame
   | PingFrame
@@ -226,6 +252,7 @@ export type ClientFrame =
   | SubFrame
   | UnsubFrame
   | PublishFrame
+  | AuthFrame
   | ErrorFrame;
 
 export type ServerFrame =
@@ -241,7 +268,9 @@ export type ServerFrame =
   | PublishedFrame
   | PubFrame
   | ErrorFrame
-  | GoodbyeFrame;
+  | GoodbyeFrame
+  | RefreshFrame
+  | AuthedFrame;
 
 export type Frame = ClientFrame | ServerFrame;
 export type FrameType = Frame['t'];
@@ -258,6 +287,7 @@ export const CLIENT_FRAME_TYPES = [
   'sub',
   'unsub',
   'publish',
+  'auth',
   'error',
 ] as const satisfies readonly ClientFrame['t'][];
 
@@ -276,4 +306,6 @@ export const SERVER_FRAME_TYPES = [
   'pub',
   'error',
   'goodbye',
+  'refresh',
+  'authed',
 ] as const satisfies readonly ServerFrame['t'][];

@@ -8,6 +8,8 @@ export const WIRE_LIMITS = {
   maxMethodLength: 128,
   /** Longest session id or resume token, in characters. */
   maxTokenLength: 512,
+  /** Longest credential in an `auth` frame (a JWT with claims outgrows 512), in characters. */
+  maxAuthTokenLength: 8192,
   /** Default and largest number of frames in one batch. */
   maxBatch: 1000,
 } as const;

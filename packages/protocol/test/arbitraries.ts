@@ -89,6 +89,7 @@ const clientOnly = [
     { t: fc.constant('publish'), topic, data: json, id },
     { requiredKeys: ['t', 'topic', 'data'] },
   ),
+  fc.record({ t: fc.constant('auth'), token: stringUpTo(WIRE_LIMITS.maxAuthTokenLength) }),
 ];
 
 const serverOnly = [
@@ -159,6 +160,8 @@ const serverOnly = [
     { t: fc.constant('goodbye'), code: intFrom(1000), reason: fc.string(), retryAfter: intFrom(0) },
     { requiredKeys: ['t', 'code', 'reason'] },
   ),
+  fc.record({ t: fc.constant('refresh'), exp: intFrom(0), within: intFrom(0) }),
+  fc.record({ t: fc.constant('authed'), exp: intFrom(0) }, { requiredKeys: ['t'] }),
 ];
 
 /** Any valid frame that `sender` may send. */
@@ -234,6 +237,9 @@ const ALL_TYPES = [
   'pub',
   'error',
   'goodbye',
+  'refresh',
+  'auth',
+  'authed',
 ];
 
 /**

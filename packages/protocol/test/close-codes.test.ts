@@ -48,6 +48,12 @@ describe('close-code table', () => {
     }
   });
 
+  it('4002 token_expired reconnects: the client fetches a fresh token for the new connection', () => {
+    expect(CloseCode.TOKEN_EXPIRED).toBe(4002);
+    expect(closeCodeInfo(4002)).toMatchObject({ name: 'token_expired', action: 'reconnect' });
+    expect(isSendableCloseCode(4002)).toBe(true);
+  });
+
   it('transient codes reconnect, each with its documented action', () => {
     const expected: Record<number, CloseAction> = {
       1001: 'reconnect',
@@ -60,6 +66,7 @@ describe('close-code table', () => {
       1013: 'reconnect-after-hint',
       1014: 'reconnect',
       4000: 'reconnect',
+      4002: 'reconnect',
       4008: 'reconnect',
       4009: 'reconnect-now',
       4012: 'reconnect',
@@ -75,13 +82,11 @@ describe('close-code table', () => {
     expect(CLOSE_CODES.filter((r) => r.action === 'stop').map((r) => r.code)).toEqual([
       1000, 1002, 1003, 1007, 1015, 4001, 4003, 4004, 4010, 4011, 4013, 4999,
     ]);
-    expect(CLOSE_CODES).toHaveLength(25);
+    expect(CLOSE_CODES).toHaveLength(26);
   });
 
   it('unknown codes reconnect with backoff', () => {
-    for (const code of [
-      0, 999, 1004, 1016, 2000, 2999, 3000, 3500, 3999, 4002, 4500, 4998, 5000, -1,
-    ]) {
+    for (const code of [0, 999, 1004, 1016, 2000, 2999, 3000, 3500, 3999, 4500, 4998, 5000, -1]) {
       const info = closeCodeInfo(code);
       expect(info).toMatchObject({ code, name: 'unknown', action: 'reconnect' });
       expect(info.meaning).toContain(String(code));

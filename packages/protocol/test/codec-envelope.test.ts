@@ -145,9 +145,11 @@ describe('UNKNOWN_TYPE', () => {
       (t) => !(CLIENT_FRAME_TYPES as readonly string[]).includes(t),
     );
     expect([...serverOnly].sort()).toEqual([
+      'authed',
       'goodbye',
       'pub',
       'published',
+      'refresh',
       'subscribed',
       'unsubscribed',
       'welcome',
@@ -162,7 +164,7 @@ describe('UNKNOWN_TYPE', () => {
     const clientOnly = CLIENT_FRAME_TYPES.filter(
       (t) => !(SERVER_FRAME_TYPES as readonly string[]).includes(t),
     );
-    expect([...clientOnly].sort()).toEqual(['hello', 'publish', 'sub', 'unsub']);
+    expect([...clientOnly].sort()).toEqual(['auth', 'hello', 'publish', 'sub', 'unsub']);
     for (const frame of Object.values(CLIENT_EXAMPLES).filter((f) => clientOnly.includes(f.t))) {
       errorOf(decodeAll(encodeFrame(frame), 'server')[0], ErrorCode.UNKNOWN_TYPE);
     }

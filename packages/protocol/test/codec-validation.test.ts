@@ -103,6 +103,7 @@ rule('client', C.unsub, 'topic', true, BAD.topic());
 rule('client', C.publish, 'topic', true, BAD.topic());
 rule('client', C.publish, 'data', true, []);
 rule('client', C.publish, 'id', false, BAD.id());
+rule('client', C.auth, 'token', true, BAD.str(8192));
 // subscribed, unsubscribed, published, pub, goodbye (server)
 rule('server', S.subscribed, 'topic', true, BAD.topic());
 rule('server', S.subscribed, 'epoch', true, BAD.str(512));
@@ -123,6 +124,9 @@ rule('server', S.pub, 'time', false, BAD.int(0));
 rule('server', S.goodbye, 'code', true, BAD.int(1000));
 rule('server', S.goodbye, 'reason', true, BAD.anyString());
 rule('server', S.goodbye, 'retryAfter', false, BAD.int(0));
+rule('server', S.refresh, 'exp', true, BAD.int(0));
+rule('server', S.refresh, 'within', true, BAD.int(0));
+rule('server', S.authed, 'exp', false, BAD.int(0));
 
 function decodeAll(text: string, sender: Sender, options?: DecodeOptions): Decoded<Frame>[] {
   return sender === 'client'

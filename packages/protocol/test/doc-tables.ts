@@ -35,6 +35,7 @@ const WIRE_LIMIT_TEXT: Record<keyof typeof WIRE_LIMITS, [string, string]> = {
     'Session id, resume token, connection id, epoch (`sid`, `token`, `cid`, `epoch`)',
     'UTF-16 code units',
   ],
+  maxAuthTokenLength: ['Token in an `auth` frame (`auth.token`)', 'UTF-16 code units'],
   maxBatch: ['Frames in one batch (also the largest `welcome.limits.maxBatch`)', 'frames'],
 };
 

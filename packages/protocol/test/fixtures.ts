@@ -42,6 +42,7 @@ export const CLIENT_EXAMPLES = {
   unsub: { t: 'unsub', topic: 'chat:room-1' },
   publish: { t: 'publish', topic: 'chat:room-1', data: { text: 'hi' }, id: 3 },
   'publish-min': { t: 'publish', topic: 'chat:room-1', data: 0 },
+  auth: { t: 'auth', token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.sig' },
 } as const satisfies Record<string, ClientFrame>;
 
 export const SERVER_EXAMPLES = {
@@ -96,6 +97,9 @@ export const SERVER_EXAMPLES = {
   'pub-min': { t: 'pub', topic: 'chat:room-1', epoch: 'e_7b', offset: 1, data: 'x' },
   goodbye: { t: 'goodbye', code: 1012, reason: 'server restart', retryAfter: 2500 },
   'goodbye-min': { t: 'goodbye', code: 4001, reason: '' },
+  refresh: { t: 'refresh', exp: NOW + 30_000, within: 30_000 },
+  authed: { t: 'authed', exp: NOW + 3_600_000 },
+  'authed-min': { t: 'authed' },
 } as const satisfies Record<string, ServerFrame>;
 
 export type ClientExample = keyof typeof CLIENT_EXAMPLES;

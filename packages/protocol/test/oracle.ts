@@ -62,6 +62,7 @@ const CLIENT: Record<string, Schema> = {
   },
   unsub: { topic: [TOPIC, true] },
   publish: { topic: [TOPIC, true], data: [JSON_VALUE, true], id: [ID, false] },
+  auth: { token: [str(8192), true] },
 };
 
 const SERVER: Record<string, Schema> = {
@@ -109,6 +110,8 @@ const SERVER: Record<string, Schema> = {
     time: [int(0), false],
   },
   goodbye: { code: [int(1000), true], reason: [STRING, true], retryAfter: [int(0), false] },
+  refresh: { exp: [int(0), true], within: [int(0), true] },
+  authed: { exp: [int(0), false] },
 };
 
 /** Every field of every frame type, per sender (for docs checks). */

@@ -8,7 +8,13 @@ import type { RefusalReason } from './stats.js';
 
 /** What the `authenticate` hook decided about one upgrade. */
 export type AuthOutcome =
-  | { ok: true; user: string | undefined; data: Readonly<Record<string, Json>> | undefined }
+  | {
+      ok: true;
+      user: string | undefined;
+      data: Readonly<Record<string, Json>> | undefined;
+      /** When the credentials expire (wall-clock ms); undefined when they do not. */
+      expiresAt: number | undefined;
+    }
   | { ok: false; code: number; reason: string; counter: RefusalReason };
 
 /** The upgrade as the hook will see it. */
@@ -31,6 +37,7 @@ export function authenticateUpgrade(
   hook: (context: AuthContext) => AuthResult | Promise<AuthResult>,
   input: AuthInput,
   logger: Logger,
+  now: () => number,
   settle: (outcome: AuthOutcome) => void,
 ): void {
   const context: AuthContext = {
@@ -40,6 +47,22 @@ export function authenticateUpgrade(
     origin: input.origin,
     path: input.path,
   };
+  runAuthenticate(hook, context, logger, now, settle);
+}
+
+/**
+ * Runs the hook with `context` and reports the outcome once to `settle` (synchronously
+ * when the hook answers synchronously): for an upgrade, and for the token of an `auth`
+ * frame on an open connection. An identity whose `expiresAt` has passed (by `now()`) is
+ * refused as an expired token.
+ */
+export function runAuthenticate(
+  hook: (context: AuthContext) => AuthResult | Promise<AuthResult>,
+  context: AuthContext,
+  logger: Logger,
+  now: () => number,
+  settle: (outcome: AuthOutcome) => void,
+): void {
   let result: AuthResult | Promise<AuthResult>;
   try {
     result = hook(context);
@@ -47,22 +70,33 @@ export function authenticateUpgrade(
     settle(fromError(err, logger));
     return;
   }
+  const finish = (value: AuthResult): void => settle(notExpired(fromResult(value, logger), now()));
   if (
     result !== null &&
     typeof result === 'object' &&
     typeof (result as { then?: unknown }).then === 'function'
   ) {
     Promise.resolve(result).then(
-      (value) => settle(fromResult(value, logger)),
+      (value: AuthResult) => finish(value),
       (err: unknown) => settle(fromError(err, logger)),
     );
     return;
   }
-  settle(fromResult(result as AuthResult, logger));
+  finish(result as AuthResult);
+}
+
+function notExpired(outcome: AuthOutcome, now: number): AuthOutcome {
+  if (!outcome.ok || outcome.expiresAt === undefined || outcome.expiresAt > now) return outcome;
+  return {
+    ok: false,
+    code: CloseCode.UNAUTHORIZED,
+    reason: 'token expired',
+    counter: 'unauthorized',
+  };
 }
 
 function fromResult(result: AuthResult, logger: Logger): AuthOutcome {
-  if (result === true) return { ok: true, user: undefined, data: undefined };
+  if (result === true) return { ok: true, user: undefined, data: undefined, expiresAt: undefined };
   if (result === false || result === null || result === undefined) {
     return {
       ok: false,
@@ -75,12 +109,18 @@ function fromResult(result: AuthResult, logger: Logger): AuthOutcome {
     typeof result === 'object' &&
     (result.user === undefined || typeof result.user === 'string')
   ) {
-    const data = result.data;
-    if (data === undefined || (typeof data === 'object' && data !== null)) {
-      return { ok: true, user: result.user, data };
+    const { data, expiresAt } = result;
+    if (
+      (data === undefined || (typeof data === 'object' && data !== null)) &&
+      (expiresAt === undefined || Number.isFinite(expiresAt))
+    ) {
+      return { ok: true, user: result.user, data, expiresAt };
     }
   }
-  logger.error({}, 'authenticate returned neither a boolean nor { user?: string, data?: object }');
+  logger.error(
+    {},
+    'authenticate returned neither a boolean nor { user?: string, data?: object, expiresAt?: number }',
+  );
   return {
     ok: false,
     code: CloseCode.INTERNAL_ERROR,

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { type Clock, DisposerBag, listen } from '@tether/common';
 import {
   CloseCode,
@@ -29,6 +30,7 @@ import { TokenBucket } from './rate-limiter.js';
 import type { Session } from './session.js';
 import type { EndpointCounters } from './stats.js';
 import { TetherSocket } from './tether-socket.js';
+import { type ExpiringSubject, refreshAtFor } from './token-expiry.js';
 import type { Subscriber } from './topics.js';
 
 /** What a connection needs from its endpoint. */
@@ -43,6 +45,8 @@ export interface ConnectionHost {
   readonly counters: EndpointCounters;
   /** The connection passed `slowConsumerBytes` and is being closed with 4009. */
   slowConsumer(connection: Connection, bytes: number): void;
+  /** The connection's token deadlines changed: the expiry watch looks again. */
+  tokenChanged(connection: Connection): void;
   /** Handles one inbound WebSocket message (the frame router). */
   route(connection: Connection, data: RawData, isBinary: boolean): void;
   /** The socket closed; the event is final. */
@@ -56,6 +60,10 @@ export interface ConnectionIdentity {
   ip: string;
   user: string | undefined;
   data: Readonly<Record<string, Json>> | undefined;
+  /** When the credentials expire (wall-clock ms); undefined when they do not. */
+  expiresAt: number | undefined;
+  /** The upgrade request, kept for the hook when the token can be refreshed. */
+  request: IncomingMessage | undefined;
 }
 
 /** Messages held while the connection waits (an asynchronous hello); more is abuse. */
@@ -80,11 +88,20 @@ const IMPLICIT_CLOSE_REASONS: Record<number, string> = {
  * resumes and gets what it missed from the store. Replays wait for room
  * ({@link whenWritable}) instead of filling the queue.
  */
-export class Connection implements TetherConnection, Subscriber, HeartbeatSubject {
+export class Connection implements TetherConnection, Subscriber, HeartbeatSubject, ExpiringSubject {
   readonly id = randomId(9);
   readonly ip: string;
   readonly user: string | undefined;
-  readonly data: Readonly<Record<string, Json>> | undefined;
+  /** Replaced when a refreshed token carries new claims. */
+  data: Readonly<Record<string, Json>> | undefined;
+  /** When the token expires (wall-clock ms); undefined when it does not. */
+  tokenExpiresAt: number | undefined;
+  /** When to send `refresh`; undefined once sent. */
+  refreshAt: number | undefined;
+  /** The upgrade request, for the hook on a refresh (kept only for expiring tokens). */
+  readonly authRequest: IncomingMessage | undefined;
+  /** Numbers `auth` frames: the answer of an older one does nothing. */
+  authAttempt = 0;
   private current: ConnectionState = 'handshake';
   session: Session | undefined;
   client: ConnectionInfo['client'];
@@ -133,6 +150,8 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
     this.ip = identity.ip;
     this.user = identity.user;
     this.data = identity.data;
+    this.authRequest = identity.request;
+    this.setTokenExpiry(identity.expiresAt, false);
     const now = host.clock.monotonic();
     this.connectedAt = host.clock.now();
     this.openedAt = now;
@@ -203,6 +222,27 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
         resolve(this.current === 'open' && this.closeInfo === undefined),
       );
     });
+  }
+
+  /**
+   * Sets when the connection's token expires and when to ask for a fresh one (see
+   * {@link refreshAtFor}); `notify` tells the endpoint's expiry watch.
+   */
+  setTokenExpiry(expiresAt: number | undefined, notify = true): void {
+    this.tokenExpiresAt = expiresAt;
+    this.refreshAt =
+      expiresAt === undefined
+        ? undefined
+        : refreshAtFor(expiresAt, this.host.clock.now(), this.host.options.tokenRefreshLeadMs);
+    if (notify) this.host.tokenChanged(this);
+  }
+
+  /** Sends `refresh` (once per token): the token expires at `tokenExpiresAt`. */
+  askForToken(): void {
+    const exp = this.tokenExpiresAt;
+    this.refreshAt = undefined;
+    if (exp === undefined) return;
+    this.enqueue({ t: 'refresh', exp, within: Math.max(0, exp - this.host.clock.now()) });
   }
 
   /** The one place the state changes. */

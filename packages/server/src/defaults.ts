@@ -89,6 +89,13 @@ export const SERVER_DEFAULTS = {
    * [restartRetryAfterMs, restartRetryAfterMs + this], so a crowd comes back spread out.
    */
   restartRetrySpreadMs: 4_000,
+  /**
+   * 30 s: how long before a connection's token expires (the `expiresAt` of `authenticate`)
+   * the server sends `refresh`, capped at half the token's remaining lifetime (a 5 s token
+   * is asked after 2.5 s). A token provider usually answers in well under a second; 30 s
+   * leaves room for a slow network and a retry, and costs one early fetch per token life.
+   */
+  tokenRefreshLeadMs: 30_000,
   /** `Retry-After` of an HTTP 429 (per-IP cap), rounded up to whole seconds. */
   refusedRetryAfterMs: 5_000,
 } as const;

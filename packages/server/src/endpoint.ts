@@ -31,6 +31,7 @@ import { type SendResult, type SessionGrant, SessionRegistry } from './sessions.
 import { EndpointCounters, type EndpointStats } from './stats.js';
 import type { Store } from './store/index.js';
 import type { TetherSocket } from './tether-socket.js';
+import { TokenExpiryWatch } from './token-expiry.js';
 import type { PublishResult, Topics } from './topics.js';
 import { type LateRefusal, UpgradeAcceptor } from './upgrade-acceptor.js';
 
@@ -118,6 +119,8 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   private readonly events: Emitter<EndpointEvents>;
   private readonly sessions: SessionRegistry;
   private readonly router: RouterContext;
+  /** One timer for the token deadlines of every connection (refresh, then 4002). */
+  private readonly expiry: TokenExpiryWatch<Connection>;
   private drain:
     | { reason: string; retryAfterMs: () => number; waiters: Array<() => void> }
     | undefined;
@@ -132,6 +135,15 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     this.flusher = shared.flusher;
     this.acks = new AckScheduler(options.ackDelayMs, shared.flusher, shared.clock);
     this.tickMs = sweepTickMs(options);
+    this.expiry = new TokenExpiryWatch<Connection>(shared.clock, (connection, action) => {
+      if (action === 'refresh') {
+        connection.askForToken();
+        return;
+      }
+      this.expiry.untrack(connection);
+      this.logger.info({ cid: connection.id, user: connection.user }, 'token expired, closing');
+      connection.closeWith(CloseCode.TOKEN_EXPIRED, 'token expired');
+    });
     this.sessions = new SessionRegistry({
       path,
       options,
@@ -280,6 +292,11 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     }
   }
 
+  /** A connection's token deadlines changed (a refresh was accepted). */
+  tokenChanged(connection: Connection): void {
+    if (connection.state === 'open') this.expiry.track(connection);
+  }
+
   /** Entry point of the upgrade router for this path. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.acceptor.handle(request, socket, head);
@@ -299,6 +316,8 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   }
 
   private ready(connection: Connection, grant: SessionGrant): void {
+    // Watched from the welcome on: a refresh frame needs an open connection.
+    this.expiry.track(connection);
     this.logger.debug(
       { cid: connection.id, sid: connection.sessionId, resumed: grant.resumed },
       'welcomed',
@@ -325,6 +344,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   /** Called by a connection when its socket closed. */
   closed(connection: Connection, event: CloseEvent): void {
     this.registry.delete(connection.id);
+    this.expiry.untrack(connection);
     this.acceptor.release(connection.ip);
     if (connection.topics !== undefined)
       this.shared.topics.unsubscribeAll(connection, connection.topics);
@@ -443,6 +463,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   dispose(): void {
     this.acceptor.close();
     this.acks.stop();
+    this.expiry.stop();
     this.sessions.dispose();
     this.events.removeAllListeners();
   }

@@ -10,6 +10,7 @@ import {
   type WelcomeFrame,
 } from '@tether/protocol';
 import type { RawData } from 'ws';
+import { onAuth } from './auth-frames.js';
 import type { Connection } from './connection.js';
 import { asProtocolError, errorFrame, errorMessage, refOf } from './frame-errors.js';
 import { onMsg, onReq } from './message-frames.js';
@@ -129,6 +130,9 @@ function dispatch(
       break;
     case 'publish':
       onPublish(ctx, conn, frame);
+      break;
+    case 'auth':
+      onAuth(ctx, conn, frame);
       break;
     case 'res':
       // The server sends no requests yet, so no reply can match; ignored like a late reply.

@@ -30,6 +30,11 @@ export interface AuthContext {
   origin: string | undefined;
   /** The endpoint's path. */
   path: string;
+  /**
+   * True when the token came in an `auth` frame on an open connection (a refresh), not
+   * with the upgrade; `request` is then the connection's original upgrade request.
+   */
+  refresh?: boolean;
 }
 
 /** An accepted connection's identity, as returned by `authenticate`. */
@@ -38,6 +43,13 @@ export interface AuthIdentity {
   user?: string;
   /** Anything else the application wants to keep with the connection. */
   data?: Readonly<Record<string, Json>>;
+  /**
+   * When the credentials expire (ms since the epoch, e.g. a JWT's `exp` × 1000). The server
+   * then asks the client for a fresh token (`refresh`, `tokenRefreshLeadMs` before) and
+   * closes the connection with 4002 if none arrives in time. An identity that has expired
+   * already is refused with 4001. Absent: the connection never expires.
+   */
+  expiresAt?: number;
 }
 
 /**
@@ -137,6 +149,11 @@ export interface EndpointOptions {
   ackEvery?: number;
   /** Time a client has to answer a server close frame before its socket is destroyed. Default 5000 ms. */
   closeGraceMs?: number;
+  /**
+   * How long before a connection's token expires (see `AuthIdentity.expiresAt`) the
+   * server sends `refresh`, capped at half the remaining lifetime. Default 30 000 ms.
+   */
+  tokenRefreshLeadMs?: number;
 }
 
 /** Endpoint options with every default applied and every value checked. */
@@ -159,6 +176,7 @@ export interface ResolvedEndpointOptions {
   ackDelayMs: number;
   ackEvery: number;
   closeGraceMs: number;
+  tokenRefreshLeadMs: number;
 }
 
 const ENDPOINT_KEYS = [
@@ -180,6 +198,7 @@ const ENDPOINT_KEYS = [
   'ackDelayMs',
   'ackEvery',
   'closeGraceMs',
+  'tokenRefreshLeadMs',
 ] as const satisfies readonly (keyof EndpointOptions)[];
 
 const DAY_MS = 86_400_000;
@@ -261,6 +280,13 @@ export function resolveEndpointOptions(options: EndpointOptions = {}): ResolvedE
     ackDelayMs: int('ackDelayMs', options.ackDelayMs, d.ackDelayMs, 0, 60_000),
     ackEvery: int('ackEvery', options.ackEvery, d.ackEvery, 1, 1_000_000),
     closeGraceMs: int('closeGraceMs', options.closeGraceMs, d.closeGraceMs, 1, DAY_MS),
+    tokenRefreshLeadMs: int(
+      'tokenRefreshLeadMs',
+      options.tokenRefreshLeadMs,
+      d.tokenRefreshLeadMs,
+      0,
+      DAY_MS,
+    ),
   };
 }
 

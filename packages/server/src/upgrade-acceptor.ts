@@ -108,7 +108,12 @@ export class UpgradeAcceptor {
     }
     const authenticate = options.authenticate;
     if (authenticate === undefined) {
-      this.accept(request, socket, head, ip, { ok: true, user: undefined, data: undefined });
+      this.accept(request, socket, head, ip, {
+        ok: true,
+        user: undefined,
+        data: undefined,
+        expiresAt: undefined,
+      });
       return;
     }
     let done = false;
@@ -128,6 +133,7 @@ export class UpgradeAcceptor {
       authenticate,
       { request, offered, ip, origin, path: this.host.path },
       this.host.logger,
+      () => this.host.clock.now(),
       handshake.settle,
     );
   }
@@ -210,7 +216,14 @@ export class UpgradeAcceptor {
       if (outcome.ok) {
         this.host.upgraded(
           ws as TetherSocket,
-          { ip, user: outcome.user, data: outcome.data },
+          {
+            ip,
+            user: outcome.user,
+            data: outcome.data,
+            expiresAt: outcome.expiresAt,
+            // Kept only while a refresh may need it (an auth frame's hook sees it again).
+            request: outcome.expiresAt === undefined ? undefined : request,
+          },
           undefined,
         );
         return;
@@ -219,7 +232,7 @@ export class UpgradeAcceptor {
       this.host.logger.info({ ip, code: outcome.code }, 'authentication refused');
       this.host.upgraded(
         ws as TetherSocket,
-        { ip, user: undefined, data: undefined },
+        { ip, user: undefined, data: undefined, expiresAt: undefined, request: undefined },
         { code: outcome.code, reason: outcome.reason },
       );
     });

@@ -70,6 +70,7 @@ const ENDPOINT_OPTIONS = {
   ackDelayMs: true,
   ackEvery: true,
   closeGraceMs: true,
+  tokenRefreshLeadMs: true,
 } satisfies Record<keyof EndpointOptions, true>;
 
 /** Each rate-limit option and the `SERVER_DEFAULTS` key of its default. */

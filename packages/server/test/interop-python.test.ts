@@ -13,9 +13,12 @@ const SCRIPT = fileURLToPath(new URL('./fixtures/python-client.py', import.meta.
 
 function runPython(
   url: string,
+  ...args: string[]
 ): Promise<{ code: number | null; frames: Array<Record<string, unknown>>; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/python3', [SCRIPT, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/python3', [SCRIPT, url, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => {
@@ -80,6 +83,26 @@ describe.skipIf(systemDepMissing('python3-websockets'))(
       expect(byType('error').map((f) => f.code)).toEqual(['BAD_JSON', 'UNKNOWN_TYPE']);
       expect(byType('ack')[0]).toMatchObject({ seq: 1 });
       expect(received).toEqual([{ text: 'from python' }]);
+    });
+
+    it('answers refresh with a fresh token in auth, then is closed with 4002 when it stops', async () => {
+      const checked: string[] = [];
+      started = await startTether({
+        // Tokens "py-N" expire 1.5 s after they are checked (refresh asked at half: 0.75 s).
+        authenticate: ({ token, refresh }) => {
+          checked.push(`${refresh === true ? 'refresh' : 'upgrade'}:${token}`);
+          if (token === undefined || !token.startsWith('py-')) return false;
+          return { user: 'py', expiresAt: Date.now() + 1_500 };
+        },
+      });
+      const { code, frames, stderr } = await runPython(started.url, 'refresh');
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(checked).toEqual(['upgrade:py-1', 'refresh:py-2']);
+      const types = frames.map((f) => f.t).filter((t) => t !== 'ping');
+      expect(types).toEqual(['welcome', 'refresh', 'authed', 'refresh', 'goodbye', 'closed']);
+      expect(frames.find((f) => f.t === 'goodbye')).toMatchObject({ code: 4002 });
+      expect(frames.find((f) => f.t === 'closed')).toEqual({ t: 'closed', code: 4002 });
     });
   },
 );
