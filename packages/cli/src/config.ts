@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { TetherError } from '@tether/common';
 import { FIELD_BY_KEY, FIELDS } from './config-fields.js';
-import { nearestName } from './near-names.js';
 import { FieldError } from './config-parsers.js';
 import {
   type AuthConfig,
@@ -12,6 +11,7 @@ import {
   type LogLevel,
   type TopicRule,
 } from './config-types.js';
+import { nearestName } from './near-names.js';
 
 /**
  * A configuration the hub cannot run with. The message starts with where the bad value
