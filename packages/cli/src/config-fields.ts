@@ -254,10 +254,10 @@ export const FIELDS: readonly FieldSpec[] = [
   {
     key: 'trustProxy',
     flag: '--trust-proxy',
-    flagValue: true,
+    arg: '<list>',
     env: ['TETHER_TRUST_PROXY'],
-    parse: p.bool,
-    help: 'client IPs from X-Forwarded-For (only behind your own proxy)',
+    parse: p.proxies,
+    help: 'your proxies (addresses/CIDRs, comma-separated): client IPs from their X-Forwarded-For',
   },
   {
     key: 'log.level',

@@ -1,5 +1,6 @@
 import { parseDuration } from '@tether/common';
 import { isValidTopic } from '@tether/protocol';
+import { resolveTrustedProxies } from '@tether/server';
 import type { TopicHistoryRule, TopicPermission, TopicRule } from './config-types.js';
 
 /**
@@ -152,6 +153,30 @@ export const list: Parser<string[]> = (value, text) => {
     throw new FieldError(`expected a list of non-empty strings, got ${show(value)}`);
   }
   return items as string[];
+};
+
+/**
+ * `trustProxy`: the proxies the hub believes, as addresses and CIDR ranges (a JSON
+ * array, or comma-separated text). `false` (or `off`, or empty text) trusts nobody;
+ * `true` is refused because it used to believe any `X-Forwarded-For`.
+ */
+export const proxies: Parser<string[]> = (value, text) => {
+  if (value === false) return [];
+  if (text && typeof value === 'string' && ['', 'false', 'off', 'no', '0'].includes(value.trim())) {
+    return [];
+  }
+  if (value === true || (text && typeof value === 'string' && value.trim() === 'true')) {
+    throw new FieldError(
+      'true is no longer accepted (it let clients forge their address): list the proxies you run, e.g. "127.0.0.1,10.0.0.0/8"',
+    );
+  }
+  const items = list(value, text);
+  try {
+    resolveTrustedProxies(items);
+  } catch (err) {
+    throw new FieldError((err as Error).message.replace(/^trustProxy: /, ''));
+  }
+  return items;
 };
 
 /** `false`, or `{ perSecond, burst }`. */

@@ -107,8 +107,11 @@ export interface HubConfig {
   };
   /** Allowed `Origin`s of browser clients; undefined allows any. */
   origins: string[] | undefined;
-  /** Take client IPs from `X-Forwarded-For` (only behind your own proxy). */
-  trustProxy: boolean;
+  /**
+   * The proxies you run (addresses and CIDR ranges): behind them the client IP is the
+   * rightmost `X-Forwarded-For` entry that is not one of them. Empty: the socket's address.
+   */
+  trustProxy: string[];
   log: { level: LogLevel };
   /** Serve the dashboard at /dashboard. */
   dashboard: boolean;

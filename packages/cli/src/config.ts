@@ -272,7 +272,7 @@ function buildConfig(
       opsKey: optional('api.opsKey'),
     },
     origins: optional('origins'),
-    trustProxy: get('trustProxy', false),
+    trustProxy: get<string[]>('trustProxy', []),
     log: { level: get<LogLevel>('log.level', d.logLevel) },
     dashboard: get('dashboard', true),
     demo: get('demo', true),

@@ -102,6 +102,22 @@ describe('hub configuration: sources and precedence', () => {
     });
   });
 
+  it('reads trustProxy as a list of proxies from the flag, the environment and the file', () => {
+    expect(resolve(['--insecure']).config.trustProxy).toEqual([]);
+    expect(
+      resolve(['--insecure', '--trust-proxy', '127.0.0.1, 10.0.0.0/8,::1']).config.trustProxy,
+    ).toEqual(['127.0.0.1', '10.0.0.0/8', '::1']);
+    expect(resolve(['--insecure'], { TETHER_TRUST_PROXY: 'fd00::/8' }).config.trustProxy).toEqual([
+      'fd00::/8',
+    ]);
+    expect(resolve(['--insecure'], { TETHER_TRUST_PROXY: 'false' }).config.trustProxy).toEqual([]);
+    const cwd = withFile({ auth: { mode: 'none' }, trustProxy: ['192.168.0.0/16'] });
+    expect(resolve([], {}, cwd).config.trustProxy).toEqual(['192.168.0.0/16']);
+    expect(
+      configError(() => resolve([], {}, withFile({ auth: { mode: 'none' }, trustProxy: true }))),
+    ).toMatch(/^tether\.config\.json: trustProxy: true is no longer accepted/);
+  });
+
   it('reads per-namespace history bounds; an absent field keeps the hub-wide bound', () => {
     const cwd = withFile({
       auth: { mode: 'none' },
@@ -333,7 +349,12 @@ describe('hub configuration: every error names the source and the key', () => {
       { TETHER_HEARTBEAT_TIMEOUT: '2d' },
       /^TETHER_HEARTBEAT_TIMEOUT: expected milliseconds or a duration/,
     ],
-    [{ TETHER_TRUST_PROXY: 'maybe' }, /^TETHER_TRUST_PROXY: expected true or false, got "maybe"$/],
+    [
+      { TETHER_TRUST_PROXY: 'maybe' },
+      /^TETHER_TRUST_PROXY: "maybe" is not an IP address or CIDR range$/,
+    ],
+    [{ TETHER_TRUST_PROXY: 'true' }, /^TETHER_TRUST_PROXY: true is no longer accepted/],
+    [{ TETHER_TRUST_PROXY: '10.0.0.0/40' }, /^TETHER_TRUST_PROXY: "10.0.0.0\/40": the prefix/],
     [{ TETHER_MAX_MESSAGE_BYTES: '1e6' }, /^TETHER_MAX_MESSAGE_BYTES: expected an integer/],
   ])('environment %j', (env, message) => {
     expect(configError(() => resolve(['--insecure'], env))).toMatch(message);

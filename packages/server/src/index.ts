@@ -120,3 +120,4 @@ export {
 } from './tether-server.js';
 export type { PublishResult, TopicStats } from './topics.js';
 export { TopicError } from './topics.js';
+export { resolveTrustedProxies, type TrustedProxies } from './trusted-proxies.js';

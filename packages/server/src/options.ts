@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import {
   type Clock,
-  checkBool,
   checkFn,
   checkInt,
   checkKnownKeys,
@@ -14,6 +13,7 @@ import type { TetherConnection } from './connection-types.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { defaultLogger, type Logger } from './logger.js';
 import type { StoreSpec } from './store/index.js';
+import { resolveTrustedProxies, type TrustedProxies } from './trusted-proxies.js';
 
 /** What an `authenticate` hook sees: the upgrade request and the token found in it. */
 export interface AuthContext {
@@ -287,10 +287,13 @@ export interface TetherServerOptions {
   /** Time source for heartbeats, limits and timestamps. Default: the system clock. */
   clock?: Clock;
   /**
-   * Take the client IP from the first `X-Forwarded-For` entry (only behind a proxy you
-   * run: clients can forge the header). Default false: the socket's address.
+   * The proxies you run, as IPv4/IPv6 addresses and CIDR ranges (`["127.0.0.1",
+   * "10.0.0.0/8", "::1"]`). When the socket peer is one of them, the client IP is the
+   * rightmost `X-Forwarded-For` entry that is not (entries further left are written by
+   * the client and may be forged); an entry that is not an IP ends the walk at the last
+   * trusted hop. Default `[]` (also `false`): the socket's address. `true` is refused.
    */
-  trustProxy?: boolean;
+  trustProxy?: readonly string[] | false;
   /** Default of `close({ drainTimeoutMs })`. Default 10 000 ms. */
   drainTimeoutMs?: number;
   /**
@@ -314,7 +317,7 @@ export interface ResolvedServerOptions {
   host: string;
   logger: Logger;
   clock: Clock;
-  trustProxy: boolean;
+  trustProxy: TrustedProxies;
   drainTimeoutMs: number;
   store: StoreSpec;
 }
@@ -363,7 +366,7 @@ export function resolveServerOptions(options: TetherServerOptions = {}): Resolve
     host,
     logger,
     clock,
-    trustProxy: checkBool('trustProxy', options.trustProxy ?? false),
+    trustProxy: resolveTrustedProxies(options.trustProxy),
     drainTimeoutMs: checkInt(
       'drainTimeoutMs',
       options.drainTimeoutMs ?? SERVER_DEFAULTS.drainTimeoutMs,
