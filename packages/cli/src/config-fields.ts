@@ -224,6 +224,12 @@ export const FIELDS: readonly FieldSpec[] = [
     help: 'accept connections without a token as anonymous (default false)',
   },
   {
+    key: 'auth.topicsClaim',
+    env: ['TETHER_JWT_TOPICS_CLAIM'],
+    parse: p.oneOf(['required', 'optional'] as const),
+    help: 'required (default): tokens without a topics claim get only their own {sub} topics',
+  },
+  {
     key: 'api.key',
     flag: '--api-key',
     arg: '<key>',

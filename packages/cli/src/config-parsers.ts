@@ -211,6 +211,23 @@ export function isTopicPattern(pattern: string): boolean {
   return base.length > 0 && isValidTopic(base);
 }
 
+/**
+ * A namespace key: a topic pattern, or one with `{sub}` (the connection's user) as one
+ * whole segment: `user:{sub}`, `user:{sub}:*`, `inbox/{sub}/alerts`, `user:{sub}*`.
+ */
+export function isNamespacePattern(pattern: string): boolean {
+  const at = pattern.indexOf('{sub}');
+  if (at === -1) return isTopicPattern(pattern);
+  if (pattern.indexOf('{sub}', at + 1) !== -1) return false;
+  const before = pattern.slice(0, at);
+  const after = pattern.slice(at + '{sub}'.length);
+  const boundary = (c: string | undefined): boolean => c === undefined || ':/.'.includes(c);
+  if (!boundary(before.at(-1)) || !(after === '' || after === '*' || boundary(after[0]))) {
+    return false;
+  }
+  return isTopicPattern(`${before}sub${after}`);
+}
+
 const HISTORY_MAX_AGE_MS = 365 * 24 * 60 * 60_000;
 
 /** A namespace's `history`: `{ maxCount?, maxAgeMs? }`, checked like the hub-wide `history.*`. */
@@ -253,9 +270,9 @@ export const topics: Parser<Record<string, TopicRule>> = (value) => {
   const rules: Record<string, TopicRule> = {};
   for (const [pattern, raw] of Object.entries(value as Record<string, unknown>)) {
     const at = `[${JSON.stringify(pattern)}]`;
-    if (!isTopicPattern(pattern)) {
+    if (!isNamespacePattern(pattern)) {
       throw new FieldError(
-        'not a topic pattern: use "*", "prefix*" or a topic name (letters, digits and _ - . : / @ # = +)',
+        'not a topic pattern: use "*", "prefix*", a topic name (letters, digits and _ - . : / @ # = +), or {sub} as one segment ("user:{sub}")',
         at,
       );
     }

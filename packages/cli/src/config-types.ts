@@ -4,12 +4,17 @@ import { SERVER_DEFAULTS, STORE_DEFAULTS } from '@tether/server';
  * Who may publish to or subscribe to the topics of a namespace, from a client:
  * - `anyone`: every connection, also anonymous ones;
  * - `authenticated`: connections with a verified token (every connection in insecure
- *   mode), restricted further by the token's `topics` claim when it has one;
+ *   mode), restricted further by the token's `topics` claim when it has one; a token
+ *   without one gets only its own `{sub}` namespaces unless `auth.topicsClaim` is
+ *   `optional`;
  * - `none`: no client (the HTTP API and the server's own code still can).
  */
 export type TopicPermission = 'anyone' | 'authenticated' | 'none';
 
-/** The rule of one topic namespace (`"demo:*"`, `"*"`, or an exact topic name). */
+/**
+ * The rule of one topic namespace (`"demo:*"`, `"*"`, an exact topic name, or a per-user
+ * pattern such as `"user:{sub}"`). A topic no namespace matches is refused.
+ */
 export interface TopicRule {
   publish: TopicPermission;
   subscribe: TopicPermission;
@@ -65,6 +70,11 @@ export type AuthConfig =
       clockToleranceMs: number;
       /** Accept connections without a token as anonymous (they get `anyone` topics only). */
       anonymous: boolean;
+      /**
+       * `required`: a token without a `topics` claim uses only `anyone` and its own
+       * `{sub}` topics; `optional`: every `authenticated` namespace.
+       */
+      topicsClaim: 'required' | 'optional';
     };
 
 /** Log levels of the hub's pino logger. */
@@ -119,12 +129,6 @@ export interface HubConfig {
   demo: boolean;
 }
 
-/** The rule of topics no namespace matches: token claims decide. */
-export const DEFAULT_TOPIC_RULE: TopicRule = {
-  publish: 'authenticated',
-  subscribe: 'authenticated',
-};
-
 /**
  * Defaults of `tether serve`. Durable by default (SQLite in ./data); reachable from this
  * machine only (127.0.0.1) until `--host` says otherwise; authenticated by default (JWT):
@@ -154,6 +158,12 @@ export const HUB_DEFAULTS = {
   /** 5 s of clock skew between the token issuer and the hub. */
   clockToleranceMs: 5_000,
   logLevel: 'info',
-  /** The demo namespace is open to every connection of the hub (authenticated, or insecure mode). */
+  /** Tokens without a `topics` claim get their own `{sub}` topics only: claims fail closed. */
+  topicsClaim: 'required',
+  /**
+   * The demo page chats on `demo:chat`: the namespace is open to every connection of an
+   * insecure hub, and to tokens whose `topics` claim lists it. Topics outside every
+   * namespace are refused.
+   */
   topics: { 'demo:*': { publish: 'authenticated', subscribe: 'authenticated' } },
 } as const;

@@ -350,6 +350,7 @@ function resolveAuth(
     audience: optional('auth.audience'),
     clockToleranceMs: get('auth.clockToleranceMs', HUB_DEFAULTS.clockToleranceMs),
     anonymous: get('auth.anonymous', false),
+    topicsClaim: get('auth.topicsClaim', HUB_DEFAULTS.topicsClaim),
   };
 }
 

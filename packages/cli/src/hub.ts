@@ -112,7 +112,9 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       drainTimeoutMs: config.drainTimeoutMs,
       trustProxy: config.trustProxy,
     });
-    const access = new TopicAccess(config.topics);
+    const access = new TopicAccess(config.topics, {
+      topicsClaim: config.auth.mode === 'jwt' ? config.auth.topicsClaim : 'required',
+    });
     endpoint = tether.endpoint(WS_PATH, {
       heartbeatIntervalMs: config.heartbeat.intervalMs,
       heartbeatTimeoutMs: config.heartbeat.timeoutMs,
@@ -125,9 +127,9 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       ...(config.origins === undefined ? {} : { origins: config.origins }),
       authenticate,
       authorizePublish: ({ connection, topic }) =>
-        access.allows('publish', topic, connectionAuth(connection.data)),
+        access.allows('publish', topic, connectionAuth(connection.data, connection.user)),
       authorizeSubscribe: ({ connection, topic }) =>
-        access.allows('subscribe', topic, connectionAuth(connection.data)),
+        access.allows('subscribe', topic, connectionAuth(connection.data, connection.user)),
     });
   } catch (err) {
     await rawStore.close().catch(() => {});
@@ -304,7 +306,7 @@ function openStore(config: HubConfig): Store {
   };
   if (Object.values(config.topics).some((rule) => rule.history !== undefined)) {
     const namespaces = new TopicAccess(config.topics);
-    retention.historyFor = (topic) => namespaces.ruleFor(topic).history;
+    retention.historyFor = (topic) => namespaces.ruleFor(topic)?.history;
   }
   if (config.store === 'memory') return createStore('memory', retention);
   const path = resolve(config.store.slice('sqlite:'.length));

@@ -102,6 +102,26 @@ describe('hub configuration: sources and precedence', () => {
     });
   });
 
+  it('reads per-user namespaces ({sub} as one segment) and the topics claim policy', () => {
+    const cwd = withFile({
+      auth: { mode: 'none' },
+      topics: {
+        'user:{sub}': { subscribe: 'authenticated' },
+        'inbox:{sub}:*': { publish: 'authenticated' },
+        'home/{sub}*': {},
+        '{sub}.alerts': {},
+      },
+    });
+    expect(Object.keys(resolve([], {}, cwd).config.topics)).toEqual([
+      'user:{sub}',
+      'inbox:{sub}:*',
+      'home/{sub}*',
+      '{sub}.alerts',
+    ]);
+    const env = { TETHER_JWT_SECRET: SECRET, TETHER_JWT_TOPICS_CLAIM: 'optional' };
+    expect(resolve([], env).config.auth).toMatchObject({ mode: 'jwt', topicsClaim: 'optional' });
+  });
+
   it('reads trustProxy as a list of proxies from the flag, the environment and the file', () => {
     expect(resolve(['--insecure']).config.trustProxy).toEqual([]);
     expect(
@@ -206,6 +226,7 @@ describe('hub configuration: sources and precedence', () => {
       audience: undefined,
       clockToleranceMs: 5000,
       anonymous: false,
+      topicsClaim: 'required',
     });
     expect(config.api).toEqual({
       key: 'a'.repeat(20),
@@ -276,6 +297,13 @@ describe('hub configuration: every error names the source and the key', () => {
       /^tether\.config\.json: topics\["demo:\*"\]\.publish: expected one of anyone, authenticated, none, got "everyone"$/,
     ],
     [{ topics: { 'a*b': {} } }, /^tether\.config\.json: topics\["a\*b"\]: not a topic pattern/],
+    [{ topics: { 'user{sub}': {} } }, /topics\["user\{sub\}"\]: not a topic pattern/],
+    [{ topics: { 'user:{sub}x': {} } }, /topics\["user:\{sub\}x"\]: not a topic pattern/],
+    [{ topics: { '{sub}:{sub}': {} } }, /topics\["\{sub\}:\{sub\}"\]: not a topic pattern/],
+    [
+      { auth: { mode: 'jwt', secret: 'x'.repeat(32), topicsClaim: 'maybe' } },
+      /auth\.topicsClaim: expected one of required, optional/,
+    ],
     [
       { topics: { 'demo:*': { history: 10 } } },
       /^tether\.config\.json: topics\["demo:\*"\]\.history: expected \{ "maxCount": \.\.\., "maxAgeMs": \.\.\. \}, got 10$/,
