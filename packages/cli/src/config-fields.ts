@@ -143,6 +143,18 @@ export const FIELDS: readonly FieldSpec[] = [
     help: 'largest HTTP API request body (default 1 MiB)',
   },
   {
+    key: 'limits.headersTimeoutMs',
+    env: ['TETHER_HEADERS_TIMEOUT'],
+    parse: p.duration(100, DAY),
+    help: 'time to send complete HTTP request headers, then 408 (default 10s)',
+  },
+  {
+    key: 'limits.requestTimeoutMs',
+    env: ['TETHER_REQUEST_TIMEOUT'],
+    parse: p.duration(100, DAY),
+    help: 'time to send a whole HTTP request, then 408 (default 10s)',
+  },
+  {
     key: 'history.maxCount',
     env: ['TETHER_HISTORY_MAX_COUNT'],
     parse: p.int(0),

@@ -101,6 +101,10 @@ export interface HubConfig {
     slowConsumerBytes: number;
     /** Largest HTTP API request body. */
     maxBodyBytes: number;
+    /** Time to send complete HTTP request headers (408 after it). */
+    headersTimeoutMs: number;
+    /** Time to send a whole HTTP request (408 after it); at least `headersTimeoutMs`. */
+    requestTimeoutMs: number;
   };
   /** Topic history retention (the store's bounds). */
   history: { maxCount: number; maxAgeMs: number };
@@ -152,6 +156,8 @@ export const HUB_DEFAULTS = {
   slowConsumerBytes: SERVER_DEFAULTS.slowConsumerBytes,
   /** 1 MiB: a publish body carries one message (≤ 64 KiB by default) plus JSON overhead; more is a mistake or abuse. */
   maxBodyBytes: 1024 * 1024,
+  headersTimeoutMs: SERVER_DEFAULTS.headersTimeoutMs,
+  requestTimeoutMs: SERVER_DEFAULTS.requestTimeoutMs,
   historyMaxCount: STORE_DEFAULTS.historyMaxCount,
   historyMaxAgeMs: STORE_DEFAULTS.historyMaxAgeMs,
   authMode: 'jwt',

@@ -259,6 +259,8 @@ function buildConfig(
       }),
       slowConsumerBytes: get('limits.slowConsumerBytes', d.slowConsumerBytes),
       maxBodyBytes: get('limits.maxBodyBytes', d.maxBodyBytes),
+      headersTimeoutMs: get('limits.headersTimeoutMs', d.headersTimeoutMs),
+      requestTimeoutMs: get('limits.requestTimeoutMs', d.requestTimeoutMs),
     },
     history: {
       maxCount: get('history.maxCount', d.historyMaxCount),
@@ -277,6 +279,13 @@ function buildConfig(
     dashboard: get('dashboard', true),
     demo: get('demo', true),
   };
+  const { headersTimeoutMs, requestTimeoutMs } = config.limits;
+  if (requestTimeoutMs < headersTimeoutMs) {
+    const where = (key: string): string => raw(key)?.label ?? key;
+    throw new ConfigError(
+      `${where('limits.requestTimeoutMs')}: must be at least limits.headersTimeoutMs (${headersTimeoutMs} ms), got ${requestTimeoutMs} ms`,
+    );
+  }
   return { config, sources };
 }
 

@@ -8,6 +8,7 @@ import {
   createOpsHandler,
   createStore,
   type Endpoint,
+  httpServerOptions,
   instrumentStore,
   type Logger,
   StatsSampler,
@@ -101,7 +102,9 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   let handler: (request: IncomingMessage, response: ServerResponse) => void = (_req, res) => {
     sendJson(res, 503, { error: { code: 'DRAINING', message: 'the hub is not serving yet' } });
   };
-  const http = createServer((request, response) => handler(request, response));
+  const http = createServer(httpServerOptions(config.limits), (request, response) =>
+    handler(request, response),
+  );
   let tether: TetherServer;
   let endpoint: Endpoint;
   try {

@@ -57,6 +57,7 @@ export {
   ReplyError,
   ServerStateError,
 } from './errors.js';
+export { type HttpTimeouts, httpServerOptions } from './http-timeouts.js';
 export { defaultLogger, type Logger, silentLogger } from './logger.js';
 export * from './ops/index.js';
 export type {

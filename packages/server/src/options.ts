@@ -297,6 +297,14 @@ export interface TetherServerOptions {
   /** Default of `close({ drainTimeoutMs })`. Default 10 000 ms. */
   drainTimeoutMs?: number;
   /**
+   * Standalone mode: time a client has to send complete request headers before it gets
+   * 408 and is cut (also before a WebSocket upgrade). Default 10 000 ms. With `server`,
+   * set `headersTimeout` on your own server instead.
+   */
+  headersTimeoutMs?: number;
+  /** Standalone mode: time to receive a whole request (≥ `headersTimeoutMs`). Default 10 000 ms. */
+  requestTimeoutMs?: number;
+  /**
    * Where sessions, their unacknowledged messages and topic histories live:
    * - `'memory'` (default): in this process; lost on restart (resumes then get
    *   `resumed: false, reason: 'unknown'` and topics start a new epoch);
@@ -319,6 +327,8 @@ export interface ResolvedServerOptions {
   clock: Clock;
   trustProxy: TrustedProxies;
   drainTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
   store: StoreSpec;
 }
 
@@ -330,6 +340,8 @@ const SERVER_KEYS = [
   'clock',
   'trustProxy',
   'drainTimeoutMs',
+  'headersTimeoutMs',
+  'requestTimeoutMs',
   'store',
 ] as const satisfies readonly (keyof TetherServerOptions)[];
 
@@ -340,6 +352,32 @@ export function resolveServerOptions(options: TetherServerOptions = {}): Resolve
     throw new OptionError(
       'server',
       'pass either an existing server or port/host for a standalone server, not both (the attached server decides where it listens)',
+    );
+  }
+  for (const name of ['headersTimeoutMs', 'requestTimeoutMs'] as const) {
+    if (options.server !== undefined && options[name] !== undefined) {
+      throw new OptionError(
+        name,
+        'applies to the standalone server only; set headersTimeout/requestTimeout on the server you pass',
+      );
+    }
+  }
+  const headersTimeoutMs = checkInt(
+    'headersTimeoutMs',
+    options.headersTimeoutMs ?? SERVER_DEFAULTS.headersTimeoutMs,
+    100,
+    DAY_MS,
+  );
+  const requestTimeoutMs = checkInt(
+    'requestTimeoutMs',
+    options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs,
+    100,
+    DAY_MS,
+  );
+  if (requestTimeoutMs < headersTimeoutMs) {
+    throw new OptionError(
+      'requestTimeoutMs',
+      `must be at least headersTimeoutMs (${headersTimeoutMs}), got ${requestTimeoutMs}`,
     );
   }
   const server = options.server;
@@ -373,6 +411,8 @@ export function resolveServerOptions(options: TetherServerOptions = {}): Resolve
       0,
       DAY_MS,
     ),
+    headersTimeoutMs,
+    requestTimeoutMs,
     store: options.store ?? 'memory',
   };
 }
