@@ -313,7 +313,8 @@ function openStore(config: HubConfig): Store {
   }
   if (config.store === 'memory') return createStore('memory', retention);
   const path = resolve(config.store.slice('sqlite:'.length));
-  mkdirSync(dirname(path), { recursive: true });
+  // 0700: the store creates the file 0600; nobody else needs to list the directory.
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   return createStore({ kind: 'sqlite', path, ...retention });
 }
 
