@@ -25,6 +25,7 @@ import { createAdmin } from './hub-admin.js';
 import { type AuthRefusalListener, createAuthenticate } from './hub-auth.js';
 import { storeHistory } from './hub-history.js';
 import { createPagesHandler } from './hub-pages.js';
+import { stdoutLogDestination } from './stdio.js';
 import { connectionAuth, TopicAccess } from './topic-access.js';
 
 /** Where the hub writes its human-readable lines (the logger gets the structured ones). */
@@ -83,7 +84,11 @@ export const WS_PATH = '/ws';
 export async function startHub(config: HubConfig, options: HubOptions): Promise<Hub> {
   const { io } = options;
   const logger: Logger =
-    options.logger ?? pino({ name: 'tether', level: underTest() ? 'silent' : config.log.level });
+    options.logger ??
+    pino(
+      { name: 'tether', level: underTest() ? 'silent' : config.log.level },
+      stdoutLogDestination,
+    );
   let sampler: StatsSampler | undefined;
   const onRefusal: AuthRefusalListener = (reason, context) => {
     logger.info({ ip: context.ip, reason }, 'token refused');
