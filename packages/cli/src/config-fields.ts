@@ -155,6 +155,18 @@ export const FIELDS: readonly FieldSpec[] = [
     help: 'largest HTTP API request body (default 1 MiB)',
   },
   {
+    key: 'limits.headersTimeoutMs',
+    env: ['TETHER_HEADERS_TIMEOUT'],
+    parse: p.duration(100, DAY),
+    help: 'time to send complete HTTP request headers, then 408 (default 10s)',
+  },
+  {
+    key: 'limits.requestTimeoutMs',
+    env: ['TETHER_REQUEST_TIMEOUT'],
+    parse: p.duration(100, DAY),
+    help: 'time to send a whole HTTP request, then 408 (default 10s)',
+  },
+  {
     key: 'history.maxCount',
     env: ['TETHER_HISTORY_MAX_COUNT'],
     parse: p.int(0),
@@ -248,6 +260,12 @@ export const FIELDS: readonly FieldSpec[] = [
     help: 'accept connections without a token as anonymous (default false)',
   },
   {
+    key: 'auth.topicsClaim',
+    env: ['TETHER_JWT_TOPICS_CLAIM'],
+    parse: p.oneOf(['required', 'optional'] as const),
+    help: 'required (default): tokens without a topics claim get only their own {sub} topics',
+  },
+  {
     key: 'api.key',
     flag: '--api-key',
     arg: '<key>',
@@ -284,10 +302,10 @@ export const FIELDS: readonly FieldSpec[] = [
   {
     key: 'trustProxy',
     flag: '--trust-proxy',
-    flagValue: true,
+    arg: '<list>',
     env: ['TETHER_TRUST_PROXY'],
-    parse: p.bool,
-    help: 'client IPs from X-Forwarded-For (only behind your own proxy)',
+    parse: p.proxies,
+    help: 'your proxies (addresses/CIDRs, comma-separated): client IPs from their X-Forwarded-For',
   },
   {
     key: 'log.level',

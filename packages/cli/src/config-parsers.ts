@@ -1,5 +1,6 @@
 import { parseDuration } from '@tether/common';
 import { isValidTopic } from '@tether/protocol';
+import { resolveTrustedProxies } from '@tether/server';
 import type { TopicHistoryRule, TopicPermission, TopicRule } from './config-types.js';
 
 /**
@@ -154,6 +155,30 @@ export const list: Parser<string[]> = (value, text) => {
   return items as string[];
 };
 
+/**
+ * `trustProxy`: the proxies the hub believes, as addresses and CIDR ranges (a JSON
+ * array, or comma-separated text). `false` (or `off`, or empty text) trusts nobody;
+ * `true` is refused because it used to believe any `X-Forwarded-For`.
+ */
+export const proxies: Parser<string[]> = (value, text) => {
+  if (value === false) return [];
+  if (text && typeof value === 'string' && ['', 'false', 'off', 'no', '0'].includes(value.trim())) {
+    return [];
+  }
+  if (value === true || (text && typeof value === 'string' && value.trim() === 'true')) {
+    throw new FieldError(
+      'true is no longer accepted (it let clients forge their address): list the proxies you run, e.g. "127.0.0.1,10.0.0.0/8"',
+    );
+  }
+  const items = list(value, text);
+  try {
+    resolveTrustedProxies(items);
+  } catch (err) {
+    throw new FieldError((err as Error).message.replace(/^trustProxy: /, ''));
+  }
+  return items;
+};
+
 /** `false`, or `{ perSecond, burst }`. */
 export const rate: Parser<{ perSecond: number; burst: number } | false> = (value, text) => {
   if (value === false || (text && value === 'off')) return false;
@@ -184,6 +209,23 @@ export function isTopicPattern(pattern: string): boolean {
   if (pattern === '*') return true;
   const base = pattern.endsWith('*') ? pattern.slice(0, -1) : pattern;
   return base.length > 0 && isValidTopic(base);
+}
+
+/**
+ * A namespace key: a topic pattern, or one with `{sub}` (the connection's user) as one
+ * whole segment: `user:{sub}`, `user:{sub}:*`, `inbox/{sub}/alerts`, `user:{sub}*`.
+ */
+export function isNamespacePattern(pattern: string): boolean {
+  const at = pattern.indexOf('{sub}');
+  if (at === -1) return isTopicPattern(pattern);
+  if (pattern.indexOf('{sub}', at + 1) !== -1) return false;
+  const before = pattern.slice(0, at);
+  const after = pattern.slice(at + '{sub}'.length);
+  const boundary = (c: string | undefined): boolean => c === undefined || ':/.'.includes(c);
+  if (!boundary(before.at(-1)) || !(after === '' || after === '*' || boundary(after[0]))) {
+    return false;
+  }
+  return isTopicPattern(`${before}sub${after}`);
 }
 
 const HISTORY_MAX_AGE_MS = 365 * 24 * 60 * 60_000;
@@ -228,9 +270,9 @@ export const topics: Parser<Record<string, TopicRule>> = (value) => {
   const rules: Record<string, TopicRule> = {};
   for (const [pattern, raw] of Object.entries(value as Record<string, unknown>)) {
     const at = `[${JSON.stringify(pattern)}]`;
-    if (!isTopicPattern(pattern)) {
+    if (!isNamespacePattern(pattern)) {
       throw new FieldError(
-        'not a topic pattern: use "*", "prefix*" or a topic name (letters, digits and _ - . : / @ # = +)',
+        'not a topic pattern: use "*", "prefix*", a topic name (letters, digits and _ - . : / @ # = +), or {sub} as one segment ("user:{sub}")',
         at,
       );
     }

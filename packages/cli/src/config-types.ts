@@ -4,12 +4,17 @@ import { SERVER_DEFAULTS, STORE_DEFAULTS } from '@tether/server';
  * Who may publish to or subscribe to the topics of a namespace, from a client:
  * - `anyone`: every connection, also anonymous ones;
  * - `authenticated`: connections with a verified token (every connection in insecure
- *   mode), restricted further by the token's `topics` claim when it has one;
+ *   mode), restricted further by the token's `topics` claim when it has one; a token
+ *   without one gets only its own `{sub}` namespaces unless `auth.topicsClaim` is
+ *   `optional`;
  * - `none`: no client (the HTTP API and the server's own code still can).
  */
 export type TopicPermission = 'anyone' | 'authenticated' | 'none';
 
-/** The rule of one topic namespace (`"demo:*"`, `"*"`, or an exact topic name). */
+/**
+ * The rule of one topic namespace (`"demo:*"`, `"*"`, an exact topic name, or a per-user
+ * pattern such as `"user:{sub}"`). A topic no namespace matches is refused.
+ */
 export interface TopicRule {
   publish: TopicPermission;
   subscribe: TopicPermission;
@@ -69,6 +74,11 @@ export type AuthConfig =
       requireExp: boolean;
       /** Refuse tokens that live longer than this, ms (`exp - iat`, or `exp - now`). */
       maxTokenLifetimeMs: number;
+      /**
+       * `required`: a token without a `topics` claim uses only `anyone` and its own
+       * `{sub}` topics; `optional`: every `authenticated` namespace.
+       */
+      topicsClaim: 'required' | 'optional';
     };
 
 /** Log levels of the hub's pino logger. */
@@ -99,6 +109,10 @@ export interface HubConfig {
     maxPendingRequests: number;
     /** Largest HTTP API request body. */
     maxBodyBytes: number;
+    /** Time to send complete HTTP request headers (408 after it). */
+    headersTimeoutMs: number;
+    /** Time to send a whole HTTP request (408 after it); at least `headersTimeoutMs`. */
+    requestTimeoutMs: number;
   };
   /** Topic history retention (the store's bounds). */
   history: { maxCount: number; maxAgeMs: number };
@@ -121,20 +135,17 @@ export interface HubConfig {
   ops: { public: boolean };
   /** Allowed `Origin`s of browser clients; undefined allows any. */
   origins: string[] | undefined;
-  /** Take client IPs from `X-Forwarded-For` (only behind your own proxy). */
-  trustProxy: boolean;
+  /**
+   * The proxies you run (addresses and CIDR ranges): behind them the client IP is the
+   * rightmost `X-Forwarded-For` entry that is not one of them. Empty: the socket's address.
+   */
+  trustProxy: string[];
   log: { level: LogLevel };
   /** Serve the dashboard at /dashboard. */
   dashboard: boolean;
   /** Serve the demo page at / and the browser client at /tether-client.js. */
   demo: boolean;
 }
-
-/** The rule of topics no namespace matches: token claims decide. */
-export const DEFAULT_TOPIC_RULE: TopicRule = {
-  publish: 'authenticated',
-  subscribe: 'authenticated',
-};
 
 /**
  * Defaults of `tether serve`. Durable by default (SQLite in ./data); reachable from this
@@ -161,6 +172,8 @@ export const HUB_DEFAULTS = {
   maxPendingRequests: SERVER_DEFAULTS.maxPendingRequests,
   /** 1 MiB: a publish body carries one message (≤ 64 KiB by default) plus JSON overhead; more is a mistake or abuse. */
   maxBodyBytes: 1024 * 1024,
+  headersTimeoutMs: SERVER_DEFAULTS.headersTimeoutMs,
+  requestTimeoutMs: SERVER_DEFAULTS.requestTimeoutMs,
   historyMaxCount: STORE_DEFAULTS.historyMaxCount,
   historyMaxAgeMs: STORE_DEFAULTS.historyMaxAgeMs,
   authMode: 'jwt',
@@ -178,6 +191,12 @@ export const HUB_DEFAULTS = {
    */
   maxTokenLifetimeMs: 86_400_000,
   logLevel: 'info',
-  /** The demo namespace is open to every connection of the hub (authenticated, or insecure mode). */
+  /** Tokens without a `topics` claim get their own `{sub}` topics only: claims fail closed. */
+  topicsClaim: 'required',
+  /**
+   * The demo page chats on `demo:chat`: the namespace is open to every connection of an
+   * insecure hub, and to tokens whose `topics` claim lists it. Topics outside every
+   * namespace are refused.
+   */
   topics: { 'demo:*': { publish: 'authenticated', subscribe: 'authenticated' } },
 } as const;

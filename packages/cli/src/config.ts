@@ -267,6 +267,8 @@ function buildConfig(
       maxSessionsPerUser: get('limits.maxSessionsPerUser', d.maxSessionsPerUser),
       maxPendingRequests: get('limits.maxPendingRequests', d.maxPendingRequests),
       maxBodyBytes: get('limits.maxBodyBytes', d.maxBodyBytes),
+      headersTimeoutMs: get('limits.headersTimeoutMs', d.headersTimeoutMs),
+      requestTimeoutMs: get('limits.requestTimeoutMs', d.requestTimeoutMs),
     },
     history: {
       maxCount: get('history.maxCount', d.historyMaxCount),
@@ -281,11 +283,18 @@ function buildConfig(
     },
     ops: { public: get('ops.public', false) },
     origins: optional('origins'),
-    trustProxy: get('trustProxy', false),
+    trustProxy: get<string[]>('trustProxy', []),
     log: { level: get<LogLevel>('log.level', d.logLevel) },
     dashboard: get('dashboard', true),
     demo: get('demo', true),
   };
+  const { headersTimeoutMs, requestTimeoutMs } = config.limits;
+  if (requestTimeoutMs < headersTimeoutMs) {
+    const where = (key: string): string => raw(key)?.label ?? key;
+    throw new ConfigError(
+      `${where('limits.requestTimeoutMs')}: must be at least limits.headersTimeoutMs (${headersTimeoutMs} ms), got ${requestTimeoutMs} ms`,
+    );
+  }
   return { config, sources };
 }
 
@@ -361,6 +370,7 @@ function resolveAuth(
     anonymous: get('auth.anonymous', false),
     requireExp: get('auth.requireExp', HUB_DEFAULTS.requireExp),
     maxTokenLifetimeMs: get('auth.maxTokenLifetimeMs', HUB_DEFAULTS.maxTokenLifetimeMs),
+    topicsClaim: get('auth.topicsClaim', HUB_DEFAULTS.topicsClaim),
   };
 }
 

@@ -8,6 +8,7 @@ import {
   createOpsHandler,
   createStore,
   type Endpoint,
+  httpServerOptions,
   instrumentStore,
   type Logger,
   StatsSampler,
@@ -26,6 +27,7 @@ import { storeHistory } from './hub-history.js';
 import { createOpsGate, opsClosed } from './hub-ops-access.js';
 import { createPagesHandler } from './hub-pages.js';
 import { guardedOrigins, isLoopbackHostHeader, siteGuard } from './hub-site-guard.js';
+import { stdoutLogDestination } from './stdio.js';
 import { connectionAuth, TopicAccess } from './topic-access.js';
 
 /** Where the hub writes its human-readable lines (the logger gets the structured ones). */
@@ -84,7 +86,11 @@ export const WS_PATH = '/ws';
 export async function startHub(config: HubConfig, options: HubOptions): Promise<Hub> {
   const { io } = options;
   const logger: Logger =
-    options.logger ?? pino({ name: 'tether', level: underTest() ? 'silent' : config.log.level });
+    options.logger ??
+    pino(
+      { name: 'tether', level: underTest() ? 'silent' : config.log.level },
+      stdoutLogDestination,
+    );
   let sampler: StatsSampler | undefined;
   const onRefusal: AuthRefusalListener = (reason, context) => {
     logger.info({ ip: context.ip, reason }, 'token refused');
@@ -103,7 +109,9 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   let handler: (request: IncomingMessage, response: ServerResponse) => void = (_req, res) => {
     sendJson(res, 503, { error: { code: 'DRAINING', message: 'the hub is not serving yet' } });
   };
-  const http = createServer((request, response) => handler(request, response));
+  const http = createServer(httpServerOptions(config.limits), (request, response) =>
+    handler(request, response),
+  );
   let tether: TetherServer;
   let endpoint: Endpoint;
   try {
@@ -114,7 +122,9 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       drainTimeoutMs: config.drainTimeoutMs,
       trustProxy: config.trustProxy,
     });
-    const access = new TopicAccess(config.topics);
+    const access = new TopicAccess(config.topics, {
+      topicsClaim: config.auth.mode === 'jwt' ? config.auth.topicsClaim : 'required',
+    });
     const origins = guardedOrigins(siteGuard(config)) ?? config.origins;
     endpoint = tether.endpoint(WS_PATH, {
       heartbeatIntervalMs: config.heartbeat.intervalMs,
@@ -130,9 +140,9 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       ...(origins === undefined ? {} : { origins }),
       authenticate,
       authorizePublish: ({ connection, topic }) =>
-        access.allows('publish', topic, connectionAuth(connection.data)),
+        access.allows('publish', topic, connectionAuth(connection.data, connection.user)),
       authorizeSubscribe: ({ connection, topic }) =>
-        access.allows('subscribe', topic, connectionAuth(connection.data)),
+        access.allows('subscribe', topic, connectionAuth(connection.data, connection.user)),
     });
   } catch (err) {
     await rawStore.close().catch(() => {});
@@ -325,11 +335,12 @@ function openStore(config: HubConfig): Store {
   };
   if (Object.values(config.topics).some((rule) => rule.history !== undefined)) {
     const namespaces = new TopicAccess(config.topics);
-    retention.historyFor = (topic) => namespaces.ruleFor(topic).history;
+    retention.historyFor = (topic) => namespaces.ruleFor(topic)?.history;
   }
   if (config.store === 'memory') return createStore('memory', retention);
   const path = resolve(config.store.slice('sqlite:'.length));
-  mkdirSync(dirname(path), { recursive: true });
+  // 0700: the store creates the file 0600; nobody else needs to list the directory.
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   return createStore({ kind: 'sqlite', path, ...retention });
 }
 

@@ -9,6 +9,7 @@ import { parseServeArgs, SERVE_USAGE, USAGE, UsageError } from './args.js';
 import { ConfigError, type ResolvedConfig, resolveHubConfig } from './config.js';
 import { startHub } from './hub.js';
 import { type CliIo, handleShutdownSignals, type ServeHandle, type SignalSource } from './serve.js';
+import { processLines } from './stdio.js';
 import { runTool, TOOLS_USAGE } from './tools.js';
 
 export { parseServeArgs, SERVE_USAGE, type ServeArgs, USAGE, UsageError } from './args.js';
@@ -64,10 +65,7 @@ export interface MainDeps {
  * 2 for a usage error (the message names the flag), 1 when the server cannot start.
  */
 export async function main(argv: readonly string[], deps: MainDeps = {}): Promise<number> {
-  const io = deps.io ?? {
-    stdout: (line: string) => process.stdout.write(`${line}\n`),
-    stderr: (line: string) => process.stderr.write(`${line}\n`),
-  };
+  const io = deps.io ?? processLines();
   const [command, ...rest] = argv;
   if (command === undefined) {
     io.stderr(USAGE);

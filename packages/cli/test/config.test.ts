@@ -102,6 +102,42 @@ describe('hub configuration: sources and precedence', () => {
     });
   });
 
+  it('reads per-user namespaces ({sub} as one segment) and the topics claim policy', () => {
+    const cwd = withFile({
+      auth: { mode: 'none' },
+      topics: {
+        'user:{sub}': { subscribe: 'authenticated' },
+        'inbox:{sub}:*': { publish: 'authenticated' },
+        'home/{sub}*': {},
+        '{sub}.alerts': {},
+      },
+    });
+    expect(Object.keys(resolve([], {}, cwd).config.topics)).toEqual([
+      'user:{sub}',
+      'inbox:{sub}:*',
+      'home/{sub}*',
+      '{sub}.alerts',
+    ]);
+    const env = { TETHER_JWT_SECRET: SECRET, TETHER_JWT_TOPICS_CLAIM: 'optional' };
+    expect(resolve([], env).config.auth).toMatchObject({ mode: 'jwt', topicsClaim: 'optional' });
+  });
+
+  it('reads trustProxy as a list of proxies from the flag, the environment and the file', () => {
+    expect(resolve(['--insecure']).config.trustProxy).toEqual([]);
+    expect(
+      resolve(['--insecure', '--trust-proxy', '127.0.0.1, 10.0.0.0/8,::1']).config.trustProxy,
+    ).toEqual(['127.0.0.1', '10.0.0.0/8', '::1']);
+    expect(resolve(['--insecure'], { TETHER_TRUST_PROXY: 'fd00::/8' }).config.trustProxy).toEqual([
+      'fd00::/8',
+    ]);
+    expect(resolve(['--insecure'], { TETHER_TRUST_PROXY: 'false' }).config.trustProxy).toEqual([]);
+    const cwd = withFile({ auth: { mode: 'none' }, trustProxy: ['192.168.0.0/16'] });
+    expect(resolve([], {}, cwd).config.trustProxy).toEqual(['192.168.0.0/16']);
+    expect(
+      configError(() => resolve([], {}, withFile({ auth: { mode: 'none' }, trustProxy: true }))),
+    ).toMatch(/^tether\.config\.json: trustProxy: true is no longer accepted/);
+  });
+
   it('reads per-namespace history bounds; an absent field keeps the hub-wide bound', () => {
     const cwd = withFile({
       auth: { mode: 'none' },
@@ -192,6 +228,7 @@ describe('hub configuration: sources and precedence', () => {
       anonymous: false,
       requireExp: true,
       maxTokenLifetimeMs: 86_400_000,
+      topicsClaim: 'required',
     });
     expect(config.api).toEqual({
       key: 'a'.repeat(20),
@@ -297,6 +334,13 @@ describe('hub configuration: every error names the source and the key', () => {
       /^tether\.config\.json: topics\["demo:\*"\]\.publish: expected one of anyone, authenticated, none, got "everyone"$/,
     ],
     [{ topics: { 'a*b': {} } }, /^tether\.config\.json: topics\["a\*b"\]: not a topic pattern/],
+    [{ topics: { 'user{sub}': {} } }, /topics\["user\{sub\}"\]: not a topic pattern/],
+    [{ topics: { 'user:{sub}x': {} } }, /topics\["user:\{sub\}x"\]: not a topic pattern/],
+    [{ topics: { '{sub}:{sub}': {} } }, /topics\["\{sub\}:\{sub\}"\]: not a topic pattern/],
+    [
+      { auth: { mode: 'jwt', secret: 'x'.repeat(32), topicsClaim: 'maybe' } },
+      /auth\.topicsClaim: expected one of required, optional/,
+    ],
     [
       { topics: { 'demo:*': { history: 10 } } },
       /^tether\.config\.json: topics\["demo:\*"\]\.history: expected \{ "maxCount": \.\.\., "maxAgeMs": \.\.\. \}, got 10$/,
@@ -381,7 +425,12 @@ describe('hub configuration: every error names the source and the key', () => {
       { TETHER_HEARTBEAT_TIMEOUT: '2d' },
       /^TETHER_HEARTBEAT_TIMEOUT: expected milliseconds or a duration/,
     ],
-    [{ TETHER_TRUST_PROXY: 'maybe' }, /^TETHER_TRUST_PROXY: expected true or false, got "maybe"$/],
+    [
+      { TETHER_TRUST_PROXY: 'maybe' },
+      /^TETHER_TRUST_PROXY: "maybe" is not an IP address or CIDR range$/,
+    ],
+    [{ TETHER_TRUST_PROXY: 'true' }, /^TETHER_TRUST_PROXY: true is no longer accepted/],
+    [{ TETHER_TRUST_PROXY: '10.0.0.0/40' }, /^TETHER_TRUST_PROXY: "10.0.0.0\/40": the prefix/],
     [{ TETHER_MAX_MESSAGE_BYTES: '1e6' }, /^TETHER_MAX_MESSAGE_BYTES: expected an integer/],
   ])('environment %j', (env, message) => {
     expect(configError(() => resolve(['--insecure'], env))).toMatch(message);

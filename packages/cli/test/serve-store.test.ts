@@ -29,7 +29,9 @@ afterEach(async () => {
 
 function start(store: `sqlite:${string}`): Promise<ServeHandle> {
   const io = { stdout: () => {}, stderr: () => {} };
-  return serve({ port: 0, host: HOST, store, logger: silentLogger }, io);
+  // Topics fail closed: the test's topic needs a namespace.
+  const topics = { news: { publish: 'none', subscribe: 'authenticated' } } as const;
+  return serve({ port: 0, host: HOST, store, logger: silentLogger, topics }, io);
 }
 
 /** A raw protocol client: says `hello` (resuming when asked), records every frame. */

@@ -96,6 +96,13 @@ export const SERVER_DEFAULTS = {
    * leaves room for a slow network and a retry, and costs one early fetch per token life.
    */
   tokenRefreshLeadMs: 30_000,
+  /**
+   * Standalone HTTP server: 10 s to receive a request's headers (Node's default is 60 s,
+   * checked every 30 s: a client sending half a request held its socket ~70 s).
+   */
+  headersTimeoutMs: 10_000,
+  /** Standalone HTTP server: 10 s to receive a whole request (Node's default is 300 s). */
+  requestTimeoutMs: 10_000,
   /** `Retry-After` of an HTTP 429 (per-IP cap), rounded up to whole seconds. */
   refusedRetryAfterMs: 5_000,
 } as const;

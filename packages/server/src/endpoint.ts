@@ -33,6 +33,7 @@ import type { Store } from './store/index.js';
 import type { TetherSocket } from './tether-socket.js';
 import { TokenExpiryWatch } from './token-expiry.js';
 import type { PublishResult, Topics } from './topics.js';
+import type { TrustedProxies } from './trusted-proxies.js';
 import { type LateRefusal, UpgradeAcceptor } from './upgrade-acceptor.js';
 
 /** Events of an endpoint. */
@@ -99,7 +100,7 @@ export interface EndpointShared {
   heartbeat: HeartbeatSweep;
   topics: Topics;
   store: Store;
-  trustProxy: boolean;
+  trustProxy: TrustedProxies;
   /** Whether the server has finished closing (its store may be gone). */
   isClosed: () => boolean;
 }

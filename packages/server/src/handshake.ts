@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { tokenFromSubprotocols } from '@tether/protocol';
+import { resolveClientIp, type TrustedProxies } from './trusted-proxies.js';
 
 /**
  * What the server reads from an upgrade request before accepting it: offered
@@ -18,21 +19,17 @@ export function offeredSubprotocols(request: IncomingMessage): string[] {
 }
 
 /**
- * The client's IP: the socket's remote address, or with `trustProxy` the first
- * `X-Forwarded-For` entry (set by a proxy you run; clients can forge it otherwise).
- * IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) are shown as IPv4.
+ * The client's IP: the socket's remote address, or, when that is a proxy listed in
+ * `trustProxy`, the rightmost `X-Forwarded-For` entry that is not a trusted proxy
+ * (entries to its left are written by the client and may be forged). IPv4-mapped IPv6
+ * addresses (`::ffff:1.2.3.4`) are shown as IPv4.
  */
-export function clientIp(request: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = request.headers['x-forwarded-for'];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    if (first) return normalizeIp(first);
-  }
-  return normalizeIp(request.socket.remoteAddress ?? 'unknown');
-}
-
-function normalizeIp(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+export function clientIp(request: IncomingMessage, proxies: TrustedProxies): string {
+  return resolveClientIp(
+    request.socket.remoteAddress ?? 'unknown',
+    request.headers['x-forwarded-for'],
+    proxies,
+  );
 }
 
 /** The path part of the request URL (no query string: it may carry a token). */

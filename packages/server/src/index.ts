@@ -58,6 +58,7 @@ export {
   ReplyError,
   ServerStateError,
 } from './errors.js';
+export { type HttpTimeouts, httpServerOptions } from './http-timeouts.js';
 export { defaultLogger, type Logger, silentLogger } from './logger.js';
 export * from './ops/index.js';
 export type {
@@ -121,3 +122,4 @@ export {
 } from './tether-server.js';
 export type { PublishResult, TopicStats } from './topics.js';
 export { TopicError } from './topics.js';
+export { resolveTrustedProxies, type TrustedProxies } from './trusted-proxies.js';

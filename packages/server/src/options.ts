@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import {
   type Clock,
-  checkBool,
   checkFn,
   checkInt,
   checkKnownKeys,
@@ -14,6 +13,7 @@ import type { TetherConnection } from './connection-types.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { defaultLogger, type Logger } from './logger.js';
 import type { StoreSpec } from './store/index.js';
+import { resolveTrustedProxies, type TrustedProxies } from './trusted-proxies.js';
 
 /** What an `authenticate` hook sees: the upgrade request and the token found in it. */
 export interface AuthContext {
@@ -346,12 +346,23 @@ export interface TetherServerOptions {
   /** Time source for heartbeats, limits and timestamps. Default: the system clock. */
   clock?: Clock;
   /**
-   * Take the client IP from the first `X-Forwarded-For` entry (only behind a proxy you
-   * run: clients can forge the header). Default false: the socket's address.
+   * The proxies you run, as IPv4/IPv6 addresses and CIDR ranges (`["127.0.0.1",
+   * "10.0.0.0/8", "::1"]`). When the socket peer is one of them, the client IP is the
+   * rightmost `X-Forwarded-For` entry that is not (entries further left are written by
+   * the client and may be forged); an entry that is not an IP ends the walk at the last
+   * trusted hop. Default `[]` (also `false`): the socket's address. `true` is refused.
    */
-  trustProxy?: boolean;
+  trustProxy?: readonly string[] | false;
   /** Default of `close({ drainTimeoutMs })`. Default 10 000 ms. */
   drainTimeoutMs?: number;
+  /**
+   * Standalone mode: time a client has to send complete request headers before it gets
+   * 408 and is cut (also before a WebSocket upgrade). Default 10 000 ms. With `server`,
+   * set `headersTimeout` on your own server instead.
+   */
+  headersTimeoutMs?: number;
+  /** Standalone mode: time to receive a whole request (≥ `headersTimeoutMs`). Default 10 000 ms. */
+  requestTimeoutMs?: number;
   /**
    * Where sessions, their unacknowledged messages and topic histories live:
    * - `'memory'` (default): in this process; lost on restart (resumes then get
@@ -373,8 +384,10 @@ export interface ResolvedServerOptions {
   host: string;
   logger: Logger;
   clock: Clock;
-  trustProxy: boolean;
+  trustProxy: TrustedProxies;
   drainTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
   store: StoreSpec;
 }
 
@@ -386,6 +399,8 @@ const SERVER_KEYS = [
   'clock',
   'trustProxy',
   'drainTimeoutMs',
+  'headersTimeoutMs',
+  'requestTimeoutMs',
   'store',
 ] as const satisfies readonly (keyof TetherServerOptions)[];
 
@@ -396,6 +411,32 @@ export function resolveServerOptions(options: TetherServerOptions = {}): Resolve
     throw new OptionError(
       'server',
       'pass either an existing server or port/host for a standalone server, not both (the attached server decides where it listens)',
+    );
+  }
+  for (const name of ['headersTimeoutMs', 'requestTimeoutMs'] as const) {
+    if (options.server !== undefined && options[name] !== undefined) {
+      throw new OptionError(
+        name,
+        'applies to the standalone server only; set headersTimeout/requestTimeout on the server you pass',
+      );
+    }
+  }
+  const headersTimeoutMs = checkInt(
+    'headersTimeoutMs',
+    options.headersTimeoutMs ?? SERVER_DEFAULTS.headersTimeoutMs,
+    100,
+    DAY_MS,
+  );
+  const requestTimeoutMs = checkInt(
+    'requestTimeoutMs',
+    options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs,
+    100,
+    DAY_MS,
+  );
+  if (requestTimeoutMs < headersTimeoutMs) {
+    throw new OptionError(
+      'requestTimeoutMs',
+      `must be at least headersTimeoutMs (${headersTimeoutMs}), got ${requestTimeoutMs}`,
     );
   }
   const server = options.server;
@@ -422,13 +463,15 @@ export function resolveServerOptions(options: TetherServerOptions = {}): Resolve
     host,
     logger,
     clock,
-    trustProxy: checkBool('trustProxy', options.trustProxy ?? false),
+    trustProxy: resolveTrustedProxies(options.trustProxy),
     drainTimeoutMs: checkInt(
       'drainTimeoutMs',
       options.drainTimeoutMs ?? SERVER_DEFAULTS.drainTimeoutMs,
       0,
       DAY_MS,
     ),
+    headersTimeoutMs,
+    requestTimeoutMs,
     store: options.store ?? 'memory',
   };
 }

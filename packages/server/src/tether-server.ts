@@ -15,6 +15,7 @@ import { DeliveryError, ServerStateError } from './errors.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { requestPath } from './handshake.js';
 import { HeartbeatSweep } from './heartbeat.js';
+import { httpServerOptions } from './http-timeouts.js';
 import {
   type EndpointOptions,
   type ResolvedServerOptions,
@@ -99,7 +100,9 @@ export class TetherServer {
     this.ownsStore = this.store !== spec;
     this.topics = new TopicHub(this.store, this.options.clock, this.options.logger);
     this.standalone = this.options.server === undefined;
-    this.httpServer = this.options.server ?? createServer((req, res) => this.answerHttp(req, res));
+    this.httpServer =
+      this.options.server ??
+      createServer(httpServerOptions(this.options), (req, res) => this.answerHttp(req, res));
   }
 
   /** The endpoints by path. */

@@ -11,6 +11,7 @@ import { errorFrame, errorMessage, refOf } from './frame-errors.js';
 import { serial, settle, track } from './handler-runner.js';
 import type { TopicAuthorizer } from './options.js';
 import type { RouterContext } from './router-context.js';
+import { TopicError } from './topics.js';
 
 /** The topic frames: `sub`, `unsub` and `publish`, with their authorization hooks. */
 
@@ -48,6 +49,16 @@ export function onPublish(ctx: RouterContext, conn: Connection, frame: PublishFr
             : { t: 'published', topic: frame.topic, id: frame.id, epoch, offset },
         ),
       (err: unknown) => {
+        if (err instanceof TopicError && err.code === 'INVALID_PAYLOAD') {
+          // The client's own input (e.g. nested too deeply to encode): bad input, not a
+          // server fault. Nothing was stored.
+          ctx.logger.warn(
+            { cid: conn.id, topic: frame.topic, err: errorMessage(err) },
+            'publication refused: data cannot be encoded',
+          );
+          conn.sendError(errorFrame(ErrorCode.BAD_FIELD, `data: ${err.message}`, refOf(frame)));
+          return;
+        }
         ctx.logger.error(
           { cid: conn.id, topic: frame.topic, err: errorMessage(err) },
           'publishing failed',

@@ -12,6 +12,7 @@ import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import type { EndpointCounters, RefusalReason } from './stats.js';
 import { TetherSocket } from './tether-socket.js';
+import type { TrustedProxies } from './trusted-proxies.js';
 
 /** A refusal decided before the upgrade, delivered after it as goodbye + close. */
 export interface LateRefusal {
@@ -26,7 +27,7 @@ export interface AcceptorHost {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly counters: EndpointCounters;
-  readonly trustProxy: boolean;
+  readonly trustProxy: TrustedProxies;
   /** The `Retry-After` hint (ms) while draining, undefined otherwise. */
   drainRetryAfterMs(): number | undefined;
   /** A handshake started waiting for the auth hook (the sweep must run). */

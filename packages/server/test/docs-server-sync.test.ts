@@ -48,6 +48,8 @@ const SERVER_OPTIONS = {
   clock: true,
   trustProxy: true,
   drainTimeoutMs: true,
+  headersTimeoutMs: true,
+  requestTimeoutMs: true,
   store: true,
 } satisfies Record<keyof TetherServerOptions, true>;
 

@@ -181,14 +181,17 @@ describe('per-IP connection cap', () => {
 });
 
 describe('client IP', () => {
-  it('uses the socket address by default and X-Forwarded-For only with trustProxy', async () => {
+  it('uses the socket address by default and X-Forwarded-For only from a trusted proxy', async () => {
     const headers = { 'X-Forwarded-For': '203.0.113.7, 10.0.0.1' };
     const plain = await setup({ maxConnectionsPerIp: 1 });
     const a = await open(plain.url, { headers });
     expect([...plain.endpoint.connections.values()][0]?.ip).toBe('127.0.0.1');
     a.close();
     await plain.tether.close();
-    started = await startTether({ maxConnectionsPerIp: 1 }, { trustProxy: true });
+    started = await startTether(
+      { maxConnectionsPerIp: 1 },
+      { trustProxy: ['127.0.0.1', '10.0.0.0/8'] },
+    );
     await open(started.url, { headers });
     expect([...started.endpoint.connections.values()][0]?.ip).toBe('203.0.113.7');
     // The cap counts the forwarded address: another client behind the same proxy is its own IP.
@@ -198,5 +201,44 @@ describe('client IP', () => {
       'X-Forwarded-For': '203.0.113.7',
     });
     expect(refused.status).toBe(429);
+  });
+
+  it('holds the per-IP cap against 300 forged X-Forwarded-For entries behind a trusted proxy', async () => {
+    const cap = 5;
+    started = await startTether(
+      { maxConnectionsPerIp: cap },
+      { trustProxy: ['127.0.0.1/32', '::1'] },
+    );
+    const real = '198.51.100.9';
+    const forged = (i: number): string =>
+      [`${i % 256}.${(i * 7) % 256}.1.${i % 200}`, `client-${i}`, `[::${i.toString(16)}]`][
+        i % 3
+      ] as string;
+    let refused = 0;
+    // The client forges the leftmost entry; our proxy (127.0.0.1) appended the real address.
+    for (let i = 0; i < cap; i++) {
+      await open(started.url, { headers: { 'X-Forwarded-For': `${forged(i)}, ${real}` } });
+    }
+    for (let i = cap; i < 300; i++) {
+      const answer = await rawUpgrade(started.port, '/ws', {
+        'Sec-WebSocket-Protocol': SUBPROTOCOL,
+        'X-Forwarded-For': `${forged(i)}, ${real}`,
+      });
+      if (answer.status === 429) refused++;
+    }
+    expect(refused).toBe(300 - cap);
+    const ips = [...started.endpoint.connections.values()].map((c) => c.ip);
+    expect(ips).toEqual(Array(cap).fill(real));
+  });
+
+  it('never records a non-IP X-Forwarded-For value as the address', async () => {
+    started = await startTether({}, { trustProxy: ['127.0.0.1'] });
+    for (const value of ['evil<script>', 'unknown', '203.0.113.7, _obfuscated', 'example.com']) {
+      const c = await open(started.url, { headers: { 'X-Forwarded-For': value } });
+      const ips = [...started.endpoint.connections.values()].map((x) => x.ip);
+      expect(ips, value).toEqual(['127.0.0.1']);
+      c.close();
+      await until(() => started?.endpoint.connections.size === 0, 'closed');
+    }
   });
 });

@@ -81,6 +81,8 @@ describe('validation names the option', () => {
     [{ logger: {} }, 'logger'],
     [{ drainTimeoutMs: -5 }, 'drainTimeoutMs'],
     [{ trustProxy: 'yes' }, 'trustProxy'],
+    [{ trustProxy: true }, 'trustProxy'],
+    [{ trustProxy: ['10.0.0.0/33'] }, 'trustProxy'],
     [{ server: createServer(), port: 80 }, 'server'],
     [{ prot: 1 }, 'TetherServer.prot'],
   ])('server option %#', (options, name) => {

@@ -15,7 +15,7 @@
  *   commit. Other processes wait for the lock up to `busyTimeoutMs` instead of
  *   failing with "database is locked".
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkInt, OptionError, Sweep } from '@tether/common';
 import { type SqliteSynchronous, STORE_DEFAULTS } from './defaults.js';
@@ -110,7 +110,7 @@ export class SqliteStore implements Store {
 
     let db: SqliteDatabase | undefined;
     try {
-      if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+      if (this.path !== ':memory:') createPrivateFile(this.path);
       db = openSqlite(this.path, { timeout: busyTimeoutMs });
       this.journalMode = String(db.pragma('journal_mode = WAL', { simple: true }));
       db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
@@ -285,5 +285,21 @@ export class SqliteStore implements Store {
     } finally {
       if (this.db.open) this.db.close();
     }
+  }
+}
+
+/**
+ * Creates the database file 0600 (and missing directories 0700) when it does not exist
+ * yet: it holds sessions, resume-token hashes and every retained message, and SQLite
+ * would create it 0644, readable by every local user. SQLite gives the -wal and -shm
+ * files the database file's mode, so they are 0600 too. An existing file keeps the mode
+ * its owner chose. (An empty file is a valid empty database.)
+ */
+function createPrivateFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
 }

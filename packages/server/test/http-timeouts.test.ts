@@ -1,0 +1,70 @@
+/**
+ * Issue 9, finding 9: a client that sends half a request must not hold a socket for
+ * Node's ~70 s (60 s headers deadline, checked every 30 s) before any per-IP cap applies.
+ */
+import { connect, type Socket } from 'node:net';
+import { withTimeout } from '@tether/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SERVER_DEFAULTS, silentLogger, TetherServer } from '../src/index.js';
+import { HOST } from './helpers.js';
+
+let tether: TetherServer | undefined;
+const sockets: Socket[] = [];
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await tether?.close({ drainTimeoutMs: 100 });
+  tether = undefined;
+});
+
+/** Connects and sends an upgrade request whose headers never end; resolves what it got at close. */
+async function partialRequest(port: number): Promise<{ closed: Promise<string> }> {
+  const socket = connect(port, HOST);
+  sockets.push(socket);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  let received = '';
+  socket.on('data', (chunk) => {
+    received += chunk.toString('latin1');
+  });
+  socket.on('error', () => {});
+  socket.write(
+    'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n',
+  );
+  return { closed: new Promise((resolve) => socket.once('close', () => resolve(received))) };
+}
+
+describe('HTTP deadlines of the standalone server', () => {
+  it('defaults to at most 10 s for headers and for a whole request', () => {
+    expect(SERVER_DEFAULTS.headersTimeoutMs).toBeLessThanOrEqual(10_000);
+    expect(SERVER_DEFAULTS.requestTimeoutMs).toBeLessThanOrEqual(10_000);
+    const server = new TetherServer({ port: 0, logger: silentLogger });
+    expect(server.httpServer.headersTimeout).toBe(SERVER_DEFAULTS.headersTimeoutMs);
+    expect(server.httpServer.requestTimeout).toBe(SERVER_DEFAULTS.requestTimeoutMs);
+  });
+
+  it('cuts a client that sends partial headers once headersTimeoutMs passes, with 408', async () => {
+    tether = new TetherServer({ port: 0, host: HOST, logger: silentLogger, headersTimeoutMs: 300 });
+    tether.endpoint('/ws');
+    const { port } = await tether.listen();
+    const { closed } = await partialRequest(port);
+    // 300 ms plus one check interval (75 ms here); Node's defaults would take 60-90 s.
+    const answer = await withTimeout(closed, 5_000, 'the server cutting a partial request');
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('refuses timeouts with an attached server and a request deadline under the headers one', () => {
+    expect(() => new TetherServer({ server: tetherlessServer(), headersTimeoutMs: 1000 })).toThrow(
+      /^headersTimeoutMs: applies to the standalone server only/,
+    );
+    expect(
+      () => new TetherServer({ port: 0, headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 }),
+    ).toThrow(/^requestTimeoutMs: must be at least headersTimeoutMs \(5000\)/);
+  });
+});
+
+function tetherlessServer() {
+  return new TetherServer({ port: 0, logger: silentLogger }).httpServer;
+}
