@@ -345,11 +345,18 @@ export class SessionRegistry {
     // Bound before any further await: from here on a late close of the previous
     // connection no longer marks the session disconnected.
     session.bind(connection, resume.seq);
-    // A new token on every resume: a copied token (a log line, a proxy dump) works once at
-    // most, and never after its owner resumed. Committed before the welcome goes out.
+    // A new token on every resume, committed before the welcome goes out. The token just
+    // used stays valid beside it until the client resumes with the new one: a welcome
+    // lost with its connection must not cost the session. A copied token (a log line, a
+    // proxy dump) dies once its owner has resumed with a newer one.
     const token = randomId(24);
     const reconnected = this.track(
-      store.updateSession(session.id, { token, disconnectedAt: null, expiresAt: null }),
+      store.updateSession(session.id, {
+        token,
+        previousToken: resume.token,
+        disconnectedAt: null,
+        expiresAt: null,
+      }),
     );
     const replay = await store.sessionMessagesAfter(
       session.id,

@@ -5,7 +5,7 @@
  */
 import { Sweep } from '@tether/common';
 import { MemoryTopics } from './memory-topics.js';
-import { hashToken } from './session-token.js';
+import { hashToken, rotatedHash } from './session-token.js';
 import {
   type NewSession,
   type Publication,
@@ -130,7 +130,7 @@ export class MemoryStore implements Store {
     return this.op(() => {
       const entry = this.requireSession(sid);
       const r = entry.record;
-      if (patch.token !== undefined) r.tokenHash = hashToken(checkName('token', patch.token));
+      if (patch.token !== undefined) r.tokenHash = rotatedHash(patch.token, patch.previousToken);
       if (patch.userId !== undefined && patch.userId !== r.userId) {
         this.indexUser(sid, r.userId, patch.userId);
         r.userId = patch.userId;

@@ -12,17 +12,47 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { SessionRecord } from './store.js';
+import { checkName } from './store-rules.js';
 
 /** Hex SHA-256 of a resume token: what the store keeps. */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-/** Whether `token` is the one whose hash is `tokenHash`, compared in constant time. */
+/**
+ * The stored `tokenHash` after a rotation to `token`: its hash, then, when the session was
+ * resumed with `previousToken`, that one's too. Every resume issues a new token, but the
+ * `welcome` carrying it can be lost with its connection; the token the client resumed
+ * with therefore stays valid until the client resumes with the newer one, so a lost
+ * `welcome` never costs a session. A copied token still dies at its owner's next resume
+ * after that.
+ */
+export function rotatedTokenHash(token: string, previousToken?: string): string {
+  const current = hashToken(token);
+  return previousToken === undefined ? current : `${current} ${hashToken(previousToken)}`;
+}
+
+/** {@link rotatedTokenHash} for a store's `updateSession`, with both tokens' names checked. */
+export function rotatedHash(token: string, previousToken: string | undefined): string {
+  return rotatedTokenHash(
+    checkName('token', token),
+    previousToken === undefined ? undefined : checkName('previousToken', previousToken),
+  );
+}
+
+/**
+ * Whether `token` is one of the tokens whose hashes `tokenHash` holds (one, or two
+ * separated by a space: see {@link rotatedTokenHash}), compared in constant time.
+ */
 export function tokenMatches(tokenHash: string, token: string): boolean {
-  const expected = Buffer.from(tokenHash, 'hex');
   const actual = createHash('sha256').update(token, 'utf8').digest();
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
+  let match = false;
+  for (const hex of tokenHash.split(' ')) {
+    const expected = Buffer.from(hex, 'hex');
+    // Every stored hash is compared, so the time does not tell which one matched.
+    if (expected.length === actual.length && timingSafeEqual(expected, actual)) match = true;
+  }
+  return match;
 }
 
 /** Outcome of a resume attempt against the stored session. */

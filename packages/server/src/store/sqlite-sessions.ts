@@ -3,7 +3,7 @@
  * statements. `SqliteStore` runs them inside its batched transactions, so
  * each one sees and leaves a consistent state.
  */
-import { hashToken } from './session-token.js';
+import { hashToken, rotatedHash } from './session-token.js';
 import type { SqliteDatabase } from './sqlite-driver.js';
 import {
   type NewSession,
@@ -93,7 +93,7 @@ export class SqliteSessions {
   update(sid: string, patch: SessionPatch): SessionRecord {
     const row = this.requireRow(sid);
     const tokenHash =
-      patch.token !== undefined ? hashToken(checkName('token', patch.token)) : row.token_hash;
+      patch.token !== undefined ? rotatedHash(patch.token, patch.previousToken) : row.token_hash;
     const inSeq =
       patch.inSeq !== undefined
         ? Math.max(row.in_seq, checkCount('inSeq', patch.inSeq))

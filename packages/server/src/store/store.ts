@@ -22,7 +22,10 @@ export interface TopicPosition {
 export interface SessionRecord {
   /** Session id, sent in `welcome.sid`. */
   sid: string;
-  /** Hex SHA-256 of the resume token (see `hashToken` / `tokenMatches`). */
+  /**
+   * Hex SHA-256 of the resume token; after a resume, also the token resumed with,
+   * separated by a space (see `rotatedTokenHash` / `tokenMatches`).
+   */
   tokenHash: string;
   /** The authenticated user, when the auth hook named one; `null` otherwise. */
   userId: string | null;
@@ -63,11 +66,13 @@ export interface NewSession {
  * Fields `updateSession` may change. `ackedSeq` and `inSeq` only move
  * forward: a smaller value is ignored, so a late or duplicated update never
  * re-opens a processed sequence. `token` replaces the stored hash (token
- * rotation). `outSeq` is not here: only `appendSessionMessages` advances it,
+ * rotation); `previousToken`, given with it, stays valid too until the next rotation. `outSeq` is not here: only `appendSessionMessages` advances it,
  * in the same write as the messages, so the log and the counter never disagree.
  */
 export interface SessionPatch {
   token?: string;
+  /** With `token`: the token the session was resumed with, kept valid beside the new one. */
+  previousToken?: string;
   userId?: string | null;
   node?: string | null;
   disconnectedAt?: number | null;
