@@ -83,8 +83,8 @@ const series = (samples: Sample[], name: string): Set<string> =>
   new Set(samples.filter((s) => s.name === name).map((s) => JSON.stringify(s.labels)));
 
 const rss = (samples: Sample[]): number => {
-  const sample = samples.find((s) => s.name === 'tether_process_resident_memory_bytes');
-  if (sample === undefined) throw new Error('no tether_process_resident_memory_bytes');
+  const sample = samples.find((s) => s.name === 'process_resident_memory_bytes');
+  if (sample === undefined) throw new Error('no process_resident_memory_bytes');
   return sample.value;
 };
 

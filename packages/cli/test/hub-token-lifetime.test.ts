@@ -121,7 +121,8 @@ describe('hub JWT lifetime', () => {
       token: async () => {
         const exp = nowS() + LIFETIME_S;
         minted.push(exp);
-        return sign({ sub: 'alice', iat: nowS(), exp });
+        // Topics fail closed: the token names the one it reads.
+        return sign({ sub: 'alice', iat: nowS(), exp, topics: { subscribe: ['demo:audit'] } });
       },
     });
     tetherClients.push(client);

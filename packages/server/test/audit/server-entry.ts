@@ -78,6 +78,8 @@ async function main(): Promise<void> {
   const endpoint = tether.endpoint('/ws', {
     resumeWindowMs: config.resumeWindowMs,
     rateLimit: false,
+    // Every subscriber is the one user SUBSCRIBER: 50 sessions of it are the point here.
+    maxSessionsPerUser: 1_000,
     authenticate: ({ token }) =>
       token === config.publisherToken ? { user: 'publisher' } : { user: SUBSCRIBER },
     authorizePublish: async ({ connection, topic, data }) => {
