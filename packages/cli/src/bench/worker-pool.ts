@@ -52,6 +52,11 @@ export class WorkerPool implements ClientPool {
     }
   }
 
+  /** Process ids of the workers (tests end one to check that the pool reports it). */
+  get pids(): number[] {
+    return this.children.map((child) => child.pid ?? -1);
+  }
+
   private all<T>(cmd: string, args: (i: number) => unknown, timeoutMs = 120_000): Promise<T[]> {
     return Promise.all(this.peers.map((peer, i) => peer.call<T>(cmd, args(i), timeoutMs)));
   }
@@ -143,9 +148,15 @@ export class WorkerPool implements ClientPool {
               resolve();
               return;
             }
-            child.once('exit', () => resolve());
-            child.disconnect();
-            setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+            const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+            timer.unref();
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            // A worker whose channel already closed only needs to exit (disconnecting it
+            // again would be an error event).
+            if (child.connected) child.disconnect();
           }),
       ),
     );
@@ -172,16 +183,22 @@ export function waitReady<T extends { ready: true }>(
         resolve(message as T);
       }
     };
-    const onExit = (code: number | null): void => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
       cleanup();
-      reject(new Error(`${name} exited during start (${code})`));
+      reject(new Error(`${name} exited during start (${signal ?? code})`));
+    };
+    const onError = (err: Error & { code?: string }): void => {
+      cleanup();
+      reject(new Error(`${name} could not start (${err.code ?? err.message})`));
     };
     const cleanup = (): void => {
       clearTimeout(timer);
       child.off('message', onMessage);
       child.off('exit', onExit);
+      child.off('error', onError);
     };
     child.on('message', onMessage);
     child.on('exit', onExit);
+    child.on('error', onError);
   });
 }
