@@ -78,7 +78,61 @@ describe('tether bench', () => {
     expect(report.machine.cores).toBeGreaterThan(0);
   });
 
-  it('restarts the server under clients (storm): all resume, nothing lost', async () => {
+  it('storms 200 clients through a drained restart and an abrupt one: all resume, nothing lost', async () => {
+    const io = capture();
+    const code = await withTimeout(
+      main(
+        [
+          'bench',
+          'storm',
+          '--hub',
+          'in-process',
+          '--storm-clients',
+          '200',
+          '--retry-after',
+          '100ms',
+          '--retry-spread',
+          '200ms',
+          '--addresses',
+          '3',
+          '--json',
+        ],
+        { io },
+      ),
+      90_000,
+      'storm finished',
+    );
+    const report = JSON.parse(io.out.join('\n')) as BenchReport;
+    const storm = report.scenarios.find((s) => s.scenario === 'storm');
+    expect(storm?.failures).toEqual([]);
+    expect(code).toBe(0);
+    expect(metric(report, 'storm', 'clients')).toBe(200);
+    expect(metric(report, 'storm', 'addresses')).toBe(3);
+    for (const phase of ['graceful', 'kill']) {
+      expect(metric(report, 'storm', `${phase}.resumed`)).toBe(200);
+      expect(metric(report, 'storm', `${phase}.notResumed`)).toBe(0);
+      // The verdict holds every client to the phase's deadline; here: that it was measured.
+      expect(metric(report, 'storm', `${phase}.allBackMs`)).not.toBeNull();
+      expect(metric(report, 'storm', `${phase}.deadlineMs`)).toBeGreaterThan(0);
+      expect(metric(report, 'storm', `${phase}.peakReconnectsPerSec`)).toBeGreaterThan(0);
+      expect(metric(report, 'storm', `${phase}.serverCpuPeakPercent`)).not.toBeNull();
+      for (const p of ['P50', 'P99', 'Max']) {
+        expect(metric(report, 'storm', `${phase}.loopDelay${p}Ms`)).not.toBeNull();
+      }
+      const curve = storm?.series?.find((c) => c.key === `${phase}.resumesPerBucket`);
+      expect(curve?.bucketMs).toBe(250);
+      expect(curve?.values.reduce((a, b) => a + b, 0)).toBe(200);
+    }
+    expect(metric(report, 'storm', 'published')).toBeGreaterThan(0);
+    expect(metric(report, 'storm', 'delivered')).toBe(
+      200 * (metric(report, 'storm', 'published') as number),
+    );
+    expect(metric(report, 'storm', 'lost')).toBe(0);
+    expect(metric(report, 'storm', 'duplicated')).toBe(0);
+    expect(metric(report, 'storm', 'reordered')).toBe(0);
+  });
+
+  it('prints the storm as a table with its curves, and runs one restart when asked', async () => {
     const io = capture();
     const code = await withTimeout(
       main(
@@ -89,6 +143,8 @@ describe('tether bench', () => {
           'in-process',
           '--storm-clients',
           '8',
+          '--storm-restart',
+          'graceful',
           '--retry-after',
           '100ms',
           '--retry-spread',
@@ -101,10 +157,12 @@ describe('tether bench', () => {
     );
     const text = io.out.join('\n');
     expect(text).toMatch(/storm\s+clients\s+8/);
-    expect(text).toMatch(/time until all resumed/);
+    expect(text).toMatch(/graceful restart: time until all resumed/);
+    expect(text).not.toMatch(/SIGKILL/);
+    expect(text).toMatch(/graceful restart: sessions resumed\s+8\n/);
+    expect(text).toMatch(/curve \(storm\) graceful restart: resumes per 250 ms/);
     expect(text).toMatch(/lost\s+0\n/);
     expect(text).toMatch(/duplicated\s+0\n/);
-    expect(text).toMatch(/sessions resumed\s+8\n/);
     expect(text).toMatch(/result: PASS$/);
     expect(code).toBe(0);
   });
@@ -200,5 +258,47 @@ describe('tether bench', () => {
     expect(report.workers).toBe(2);
     expect(metric(report, 'idle', 'connections')).toBe(200);
     expect(metric(report, 'idle', 'rssPerConnectionKiB')).not.toBeNull();
+  });
+
+  it('the built bin storms a child hub from worker processes: hints honoured, SIGKILL survived', async (context) => {
+    const bin = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
+    if (!existsSync(fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url)))) {
+      context.skip('packages/cli/dist is not built (npm run build)');
+      return;
+    }
+    const { code, stdout } = await runNode(
+      [
+        bin,
+        'bench',
+        'storm',
+        '--storm-clients',
+        '200',
+        '--workers',
+        '2',
+        '--retry-after',
+        '1s',
+        '--retry-spread',
+        '500ms',
+        '--json',
+      ],
+      { timeoutMs: 120_000, what: 'bench storm process exited', stderr: 'inherit' },
+    );
+    const report = JSON.parse(stdout) as BenchReport;
+    const storm = report.scenarios.find((s) => s.scenario === 'storm');
+    expect(storm?.failures).toEqual([]);
+    expect(code).toBe(0);
+    expect(metric(report, 'storm', 'workers')).toBe(2);
+    for (const phase of ['graceful', 'kill']) {
+      expect(metric(report, 'storm', `${phase}.resumed`)).toBe(200);
+      expect(metric(report, 'storm', `${phase}.loopDelayP99Ms`)).not.toBeNull();
+    }
+    // A drained restart hints at least 1 s: no client may be back in the first second
+    // (a restart that silently became a kill would bring them back at once).
+    const graceful = storm?.series?.find((c) => c.key === 'graceful.resumesPerBucket');
+    const firstBack = graceful?.values.findIndex((n) => n > 0) ?? -1;
+    expect(firstBack * (graceful?.bucketMs ?? 0)).toBeGreaterThanOrEqual(1_000);
+    expect(metric(report, 'storm', 'lost')).toBe(0);
+    expect(metric(report, 'storm', 'duplicated')).toBe(0);
+    expect(metric(report, 'storm', 'reordered')).toBe(0);
   });
 });
