@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { withTimeout } from '@tether/testkit';
@@ -301,4 +302,54 @@ describe('tether bench', () => {
     expect(metric(report, 'storm', 'duplicated')).toBe(0);
     expect(metric(report, 'storm', 'reordered')).toBe(0);
   });
+
+  it('the built bin ends a tool on an unexpected error with one line, not a stack trace', async (context) => {
+    const bin = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
+    if (!existsSync(fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url)))) {
+      context.skip('packages/cli/dist is not built (npm run build)');
+      return;
+    }
+    // An error nobody catches, thrown while the storm runs (it takes longer than 1.5 s).
+    const boom = `setTimeout(() => { throw Object.assign(new Error('boom'), { code: 'EBOOM' }); }, 1500);`;
+    const { code, stdout, stderr } = await runNodeCapturingErrors([
+      '--import',
+      `data:text/javascript,${encodeURIComponent(boom)}`,
+      bin,
+      'bench',
+      'storm',
+      '--storm-clients',
+      '2',
+      '--storm-restart',
+      'graceful',
+      '--json',
+    ]);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr.trim()).toBe('tether bench: internal error: boom (EBOOM)');
+  });
 });
+
+/** `node ...args` with stdout and stderr captured (runNode inherits or drops stderr). */
+async function runNodeCapturingErrors(
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  try {
+    const code = await withTimeout(
+      new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c))),
+      60_000,
+      'tether exited',
+    );
+    return { code, stdout, stderr };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
