@@ -8,6 +8,7 @@ import { LatencyRecorder } from '../src/bench/histogram.js';
 import { startInProcessHub } from '../src/bench/hub.js';
 import { LocalPool } from '../src/bench/pool.js';
 import type { BenchReport } from '../src/bench/run.js';
+import { reconnectCurve, stormDeadlineMs } from '../src/bench/scenarios/storm.js';
 import { formatTable } from '../src/bench/table.js';
 import { main } from '../src/index.js';
 import { capture, runNode } from './cli-helpers.js';
@@ -201,6 +202,24 @@ describe('tether bench', () => {
     }
     expect(parseBenchArgs([]).scenarios).toEqual(['idle', 'fanout', 'echo', 'storm']);
     expect(parseBenchArgs(['--url', 'ws://h:1/ws']).scenarios).toEqual(['idle', 'fanout', 'echo']);
+  });
+
+  it('gives the storm its deadlines and draws its reconnect curve', () => {
+    const args = parseBenchArgs(['storm']);
+    expect(args.stormRestart).toBe('both');
+    // Hint 1 s + up to 4 s, the client waits up to twice its hint: 10 s, + 5 s.
+    expect(stormDeadlineMs('graceful', args)).toBe(15_000);
+    // No hint: the client's maximum backoff (30 s) + 5 s.
+    expect(stormDeadlineMs('kill', args)).toBe(35_000);
+    expect(
+      stormDeadlineMs(
+        'graceful',
+        parseBenchArgs(['--retry-after', '100ms', '--retry-spread', '0']),
+      ),
+    ).toBe(5_600);
+    expect(reconnectCurve([1_000, 1_100, 1_300, 1_900], 1_000, 250)).toEqual([2, 1, 0, 1]);
+    expect(reconnectCurve([], 1_000, 250)).toEqual([]);
+    expect(() => parseBenchArgs(['--storm-restart', 'soft'])).toThrow(/--storm-restart/);
   });
 
   it('merges latency histograms and formats tables', () => {

@@ -90,6 +90,9 @@ export async function startInProcessHub(options: BenchServerOptions): Promise<Be
   };
 }
 
+/** How long a child hub may take to drain, close and answer. */
+const CLOSE_ANSWER_MS = 60_000;
+
 /** The bench server in a child process (needs the built CLI). */
 export async function startChildHub(
   options: BenchServerOptions,
@@ -126,7 +129,9 @@ export async function startChildHub(
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     // Only the server's close options: any other key is refused by TetherServer.close().
     const options = { retryAfterMs: hint.retryAfterMs, retrySpreadMs: hint.retrySpreadMs };
-    const failed = await peer.call('close', options, 15_000).then(
+    // The drain itself is bounded (5 s, then terminate); a loaded machine with 10,000
+    // clients needs well beyond that to answer all of them and close the store.
+    const failed = await peer.call('close', options, CLOSE_ANSWER_MS).then(
       () => undefined,
       (err: Error) => {
         child.kill('SIGKILL');

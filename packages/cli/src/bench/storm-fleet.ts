@@ -27,6 +27,8 @@ export interface StormStatus {
   total: number;
   /** Clients open now whose latest open is after `since`. */
   back: number;
+  /** The others, by client state (`reconnecting`, `connecting`, ...): why they are not back. */
+  notBack: Record<string, number>;
 }
 
 /** The opens after a moment, for the reconnect curve. */
@@ -121,10 +123,16 @@ export class StormClients implements StormFleet {
   }
 
   async status(since: number): Promise<StormStatus> {
-    return {
-      total: this.clients.length,
-      back: this.clients.filter((c) => c.open && c.lastOpenAt > since).length,
-    };
+    const notBack: Record<string, number> = {};
+    let back = 0;
+    for (const c of this.clients) {
+      if (c.open && c.lastOpenAt > since) back += 1;
+      else {
+        const state = c.open ? 'open on the old server' : c.state;
+        notBack[state] = (notBack[state] ?? 0) + 1;
+      }
+    }
+    return { total: this.clients.length, back, notBack };
   }
 
   async opens(since: number): Promise<StormOpens> {
@@ -161,9 +169,15 @@ export class StormClients implements StormFleet {
 /** Merges the answers of several processes. */
 export const mergeStorm = {
   status(parts: readonly StormStatus[]): StormStatus {
+    const notBack: Record<string, number> = {};
+    for (const p of parts) {
+      for (const [state, n] of Object.entries(p.notBack))
+        notBack[state] = (notBack[state] ?? 0) + n;
+    }
     return {
       total: parts.reduce((s, p) => s + p.total, 0),
       back: parts.reduce((s, p) => s + p.back, 0),
+      notBack,
     };
   },
   opens(parts: readonly StormOpens[]): StormOpens {

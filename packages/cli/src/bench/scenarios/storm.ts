@@ -5,7 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CLIENT_DEFAULTS } from '@tether/client';
 import { BENCH_DEFAULTS, type BenchArgs, stormWorkersFor } from '../args.js';
 import type { BenchHub } from '../hub.js';
-import type { Metric, ScenarioContext, ScenarioResult, Series } from '../scenario.js';
+import {
+  type Metric,
+  reasons,
+  type ScenarioContext,
+  type ScenarioResult,
+  type Series,
+} from '../scenario.js';
 import { StormClients, type StormFleet, type StormOpens } from '../storm-fleet.js';
 import { cpuPercent, type ProcessUsage } from '../usage.js';
 import { WORKER_ENTRY, WorkerPool } from '../worker-pool.js';
@@ -193,9 +199,11 @@ async function restartPhase(
   if (hub.kind === 'in-process') await hub.loopDelay();
   publisher.paused = false;
   let back = 0;
+  let notBack: Record<string, number> = {};
   for (;;) {
     const status = await fleet.status(restartAt);
     back = status.back;
+    notBack = status.notBack;
     if (back >= total || Date.now() - restartAt > BENCH_DEFAULTS.stormTimeoutMs) break;
     await sleep(STATUS_POLL_MS);
   }
@@ -208,7 +216,7 @@ async function restartPhase(
   const peakRate = counts.reduce((a, b) => Math.max(a, b), 0) * (1000 / STORM_BUCKET_MS);
   if (allBackMs === null) {
     failures.push(
-      `${kind}: ${total - back} clients not back within ${BENCH_DEFAULTS.stormTimeoutMs / 1000} s`,
+      `${kind}: ${total - back} clients not back within ${BENCH_DEFAULTS.stormTimeoutMs / 1000} s (${reasons(notBack)})`,
     );
   } else if (allBackMs > deadlineMs) {
     failures.push(
