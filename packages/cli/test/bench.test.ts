@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { withTimeout } from '@tether/testkit';
@@ -7,6 +8,7 @@ import { LatencyRecorder } from '../src/bench/histogram.js';
 import { startInProcessHub } from '../src/bench/hub.js';
 import { LocalPool } from '../src/bench/pool.js';
 import type { BenchReport } from '../src/bench/run.js';
+import { reconnectCurve, stormDeadlineMs } from '../src/bench/scenarios/storm.js';
 import { formatTable } from '../src/bench/table.js';
 import { main } from '../src/index.js';
 import { capture, runNode } from './cli-helpers.js';
@@ -78,7 +80,61 @@ describe('tether bench', () => {
     expect(report.machine.cores).toBeGreaterThan(0);
   });
 
-  it('restarts the server under clients (storm): all resume, nothing lost', async () => {
+  it('storms 200 clients through a drained restart and an abrupt one: all resume, nothing lost', async () => {
+    const io = capture();
+    const code = await withTimeout(
+      main(
+        [
+          'bench',
+          'storm',
+          '--hub',
+          'in-process',
+          '--storm-clients',
+          '200',
+          '--retry-after',
+          '100ms',
+          '--retry-spread',
+          '200ms',
+          '--addresses',
+          '3',
+          '--json',
+        ],
+        { io },
+      ),
+      90_000,
+      'storm finished',
+    );
+    const report = JSON.parse(io.out.join('\n')) as BenchReport;
+    const storm = report.scenarios.find((s) => s.scenario === 'storm');
+    expect(storm?.failures).toEqual([]);
+    expect(code).toBe(0);
+    expect(metric(report, 'storm', 'clients')).toBe(200);
+    expect(metric(report, 'storm', 'addresses')).toBe(3);
+    for (const phase of ['graceful', 'kill']) {
+      expect(metric(report, 'storm', `${phase}.resumed`)).toBe(200);
+      expect(metric(report, 'storm', `${phase}.notResumed`)).toBe(0);
+      // The verdict holds every client to the phase's deadline; here: that it was measured.
+      expect(metric(report, 'storm', `${phase}.allBackMs`)).not.toBeNull();
+      expect(metric(report, 'storm', `${phase}.deadlineMs`)).toBeGreaterThan(0);
+      expect(metric(report, 'storm', `${phase}.peakReconnectsPerSec`)).toBeGreaterThan(0);
+      expect(metric(report, 'storm', `${phase}.serverCpuPeakPercent`)).not.toBeNull();
+      for (const p of ['P50', 'P99', 'Max']) {
+        expect(metric(report, 'storm', `${phase}.loopDelay${p}Ms`)).not.toBeNull();
+      }
+      const curve = storm?.series?.find((c) => c.key === `${phase}.resumesPerBucket`);
+      expect(curve?.bucketMs).toBe(250);
+      expect(curve?.values.reduce((a, b) => a + b, 0)).toBe(200);
+    }
+    expect(metric(report, 'storm', 'published')).toBeGreaterThan(0);
+    expect(metric(report, 'storm', 'delivered')).toBe(
+      200 * (metric(report, 'storm', 'published') as number),
+    );
+    expect(metric(report, 'storm', 'lost')).toBe(0);
+    expect(metric(report, 'storm', 'duplicated')).toBe(0);
+    expect(metric(report, 'storm', 'reordered')).toBe(0);
+  });
+
+  it('prints the storm as a table with its curves, and runs one restart when asked', async () => {
     const io = capture();
     const code = await withTimeout(
       main(
@@ -89,6 +145,8 @@ describe('tether bench', () => {
           'in-process',
           '--storm-clients',
           '8',
+          '--storm-restart',
+          'graceful',
           '--retry-after',
           '100ms',
           '--retry-spread',
@@ -101,10 +159,12 @@ describe('tether bench', () => {
     );
     const text = io.out.join('\n');
     expect(text).toMatch(/storm\s+clients\s+8/);
-    expect(text).toMatch(/time until all resumed/);
+    expect(text).toMatch(/graceful restart: time until all resumed/);
+    expect(text).not.toMatch(/SIGKILL/);
+    expect(text).toMatch(/graceful restart: sessions resumed\s+8\n/);
+    expect(text).toMatch(/curve \(storm\) graceful restart: resumes per 250 ms/);
     expect(text).toMatch(/lost\s+0\n/);
     expect(text).toMatch(/duplicated\s+0\n/);
-    expect(text).toMatch(/sessions resumed\s+8\n/);
     expect(text).toMatch(/result: PASS$/);
     expect(code).toBe(0);
   });
@@ -142,6 +202,24 @@ describe('tether bench', () => {
     }
     expect(parseBenchArgs([]).scenarios).toEqual(['idle', 'fanout', 'echo', 'storm']);
     expect(parseBenchArgs(['--url', 'ws://h:1/ws']).scenarios).toEqual(['idle', 'fanout', 'echo']);
+  });
+
+  it('gives the storm its deadlines and draws its reconnect curve', () => {
+    const args = parseBenchArgs(['storm']);
+    expect(args.stormRestart).toBe('both');
+    // Hint 1 s + up to 4 s, the client waits up to twice its hint: 10 s, + 5 s.
+    expect(stormDeadlineMs('graceful', args)).toBe(15_000);
+    // No hint: the client's maximum backoff (30 s) + 5 s.
+    expect(stormDeadlineMs('kill', args)).toBe(35_000);
+    expect(
+      stormDeadlineMs(
+        'graceful',
+        parseBenchArgs(['--retry-after', '100ms', '--retry-spread', '0']),
+      ),
+    ).toBe(5_600);
+    expect(reconnectCurve([1_000, 1_100, 1_300, 1_900], 1_000, 250)).toEqual([2, 1, 0, 1]);
+    expect(reconnectCurve([], 1_000, 250)).toEqual([]);
+    expect(() => parseBenchArgs(['--storm-restart', 'soft'])).toThrow(/--storm-restart/);
   });
 
   it('merges latency histograms and formats tables', () => {
@@ -201,4 +279,96 @@ describe('tether bench', () => {
     expect(metric(report, 'idle', 'connections')).toBe(200);
     expect(metric(report, 'idle', 'rssPerConnectionKiB')).not.toBeNull();
   });
+
+  it('the built bin storms a child hub from worker processes: hints honoured, SIGKILL survived', async (context) => {
+    const bin = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
+    if (!existsSync(fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url)))) {
+      context.skip('packages/cli/dist is not built (npm run build)');
+      return;
+    }
+    const { code, stdout } = await runNode(
+      [
+        bin,
+        'bench',
+        'storm',
+        '--storm-clients',
+        '200',
+        '--workers',
+        '2',
+        '--retry-after',
+        '1s',
+        '--retry-spread',
+        '500ms',
+        '--json',
+      ],
+      { timeoutMs: 120_000, what: 'bench storm process exited', stderr: 'inherit' },
+    );
+    const report = JSON.parse(stdout) as BenchReport;
+    const storm = report.scenarios.find((s) => s.scenario === 'storm');
+    expect(storm?.failures).toEqual([]);
+    expect(code).toBe(0);
+    expect(metric(report, 'storm', 'workers')).toBe(2);
+    for (const phase of ['graceful', 'kill']) {
+      expect(metric(report, 'storm', `${phase}.resumed`)).toBe(200);
+      expect(metric(report, 'storm', `${phase}.loopDelayP99Ms`)).not.toBeNull();
+    }
+    // A drained restart hints at least 1 s: no client may be back in the first second
+    // (a restart that silently became a kill would bring them back at once).
+    const graceful = storm?.series?.find((c) => c.key === 'graceful.resumesPerBucket');
+    const firstBack = graceful?.values.findIndex((n) => n > 0) ?? -1;
+    expect(firstBack * (graceful?.bucketMs ?? 0)).toBeGreaterThanOrEqual(1_000);
+    expect(metric(report, 'storm', 'lost')).toBe(0);
+    expect(metric(report, 'storm', 'duplicated')).toBe(0);
+    expect(metric(report, 'storm', 'reordered')).toBe(0);
+  });
+
+  it('the built bin ends a tool on an unexpected error with one line, not a stack trace', async (context) => {
+    const bin = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
+    if (!existsSync(fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url)))) {
+      context.skip('packages/cli/dist is not built (npm run build)');
+      return;
+    }
+    // An error nobody catches, thrown while the storm runs (it takes longer than 1.5 s).
+    const boom = `setTimeout(() => { throw Object.assign(new Error('boom'), { code: 'EBOOM' }); }, 1500);`;
+    const { code, stdout, stderr } = await runNodeCapturingErrors([
+      '--import',
+      `data:text/javascript,${encodeURIComponent(boom)}`,
+      bin,
+      'bench',
+      'storm',
+      '--storm-clients',
+      '2',
+      '--storm-restart',
+      'graceful',
+      '--json',
+    ]);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr.trim()).toBe('tether bench: internal error: boom (EBOOM)');
+  });
 });
+
+/** `node ...args` with stdout and stderr captured (runNode inherits or drops stderr). */
+async function runNodeCapturingErrors(
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  try {
+    const code = await withTimeout(
+      new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c))),
+      60_000,
+      'tether exited',
+    );
+    return { code, stdout, stderr };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}

@@ -29,9 +29,16 @@ export const BENCH_DEFAULTS = {
   /** Retry hint of the storm's restart: what `tether serve` gives clients on SIGTERM. */
   stormRetryAfterMs: 1_000,
   stormRetrySpreadMs: 4_000,
-  /** How long the storm waits for every client to be back. */
+  /** How long the storm waits for every client to be back (the verdict's deadline is shorter). */
   stormTimeoutMs: 60_000,
+  /** Storm clients per worker process (full Tether clients weigh more than load connections). */
+  stormClientsPerWorker: 2_500,
+  /** The verdict allows this much beyond the hinted window (graceful) or the maximum backoff (kill). */
+  stormSlackMs: 5_000,
 } as const;
+
+/** The storm's restarts: `graceful` (drain + retry hints), `kill` (SIGKILL, no hints), `both`. */
+export type StormRestart = 'graceful' | 'kill' | 'both';
 
 export interface BenchArgs {
   scenarios: ScenarioName[];
@@ -56,6 +63,8 @@ export interface BenchArgs {
   workers: number | undefined;
   stormRetryAfterMs: number;
   stormRetrySpreadMs: number;
+  /** Which restarts the storm runs, in order: a drain with hints, a SIGKILL, or both. */
+  stormRestart: StormRestart;
   json: boolean;
   help: boolean;
 }
@@ -67,7 +76,8 @@ then prints a table (or JSON). Scenarios (default: all; storm needs its own hub)
   idle     open N idle connections: connect rate, server memory per connection
   fanout   one publisher, N subscribers: delivered messages/s, server CPU
   echo     request/reply round trips: p50/p90/p99/max from an HDR histogram
-  storm    restart the server under N clients: time until all resumed, peak CPU, loss
+  storm    restart the server under N clients (drained, then SIGKILL): time until all
+           resumed, reconnect curve, server CPU and event-loop delay, loss
 
 Options:
   --url <ws-url>         bench a running Tether server (it must allow client publishes
@@ -84,11 +94,13 @@ Options:
   --storm-clients <n>    storm: clients (default 200)
   --retry-after <d>      storm: the restart's retry hint (default 1s, like tether serve)
   --retry-spread <d>     storm: hint spread (default 4s)
+  --storm-restart <kind> storm: graceful, kill or both (default both, in that order)
   --duration <d>         measurement window per scenario (default 3s)
   --warmup <d>           warm-up before measuring (default 500ms)
   --hold <d>             idle: how long the connections stay open (default 1s)
   --addresses <n>        spread connections over 127.0.0.1..127.0.0.N (default 4; loopback only)
-  --workers <n>          client worker processes (default: one per 8000 connections)
+  --workers <n>          client worker processes (default: one per 8000 connections,
+                         one per 2500 storm clients)
   --concurrency <n>      connection attempts in flight (default 200)
   --host <addr>          interface of the bench's hub (default 127.0.0.1)
   --json                 print the results as JSON
@@ -107,6 +119,7 @@ const SPECS = {
   'storm-clients': { kind: 'int', min: 1, max: 100_000 },
   'retry-after': { kind: 'duration', min: 0, max: 600_000 },
   'retry-spread': { kind: 'duration', min: 0, max: 600_000 },
+  'storm-restart': { kind: 'string', choices: ['graceful', 'kill', 'both'] },
   duration: { kind: 'duration', min: 100, max: 3_600_000 },
   warmup: { kind: 'duration', min: 0, max: 600_000 },
   hold: { kind: 'duration', min: 0, max: 3_600_000 },
@@ -164,6 +177,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     workers: f.optionalNum('workers'),
     stormRetryAfterMs: f.num('retry-after', d.stormRetryAfterMs),
     stormRetrySpreadMs: f.num('retry-spread', d.stormRetrySpreadMs),
+    stormRestart: f.str<StormRestart>('storm-restart', 'both'),
     json: f.bool('json'),
     help: f.help,
   };
@@ -182,6 +196,12 @@ export function sourceAddresses(targetUrl: string, count: number): string[] {
   const host = new URL(targetUrl).hostname;
   if (!/^127\.\d+\.\d+\.\d+$/.test(host)) return [];
   return Array.from({ length: count }, (_, i) => `127.0.0.${i + 1}`);
+}
+
+/** Worker processes for the storm's clients (0: this process holds them). */
+export function stormWorkersFor(args: BenchArgs, canFork: boolean): number {
+  if (args.workers !== undefined) return args.workers;
+  return canFork ? Math.ceil(args.stormClients / BENCH_DEFAULTS.stormClientsPerWorker) : 0;
 }
 
 /** Worker processes for the largest connection count of the run (0: this process holds them). */

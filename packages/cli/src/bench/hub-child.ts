@@ -7,10 +7,12 @@
 import { type BenchServer, type BenchServerOptions, startBenchServer } from './hub-server.js';
 import { serveIpc } from './ipc.js';
 import { type PublishArgs, publishBurst } from './publish-burst.js';
-import { collectGarbage, processUsage } from './usage.js';
+import { collectGarbage, LoopDelayMonitor, processUsage } from './usage.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as BenchServerOptions;
 let server: BenchServer | undefined;
+// From the start: a restarted child measures the reconnect storm it meets.
+const loop = new LoopDelayMonitor();
 
 async function closeAndExit(options: {
   retryAfterMs?: number;
@@ -25,6 +27,7 @@ serveIpc(
   {
     publish: (args: PublishArgs) => publishBurst(server as BenchServer, args),
     usage: () => ({ ...processUsage(), connections: server?.tether.stats().connections ?? 0 }),
+    loopDelay: () => loop.take(),
     gc: () => collectGarbage(),
     close: (options: { retryAfterMs?: number; retrySpreadMs?: number }) => closeAndExit(options),
   },

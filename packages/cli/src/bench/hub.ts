@@ -5,7 +5,13 @@ import { type BenchServer, type BenchServerOptions, startBenchServer } from './h
 import { IpcPeer } from './ipc.js';
 import { type PublishArgs, publishBurst } from './publish-burst.js';
 import { connectPublisher, type TetherPublisher } from './tether-load.js';
-import { collectGarbage, type ProcessUsage, processUsage } from './usage.js';
+import {
+  collectGarbage,
+  type LoopDelay,
+  LoopDelayMonitor,
+  type ProcessUsage,
+  processUsage,
+} from './usage.js';
 import { waitReady } from './worker-pool.js';
 
 /**
@@ -37,6 +43,11 @@ export interface BenchHub {
   publish(args: PublishArgs): Promise<number>;
   /** Undefined for an external server. */
   usage(): Promise<HubUsage | undefined>;
+  /**
+   * The server process's event-loop delay since the previous call (or since it started:
+   * a restarted child starts a new interval). Undefined for an external server.
+   */
+  loopDelay(): Promise<LoopDelay | undefined>;
   /** Full GC in the server process, where possible; false when not. */
   gc(): Promise<boolean>;
   /** Drains (goodbye + 1012 with the hint), stops, and starts again on the same port. */
@@ -56,11 +67,13 @@ export function canForkHub(entry = HUB_CHILD_ENTRY): boolean {
 export async function startInProcessHub(options: BenchServerOptions): Promise<BenchHub> {
   let server = await startBenchServer(options);
   const port = server.port;
+  const loop = new LoopDelayMonitor();
   return {
     kind: 'in-process',
     url: server.url,
     publish: (args) => publishBurst(server, args),
     usage: async () => ({ ...processUsage(), connections: server.tether.stats().connections }),
+    loopDelay: async () => loop.take(),
     gc: async () => collectGarbage(),
     async restart(restart) {
       await server.close({
@@ -70,9 +83,15 @@ export async function startInProcessHub(options: BenchServerOptions): Promise<Be
       });
       server = await startBenchServer({ ...options, port });
     },
-    close: () => server.close({ retryAfterMs: 0, retrySpreadMs: 0, drainTimeoutMs: 2_000 }),
+    async close() {
+      loop.stop();
+      await server.close({ retryAfterMs: 0, retrySpreadMs: 0, drainTimeoutMs: 2_000 });
+    },
   };
 }
+
+/** How long a child hub may take to drain, close and answer. */
+const CLOSE_ANSWER_MS = 60_000;
 
 /** The bench server in a child process (needs the built CLI). */
 export async function startChildHub(
@@ -100,18 +119,35 @@ export async function startChildHub(
   };
   let current = await spawnChild(options);
   const port = current.port;
-  const stop = async (hint: { retryAfterMs: number; retrySpreadMs: number }): Promise<void> => {
+  /** Drains and stops the child; resolves with why the drain failed (then it was killed). */
+  const stop = async (hint: {
+    retryAfterMs: number;
+    retrySpreadMs: number;
+  }): Promise<string | undefined> => {
     const { child, peer } = current;
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (child.exitCode !== null || child.signalCode !== null) return undefined;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    await peer.call('close', hint, 15_000).catch(() => child.kill('SIGKILL'));
+    // Only the server's close options: any other key is refused by TetherServer.close().
+    const options = { retryAfterMs: hint.retryAfterMs, retrySpreadMs: hint.retrySpreadMs };
+    // The drain itself is bounded (5 s, then terminate); a loaded machine with 10,000
+    // clients needs well beyond that to answer all of them and close the store.
+    const failed = await peer.call('close', options, CLOSE_ANSWER_MS).then(
+      () => undefined,
+      (err: Error) => {
+        child.kill('SIGKILL');
+        return err.message;
+      },
+    );
     await exited;
+    // The answer may be lost to the child's own exit: a clean exit is a finished drain.
+    return child.exitCode === 0 ? undefined : failed;
   };
   return {
     kind: 'child',
     url: current.url,
     publish: (args) => current.peer.call<number>('publish', args),
     usage: () => current.peer.call<HubUsage>('usage'),
+    loopDelay: () => current.peer.call<LoopDelay>('loopDelay'),
     gc: () => current.peer.call<boolean>('gc'),
     async restart(restart) {
       if (restart.crash === true) {
@@ -119,10 +155,17 @@ export async function startChildHub(
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         child.kill('SIGKILL');
         await exited;
-      } else await stop(restart);
+        current = await spawnChild({ ...options, port });
+        return;
+      }
+      const failed = await stop(restart);
       current = await spawnChild({ ...options, port });
+      // A drain that failed became a kill: say so rather than measure the wrong restart.
+      if (failed !== undefined) throw new Error(`the drained restart failed: ${failed}`);
     },
-    close: () => stop({ retryAfterMs: 0, retrySpreadMs: 0 }),
+    async close() {
+      await stop({ retryAfterMs: 0, retrySpreadMs: 0 });
+    },
   };
 }
 
@@ -153,6 +196,7 @@ export async function connectExternalHub(url: string): Promise<BenchHub> {
       return args.count;
     },
     usage: async () => undefined,
+    loopDelay: async () => undefined,
     gc: async () => false,
     restart: async () => {
       throw new Error(

@@ -117,6 +117,9 @@ export function formatBenchReport(report: BenchReport): string[] {
     ...formatTable(['scenario', 'metric', 'value'], rows),
   ];
   for (const result of report.scenarios) {
+    for (const curve of result.series ?? []) {
+      lines.push(`curve (${result.scenario}) ${curve.label}: ${curve.values.join(' ')}`);
+    }
     for (const note of result.notes) lines.push(`note (${result.scenario}): ${note}`);
     for (const failure of result.failures) lines.push(`FAIL (${result.scenario}): ${failure}`);
   }

@@ -27,10 +27,20 @@ export interface Metric {
   unit: string;
 }
 
+/** A measured curve: one value per bucket of `bucketMs` (e.g. the storm's resumes per 250 ms). */
+export interface Series {
+  key: string;
+  label: string;
+  bucketMs: number;
+  values: number[];
+}
+
 /** A scenario's outcome: its numbers, and the failures that make the run fail. */
 export interface ScenarioResult {
   scenario: ScenarioName;
   metrics: Metric[];
+  /** Curves over time, where the scenario draws any. */
+  series?: Series[];
   /** Anything that went wrong (failed connects, drops, stalls, loss). Empty when clean. */
   failures: string[];
   notes: string[];

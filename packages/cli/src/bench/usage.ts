@@ -1,3 +1,5 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
 /**
  * CPU and memory of one process, sampled so the bench can report CPU use over an interval
  * (as a share of one core) and memory per connection (as a difference of two samples).
@@ -38,4 +40,39 @@ export function collectGarbage(): boolean {
   gc();
   gc();
   return true;
+}
+
+/** Event-loop delay over an interval, in ms (Node's `monitorEventLoopDelay`, 10 ms resolution). */
+export interface LoopDelay {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/**
+ * Watches this process's event-loop delay; {@link take} returns the percentiles since the
+ * last take and starts a new interval. One per process; `stop` ends it.
+ */
+export class LoopDelayMonitor {
+  private readonly histogram = monitorEventLoopDelay({ resolution: 10 });
+
+  constructor() {
+    this.histogram.enable();
+  }
+
+  take(): LoopDelay {
+    const h = this.histogram;
+    // The histogram is in ns and includes the 10 ms sampling resolution.
+    const ms = (ns: number): number => Math.round(Math.max(0, ns / 1e6 - 10) * 10) / 10;
+    const result =
+      h.count === 0
+        ? { p50Ms: 0, p99Ms: 0, maxMs: 0 }
+        : { p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), maxMs: ms(h.max) };
+    h.reset();
+    return result;
+  }
+
+  stop(): void {
+    this.histogram.disable();
+  }
 }

@@ -4,6 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { LatencyRecorder } from './histogram.js';
 import { IpcPeer } from './ipc.js';
 import type { ClientPool, EchoOptions, EchoResult, OpenOptions, OpenResult } from './pool.js';
+import {
+  mergeStorm,
+  type StormAudit,
+  type StormFleet,
+  type StormOpenOptions,
+  type StormOpens,
+  type StormStatus,
+} from './storm-fleet.js';
 import type { ProcessUsage } from './usage.js';
 
 /**
@@ -50,6 +58,11 @@ export class WorkerPool implements ClientPool {
       for (const child of children) child.kill('SIGKILL');
       throw err;
     }
+  }
+
+  /** Process ids of the workers (tests end one to check that the pool reports it). */
+  get pids(): number[] {
+    return this.children.map((child) => child.pid ?? -1);
   }
 
   private all<T>(cmd: string, args: (i: number) => unknown, timeoutMs = 120_000): Promise<T[]> {
@@ -133,6 +146,11 @@ export class WorkerPool implements ClientPool {
     await this.all('closeAll', () => ({}));
   }
 
+  /** The storm's clients, spread over the workers. */
+  storm(): StormFleet {
+    return new WorkerStormFleet(this.peers);
+  }
+
   /** Ends the worker processes. */
   async stop(): Promise<void> {
     await Promise.all(
@@ -143,12 +161,63 @@ export class WorkerPool implements ClientPool {
               resolve();
               return;
             }
-            child.once('exit', () => resolve());
-            child.disconnect();
-            setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+            const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+            timer.unref();
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            // A worker whose channel already closed only needs to exit (disconnecting it
+            // again would be an error event).
+            if (child.connected) child.disconnect();
           }),
       ),
     );
+  }
+}
+
+/** {@link StormFleet} over worker processes: each call goes to every worker, answers merge. */
+class WorkerStormFleet implements StormFleet {
+  constructor(private readonly peers: readonly IpcPeer[]) {}
+
+  private all<T>(cmd: string, args: (i: number) => unknown, timeoutMs = 60_000): Promise<T[]> {
+    return Promise.all(this.peers.map((peer, i) => peer.call<T>(cmd, args(i), timeoutMs)));
+  }
+
+  async open(options: StormOpenOptions): Promise<number> {
+    const counts = split(options.count, this.peers.length);
+    const opened = await this.all<number>(
+      'storm.open',
+      (i) => ({ ...options, count: counts[i], prefix: `${options.prefix}w${i + 1}-` }),
+      options.timeoutMs + 30_000,
+    );
+    return sum(opened);
+  }
+
+  async subscribe(topic: string, timeoutMs: number): Promise<number> {
+    return sum(
+      await this.all<number>('storm.subscribe', () => ({ topic, timeoutMs }), timeoutMs + 10_000),
+    );
+  }
+
+  async status(since: number): Promise<StormStatus> {
+    return mergeStorm.status(await this.all<StormStatus>('storm.status', () => ({ since })));
+  }
+
+  async opens(since: number): Promise<StormOpens> {
+    return mergeStorm.opens(await this.all<StormOpens>('storm.opens', () => ({ since })));
+  }
+
+  async complete(published: number): Promise<boolean> {
+    return (await this.all<boolean>('storm.complete', () => ({ published }))).every(Boolean);
+  }
+
+  async audit(published: number): Promise<StormAudit> {
+    return mergeStorm.audit(await this.all<StormAudit>('storm.audit', () => ({ published })));
+  }
+
+  async close(): Promise<void> {
+    await this.all('storm.close', () => ({}));
   }
 }
 
@@ -172,16 +241,22 @@ export function waitReady<T extends { ready: true }>(
         resolve(message as T);
       }
     };
-    const onExit = (code: number | null): void => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
       cleanup();
-      reject(new Error(`${name} exited during start (${code})`));
+      reject(new Error(`${name} exited during start (${signal ?? code})`));
+    };
+    const onError = (err: Error & { code?: string }): void => {
+      cleanup();
+      reject(new Error(`${name} could not start (${err.code ?? err.message})`));
     };
     const cleanup = (): void => {
       clearTimeout(timer);
       child.off('message', onMessage);
       child.off('exit', onExit);
+      child.off('error', onError);
     };
     child.on('message', onMessage);
     child.on('exit', onExit);
+    child.on('error', onError);
   });
 }

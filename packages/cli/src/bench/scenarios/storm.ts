@@ -1,13 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AuditedClient } from '../../chaos/audited-client.js';
-import { sumVerdicts } from '../../chaos/sequence-audit.js';
-import { BENCH_DEFAULTS } from '../args.js';
+import { CLIENT_DEFAULTS } from '@tether/client';
+import { BENCH_DEFAULTS, type BenchArgs, stormWorkersFor } from '../args.js';
 import type { BenchHub } from '../hub.js';
-import type { ScenarioContext, ScenarioResult } from '../scenario.js';
+import {
+  type Metric,
+  reasons,
+  type ScenarioContext,
+  type ScenarioResult,
+  type Series,
+} from '../scenario.js';
+import { StormClients, type StormFleet, type StormOpens } from '../storm-fleet.js';
 import { cpuPercent, type ProcessUsage } from '../usage.js';
+import { WORKER_ENTRY, WorkerPool } from '../worker-pool.js';
 
 /** Topic of the storm scenario. */
 export const STORM_TOPIC = 'bench:storm';
@@ -17,72 +24,86 @@ const AFTER_MS = 1_000;
 /** How long the last publications may take to arrive everywhere. */
 const SETTLE_MS = 10_000;
 const CPU_SAMPLE_MS = 100;
+const STATUS_POLL_MS = 100;
+/** Width of one bucket of the reconnect curve. */
+export const STORM_BUCKET_MS = 250;
+
+type PhaseKind = 'graceful' | 'kill';
 
 /**
- * Reconnect storm: `--storm-clients` real Tether clients (default options) subscribe to a
- * topic that gets `stormRate` numbered publications per second; the server restarts
- * (drain: goodbye + 1012 with a jittered retry hint, stop, start on the same port), and
- * the clients come back. Reports the time until every client is open again, how many
- * resumed their session, the server's peak CPU meanwhile, and every publication lost,
- * duplicated or reordered. Runs its own hub: with `--store` as given, else a temporary
- * SQLite file, the durable mode in which a restart must lose nothing.
+ * Reconnect storm: `--storm-clients` real Tether clients (default options), spread over
+ * worker processes and loopback source addresses, subscribe to a topic that gets
+ * `stormRate` numbered publications per second. Then the server restarts, once drained
+ * (goodbye + 1012 with a jittered retry hint: the hints spread the reconnects) and once
+ * killed (SIGKILL of the hub child: no hint, the clients' backoff jitter alone spreads
+ * them), and the clients come back. Per restart: the time until every session resumed,
+ * the reconnect curve (resumes per 250 ms), the server's CPU and event-loop delay
+ * meanwhile; over the run: every publication lost, duplicated or reordered. Runs its own
+ * hub: with `--store` as given, else a temporary SQLite file, the durable mode in which a
+ * restart must lose nothing.
  */
 export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResult> {
   const { args, progress } = ctx;
   const failures: string[] = [];
   const notes: string[] = [];
+  const metrics: Metric[] = [];
+  const series: Series[] = [];
   const tempDir =
     args.store === undefined ? mkdtempSync(join(tmpdir(), 'tether-storm-')) : undefined;
   const store = args.store ?? (`sqlite:${join(tempDir as string, 'storm.db')}` as const);
   const durable = store !== 'memory';
-  const hub = await ctx.startHub({ store });
-  const clients = Array.from(
-    { length: args.stormClients },
-    (_, i) => new AuditedClient(`storm-${i + 1}`, hub.url),
-  );
+  let hub: BenchHub | undefined;
+  let pool: WorkerPool | undefined;
+  let fleet: StormFleet | undefined;
   try {
-    progress.phase(`storm: connecting ${clients.length} clients`, clients.length * 5);
-    await waitUntil(() => clients.every((c) => c.open), 30_000);
-    const notOpen = clients.filter((c) => !c.open).length;
-    if (notOpen > 0) failures.push(`${notOpen} clients did not connect`);
-    await Promise.all(clients.map((c) => c.subscribe(STORM_TOPIC).catch(() => {})));
+    hub = await ctx.startHub({ store });
+    const workers = stormWorkersFor(args, existsSync(WORKER_ENTRY));
+    pool = workers > 0 ? await WorkerPool.start(workers) : undefined;
+    fleet = pool?.storm() ?? new StormClients();
+    const total = args.stormClients;
+    progress.phase(`storm: connecting ${total} clients`, total * 5);
+    const opened = await fleet.open({
+      url: hub.url,
+      count: total,
+      addresses: ctx.addresses,
+      prefix: 'storm-',
+      timeoutMs: 60_000,
+    });
+    if (opened < total) failures.push(`${total - opened} clients did not connect`);
+    const subscribed = await fleet.subscribe(STORM_TOPIC, 60_000);
+    if (subscribed < total) failures.push(`${total - subscribed} clients did not subscribe`);
+    metrics.push(
+      { key: 'clients', label: 'clients', value: total, unit: '' },
+      { key: 'workers', label: 'client processes', value: Math.max(1, workers), unit: '' },
+      { key: 'addresses', label: 'source addresses', value: ctx.addresses.length, unit: '' },
+    );
 
     const publisher = new Publisher(hub, 1000 / BENCH_DEFAULTS.stormRate);
     publisher.start();
     await sleep(1_000);
-
-    progress.phase(
-      'storm: restarting the server',
-      args.stormRetryAfterMs * 2 + args.stormRetrySpreadMs * 2,
-    );
-    const sampler = new CpuSampler(hub);
-    sampler.start();
-    const restartAt = Date.now();
-    await publisher.pause();
-    await hub.restart({
-      retryAfterMs: args.stormRetryAfterMs,
-      retrySpreadMs: args.stormRetrySpreadMs,
-    });
-    const serverBackAt = Date.now();
-    publisher.paused = false;
-    const allBack = await waitUntil(
-      () => clients.every((c) => c.open && c.lastOpenAt > restartAt),
-      BENCH_DEFAULTS.stormTimeoutMs,
-    );
-    const allBackAt = Date.now();
-    sampler.stop();
-    if (!allBack) {
-      const missing = clients.filter((c) => !(c.open && c.lastOpenAt > restartAt)).length;
-      failures.push(`${missing} clients not back within ${BENCH_DEFAULTS.stormTimeoutMs / 1000} s`);
+    const kinds: PhaseKind[] =
+      args.stormRestart === 'both' ? ['graceful', 'kill'] : [args.stormRestart];
+    for (const [i, kind] of kinds.entries()) {
+      if (i > 0) {
+        // Clients reset their reconnect counter after minUptimeMs of stable connection:
+        // the crash meets clients that have been up a while, as a real one does.
+        await sleep(CLIENT_DEFAULTS.minUptimeMs + 500);
+      }
+      progress.phase(`storm: ${kind} restart`, stormDeadlineMs(kind, args));
+      const phase = await restartPhase(kind, { args, hub, fleet, publisher, durable, total });
+      metrics.push(...phase.metrics);
+      series.push(phase.curve);
+      failures.push(...phase.failures);
     }
     await sleep(AFTER_MS);
     await publisher.stop();
     progress.phase('storm: settling', SETTLE_MS);
-    await waitUntil(() => clients.every((c) => c.pubs.complete(publisher.published)), SETTLE_MS);
+    const settleBy = performance.now() + SETTLE_MS;
+    while (performance.now() < settleBy && !(await fleet.complete(publisher.published))) {
+      await sleep(50);
+    }
 
-    const verdict = sumVerdicts(clients.map((c) => c.pubs.verdict(publisher.published)));
-    const resumed = clients.filter((c) => c.resumes > 0).length;
-    const gaps = clients.reduce((sum, c) => sum + c.gaps, 0);
+    const { verdict, gaps } = await fleet.audit(publisher.published);
     if (publisher.failed > 0) failures.push(`${publisher.failed} publishes failed`);
     if (verdict.duplicated > 0) failures.push(`${verdict.duplicated} publications delivered twice`);
     if (verdict.reordered > 0) failures.push(`${verdict.reordered} publications out of order`);
@@ -96,54 +117,144 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
         );
       }
     }
-    if (durable && resumed < clients.length)
-      failures.push(`${clients.length - resumed} clients did not resume their session`);
-    notes.push(
-      `store ${tempDir === undefined ? store : 'sqlite (temporary file)'}; retry hint ${args.stormRetryAfterMs} ms + up to ${args.stormRetrySpreadMs} ms, then the client's jitter`,
+    metrics.push(
+      { key: 'published', label: 'publications', value: publisher.published, unit: '' },
+      { key: 'delivered', label: 'delivered', value: verdict.delivered, unit: '' },
+      { key: 'lost', label: 'lost', value: verdict.lost, unit: '' },
+      { key: 'duplicated', label: 'duplicated', value: verdict.duplicated, unit: '' },
+      { key: 'reordered', label: 'reordered', value: verdict.reordered, unit: '' },
+      { key: 'gapSignals', label: 'gap signals', value: gaps, unit: '' },
     );
-    return {
-      scenario: 'storm',
-      metrics: [
-        { key: 'clients', label: 'clients', value: clients.length, unit: '' },
-        {
-          key: 'restartMs',
-          label: 'server restart (drain, stop, start)',
-          value: serverBackAt - restartAt,
-          unit: 'ms',
-        },
-        {
-          key: 'allBackMs',
-          label: 'time until all resumed',
-          value: allBackAt - restartAt,
-          unit: 'ms',
-        },
-        { key: 'resumed', label: 'sessions resumed', value: resumed, unit: '' },
-        { key: 'peakServerCpuPercent', label: 'peak server CPU', value: sampler.peak, unit: '%' },
-        { key: 'published', label: 'publications', value: publisher.published, unit: '' },
-        { key: 'delivered', label: 'delivered', value: verdict.delivered, unit: '' },
-        { key: 'lost', label: 'lost', value: verdict.lost, unit: '' },
-        { key: 'duplicated', label: 'duplicated', value: verdict.duplicated, unit: '' },
-        { key: 'reordered', label: 'reordered', value: verdict.reordered, unit: '' },
-        { key: 'gapSignals', label: 'gap signals', value: gaps, unit: '' },
-      ],
-      failures,
-      notes,
-    };
+    notes.push(
+      `store ${tempDir === undefined ? store : 'sqlite (temporary file)'}; ${BENCH_DEFAULTS.stormRate} publications/s; graceful: retry hint ${args.stormRetryAfterMs} ms + up to ${args.stormRetrySpreadMs} ms, then the client's spread; kill: no hint, the client's backoff jitter (max ${CLIENT_DEFAULTS.maxReconnectDelayMs} ms)`,
+    );
+    return { scenario: 'storm', metrics, failures, notes, series };
   } finally {
-    await Promise.all(clients.map((c) => c.close().catch(() => {})));
-    await hub.close();
+    await fleet?.close().catch(() => {});
+    await pool?.stop();
+    await hub?.close().catch(() => {});
     if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
   }
 }
 
-/** Polls `check` every 20 ms until true or `timeoutMs`; resolves with the last result. */
-async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) return false;
-    await sleep(20);
+/**
+ * How long the clients may take after a restart begins. Graceful: every client gets a
+ * hint in [retryAfter, retryAfter + spread] and waits up to hint × (1 + retryAfterSpread)
+ * (at least hint + minReconnectDelay); kill: up to the client's maximum backoff. Plus
+ * {@link BENCH_DEFAULTS.stormSlackMs} for the server's restart and the handshakes.
+ */
+export function stormDeadlineMs(kind: PhaseKind, args: BenchArgs): number {
+  if (kind === 'kill') return CLIENT_DEFAULTS.maxReconnectDelayMs + BENCH_DEFAULTS.stormSlackMs;
+  const hint = args.stormRetryAfterMs + args.stormRetrySpreadMs;
+  const window = Math.max(
+    hint + CLIENT_DEFAULTS.minReconnectDelayMs,
+    hint * (1 + CLIENT_DEFAULTS.retryAfterSpread),
+  );
+  return window + BENCH_DEFAULTS.stormSlackMs;
+}
+
+/** Resumes per bucket of `bucketMs` after `since`, up to the last open. */
+export function reconnectCurve(firstOpenAt: readonly number[], since: number, bucketMs: number) {
+  const counts: number[] = [];
+  for (const at of firstOpenAt) {
+    const bucket = Math.max(0, Math.floor((at - since) / bucketMs));
+    while (counts.length <= bucket) counts.push(0);
+    counts[bucket] = (counts[bucket] ?? 0) + 1;
   }
-  return true;
+  return counts;
+}
+
+interface PhaseResult {
+  metrics: Metric[];
+  curve: Series;
+  failures: string[];
+}
+
+async function restartPhase(
+  kind: PhaseKind,
+  run: {
+    args: BenchArgs;
+    hub: BenchHub;
+    fleet: StormFleet;
+    publisher: Publisher;
+    durable: boolean;
+    total: number;
+  },
+): Promise<PhaseResult> {
+  const { args, hub, fleet, publisher, durable, total } = run;
+  const failures: string[] = [];
+  const deadlineMs = stormDeadlineMs(kind, args);
+  const sampler = new CpuSampler(hub);
+  sampler.start();
+  const restartAt = Date.now();
+  await publisher.pause();
+  await hub.restart({
+    retryAfterMs: args.stormRetryAfterMs,
+    retrySpreadMs: args.stormRetrySpreadMs,
+    crash: kind === 'kill',
+  });
+  const serverBackAt = Date.now();
+  // The new server's event-loop delay from its start (a child hub starts a new interval;
+  // in process, this drops what came before the restart).
+  if (hub.kind === 'in-process') await hub.loopDelay();
+  publisher.paused = false;
+  let back = 0;
+  let notBack: Record<string, number> = {};
+  for (;;) {
+    const status = await fleet.status(restartAt);
+    back = status.back;
+    notBack = status.notBack;
+    if (back >= total || Date.now() - restartAt > BENCH_DEFAULTS.stormTimeoutMs) break;
+    await sleep(STATUS_POLL_MS);
+  }
+  await sampler.stop();
+  const loop = await hub.loopDelay().catch(() => undefined);
+  const opens: StormOpens = await fleet.opens(restartAt);
+  const lastOpen = opens.firstOpenAt.reduce((a, b) => Math.max(a, b), restartAt);
+  const allBackMs = back >= total ? lastOpen - restartAt : null;
+  const counts = reconnectCurve(opens.firstOpenAt, restartAt, STORM_BUCKET_MS);
+  const peakRate = counts.reduce((a, b) => Math.max(a, b), 0) * (1000 / STORM_BUCKET_MS);
+  if (allBackMs === null) {
+    failures.push(
+      `${kind}: ${total - back} clients not back within ${BENCH_DEFAULTS.stormTimeoutMs / 1000} s (${reasons(notBack)})`,
+    );
+  } else if (allBackMs > deadlineMs) {
+    failures.push(
+      `${kind}: all back after ${(allBackMs / 1000).toFixed(1)} s, past the deadline of ${(deadlineMs / 1000).toFixed(1)} s`,
+    );
+  }
+  if (durable && opens.resumed < total) {
+    failures.push(`${kind}: ${total - opens.resumed} clients did not resume their session`);
+  }
+  const label = kind === 'graceful' ? 'graceful restart' : 'SIGKILL';
+  const m = (key: string, what: string, value: number | null, unit: string): Metric => ({
+    key: `${kind}.${key}`,
+    label: `${label}: ${what}`,
+    value,
+    unit,
+  });
+  return {
+    failures,
+    curve: {
+      key: `${kind}.resumesPerBucket`,
+      label: `${label}: resumes per ${STORM_BUCKET_MS} ms after the restart began`,
+      bucketMs: STORM_BUCKET_MS,
+      values: counts,
+    },
+    metrics: [
+      m('restartMs', 'server down and up again', serverBackAt - restartAt, 'ms'),
+      m('allBackMs', 'time until all resumed', allBackMs, 'ms'),
+      m('deadlineMs', 'deadline', deadlineMs, 'ms'),
+      m('resumed', 'sessions resumed', opens.resumed, ''),
+      m('notResumed', 'sessions lost (told)', opens.notResumed, ''),
+      m('peakReconnectsPerSec', 'peak reconnect rate', peakRate, '/s'),
+      m('serverCpuPeakPercent', 'server CPU peak', sampler.peak, '%'),
+      m('serverCpuMeanPercent', 'server CPU mean', sampler.mean, '%'),
+      m('loopDelayP50Ms', 'server event-loop delay p50', loop?.p50Ms ?? null, 'ms'),
+      m('loopDelayP99Ms', 'server event-loop delay p99', loop?.p99Ms ?? null, 'ms'),
+      m('loopDelayMaxMs', 'server event-loop delay max', loop?.maxMs ?? null, 'ms'),
+    ],
+  };
 }
 
 /** Publishes numbered messages at a steady rate, one at a time, skipping while paused. */
@@ -198,13 +309,23 @@ class Publisher {
   }
 }
 
-/** Samples the server's CPU; `peak` is the highest share of one core over one interval. */
+/**
+ * Samples the server's CPU every 100 ms: `peak` is the highest share of one core over one
+ * interval, `mean` the share over all intervals. A sample that fails (the server is
+ * between processes) is skipped, as is the interval across a restart.
+ */
 class CpuSampler {
   peak = 0;
+  private cpuMs = 0;
+  private wallMs = 0;
   private running = false;
   private loop: Promise<void> = Promise.resolve();
 
   constructor(private readonly hub: BenchHub) {}
+
+  get mean(): number {
+    return this.wallMs <= 0 ? 0 : Math.round((this.cpuMs / this.wallMs) * 1000) / 10;
+  }
 
   start(): void {
     this.running = true;
@@ -220,6 +341,8 @@ class CpuSampler {
           now.atMs > last.atMs
         ) {
           this.peak = Math.max(this.peak, cpuPercent(last, now));
+          this.cpuMs += now.cpuMs - last.cpuMs;
+          this.wallMs += now.atMs - last.atMs;
         }
         last = now;
         await sleep(CPU_SAMPLE_MS);
@@ -227,8 +350,8 @@ class CpuSampler {
     })();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.running = false;
-    void this.loop;
+    await this.loop;
   }
 }
