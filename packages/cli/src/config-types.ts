@@ -89,6 +89,10 @@ export interface HubConfig {
     /** Per-connection rate limit, or `false` for none. */
     rate: { perSecond: number; burst: number } | false;
     slowConsumerBytes: number;
+    /** Most bytes one replay page reads from the store. */
+    replayPageBytes: number;
+    /** Topics one connection may be subscribed to at once. */
+    maxSubscriptionsPerConnection: number;
     /** Largest HTTP API request body. */
     maxBodyBytes: number;
   };
@@ -143,6 +147,8 @@ export const HUB_DEFAULTS = {
   ratePerSecond: SERVER_DEFAULTS.ratePerSecond,
   rateBurst: SERVER_DEFAULTS.rateBurst,
   slowConsumerBytes: SERVER_DEFAULTS.slowConsumerBytes,
+  replayPageBytes: SERVER_DEFAULTS.replayPageBytes,
+  maxSubscriptionsPerConnection: SERVER_DEFAULTS.maxSubscriptionsPerConnection,
   /** 1 MiB: a publish body carries one message (≤ 64 KiB by default) plus JSON overhead; more is a mistake or abuse. */
   maxBodyBytes: 1024 * 1024,
   historyMaxCount: STORE_DEFAULTS.historyMaxCount,

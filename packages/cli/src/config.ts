@@ -258,6 +258,11 @@ function buildConfig(
         burst: d.rateBurst,
       }),
       slowConsumerBytes: get('limits.slowConsumerBytes', d.slowConsumerBytes),
+      replayPageBytes: get('limits.replayPageBytes', d.replayPageBytes),
+      maxSubscriptionsPerConnection: get(
+        'limits.maxSubscriptionsPerConnection',
+        d.maxSubscriptionsPerConnection,
+      ),
       maxBodyBytes: get('limits.maxBodyBytes', d.maxBodyBytes),
     },
     history: {

@@ -122,6 +122,8 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
       rateLimit: config.limits.rate,
       slowConsumerBytes: config.limits.slowConsumerBytes,
+      replayPageBytes: config.limits.replayPageBytes,
+      maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
       ...(config.origins === undefined ? {} : { origins: config.origins }),
       authenticate,
       authorizePublish: ({ connection, topic }) =>
