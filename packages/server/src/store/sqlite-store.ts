@@ -128,6 +128,7 @@ export class SqliteStore implements Store {
 
     this.batcher = new WriteBatcher(sqliteBatchExecutor(db), {
       maxBatch,
+      maxBatchMs: STORE_DEFAULTS.batchMaxMs,
       mapError: (err) => toStoreError(err, `sqlite store ${this.path}`),
       closedError: () => new StoreError(StoreErrorCode.CLOSED, 'store is closed'),
     });
