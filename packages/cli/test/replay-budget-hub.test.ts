@@ -34,6 +34,11 @@ let tmp: TempDir | undefined;
 const sockets: WebSocket[] = [];
 
 afterEach(async () => {
+  // A hub that died says why (heap out of memory, before replays had a budget).
+  if (hub !== undefined && !hub.running) {
+    const fatal = hub.output.lastIndexOf('FATAL ERROR');
+    console.error(`hub died: ${hub.output.slice(fatal >= 0 ? fatal : -1500).slice(0, 1500)}`);
+  }
   for (const ws of sockets.splice(0)) ws.terminate();
   await hub?.stop();
   await tmp?.cleanup();
