@@ -149,6 +149,18 @@ export const FIELDS: readonly FieldSpec[] = [
     help: 'requests of one connection waiting for an answer (default 100)',
   },
   {
+    key: 'limits.replayPageBytes',
+    env: ['TETHER_REPLAY_PAGE_BYTES'],
+    parse: p.int(1024, 2 ** 30),
+    help: 'most bytes one replay page reads from the store, one page per connection at a time (default 256 KiB)',
+  },
+  {
+    key: 'limits.maxSubscriptionsPerConnection',
+    env: ['TETHER_MAX_SUBSCRIPTIONS_PER_CONNECTION'],
+    parse: p.int(1, 1_000_000),
+    help: 'topics one connection may be subscribed to at once (default 1000)',
+  },
+  {
     key: 'limits.maxBodyBytes',
     env: ['TETHER_MAX_BODY_BYTES'],
     parse: p.int(256, 2 ** 30),

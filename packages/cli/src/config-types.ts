@@ -107,6 +107,10 @@ export interface HubConfig {
     maxSessionsPerUser: number;
     /** Requests of one connection waiting for an answer; more get TOO_MANY_REQUESTS. */
     maxPendingRequests: number;
+    /** Most bytes one replay page reads from the store. */
+    replayPageBytes: number;
+    /** Topics one connection may be subscribed to at once. */
+    maxSubscriptionsPerConnection: number;
     /** Largest HTTP API request body. */
     maxBodyBytes: number;
     /** Time to send complete HTTP request headers (408 after it). */
@@ -170,6 +174,8 @@ export const HUB_DEFAULTS = {
   slowConsumerBytes: SERVER_DEFAULTS.slowConsumerBytes,
   maxSessionsPerUser: SERVER_DEFAULTS.maxSessionsPerUser,
   maxPendingRequests: SERVER_DEFAULTS.maxPendingRequests,
+  replayPageBytes: SERVER_DEFAULTS.replayPageBytes,
+  maxSubscriptionsPerConnection: SERVER_DEFAULTS.maxSubscriptionsPerConnection,
   /** 1 MiB: a publish body carries one message (≤ 64 KiB by default) plus JSON overhead; more is a mistake or abuse. */
   maxBodyBytes: 1024 * 1024,
   headersTimeoutMs: SERVER_DEFAULTS.headersTimeoutMs,

@@ -266,6 +266,11 @@ function buildConfig(
       slowConsumerBytes: get('limits.slowConsumerBytes', d.slowConsumerBytes),
       maxSessionsPerUser: get('limits.maxSessionsPerUser', d.maxSessionsPerUser),
       maxPendingRequests: get('limits.maxPendingRequests', d.maxPendingRequests),
+      replayPageBytes: get('limits.replayPageBytes', d.replayPageBytes),
+      maxSubscriptionsPerConnection: get(
+        'limits.maxSubscriptionsPerConnection',
+        d.maxSubscriptionsPerConnection,
+      ),
       maxBodyBytes: get('limits.maxBodyBytes', d.maxBodyBytes),
       headersTimeoutMs: get('limits.headersTimeoutMs', d.headersTimeoutMs),
       requestTimeoutMs: get('limits.requestTimeoutMs', d.requestTimeoutMs),

@@ -137,6 +137,8 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       slowConsumerBytes: config.limits.slowConsumerBytes,
       maxSessionsPerUser: config.limits.maxSessionsPerUser,
       maxPendingRequests: config.limits.maxPendingRequests,
+      replayPageBytes: config.limits.replayPageBytes,
+      maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
       ...(origins === undefined ? {} : { origins }),
       authenticate,
       authorizePublish: ({ connection, topic }) =>

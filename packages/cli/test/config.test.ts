@@ -92,6 +92,8 @@ describe('hub configuration: sources and precedence', () => {
         maxMessageBytes: 65_536,
         maxConnectionsPerIp: 100,
         rate: { perSecond: 100, burst: 200 },
+        replayPageBytes: 262_144,
+        maxSubscriptionsPerConnection: 1000,
       },
       history: { maxCount: 1000, maxAgeMs: 600_000 },
       topics: HUB_DEFAULTS.topics,
@@ -324,6 +326,14 @@ describe('hub configuration: every error names the source and the key', () => {
     [
       { limits: { maxMessageBytes: 10 } },
       /^tether\.config\.json: limits\.maxMessageBytes: expected an integer in \[256, 1073741824\], got 10$/,
+    ],
+    [
+      { limits: { replayPageBytes: 100 } },
+      /^tether\.config\.json: limits\.replayPageBytes: expected an integer in \[1024, 1073741824\], got 100$/,
+    ],
+    [
+      { limits: { maxSubscriptionsPerConnection: 0 } },
+      /^tether\.config\.json: limits\.maxSubscriptionsPerConnection: expected an integer in \[1, 1000000\], got 0$/,
     ],
     [
       { limits: { rate: { perSecond: 0 } } },

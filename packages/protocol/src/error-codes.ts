@@ -38,6 +38,8 @@ export const ErrorCode = {
   TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
   /** Unsubscribe from a topic the connection is not subscribed to. */
   NOT_SUBSCRIBED: 'NOT_SUBSCRIBED',
+  /** A `sub` past the server's cap on subscriptions per connection; nothing was subscribed. */
+  TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
   /** The message exceeded the size limit (sent before close 1009 where possible). */
   TOO_BIG: 'TOO_BIG',
   /** An ack for a sequence number that was never sent. */

@@ -135,6 +135,18 @@ export interface EndpointOptions {
    */
   slowConsumerBytes?: number;
   /**
+   * Most bytes one replay page reads from the store (topic catch-up and the session
+   * replay of a resume); a page always holds at least one item. A connection reads one
+   * page at a time, once what it holds for the client is under a page. Default 256 KiB
+   * (262 144 bytes).
+   */
+  replayPageBytes?: number;
+  /**
+   * Topics one connection may be subscribed to at once; the `sub` past it gets an error
+   * TOO_MANY_SUBSCRIPTIONS and nothing is read or written. Default 1000.
+   */
+  maxSubscriptionsPerConnection?: number;
+  /**
    * How long a session survives a disconnect (announced in `welcome`): a client that
    * reconnects within it resumes, gets the messages it missed and keeps its sequence
    * numbers. Counted from the disconnect. Default 120 000 ms.
@@ -172,6 +184,8 @@ export interface ResolvedEndpointOptions {
   authorizePublish: TopicAuthorizer | undefined;
   authorizeSubscribe: TopicAuthorizer | undefined;
   slowConsumerBytes: number;
+  replayPageBytes: number;
+  maxSubscriptionsPerConnection: number;
   resumeWindowMs: number;
   ackDelayMs: number;
   ackEvery: number;
@@ -194,6 +208,8 @@ const ENDPOINT_KEYS = [
   'authorizePublish',
   'authorizeSubscribe',
   'slowConsumerBytes',
+  'replayPageBytes',
+  'maxSubscriptionsPerConnection',
   'resumeWindowMs',
   'ackDelayMs',
   'ackEvery',
@@ -275,6 +291,20 @@ export function resolveEndpointOptions(options: EndpointOptions = {}): ResolvedE
       options.slowConsumerBytes,
       d.slowConsumerBytes,
       1024,
+    ),
+    replayPageBytes: int(
+      'replayPageBytes',
+      options.replayPageBytes,
+      d.replayPageBytes,
+      1024,
+      2 ** 30,
+    ),
+    maxSubscriptionsPerConnection: int(
+      'maxSubscriptionsPerConnection',
+      options.maxSubscriptionsPerConnection,
+      d.maxSubscriptionsPerConnection,
+      1,
+      1_000_000,
     ),
     resumeWindowMs: int('resumeWindowMs', options.resumeWindowMs, d.resumeWindowMs, 0, 30 * DAY_MS),
     ackDelayMs: int('ackDelayMs', options.ackDelayMs, d.ackDelayMs, 0, 60_000),

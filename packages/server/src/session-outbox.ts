@@ -167,10 +167,17 @@ export class SessionOutbox {
           this.live = true;
           return;
         }
+        // The next page only once the last one drained to the socket: a client that does
+        // not read holds about one page here, not its whole log.
+        const pageBytes = this.host.options.replayPageBytes;
+        while (conn.pendingBytes > pageBytes) {
+          if (!(await conn.whenWritable()) || this.target !== conn) return;
+        }
         const page = await store.sessionMessagesAfter(
           this.session.id,
           this.delivered,
           SERVER_DEFAULTS.replayPageSize,
+          pageBytes,
         );
         if (this.target !== conn) return;
         if (!page.complete || page.messages.length === 0) {

@@ -362,6 +362,7 @@ export class SessionRegistry {
       session.id,
       resume.seq,
       SERVER_DEFAULTS.replayPageSize,
+      this.host.options.replayPageBytes,
     );
     await reconnected;
     if (!replay.complete) {

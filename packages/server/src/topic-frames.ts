@@ -17,7 +17,10 @@ import { TopicError } from './topics.js';
 
 export function onSub(ctx: RouterContext, conn: Connection, frame: SubFrame): void {
   const { topic } = frame;
+  if (overCap(ctx, conn, frame)) return;
   authorized(ctx, conn, ctx.options.authorizeSubscribe, topic, undefined, refOf(frame), () => {
+    // Checked again: an asynchronous authorizer may have let others in meanwhile.
+    if (overCap(ctx, conn, frame)) return;
     if (conn.topics === undefined) conn.topics = new Set();
     conn.topics.add(topic);
     // Registered now; `subscribed`, the replay and live publications follow in that order.
@@ -25,8 +28,29 @@ export function onSub(ctx: RouterContext, conn: Connection, frame: SubFrame): vo
     ctx.topics.subscribe(conn, topic, request, {
       counters: ctx.counters,
       bufferBytes: ctx.options.slowConsumerBytes,
+      pageBytes: ctx.options.replayPageBytes,
     });
   });
+}
+
+/**
+ * A `sub` for a new topic on a connection that holds `maxSubscriptionsPerConnection`:
+ * answered TOO_MANY_SUBSCRIPTIONS before anything is authorized, read or written (each
+ * topic costs memory here and may cost a row in the store). Resubscribing to a topic it
+ * holds is no new subscription.
+ */
+function overCap(ctx: RouterContext, conn: Connection, frame: SubFrame): boolean {
+  const held = conn.topics;
+  const max = ctx.options.maxSubscriptionsPerConnection;
+  if (held === undefined || held.size < max || held.has(frame.topic)) return false;
+  conn.sendError(
+    errorFrame(
+      ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+      `too many subscriptions on this connection (limit ${max}): unsubscribe first`,
+      refOf(frame),
+    ),
+  );
+  return true;
 }
 
 export function onPublish(ctx: RouterContext, conn: Connection, frame: PublishFrame): void {

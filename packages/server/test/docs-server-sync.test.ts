@@ -68,6 +68,8 @@ const ENDPOINT_OPTIONS = {
   authorizePublish: true,
   authorizeSubscribe: true,
   slowConsumerBytes: true,
+  replayPageBytes: true,
+  maxSubscriptionsPerConnection: true,
   resumeWindowMs: true,
   ackDelayMs: true,
   ackEvery: true,

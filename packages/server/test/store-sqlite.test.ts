@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { ManualClock, OptionError } from '@tether/common';
 import { type TempDir, tempDir } from '@tether/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -201,6 +202,46 @@ describe('sqlite store: batching', () => {
     const stats = await store.stats();
     expect(stats.transactions - before).toBe(3);
     expect(stats.largestBatch).toBe(50);
+  });
+
+  it('a batch past maxBatchMs commits what ran and runs the rest after the event loop served others', async () => {
+    const db = rawDb(newPath());
+    db.exec('CREATE TABLE items (n INTEGER PRIMARY KEY)');
+    const batcher = new WriteBatcher(sqliteBatchExecutor(db), {
+      maxBatch: 100,
+      maxBatchMs: 5,
+      mapError: (err) => (err instanceof Error ? err : new Error(String(err))),
+      closedError: () => new Error('closed'),
+    });
+    const insert = db.prepare('INSERT INTO items (n) VALUES (?)');
+    const order: (number | string)[] = [];
+    // Ten operations of 3 ms of CPU each (a large replay page read stands for one).
+    const ops = Array.from({ length: 10 }, (_, n) =>
+      batcher.submit(true, () => {
+        const until = performance.now() + 3;
+        while (performance.now() < until) {
+          // busy: the operation's own work
+        }
+        order.push(n);
+        return insert.run(n).changes;
+      }),
+    );
+    // Queued after the batch: before the fix it ran only once all ten were done.
+    const served = new Promise<void>((resolve) =>
+      setImmediate(() => {
+        order.push('other work');
+        resolve();
+      }),
+    );
+    await expect(Promise.all(ops)).resolves.toEqual(Array(10).fill(1));
+    await served;
+    const other = order.indexOf('other work');
+    expect(other).toBeGreaterThan(0);
+    expect(other).toBeLessThan(order.length - 1);
+    expect(order.filter((x) => x !== 'other work')).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(batcher.transactions).toBeGreaterThanOrEqual(2);
+    expect(db.prepare('SELECT COUNT(*) FROM items').pluck().get()).toBe(10);
+    batcher.close();
   });
 
   it('a failing operation does not fail its batch, and its own writes are undone', async () => {

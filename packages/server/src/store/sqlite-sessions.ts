@@ -22,7 +22,9 @@ import {
   checkCount,
   checkLimit,
   checkName,
+  messageBytes,
   overflowDrops,
+  takePage,
 } from './store-rules.js';
 
 interface SessionRow {
@@ -161,17 +163,20 @@ export class SqliteSessions {
     return { outSeq, dropped: over.drop };
   }
 
-  after(sid: string, afterSeq: number, limit?: number): SessionReplay {
+  after(sid: string, afterSeq: number, limit?: number, maxBytes?: number): SessionReplay {
     checkCount('afterSeq', afterSeq);
     const max = checkLimit('limit', limit);
+    const budget = checkLimit('maxBytes', maxBytes);
     const row = this.row(sid);
     if (!row) return { messages: [], complete: false, outSeq: 0 };
     const oldest = row.out_seq - row.log_count + 1;
-    const messages = this.s.messagesAfter.all(
+    // A cursor: rows past the page are never read.
+    const rows = this.s.messagesAfter.iterate(
       sid,
       afterSeq,
       Number.isFinite(max) ? max : -1,
-    ) as SessionMessage[];
+    ) as IterableIterator<SessionMessage>;
+    const messages = takePage(rows, max, budget, messageBytes);
     return {
       messages,
       complete: canReplaySession(row.out_seq, oldest, afterSeq),

@@ -128,6 +128,7 @@ export class SqliteStore implements Store {
 
     this.batcher = new WriteBatcher(sqliteBatchExecutor(db), {
       maxBatch,
+      maxBatchMs: STORE_DEFAULTS.batchMaxMs,
       mapError: (err) => toStoreError(err, `sqlite store ${this.path}`),
       closedError: () => new StoreError(StoreErrorCode.CLOSED, 'store is closed'),
     });
@@ -189,8 +190,13 @@ export class SqliteStore implements Store {
     return this.write(() => this.sessions.append(sid, messages));
   }
 
-  sessionMessagesAfter(sid: string, afterSeq: number, limit?: number): Promise<SessionReplay> {
-    return this.read(() => this.sessions.after(sid, afterSeq, limit));
+  sessionMessagesAfter(
+    sid: string,
+    afterSeq: number,
+    limit?: number,
+    maxBytes?: number,
+  ): Promise<SessionReplay> {
+    return this.read(() => this.sessions.after(sid, afterSeq, limit, maxBytes));
   }
 
   trimSessionMessages(sid: string, uptoSeq: number): Promise<void> {
@@ -210,15 +216,27 @@ export class SqliteStore implements Store {
     );
   }
 
-  publicationsAfter(topic: string, from: TopicPosition, limit?: number): Promise<TopicReplay> {
+  publicationsAfter(
+    topic: string,
+    from: TopicPosition,
+    limit?: number,
+    maxBytes?: number,
+  ): Promise<TopicReplay> {
     return this.topicRead(topic, (row) => {
       checkCount('from.offset', from.offset);
-      return this.topics.after(row, topic, from, limit);
+      return this.topics.after(row, topic, from, limit, maxBytes);
     });
   }
 
-  lastPublications(topic: string, n: number): Promise<TopicSnapshot> {
-    return this.topicRead(topic, (row) => this.topics.last(row, topic, checkCount('n', n)));
+  lastPublications(
+    topic: string,
+    n: number,
+    limit?: number,
+    maxBytes?: number,
+  ): Promise<TopicSnapshot> {
+    return this.topicRead(topic, (row) =>
+      this.topics.last(row, topic, checkCount('n', n), limit, maxBytes),
+    );
   }
 
   topicHead(topic: string): Promise<TopicPosition> {

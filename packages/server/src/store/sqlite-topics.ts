@@ -20,6 +20,8 @@ import {
   checkName,
   checkPublication,
   newEpoch,
+  publicationBytes,
+  takePage,
 } from './store-rules.js';
 import { TopicBounds } from './topic-bounds.js';
 
@@ -86,20 +88,20 @@ export class SqliteTopics {
     return { ...base, frame };
   }
 
-  after(row: TopicRow, topic: string, from: TopicPosition, limit?: number): TopicReplay {
+  after(
+    row: TopicRow,
+    topic: string,
+    from: TopicPosition,
+    limit?: number,
+    maxBytes?: number,
+  ): TopicReplay {
     const max = checkLimit('limit', limit);
+    const budget = checkLimit('maxBytes', maxBytes);
     const oldest = this.oldest(topic, row.head);
     if (!canReplayTopic(row.epoch, row.head, oldest, from)) {
       return { recovered: false, epoch: row.epoch, offset: row.head, publications: [] };
     }
-    const rows =
-      from.offset >= row.head || max === 0
-        ? []
-        : (this.s.after.all(
-            topic,
-            from.offset,
-            Number.isFinite(max) ? max : -1,
-          ) as PublicationRow[]);
+    const rows = from.offset >= row.head ? [] : this.page(topic, from.offset, max, budget);
     return {
       recovered: true,
       epoch: row.epoch,
@@ -108,9 +110,15 @@ export class SqliteTopics {
     };
   }
 
-  last(row: TopicRow, topic: string, n: number): TopicSnapshot {
-    const rows = n === 0 ? [] : (this.s.last.all(topic, n) as PublicationRow[]);
-    rows.reverse();
+  /**
+   * The oldest page of the newest `n`: retained offsets are contiguous up to the head,
+   * so they are the ones after `head - n`, read forward by a cursor that stops at the
+   * page bound (a huge `n` reads one page, not the whole history).
+   */
+  last(row: TopicRow, topic: string, n: number, limit?: number, maxBytes?: number): TopicSnapshot {
+    const max = checkLimit('limit', limit);
+    const budget = checkLimit('maxBytes', maxBytes);
+    const rows = n === 0 ? [] : this.page(topic, Math.max(0, row.head - n), max, budget);
     return {
       epoch: row.epoch,
       offset: row.head,
@@ -180,6 +188,17 @@ export class SqliteTopics {
     return trimmed;
   }
 
+  /** Publications after `offset`, oldest first, bounded as {@link takePage} says. */
+  private page(topic: string, offset: number, max: number, budget: number): PublicationRow[] {
+    if (max === 0) return [];
+    const cursor = this.s.after.iterate(
+      topic,
+      offset,
+      Number.isFinite(max) ? max : -1,
+    ) as IterableIterator<PublicationRow>;
+    return takePage(cursor, max, budget, publicationBytes);
+  }
+
   counts(): { topics: number; publications: number } {
     return this.s.counts.get() as { topics: number; publications: number };
   }
@@ -211,10 +230,6 @@ function prepareStatements(db: SqliteDatabase) {
     after: db.prepare(
       `SELECT offset, time, data, frame FROM publications
        WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?`,
-    ),
-    last: db.prepare(
-      `SELECT offset, time, data, frame FROM publications
-       WHERE topic = ? ORDER BY offset DESC LIMIT ?`,
     ),
     expiredByTopic: db.prepare(
       'SELECT topic, MAX(offset) AS upto FROM publications WHERE time < ? GROUP BY topic',

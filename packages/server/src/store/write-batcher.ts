@@ -8,6 +8,8 @@
  * transaction and the per-operation savepoint.
  */
 
+import { performance } from 'node:perf_hooks';
+
 /** The database side of batching. */
 export interface BatchExecutor {
   /**
@@ -30,6 +32,14 @@ export interface BatchExecutor {
 export interface WriteBatcherOptions {
   /** Most operations in one transaction; the rest run in the next turn. */
   maxBatch: number;
+  /**
+   * Most milliseconds one batch runs operations (default: no bound). Past it the batch
+   * commits what ran and the rest runs in the next turn, after the event loop served
+   * I/O: a burst of large reads (hundreds of replay pages at once) must not hold the
+   * process, and its health checks, for hundreds of milliseconds. Real time, not the
+   * injected clock: it bounds CPU work.
+   */
+  maxBatchMs?: number;
   /** Turns a driver error into the error the caller sees. */
   mapError: (err: unknown) => Error;
   /** Builds the rejection of operations submitted after `close()`. */
@@ -120,6 +130,10 @@ export class WriteBatcher {
     this.largestBatch = Math.max(this.largestBatch, jobs.length);
     const write = jobs.some((j) => j.write);
     const outcomes: Outcome[] = [];
+    const sliceMs = this.options.maxBatchMs ?? Number.POSITIVE_INFINITY;
+    const started = performance.now();
+    // How many of `jobs` ran; the others go back to the head of the queue.
+    let ran = jobs.length;
     try {
       const first = jobs[0];
       if (!write && jobs.length === 1 && first) {
@@ -128,7 +142,12 @@ export class WriteBatcher {
       } else {
         this.executor.transaction(write, () => {
           outcomes.length = 0;
-          for (const job of jobs) {
+          ran = jobs.length;
+          for (const [i, job] of jobs.entries()) {
+            if (i > 0 && performance.now() - started > sliceMs) {
+              ran = i;
+              break;
+            }
             const outcome = this.runOne(job);
             // The database rolled everything back on its own: the batch is lost.
             if (!outcome.ok && !this.executor.inTransaction()) throw outcome.error;
@@ -140,7 +159,12 @@ export class WriteBatcher {
     } catch (err) {
       const error = this.options.mapError(err);
       outcomes.length = 0;
-      for (let i = 0; i < jobs.length; i++) outcomes.push({ ok: false, error });
+      for (let i = 0; i < ran; i++) outcomes.push({ ok: false, error });
+    }
+    // Not run yet: first in line for the next batch, so the order of operations holds.
+    if (ran < jobs.length) {
+      this.queue.unshift(...jobs.slice(ran));
+      jobs.length = ran;
     }
     jobs.forEach((job, i) => {
       const outcome = outcomes[i];
