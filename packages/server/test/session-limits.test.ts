@@ -165,6 +165,10 @@ describe('sessions per user', () => {
       { kind: 'memory' },
     );
     const first = await connect(`${url}?u=alice`);
+    // "Oldest" is by creation time in ms: two sessions made within one millisecond are
+    // equally old and either may go, so the second is made in a later millisecond.
+    const madeAt = Date.now();
+    await until(() => Date.now() > madeAt, 'the next millisecond');
     const second = await connect(`${url}?u=alice`);
     await endpoint.sendTo(first.welcome.sid as string, 'unacked');
     await first.c.next((f) => f.t === 'msg');
