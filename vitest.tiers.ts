@@ -65,6 +65,11 @@ export const SLOW_FILES = [
   '**/server/test/audit/*.test.ts',
   '**/store-durability.test.ts',
   '**/hub-token-lifetime.test.ts',
+  // 200 whole-history replays of 60 MB each (minutes).
+  '**/replay-budget-hub.test.ts',
+  '**/hub-metric-labels.test.ts',
+  '**/hub-session-cap.test.ts',
+  '**/prometheus.test.ts',
 ];
 
 export const UNIT = [...UNIT_FILES, ...UNIT_CONVENTION];
