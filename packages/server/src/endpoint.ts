@@ -281,8 +281,13 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     try {
       routeMessage(this.router, connection, data, isBinary);
     } catch (err) {
+      // A server bug, not the client's doing: the stack is what finds it.
       this.logger.error(
-        { cid: connection.id, err: err instanceof Error ? err.message : String(err) },
+        {
+          cid: connection.id,
+          err: err instanceof Error ? err.message : String(err),
+          stack: err instanceof Error ? err.stack?.split('\n').slice(0, 12).join(' | ') : undefined,
+        },
         'frame handling failed',
       );
       connection.sendError({
