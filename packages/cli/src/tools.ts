@@ -1,7 +1,7 @@
+import type { CliIo, SignalSource } from '@tether/hub';
 import { benchCommand } from './bench/run.js';
 import { chaosCommand } from './chaos/command.js';
 import { probeCommand } from './probe.js';
-import type { CliIo, SignalSource } from './serve.js';
 
 /**
  * The measuring tools of the CLI (`probe`, `bench`, `chaos`), dispatched from `main`

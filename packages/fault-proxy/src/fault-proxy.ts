@@ -1,6 +1,6 @@
 import { connect, createServer, type Server } from 'node:net';
 import { abort, type Faults, Pair } from './fault-link.js';
-import { listenOnPort0 } from './port.js';
+import { listenOnPort0 } from './listen.js';
 
 /** Options of {@link createFaultProxy}. */
 export interface FaultProxyOptions {

@@ -1,12 +1,13 @@
+import { waitFor } from '@tether/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createFaultProxy, type FaultProxy, waitFor } from '../src/index.js';
 import {
   connectRecording,
   type EchoServer,
   type RecordingClient,
   settle,
   startEchoServer,
-} from './helpers.js';
+} from '../../testkit/test/helpers.js';
+import { createFaultProxy, type FaultProxy } from '../src/index.js';
 
 describe('createFaultProxy', () => {
   let echo: EchoServer;

@@ -1,14 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TetherError } from '@tether/common';
 import { isValidTopic, type Json } from '@tether/protocol';
-import {
-  apiKeyMatches,
-  DeliveryError,
-  type Endpoint,
-  requestApiKey,
-  type TetherServer,
-  UNMATCHED_ROUTE,
-} from '@tether/server';
+import { DeliveryError, type Endpoint, type TetherServer } from '@tether/server';
+import { apiKeyMatches, requestApiKey, UNMATCHED_ROUTE } from '@tether/server/ops';
 import { bodyObject, readJsonBody } from './http-body.js';
 import { ApiError, sendError, sendJson } from './http-errors.js';
 import type { HistoryReader } from './hub-history.js';

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { TetherError } from '@tether/common';
-import { sendJson } from '@tether/server';
+import { sendJson } from '@tether/server/ops';
 
 export { sendJson };
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode, isSendableCloseCode, type Json } from '@tether/protocol';
-import { apiKeyMatches, requestApiKey, type TetherServer, UNMATCHED_ROUTE } from '@tether/server';
+import type { TetherServer } from '@tether/server';
+import { apiKeyMatches, requestApiKey, UNMATCHED_ROUTE } from '@tether/server/ops';
 import { bodyObject, readJsonBody } from './http-body.js';
 import { ApiError, sendError, sendJson } from './http-errors.js';
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { apiKeyMatches, requestApiKey } from '@tether/server';
+import { apiKeyMatches, requestApiKey } from '@tether/server/ops';
 import { isLoopbackHost } from './config.js';
 import type { HubConfig } from './config-types.js';
 import { ApiError, sendError } from './http-errors.js';

@@ -5,18 +5,16 @@ import { dirname, resolve } from 'node:path';
 import { createDashboardHandler } from '@tether/dashboard';
 import {
   type CloseOptions,
-  createOpsHandler,
   createStore,
   type Endpoint,
   httpServerOptions,
-  instrumentStore,
   type Logger,
-  StatsSampler,
   type Store,
   type StoreOptions,
-  TetherMetrics,
   TetherServer,
 } from '@tether/server';
+import { createOpsHandler, instrumentStore, StatsSampler, TetherMetrics } from '@tether/server/ops';
+import { SqliteStore } from '@tether/store-sqlite';
 import pino from 'pino';
 import type { HubConfig } from './config-types.js';
 import { createHttpApi } from './http-api.js';
@@ -341,7 +339,7 @@ function openStore(config: HubConfig): Store {
   const path = resolve(config.store.slice('sqlite:'.length));
   // 0700: the store creates the file 0600; nobody else needs to list the directory.
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  return createStore({ kind: 'sqlite', path, ...retention });
+  return new SqliteStore({ ...retention, path });
 }
 
 /** The lines an operator reads at start: where things are, and what is unsafe. */

@@ -43,8 +43,8 @@ describe('hub HTTP deadlines', () => {
   });
 });
 
-const bin = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
-const built = existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)));
+const bin = fileURLToPath(new URL('../../cli/bin/tether.js', import.meta.url));
+const built = existsSync(fileURLToPath(new URL('../../cli/dist/index.js', import.meta.url)));
 
 describe.skipIf(!built)('the built command with stdout gone', () => {
   it('serves and exits on SIGTERM when its stdout is a closed pipe', async () => {

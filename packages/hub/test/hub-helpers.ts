@@ -2,8 +2,8 @@ import { SUBPROTOCOL } from '@tether/protocol';
 import { silentLogger } from '@tether/server';
 import { waitFor, withTimeout } from '@tether/testkit';
 import { WebSocket } from 'ws';
+import type { CliIo } from '../src/index.js';
 import { type ServeHandle, type ServeOptions, serve } from '../src/index.js';
-import { type Captured, capture } from './cli-helpers.js';
 
 export const HOST = '127.0.0.1';
 export const API_KEY = 'test-api-key-0123456789';
@@ -11,7 +11,17 @@ export const ADMIN_KEY = 'test-admin-key-0123456789';
 export const OPS_KEY = 'test-ops-key-0123456789';
 export const JWT_SECRET = 'test-jwt-secret-that-is-32-bytes!!';
 
-export { type Captured, capture };
+/** A {@link CliIo} that keeps every printed line, for assertions. */
+export interface Captured extends CliIo {
+  out: string[];
+  err: string[];
+}
+
+export function capture(): Captured {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, stdout: (line) => out.push(line), stderr: (line) => err.push(line) };
+}
 
 /** Hubs started by {@link startTestHub}; close them in afterEach with {@link closeHubs}. */
 const running: ServeHandle[] = [];

@@ -17,7 +17,7 @@ import { HOST } from './hub-helpers.js';
  * The hub runs as the built `tether serve` in a child process, so its RSS is its own.
  * `TETHER_TEST_LABEL_REQUESTS` sets the number of requests: the acceptance run is
  * 100,000 (`TETHER_TEST_LABEL_REQUESTS=100000 npx vitest run
- * packages/cli/test/hub-metric-labels.test.ts`); the default 10,000 keeps CI quick and
+ * packages/hub/test/hub-metric-labels.test.ts`); the default 10,000 keeps CI quick and
  * still proves the bound (before the fix it made 10,000 series).
  */
 
@@ -30,8 +30,8 @@ const OPS_KEY = 'test-ops-key-0123456789';
 const API_KEY = 'test-api-key-0123456789';
 const ADMIN_KEY = 'test-admin-key-0123456789';
 
-const bin = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
-const built = existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)));
+const bin = fileURLToPath(new URL('../../cli/bin/tether.js', import.meta.url));
+const built = existsSync(fileURLToPath(new URL('../../cli/dist/index.js', import.meta.url)));
 
 let child: ChildProcess | undefined;
 afterEach(async () => {

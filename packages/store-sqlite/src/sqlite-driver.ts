@@ -4,7 +4,7 @@
  * the memory store never load the native addon.
  */
 import { createRequire } from 'node:module';
-import { StoreError, StoreErrorCode } from './store.js';
+import { StoreError, StoreErrorCode } from '@tether/server/store';
 import type { BatchExecutor } from './write-batcher.js';
 
 /** Result of a write statement. */

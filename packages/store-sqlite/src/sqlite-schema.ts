@@ -4,8 +4,9 @@
  * transaction, and refuses a file written by a newer schema instead of
  * guessing at it. Append new migrations; never edit an applied one.
  */
+
+import { StoreError, StoreErrorCode } from '@tether/server/store';
 import type { SqliteDatabase } from './sqlite-driver.js';
-import { StoreError, StoreErrorCode } from './store.js';
 
 /** One schema step. */
 export interface Migration {

@@ -3,27 +3,26 @@
  * statements. `SqliteStore` runs them inside its batched transactions, so
  * each one sees and leaves a consistent state.
  */
-import { hashToken, rotatedHash } from './session-token.js';
-import type { SqliteDatabase } from './sqlite-driver.js';
-import {
-  type NewSession,
-  type SessionAppendResult,
-  type SessionMessage,
-  type SessionPatch,
-  type SessionRecord,
-  type SessionReplay,
-  StoreError,
-  StoreErrorCode,
-} from './store.js';
-import type { SessionLogLimits } from './store-options.js';
 import {
   canReplaySession,
   checkAppend,
   checkCount,
   checkLimit,
   checkName,
+  hashToken,
+  type NewSession,
   overflowDrops,
-} from './store-rules.js';
+  rotatedHash,
+  type SessionAppendResult,
+  type SessionLogLimits,
+  type SessionMessage,
+  type SessionPatch,
+  type SessionRecord,
+  type SessionReplay,
+  StoreError,
+  StoreErrorCode,
+} from '@tether/server/store';
+import type { SqliteDatabase } from './sqlite-driver.js';
 
 interface SessionRow {
   sid: string;

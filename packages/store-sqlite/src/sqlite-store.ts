@@ -18,7 +18,31 @@
 import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkInt, OptionError, Sweep } from '@tether/common';
-import { type SqliteSynchronous, STORE_DEFAULTS } from './defaults.js';
+import {
+  checkCount,
+  checkName,
+  type NewSession,
+  type Publication,
+  type PublicationEncoder,
+  type ResolvedStoreOptions,
+  resolveStoreOptions,
+  type SessionAppendResult,
+  type SessionMessage,
+  type SessionPatch,
+  type SessionRecord,
+  type SessionReplay,
+  type SqliteSynchronous,
+  STORE_DEFAULTS,
+  type Store,
+  StoreError,
+  StoreErrorCode,
+  type StoreOptions,
+  type StoreStats,
+  type SweepResult,
+  type TopicPosition,
+  type TopicReplay,
+  type TopicSnapshot,
+} from '@tether/server/store';
 import {
   openSqlite,
   type SqliteDatabase,
@@ -28,30 +52,6 @@ import {
 import { migrate } from './sqlite-schema.js';
 import { SqliteSessions } from './sqlite-sessions.js';
 import { SqliteTopics, type TopicRow } from './sqlite-topics.js';
-import {
-  type NewSession,
-  type Publication,
-  type PublicationEncoder,
-  type SessionAppendResult,
-  type SessionMessage,
-  type SessionPatch,
-  type SessionRecord,
-  type SessionReplay,
-  type Store,
-  StoreError,
-  StoreErrorCode,
-  type StoreStats,
-  type SweepResult,
-  type TopicPosition,
-  type TopicReplay,
-  type TopicSnapshot,
-} from './store.js';
-import {
-  type ResolvedStoreOptions,
-  resolveStoreOptions,
-  type StoreOptions,
-} from './store-options.js';
-import { checkCount, checkName } from './store-rules.js';
 import { WriteBatcher } from './write-batcher.js';
 
 /** Options of {@link SqliteStore}. */

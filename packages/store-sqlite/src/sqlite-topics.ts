@@ -4,24 +4,24 @@
  * from the `topics.head` column inside a write transaction (BEGIN IMMEDIATE),
  * so several processes appending to one file stay contiguous.
  */
-import type { SqliteDatabase } from './sqlite-driver.js';
-import type {
-  Publication,
-  PublicationEncoder,
-  TopicPosition,
-  TopicReplay,
-  TopicSnapshot,
-} from './store.js';
-import { StoreError, StoreErrorCode } from './store.js';
-import type { TopicHistoryLimits } from './store-options.js';
+
 import {
   canReplayTopic,
   checkLimit,
   checkName,
   checkPublication,
   newEpoch,
-} from './store-rules.js';
-import { TopicBounds } from './topic-bounds.js';
+  type Publication,
+  type PublicationEncoder,
+  StoreError,
+  StoreErrorCode,
+  TopicBounds,
+  type TopicHistoryLimits,
+  type TopicPosition,
+  type TopicReplay,
+  type TopicSnapshot,
+} from '@tether/server/store';
+import type { SqliteDatabase } from './sqlite-driver.js';
 
 /** A topic's row: its epoch, newest offset and idle clock. */
 export interface TopicRow {

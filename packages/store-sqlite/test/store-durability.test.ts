@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { type TempDir, tempDir } from '@tether/testkit';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../src/store/index.js';
+import { SqliteStore } from '../src/index.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 let tmp: TempDir | undefined;
@@ -28,7 +28,7 @@ const stores: SqliteStore[] = [];
  * contiguous. Both print `done` at the end, or `error CODE MESSAGE`.
  */
 const CHILD_SOURCE = `
-import { SqliteStore } from ${JSON.stringify(join(repo, 'packages/server/src/store/index.ts'))};
+import { SqliteStore } from ${JSON.stringify(join(repo, 'packages/store-sqlite/src/index.ts'))};
 
 const [mode, path, topic, countText, tag] = process.argv.slice(2);
 const count = Number(countText);
@@ -90,7 +90,10 @@ beforeAll(async () => {
     format: 'esm',
     target: 'node20',
     external: ['better-sqlite3'],
-    alias: { '@tether/common': join(repo, 'packages/common/src/index.ts') },
+    alias: {
+      '@tether/common': join(repo, 'packages/common/src/index.ts'),
+      '@tether/server/store': join(repo, 'packages/server/src/store-kit.ts'),
+    },
     outfile: childScript,
     logLevel: 'silent',
   });

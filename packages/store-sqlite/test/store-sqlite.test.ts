@@ -6,22 +6,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock, OptionError } from '@tether/common';
+import { MemoryStore, type Store, StoreError } from '@tether/server';
 import { type TempDir, tempDir } from '@tether/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  MemoryStore,
-  SqliteStore,
-  type SqliteStoreOptions,
-  type Store,
-  StoreError,
-} from '../src/store/index.js';
-import {
-  openSqlite,
-  type SqliteDatabase,
-  sqliteBatchExecutor,
-} from '../src/store/sqlite-driver.js';
-import { SCHEMA_VERSION } from '../src/store/sqlite-schema.js';
-import { WriteBatcher } from '../src/store/write-batcher.js';
+import { SqliteStore, type SqliteStoreOptions } from '../src/index.js';
+import { openSqlite, type SqliteDatabase, sqliteBatchExecutor } from '../src/sqlite-driver.js';
+import { SCHEMA_VERSION } from '../src/sqlite-schema.js';
+import { WriteBatcher } from '../src/write-batcher.js';
 
 let tmp: TempDir | undefined;
 let dir = '';
