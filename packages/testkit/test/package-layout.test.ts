@@ -20,7 +20,7 @@ const PACKAGES_DIR = join(ROOT, 'packages');
  * server; the server never reaches the hub or the CLI; shipped code never imports the
  * private testkit.
  */
-export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
+const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   common: [],
   protocol: ['common'],
   'fault-proxy': [],
@@ -49,7 +49,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Module specifiers a source file imports: static, `export from`, dynamic, require. */
-export function importsOf(text: string): string[] {
+function importsOf(text: string): string[] {
   // Comments mention packages (`@tether/testkit's helper`) without importing them.
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   const found: string[] = [];
@@ -91,7 +91,7 @@ const readJson = (name: string): PackageJson =>
   JSON.parse(readFileSync(join(PACKAGES_DIR, name, 'package.json'), 'utf8')) as PackageJson;
 
 /** Every violation of the import rule under `packages/NAME/src`, as readable lines. */
-export function importViolations(root: string = PACKAGES_DIR): string[] {
+function importViolations(root: string = PACKAGES_DIR): string[] {
   const problems: string[] = [];
   for (const [name, allowed] of Object.entries(ALLOWED_IMPORTS)) {
     const src = join(root, name, 'src');
