@@ -1,6 +1,5 @@
 import { TetherError } from '@tether/common';
-import type { ConfigLayer } from './config.js';
-import { FIELD_BY_FLAG, FIELDS } from './config-fields.js';
+import { type ConfigLayer, FIELD_BY_FLAG, FIELDS } from '@tether/hub';
 
 /** A command line the CLI cannot run; the message names the flag. Exit status 2. */
 export class UsageError extends TetherError {

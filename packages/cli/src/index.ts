@@ -1,50 +1,25 @@
 /**
- * @tether/cli — the `tether` command: `tether serve` (the hub: WebSocket endpoint, HTTP
- * API, health, Prometheus metrics, stats and a live dashboard) and the measuring tools
- * (`probe`, `bench`, `chaos`). `bin/tether.js` calls {@link main}.
+ * @tether/cli — the `tether` command: `tether serve` (starts the hub of `@tether/hub`)
+ * and the measuring tools (`probe`, `bench`, `chaos`, `stability`). `bin/tether.js`
+ * calls {@link main}.
  *
  * @packageDocumentation
  */
+import {
+  type CliIo,
+  ConfigError,
+  handleShutdownSignals,
+  processLines,
+  type ResolvedConfig,
+  resolveHubConfig,
+  type ServeHandle,
+  type SignalSource,
+  startHub,
+} from '@tether/hub';
 import { parseServeArgs, SERVE_USAGE, USAGE, UsageError } from './args.js';
-import { ConfigError, type ResolvedConfig, resolveHubConfig } from './config.js';
-import { startHub } from './hub.js';
-import { type CliIo, handleShutdownSignals, type ServeHandle, type SignalSource } from './serve.js';
-import { processLines } from './stdio.js';
 import { runTool, TOOLS_USAGE } from './tools.js';
 
 export { parseServeArgs, SERVE_USAGE, type ServeArgs, USAGE, UsageError } from './args.js';
-export {
-  CONFIG_FILE,
-  ConfigError,
-  type ConfigSources,
-  configFromObject,
-  type ResolvedConfig,
-  resolveHubConfig,
-} from './config.js';
-export {
-  type AuthConfig,
-  HUB_DEFAULTS,
-  type HubConfig,
-  type JwtAlgorithm,
-  type LogLevel,
-  type TopicHistoryRule,
-  type TopicPermission,
-  type TopicRule,
-} from './config-types.js';
-export { ApiError, ApiErrorCode, type ApiErrorCodeName } from './http-errors.js';
-export { type Hub, type HubIo, type HubOptions, startHub } from './hub.js';
-export {
-  type CliIo,
-  type DeepPartial,
-  HEALTH_PATH,
-  handleShutdownSignals,
-  type ServeHandle,
-  type ServeOptions,
-  type SignalSource,
-  serve,
-  WS_PATH,
-} from './serve.js';
-export { TopicAccess, type TopicClaims, topicMatches } from './topic-access.js';
 
 /** What {@link main} talks to; defaults to the real process. Tests inject their own. */
 export interface MainDeps {

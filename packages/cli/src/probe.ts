@@ -1,4 +1,5 @@
 import { formatDuration } from '@tether/common';
+import type { CliIo, SignalSource } from '@tether/hub';
 import { UsageError } from './args.js';
 import { PROBE_USAGE, type ProbeArgs, parseProbeArgs } from './probe-args.js';
 import { type ProbeEvent, runProbeConnection } from './probe-connection.js';
@@ -9,7 +10,6 @@ import {
   formatProbeSummary,
   type ProbeReport,
 } from './probe-report.js';
-import type { CliIo, SignalSource } from './serve.js';
 
 /** What `tether probe` needs from its surroundings. */
 export interface ProbeDeps {

@@ -1,10 +1,11 @@
+import type { CliIo, SignalSource } from '@tether/hub';
 import { benchCommand } from './bench/run.js';
 import { chaosCommand } from './chaos/command.js';
 import { probeCommand } from './probe.js';
-import type { CliIo, SignalSource } from './serve.js';
+import { stabilityCommand } from './stability/command.js';
 
 /**
- * The measuring tools of the CLI (`probe`, `bench`, `chaos`), dispatched from `main`
+ * The measuring tools of the CLI (`probe`, `bench`, `chaos`, `stability`), dispatched from `main`
  * next to `serve`. Each parses its own flags and returns its exit status.
  */
 
@@ -12,7 +13,8 @@ import type { CliIo, SignalSource } from './serve.js';
 export const TOOLS_USAGE = `Tools:
   probe    connect to any WebSocket server, hold the connection, report RTT and the close
   bench    load scenarios: idle connections, fan-out, echo latency, reconnect storm
-  chaos    a fault proxy (latency, cuts, stalls) and an audit of loss, duplicates, order`;
+  chaos    a fault proxy (latency, cuts, stalls) and an audit of loss, duplicates, order
+  stability  the stability suite: PASS/FAIL with numbers, a Markdown report`;
 
 /** What the tools need from `main`. */
 export interface ToolDeps {
@@ -26,6 +28,7 @@ const TOOLS: Readonly<Record<string, ToolCommand>> = {
   probe: probeCommand,
   bench: benchCommand,
   chaos: chaosCommand,
+  stability: stabilityCommand,
 };
 
 /** Runs `command` when it is a tool; undefined when it is not one. */

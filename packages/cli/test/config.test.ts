@@ -1,15 +1,15 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
 import {
   ConfigError,
   type ConfigSources,
   configFromObject,
   HUB_DEFAULTS,
-  parseServeArgs,
   resolveHubConfig,
-} from '../src/index.js';
+} from '@tether/hub';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseServeArgs } from '../src/index.js';
 
 const SECRET = 's'.repeat(32);
 const dirs: string[] = [];

@@ -221,7 +221,7 @@ afterEach(async () => {
   dir = undefined;
 });
 
-async function startHub(configPath: string): Promise<Hub> {
+async function startBenchHub(configPath: string): Promise<Hub> {
   // The hub silences its logs under a test runner; this run wants them, to read their levels.
   const env = { ...process.env };
   delete env.VITEST;
@@ -436,7 +436,7 @@ describe('live fuzz against tether serve', () => {
         log: { level: 'info' },
       }),
     );
-    hub = await startHub(configPath);
+    hub = await startBenchHub(configPath);
     const port = hub.port;
     let crashed: string | undefined;
     void hub.exited.then(({ code, signal }) => {

@@ -1,5 +1,5 @@
+import type { CliIo } from '@tether/hub';
 import { UsageError } from '../args.js';
-import type { CliIo } from '../serve.js';
 import {
   BENCH_USAGE,
   type BenchArgs,
@@ -8,7 +8,7 @@ import {
   sourceAddresses,
   workersFor,
 } from './args.js';
-import { type BenchHub, canForkHub, type HubChoice, startHub } from './hub.js';
+import { type BenchHub, canForkHub, type HubChoice, startBenchHub } from './hub.js';
 import type { BenchServerOptions } from './hub-server.js';
 import { describeMachine, type MachineInfo, machineInfo } from './machine.js';
 import { type ClientPool, LocalPool } from './pool.js';
@@ -48,14 +48,14 @@ export async function runBench(args: BenchArgs, progress: Progress): Promise<Ben
   const choice: HubChoice = { url: args.url, mode, server };
   const workers = workersFor(args);
   const sharedScenarios = args.scenarios.filter((s) => s !== 'storm');
-  const hub = sharedScenarios.length > 0 ? await startHub(choice) : undefined;
+  const hub = sharedScenarios.length > 0 ? await startBenchHub(choice) : undefined;
   let pool: ClientPool | undefined;
   const results: ScenarioResult[] = [];
   try {
     pool = workers > 0 ? await WorkerPool.start(workers) : new LocalPool();
     const target = hub?.url ?? args.url ?? '';
     for (const name of args.scenarios) {
-      const scenarioHub = hub ?? (await startHub(choice));
+      const scenarioHub = hub ?? (await startBenchHub(choice));
       try {
         results.push(
           await SCENARIO_RUNNERS[name]({
@@ -65,8 +65,12 @@ export async function runBench(args: BenchArgs, progress: Progress): Promise<Ben
             adapter: 'tether',
             addresses: sourceAddresses(target === '' ? scenarioHub.url : target, args.addresses),
             progress,
-            startHub: (overrides) =>
-              startHub({ ...choice, url: undefined, server: { ...server, ...overrides, port: 0 } }),
+            startBenchHub: (overrides) =>
+              startBenchHub({
+                ...choice,
+                url: undefined,
+                server: { ...server, ...overrides, port: 0 },
+              }),
           }),
         );
       } catch (err) {

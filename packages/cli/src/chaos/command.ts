@@ -1,5 +1,5 @@
+import type { CliIo, SignalSource } from '@tether/hub';
 import { UsageError } from '../args.js';
-import type { CliIo, SignalSource } from '../serve.js';
 import { CHAOS_USAGE, type ChaosArgs, parseChaosArgs } from './args.js';
 import { runChaosAudit } from './audit.js';
 import { runChaosProxy } from './proxy-command.js';

@@ -1,4 +1,4 @@
-import type { CliIo, SignalSource } from '../serve.js';
+import type { CliIo, SignalSource } from '@tether/hub';
 import type { ChaosProxyArgs } from './args.js';
 import { FaultDriver, seededRandom } from './faults.js';
 import { describeFaults } from './verdict.js';
@@ -12,7 +12,7 @@ export async function runChaosProxy(
   io: CliIo,
   signals: SignalSource | undefined,
 ): Promise<number> {
-  const { createFaultProxy } = await import('@tether/testkit');
+  const { createFaultProxy } = await import('@tether/fault-proxy');
   const proxy = await createFaultProxy({
     target: args.target,
     listenHost: args.listenHost,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatDuration } from '@tether/common';
 import type { Json } from '@tether/protocol';
-import { type BenchHub, startHub } from '../bench/hub.js';
+import { type BenchHub, startBenchHub } from '../bench/hub.js';
 import { AuditedClient, auditNumber } from '../chaos/audited-client.js';
 import { SequenceAudit, sumVerdicts } from '../chaos/sequence-audit.js';
 import { type CheckResult, runCheck, sleep, waitUntil } from './check.js';
@@ -32,7 +32,7 @@ export function restartCheck(options: RestartOptions): Promise<CheckResult> {
       let hub: BenchHub | undefined;
       const clients: AuditedClient[] = [];
       try {
-        hub = await startHub({
+        hub = await startBenchHub({
           url: undefined,
           mode: options.hub,
           server: {

@@ -56,7 +56,7 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
   let pool: WorkerPool | undefined;
   let fleet: StormFleet | undefined;
   try {
-    hub = await ctx.startHub({ store });
+    hub = await ctx.startBenchHub({ store });
     const workers = stormWorkersFor(args, existsSync(WORKER_ENTRY));
     pool = workers > 0 ? await WorkerPool.start(workers) : undefined;
     fleet = pool?.storm() ?? new StormClients();
