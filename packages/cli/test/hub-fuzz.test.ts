@@ -322,7 +322,7 @@ async function fuzzConnection(
     const recent: string[] = [];
     ws.on('message', (data) => {
       if (cid !== undefined) return;
-      const match = /"t":"welcome"[^]*?"cid":"([^"]+)"/.exec(String(data));
+      const match = /"t":"welcome"[\s\S]*?"cid":"([^"]+)"/.exec(String(data));
       if (match !== null) {
         cid = match[1];
         sentBy.set(cid as string, recent);

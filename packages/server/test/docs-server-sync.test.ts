@@ -103,6 +103,7 @@ const SQLITE_OPTIONS = {
   synchronous: true,
   busyTimeoutMs: true,
   maxBatch: true,
+  batchMaxMs: true,
 } satisfies Record<keyof SqliteStoreOptions, true>;
 
 /** `close()` options (not checked for unknown keys by the code) and the defaults they fall back to. */

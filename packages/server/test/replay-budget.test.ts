@@ -10,7 +10,7 @@ import { createSqliteStore } from '@tether/store-sqlite';
 import { type TempDir, tempDir } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SERVER_DEFAULTS } from '../src/index.js';
-import { createStore, MemoryStore, type Store } from '../src/store/index.js';
+import { MemoryStore, type Store } from '../src/store/index.js';
 import { cut, hello, offsets, range, reliable, resumeOf } from './delivery-helpers.js';
 import { type AnyFrame, type RawClient, type Started, startTether, until } from './helpers.js';
 

@@ -64,9 +64,15 @@ export interface SqliteStoreOptions extends StoreOptions {
   busyTimeoutMs?: number;
   /** Most operations per transaction (default 1000). */
   maxBatch?: number;
+  /**
+   * Longest a batch runs operations before it commits and lets the event loop serve
+   * others, ms (default 10; `0`: no time limit, only `maxBatch`). Keeps `/healthz` and
+   * live traffic answering while hundreds of replay pages are read at once.
+   */
+  batchMaxMs?: number;
 }
 
-const SQLITE_KEYS = ['path', 'synchronous', 'busyTimeoutMs', 'maxBatch'] as const;
+const SQLITE_KEYS = ['path', 'synchronous', 'busyTimeoutMs', 'maxBatch', 'batchMaxMs'] as const;
 
 /** A {@link Store} in a SQLite file. */
 export class SqliteStore implements Store {
@@ -106,6 +112,11 @@ export class SqliteStore implements Store {
       2_147_483_647,
     );
     const maxBatch = checkInt('store.maxBatch', options.maxBatch ?? STORE_DEFAULTS.maxBatch, 1);
+    const batchMaxMs = checkInt(
+      'store.batchMaxMs',
+      options.batchMaxMs ?? STORE_DEFAULTS.batchMaxMs,
+      0,
+    );
     this.path = options.path;
 
     let db: SqliteDatabase | undefined;
@@ -128,7 +139,7 @@ export class SqliteStore implements Store {
 
     this.batcher = new WriteBatcher(sqliteBatchExecutor(db), {
       maxBatch,
-      maxBatchMs: STORE_DEFAULTS.batchMaxMs,
+      maxBatchMs: batchMaxMs === 0 ? Number.POSITIVE_INFINITY : batchMaxMs,
       mapError: (err) => toStoreError(err, `sqlite store ${this.path}`),
       closedError: () => new StoreError(StoreErrorCode.CLOSED, 'store is closed'),
     });

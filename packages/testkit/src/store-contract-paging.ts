@@ -34,14 +34,14 @@ export function pagingContract(make: MakeStore): void {
       // 8 bytes of data each in UTF-8, 5 characters.
       for (let i = 1; i <= 10; i++) await store.appendPublication('t', `"ééé"`, T0 + i);
       const { epoch } = await store.topicHead('t');
-      const after = async (offset: number, limit?: number, maxBytes?: number) =>
+      const pageAfter = async (offset: number, limit?: number, maxBytes?: number) =>
         offsets(
           (await store.publicationsAfter('t', { epoch, offset }, limit, maxBytes)).publications,
         );
-      expect(await after(0, undefined, 16)).toEqual([1, 2]);
-      expect(await after(0, undefined, 23)).toEqual([1, 2]);
-      expect(await after(4, 2, 1000)).toEqual([5, 6]);
-      expect(await after(4, undefined, 1)).toEqual([5]);
+      expect(await pageAfter(0, undefined, 16)).toEqual([1, 2]);
+      expect(await pageAfter(0, undefined, 23)).toEqual([1, 2]);
+      expect(await pageAfter(4, 2, 1000)).toEqual([5, 6]);
+      expect(await pageAfter(4, undefined, 1)).toEqual([5]);
       const page = await store.publicationsAfter('t', { epoch, offset: 8 }, undefined, 100);
       expect(page.recovered).toBe(true);
       expect(page.offset).toBe(10);
