@@ -1,3 +1,4 @@
+import { EXIT } from '../command.js';
 import type { CliIo, SignalSource } from '../serve.js';
 import type { ChaosProxyArgs } from './args.js';
 import { FaultDriver, seededRandom } from './faults.js';
@@ -47,5 +48,5 @@ export async function runChaosProxy(
     `done: ${proxy.totalConnections} connections proxied; ${log.resets} resets (${log.resetPairs} links), ${log.cuts} cuts (${log.cutPairs} links), ${log.stalls.length} stalls; ${proxy.traffic.toTarget} bytes to the target, ${proxy.traffic.toClient} to clients`,
   );
   await proxy.close();
-  return 0;
+  return EXIT.ok;
 }
