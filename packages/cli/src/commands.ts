@@ -3,6 +3,7 @@ import { chaosCommand } from './chaos/command.js';
 import type { Command } from './command.js';
 import { probeCommand } from './probe.js';
 import { serveCommand } from './serve-command.js';
+import { stabilityCommand } from './stability/command.js';
 
 /** Every subcommand of `tether`, in the order `tether --help` lists them. */
 export const COMMANDS: ReadonlyArray<Command<{ help: boolean }>> = [
@@ -10,6 +11,7 @@ export const COMMANDS: ReadonlyArray<Command<{ help: boolean }>> = [
   probeCommand,
   benchCommand,
   chaosCommand,
+  stabilityCommand,
 ];
 
 /** `tether --help`. */

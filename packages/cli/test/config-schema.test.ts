@@ -127,7 +127,7 @@ describe('the config schema is the one source of settings', () => {
 });
 
 describe('one command runner for every subcommand', () => {
-  it.each(['serve', 'probe', 'bench', 'chaos'])(
+  it.each(['serve', 'probe', 'bench', 'chaos', 'stability'])(
     'tether %s: a usage error exits 2 with one line and a hint; --help exits 0',
     async (command) => {
       const bad = await run([command, '--no-such-flag']);
@@ -146,7 +146,7 @@ describe('one command runner for every subcommand', () => {
   it('tether --help lists every command', async () => {
     const help = await run(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['serve', 'probe', 'bench', 'chaos']) {
+    for (const command of ['serve', 'probe', 'bench', 'chaos', 'stability']) {
       expect(help.out).toMatch(new RegExp(`^  ${command} `, 'm'));
     }
   });
