@@ -1,16 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { TetherError } from '@tether/common';
-import { FIELD_BY_KEY, FIELDS } from './config-fields.js';
-import { FieldError } from './config-parsers.js';
-import {
-  type AuthConfig,
-  HUB_DEFAULTS,
-  type HubConfig,
-  type JwtAlgorithm,
-  type LogLevel,
-  type TopicRule,
-} from './config-types.js';
+import type * as z from 'zod';
+import { HUB_SCHEMA, type HubSettings } from './config-schema.js';
+import { describeIssue, ENV_NAMES, fromText, HUB_SETTINGS } from './config-settings.js';
+import type { AuthConfig, HubConfig } from './config-types.js';
 import { nearestName } from './near-names.js';
 
 /**
@@ -73,8 +67,8 @@ const OTHER_ENV = new Set(['TETHER_CONFIG']);
 /**
  * Resolves the hub's configuration: flags over environment (`TETHER_*`) over the config
  * file (`--config PATH`, `TETHER_CONFIG`, or ./tether.config.json when it exists) over
- * defaults. Every value is checked; the first bad one throws a {@link ConfigError}
- * naming its source and key.
+ * defaults. Every value is checked against the schema; the first bad one throws a
+ * {@link ConfigError} naming its source and key.
  */
 export function resolveHubConfig(sources: ConfigSources = {}): ResolvedConfig {
   const env = sources.env ?? {};
@@ -108,15 +102,15 @@ export function resolveHubConfig(sources: ConfigSources = {}): ResolvedConfig {
   }
 
   const envLayer: ConfigLayer = new Map();
-  for (const field of FIELDS) {
-    for (const name of field.env ?? []) {
+  for (const setting of HUB_SETTINGS) {
+    for (const name of setting.env ?? []) {
       const value = nonEmpty(env[name]);
-      if (value !== undefined && !envLayer.has(field.key)) {
-        envLayer.set(field.key, { value, text: true, label: name });
+      if (value !== undefined && !envLayer.has(setting.key)) {
+        envLayer.set(setting.key, { value, text: true, label: name });
       }
     }
   }
-  const known = new Set(FIELDS.flatMap((f) => f.env ?? []));
+  const known = new Set(ENV_NAMES);
   // Only names close to a real setting: applications keep their own TETHER_* variables.
   for (const name of Object.keys(env)) {
     if (!name.startsWith('TETHER_') || known.has(name) || OTHER_ENV.has(name)) continue;
@@ -158,63 +152,38 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
-/** The tree of known keys: nested objects down to the fields. */
-type KeyTree = Map<string, KeyTree | 'leaf'>;
+/** The first issue of a failed check, as a {@link ConfigError} starting with `label`. */
+function issueError(issue: z.core.$ZodIssue, label: (path: string) => string): ConfigError {
+  const { path, message } = describeIssue(issue);
+  return new ConfigError(`${label(path)}: ${message}`);
+}
 
-const KEY_TREE: KeyTree = (() => {
-  const root: KeyTree = new Map();
-  for (const key of FIELD_BY_KEY.keys()) {
-    const parts = key.split('.');
-    let node = root;
-    parts.forEach((part, i) => {
-      if (i === parts.length - 1) node.set(part, 'leaf');
-      else {
-        let child = node.get(part);
-        if (child === undefined || child === 'leaf') {
-          child = new Map();
-          node.set(part, child);
-        }
-        node = child;
-      }
-    });
-  }
-  return root;
-})();
-
-/** Flattens a config object to values by key, refusing unknown keys and misplaced values. */
+/**
+ * Checks a whole config file (or `serve()` object) against the schema, so unknown keys
+ * and bad values are named by their path in it, then lists the values it sets by key.
+ */
 function fileValues(input: unknown, file: string, baseDir: string): ConfigLayer {
-  const layer: ConfigLayer = new Map();
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new ConfigError(`${file}: expected a JSON object at the top level`);
   }
-  const walk = (object: Record<string, unknown>, tree: KeyTree, prefix: string): void => {
-    for (const [name, value] of Object.entries(object)) {
-      if (prefix === '' && name === '$schema') continue;
-      const key = prefix === '' ? name : `${prefix}.${name}`;
-      const node = tree.get(name);
-      if (node === undefined) {
-        throw new ConfigError(
-          `${file}: ${key}: unknown key (known: ${[...tree.keys()].join(', ')})`,
-        );
-      }
-      if (value === undefined) continue;
-      if (node === 'leaf') {
-        layer.set(key, { value, text: false, label: `${file}: ${key}`, baseDir });
-        continue;
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new ConfigError(
-          `${file}: ${key}: expected an object with ${[...node.keys()].join(', ')}, got ${JSON.stringify(value)}`,
-        );
-      }
-      walk(value as Record<string, unknown>, node, key);
+  const checked = HUB_SCHEMA.safeParse(input);
+  if (!checked.success) {
+    throw issueError(checked.error.issues[0] as z.core.$ZodIssue, (path) =>
+      path === '' ? file : `${file}: ${path}`,
+    );
+  }
+  const layer: ConfigLayer = new Map();
+  for (const { key } of HUB_SETTINGS) {
+    let value: unknown = input;
+    for (const part of key.split('.')) value = (value as Record<string, unknown>)?.[part];
+    if (value !== undefined) {
+      layer.set(key, { value, text: false, label: `${file}: ${key}`, baseDir });
     }
-  };
-  walk(input as Record<string, unknown>, KEY_TREE, '');
+  }
   return layer;
 }
 
-/** Picks the winning value of each key (first layer first), parses and cross-checks. */
+/** Picks the winning value of each key (first layer first), checks them and cross-checks. */
 function buildConfig(
   layers: ConfigLayer[],
   cwd: string,
@@ -228,70 +197,38 @@ function buildConfig(
     }
     return undefined;
   };
-  const get = <T>(key: string, fallback: T): T => {
-    const value = raw(key);
-    if (value === undefined) return fallback;
-    const field = FIELD_BY_KEY.get(key);
-    if (field === undefined) throw new ConfigError(`${value.label}: unknown setting`);
-    sources[key] = value.label;
-    try {
-      return field.parse(value.value, value.text) as T;
-    } catch (err) {
-      if (err instanceof FieldError)
-        throw new ConfigError(`${value.label}${err.path}: ${err.message}`);
-      throw err;
+  const input: Record<string, unknown> = {};
+  for (const setting of HUB_SETTINGS) {
+    const value = raw(setting.key);
+    if (value === undefined) continue;
+    sources[setting.key] = value.label;
+    const parts = setting.key.split('.');
+    let node = input;
+    for (const part of parts.slice(0, -1)) {
+      node[part] ??= {};
+      node = node[part] as Record<string, unknown>;
     }
-  };
-  const optional = <T>(key: string): T | undefined => get<T | undefined>(key, undefined);
-  const d = HUB_DEFAULTS;
-
+    node[parts.at(-1) as string] =
+      value.text && typeof value.value === 'string' ? fromText(setting, value.value) : value.value;
+  }
+  const checked = HUB_SCHEMA.safeParse(input);
+  if (!checked.success) {
+    throw issueError(checked.error.issues[0] as z.core.$ZodIssue, (path) => {
+      const setting = HUB_SETTINGS.find(
+        (s) => path === s.key || path.startsWith(`${s.key}.`) || path.startsWith(`${s.key}[`),
+      );
+      const label = setting === undefined ? undefined : raw(setting.key)?.label;
+      return label === undefined || setting === undefined
+        ? path
+        : `${label}${path.slice(setting.key.length)}`;
+    });
+  }
+  const { $schema: _, auth: _auth, api, origins, ...settings } = checked.data;
   const config: HubConfig = {
-    port: get('port', d.port),
-    host: get('host', d.host),
-    store: get('store', d.store),
-    heartbeat: {
-      intervalMs: get('heartbeat.intervalMs', d.heartbeatIntervalMs),
-      timeoutMs: get('heartbeat.timeoutMs', d.heartbeatTimeoutMs),
-    },
-    resumeWindowMs: get('resumeWindowMs', d.resumeWindowMs),
-    handshakeTimeoutMs: get('handshakeTimeoutMs', d.handshakeTimeoutMs),
-    drainTimeoutMs: get('drainTimeoutMs', d.drainTimeoutMs),
-    limits: {
-      maxMessageBytes: get('limits.maxMessageBytes', d.maxMessageBytes),
-      maxConnectionsPerIp: get('limits.maxConnectionsPerIp', d.maxConnectionsPerIp),
-      rate: get<HubConfig['limits']['rate']>('limits.rate', {
-        perSecond: d.ratePerSecond,
-        burst: d.rateBurst,
-      }),
-      slowConsumerBytes: get('limits.slowConsumerBytes', d.slowConsumerBytes),
-      maxSessionsPerUser: get('limits.maxSessionsPerUser', d.maxSessionsPerUser),
-      maxPendingRequests: get('limits.maxPendingRequests', d.maxPendingRequests),
-      replayPageBytes: get('limits.replayPageBytes', d.replayPageBytes),
-      maxSubscriptionsPerConnection: get(
-        'limits.maxSubscriptionsPerConnection',
-        d.maxSubscriptionsPerConnection,
-      ),
-      maxBodyBytes: get('limits.maxBodyBytes', d.maxBodyBytes),
-      headersTimeoutMs: get('limits.headersTimeoutMs', d.headersTimeoutMs),
-      requestTimeoutMs: get('limits.requestTimeoutMs', d.requestTimeoutMs),
-    },
-    history: {
-      maxCount: get('history.maxCount', d.historyMaxCount),
-      maxAgeMs: get('history.maxAgeMs', d.historyMaxAgeMs),
-    },
-    topics: get<Record<string, TopicRule>>('topics', structuredClone(d.topics)),
-    auth: resolveAuth(get, optional, raw, cwd, warnings, get('host', d.host)),
-    api: {
-      key: optional('api.key'),
-      adminKey: optional('api.adminKey'),
-      opsKey: optional('api.opsKey'),
-    },
-    ops: { public: get('ops.public', false) },
-    origins: optional('origins'),
-    trustProxy: get<string[]>('trustProxy', []),
-    log: { level: get<LogLevel>('log.level', d.logLevel) },
-    dashboard: get('dashboard', true),
-    demo: get('demo', true),
+    ...settings,
+    auth: resolveAuth(checked.data.auth, raw, cwd, warnings, settings.host),
+    api: { key: api.key, adminKey: api.adminKey, opsKey: api.opsKey },
+    origins,
   };
   const { headersTimeoutMs, requestTimeoutMs } = config.limits;
   if (requestTimeoutMs < headersTimeoutMs) {
@@ -303,21 +240,15 @@ function buildConfig(
   return { config, sources };
 }
 
-type Get = <T>(key: string, fallback: T) => T;
-type Optional = <T>(key: string) => T | undefined;
-
 /** The auth settings, with the checks that span several keys. */
 function resolveAuth(
-  get: Get,
-  optional: Optional,
+  auth: HubSettings['auth'],
   raw: (key: string) => RawValue | undefined,
   cwd: string,
   warnings: string[],
   host: string,
 ): AuthConfig {
-  const mode = get<'jwt' | 'none'>('auth.mode', HUB_DEFAULTS.authMode);
-  const secret = optional<string>('auth.secret');
-  const keyText = optional<string>('auth.publicKey');
+  const { mode, secret, publicKey: keyText, algorithm: chosen, ...rest } = auth;
   const where = (key: string): string => raw(key)?.label ?? key;
   if (mode === 'none') {
     for (const key of ['auth.secret', 'auth.publicKey', 'auth.issuer', 'auth.audience']) {
@@ -352,7 +283,7 @@ function resolveAuth(
   }
   const publicKey =
     keyText === undefined ? undefined : readKey(keyText, raw('auth.publicKey'), cwd);
-  const algorithm = get<JwtAlgorithm>('auth.algorithm', secret !== undefined ? 'HS256' : 'RS256');
+  const algorithm = chosen ?? (secret !== undefined ? 'HS256' : 'RS256');
   const hmac = algorithm.startsWith('HS');
   if (secret !== undefined && !hmac) {
     throw new ConfigError(
@@ -369,13 +300,13 @@ function resolveAuth(
     secret,
     publicKey,
     algorithm,
-    issuer: optional('auth.issuer'),
-    audience: optional('auth.audience'),
-    clockToleranceMs: get('auth.clockToleranceMs', HUB_DEFAULTS.clockToleranceMs),
-    anonymous: get('auth.anonymous', false),
-    requireExp: get('auth.requireExp', HUB_DEFAULTS.requireExp),
-    maxTokenLifetimeMs: get('auth.maxTokenLifetimeMs', HUB_DEFAULTS.maxTokenLifetimeMs),
-    topicsClaim: get('auth.topicsClaim', HUB_DEFAULTS.topicsClaim),
+    issuer: rest.issuer,
+    audience: rest.audience,
+    clockToleranceMs: rest.clockToleranceMs,
+    anonymous: rest.anonymous,
+    requireExp: rest.requireExp,
+    maxTokenLifetimeMs: rest.maxTokenLifetimeMs,
+    topicsClaim: rest.topicsClaim,
   };
 }
 

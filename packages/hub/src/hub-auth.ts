@@ -2,8 +2,8 @@ import type { Json } from '@tether/protocol';
 import { type AuthContext, AuthError, type AuthIdentity } from '@tether/server';
 import { errors, importSPKI, type JWTPayload, jwtVerify } from 'jose';
 import { ConfigError } from './config.js';
-import { isTopicPattern } from './config-parsers.js';
 import type { AuthConfig } from './config-types.js';
+import { isTopicPattern } from './config-values.js';
 import type { ConnectionAuth } from './topic-access.js';
 
 /** The hub's `authenticate` hook. */

@@ -26,7 +26,14 @@ export {
   type ResolvedConfig,
   resolveHubConfig,
 } from './config.js';
-export { FIELD_BY_FLAG, FIELDS } from './config-fields.js';
+export { HUB_SCHEMA, type HubSettings } from './config-schema.js';
+export {
+  formatDefault,
+  HUB_SETTINGS,
+  hubJsonSchema,
+  SETTING_BY_KEY,
+  type Setting,
+} from './config-settings.js';
 export {
   type AuthConfig,
   HUB_DEFAULTS,

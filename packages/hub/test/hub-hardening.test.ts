@@ -17,8 +17,8 @@ afterEach(async () => {
 
 describe('hub HTTP deadlines', () => {
   it('defaults to at most 10 s for request headers and whole requests', () => {
-    expect(HUB_DEFAULTS.headersTimeoutMs).toBeLessThanOrEqual(10_000);
-    expect(HUB_DEFAULTS.requestTimeoutMs).toBeLessThanOrEqual(10_000);
+    expect(HUB_DEFAULTS.limits.headersTimeoutMs).toBeLessThanOrEqual(10_000);
+    expect(HUB_DEFAULTS.limits.requestTimeoutMs).toBeLessThanOrEqual(10_000);
   });
 
   it('cuts a client that sends partial headers within limits.headersTimeoutMs, with 408', async () => {

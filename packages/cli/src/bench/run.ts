@@ -1,5 +1,4 @@
-import type { CliIo } from '@tether/hub';
-import { UsageError } from '../args.js';
+import { type Command, EXIT } from '../command.js';
 import {
   BENCH_USAGE,
   type BenchArgs,
@@ -65,7 +64,7 @@ export async function runBench(args: BenchArgs, progress: Progress): Promise<Ben
             adapter: 'tether',
             addresses: sourceAddresses(target === '' ? scenarioHub.url : target, args.addresses),
             progress,
-            startBenchHub: (overrides) =>
+            startBenchHub: (overrides: Partial<BenchServerOptions>) =>
               startBenchHub({
                 ...choice,
                 url: undefined,
@@ -132,32 +131,22 @@ export function formatBenchReport(report: BenchReport): string[] {
 }
 
 /** `tether bench ARGS`: 0 when every scenario ran clean, 1 on any failure, 2 on usage errors. */
-export async function benchCommand(
-  argv: readonly string[],
-  deps: { io: CliIo; progress?: Progress },
-): Promise<number> {
-  const { io } = deps;
-  let args: BenchArgs;
-  try {
-    args = parseBenchArgs(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.stderr(`tether bench: ${err.message}\nRun "tether bench --help" for the options.`);
-    return 2;
-  }
-  if (args.help) {
-    io.stdout(BENCH_USAGE);
-    return 0;
-  }
-  const progress = deps.progress ?? (args.json ? Progress.silent() : Progress.forStderr());
-  let report: BenchReport;
-  try {
-    report = await runBench(args, progress);
-  } catch (err) {
-    io.stderr(`tether bench: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
-  }
-  if (args.json) io.stdout(JSON.stringify(report, null, 2));
-  else for (const line of formatBenchReport(report)) io.stdout(line);
-  return report.ok ? 0 : 1;
-}
+export const benchCommand: Command<BenchArgs> = {
+  name: 'bench',
+  summary: 'load scenarios: idle connections, fan-out, echo latency, reconnect storm',
+  usage: BENCH_USAGE,
+  parse: parseBenchArgs,
+  async run(args, { io }) {
+    const progress = args.json ? Progress.silent() : Progress.forStderr();
+    let report: BenchReport;
+    try {
+      report = await runBench(args, progress);
+    } catch (err) {
+      io.stderr(`tether bench: ${err instanceof Error ? err.message : String(err)}`);
+      return EXIT.failed;
+    }
+    if (args.json) io.stdout(JSON.stringify(report, null, 2));
+    else for (const line of formatBenchReport(report)) io.stdout(line);
+    return report.ok ? EXIT.ok : EXIT.failed;
+  },
+};

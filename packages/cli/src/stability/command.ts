@@ -1,32 +1,47 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { parseDuration } from '@tether/common';
-import type { CliIo } from '@tether/hub';
+import { type Command, EXIT } from '../command.js';
+import { FlagValues, parseFlags, UsageError } from '../flags.js';
 import { formatStabilityTable, renderStabilityMarkdown } from './report.js';
 import { runStability, STABILITY_DEFAULTS, type StabilityOptions } from './suite.js';
 
-/** `tether stability --help`. */
+/** What `tether stability` was asked to do. */
+export interface StabilityArgs {
+  options: StabilityOptions;
+  /** Where the Markdown report goes. */
+  reportPath: string;
+  json: boolean;
+  help: boolean;
+}
+
 export const STABILITY_USAGE = `Usage: tether stability [options]
 
-Runs the stability suite (long-lived connections, endpoints, concurrency, restarts,
-chaos) and prints a PASS/FAIL table with numbers; exits 1 unless every check passed.
+Runs the stability suite honestly: long-lived connections under load, endpoints,
+concurrency, a restart, chaos. Prints a PASS/FAIL table with numbers, writes a Markdown
+report, and exits 0 only when every check passed (1 otherwise, 2 on usage errors).
 
 Options:
-  --long-lived DURATION   length of the long-lived check (default ${STABILITY_DEFAULTS.longLivedMs / 60_000}m)
-  --report PATH           where the Markdown report goes (default ./stability-report.md)
-  --json                  print the report as JSON instead of the table
-  --hub child|in-process  where the hub under test runs (default ${STABILITY_DEFAULTS.hub})
-  --quick                 every check shrunk to seconds: for tests of the suite itself,
-                          never a stability claim
-  -h, --help              this text`;
+  --long-lived <d>      how long the long-lived check holds its connections (default 3m)
+  --report <path>       Markdown report (default ./stability-report.md)
+  --hub child|in-process where servers that must restart run (default child)
+  --quick               shrink every check to seconds: for tests of the suite, never a claim
+  --json                print the report as JSON
+  -h, --help            show this help`;
 
-/** --quick: seconds instead of minutes. */
+const SPECS = {
+  'long-lived': { kind: 'duration', min: 1_000, max: 7 * 86_400_000 },
+  report: { kind: 'string' },
+  hub: { kind: 'string', choices: ['child', 'in-process'] },
+  quick: { kind: 'bool' },
+  json: { kind: 'bool' },
+} as const;
+
+/** The sizes of `--quick`: seconds instead of minutes. */
 const QUICK: Partial<StabilityOptions> = {
   longLivedMs: 6_000,
   longLivedClients: 5,
-  heartbeatIntervalMs: 500,
-  heartbeatTimeoutMs: 500,
+  heartbeatIntervalMs: 1_000,
+  heartbeatTimeoutMs: 3_000,
   endpointClients: 2,
   concurrentClients: 10,
   publications: 50,
@@ -36,64 +51,42 @@ const QUICK: Partial<StabilityOptions> = {
   chaosDurationMs: 3_000,
 };
 
-/** `tether stability ARGS`: 0 when every check passed, 1 otherwise, 2 on usage errors. */
-export async function stabilityCommand(
-  argv: readonly string[],
-  deps: { io: CliIo; cwd?: string },
-): Promise<number> {
-  const { io } = deps;
-  let values: {
-    'long-lived'?: string;
-    report?: string;
-    json?: boolean;
-    quick?: boolean;
-    hub?: string;
-    help?: boolean;
+/** Parses the arguments after `stability`; throws a {@link UsageError} naming the flag. */
+export function parseStabilityArgs(argv: readonly string[], cwd = process.cwd()): StabilityArgs {
+  const f = new FlagValues(parseFlags(argv, SPECS));
+  if (f.positionals.length > 0 && !f.help) {
+    throw new UsageError(`unexpected argument "${f.positionals[0]}" (stability takes none)`);
+  }
+  const options: StabilityOptions = {
+    ...STABILITY_DEFAULTS,
+    ...(f.bool('quick') ? QUICK : {}),
   };
-  const options: StabilityOptions = { ...STABILITY_DEFAULTS };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        'long-lived': { type: 'string' },
-        report: { type: 'string' },
-        json: { type: 'boolean' },
-        quick: { type: 'boolean' },
-        hub: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-    if (values.quick === true) Object.assign(options, QUICK);
-    if (values['long-lived'] !== undefined) {
-      options.longLivedMs = parseDuration(values['long-lived'], '--long-lived');
-    }
-    if (values.hub !== undefined) {
-      if (values.hub !== 'child' && values.hub !== 'in-process') {
-        throw new Error(`--hub must be child or in-process, not ${JSON.stringify(values.hub)}`);
-      }
-      options.hub = values.hub;
-    }
-  } catch (err) {
-    io.stderr(
-      `tether stability: ${err instanceof Error ? err.message : String(err)}\nRun "tether stability --help" for the options.`,
-    );
-    return 2;
-  }
-  if (values.help === true) {
-    io.stdout(STABILITY_USAGE);
-    return 0;
-  }
-  const reportPath = resolve(deps.cwd ?? process.cwd(), values.report ?? 'stability-report.md');
-  const report = await runStability(options, (check) => {
-    if (values.json !== true) io.stderr(`stability: ${check.name} ${check.pass ? 'PASS' : 'FAIL'}`);
-  });
-  writeFileSync(reportPath, renderStabilityMarkdown(report));
-  if (values.json === true) io.stdout(JSON.stringify(report, null, 2));
-  else {
-    for (const line of formatStabilityTable(report)) io.stdout(line);
-    io.stdout(`report: ${reportPath}`);
-  }
-  return report.pass ? 0 : 1;
+  options.longLivedMs = f.num('long-lived', options.longLivedMs);
+  options.hub = f.str<'child' | 'in-process'>('hub', options.hub);
+  return {
+    options,
+    reportPath: resolve(cwd, f.str('report', 'stability-report.md')),
+    json: f.bool('json'),
+    help: f.help,
+  };
 }
+
+/** `tether stability`: 0 only when every check passed. */
+export const stabilityCommand: Command<StabilityArgs> = {
+  name: 'stability',
+  summary: 'the stability suite: long-lived, endpoints, concurrency, restart, chaos',
+  usage: STABILITY_USAGE,
+  parse: (argv) => parseStabilityArgs(argv),
+  async run(args, { io }) {
+    const report = await runStability(args.options, (check) => {
+      if (!args.json) io.stderr(`stability: ${check.name} ${check.pass ? 'PASS' : 'FAIL'}`);
+    });
+    writeFileSync(args.reportPath, renderStabilityMarkdown(report));
+    if (args.json) io.stdout(JSON.stringify(report, null, 2));
+    else {
+      for (const line of formatStabilityTable(report)) io.stdout(line);
+      io.stdout(`report: ${args.reportPath}`);
+    }
+    return report.pass ? EXIT.ok : EXIT.failed;
+  },
+};
