@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { type Clock, DisposerBag, listen, systemClock, Timer } from '@tether/common';
+import { type Clock, DisposerBag, listen, messageBytes, systemClock, Timer } from '@tether/common';
 import {
   authSubprotocol,
   CloseCode,
@@ -186,7 +186,7 @@ class ProbeConnection {
   private onMessage(data: RawData, isBinary: boolean): void {
     this.lastInbound = this.clock.monotonic();
     this.record.messages.in += 1;
-    this.record.messages.bytesIn += rawLength(data);
+    this.record.messages.bytesIn += messageBytes(data);
     if (this.args.raw || isBinary) return;
     let parsed: unknown;
     try {
@@ -396,11 +396,6 @@ class ProbeConnection {
 function preview(data: RawData): string {
   const text = rawText(data);
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
-}
-
-function rawLength(data: RawData): number {
-  if (Array.isArray(data)) return data.reduce((sum, b) => sum + b.length, 0);
-  return data instanceof ArrayBuffer ? data.byteLength : data.length;
 }
 
 function rawText(data: RawData): string {
