@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream';
 import { type Clock, type Disposer, Emitter } from '@tether/common';
 import { CloseCode, type Json } from '@tether/protocol';
 import { AckScheduler } from './ack-scheduler.js';
-import { Connection, type ConnectionHost, type ConnectionIdentity } from './connection.js';
+import { Connection } from './connection.js';
+import type { ConnectionHost, ConnectionIdentity } from './connection-host.js';
 import {
   asOpen,
   type CloseEvent,
@@ -238,7 +239,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
 
   /** A connection passed `slowConsumerBytes`: count it, tell the application, close 4009. */
   slowConsumer(connection: Connection, bytes: number): void {
-    this.counters.slowConsumers += 1;
+    this.counters.add('slowConsumers');
     const limit = this.options.slowConsumerBytes;
     this.logger.info({ cid: connection.id, ip: connection.ip, bytes, limit }, 'slow consumer');
     this.events.emit('slowConsumer', { connection, bytes });
@@ -310,7 +311,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   ): void {
     const connection = new Connection(ws, this, identity);
     this.registry.set(connection.id, connection);
-    this.counters.accepted += 1;
+    this.counters.add('accepted');
     this.shared.heartbeat.wake();
     this.logger.debug({ cid: connection.id, ip: identity.ip }, 'upgraded');
     if (refusal !== undefined) connection.closeWith(refusal.code, refusal.reason);
@@ -374,7 +375,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
 
   private settled(connection: Connection): void {
     const drainClose = connection.drainClose;
-    if (drainClose !== undefined && connection.inFlight === 0) {
+    if (drainClose !== undefined && connection.work.inFlight === 0) {
       connection.closeWith(CloseCode.SERVICE_RESTART, drainClose.reason, drainClose.retryAfterMs);
     }
   }
@@ -390,7 +391,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
           connection.ping(now);
           break;
         case 'heartbeat-timeout':
-          this.counters.heartbeatTimeouts += 1;
+          this.counters.add('heartbeatTimeouts');
           this.logger.info(
             { cid: connection.id, ip: connection.ip },
             'heartbeat timeout (half-open), terminating',
@@ -398,7 +399,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
           connection.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout', undefined, true);
           break;
         case 'handshake-timeout':
-          this.counters.handshakeTimeouts += 1;
+          this.counters.add('handshakeTimeouts');
           this.logger.info({ cid: connection.id, ip: connection.ip }, 'no hello in time');
           connection.closeWith(
             CloseCode.HANDSHAKE_TIMEOUT,
@@ -425,10 +426,10 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     this.drain = { reason, retryAfterMs, waiters: [] };
     for (const connection of this.registry.values()) {
       const hint = retryAfterMs();
-      if (connection.state !== 'open' || connection.inFlight === 0) {
+      if (connection.state !== 'open' || connection.work.inFlight === 0) {
         connection.closeWith(CloseCode.SERVICE_RESTART, reason, hint);
       } else {
-        connection.drainClose = { reason, retryAfterMs: hint };
+        connection.closeWhenIdle(reason, hint);
         connection.sendGoodbye(CloseCode.SERVICE_RESTART, reason, hint);
       }
     }

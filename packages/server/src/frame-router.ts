@@ -150,7 +150,7 @@ function onHello(
   conn: Connection,
   hello: HelloFrame,
 ): Promise<void> | undefined {
-  if (conn.helloSeen) {
+  if (conn.inbound.helloSeen) {
     conn.sendError(
       errorFrame(ErrorCode.DUPLICATE_HELLO, 'hello was already received on this connection', {
         t: 'hello',
@@ -164,7 +164,7 @@ function onHello(
     conn.closeWith(CloseCode.UNSUPPORTED_VERSION, message);
     return undefined;
   }
-  conn.helloSeen = true;
+  conn.inbound.helloArrived();
   // A store lookup: the frames after hello wait (held) until the welcome went out.
   return ctx.sessions.open(hello, conn).then(
     (g) => welcome(ctx, conn, hello, g),
@@ -204,8 +204,7 @@ function welcome(
     time: ctx.clock.now(),
   };
   if (grant.reason !== undefined) frame.reason = grant.reason;
-  conn.session = grant.session;
-  conn.client = hello.client;
+  conn.welcomed(grant.session, hello.client);
   conn.enqueue(frame);
   conn.transition('open');
   // Replayed messages follow the welcome, before anything live.
@@ -234,7 +233,7 @@ function admit(
   if (bucket === undefined) return true;
   const verdict = bucket.take(ctx.clock.monotonic());
   if (verdict === 'ok') return true;
-  ctx.counters.rateLimited += 1;
+  ctx.counters.add('rateLimited');
   if (verdict === 'close') {
     ctx.logger.info(
       { cid: conn.id, ip: conn.ip, dropped: bucket.dropped },
@@ -252,8 +251,8 @@ function admit(
 }
 
 function countIn(ctx: RouterContext, conn: Connection, frames: number): void {
-  conn.messagesIn += frames;
-  ctx.counters.messagesIn += frames;
+  conn.inbound.countFrames(frames);
+  ctx.counters.add('messagesIn', frames);
 }
 
 function rawText(raw: RawData): string {

@@ -44,12 +44,9 @@ export interface SessionCounters {
  * Server -> client: see {@link SessionOutbox}.
  */
 export class Session {
-  /** The connection bound to the session; undefined while disconnected. */
-  connection: Connection | undefined;
-  /** While disconnected: when the resume window ends (wall-clock ms). */
-  expiresAt: number | undefined;
-  /** Tail of the chain that runs the handlers of the session's connections in order. */
-  serialTail: Promise<void> | undefined;
+  private bound: Connection | undefined;
+  private windowEnd: number | undefined;
+  private tail: Promise<void> | undefined;
   /** Highest client seq processed (handler finished), in memory. */
   private processedSeq: number;
   /** Highest client seq accepted for processing (queued or running). */
@@ -76,6 +73,25 @@ export class Session {
     return this.persisted;
   }
 
+  /** The connection bound to the session; undefined while disconnected. */
+  get connection(): Connection | undefined {
+    return this.bound;
+  }
+
+  /** While disconnected: when the resume window ends (wall-clock ms). */
+  get expiresAt(): number | undefined {
+    return this.windowEnd;
+  }
+
+  /** Tail of the chain that runs the handlers of the session's connections in order. */
+  get serialTail(): Promise<void> | undefined {
+    return this.tail;
+  }
+
+  setSerialTail(tail: Promise<void> | undefined): void {
+    this.tail = tail;
+  }
+
   /** Whether writes of this session are still on their way to the store. */
   get busy(): boolean {
     return this.persisting || this.out.busy;
@@ -83,15 +99,21 @@ export class Session {
 
   /** Binds `connection` (new, or resuming from `fromSeq`); delivery starts with {@link start}. */
   bind(connection: Connection, fromSeq: number): void {
-    this.connection = connection;
-    this.expiresAt = undefined;
+    this.bound = connection;
+    this.windowEnd = undefined;
     this.out.bind(connection, fromSeq);
   }
 
-  /** The bound connection went away. */
-  unbind(): void {
-    this.connection = undefined;
+  /** The bound connection went away; the resume window ends at `expiresAt`. */
+  unbind(expiresAt?: number): void {
+    this.bound = undefined;
+    this.windowEnd = expiresAt;
     this.out.unbind();
+  }
+
+  /** A stored session, not bound here: its resume window ends at `expiresAt`. */
+  resumableUntil(expiresAt: number): void {
+    this.windowEnd = expiresAt;
   }
 
   /** After `welcome`: replays `preload` and whatever else is missed, then goes live. */

@@ -119,10 +119,9 @@ export class SessionRegistry {
   /** The connection bound to `session` closed: the resume window starts now. */
   detach(session: Session, connectionId: string): void {
     if (session.connection?.id !== connectionId) return;
-    session.unbind();
     const now = this.host.clock.now();
     const expiresAt = now + this.host.options.resumeWindowMs;
-    session.expiresAt = expiresAt;
+    session.unbind(expiresAt);
     this.track(this.host.store.updateSession(session.id, { disconnectedAt: now, expiresAt })).catch(
       (err: unknown) => this.fault(session.id, 'marking a session disconnected failed', err),
     );
@@ -212,7 +211,7 @@ export class SessionRegistry {
     let session = this.live.get(record.sid);
     if (session === undefined) {
       session = new Session(record.sid, record.userId, record, this.sessionHost);
-      if (record.expiresAt !== null) session.expiresAt = record.expiresAt;
+      if (record.expiresAt !== null) session.resumableUntil(record.expiresAt);
       this.live.set(record.sid, session);
     }
     return session;
@@ -287,7 +286,7 @@ export class SessionRegistry {
         'too many sessions of this user: the oldest was closed',
       );
     }
-    this.host.counters.sessionsEvicted += 1;
+    this.host.counters.add('sessionsEvicted');
     this.host.logger.info({ sid, connected: connection !== undefined }, 'session evicted');
     return this.forget(sid);
   }
@@ -326,7 +325,7 @@ export class SessionRegistry {
   ): Promise<SessionGrant> {
     const { store, clock, counters } = this.host;
     const fail = (reason: ResumeFailure): Promise<SessionGrant> => {
-      counters.resumesFailed[reason] += 1;
+      counters.resumeFailed(reason);
       return this.create(connection, reason, resume.sid);
     };
     if (!this.owns(resume.sid)) return fail('unknown');
@@ -376,7 +375,7 @@ export class SessionRegistry {
     }
     // hello.resume.seq acknowledges every message up to it.
     if (resume.seq > 0) session.out.ack(resume.seq);
-    counters.resumesOk += 1;
+    counters.add('resumesOk');
     return {
       session,
       token,

@@ -293,7 +293,7 @@ export class TopicHub implements Topics {
     preload: readonly Publication[],
     head: number,
   ): Promise<void> {
-    sub.live = false;
+    sub.catchingUp();
     // For publications stored without their frame (built once per catch-up, not per item).
     const encode = pubEncoder(sub.topic);
     let items = preload;
@@ -307,9 +307,8 @@ export class TopicHub implements Topics {
           if (!(await sub.subscriber.whenWritable()) || !this.current(state, sub)) return;
         }
         if (!this.current(state, sub) || !sub.subscriber.sendEncoded(frame, bytes)) return;
-        sub.epoch = p.epoch;
-        sub.offset = p.offset;
-        sub.context.counters.publicationsReplayed += 1;
+        sub.replayed(p.epoch, p.offset);
+        sub.context.counters.add('publicationsReplayed');
       }
       if (!this.current(state, sub)) return;
       if (sub.offset >= target) {
@@ -350,7 +349,7 @@ export class TopicHub implements Topics {
       { cid: sub.subscriber.id, topic: sub.topic, offset: sub.offset },
       'subscriber fell behind the topic history',
     );
-    sub.context.counters.slowConsumers += 1;
+    sub.context.counters.add('slowConsumers');
     sub.subscriber.closeWith(
       CloseCode.SLOW_CONSUMER,
       'slow consumer: fell behind the topic history',
