@@ -15,7 +15,7 @@ import type { Connection } from './connection.js';
 import { asProtocolError, errorFrame, errorMessage, refOf } from './frame-errors.js';
 import { onMsg, onReq } from './message-frames.js';
 import type { RouterContext } from './router-context.js';
-import type { SessionGrant } from './sessions.js';
+import type { SessionGrant } from './session.js';
 import { onPublish, onSub, onUnsub } from './topic-frames.js';
 
 /**

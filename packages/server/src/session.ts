@@ -2,7 +2,7 @@ import type { Connection } from './connection.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import { SessionOutbox } from './session-outbox.js';
-import type { EndpointCounters } from './stats.js';
+import type { EndpointCounters, ResumeFailure } from './stats.js';
 import type { SessionMessage, Store } from './store/index.js';
 
 /** What a session needs from its endpoint. */
@@ -13,6 +13,27 @@ export interface SessionHost {
   readonly options: ResolvedEndpointOptions;
   /** Keeps a store write in view until it settles, so that shutdown can wait for it. */
   track<T>(write: Promise<T>): Promise<T>;
+}
+
+/** The session a hello led to, and what the welcome says about it. */
+export interface SessionGrant {
+  session: Session;
+  /** Resume token for the next hello. */
+  token: string;
+  resumed: boolean;
+  /** Why a requested resume failed. */
+  reason?: ResumeFailure;
+  /** The session id the hello asked to resume, if it asked. */
+  requested?: string;
+  /** The first page of the replay (messages after `hello.resume.seq`). */
+  preload: readonly SessionMessage[];
+}
+
+/** Where a message sent with `sendTo` / `sendToUser` landed. */
+export interface SendResult {
+  sessionId: string;
+  /** Its sequence number in the session (the `seq` of the `msg` frame). */
+  seq: number;
 }
 
 /** What happens to an arriving reliable client frame (`msg` or `req` with `seq`). */

@@ -6,39 +6,13 @@ import { SERVER_DEFAULTS } from './defaults.js';
 import { encodeData } from './encode-data.js';
 import { DeliveryError } from './errors.js';
 import { errorMessage } from './frame-errors.js';
+import { KeyedQueue } from './keyed-queue.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import { randomId } from './random-id.js';
-import { Session, type SessionHost } from './session.js';
+import { type SendResult, Session, type SessionGrant, type SessionHost } from './session.js';
 import type { EndpointCounters, ResumeFailure } from './stats.js';
-import {
-  checkResume,
-  type SessionMessage,
-  type SessionRecord,
-  type Store,
-  StoreErrorCode,
-} from './store/index.js';
-
-/** The session a hello led to, and what the welcome says about it. */
-export interface SessionGrant {
-  session: Session;
-  /** Resume token for the next hello. */
-  token: string;
-  resumed: boolean;
-  /** Why a requested resume failed. */
-  reason?: ResumeFailure;
-  /** The session id the hello asked to resume, if it asked. */
-  requested?: string;
-  /** The first page of the replay (messages after `hello.resume.seq`). */
-  preload: readonly SessionMessage[];
-}
-
-/** Where a message sent with `sendTo` / `sendToUser` landed. */
-export interface SendResult {
-  sessionId: string;
-  /** Its sequence number in the session (the `seq` of the `msg` frame). */
-  seq: number;
-}
+import { checkResume, type SessionRecord, type Store, StoreErrorCode } from './store/index.js';
 
 /** What the registry needs from its endpoint. */
 export interface RegistryHost {
@@ -64,9 +38,9 @@ export interface RegistryHost {
 export class SessionRegistry {
   private readonly live = new Map<string, Session>();
   /** Resumes in progress per sid: one at a time, so two hellos cannot interleave. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly resumes = new KeyedQueue();
   /** New sessions in progress per user: one at a time, so each counts the ones before it. */
-  private readonly userLocks = new Map<string, Promise<unknown>>();
+  private readonly creates = new KeyedQueue();
   private readonly writes = new Set<Promise<unknown>>();
   private readonly tag: string;
   private readonly sessionHost: SessionHost;
@@ -103,17 +77,7 @@ export class SessionRegistry {
   open(hello: HelloFrame, connection: Connection): Promise<SessionGrant> {
     const resume = hello.resume;
     if (resume === undefined) return this.create(connection);
-    const previous = this.locks.get(resume.sid) ?? Promise.resolve();
-    const attempt = previous.then(
-      () => this.resume(resume, connection),
-      () => this.resume(resume, connection),
-    );
-    this.locks.set(resume.sid, attempt);
-    const release = (): void => {
-      if (this.locks.get(resume.sid) === attempt) this.locks.delete(resume.sid);
-    };
-    attempt.then(release, release);
-    return attempt;
+    return this.resumes.run(resume.sid, () => this.resume(resume, connection));
   }
 
   /** The connection bound to `session` closed: the resume window starts now. */
@@ -240,18 +204,10 @@ export class SessionRegistry {
   ): Promise<SessionGrant> {
     const user = connection.user;
     if (user === undefined) return this.createNow(connection, reason, requested);
-    const previous = this.userLocks.get(user) ?? Promise.resolve();
-    const run = async (): Promise<SessionGrant> => {
+    return this.creates.run(user, async () => {
       await this.makeRoom(user);
       return this.createNow(connection, reason, requested);
-    };
-    const attempt = previous.then(run, run);
-    this.userLocks.set(user, attempt);
-    const release = (): void => {
-      if (this.userLocks.get(user) === attempt) this.userLocks.delete(user);
-    };
-    attempt.then(release, release);
-    return attempt;
+    });
   }
 
   /**

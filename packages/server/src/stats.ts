@@ -144,6 +144,38 @@ export class EndpointCounters {
     };
   }
 
+  /** The endpoint's stats: these counters and what the endpoint knows of `now`. */
+  stats(now: {
+    path: string;
+    connections: number;
+    ready: number;
+    pendingHandshakes: number;
+    draining: boolean;
+    sessions: number;
+  }): EndpointStats {
+    return {
+      path: now.path,
+      connections: now.connections,
+      ready: now.ready,
+      pendingHandshakes: now.pendingHandshakes,
+      accepted: this.accepted,
+      refused: { ...this.refused },
+      closes: { ...this.closes },
+      heartbeatTimeouts: this.heartbeatTimeouts,
+      handshakeTimeouts: this.handshakeTimeouts,
+      slowConsumers: this.slowConsumers,
+      rateLimited: this.rateLimited,
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      errors: this.errors,
+      inFlight: this.inFlight,
+      draining: now.draining,
+      ...this.deliveryStats(now.sessions),
+    };
+  }
+
   /** Adds `by` (default 1; negative to count down) to the counter `name`. */
   add(name: CounterName, by = 1): void {
     this[name] += by;
