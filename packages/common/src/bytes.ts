@@ -12,3 +12,17 @@ export function messageBytes(
   }
   return (data as ArrayBuffer | ArrayBufferView).byteLength;
 }
+
+const utf8 = new TextDecoder();
+
+/** The UTF-8 text of a received WebSocket message (see {@link messageBytes} for the shapes). */
+export function messageText(
+  data: ArrayBuffer | ArrayBufferView | readonly ArrayBufferView[],
+): string {
+  if (!Array.isArray(data)) return utf8.decode(data as ArrayBuffer | ArrayBufferView);
+  const decoder = new TextDecoder();
+  let text = '';
+  for (const part of data as readonly ArrayBufferView[])
+    text += decoder.decode(part, { stream: true });
+  return text + decoder.decode();
+}

@@ -1,3 +1,4 @@
+import { messageText } from '@tether/common';
 import {
   type ClientFrame,
   CloseCode,
@@ -49,7 +50,7 @@ export function routeMessage(
   }
   let items: Decoded<ClientFrame>[];
   try {
-    items = decodeMessage(rawText(raw), 'client', { maxBatch: ctx.options.maxBatch });
+    items = decodeMessage(messageText(raw), 'client', { maxBatch: ctx.options.maxBatch });
   } catch (err) {
     countIn(ctx, conn, 1);
     if (admit(ctx, conn, undefined)) conn.sendError(asProtocolError(err).toFrame());
@@ -253,10 +254,4 @@ function admit(
 function countIn(ctx: RouterContext, conn: Connection, frames: number): void {
   conn.inbound.countFrames(frames);
   ctx.counters.add('messagesIn', frames);
-}
-
-function rawText(raw: RawData): string {
-  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
-  if (raw instanceof ArrayBuffer) return Buffer.from(raw).toString('utf8');
-  return raw.toString('utf8');
 }
