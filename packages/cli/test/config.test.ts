@@ -10,6 +10,7 @@ import {
   parseServeArgs,
   resolveHubConfig,
 } from '../src/index.js';
+import { type ServeOptions, serve } from '../src/serve.js';
 
 const SECRET = 's'.repeat(32);
 const dirs: string[] = [];
@@ -469,5 +470,11 @@ describe('hub configuration: every error names the source and the key', () => {
     expect(configError(() => configFromObject({ heartbeat: { intervalMs: -1 } }))).toMatch(
       /^serve\(\): heartbeat\.intervalMs: /,
     );
+  });
+
+  it('refuses the heartbeat shorthands of the first serve() (heartbeat.intervalMs is the key)', async () => {
+    const io = { stdout: () => {}, stderr: () => {} };
+    const old = { port: 0, heartbeatIntervalMs: 300 } as unknown as ServeOptions;
+    await expect(serve(old, io)).rejects.toThrow(/^serve\(\): .*heartbeatIntervalMs/);
   });
 });

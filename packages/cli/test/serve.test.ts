@@ -186,8 +186,6 @@ describe('tether (main)', () => {
         port: 0,
         host: HOST,
         store: 'memory',
-        heartbeatIntervalMs: undefined,
-        heartbeatTimeoutMs: undefined,
       },
       capture(),
     );
@@ -234,8 +232,6 @@ describe('shutdown signals', () => {
         port: 0,
         host: HOST,
         store: 'memory',
-        heartbeatIntervalMs: undefined,
-        heartbeatTimeoutMs: undefined,
       },
       capture(),
     );
