@@ -134,7 +134,7 @@ export const store: Parser<'memory' | `sqlite:${string}`> = (value) => {
   }
   if (typeof value === 'string' && /^(redis|rediss|redis-cluster):/.test(value)) {
     throw new FieldError(
-      `the Redis store arrives with the cluster issue; this version supports "memory" and "sqlite:PATH", got ${show(value)}`,
+      `this version of Tether has no Redis store: the store is "memory" or "sqlite:PATH", got ${show(value)}`,
     );
   }
   throw new FieldError(`expected "memory" or "sqlite:PATH", got ${show(value)}`);

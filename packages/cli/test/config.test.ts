@@ -319,7 +319,7 @@ describe('hub configuration: every error names the source and the key', () => {
     [{ port: '8080' }, /^tether\.config\.json: port: expected a port number 0-65535, got "8080"$/],
     [
       { store: 'redis://127.0.0.1:6379' },
-      /^tether\.config\.json: store: the Redis store arrives with the cluster issue/,
+      /^tether\.config\.json: store: this version of Tether has no Redis store/,
     ],
     [{ store: 'postgres://x' }, /^tether\.config\.json: store: expected "memory" or "sqlite:PATH"/],
     [
@@ -420,7 +420,7 @@ describe('hub configuration: every error names the source and the key', () => {
     [{ PORT: '99999' }, /^PORT: expected a port number/],
     [
       { TETHER_STORE: 'redis://x' },
-      /^TETHER_STORE: the Redis store arrives with the cluster issue/,
+      /^TETHER_STORE: this version of Tether has no Redis store/,
     ],
     [
       { TETHER_HEARTBEAT_TIMEOUT: '2d' },
@@ -443,7 +443,7 @@ describe('hub configuration: every error names the source and the key', () => {
     [['--port', '-1'], /^--port: /],
     [['--host', ''], /^--host: expected an address/],
     [['--store', 'sqlite:'], /^--store: sqlite needs a file path/],
-    [['--store', 'redis://127.0.0.1'], /^--store: the Redis store arrives with the cluster issue/],
+    [['--store', 'redis://127.0.0.1'], /^--store: this version of Tether has no Redis store/],
     [
       ['--heartbeat-interval', 'soon'],
       /^--heartbeat-interval: expected milliseconds or a duration/,
