@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CLIENT_DEFAULTS } from '@tether/client';
 import { BENCH_DEFAULTS, type BenchArgs, stormWorkersFor } from '../args.js';
 import type { BenchHub } from '../hub.js';
+import { NumberedPublisher } from '../numbered-publisher.js';
 import {
   type Metric,
   reasons,
@@ -78,7 +79,7 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
       { key: 'addresses', label: 'source addresses', value: ctx.addresses.length, unit: '' },
     );
 
-    const publisher = new Publisher(hub, 1000 / BENCH_DEFAULTS.stormRate);
+    const publisher = new NumberedPublisher(hub, STORM_TOPIC, 1000 / BENCH_DEFAULTS.stormRate);
     publisher.start();
     await sleep(1_000);
     const kinds: PhaseKind[] =
@@ -176,7 +177,7 @@ async function restartPhase(
     args: BenchArgs;
     hub: BenchHub;
     fleet: StormFleet;
-    publisher: Publisher;
+    publisher: NumberedPublisher;
     durable: boolean;
     total: number;
   },
@@ -197,7 +198,7 @@ async function restartPhase(
   // The new server's event-loop delay from its start (a child hub starts a new interval;
   // in process, this drops what came before the restart).
   if (hub.kind === 'in-process') await hub.loopDelay();
-  publisher.paused = false;
+  publisher.resume();
   let back = 0;
   let notBack: Record<string, number> = {};
   for (;;) {
@@ -255,58 +256,6 @@ async function restartPhase(
       m('loopDelayMaxMs', 'server event-loop delay max', loop?.maxMs ?? null, 'ms'),
     ],
   };
-}
-
-/** Publishes numbered messages at a steady rate, one at a time, skipping while paused. */
-class Publisher {
-  /** The publish in flight, if any: a restart waits for it (its number must not be reused). */
-  private inFlight: Promise<unknown> = Promise.resolve();
-  published = 0;
-  /** Publishes the server refused (none expected: the publisher pauses during the restart). */
-  failed = 0;
-  paused = false;
-  private running = false;
-  private loop: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly hub: BenchHub,
-    private readonly intervalMs: number,
-  ) {}
-
-  start(): void {
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        if (!this.paused) {
-          const n = this.published + 1;
-          this.inFlight = this.hub.publish({
-            topic: STORM_TOPIC,
-            count: 1,
-            payloadBytes: 16,
-            first: n,
-          });
-          const ok = await this.inFlight.then(
-            () => true,
-            () => false,
-          );
-          if (ok) this.published = n;
-          else this.failed += 1;
-        }
-        await sleep(this.intervalMs);
-      }
-    })();
-  }
-
-  /** Stops publishing once the publish in flight has settled. */
-  async pause(): Promise<void> {
-    this.paused = true;
-    await this.inFlight.catch(() => {});
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-  }
 }
 
 /**
