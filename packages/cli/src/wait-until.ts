@@ -23,3 +23,32 @@ export async function waitUntil(
   }
   return true;
 }
+
+/**
+ * Waits for `attempts` until all settled or `timeoutMs` passed; resolves with how many
+ * were fulfilled by then (a rejection counts as not confirmed).
+ */
+export async function fulfilledWithin(
+  attempts: readonly Promise<unknown>[],
+  timeoutMs: number,
+): Promise<number> {
+  let fulfilled = 0;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(
+      attempts.map((attempt) =>
+        attempt.then(
+          () => {
+            fulfilled += 1;
+          },
+          () => {},
+        ),
+      ),
+    ),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  return fulfilled;
+}
