@@ -418,10 +418,7 @@ describe('hub configuration: every error names the source and the key', () => {
   it.each([
     [{ TETHER_PORT: 'http' }, /^TETHER_PORT: expected a port number 0-65535, got "http"$/],
     [{ PORT: '99999' }, /^PORT: expected a port number/],
-    [
-      { TETHER_STORE: 'redis://x' },
-      /^TETHER_STORE: this version of Tether has no Redis store/,
-    ],
+    [{ TETHER_STORE: 'redis://x' }, /^TETHER_STORE: this version of Tether has no Redis store/],
     [
       { TETHER_HEARTBEAT_TIMEOUT: '2d' },
       /^TETHER_HEARTBEAT_TIMEOUT: expected milliseconds or a duration/,
