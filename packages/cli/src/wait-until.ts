@@ -8,16 +8,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export { sleep };
 
 /**
- * Polls `check` every `intervalMs` (default 25 ms) until it returns true or `timeoutMs`
- * has passed; resolves with whether it came true.
+ * Polls `check` every `intervalMs` (default 25 ms) until it returns (or resolves to) true
+ * or `timeoutMs` has passed; resolves with whether it came true.
  */
 export async function waitUntil(
-  check: () => boolean,
+  check: () => boolean | Promise<boolean>,
   timeoutMs: number,
   intervalMs = 25,
 ): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (performance.now() > deadline) return false;
     await sleep(intervalMs);
   }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLIENT_DEFAULTS } from '@tether/client';
+import { waitUntil } from '../../wait-until.js';
 import { BENCH_DEFAULTS, type BenchArgs, stormWorkersFor } from '../args.js';
 import type { BenchHub } from '../hub.js';
 import { NumberedPublisher } from '../numbered-publisher.js';
@@ -99,10 +100,8 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
     await sleep(AFTER_MS);
     await publisher.stop();
     progress.phase('storm: settling', SETTLE_MS);
-    const settleBy = performance.now() + SETTLE_MS;
-    while (performance.now() < settleBy && !(await fleet.complete(publisher.published))) {
-      await sleep(50);
-    }
+    const settling = fleet;
+    await waitUntil(() => settling.complete(publisher.published), SETTLE_MS, 50);
 
     const { verdict, gaps } = await fleet.audit(publisher.published);
     if (publisher.failed > 0) failures.push(`${publisher.failed} publishes failed`);
