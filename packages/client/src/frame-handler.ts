@@ -1,6 +1,15 @@
 import type { Clock, Emitter, TetherError } from '@tether/common';
-import type { ClientFrame, ErrorFrame, Json, ReqFrame, ServerFrame } from '@tether/protocol';
-import { SequenceGapError, ServerError } from './errors.js';
+import {
+  type ClientFrame,
+  type Decoded,
+  decodeMessage,
+  type ErrorFrame,
+  type Json,
+  type ReqFrame,
+  type ServerFrame,
+  type WelcomeFrame,
+} from '@tether/protocol';
+import { SequenceGapError, ServerError, ServerProtocolError } from './errors.js';
 import type { ClientEventMap } from './events.js';
 import type { Inbox } from './inbox.js';
 import type { RequestHandler } from './options.js';
@@ -44,6 +53,30 @@ export class FrameHandler {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * Decodes one WebSocket message and handles its frames in order; `welcome` goes to
+   * `onWelcome`. Stops as soon as `current()` says the attempt is over (a listener may
+   * have closed the connection).
+   */
+  handleText(text: string, current: () => boolean, onWelcome: (frame: WelcomeFrame) => void): void {
+    let results: Decoded<ServerFrame>[];
+    try {
+      results = decodeMessage(text, 'server');
+    } catch (err) {
+      this.host.emitError(
+        new ServerProtocolError(`undecodable message from the server: ${String(err)}`, err),
+      );
+      return;
+    }
+    for (const result of results) {
+      if (!current()) return;
+      if (!result.ok)
+        this.host.emitError(new ServerProtocolError(result.error.message, result.error));
+      else if (result.frame.t === 'welcome') onWelcome(result.frame);
+      else this.handle(result.frame);
+    }
+  }
+
   handle(frame: ServerFrame): void {
     const { host } = this;
     switch (frame.t) {
@@ -57,7 +90,7 @@ export class FrameHandler {
       }
       case 'msg':
         if (frame.seq !== undefined && !this.accept(frame.seq)) return;
-        host.tracker.messagesReceived += 1;
+        host.tracker.received();
         host.events.emit('message', { type: 'message', data: frame.data, seq: frame.seq });
         return;
       case 'ack':

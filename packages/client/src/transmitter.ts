@@ -89,7 +89,7 @@ export class Transmitter {
       }
       if (!conn.send(entry.encoded)) return;
       this.heartbeat.sent();
-      this.tracker.messagesSent += 1;
+      this.tracker.sent();
       this.outbox.markSent(entry);
       if (entry.kind === 'once') this.requests.markSent(entry.id);
       else {

@@ -6,6 +6,7 @@
  */
 
 export { type BackoffOptions, backoffCeiling, fullJitterDelay, hintedDelay } from './backoff.js';
+export { messageBytes, messageText } from './bytes.js';
 export { type Clock, isClock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export { type Disposer, DisposerBag, listen } from './disposer.js';
 export { DURATION_PATTERN, formatDuration, parseDuration } from './duration.js';

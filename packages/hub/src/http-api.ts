@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TetherError } from '@tether/common';
 import { isValidTopic, type Json } from '@tether/protocol';
 import { DeliveryError, type Endpoint, type TetherServer } from '@tether/server';
-import { apiKeyMatches, requestApiKey, UNMATCHED_ROUTE } from '@tether/server/ops';
 import { bodyObject, readJsonBody } from './http-body.js';
-import { ApiError, sendError, sendJson } from './http-errors.js';
+import { ApiError } from './http-errors.js';
+import { checkKey, createJsonApi, exactly, type JsonRoute } from './http-routes.js';
 import type { HistoryReader } from './hub-history.js';
 
 /** What the HTTP API works with. */
@@ -28,17 +28,6 @@ export interface HttpApiOptions {
 /** Handles a request if its path is under `/api/`; returns whether it did. */
 export type HttpApiHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
 
-interface Route {
-  /** Route pattern, for metrics and logs. */
-  name: string;
-  method: 'GET' | 'POST';
-  run: (
-    request: IncomingMessage,
-    url: URL,
-    param: string,
-  ) => Promise<{ status: number; body: unknown }>;
-}
-
 /** Default and largest `limit` of the history route. */
 const HISTORY_LIMIT = { default: 100, max: 1000 } as const;
 
@@ -52,9 +41,10 @@ const HISTORY_LIMIT = { default: 100, max: 1000 } as const;
  * Errors are `{ "error": { "code", "message" } }` with stable codes (see {@link ApiErrorCode}).
  */
 export function createHttpApi(options: HttpApiOptions): HttpApiHandler {
-  const publish: Route = {
+  const publish: JsonRoute = {
     name: '/api/publish',
     method: 'POST',
+    match: exactly('/api/publish'),
     run: async (request) => {
       const body = bodyObject(await readJsonBody(request, options.maxBodyBytes), ['topic', 'data']);
       const topic = checkTopic(body.topic, 'topic');
@@ -73,9 +63,10 @@ export function createHttpApi(options: HttpApiOptions): HttpApiHandler {
       return { status: 200, body: { topic, ...result } };
     },
   };
-  const send: Route = {
+  const send: JsonRoute = {
     name: '/api/send',
     method: 'POST',
+    match: exactly('/api/send'),
     run: async (request) => {
       const body = bodyObject(await readJsonBody(request, options.maxBodyBytes), [
         'user',
@@ -96,9 +87,14 @@ export function createHttpApi(options: HttpApiOptions): HttpApiHandler {
       return { status: 200, body: await deliver(options.endpoint, target, body.data) };
     },
   };
-  const history: Route = {
+  const history: JsonRoute = {
     name: '/api/topics/:topic/history',
     method: 'GET',
+    match: (path) =>
+      path.startsWith('/api/topics/') && path.endsWith('/history')
+        ? path.slice('/api/topics/'.length, -'/history'.length)
+        : undefined,
+    param: 'topic (in the path)',
     run: async (_request, url, param) => {
       const reader = options.history;
       if (reader === undefined) throw new ApiError('NOT_FOUND', 'this hub keeps no topic history');
@@ -118,92 +114,20 @@ export function createHttpApi(options: HttpApiOptions): HttpApiHandler {
     },
   };
 
-  return (request, response) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const path = url.pathname;
-    if (path !== '/api' && !path.startsWith('/api/')) return false;
-    let route: Route | undefined;
-    let param = '';
-    if (path === '/api/publish') route = publish;
-    else if (path === '/api/send') route = send;
-    else if (path.startsWith('/api/topics/') && path.endsWith('/history')) {
-      route = history;
-      param = path.slice('/api/topics/'.length, -'/history'.length);
-    }
-    // The route pattern, never the path: a path is the client's choice, and metrics and
-    // logs keep what they are given (issue 9: random paths grew the hub without bound).
-    const name = route?.name ?? UNMATCHED_ROUTE;
-    const fail = (error: ApiError): void => {
-      options.answered?.(name, error.status);
-      options.failed?.(name, error, request);
-      sendError(response, error);
-    };
-    if (route === undefined) {
-      fail(
-        new ApiError(
-          'NOT_FOUND',
-          `no API route ${String(request.method).slice(0, 16)} ${path.slice(0, 200)} (see docs/operations.md)`,
-        ),
-      );
-      return true;
-    }
-    if (request.method !== route.method) {
-      fail(
-        new ApiError('METHOD_NOT_ALLOWED', `${route.name} answers ${route.method}`, {
-          headers: { Allow: route.method },
-        }),
-      );
-      return true;
-    }
-    const auth = checkKey(request, options.key);
-    if (auth !== undefined) {
-      fail(auth);
-      return true;
-    }
-    try {
-      param = decodeURIComponent(param);
-    } catch {
-      fail(new ApiError('BAD_REQUEST', 'topic (in the path): invalid URL encoding'));
-      return true;
-    }
-    const current = route;
-    current.run(request, url, param).then(
-      ({ status, body }) => {
-        options.answered?.(current.name, status);
-        sendJson(response, status, body);
-      },
-      (err: unknown) =>
-        fail(
-          err instanceof ApiError
-            ? err
-            : new ApiError('INTERNAL', 'the hub failed to handle the request', { cause: err }),
-        ),
-    );
-    return true;
-  };
-}
-
-/** Undefined when the request carries the right key; else the 401 to answer. */
-function checkKey(request: IncomingMessage, key: string | undefined): ApiError | undefined {
-  const headers = { 'WWW-Authenticate': 'Bearer' };
-  if (key === undefined) {
-    return new ApiError(
-      'UNAUTHORIZED',
-      'the HTTP API is off: no API key is configured (set TETHER_API_KEY, --api-key or api.key)',
-      { headers },
-    );
-  }
-  const given = requestApiKey(request);
-  if (given === undefined) {
-    return new ApiError(
-      'UNAUTHORIZED',
-      'missing API key: send Authorization: Bearer KEY or X-Api-Key: KEY',
-      { headers },
-    );
-  }
-  return apiKeyMatches(given, key)
-    ? undefined
-    : new ApiError('UNAUTHORIZED', 'wrong API key', { headers });
+  return createJsonApi({
+    prefix: '/api',
+    notFound: { label: 'API route', hint: '(see docs/operations.md)' },
+    routes: [publish, send, history],
+    authorize: (request) =>
+      checkKey(
+        request,
+        options.key,
+        'API key',
+        'the HTTP API is off: no API key is configured (set TETHER_API_KEY, --api-key or api.key)',
+      ),
+    ...(options.answered === undefined ? {} : { answered: options.answered }),
+    ...(options.failed === undefined ? {} : { failed: options.failed }),
+  });
 }
 
 function notDraining(options: HttpApiOptions): void {

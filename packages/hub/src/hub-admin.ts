@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode, isSendableCloseCode, type Json } from '@tether/protocol';
 import type { TetherServer } from '@tether/server';
-import { apiKeyMatches, requestApiKey, UNMATCHED_ROUTE } from '@tether/server/ops';
 import { bodyObject, readJsonBody } from './http-body.js';
-import { ApiError, sendError, sendJson } from './http-errors.js';
+import { ApiError } from './http-errors.js';
+import { checkKey, createJsonApi, exactly, type JsonRoute } from './http-routes.js';
 
 /** What the admin endpoints work with. */
 export interface AdminOptions {
@@ -33,97 +33,46 @@ const DEFAULT_DISCONNECT = {
 export function createAdmin(
   options: AdminOptions,
 ): (request: IncomingMessage, response: ServerResponse) => boolean {
-  return (request, response) => {
-    const path = (request.url ?? '/').split('?')[0] as string;
-    if (path !== '/admin' && !path.startsWith('/admin/')) return false;
-    const disconnect = /^\/admin\/connections\/([^/]+)\/disconnect$/.exec(path);
-    // The route pattern, never the path (metrics and logs keep what they are given).
-    const route =
-      path === '/admin/drain'
-        ? '/admin/drain'
-        : disconnect
-          ? '/admin/connections/:id/disconnect'
-          : UNMATCHED_ROUTE;
-    const fail = (error: ApiError): void => {
-      options.answered?.(route, error.status);
-      options.failed?.(route, error, request);
-      sendError(response, error);
-    };
-    if (route === UNMATCHED_ROUTE) {
-      fail(
-        new ApiError(
-          'NOT_FOUND',
-          `no admin route ${String(request.method).slice(0, 16)} ${path.slice(0, 200)}`,
-        ),
-      );
-      return true;
-    }
-    if (request.method !== 'POST') {
-      fail(
-        new ApiError('METHOD_NOT_ALLOWED', `${route} answers POST`, { headers: { Allow: 'POST' } }),
-      );
-      return true;
-    }
-    const headers = { 'WWW-Authenticate': 'Bearer' };
-    if (options.key === undefined) {
-      fail(
-        new ApiError(
-          'UNAUTHORIZED',
-          'admin endpoints are off: no admin key is configured (set TETHER_ADMIN_KEY, --admin-key or api.adminKey)',
-          { headers },
-        ),
-      );
-      return true;
-    }
-    const given = requestApiKey(request);
-    if (!apiKeyMatches(given, options.key)) {
-      fail(
-        new ApiError(
-          'UNAUTHORIZED',
-          given === undefined
-            ? 'missing admin key: send Authorization: Bearer KEY or X-Api-Key: KEY'
-            : 'wrong admin key',
-          { headers },
-        ),
-      );
-      return true;
-    }
-    if (route === '/admin/drain') {
+  const drain: JsonRoute = {
+    name: '/admin/drain',
+    method: 'POST',
+    match: exactly('/admin/drain'),
+    run: async (request) => {
       request.resume();
       const connections = options.tether.stats().connections;
-      options.answered?.(route, 202);
-      response.once('finish', () => options.drain());
-      sendJson(response, 202, { status: 'draining', connections });
-      return true;
-    }
-    let id: string;
-    try {
-      id = decodeURIComponent(disconnect?.[1] ?? '');
-    } catch {
-      fail(new ApiError('BAD_REQUEST', 'id: invalid URL encoding'));
-      return true;
-    }
-    readDisconnect(request, options.maxBodyBytes).then(
-      ({ code, reason }) => {
-        for (const endpoint of options.tether.endpoints.values()) {
-          const connection = endpoint.connections.get(id);
-          if (connection === undefined) continue;
-          connection.close(code, reason);
-          options.answered?.(route, 200);
-          sendJson(response, 200, { disconnected: id, endpoint: endpoint.path, code, reason });
-          return;
-        }
-        fail(new ApiError('NOT_FOUND', `no open connection with id "${id.slice(0, 64)}"`));
-      },
-      (err: unknown) =>
-        fail(
-          err instanceof ApiError
-            ? err
-            : new ApiError('INTERNAL', 'the hub failed to handle the request', { cause: err }),
-        ),
-    );
-    return true;
+      return { status: 202, body: { status: 'draining', connections }, afterSent: options.drain };
+    },
   };
+  const disconnect: JsonRoute = {
+    name: '/admin/connections/:id/disconnect',
+    method: 'POST',
+    match: (path) => /^\/admin\/connections\/([^/]+)\/disconnect$/.exec(path)?.[1],
+    param: 'id',
+    run: async (request, _url, id) => {
+      const { code, reason } = await readDisconnect(request, options.maxBodyBytes);
+      for (const endpoint of options.tether.endpoints.values()) {
+        const connection = endpoint.connections.get(id);
+        if (connection === undefined) continue;
+        connection.close(code, reason);
+        return { status: 200, body: { disconnected: id, endpoint: endpoint.path, code, reason } };
+      }
+      throw new ApiError('NOT_FOUND', `no open connection with id "${id.slice(0, 64)}"`);
+    },
+  };
+  return createJsonApi({
+    prefix: '/admin',
+    notFound: { label: 'admin route' },
+    routes: [drain, disconnect],
+    authorize: (request) =>
+      checkKey(
+        request,
+        options.key,
+        'admin key',
+        'admin endpoints are off: no admin key is configured (set TETHER_ADMIN_KEY, --admin-key or api.adminKey)',
+      ),
+    ...(options.answered === undefined ? {} : { answered: options.answered }),
+    ...(options.failed === undefined ? {} : { failed: options.failed }),
+  });
 }
 
 async function readDisconnect(

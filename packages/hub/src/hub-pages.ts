@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sendFile, sendText } from '@tether/dashboard';
 
 /** Handles a request if it is for the demo page or the browser client; returns whether it did. */
 export type PagesHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
@@ -45,51 +45,17 @@ export function createPagesHandler(options: { demo: boolean }): PagesHandler {
       if (!isGet) return false;
       const bundle = clientBundlePath();
       if (bundle === undefined) {
-        send(
-          response,
-          404,
-          'text/plain; charset=utf-8',
-          'the browser client is not built: run npm run build\n',
-        );
+        sendText(response, 404, 'the browser client is not built: run npm run build\n');
         return true;
       }
       const file = path === CLIENT_SCRIPT_PATH ? bundle : `${bundle}.map`;
-      const type =
-        path === CLIENT_SCRIPT_PATH ? 'text/javascript; charset=utf-8' : 'application/json';
-      void serveFile(response, file, type, request.method);
+      void sendFile(response, file, request.method);
       return true;
     }
     if (options.demo && isGet && (path === '/' || path === '/index.html')) {
-      void serveFile(response, DEMO_PAGE, 'text/html; charset=utf-8', request.method);
+      void sendFile(response, DEMO_PAGE, request.method);
       return true;
     }
     return false;
   };
-}
-
-async function serveFile(
-  response: ServerResponse,
-  file: string,
-  type: string,
-  method: string | undefined,
-): Promise<void> {
-  let body: Buffer;
-  try {
-    body = await readFile(file);
-  } catch {
-    send(response, 404, 'text/plain; charset=utf-8', 'not found\n');
-    return;
-  }
-  response.writeHead(200, {
-    'Content-Type': type,
-    'Content-Length': body.length,
-    'Cache-Control': 'no-cache',
-    'X-Content-Type-Options': 'nosniff',
-  });
-  response.end(method === 'HEAD' ? undefined : body);
-}
-
-function send(response: ServerResponse, status: number, type: string, text: string): void {
-  response.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text) });
-  response.end(text);
 }

@@ -31,10 +31,6 @@ export type DeepPartial<T> = {
 export interface ServeOptions extends DeepPartial<Omit<HubConfig, 'auth' | 'topics'>> {
   auth?: { mode: 'none' } | ({ mode?: 'jwt' } & Record<string, unknown>);
   topics?: HubConfig['topics'];
-  /** Shorthand of `heartbeat.intervalMs` (kept from the first versions of `serve()`). */
-  heartbeatIntervalMs?: number | undefined;
-  /** Shorthand of `heartbeat.timeoutMs`. */
-  heartbeatTimeoutMs?: number | undefined;
   /** Default: pino at `log.level`. */
   logger?: Logger;
   /** Export Node's process metrics too (see {@link HubOptions.processMetrics}). Default false here. */
@@ -50,12 +46,8 @@ export type ServeHandle = Hub;
  * {@link startHub} the same way. Prints `tether listening on http://HOST:PORT (ws: /ws)`.
  */
 export async function serve(options: ServeOptions, io: CliIo): Promise<ServeHandle> {
-  const { logger, heartbeatIntervalMs, heartbeatTimeoutMs, processMetrics, ...rest } = options;
+  const { logger, processMetrics, ...rest } = options;
   const input: Record<string, unknown> = { store: 'memory', auth: { mode: 'none' }, ...rest };
-  const heartbeat = { ...(rest.heartbeat ?? {}) };
-  if (heartbeatIntervalMs !== undefined) heartbeat.intervalMs = heartbeatIntervalMs;
-  if (heartbeatTimeoutMs !== undefined) heartbeat.timeoutMs = heartbeatTimeoutMs;
-  if (Object.keys(heartbeat).length > 0) input.heartbeat = heartbeat;
   for (const key of Object.keys(input)) if (input[key] === undefined) delete input[key];
   const { config, warnings } = configFromObject(input, 'serve()');
   return startHub(config, {

@@ -131,7 +131,7 @@ describe.skipIf(missing)('Prometheus and promtool against a live hub', () => {
         store: 'memory',
         logger: silentLogger,
         // RTTs are observed at each heartbeat: a short interval fills the histogram.
-        heartbeatIntervalMs: 300,
+        heartbeat: { intervalMs: 300 },
         api: { key: API_KEY, opsKey: OPS_KEY },
         processMetrics: true,
       },

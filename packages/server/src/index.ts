@@ -52,7 +52,7 @@ export type {
   TetherConnection,
 } from './connection-types.js';
 export { SERVER_DEFAULTS } from './defaults.js';
-export type { Endpoint, EndpointEvents } from './endpoint.js';
+export type { Endpoint, EndpointEvents } from './endpoint-types.js';
 export {
   AuthError,
   type AuthRefusal,
@@ -70,11 +70,11 @@ export type {
   EndpointOptions,
   RateLimitOptions,
   ResolvedEndpointOptions,
-  TetherServerOptions,
   TopicAuthContext,
   TopicAuthorizer,
 } from './options.js';
-export type { SendResult } from './sessions.js';
+export type { TetherServerOptions } from './server-options.js';
+export type { SendResult } from './session.js';
 export type {
   DeliveryDetails,
   DeliveryStats,

@@ -91,9 +91,9 @@ function admitted(ctx: RouterContext, conn: Connection, session: Session, seq: n
   const verdict = session.admit(seq);
   if (verdict === 'run') return true;
   if (verdict === 'duplicate') {
-    ctx.counters.duplicatesDropped += 1;
+    ctx.counters.add('duplicatesDropped');
   } else {
-    ctx.counters.outOfOrderDropped += 1;
+    ctx.counters.add('outOfOrderDropped');
     ctx.logger.debug(
       { cid: conn.id, seq, processed: session.inSeq },
       'reliable frame after a gap, dropped',
@@ -104,7 +104,7 @@ function admitted(ctx: RouterContext, conn: Connection, session: Session, seq: n
 
 /** A reliable frame whose handler failed (or that nobody handles): not processed, not acked. */
 function notProcessed(ctx: RouterContext, session: Session, seq: number): void {
-  ctx.counters.failedProcessing += 1;
+  ctx.counters.add('failedProcessing');
   session.failed(seq);
 }
 
@@ -125,7 +125,7 @@ export function onReq(ctx: RouterContext, conn: Connection, frame: ReqFrame): vo
   }
   serial(ctx, conn, () => {
     if (!session.isNext(seq)) {
-      conn.pendingRequests -= 1;
+      conn.work.requestAnswered();
       return undefined;
     }
     return runRequest(ctx, conn, frame, (answered) => {
@@ -142,8 +142,8 @@ export function onReq(ctx: RouterContext, conn: Connection, frame: ReqFrame): vo
  */
 function roomForRequest(ctx: RouterContext, conn: Connection, frame: ReqFrame): boolean {
   const max = ctx.options.maxPendingRequests;
-  if (conn.pendingRequests < max) {
-    conn.pendingRequests += 1;
+  if (conn.work.pendingRequests < max) {
+    conn.work.requestAccepted();
     return true;
   }
   ctx.logger.debug({ cid: conn.id, id: frame.id, max }, 'too many pending requests');
@@ -173,7 +173,7 @@ function runRequest(
   const { id, method } = frame;
   const handler = ctx.requestHandler(method);
   if (handler === undefined) {
-    conn.pendingRequests -= 1;
+    conn.work.requestAnswered();
     conn.enqueue({
       t: 'res',
       id,
@@ -184,7 +184,7 @@ function runRequest(
     return undefined;
   }
   const reply = (result: Json | undefined, err: unknown): void => {
-    conn.pendingRequests -= 1;
+    conn.work.requestAnswered();
     if (err === undefined) {
       try {
         conn.enqueue(

@@ -2,7 +2,7 @@ import type { Connection } from './connection.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import { SessionOutbox } from './session-outbox.js';
-import type { EndpointCounters } from './stats.js';
+import type { EndpointCounters, ResumeFailure } from './stats.js';
 import type { SessionMessage, Store } from './store/index.js';
 
 /** What a session needs from its endpoint. */
@@ -13,6 +13,27 @@ export interface SessionHost {
   readonly options: ResolvedEndpointOptions;
   /** Keeps a store write in view until it settles, so that shutdown can wait for it. */
   track<T>(write: Promise<T>): Promise<T>;
+}
+
+/** The session a hello led to, and what the welcome says about it. */
+export interface SessionGrant {
+  session: Session;
+  /** Resume token for the next hello. */
+  token: string;
+  resumed: boolean;
+  /** Why a requested resume failed. */
+  reason?: ResumeFailure;
+  /** The session id the hello asked to resume, if it asked. */
+  requested?: string;
+  /** The first page of the replay (messages after `hello.resume.seq`). */
+  preload: readonly SessionMessage[];
+}
+
+/** Where a message sent with `sendTo` / `sendToUser` landed. */
+export interface SendResult {
+  sessionId: string;
+  /** Its sequence number in the session (the `seq` of the `msg` frame). */
+  seq: number;
 }
 
 /** What happens to an arriving reliable client frame (`msg` or `req` with `seq`). */
@@ -44,12 +65,9 @@ export interface SessionCounters {
  * Server -> client: see {@link SessionOutbox}.
  */
 export class Session {
-  /** The connection bound to the session; undefined while disconnected. */
-  connection: Connection | undefined;
-  /** While disconnected: when the resume window ends (wall-clock ms). */
-  expiresAt: number | undefined;
-  /** Tail of the chain that runs the handlers of the session's connections in order. */
-  serialTail: Promise<void> | undefined;
+  private bound: Connection | undefined;
+  private windowEnd: number | undefined;
+  private tail: Promise<void> | undefined;
   /** Highest client seq processed (handler finished), in memory. */
   private processedSeq: number;
   /** Highest client seq accepted for processing (queued or running). */
@@ -76,6 +94,25 @@ export class Session {
     return this.persisted;
   }
 
+  /** The connection bound to the session; undefined while disconnected. */
+  get connection(): Connection | undefined {
+    return this.bound;
+  }
+
+  /** While disconnected: when the resume window ends (wall-clock ms). */
+  get expiresAt(): number | undefined {
+    return this.windowEnd;
+  }
+
+  /** Tail of the chain that runs the handlers of the session's connections in order. */
+  get serialTail(): Promise<void> | undefined {
+    return this.tail;
+  }
+
+  setSerialTail(tail: Promise<void> | undefined): void {
+    this.tail = tail;
+  }
+
   /** Whether writes of this session are still on their way to the store. */
   get busy(): boolean {
     return this.persisting || this.out.busy;
@@ -83,15 +120,21 @@ export class Session {
 
   /** Binds `connection` (new, or resuming from `fromSeq`); delivery starts with {@link start}. */
   bind(connection: Connection, fromSeq: number): void {
-    this.connection = connection;
-    this.expiresAt = undefined;
+    this.bound = connection;
+    this.windowEnd = undefined;
     this.out.bind(connection, fromSeq);
   }
 
-  /** The bound connection went away. */
-  unbind(): void {
-    this.connection = undefined;
+  /** The bound connection went away; the resume window ends at `expiresAt`. */
+  unbind(expiresAt?: number): void {
+    this.bound = undefined;
+    this.windowEnd = expiresAt;
     this.out.unbind();
+  }
+
+  /** A stored session, not bound here: its resume window ends at `expiresAt`. */
+  resumableUntil(expiresAt: number): void {
+    this.windowEnd = expiresAt;
   }
 
   /** After `welcome`: replays `preload` and whatever else is missed, then goes live. */

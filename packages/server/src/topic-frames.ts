@@ -21,8 +21,7 @@ export function onSub(ctx: RouterContext, conn: Connection, frame: SubFrame): vo
   authorized(ctx, conn, ctx.options.authorizeSubscribe, topic, undefined, refOf(frame), () => {
     // Checked again: an asynchronous authorizer may have let others in meanwhile.
     if (overCap(ctx, conn, frame)) return;
-    if (conn.topics === undefined) conn.topics = new Set();
-    conn.topics.add(topic);
+    conn.addTopic(topic);
     // Registered now; `subscribed`, the replay and live publications follow in that order.
     const request = frame.from !== undefined ? { from: frame.from } : { last: frame.last ?? 0 };
     ctx.topics.subscribe(conn, topic, request, {
@@ -140,7 +139,7 @@ function authorized(
 }
 
 export function onUnsub(ctx: RouterContext, conn: Connection, frame: UnsubFrame): void {
-  if (conn.topics?.delete(frame.topic)) {
+  if (conn.removeTopic(frame.topic)) {
     ctx.topics.unsubscribe(conn, frame.topic);
     conn.enqueue({ t: 'unsubscribed', topic: frame.topic });
   } else {

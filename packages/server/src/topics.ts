@@ -347,9 +347,8 @@ export class TopicHub implements Topics {
         if (!(await sub.subscriber.whenWritable()) || !this.current(state, sub)) return false;
       }
       if (!this.current(state, sub) || !sub.subscriber.sendEncoded(frame, bytes)) return false;
-      sub.epoch = p.epoch;
-      sub.offset = p.offset;
-      sub.context.counters.publicationsReplayed += 1;
+      sub.replayed(p.epoch, p.offset);
+      sub.context.counters.add('publicationsReplayed');
     }
     return this.current(state, sub);
   }
@@ -360,7 +359,7 @@ export class TopicHub implements Topics {
    * aside, then live.
    */
   private async catchUp(state: TopicState, sub: Subscription, head: number): Promise<void> {
-    sub.live = false;
+    sub.catchingUp();
     let target = head;
     try {
       for (;;) {
@@ -413,7 +412,7 @@ export class TopicHub implements Topics {
       { cid: sub.subscriber.id, topic: sub.topic, offset: sub.offset },
       'subscriber fell behind the topic history',
     );
-    sub.context.counters.slowConsumers += 1;
+    sub.context.counters.add('slowConsumers');
     sub.subscriber.closeWith(
       CloseCode.SLOW_CONSUMER,
       'slow consumer: fell behind the topic history',

@@ -32,7 +32,8 @@ import {
   TetherServer,
   type TetherServerOptions,
 } from '../src/index.js';
-import { resolveEndpointOptions, resolveServerOptions } from '../src/options.js';
+import { resolveEndpointOptions } from '../src/options.js';
+import { resolveServerOptions } from '../src/server-options.js';
 
 const DOCS = fileURLToPath(new URL('../../../docs/', import.meta.url));
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
