@@ -348,9 +348,9 @@ export abstract class ConnectionLifecycle extends ClientEvents {
     if (this.currentState !== 'connecting' || this.ready) return;
     this.connectTimer.clear();
     this.ready = true;
-    const { event, processedRequests } = this.session.welcome(welcome);
+    const { event, processedRequests, unansweredPublishes } = this.session.welcome(welcome);
     // Processed by the server, but their replies were on the connection that dropped.
-    for (const requestId of processedRequests)
+    for (const requestId of [...processedRequests, ...unansweredPublishes])
       this.requests.reject(requestId, new ConnectionLostError(this.lastCloseCode, true));
     this.maxMessageBytes = welcome.limits.maxMessageBytes;
     this.heartbeat.start(welcome.hb.interval, welcome.hb.timeout);
