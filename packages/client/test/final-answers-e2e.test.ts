@@ -5,10 +5,11 @@
  * answer resolves with the one position the publication got.
  */
 
+import type { Position } from '@tether/protocol';
 import { ReplyError } from '@tether/server';
 import { createFaultProxy, type FaultProxy, waitFor } from '@tether/testkit';
 import { describe, expect, it } from 'vitest';
-import type { Position, PubEvent } from '../src/index.js';
+import type { PubEvent } from '../src/index.js';
 import { HOST, type RunningServer } from './helpers/real-server.js';
 import { useRealSetup } from './helpers/real-setup.js';
 
@@ -94,7 +95,7 @@ describe('final answers to reliable messages', () => {
 
 describe('reliable publish', () => {
   it('resolves once with the one position when the answer is lost with the connection', async () => {
-    let proxy: FaultProxy | undefined;
+    let proxy: (FaultProxy & { url: string }) | undefined;
     let cuts = 0;
     const s = await server({
       authorizePublish: () => {
