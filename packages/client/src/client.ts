@@ -32,6 +32,16 @@ export interface RequestOptions {
 export interface PublishOptions {
   /** Deadline for the server's `published`, ms. Default: the client's `requestTimeoutMs` (30 s). */
   timeoutMs?: number;
+  /**
+   * Number the publish (`seq`, shared with `send()`): it is kept and resent
+   * after reconnects until the server answered and acknowledged it, the
+   * server publishes it once, and a resend is answered with the same
+   * position. Published in order with the session's messages. Default false
+   * (a publish in flight when the connection drops fails with
+   * CONNECTION_LOST): a server older than reliable publish never acknowledges
+   * the `seq`, which would hold up every later `send()` of the session.
+   */
+  reliable?: boolean;
 }
 
 /** Marks a promise as handled: its failure also arrives as an `error` event, so ignoring it is safe. */
@@ -264,9 +274,11 @@ export class TetherClient {
    * with the position it got. Rejects with a `ServerError` (FORBIDDEN,
    * RATE_LIMITED, ...), REQUEST_TIMEOUT, or CONNECTION_LOST when the
    * connection dropped before the answer: the publication may or may not
-   * have happened (publishes carry no `seq`, so the server cannot dedupe a
-   * resend; retry only if a duplicate is harmless). Waits in the outbox while
-   * disconnected.
+   * have happened (a plain publish carries no `seq`, so the server cannot
+   * dedupe a resend; retry only if a duplicate is harmless). With
+   * `reliable: true` it is committed once across reconnects and resolves
+   * with its one position (see {@link PublishOptions.reliable}). Waits in
+   * the outbox while disconnected.
    */
   publish(topic: string, data: Json, options: PublishOptions = {}): Promise<Position> {
     if (typeof topic !== 'string' || !isValidTopic(topic)) {
@@ -276,13 +288,24 @@ export class TetherClient {
       throw new TypeError('publish(topic, data): data must be a JSON value (null allowed)');
     if (this.state === 'closed') return handled(Promise.reject(this.parts.lifecycle.stopError()));
     const timeoutMs = this.timeoutOf('publish', options.timeoutMs);
-    const { id, promise } = this.parts.requests.create(`publish ${topic}`, timeoutMs);
+    const reliable = options.reliable === true;
+    const { id, promise } = this.parts.requests.create(`publish ${topic}`, timeoutMs, reliable);
     try {
-      this.parts.outbox.pushOnce(
-        id,
-        encodeFrame({ t: 'publish', topic, data, id }),
-        this.parts.lifecycle.maxMessageBytes,
-      );
+      if (reliable) {
+        this.parts.outbox.pushReliable(
+          data,
+          undefined,
+          undefined,
+          this.parts.lifecycle.maxMessageBytes,
+          { id, topic },
+        );
+      } else {
+        this.parts.outbox.pushOnce(
+          id,
+          encodeFrame({ t: 'publish', topic, data, id }),
+          this.parts.lifecycle.maxMessageBytes,
+        );
+      }
     } catch (err) {
       this.parts.requests.reject(id, err);
       this.refused(err);

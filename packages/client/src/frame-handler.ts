@@ -105,7 +105,10 @@ export class FrameHandler {
         if (frame.ok) host.requests.resolve(frame.id, frame.data ?? null);
         else {
           const error = frame.error ?? { code: 'INTERNAL', message: 'request failed' };
-          host.requests.reject(frame.id, new ServerError(error.code, error.message));
+          host.requests.reject(
+            frame.id,
+            new ServerError(error.code, error.message, undefined, { details: error.details }),
+          );
         }
         return;
       case 'error':
@@ -141,6 +144,8 @@ export class FrameHandler {
         const { t: _t, ...rest } = frame;
         if (typeof frame.id === 'number') {
           host.requests.resolve(frame.id, { epoch: frame.epoch, offset: frame.offset });
+          // A reliable publish leaves the outbox once answered and acked.
+          host.outbox.answered(frame.id);
         }
         host.events.emit('published', { type: 'published', ...rest });
         return;
@@ -185,11 +190,20 @@ export class FrameHandler {
    */
   private error(frame: ErrorFrame): void {
     const { host } = this;
-    const error = new ServerError(frame.code, frame.message, frame.ref);
+    const error = new ServerError(frame.code, frame.message, frame.ref, {
+      details: frame.details,
+      final: frame.final,
+    });
     host.emitError(error);
     const ref = frame.ref;
     if (!ref) return;
-    if (ref.seq !== undefined && (ref.t === 'msg' || ref.t === 'req')) {
+    if (ref.seq !== undefined && (ref.t === 'msg' || ref.t === 'req' || ref.t === 'publish')) {
+      if (frame.final === true) {
+        // Refused for good: the call fails now, the ack that follows drops the frame.
+        const entry = host.outbox.refused(ref.seq, error);
+        if (entry?.publish) host.requests.reject(entry.publish.id, error);
+        return;
+      }
       // A reliable frame the server did not process: it will come again, from it on.
       if (error.code === 'RATE_LIMITED') host.transmitter.dropped(ref.seq);
       return;

@@ -260,9 +260,9 @@ export class ConnectionLifecycle {
     const { events, session, requests, heartbeat, tracker, retry, transmitter } = this.parts;
     this.connectTimer.clear();
     this.isReady = true;
-    const { event, processedRequests } = session.welcome(welcome);
+    const { event, processedRequests, unansweredPublishes } = session.welcome(welcome);
     // Processed by the server, but their replies were on the connection that dropped.
-    for (const requestId of processedRequests)
+    for (const requestId of [...processedRequests, ...unansweredPublishes])
       requests.reject(requestId, new ConnectionLostError(this.lastCloseCode, true));
     this.maxBytes = welcome.limits.maxMessageBytes;
     heartbeat.start(welcome.hb.interval, welcome.hb.timeout);

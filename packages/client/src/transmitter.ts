@@ -94,6 +94,7 @@ export class Transmitter {
       if (entry.kind === 'once') this.requests.markSent(entry.id);
       else {
         if (entry.request) this.requests.markSent(entry.request.id);
+        if (entry.publish) this.requests.markSent(entry.publish.id);
         this.armAckTimer(false);
       }
     }

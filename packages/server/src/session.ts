@@ -1,4 +1,6 @@
+import type { ErrorFrame, PublishedFrame } from '@tether/protocol';
 import type { Connection } from './connection.js';
+import { SERVER_DEFAULTS } from './defaults.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import { SessionOutbox } from './session-outbox.js';
@@ -45,6 +47,9 @@ export type Admission =
   /** One before it is missing (dropped, failed): dropped unacked, the client resends from the gap. */
   | 'out-of-order';
 
+/** What a reliable frame was answered with: a reliable publish's position, or a final refusal. */
+export type ReliableAnswer = PublishedFrame | ErrorFrame;
+
 /** The sequence numbers a session starts from: 0 for a new one, the store's for a loaded one. */
 export interface SessionCounters {
   inSeq: number;
@@ -75,6 +80,11 @@ export class Session {
   /** Highest client seq committed to the store: what acks and `welcome.ack` say. */
   private persisted: number;
   private persisting = false;
+  /**
+   * Answers of reliable frames by seq, oldest first, at most `sessionMaxAnswers`: a frame
+   * resent after its answer was lost gets the same answer (the same offset) again.
+   */
+  private readonly answers = new Map<number, ReliableAnswer>();
   readonly out: SessionOutbox;
 
   constructor(
@@ -147,6 +157,9 @@ export class Session {
   /** Decides about an arriving reliable frame; a `run` claims its seq. */
   admit(seq: number): Admission {
     if (seq <= this.claimed) {
+      // A resend after its answer was lost: the same answer again, before the ack.
+      const answer = this.answers.get(seq);
+      if (answer !== undefined) this.sendAnswer(answer);
       if (seq <= this.persisted) {
         this.connection?.ack(this.persisted, true);
       } else if (seq <= this.processedSeq && !this.persisting) {
@@ -163,6 +176,34 @@ export class Session {
   /** At run time: whether `seq` still follows what was processed (an earlier one may have failed). */
   isNext(seq: number): boolean {
     return seq === this.processedSeq + 1;
+  }
+
+  /**
+   * `seq` was answered (before it counts as processed): the answer goes to the connection
+   * bound now (the one that sent the frame may be gone) and is kept for resends.
+   */
+  answer(seq: number, frame: ReliableAnswer): void {
+    this.answers.set(seq, frame);
+    if (this.answers.size > SERVER_DEFAULTS.sessionMaxAnswers) {
+      const oldest = this.answers.keys().next().value;
+      if (oldest !== undefined) this.answers.delete(oldest);
+    }
+    this.sendAnswer(frame);
+  }
+
+  /**
+   * Whether `seq`, a duplicate, was processed and committed but its answer is not held
+   * (evicted, or lost with a restart). One still running gets its answer when done.
+   */
+  answerLost(seq: number): boolean {
+    return seq <= this.persisted && !this.answers.has(seq);
+  }
+
+  private sendAnswer(frame: ReliableAnswer): void {
+    const conn = this.connection;
+    if (conn === undefined || conn.state !== 'open') return;
+    if (frame.t === 'error') conn.sendError(frame);
+    else conn.enqueue(frame);
   }
 
   /** The handler of `seq` finished: record it, commit it, then ack it. */
