@@ -66,6 +66,8 @@ export interface ConnectionIdentity {
   request: IncomingMessage | undefined;
 }
 
+const utf8Bytes = (text: string): number => Buffer.byteLength(text);
+
 /** Messages held while the connection waits (an asynchronous hello); more is abuse. */
 const MAX_HELD_MESSAGES = 256;
 /** WebSocket close reasons are limited to 123 bytes. */
@@ -130,6 +132,11 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
   /** Set by graceful shutdown: the goodbye went out, the close follows when handlers finish. */
   drainClose: { reason: string; retryAfterMs: number } | undefined;
   private queue: string[] = [];
+  /**
+   * The largest message the client accepts (`hello.maxMessageBytes`, UTF-8 bytes) when it
+   * stated one below the server's own `maxMessageBytes`; undefined otherwise.
+   */
+  private peerMaxBytes: number | undefined;
   /** UTF-8 bytes of the frames in `queue`. */
   private queuedBytes = 0;
   /** Pumps waiting for room (see {@link whenWritable}). */
@@ -304,6 +311,9 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
    */
   sendEncoded(encoded: string, bytes = Buffer.byteLength(encoded)): boolean {
     if (this.current === 'closing' || this.current === 'closed') return false;
+    if (this.peerMaxBytes !== undefined && bytes > this.peerMaxBytes) {
+      return this.tooBigForPeer(encoded, bytes, this.peerMaxBytes);
+    }
     const pending = this.pendingBytes;
     if (pending > 0 && pending + bytes > this.host.options.slowConsumerBytes) {
       this.host.slowConsumer(this, pending + bytes);
@@ -329,6 +339,64 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
     } else if (this.queue.length === 1) {
       this.host.flusher.mark(this);
     }
+  }
+
+  /**
+   * Applies the client's `hello.maxMessageBytes`: from now on no WebSocket message to it
+   * is larger (batches are cut by UTF-8 bytes, and a single frame that cannot fit is
+   * replaced, see {@link tooBigForPeer}). A limit at or above the server's own
+   * `maxMessageBytes` changes nothing.
+   */
+  limitOutgoing(maxMessageBytes: number | undefined): void {
+    this.peerMaxBytes =
+      maxMessageBytes !== undefined && maxMessageBytes < this.host.options.maxMessageBytes
+        ? maxMessageBytes
+        : undefined;
+  }
+
+  /**
+   * A frame larger than the client accepts cannot be delivered to it. What it gets instead
+   * is small and says so (docs/protocol.md, "Limits"): a reply becomes `res` `ok: false`
+   * `TOO_BIG`; a publication or a reliable message becomes an `error` `TOO_BIG` naming it
+   * (`ref.topic` / `ref.seq`), and counts as delivered, so the stream goes on after it:
+   * the subscriber sees the offset jump (a gap), the client acks the seq as lost. Returns
+   * whether the stream may go on (false for a fire-and-forget message: not sent).
+   */
+  private tooBigForPeer(encoded: string, bytes: number, limit: number): boolean {
+    const frame = JSON.parse(encoded) as Record<string, unknown>;
+    const t = typeof frame.t === 'string' ? frame.t : 'unknown';
+    const over = `${bytes} bytes, over this connection's maxMessageBytes (${limit})`;
+    this.host.logger.warn({ cid: this.id, t, bytes, limit }, 'frame too big for the client');
+    if (t === 'res' && (typeof frame.id === 'number' || typeof frame.id === 'string')) {
+      this.enqueue({
+        t: 'res',
+        id: frame.id,
+        ok: false,
+        error: { code: ErrorCode.TOO_BIG, message: `the reply is ${over}` },
+      });
+      return true;
+    }
+    if (t === 'pub' && typeof frame.topic === 'string') {
+      const at = `${String(frame.epoch)}:${String(frame.offset)}`;
+      this.sendError({
+        t: 'error',
+        code: ErrorCode.TOO_BIG,
+        message: `publication ${at} of "${frame.topic}" is ${over}: skipped (a gap)`,
+        ref: { t: 'pub', topic: frame.topic },
+      });
+      return true;
+    }
+    const seq = typeof frame.seq === 'number' ? frame.seq : undefined;
+    this.sendError({
+      t: 'error',
+      code: ErrorCode.TOO_BIG,
+      message:
+        seq === undefined
+          ? `a "${t}" frame of ${over} was not sent`
+          : `message seq ${seq} is ${over}: skipped (lost)`,
+      ref: seq === undefined ? { t } : { t, seq },
+    });
+    return seq !== undefined;
   }
 
   /** Queues an error frame; the connection stays open. */
@@ -366,8 +434,11 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
     this.queuedBytes = 0;
     if (this.ws.readyState !== TetherSocket.OPEN) return;
     const { maxBatch, maxMessageBytes } = this.host.options;
+    const peerMax = this.peerMaxBytes;
     try {
-      for (const batch of batches(frames, maxBatch, maxMessageBytes)) {
+      for (const batch of peerMax === undefined
+        ? batches(frames, maxBatch, maxMessageBytes)
+        : batches(frames, maxBatch, peerMax, utf8Bytes)) {
         // The callback runs once the bytes reached the kernel: replays waiting for room go on.
         this.ws.send(batch.message, this.written);
         // The frames' UTF-8 bytes are counted already; one batch of all of them (the usual
