@@ -110,7 +110,7 @@ export function store() {
   const error: Message = ({ input }) => {
     if (input === 'sqlite:') return 'sqlite needs a file path, e.g. "sqlite:./data/tether.db"';
     if (typeof input === 'string' && /^(redis|rediss|redis-cluster):/.test(input)) {
-      return `the Redis store arrives with the cluster issue; this version supports "memory" and "sqlite:PATH", got ${show(input)}`;
+      return `this version of Tether has no Redis store: the store is "memory" or "sqlite:PATH", got ${show(input)}`;
     }
     return `expected "memory" or "sqlite:PATH", got ${show(input)}`;
   };
