@@ -10,6 +10,7 @@ import {
 import { ClientClosedError, QueueFullError } from './errors.js';
 import { ConnectionLifecycle } from './lifecycle.js';
 import { resolveOptions, resolveUrl, type TetherClientOptions } from './options.js';
+import { type ClientStabilityReport, type HealthStatus, StabilityMonitor } from './stability.js';
 import type { ConnectionState } from './states.js';
 import { type ClientStats, healthScore } from './stats.js';
 import type { Subscription } from './subscription.js';
@@ -47,6 +48,8 @@ function handled<T>(promise: Promise<T>): Promise<T> {
  * and in Node (pass `ws`'s `WebSocket`). See docs/client.md.
  */
 export class TetherClient extends ConnectionLifecycle {
+  private readonly stability: StabilityMonitor;
+
   /**
    * @param url - `ws:`/`wss:` URL of a Tether endpoint (`http(s):` and, in
    * browsers, relative URLs are accepted).
@@ -56,6 +59,15 @@ export class TetherClient extends ConnectionLifecycle {
   constructor(url: string | URL, options: TetherClientOptions = {}) {
     const opts = resolveOptions(options);
     super(resolveUrl(url), opts);
+    this.stability = new StabilityMonitor({
+      events: this.events,
+      clock: this.clock,
+      environment: opts.environment,
+      stats: () => this.stats(),
+      subscriptionCount: () => this.subscriptions.all().length,
+      maxQueue: opts.maxQueue,
+      maxQueueBytes: opts.maxQueueBytes,
+    });
     // Deferred to a microtask, so listeners added right after construction see every event.
     if (opts.autoConnect) {
       queueMicrotask(() => {
@@ -282,6 +294,23 @@ export class TetherClient extends ConnectionLifecycle {
         rttAvgMs: t.rttAvgMs,
       }),
     };
+  }
+
+  /**
+   * The health level (`healthy` / `degraded` / `unhealthy`, with hysteresis), the score
+   * and the reasons; the `health` event reports every change. See docs/client.md.
+   */
+  health(): HealthStatus {
+    return this.stability.health();
+  }
+
+  /**
+   * The client's stability since it was created: connects, drops by close code,
+   * recoveries, downtime (total, longest), health now and time spent at each level,
+   * breaker opens. See docs/client.md.
+   */
+  stabilityReport(): ClientStabilityReport {
+    return this.stability.report();
   }
 
   private timeoutOf(what: string, timeoutMs: number | undefined): number {

@@ -67,6 +67,15 @@ export type {
 export type { RequestHandler, TetherClientOptions, TokenSource } from './options.js';
 export type { ReconnectDelayFn, RetryContext, RetryKind } from './reconnect-policy.js';
 export type { SocketEvent, WebSocketConstructor, WebSocketInit, WebSocketLike } from './socket.js';
+export {
+  type ClientStabilityReport,
+  HEALTH_LEVELS,
+  type HealthEvent,
+  type HealthLevel,
+  type HealthReason,
+  type HealthStatus,
+  type RecoveredEvent,
+} from './stability.js';
 export type { ConnectionState, StateChange } from './states.js';
 export { type ClientStats, HEALTH_DROP_WINDOW_MS, type HealthInput, healthScore } from './stats.js';
 export { Subscription } from './subscription.js';

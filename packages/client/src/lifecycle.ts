@@ -9,6 +9,7 @@ import {
   type ServerFrame,
   type WelcomeFrame,
 } from '@tether/protocol';
+import type { BreakerState } from './circuit-breaker.js';
 import { ClientEvents } from './client-events.js';
 import { watchEnvironment } from './environment.js';
 import {
@@ -51,6 +52,16 @@ interface CloseHint {
   reason?: string;
   /** The HTTP status of a refused upgrade. */
   status?: number;
+}
+
+/** What a breaker snapshot change means (the `breaker` event's `transition`). */
+function breakerTransition(
+  from: BreakerState,
+  to: BreakerState,
+): 'open' | 'probe' | 'close' | 'count' {
+  if (from === to) return 'count';
+  if (to === 'open') return 'open';
+  return to === 'half-open' ? 'probe' : 'close';
 }
 
 const NO_HINT: CloseHint = { code: undefined, retryAfterMs: undefined };
@@ -104,9 +115,14 @@ export abstract class ConnectionLifecycle extends ClientEvents {
     this.clock = clock;
     this.connectTimer = new Timer('tether.client.connect', clock);
     this.stableTimer = new Timer('tether.client.stable', clock);
-    this.retry = new RetryScheduler(opts, clock, () =>
-      this.events.emit('breaker', { type: 'breaker', ...this.retry.breaker.snapshot() }),
-    );
+    let breakerWas: BreakerState = 'closed';
+    this.retry = new RetryScheduler(opts, clock, () => {
+      const snapshot = this.retry.breaker.snapshot();
+      const previous = breakerWas;
+      breakerWas = snapshot.state;
+      const transition = breakerTransition(previous, snapshot.state);
+      this.events.emit('breaker', { type: 'breaker', ...snapshot, transition, previous });
+    });
     this.outbox = new Outbox(opts.maxQueue, opts.maxQueueBytes);
     this.inbox = new Inbox(clock, opts, (seq) => this.transmitter.sendControl({ t: 'ack', seq }));
     this.session = new SessionKeeper(this.inbox, this.outbox);
