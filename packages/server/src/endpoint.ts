@@ -28,6 +28,7 @@ import {
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import { type SendResult, type SessionGrant, SessionRegistry } from './sessions.js';
+import { type EndpointStabilityReport, StabilityWatch, type StaleEvent } from './stability.js';
 import { EndpointCounters, type EndpointStats } from './stats.js';
 import type { Store } from './store/index.js';
 import type { TetherSocket } from './tether-socket.js';
@@ -50,6 +51,8 @@ export type EndpointEvents = {
   resume: ResumeEvent;
   /** A connection passed `slowConsumerBytes` and is closed with 4009 (it resumes). */
   slowConsumer: SlowConsumerEvent;
+  /** An open connection was silent for a heartbeat interval: the 4008 cut follows unless traffic arrives. */
+  stale: StaleEvent;
 };
 
 /** One WebSocket endpoint (a path) of a TetherServer. */
@@ -90,6 +93,12 @@ export interface Endpoint {
    */
   sendToUser(userId: string, data: Json): Promise<SendResult[]>;
   stats(): EndpointStats;
+  /**
+   * This endpoint's stability: connections by health, `stale` events, closes by code and
+   * cause with the recent ones (bounded), recoveries (resumes ok / failed by reason).
+   * `tether.stabilityReport()` gathers every endpoint's.
+   */
+  stabilityReport(): EndpointStabilityReport;
 }
 
 /** What endpoints of one server share. */
@@ -122,6 +131,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   private readonly router: RouterContext;
   /** One timer for the token deadlines of every connection (refresh, then 4002). */
   private readonly expiry: TokenExpiryWatch<Connection>;
+  private readonly stability: StabilityWatch;
   private drain:
     | { reason: string; retryAfterMs: () => number; waiters: Array<() => void> }
     | undefined;
@@ -136,6 +146,9 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     this.flusher = shared.flusher;
     this.acks = new AckScheduler(options.ackDelayMs, shared.flusher, shared.clock);
     this.tickMs = sweepTickMs(options);
+    this.stability = new StabilityWatch(shared.clock, options, (event) =>
+      this.events.emit('stale', event),
+    );
     this.expiry = new TokenExpiryWatch<Connection>(shared.clock, (connection, action) => {
       if (action === 'refresh') {
         connection.askForToken();
@@ -243,6 +256,10 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     this.logger.info({ cid: connection.id, ip: connection.ip, bytes, limit }, 'slow consumer');
     this.events.emit('slowConsumer', { connection, bytes });
     connection.closeWith(CloseCode.SLOW_CONSUMER, `slow consumer: over ${limit} bytes unsent`);
+  }
+
+  stabilityReport(): EndpointStabilityReport {
+    return this.stability.report(this.stats(), this.registry.values());
   }
 
   stats(): EndpointStats {
@@ -363,6 +380,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     };
     if (normal) this.logger.debug(context, 'connection closed');
     else this.logger.info(context, 'connection closed abnormally');
+    this.stability.closed(event);
     this.events.emit('close', event);
     this.checkDrained();
   }
@@ -384,6 +402,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     if (judge) this.acceptor.sweep(now);
     for (const connection of this.registry.values()) {
       const action = heartbeatAction(connection, now, this.options);
+      if (judge) this.stability.sweep(connection, now, action);
       if (!judge && action !== 'ping') continue;
       switch (action) {
         case 'ping':

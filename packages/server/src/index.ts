@@ -73,6 +73,13 @@ export type {
   TopicAuthorizer,
 } from './options.js';
 export type { SendResult } from './sessions.js';
+export {
+  type EndpointStabilityReport,
+  type RecentClose,
+  STABILITY_DEFAULTS,
+  type StabilityReport,
+  type StaleEvent,
+} from './stability.js';
 export type {
   DeliveryDetails,
   DeliveryStats,
