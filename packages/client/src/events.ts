@@ -8,7 +8,7 @@ import type {
   UnsubscribedFrame,
   WelcomeFrame,
 } from '@tether/protocol';
-import type { BreakerSnapshot, BreakerState } from './circuit-breaker.js';
+import type { BreakerSnapshot, BreakerState, BreakerTransition } from './circuit-breaker.js';
 import type { RetryKind } from './reconnect-policy.js';
 import type { HealthEvent, RecoveredEvent } from './stability.js';
 import type { StateChange } from './states.js';
@@ -93,7 +93,7 @@ export interface RetryEvent {
  */
 export interface BreakerEvent extends BreakerSnapshot {
   type: 'breaker';
-  transition: 'open' | 'probe' | 'close' | 'count';
+  transition: BreakerTransition;
   /** The state before this event. */
   previous: BreakerState;
 }

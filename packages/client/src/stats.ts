@@ -82,6 +82,57 @@ export function healthScore(input: HealthInput): number {
   return Math.round(Math.min(100, Math.max(0, score)));
 }
 
+/** What {@link readStats} reads: the client's parts, through their getters. */
+export interface StatsSources {
+  readonly lifecycle: { readonly state: ConnectionState };
+  readonly session: { readonly sessionId: string | undefined };
+  readonly tracker: StatsTracker;
+  readonly retry: {
+    readonly retries: number;
+    readonly failures: number;
+    readonly breaker: { snapshot(): BreakerSnapshot };
+  };
+  readonly outbox: { readonly count: number; readonly bytes: number };
+  readonly requests: { readonly size: number };
+}
+
+/**
+ * `client.stats()` at monotonic time `mono`. A function over the parts (not a method of
+ * the client) so that the stability monitor, itself a part, reads the same numbers.
+ */
+export function readStats(parts: StatsSources, mono: number): ClientStats {
+  const t = parts.tracker;
+  const state = parts.lifecycle.state;
+  const recentDrops = t.recentDrops(mono);
+  return {
+    state,
+    sessionId: parts.session.sessionId,
+    attempts: t.attempts,
+    connects: t.connects,
+    retries: parts.retry.retries,
+    consecutiveFailures: parts.retry.failures,
+    uptimeMs: t.uptime(mono),
+    totalUptimeMs: t.totalUptime(mono),
+    rttMs: t.rttMs,
+    rttAvgMs: t.rttAvgMs,
+    drops: t.drops,
+    dropsByCode: { ...t.dropsByCode },
+    recentDrops,
+    messagesSent: t.messagesSent,
+    messagesReceived: t.messagesReceived,
+    queued: parts.outbox.count,
+    queuedBytes: parts.outbox.bytes,
+    pendingRequests: parts.requests.size,
+    breaker: parts.retry.breaker.snapshot(),
+    health: healthScore({
+      state,
+      consecutiveFailures: parts.retry.failures,
+      recentDrops,
+      rttAvgMs: t.rttAvgMs,
+    }),
+  };
+}
+
 /** Counters behind `stats()`. Times are monotonic ms. */
 export class StatsTracker {
   attempts = 0;
@@ -95,6 +146,21 @@ export class StatsTracker {
   private dropTimes: number[] = [];
   private openedAt: number | undefined;
   private closedUptimeMs = 0;
+
+  /** A connection attempt started. */
+  attempted(): void {
+    this.attempts += 1;
+  }
+
+  /** An outbox entry (a message, request or publish) was written to the socket. */
+  sent(): void {
+    this.messagesSent += 1;
+  }
+
+  /** A server message was delivered to the application. */
+  received(): void {
+    this.messagesReceived += 1;
+  }
 
   recordRtt(ms: number): void {
     this.rttMs = ms;

@@ -1,6 +1,6 @@
 import { ErrorCode } from './error-codes.js';
 import type { ClientFrame, ErrorRef, Frame, Json, Position, ServerFrame } from './frames.js';
-import { CLIENT_FRAME_TYPES, SERVER_FRAME_TYPES } from './frames.js';
+import { CLIENT_FRAME_TYPES, MIN_PEER_MESSAGE_BYTES, SERVER_FRAME_TYPES } from './frames.js';
 import { TOPIC_PATTERN, WIRE_LIMITS } from './limits.js';
 import { ProtocolError } from './protocol-error.js';
 
@@ -172,6 +172,7 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
         c.str('name', 128, true, client, 'client.name');
         c.str('version', 64, true, client, 'client.version');
       }
+      c.int('maxMessageBytes', MIN_PEER_MESSAGE_BYTES, true);
       break;
     }
     case 'welcome': {
@@ -225,6 +226,7 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
         const err = c.obj('error', false) as Obj;
         c.str('code', 64, false, err, 'error.code');
         if (typeof err.message !== 'string') c.fail('error.message', 'a string');
+        if (err.details !== undefined && !isObj(err.details)) c.fail('error.details', 'an object');
       }
       break;
     }
@@ -253,6 +255,7 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
       c.topic();
       c.data(false);
       c.id(true);
+      c.int('seq', 1, true);
       break;
     case 'published':
       c.topic();
@@ -271,6 +274,8 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
       c.str('code', 64);
       if (typeof value.message !== 'string') c.fail('message', 'a string');
       c.obj('ref', true);
+      if (value.final !== undefined) c.bool('final');
+      c.obj('details', true);
       break;
     case 'goodbye':
       c.int('code', 1000);

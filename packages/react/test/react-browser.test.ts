@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ServeHandle, serve } from '@tether/cli';
+import { type ServeHandle, serve } from '@tether/hub';
 import { silentLogger } from '@tether/server';
 import {
   type ChromiumHandle,

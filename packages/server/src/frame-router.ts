@@ -1,3 +1,4 @@
+import { messageText } from '@tether/common';
 import {
   type ClientFrame,
   CloseCode,
@@ -15,7 +16,7 @@ import type { Connection } from './connection.js';
 import { asProtocolError, errorFrame, errorMessage, refOf } from './frame-errors.js';
 import { onMsg, onReq } from './message-frames.js';
 import type { RouterContext } from './router-context.js';
-import type { SessionGrant } from './sessions.js';
+import type { SessionGrant } from './session.js';
 import { onPublish, onSub, onUnsub } from './topic-frames.js';
 
 /**
@@ -26,6 +27,36 @@ import { onPublish, onSub, onUnsub } from './topic-frames.js';
  */
 
 export type { RouterContext } from './router-context.js';
+
+/**
+ * {@link routeMessage}, guarded: an unexpected fault while handling a frame is a server
+ * bug, not the client's doing, so it is logged with its stack and costs the client an
+ * INTERNAL error frame, never the process.
+ */
+export function routeGuarded(
+  ctx: RouterContext,
+  conn: Connection,
+  raw: RawData,
+  isBinary: boolean,
+): void {
+  try {
+    routeMessage(ctx, conn, raw, isBinary);
+  } catch (err) {
+    ctx.logger.error(
+      {
+        cid: conn.id,
+        err: err instanceof Error ? err.message : String(err),
+        stack: err instanceof Error ? err.stack?.split('\n').slice(0, 12).join(' | ') : undefined,
+      },
+      'frame handling failed',
+    );
+    conn.sendError({
+      t: 'error',
+      code: 'INTERNAL',
+      message: 'the server failed to handle the message',
+    });
+  }
+}
 
 /** Routes one WebSocket message: decode, rate-limit each frame, dispatch. */
 export function routeMessage(
@@ -49,7 +80,7 @@ export function routeMessage(
   }
   let items: Decoded<ClientFrame>[];
   try {
-    items = decodeMessage(rawText(raw), 'client', { maxBatch: ctx.options.maxBatch });
+    items = decodeMessage(messageText(raw), 'client', { maxBatch: ctx.options.maxBatch });
   } catch (err) {
     countIn(ctx, conn, 1);
     if (admit(ctx, conn, undefined)) conn.sendError(asProtocolError(err).toFrame());
@@ -150,7 +181,7 @@ function onHello(
   conn: Connection,
   hello: HelloFrame,
 ): Promise<void> | undefined {
-  if (conn.helloSeen) {
+  if (conn.inbound.helloSeen) {
     conn.sendError(
       errorFrame(ErrorCode.DUPLICATE_HELLO, 'hello was already received on this connection', {
         t: 'hello',
@@ -164,7 +195,7 @@ function onHello(
     conn.closeWith(CloseCode.UNSUPPORTED_VERSION, message);
     return undefined;
   }
-  conn.helloSeen = true;
+  conn.inbound.helloArrived();
   // A store lookup: the frames after hello wait (held) until the welcome went out.
   return ctx.sessions.open(hello, conn).then(
     (g) => welcome(ctx, conn, hello, g),
@@ -204,8 +235,8 @@ function welcome(
     time: ctx.clock.now(),
   };
   if (grant.reason !== undefined) frame.reason = grant.reason;
-  conn.session = grant.session;
-  conn.client = hello.client;
+  conn.welcomed(grant.session, hello.client);
+  conn.limitOutgoing(hello.maxMessageBytes);
   conn.enqueue(frame);
   conn.transition('open');
   // Replayed messages follow the welcome, before anything live.
@@ -234,7 +265,7 @@ function admit(
   if (bucket === undefined) return true;
   const verdict = bucket.take(ctx.clock.monotonic());
   if (verdict === 'ok') return true;
-  ctx.counters.rateLimited += 1;
+  ctx.counters.add('rateLimited');
   if (verdict === 'close') {
     ctx.logger.info(
       { cid: conn.id, ip: conn.ip, dropped: bucket.dropped },
@@ -252,12 +283,6 @@ function admit(
 }
 
 function countIn(ctx: RouterContext, conn: Connection, frames: number): void {
-  conn.messagesIn += frames;
-  ctx.counters.messagesIn += frames;
-}
-
-function rawText(raw: RawData): string {
-  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
-  if (raw instanceof ArrayBuffer) return Buffer.from(raw).toString('utf8');
-  return raw.toString('utf8');
+  conn.inbound.countFrames(frames);
+  ctx.counters.add('messagesIn', frames);
 }
