@@ -11,6 +11,7 @@ const PACKAGES = [
   'server',
   'store-sqlite',
   'client',
+  'react',
   'dashboard',
   'hub',
   'cli',

@@ -28,6 +28,36 @@ import { onPublish, onSub, onUnsub } from './topic-frames.js';
 
 export type { RouterContext } from './router-context.js';
 
+/**
+ * {@link routeMessage}, guarded: an unexpected fault while handling a frame is a server
+ * bug, not the client's doing, so it is logged with its stack and costs the client an
+ * INTERNAL error frame, never the process.
+ */
+export function routeGuarded(
+  ctx: RouterContext,
+  conn: Connection,
+  raw: RawData,
+  isBinary: boolean,
+): void {
+  try {
+    routeMessage(ctx, conn, raw, isBinary);
+  } catch (err) {
+    ctx.logger.error(
+      {
+        cid: conn.id,
+        err: err instanceof Error ? err.message : String(err),
+        stack: err instanceof Error ? err.stack?.split('\n').slice(0, 12).join(' | ') : undefined,
+      },
+      'frame handling failed',
+    );
+    conn.sendError({
+      t: 'error',
+      code: 'INTERNAL',
+      message: 'the server failed to handle the message',
+    });
+  }
+}
+
 /** Routes one WebSocket message: decode, rate-limit each frame, dispatch. */
 export function routeMessage(
   ctx: RouterContext,

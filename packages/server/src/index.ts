@@ -75,6 +75,13 @@ export type {
 } from './options.js';
 export type { TetherServerOptions } from './server-options.js';
 export type { SendResult } from './session.js';
+export {
+  type EndpointStabilityReport,
+  type RecentClose,
+  STABILITY_DEFAULTS,
+  type StabilityReport,
+  type StaleEvent,
+} from './stability.js';
 export type {
   DeliveryDetails,
   DeliveryStats,

@@ -23,6 +23,7 @@ import {
   resolveServerOptions,
   type TetherServerOptions,
 } from './server-options.js';
+import { emptyHealth, type StabilityReport } from './stability.js';
 import type { EndpointStats } from './stats.js';
 import { createStore, type Store } from './store/index.js';
 import { type PublishResult, TopicHub, type TopicStats } from './topics.js';
@@ -186,6 +187,28 @@ export class TetherServer {
       return Promise.reject(new DeliveryError('SERVER_CLOSED', 'the server is closed'));
     }
     return this.topics.publish(topic, data);
+  }
+
+  /**
+   * The server's stability in one call: connections and their health (from RTT and
+   * silence), `stale` events, closes by code and cause with the recent ones (bounded),
+   * and recoveries (resumes ok / failed by reason), per endpoint and summed.
+   * See docs/server.md.
+   */
+  stabilityReport(): StabilityReport {
+    const endpoints = [...this.byPath.values()].map((e) => e.stabilityReport());
+    const health = emptyHealth();
+    for (const e of endpoints)
+      for (const [key, n] of Object.entries(e.health)) health[key as keyof typeof health] += n;
+    return {
+      time: this.options.clock.now(),
+      connections: {
+        total: endpoints.reduce((sum, e) => sum + e.connections.total, 0),
+        ready: endpoints.reduce((sum, e) => sum + e.connections.ready, 0),
+      },
+      health,
+      endpoints,
+    };
   }
 
   stats(): ServerStats {

@@ -27,6 +27,7 @@ const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   server: ['common', 'protocol'],
   'store-sqlite': ['common', 'server'],
   client: ['common', 'protocol'],
+  react: ['common', 'protocol', 'client'],
   dashboard: ['common'],
   hub: ['common', 'protocol', 'server', 'store-sqlite', 'client', 'dashboard'],
   cli: ['common', 'protocol', 'server', 'store-sqlite', 'client', 'hub', 'fault-proxy'],
