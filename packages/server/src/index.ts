@@ -96,6 +96,7 @@ export {
   type SessionPatch,
   type SessionRecord,
   type SessionReplay,
+  type SharedStore,
   SqliteStore,
   type SqliteStoreOptions,
   type SqliteSynchronous,
@@ -104,6 +105,7 @@ export {
   StoreError,
   StoreErrorCode,
   type StoreErrorCodeName,
+  type StoreHealth,
   type StoreOptions,
   type StoreSpec,
   type StoreStats,
@@ -114,6 +116,7 @@ export {
   type TopicSnapshot,
   tokenMatches,
 } from './store/index.js';
+export * as storeKit from './store/store-kit.js';
 export {
   type CloseOptions,
   type ServerAddress,

@@ -1,10 +1,18 @@
 /**
- * The Store contract: the same assertions against the memory store and the
- * SQLite store (a real file in a temp dir).
+ * The Store contract: the same assertions against the memory store, the
+ * SQLite store (a real file in a temp dir) and the Redis store (a real
+ * redis-server on a free loopback port, one key prefix per store).
  */
 import { join } from 'node:path';
 import { ManualClock, OptionError } from '@tether/common';
-import { type TempDir, tempDir } from '@tether/testkit';
+import { RedisStore } from '@tether/store-redis';
+import {
+  type RedisInstance,
+  startRedis,
+  systemDepMissing,
+  type TempDir,
+  tempDir,
+} from '@tether/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkResume,
@@ -21,16 +29,20 @@ let tmp: TempDir | undefined;
 let dir = '';
 let fileNo = 0;
 const open: Store[] = [];
+const withRedis = !systemDepMissing('redis-server');
+let redis: RedisInstance | undefined;
 
 beforeAll(async () => {
   tmp = await tempDir('tether-store-contract-');
   dir = tmp.path;
+  if (withRedis) redis = await startRedis();
 });
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
 afterAll(async () => {
   await tmp?.cleanup();
+  await redis?.stop();
 });
 
 type Factory = (options?: StoreOptions) => Store;
@@ -46,6 +58,20 @@ const factories: [string, Factory][] = [
         ...options,
       }),
   ],
+  ...(withRedis
+    ? ([
+        [
+          'redis',
+          (options = {}) =>
+            new RedisStore({
+              url: redis?.url ?? '',
+              prefix: `contract-${++fileNo}:`,
+              sweepIntervalMs: 0,
+              ...options,
+            }),
+        ],
+      ] satisfies [string, Factory][])
+    : []),
 ];
 
 async function rejection(promise: Promise<unknown>): Promise<StoreError> {
