@@ -11,6 +11,7 @@ import { errorFrame, errorMessage, refOf } from './frame-errors.js';
 import { serial, settle, track } from './handler-runner.js';
 import type { TopicAuthorizer } from './options.js';
 import type { RouterContext } from './router-context.js';
+import { StoreError, StoreErrorCode } from './store/index.js';
 import { TopicError } from './topics.js';
 
 /** The topic frames: `sub`, `unsub` and `publish`, with their authorization hooks. */
@@ -90,7 +91,9 @@ export function onPublish(ctx: RouterContext, conn: Connection, frame: PublishFr
         conn.sendError(
           errorFrame(
             ErrorCode.INTERNAL,
-            'the server could not store the publication',
+            err instanceof StoreError && err.code === StoreErrorCode.UNAVAILABLE
+              ? 'the store is unavailable: the publication was not stored, publish it again later'
+              : 'the server could not store the publication',
             refOf(frame),
           ),
         );

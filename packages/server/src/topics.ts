@@ -98,6 +98,8 @@ interface TopicState {
   subs: Map<Subscriber, Subscription>;
   /** The newest publication fanned out here since this state exists. */
   head: Position | undefined;
+  /** Stops hearing other processes' publications of the topic (a shared store). */
+  stopRemote?: () => void;
 }
 
 /**
@@ -124,12 +126,30 @@ export class TopicHub implements Topics {
   private readonly lanes = new ReplayLanes<Subscriber>();
   private publications = 0;
   private subscriptions = 0;
+  private readonly stopHealth: (() => void) | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    // A store shared with other processes: while it was unreachable, their publications
+    // were not heard here. Back up, every subscriber catches up from the store.
+    let down = false;
+    this.stopHealth = store.shared?.onHealth((health) => {
+      if (!health.up) down = true;
+      else if (down) {
+        down = false;
+        this.resync();
+      }
+    });
+  }
+
+  /** Stops listening to the store (the server closes). */
+  dispose(): void {
+    this.stopHealth?.();
+    for (const state of this.topics.values()) state.stopRemote?.();
+  }
 
   publish(topic: string, data: Json): Promise<PublishResult> {
     if (typeof topic !== 'string' || !isValidTopic(topic)) {
@@ -167,6 +187,10 @@ export class TopicHub implements Topics {
     if (state === undefined) {
       state = { subs: new Map(), head: undefined };
       this.topics.set(topic, state);
+      // One subscription per topic and process, whatever the number of subscribers here.
+      state.stopRemote = this.store.shared?.subscribePublications(topic, (pub) =>
+        this.remote(topic, pub),
+      );
     }
     if (!state.subs.has(subscriber)) this.subscriptions += 1;
     const sub = new Subscription(subscriber, topic, context);
@@ -178,7 +202,10 @@ export class TopicHub implements Topics {
     const state = this.topics.get(topic);
     if (state === undefined || !state.subs.delete(subscriber)) return false;
     this.subscriptions -= 1;
-    if (state.subs.size === 0) this.topics.delete(topic);
+    if (state.subs.size === 0) {
+      this.topics.delete(topic);
+      state.stopRemote?.();
+    }
     return true;
   }
 
@@ -192,6 +219,46 @@ export class TopicHub implements Topics {
       subscriptions: this.subscriptions,
       publications: this.publications,
     };
+  }
+
+  /**
+   * A publication appended by any process sharing the store (this one's own too: those
+   * are skipped as already sent). A hole (a message lost, or one overtaken by this
+   * process's own publication) makes the subscriber catch up from the store.
+   */
+  private remote(topic: string, pub: Publication): void {
+    const frame = pub.frame ?? pubEncoder(topic)(pub);
+    this.fanOut(topic, {
+      epoch: pub.epoch,
+      offset: pub.offset,
+      frame,
+      bytes: Buffer.byteLength(frame),
+    });
+  }
+
+  /**
+   * After the shared store was unreachable: every live subscriber behind the topic's
+   * head catches up from the store; one whose epoch is gone (the store came back
+   * empty) is closed as fallen behind, so it resubscribes and is told `recovered: false`.
+   */
+  private resync(): void {
+    for (const [topic, state] of this.topics) {
+      this.store.topicHead(topic).then(
+        (head) => {
+          if (this.topics.get(topic) !== state) return;
+          for (const sub of state.subs.values()) {
+            if (!sub.live || !this.current(state, sub)) continue;
+            if (head.epoch !== sub.epoch) this.fellBehind(sub);
+            else if (head.offset > sub.offset) void this.catchUp(state, sub, head.offset);
+          }
+        },
+        (err: unknown) =>
+          this.logger.warn(
+            { topic, err: errorMessage(err) },
+            'topic resync after store outage failed',
+          ),
+      );
+    }
   }
 
   private fanOut(topic: string, delivery: Delivery): number {

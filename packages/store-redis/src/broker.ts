@@ -28,6 +28,15 @@ export function parseBrokerMessage(message: string): Publication | undefined {
   return undefined;
 }
 
+/**
+ * Closes a connection: QUIT when connected (replies to what is in flight arrive first),
+ * else at once (QUIT would wait in the offline queue for a Redis that may never return).
+ */
+export async function endConnection(c: Redis): Promise<void> {
+  if (c.status === 'ready') await c.quit().catch(() => undefined);
+  c.disconnect();
+}
+
 export class RedisBroker {
   private connection: Redis | undefined;
   private readonly listeners = new Map<string, Set<Listener>>();
@@ -69,7 +78,7 @@ export class RedisBroker {
     this.listeners.clear();
     const c = this.connection;
     this.connection = undefined;
-    if (c !== undefined) await c.quit().catch(() => c.disconnect());
+    if (c !== undefined) await endConnection(c);
   }
 
   private channel(topic: string): string {

@@ -29,7 +29,7 @@ import {
   type TopicSnapshot,
 } from '@tether/server';
 import { Redis } from 'ioredis';
-import { RedisBroker } from './broker.js';
+import { endConnection, RedisBroker } from './broker.js';
 import {
   type RedisStoreOptions,
   type ResolvedRedisOptions,
@@ -536,7 +536,7 @@ export class RedisStore implements Store, SharedStore {
     this.waiting = [];
     for (const w of waiting) w.fail(new StoreError(StoreErrorCode.CLOSED, 'store is closed'));
     await this.broker.close();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await endConnection(this.redis);
   }
 
   // ---- internals ----
