@@ -71,7 +71,7 @@ export const FIELDS: readonly FieldSpec[] = [
     arg: '<spec>',
     env: ['TETHER_STORE'],
     parse: p.store,
-    help: 'memory, or sqlite:PATH (default sqlite:./data/tether.db)',
+    help: 'memory, sqlite:PATH or redis://HOST:PORT[/DB] (default sqlite:./data/tether.db)',
   },
   {
     key: 'heartbeat.intervalMs',

@@ -1,7 +1,8 @@
-import { parseDuration } from '@tether/common';
+import { OptionError, parseDuration } from '@tether/common';
 import { isValidTopic } from '@tether/protocol';
 import { resolveTrustedProxies } from '@tether/server';
-import type { TopicHistoryRule, TopicPermission, TopicRule } from './config-types.js';
+import { checkRedisUrl } from '@tether/store-redis';
+import type { StoreSetting, TopicHistoryRule, TopicPermission, TopicRule } from './config-types.js';
 
 /**
  * A value a config parser refuses. `path` extends the key for values with inner
@@ -123,8 +124,8 @@ export function oneOf<T extends string>(choices: readonly T[]): Parser<T> {
   };
 }
 
-/** `memory` or `sqlite:PATH`; Redis gets a clear "not yet". */
-export const store: Parser<'memory' | `sqlite:${string}`> = (value) => {
+/** `memory`, `sqlite:PATH`, or `redis://HOST:PORT[/DB]` / `rediss://...` (TLS). */
+export const store: Parser<StoreSetting> = (value) => {
   if (value === 'memory') return 'memory';
   if (typeof value === 'string' && value.startsWith('sqlite:')) {
     if (value.length === 'sqlite:'.length) {
@@ -132,12 +133,18 @@ export const store: Parser<'memory' | `sqlite:${string}`> = (value) => {
     }
     return value as `sqlite:${string}`;
   }
-  if (typeof value === 'string' && /^(redis|rediss|redis-cluster):/.test(value)) {
-    throw new FieldError(
-      `the Redis store arrives with the cluster issue; this version supports "memory" and "sqlite:PATH", got ${show(value)}`,
-    );
+  if (typeof value === 'string' && /^rediss?:/.test(value)) {
+    try {
+      return checkRedisUrl(value) as StoreSetting;
+    } catch (err) {
+      throw new FieldError(
+        err instanceof OptionError ? err.message.replace(/^store\.url: /, '') : String(err),
+      );
+    }
   }
-  throw new FieldError(`expected "memory" or "sqlite:PATH", got ${show(value)}`);
+  throw new FieldError(
+    `expected "memory", "sqlite:PATH" or "redis://HOST:PORT[/DB]", got ${show(value)}`,
+  );
 };
 
 /** A list of strings: a JSON array, or comma-separated text. */

@@ -84,12 +84,19 @@ export type AuthConfig =
 /** Log levels of the hub's pino logger. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** The `store` setting: `memory`, `sqlite:PATH`, or a Redis URL (`redis://`, `rediss://`). */
+export type StoreSetting =
+  | 'memory'
+  | `sqlite:${string}`
+  | `redis://${string}`
+  | `rediss://${string}`;
+
 /** The hub's configuration with every default applied and every value checked. */
 export interface HubConfig {
   port: number;
   host: string;
-  /** `memory` or `sqlite:PATH`. */
-  store: 'memory' | `sqlite:${string}`;
+  /** `memory`, `sqlite:PATH`, or `redis://HOST:PORT[/DB]` / `rediss://...`. */
+  store: StoreSetting;
   heartbeat: { intervalMs: number; timeoutMs: number };
   /** How long a session survives a disconnect. */
   resumeWindowMs: number;

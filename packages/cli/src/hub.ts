@@ -17,6 +17,7 @@ import {
   TetherMetrics,
   TetherServer,
 } from '@tether/server';
+import { RedisStore } from '@tether/store-redis';
 import pino from 'pino';
 import type { HubConfig } from './config-types.js';
 import { createHttpApi } from './http-api.js';
@@ -340,6 +341,16 @@ function openStore(config: HubConfig): Store {
     retention.historyFor = (topic) => namespaces.ruleFor(topic)?.history;
   }
   if (config.store === 'memory') return createStore('memory', retention);
+  if (config.store.startsWith('redis://') || config.store.startsWith('rediss://')) {
+    // The password stays out of the command line and the config file when it comes
+    // from the environment; one in the URL is used otherwise.
+    const password = process.env.TETHER_REDIS_PASSWORD;
+    return new RedisStore({
+      url: config.store,
+      ...(password !== undefined && password !== '' ? { password } : {}),
+      ...retention,
+    });
+  }
   const path = resolve(config.store.slice('sqlite:'.length));
   // 0700: the store creates the file 0600; nobody else needs to list the directory.
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });

@@ -319,10 +319,13 @@ describe('hub configuration: every error names the source and the key', () => {
     [{ prot: 1 }, /^tether\.config\.json: prot: unknown key \(known: port, host, store/],
     [{ port: '8080' }, /^tether\.config\.json: port: expected a port number 0-65535, got "8080"$/],
     [
-      { store: 'redis://127.0.0.1:6379' },
-      /^tether\.config\.json: store: the Redis store arrives with the cluster issue/,
+      { store: 'redis://127.0.0.1:6379/db' },
+      /^tether\.config\.json: store: the database must be a number, got "db"$/,
     ],
-    [{ store: 'postgres://x' }, /^tether\.config\.json: store: expected "memory" or "sqlite:PATH"/],
+    [
+      { store: 'postgres://x' },
+      /^tether\.config\.json: store: expected "memory", "sqlite:PATH" or "redis:/,
+    ],
     [
       { limits: { maxMessageBytes: 10 } },
       /^tether\.config\.json: limits\.maxMessageBytes: expected an integer in \[256, 1073741824\], got 10$/,
@@ -427,10 +430,7 @@ describe('hub configuration: every error names the source and the key', () => {
   it.each([
     [{ TETHER_PORT: 'http' }, /^TETHER_PORT: expected a port number 0-65535, got "http"$/],
     [{ PORT: '99999' }, /^PORT: expected a port number/],
-    [
-      { TETHER_STORE: 'redis://x' },
-      /^TETHER_STORE: the Redis store arrives with the cluster issue/,
-    ],
+    [{ TETHER_STORE: 'redis://' }, /^TETHER_STORE: the URL names no host$/],
     [
       { TETHER_HEARTBEAT_TIMEOUT: '2d' },
       /^TETHER_HEARTBEAT_TIMEOUT: expected milliseconds or a duration/,
@@ -452,7 +452,7 @@ describe('hub configuration: every error names the source and the key', () => {
     [['--port', '-1'], /^--port: /],
     [['--host', ''], /^--host: expected an address/],
     [['--store', 'sqlite:'], /^--store: sqlite needs a file path/],
-    [['--store', 'redis://127.0.0.1'], /^--store: the Redis store arrives with the cluster issue/],
+    [['--store', 'redis://127.0.0.1/x'], /^--store: the database must be a number/],
     [
       ['--heartbeat-interval', 'soon'],
       /^--heartbeat-interval: expected milliseconds or a duration/,

@@ -1,0 +1,83 @@
+/**
+ * `tether serve --store redis://...`: hubs sharing a real redis-server. A publication
+ * through one hub's HTTP API reaches a client of the other; `/readyz` says when Redis is
+ * gone, and why.
+ */
+import { TetherClient } from '@tether/client';
+import { type RedisInstance, startRedis, systemDepMissing, waitFor } from '@tether/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { main, type ServeHandle, serve } from '../src/index.js';
+import { capture } from './cli-helpers.js';
+
+const HOST = '127.0.0.1';
+const KEY = 'k'.repeat(32);
+const missing = systemDepMissing('redis-server');
+const cleanups: Array<() => Promise<unknown>> = [];
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function hub(store: string): Promise<ServeHandle> {
+  const h = await serve(
+    {
+      port: 0,
+      host: HOST,
+      store,
+      heartbeatIntervalMs: undefined,
+      heartbeatTimeoutMs: undefined,
+      api: { key: KEY },
+    } as Parameters<typeof serve>[0],
+    capture(),
+  );
+  cleanups.push(() => h.close());
+  return h;
+}
+
+describe.skipIf(missing)('tether serve --store redis://', () => {
+  it('shares topics between hubs and reports Redis down on /readyz', async () => {
+    const redis: RedisInstance = await startRedis();
+    cleanups.push(() => redis.stop());
+    const a = await hub(`${redis.url}/0`);
+    const b = await hub(`${redis.url}/0`);
+    const c = new TetherClient(`ws://${HOST}:${b.port}/ws`, { WebSocket: WebSocket as never });
+    cleanups.push(() => c.close());
+    const got: unknown[] = [];
+    const sub = c.subscribe('demo:news');
+    sub.on('pub', (e) => got.push(e.data));
+    await sub.ready();
+
+    for (let i = 1; i <= 20; i++) {
+      const res = await fetch(`http://${HOST}:${a.port}/api/publish`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ topic: 'demo:news', data: i }),
+      });
+      expect(res.status).toBe(200);
+    }
+    await waitFor(() => got.length === 20, { timeoutMs: 10_000 });
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+
+    const ready = async () => fetch(`http://${HOST}:${a.port}/readyz`);
+    expect((await ready()).status).toBe(200);
+    await redis.stop();
+    const down = await waitFor(
+      async () => {
+        const r = await ready();
+        return r.status === 503 ? r.text() : undefined;
+      },
+      { timeoutMs: 10_000, message: '/readyz 503' },
+    );
+    expect(down).toMatch(/store/);
+    expect(down).toMatch(/redis/i);
+  });
+
+  it('refuses a Redis URL it cannot use, naming the flag', async () => {
+    const io = capture();
+    expect(
+      await main(['serve', '--store', 'redis://127.0.0.1:6379/abc', '--insecure'], { io, env: {} }),
+    ).toBe(2);
+    expect(io.err[0]).toContain('--store: the database must be a number');
+  });
+});
