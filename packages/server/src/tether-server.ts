@@ -273,12 +273,16 @@ export class TetherServer {
     if (this.released) return;
     this.released = true;
     const now = this.options.clock.now();
-    this.store.releaseSessions(now, now + resumeWindowMs).catch((err: unknown) => {
-      this.options.logger.error(
-        { err: err instanceof Error ? err.message : String(err) },
-        'releasing sessions of a previous process failed',
-      );
-    });
+    // A store shared with other processes: only this process's own sessions (the others
+    // hold theirs connected right now).
+    this.store
+      .releaseSessions(now, now + resumeWindowMs, this.store.shared?.node)
+      .catch((err: unknown) => {
+        this.options.logger.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'releasing sessions of a previous process failed',
+        );
+      });
   }
 
   /**

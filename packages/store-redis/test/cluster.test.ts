@@ -115,6 +115,22 @@ describe.skipIf(missing)('servers sharing a Redis store', () => {
     }
   });
 
+  it('a node starting up leaves the sessions other nodes hold connected', async () => {
+    const redis = await redisAt();
+    const a = await node(redis.url, 'start:');
+    const c = client(a.url);
+    await waitFor(() => c.state === 'open');
+    const sid = c.sessionId ?? '';
+    expect((await a.store.getSession(sid))?.disconnectedAt).toBeNull();
+    expect((await a.store.getSession(sid))?.node).toBe(a.store.node);
+    // Another node starts: it releases what a previous process of ITS name left behind.
+    const b = await node(redis.url, 'start:');
+    expect((await b.store.stats()).sessions).toBe(1);
+    const record = await a.store.getSession(sid);
+    expect(record?.disconnectedAt).toBeNull();
+    expect(record?.expiresAt).toBeNull();
+  });
+
   it('refuses new sessions and publications while Redis is down; an empty Redis is an explicit gap', async () => {
     const redis = await redisAt();
     const a = await node(redis.url, 'down:');
