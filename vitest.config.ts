@@ -3,7 +3,16 @@ import { defineConfig } from 'vitest/config';
 import SummaryReporter from './scripts/summary-reporter.js';
 import { SLOW, TEST_EXCLUDE, TEST_FILES, UNIT } from './vitest.tiers.js';
 
-const PACKAGES = ['common', 'protocol', 'testkit', 'server', 'store-redis', 'client', 'dashboard', 'cli'] as const;
+const PACKAGES = [
+  'common',
+  'protocol',
+  'testkit',
+  'server',
+  'store-redis',
+  'client',
+  'dashboard',
+  'cli',
+] as const;
 
 const fromRoot = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
