@@ -6,11 +6,14 @@ import { SLOW, TEST_EXCLUDE, TEST_FILES, UNIT } from './vitest.tiers.js';
 const PACKAGES = [
   'common',
   'protocol',
+  'fault-proxy',
   'testkit',
   'server',
+  'store-sqlite',
   'store-redis',
   'client',
   'dashboard',
+  'hub',
   'cli',
 ] as const;
 
@@ -21,10 +24,22 @@ export default defineConfig({
     // Tests run against the sources, never a stale dist/: `@tether/server` resolves to
     // packages/server/src/index.ts. Relative imports in the sources are NodeNext style
     // (`./frames.js`); Vite maps those to the `.ts` file when the importer is TypeScript.
-    alias: PACKAGES.map((name) => ({
-      find: new RegExp(`^@tether/${name}$`),
-      replacement: fromRoot(`./packages/${name}/src/index.ts`),
-    })),
+    alias: [
+      ...PACKAGES.map((name) => ({
+        find: new RegExp(`^@tether/${name}$`),
+        replacement: fromRoot(`./packages/${name}/src/index.ts`),
+      })),
+      // Subpath exports: `@tether/server/ops` (metrics, stats, ops endpoints) and
+      // `@tether/server/store` (the parts a store implementation shares).
+      {
+        find: /^@tether\/server\/ops$/,
+        replacement: fromRoot('./packages/server/src/ops/index.ts'),
+      },
+      {
+        find: /^@tether\/server\/store$/,
+        replacement: fromRoot('./packages/server/src/store-kit.ts'),
+      },
+    ],
   },
   test: {
     // Three tiers (vitest.tiers.ts decides which file runs in which); `npm test` runs all

@@ -1,15 +1,17 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
 import {
   ConfigError,
   type ConfigSources,
   configFromObject,
   HUB_DEFAULTS,
-  parseServeArgs,
   resolveHubConfig,
-} from '../src/index.js';
+  type ServeOptions,
+  serve,
+} from '@tether/hub';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseServeArgs } from '../src/index.js';
 
 const SECRET = 's'.repeat(32);
 const dirs: string[] = [];
@@ -479,5 +481,11 @@ describe('hub configuration: every error names the source and the key', () => {
     expect(configError(() => configFromObject({ heartbeat: { intervalMs: -1 } }))).toMatch(
       /^serve\(\): heartbeat\.intervalMs: /,
     );
+  });
+
+  it('refuses the heartbeat shorthands of the first serve() (heartbeat.intervalMs is the key)', async () => {
+    const io = { stdout: () => {}, stderr: () => {} };
+    const old = { port: 0, heartbeatIntervalMs: 300 } as unknown as ServeOptions;
+    await expect(serve(old, io)).rejects.toThrow(/^serve\(\): .*heartbeatIntervalMs/);
   });
 });

@@ -14,7 +14,12 @@ import { withTimeout } from '@tether/testkit';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ENTRY = fileURLToPath(new URL('./hub-entry.ts', import.meta.url));
-const FROM_SOURCE = ['cli', 'common', 'protocol', 'server', 'dashboard'];
+const FROM_SOURCE = ['cli', 'common', 'protocol', 'server', 'dashboard', 'hub', 'store-sqlite'];
+/** Subpath exports, by their source file. */
+const SUBPATHS: Record<string, string> = {
+  '@tether/server/ops': 'server/src/ops/index.ts',
+  '@tether/server/store': 'server/src/store-kit.ts',
+};
 const LISTENING = /tether listening on (http:\/\/\S+) \(ws: \/ws\)/;
 const OUTPUT_KEEP = 64 * 1024;
 
@@ -63,6 +68,8 @@ export async function startHubProcess(
           name: 'tether-sources',
           setup(b) {
             b.onResolve({ filter: /^[^./]/ }, (a) => {
+              const subpath = SUBPATHS[a.path];
+              if (subpath !== undefined) return { path: join(ROOT, 'packages', subpath) };
               const name = /^@tether\/([a-z-]+)$/.exec(a.path)?.[1];
               if (name !== undefined && FROM_SOURCE.includes(name)) {
                 return { path: join(ROOT, 'packages', name, 'src', 'index.ts') };

@@ -4,11 +4,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { handleShutdownSignals, type ServeHandle, serve } from '@tether/hub';
 import { SUBPROTOCOL } from '@tether/protocol';
 import { waitFor, withTimeout } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { handleShutdownSignals, main, type ServeHandle, serve } from '../src/index.js';
+import { main } from '../src/index.js';
 import { capture } from './cli-helpers.js';
 
 const HOST = '127.0.0.1';
@@ -186,8 +187,6 @@ describe('tether (main)', () => {
         port: 0,
         host: HOST,
         store: 'memory',
-        heartbeatIntervalMs: undefined,
-        heartbeatTimeoutMs: undefined,
       },
       capture(),
     );
@@ -234,8 +233,6 @@ describe('shutdown signals', () => {
         port: 0,
         host: HOST,
         store: 'memory',
-        heartbeatIntervalMs: undefined,
-        heartbeatTimeoutMs: undefined,
       },
       capture(),
     );

@@ -46,6 +46,11 @@ export const ErrorCode = {
   BAD_ACK: 'BAD_ACK',
   /** The token of an `auth` frame was refused; the connection keeps its old token until it expires. */
   AUTH_FAILED: 'AUTH_FAILED',
+  /**
+   * A resent reliable frame was processed before, but the server no longer holds its
+   * answer (a restart, or too many answers since): it ran once; its result is unknown.
+   */
+  ALREADY_PROCESSED: 'ALREADY_PROCESSED',
   /** The server failed unexpectedly while handling the frame. */
   INTERNAL: 'INTERNAL',
 } as const;

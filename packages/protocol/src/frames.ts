@@ -115,8 +115,8 @@ export interface ResFrame {
   ok: boolean;
   /** The result when `ok`. */
   data?: Json;
-  /** The failure when not `ok`. */
-  error?: { code: string; message: string };
+  /** The failure when not `ok`; `details`: application fields (for example an upstream `status`). */
+  error?: { code: string; message: string; details?: JsonObject };
 }
 
 /** C->S. Subscribe to a topic. */
@@ -163,6 +163,11 @@ export interface PublishFrame {
   data: Json;
   /** Correlates the `published` or `error` answer. */
   id?: number | string;
+  /**
+   * Makes the publish reliable, like `msg.seq` (same counter): retained and resent until
+   * acked, published once; a resend is answered with the position it got the first time.
+   */
+  seq?: number;
 }
 
 /** S->C. A publish was accepted at this position. */
@@ -203,6 +208,14 @@ export interface ErrorFrame {
   code: string;
   message: string;
   ref?: ErrorRef;
+  /**
+   * The reliable frame named by `ref.seq` is done for good: the server will not process it
+   * (nor a resend of it); it counts as processed for order and deduplication, and the ack
+   * that follows covers it. Absent: the failure is not final (the frame comes again).
+   */
+  final?: boolean;
+  /** Application fields of the failure (for example an upstream HTTP `status`). */
+  details?: JsonObject;
 }
 
 /** S->C. Sent right before a server-initiated close. */

@@ -91,6 +91,13 @@ export const SERVER_DEFAULTS = {
    * one connection from registering topics by the hundred thousand.
    */
   maxSubscriptionsPerConnection: 1000,
+  /**
+   * Answers of a session's reliable frames kept in memory (a reliable publish's position, a
+   * final refusal), so that a frame resent after its answer was lost with the connection
+   * gets the same answer again. 1,000 covers far more than a client has in flight (its
+   * outbox resends what is unanswered right after the resume) at about 100 bytes each.
+   */
+  sessionMaxAnswers: 1_000,
   /** 10 s between passes that forget disconnected sessions whose resume window passed. */
   sessionSweepMs: 10_000,
   /** After a server-sent close frame, the client has this long to answer before the socket is destroyed. */

@@ -9,8 +9,10 @@ import {
 import type { Connection } from './connection.js';
 import { errorFrame, errorMessage, refOf } from './frame-errors.js';
 import { serial, settle, track } from './handler-runner.js';
+import { admitted, notProcessed, refusedFinally } from './message-frames.js';
 import type { TopicAuthorizer } from './options.js';
 import type { RouterContext } from './router-context.js';
+import type { Session } from './session.js';
 import { StoreError, StoreErrorCode } from './store/index.js';
 import { TopicError } from './topics.js';
 
@@ -22,8 +24,7 @@ export function onSub(ctx: RouterContext, conn: Connection, frame: SubFrame): vo
   authorized(ctx, conn, ctx.options.authorizeSubscribe, topic, undefined, refOf(frame), () => {
     // Checked again: an asynchronous authorizer may have let others in meanwhile.
     if (overCap(ctx, conn, frame)) return;
-    if (conn.topics === undefined) conn.topics = new Set();
-    conn.topics.add(topic);
+    conn.addTopic(topic);
     // Registered now; `subscribed`, the replay and live publications follow in that order.
     const request = frame.from !== undefined ? { from: frame.from } : { last: frame.last ?? 0 };
     ctx.topics.subscribe(conn, topic, request, {
@@ -55,6 +56,10 @@ function overCap(ctx: RouterContext, conn: Connection, frame: SubFrame): boolean
 }
 
 export function onPublish(ctx: RouterContext, conn: Connection, frame: PublishFrame): void {
+  if (frame.seq !== undefined && conn.session !== undefined) {
+    onReliablePublish(ctx, conn, conn.session, frame, frame.seq);
+    return;
+  }
   const authorize = ctx.options.authorizePublish;
   if (authorize === undefined) {
     conn.sendError(
@@ -104,6 +109,75 @@ export function onPublish(ctx: RouterContext, conn: Connection, frame: PublishFr
 }
 
 /**
+ * A publish with `seq`: processed once per session, in order with the session's messages
+ * and requests (same counter), answered with its position, and acked only once the
+ * publication is stored. A resend (after a lost answer) gets the same position again from
+ * the session's answers; a refusal (FORBIDDEN, undecodable data) is final; a store failure
+ * leaves it unprocessed, so the client sends it again.
+ */
+function onReliablePublish(
+  ctx: RouterContext,
+  conn: Connection,
+  session: Session,
+  frame: PublishFrame,
+  seq: number,
+): void {
+  if (!admitted(ctx, conn, session, frame)) return;
+  serial(ctx, conn, () => {
+    if (!session.isNext(seq)) return undefined;
+    return publishOnce(ctx, conn, session, frame, seq);
+  });
+}
+
+async function publishOnce(
+  ctx: RouterContext,
+  conn: Connection,
+  session: Session,
+  frame: PublishFrame,
+  seq: number,
+): Promise<void> {
+  const { topic, data } = frame;
+  const ref = refOf(frame);
+  const authorize = ctx.options.authorizePublish;
+  let allowed = false;
+  if (authorize !== undefined) {
+    try {
+      allowed = (await authorize({ connection: conn, topic, data })) === true;
+    } catch (err) {
+      ctx.logger.error({ cid: conn.id, topic, err: errorMessage(err) }, 'authorize hook failed');
+    }
+  }
+  if (!allowed) {
+    const message =
+      authorize === undefined
+        ? 'clients may not publish on this endpoint'
+        : `not allowed on topic "${topic}"`;
+    refusedFinally(session, seq, errorFrame(ErrorCode.FORBIDDEN, message, ref));
+    return;
+  }
+  try {
+    const { epoch, offset } = await ctx.topics.publish(topic, data);
+    session.answer(
+      seq,
+      frame.id === undefined
+        ? { t: 'published', topic, epoch, offset }
+        : { t: 'published', topic, id: frame.id, epoch, offset },
+    );
+    session.processed(seq);
+  } catch (err) {
+    if (err instanceof TopicError && err.code === 'INVALID_PAYLOAD') {
+      refusedFinally(session, seq, errorFrame(ErrorCode.BAD_FIELD, `data: ${err.message}`, ref));
+      return;
+    }
+    ctx.logger.error({ cid: conn.id, topic, err: errorMessage(err) }, 'publishing failed');
+    session.connection?.sendError(
+      errorFrame(ErrorCode.INTERNAL, 'the server could not store the publication', ref),
+    );
+    notProcessed(ctx, session, seq);
+  }
+}
+
+/**
  * Runs `allow` when the authorizer (absent: allowed) says yes, else answers FORBIDDEN.
  * Runs in the connection's serial order, so an asynchronous check cannot reorder a
  * client's subscriptions and publications.
@@ -143,7 +217,7 @@ function authorized(
 }
 
 export function onUnsub(ctx: RouterContext, conn: Connection, frame: UnsubFrame): void {
-  if (conn.topics?.delete(frame.topic)) {
+  if (conn.removeTopic(frame.topic)) {
     ctx.topics.unsubscribe(conn, frame.topic);
     conn.enqueue({ t: 'unsubscribed', topic: frame.topic });
   } else {

@@ -1,19 +1,10 @@
-import { type Clock, TetherError } from '@tether/common';
-import {
-  CloseCode,
-  ErrorCode,
-  isValidTopic,
-  type Json,
-  type Position,
-  type ServerFrame,
-} from '@tether/protocol';
-import type { ConnectionState } from './connection-types.js';
+import type { Clock } from '@tether/common';
+import { CloseCode, ErrorCode, isValidTopic, type Json, type Position } from '@tether/protocol';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { encodeData } from './encode-data.js';
 import { errorFrame, errorMessage } from './frame-errors.js';
 import type { Logger } from './logger.js';
 import { ReplayLanes } from './replay-lanes.js';
-import type { EndpointCounters } from './stats.js';
 import type { Publication, Store } from './store/index.js';
 import {
   type Delivery,
@@ -21,85 +12,24 @@ import {
   Subscription,
   type SubscriptionSnapshot,
 } from './subscription.js';
+import { TopicRelay } from './topic-relay.js';
+import {
+  type PublishResult,
+  type SubscribeContext,
+  type SubscribeRequest,
+  type Subscriber,
+  TopicError,
+  type TopicStats,
+  type Topics,
+} from './topic-types.js';
 
-/** A subscriber: receives already-encoded frames, so one encoding serves everyone. */
-export interface Subscriber {
-  readonly id: string;
-  readonly state: ConnectionState;
-  /** Queues an encoded frame; false when it was not (closing, or over the slow-consumer limit). */
-  sendEncoded(encoded: string, bytes?: number): boolean;
-  enqueue(frame: ServerFrame): void;
-  /** Whether a replay may queue `bytes` more now. */
-  roomFor(bytes: number): boolean;
-  /** Bytes held for the client now: unsent by the socket plus queued. */
-  readonly pendingBytes: number;
-  /** Resolves after the next write (true) or once closed (false). */
-  whenWritable(): Promise<boolean>;
-  closeWith(code: number, reason: string): void;
-}
-
-/** What a `sub` asks for. */
-export interface SubscribeRequest {
-  /** Replay every publication after this position. */
-  from?: Position;
-  /** Replay the last N publications (ignored with `from`). */
-  last?: number;
-}
-
-/** The subscriber's endpoint: where replays are counted and how much a catch-up may buffer. */
-export interface SubscribeContext {
-  counters: EndpointCounters;
-  /** Live publications held while a replay runs, at most (the slow-consumer limit). */
-  bufferBytes: number;
-  /** Most bytes one replay page reads from the store (`replayPageBytes`). */
-  pageBytes: number;
-}
-
-/** Where a publication landed and how many subscribers of this process it was queued for. */
-export interface PublishResult extends Position {
-  delivered: number;
-}
-
-/** Topic statistics of this process. */
-export interface TopicStats {
-  /** Topics with at least one subscriber here. */
-  topics: number;
-  subscriptions: number;
-  /** Publications made through this server since start. */
-  publications: number;
-}
-
-export interface Topics {
-  /**
-   * Subscribes: answers `subscribed`, replays what the request asks for, then delivers
-   * live publications, without a gap or a duplicate in between.
-   */
-  subscribe(
-    subscriber: Subscriber,
-    topic: string,
-    request: SubscribeRequest,
-    context: SubscribeContext,
-  ): void;
-  /** False when `subscriber` was not subscribed. */
-  unsubscribe(subscriber: Subscriber, topic: string): boolean;
-  /** Removes every subscription of a subscriber (its connection closed). */
-  unsubscribeAll(subscriber: Subscriber, topics: Iterable<string>): void;
-  /** Commits a publication to the store, then queues its frame (encoded once) to each subscriber. */
-  publish(topic: string, data: Json): Promise<PublishResult>;
-  stats(): TopicStats;
-}
-
-/** Rejection of `publish` for an invalid topic name or a payload that is not JSON. */
-export class TopicError extends TetherError {
-  override name = 'TopicError';
-}
+export type { PublishResult, SubscribeContext, SubscribeRequest, Subscriber, TopicStats, Topics };
+export { TopicError };
 
 interface TopicState {
   subs: Map<Subscriber, Subscription>;
   /** The newest publication fanned out here since this state exists. */
   head: Position | undefined;
-  /** Stops hearing other processes' publications of the topic (a shared store). */
-  stopRemote?: () => void;
 }
 
 /**
@@ -126,29 +56,23 @@ export class TopicHub implements Topics {
   private readonly lanes = new ReplayLanes<Subscriber>();
   private publications = 0;
   private subscriptions = 0;
-  private readonly stopHealth: (() => void) | undefined;
+  /** Publications of other processes sharing the store (a no-op without a shared store). */
+  private readonly relay: TopicRelay;
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
-    // A store shared with other processes: while it was unreachable, their publications
-    // were not heard here. Back up, every subscriber catches up from the store.
-    let down = false;
-    this.stopHealth = store.shared?.onHealth((health) => {
-      if (!health.up) down = true;
-      else if (down) {
-        down = false;
-        this.resync();
-      }
+    this.relay = new TopicRelay(store.shared, {
+      publication: (topic, delivery) => this.fanOut(topic, delivery),
+      reconnected: () => this.resync(),
     });
   }
 
   /** Stops listening to the store (the server closes). */
   dispose(): void {
-    this.stopHealth?.();
-    for (const state of this.topics.values()) state.stopRemote?.();
+    this.relay.dispose();
   }
 
   publish(topic: string, data: Json): Promise<PublishResult> {
@@ -188,9 +112,7 @@ export class TopicHub implements Topics {
       state = { subs: new Map(), head: undefined };
       this.topics.set(topic, state);
       // One subscription per topic and process, whatever the number of subscribers here.
-      state.stopRemote = this.store.shared?.subscribePublications(topic, (pub) =>
-        this.remote(topic, pub),
-      );
+      this.relay.listen(topic);
     }
     if (!state.subs.has(subscriber)) this.subscriptions += 1;
     const sub = new Subscription(subscriber, topic, context);
@@ -204,7 +126,7 @@ export class TopicHub implements Topics {
     this.subscriptions -= 1;
     if (state.subs.size === 0) {
       this.topics.delete(topic);
-      state.stopRemote?.();
+      this.relay.stop(topic);
     }
     return true;
   }
@@ -219,21 +141,6 @@ export class TopicHub implements Topics {
       subscriptions: this.subscriptions,
       publications: this.publications,
     };
-  }
-
-  /**
-   * A publication appended by any process sharing the store (this one's own too: those
-   * are skipped as already sent). A hole (a message lost, or one overtaken by this
-   * process's own publication) makes the subscriber catch up from the store.
-   */
-  private remote(topic: string, pub: Publication): void {
-    const frame = pub.frame ?? pubEncoder(topic)(pub);
-    this.fanOut(topic, {
-      epoch: pub.epoch,
-      offset: pub.offset,
-      frame,
-      bytes: Buffer.byteLength(frame),
-    });
   }
 
   /**
@@ -264,7 +171,11 @@ export class TopicHub implements Topics {
   private fanOut(topic: string, delivery: Delivery): number {
     const state = this.topics.get(topic);
     if (state === undefined) return 0;
-    state.head = { epoch: delivery.epoch, offset: delivery.offset };
+    // Another process's copy of a publication fanned out already does not move it back.
+    const head = state.head;
+    if (head === undefined || head.epoch !== delivery.epoch || delivery.offset > head.offset) {
+      state.head = { epoch: delivery.epoch, offset: delivery.offset };
+    }
     let delivered = 0;
     for (const sub of state.subs.values()) {
       if (sub.live) {
@@ -414,9 +325,8 @@ export class TopicHub implements Topics {
         if (!(await sub.subscriber.whenWritable()) || !this.current(state, sub)) return false;
       }
       if (!this.current(state, sub) || !sub.subscriber.sendEncoded(frame, bytes)) return false;
-      sub.epoch = p.epoch;
-      sub.offset = p.offset;
-      sub.context.counters.publicationsReplayed += 1;
+      sub.replayed(p.epoch, p.offset);
+      sub.context.counters.add('publicationsReplayed');
     }
     return this.current(state, sub);
   }
@@ -427,7 +337,7 @@ export class TopicHub implements Topics {
    * aside, then live.
    */
   private async catchUp(state: TopicState, sub: Subscription, head: number): Promise<void> {
-    sub.live = false;
+    sub.catchingUp();
     let target = head;
     try {
       for (;;) {
@@ -480,7 +390,7 @@ export class TopicHub implements Topics {
       { cid: sub.subscriber.id, topic: sub.topic, offset: sub.offset },
       'subscriber fell behind the topic history',
     );
-    sub.context.counters.slowConsumers += 1;
+    sub.context.counters.add('slowConsumers');
     sub.subscriber.closeWith(
       CloseCode.SLOW_CONSUMER,
       'slow consumer: fell behind the topic history',

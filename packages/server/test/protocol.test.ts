@@ -130,34 +130,39 @@ describe('messages', () => {
     expect(acks).toEqual([...acks].sort((x, y) => x - y));
   });
 
-  it('reports NO_HANDLER and HANDLER_ERROR, and acks a reliable message only once it was processed', async () => {
+  it('reports NO_HANDLER (final: acked, the session goes on) and HANDLER_ERROR (not acked until processed)', async () => {
     const { url, endpoint } = await setup({ ackDelayMs: 0 });
     const c = await client(url);
     c.sendJson({ t: 'msg', seq: 1, data: 1 });
     expect(await c.next((f) => f.t === 'error')).toMatchObject({
       code: 'NO_HANDLER',
+      final: true,
       ref: { t: 'msg', seq: 1 },
     });
+    await c.next((f) => f.t === 'ack' && f.seq === 1);
     const dispose = endpoint.onMessage(() => {
       throw new Error('boom');
     });
-    // Not processed, so the client sends it again (same seq); it fails again.
-    c.sendJson({ t: 'msg', seq: 1, data: 1 });
+    c.sendJson({ t: 'msg', seq: 2, data: 2 });
     const err = await c.next((f) => f.t === 'error');
     expect(err).toMatchObject({
       code: 'HANDLER_ERROR',
       message: 'boom',
-      ref: { t: 'msg', seq: 1 },
+      ref: { t: 'msg', seq: 2 },
     });
+    expect(err.final).toBeUndefined();
+    // Not processed, so the client sends it again (same seq); it fails again.
+    c.sendJson({ t: 'msg', seq: 2, data: 2 });
+    await c.next((f) => f.t === 'error' && f.code === 'HANDLER_ERROR');
     dispose();
     const handled: unknown[] = [];
     endpoint.onMessage((data) => {
       handled.push(data);
     });
-    c.sendJson({ t: 'msg', seq: 1, data: 1 });
-    await c.next((f) => f.t === 'ack' && f.seq === 1);
-    expect(handled).toEqual([1]);
-    expect(c.frames.filter((f) => f.t === 'ack').map((f) => f.seq)).toEqual([1]);
+    c.sendJson({ t: 'msg', seq: 2, data: 2 });
+    await c.next((f) => f.t === 'ack' && f.seq === 2);
+    expect(handled).toEqual([2]);
+    expect(c.frames.filter((f) => f.t === 'ack').map((f) => f.seq)).toEqual([1, 2]);
     expect(endpoint.stats().delivery.failedProcessing).toBe(2);
   });
 

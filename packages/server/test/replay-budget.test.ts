@@ -6,10 +6,11 @@
  */
 import { join } from 'node:path';
 import { ErrorCode } from '@tether/protocol';
+import { createSqliteStore } from '@tether/store-sqlite';
 import { type TempDir, tempDir } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SERVER_DEFAULTS } from '../src/index.js';
-import { createStore, MemoryStore, type Store } from '../src/store/index.js';
+import { MemoryStore, type Store } from '../src/store/index.js';
 import { cut, hello, offsets, range, reliable, resumeOf } from './delivery-helpers.js';
 import { type AnyFrame, type RawClient, type Started, startTether, until } from './helpers.js';
 
@@ -161,7 +162,11 @@ describe('replay budget', () => {
 describe('subscriptions per connection', () => {
   it('refuses the sub past maxSubscriptionsPerConnection with TOO_MANY_SUBSCRIPTIONS, writing nothing', async () => {
     tmp = await tempDir('tether-sub-cap-');
-    store = createStore({ kind: 'sqlite', path: join(tmp.path, 'cap.db'), sweepIntervalMs: 0 });
+    store = createSqliteStore({
+      kind: 'sqlite',
+      path: join(tmp.path, 'cap.db'),
+      sweepIntervalMs: 0,
+    });
     started = await startTether({ rateLimit: false }, { store });
     const { url, tether } = started;
     const cap = SERVER_DEFAULTS.maxSubscriptionsPerConnection;

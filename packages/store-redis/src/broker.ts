@@ -5,7 +5,7 @@
  * offset order. Redis pub/sub is at most once: what is lost while the connection is
  * down is read from the topic's stream by the listener (the stream is the truth).
  */
-import type { Publication } from '@tether/server';
+import type { Publication } from '@tether/server/store';
 import { Redis, type RedisOptions } from 'ioredis';
 
 type Listener = (publication: Publication) => void;

@@ -4,7 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { checkInt, OptionError } from '@tether/common';
-import { type StoreOptions, storeKit } from '@tether/server';
+import {
+  type ResolvedStoreOptions,
+  resolveStoreOptions,
+  type StoreOptions,
+  TopicBounds,
+} from '@tether/server/store';
 import type { RedisOptions } from 'ioredis';
 
 /** Defaults of the Redis store. Change only with a reason written in docs/. */
@@ -48,14 +53,14 @@ export interface RedisStoreOptions extends StoreOptions {
 }
 
 /** {@link RedisStoreOptions} with defaults applied. */
-export interface ResolvedRedisOptions extends storeKit.ResolvedStoreOptions {
+export interface ResolvedRedisOptions extends ResolvedStoreOptions {
   url: string;
   prefix: string;
   node: string;
   connectTimeoutMs: number;
   reconnectMaxMs: number;
   redisOptions: RedisOptions;
-  bounds: storeKit.TopicBounds;
+  bounds: TopicBounds;
 }
 
 /** Validates the options, naming the one at fault (`store.url`, `store.prefix`, ...). */
@@ -65,7 +70,7 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
   }
   const { url, password, prefix, node, connectTimeoutMs, reconnectMaxMs, redisOptions, ...rest } =
     options;
-  const base = storeKit.resolveStoreOptions(rest, 'store', []);
+  const base = resolveStoreOptions(rest, 'store', []);
   const checkedUrl = checkRedisUrl(url);
   const d = REDIS_STORE_DEFAULTS;
   const resolvedPrefix = prefix ?? d.prefix;
@@ -95,7 +100,7 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
     ),
     reconnectMaxMs: checkInt('store.reconnectMaxMs', reconnectMaxMs ?? d.reconnectMaxMs, 1, 60_000),
     redisOptions: { ...redisOptions, ...(password !== undefined ? { password } : {}) },
-    bounds: new storeKit.TopicBounds(base),
+    bounds: new TopicBounds(base),
   };
 }
 

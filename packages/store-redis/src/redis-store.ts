@@ -5,12 +5,18 @@
  * nodes never assign one offset or one seq twice), sent on one connection (operations
  * of one store take effect in call order). Topic and session logs are Redis Streams.
  */
-import { randomBytes } from 'node:crypto';
 import { Sweep } from '@tether/common';
 import {
+  checkCount,
+  checkLimit,
+  checkName,
+  checkPublication,
+  hashToken,
   type NewSession,
+  newEpoch,
   type Publication,
   type PublicationEncoder,
+  rotatedHash,
   type SessionAppendResult,
   type SessionMessage,
   type SessionPatch,
@@ -23,182 +29,38 @@ import {
   type StoreHealth,
   type StoreStats,
   type SweepResult,
-  storeKit,
   type TopicPosition,
   type TopicReplay,
   type TopicSnapshot,
-} from '@tether/server';
-import { Redis } from 'ioredis';
-import { endConnection, RedisBroker } from './broker.js';
+} from '@tether/server/store';
+import { RedisBroker } from './broker.js';
 import {
   type RedisStoreOptions,
   type ResolvedRedisOptions,
   resolveRedisOptions,
 } from './options.js';
-import * as S from './scripts-sessions.js';
-import * as T from './scripts-topics.js';
-
-const { checkCount, checkLimit, checkName, checkPublication, newEpoch, rotatedHash, hashToken } =
-  storeKit;
-
-type Reply = string | number | null | Reply[];
-
-/** The commands the scripts define on the connection. */
-type ScriptName =
-  | 'createSession'
-  | 'getSession'
-  | 'updateSession'
-  | 'deleteSession'
-  | 'sessionsOfUser'
-  | 'releaseSessions'
-  | 'appendSession'
-  | 'sessionAfter'
-  | 'trimSession'
-  | 'appendPublication'
-  | 'publicationsAfter'
-  | 'lastPublications'
-  | 'topicHead'
-  | 'sweep'
-  | 'stats';
-
-const SCRIPTS: Record<ScriptName, string> = {
-  createSession: S.CREATE_SESSION,
-  getSession: S.GET_SESSION,
-  updateSession: S.UPDATE_SESSION,
-  deleteSession: S.DELETE_SESSION,
-  sessionsOfUser: S.SESSIONS_OF_USER,
-  releaseSessions: S.RELEASE_SESSIONS,
-  appendSession: S.APPEND_SESSION,
-  sessionAfter: S.SESSION_AFTER,
-  trimSession: S.TRIM_SESSION,
-  appendPublication: T.APPEND_PUBLICATION,
-  publicationsAfter: T.PUBLICATIONS_AFTER,
-  lastPublications: T.LAST_PUBLICATIONS,
-  topicHead: T.TOPIC_HEAD,
-  sweep: T.SWEEP,
-  stats: T.STATS,
-};
-
-/** Error replies of the scripts start with one of these codes. */
-const SCRIPT_CODES = ['SESSION_EXISTS', 'SESSION_NOT_FOUND', 'SEQ_CONFLICT'] as const;
-
-type ScriptClient = Redis & Record<ScriptName, (...args: (string | number)[]) => Promise<Reply>>;
-
-/** Encodes an optional, nullable argument for the scripts: '' absent, '-' null, '=value'. */
-function opt(value: string | number | null | undefined): string {
-  if (value === undefined) return '';
-  if (value === null) return '-';
-  return `=${value}`;
-}
-
-function num(value: string | undefined): number | null {
-  return value === undefined ? null : Number(value);
-}
-
-function recordOf(flat: Reply): SessionRecord | undefined {
-  if (!Array.isArray(flat) || flat.length === 0) return undefined;
-  const h: Record<string, string> = {};
-  for (let i = 0; i < flat.length; i += 2) h[String(flat[i])] = String(flat[i + 1]);
-  return {
-    sid: '',
-    tokenHash: h.th ?? '',
-    userId: h.u ?? null,
-    node: h.n ?? null,
-    createdAt: Number(h.c),
-    disconnectedAt: num(h.d),
-    expiresAt: num(h.e),
-    outSeq: Number(h.o),
-    ackedSeq: Number(h.a),
-    inSeq: Number(h.i),
-  };
-}
-
-function withSid(sid: string, flat: Reply): SessionRecord | undefined {
-  const r = recordOf(flat);
-  if (r) r.sid = sid;
-  return r;
-}
-
-/** Publications from a flat script reply: offset, time, data, frame per publication. */
-function publicationsOf(epoch: string, flat: Reply[], start: number): Publication[] {
-  const out: Publication[] = [];
-  for (let i = start; i + 3 < flat.length + 1 && i < flat.length; i += 4) {
-    out.push({
-      epoch,
-      offset: Number(flat[i]),
-      time: Number(flat[i + 1]),
-      data: String(flat[i + 2]),
-      frame: flat[i + 3] === null || flat[i + 3] === undefined ? null : String(flat[i + 3]),
-    });
-  }
-  return out;
-}
-
-/** A 16-digit number no payload is likely to contain: the offset marker of frame templates. */
-function offsetMarker(): number {
-  return 1_000_000_000_000_000 + (randomBytes(6).readUIntBE(0, 6) % 8_000_000_000_000_000);
-}
+import { appendPublication } from './redis-append.js';
+import { RedisConnection } from './redis-connection.js';
+import { bound, opt, publicationsOf, type Reply, withSid } from './replies.js';
 
 /** A {@link Store} in Redis, shared by every server process that names the same Redis and prefix. */
 export class RedisStore implements Store, SharedStore {
   readonly kind = 'redis';
   readonly node: string;
   private readonly options: ResolvedRedisOptions;
-  private readonly redis: ScriptClient;
+  private readonly connection: RedisConnection;
   private readonly broker: RedisBroker;
   private readonly sweeper: Sweep | undefined;
   private readonly prefix: string;
-  private readonly healthListeners = new Set<(health: StoreHealth) => void>();
-  private readonly resetListeners = new Set<() => void>();
-  /** Operations waiting for the first connection, in call order. */
-  private waiting: Array<{ run: () => void; fail: (err: StoreError) => void }> = [];
-  private connectedOnce = false;
-  private current: StoreHealth = { up: false, cause: 'connecting' };
-  private generation: string | undefined;
-  private firstConnectTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
-  private operations = 0;
-  private failedOperations = 0;
-  private pending = 0;
   private sweeps = 0;
 
   constructor(options: RedisStoreOptions) {
     this.options = resolveRedisOptions(options);
     this.prefix = this.options.prefix;
     this.node = this.options.node;
-    const redisOptions = {
-      ...this.options.redisOptions,
-      // Never queue what cannot be stored now: while Redis is unreachable an operation
-      // fails at once (STORE_UNAVAILABLE), so nothing is accepted that is not stored.
-      enableOfflineQueue: false,
-      // A command in flight when the connection drops fails; it is never sent again on
-      // the next connection (it may have run: a resent append would run twice).
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      lazyConnect: false,
-      retryStrategy: (attempt: number) =>
-        Math.min(this.options.reconnectMaxMs, 50 * 2 ** Math.min(attempt, 10)),
-    };
-    this.redis = new Redis(this.options.url, redisOptions) as ScriptClient;
-    for (const [name, lua] of Object.entries(SCRIPTS)) {
-      this.redis.defineCommand(name, { numberOfKeys: 0, lua });
-    }
-    this.redis.on('ready', () => void this.onReady());
-    this.redis.on('error', (err: Error) => {
-      if (this.current.up) return;
-      this.setHealth({ up: false, cause: `redis: ${err.message}` });
-    });
-    this.redis.on('close', () => {
-      if (!this.closed) this.setHealth({ up: false, cause: 'redis: connection closed' });
-    });
-    this.firstConnectTimer = setTimeout(() => {
-      this.firstConnectTimer = undefined;
-      const waiting = this.waiting;
-      this.waiting = [];
-      for (const w of waiting) w.fail(this.unavailable());
-    }, this.options.connectTimeoutMs);
-    this.firstConnectTimer.unref?.();
-    this.broker = new RedisBroker(this.options.url, redisOptions, this.prefix);
+    this.connection = new RedisConnection(this.options);
+    this.broker = new RedisBroker(this.options.url, this.connection.redisOptions, this.prefix);
     const { sweepIntervalMs, clock } = this.options;
     if (sweepIntervalMs > 0) {
       this.sweeper = new Sweep('redis-store-sweep', sweepIntervalMs, () => this.sweepNow(), clock);
@@ -214,17 +76,15 @@ export class RedisStore implements Store, SharedStore {
   // ---- shared-store API ----
 
   health(): StoreHealth {
-    return { ...this.current };
+    return this.connection.health();
   }
 
   onHealth(listener: (health: StoreHealth) => void): () => void {
-    this.healthListeners.add(listener);
-    return () => this.healthListeners.delete(listener);
+    return this.connection.onHealth(listener);
   }
 
   onReset(listener: () => void): () => void {
-    this.resetListeners.add(listener);
-    return () => this.resetListeners.delete(listener);
+    return this.connection.onReset(listener);
   }
 
   subscribePublications(topic: string, listener: (publication: Publication) => void): () => void {
@@ -384,39 +244,9 @@ export class RedisStore implements Store, SharedStore {
       checkName('topic', topic);
       checkPublication(time, data);
       // Resolved before the offset is taken: a failing `historyFor` consumes nothing.
-      const { maxCount, maxAgeMs } = this.bounds.of(topic);
-      const candidate = newEpoch();
-      if (encode === undefined) {
-        return this.append(topic, data, time, candidate, maxCount, maxAgeMs, ['none', '', '', '']);
-      }
-      // The frame holds the position the script assigns: encode once with markers that
-      // the script replaces (the encoder is pure), so the append stays one atomic step.
-      const epochMark = `~${randomBytes(12).toString('base64url')}`;
-      const offsetMark = offsetMarker();
-      const template = encode({ epoch: epochMark, offset: offsetMark, time, data });
-      const quotedEpoch = JSON.stringify(epochMark);
-      const offsetText = String(offsetMark);
-      const epochs = occurrences(template, quotedEpoch);
-      const offs = occurrences(template, offsetText);
-      if (epochs === 0 && offs === 0) {
-        return this.append(topic, data, time, candidate, maxCount, maxAgeMs, [
-          'fixed',
-          template,
-          '',
-          '',
-        ]);
-      }
-      if (epochs <= 1 && offs === 1 && !data.includes(offsetText)) {
-        return this.append(topic, data, time, candidate, maxCount, maxAgeMs, [
-          'template',
-          template,
-          quotedEpoch,
-          offsetText,
-        ]);
-      }
-      // An encoder the markers cannot describe: encode for the position the head says
-      // and let the script refuse if another append took it first.
-      return this.appendExpecting(topic, data, time, candidate, maxCount, maxAgeMs, encode);
+      const { maxCount, maxAgeMs } = this.options.bounds.of(topic);
+      const request = { prefix: this.prefix, topic, data, time, maxCount, maxAgeMs };
+      return appendPublication(this.redis, { ...request, candidate: newEpoch() }, encode);
     });
   }
 
@@ -509,17 +339,18 @@ export class RedisStore implements Store, SharedStore {
     return this.op(() =>
       this.redis.stats(this.prefix).then((r) => {
         const [sessions, sessionMessages, topics, publications] = (r as number[]).map(Number);
+        const counts = this.connection.operationCounts();
         return {
           kind: this.kind,
           sessions: sessions ?? 0,
           sessionMessages: sessionMessages ?? 0,
           topics: topics ?? 0,
           publications: publications ?? 0,
-          transactions: this.operations,
-          operations: this.operations,
-          failedOperations: this.failedOperations,
+          transactions: counts.operations,
+          operations: counts.operations,
+          failedOperations: counts.failedOperations,
           // This stats call itself is still in flight.
-          pendingOperations: Math.max(0, this.pending - 1),
+          pendingOperations: Math.max(0, counts.pending - 1),
           largestBatch: 1,
           sweeps: this.sweeps,
         };
@@ -531,234 +362,27 @@ export class RedisStore implements Store, SharedStore {
     if (this.closed) return;
     this.closed = true;
     this.sweeper?.stop();
-    if (this.firstConnectTimer !== undefined) clearTimeout(this.firstConnectTimer);
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const w of waiting) w.fail(new StoreError(StoreErrorCode.CLOSED, 'store is closed'));
+    const closing = this.connection.close();
     await this.broker.close();
-    await endConnection(this.redis);
+    await closing;
   }
 
   // ---- internals ----
 
-  private get bounds(): storeKit.TopicBounds {
-    return this.options.bounds;
+  private get redis() {
+    return this.connection.client;
   }
 
-  private append(
-    topic: string,
-    data: string,
-    time: number,
-    candidate: string,
-    maxCount: number,
-    maxAgeMs: number,
-    frame: [mode: string, frame: string, epochMark: string, offsetMark: string],
-  ): Promise<Publication> {
-    return this.appendRaw(topic, data, time, candidate, maxCount, maxAgeMs, frame, ['', 0]).then(
-      (r) => publicationOf(r, time, data),
-    );
-  }
-
-  private appendRaw(
-    topic: string,
-    data: string,
-    time: number,
-    candidate: string,
-    maxCount: number,
-    maxAgeMs: number,
-    frame: [mode: string, frame: string, epochMark: string, offsetMark: string],
-    expected: [epoch: string, offset: number],
-  ): Promise<Reply[]> {
-    return this.redis
-      .appendPublication(
-        this.prefix,
-        topic,
-        data,
-        time,
-        candidate,
-        maxCount,
-        maxAgeMs,
-        ...frame,
-        ...expected,
-      )
-      .then((r) => r as Reply[]);
-  }
-
-  private async appendExpecting(
-    topic: string,
-    data: string,
-    time: number,
-    candidate: string,
-    maxCount: number,
-    maxAgeMs: number,
-    encode: PublicationEncoder,
-  ): Promise<Publication> {
-    const [headEpoch, headOffset] = (await this.redis.topicHead(
-      this.prefix,
-      topic,
-      candidate,
-      time,
-    )) as [string, number];
-    let epoch = String(headEpoch);
-    let offset = Number(headOffset) + 1;
-    for (;;) {
-      const frame = encode({ epoch, offset, time, data });
-      const r = await this.appendRaw(
-        topic,
-        data,
-        time,
-        candidate,
-        maxCount,
-        maxAgeMs,
-        ['expect', frame, '', ''],
-        [epoch, offset],
-      );
-      if (Number(r[0]) !== 0) return publicationOf(r, time, data);
-      // Another append took the position first: { 0, epoch, head } is where it is now.
-      epoch = String(r[1]);
-      offset = Number(r[2]) + 1;
-    }
-  }
-
-  /**
-   * Runs one store operation: refused after close, held until the first connection,
-   * refused at once while Redis is unreachable, counted, failures as StoreErrors.
-   */
   private op<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.closed) {
-      this.failedOperations++;
-      return Promise.reject(new StoreError(StoreErrorCode.CLOSED, 'store is closed'));
-    }
-    return new Promise<T>((resolve, reject) => {
-      const run = (): void => {
-        this.pending++;
-        let started: Promise<T>;
-        try {
-          if (!this.current.up && this.connectedOnce) throw this.unavailable();
-          started = fn();
-        } catch (err) {
-          started = Promise.reject(err);
-        }
-        started.then(
-          (value) => {
-            this.pending--;
-            this.operations++;
-            resolve(value);
-          },
-          (err: unknown) => {
-            this.pending--;
-            this.failedOperations++;
-            reject(this.storeError(err));
-          },
-        );
-      };
-      if (this.connectedOnce || this.current.up) run();
-      else
-        this.waiting.push({
-          run,
-          fail: (err) => {
-            this.failedOperations++;
-            reject(err);
-          },
-        });
-    });
-  }
-
-  private unavailable(): StoreError {
-    return new StoreError(
-      StoreErrorCode.UNAVAILABLE,
-      `redis store unavailable (${this.current.cause ?? 'not connected'})`,
-      { retryable: true },
-    );
-  }
-
-  private storeError(err: unknown): StoreError {
-    if (err instanceof StoreError) return err;
-    const message = err instanceof Error ? err.message : String(err);
-    for (const code of SCRIPT_CODES) {
-      if (message.startsWith(`${code} `)) {
-        return new StoreError(StoreErrorCode[codeKey(code)], message.slice(code.length + 1));
-      }
-    }
-    if (/ERR Error running script|user_script/.test(message)) {
-      return new StoreError(StoreErrorCode.FAILED, `redis store: ${message}`, { cause: err });
-    }
-    if (!this.current.up || /Connection|closed|ECONN|writeable|MaxRetries/i.test(message)) {
-      return new StoreError(StoreErrorCode.UNAVAILABLE, `redis store unavailable: ${message}`, {
-        retryable: true,
-        cause: err,
-      });
-    }
-    return new StoreError(StoreErrorCode.FAILED, `redis store: ${message}`, { cause: err });
-  }
-
-  /** A (re)connection: checks the deployment's generation, then admits operations. */
-  private async onReady(): Promise<void> {
-    const key = `${this.prefix}gen`;
-    let lost = false;
-    try {
-      const fresh = randomBytes(9).toString('base64url');
-      // Created by the first process to connect; gone when Redis lost its data.
-      const set = await this.redis.set(key, fresh, 'NX');
-      const now = set === 'OK' ? fresh : await this.redis.get(key);
-      lost = this.generation !== undefined && now !== this.generation;
-      this.generation = now ?? fresh;
-    } catch (err) {
-      this.setHealth({ up: false, cause: `redis: ${err instanceof Error ? err.message : err}` });
-      return;
-    }
-    if (this.closed) return;
-    this.connectedOnce = true;
-    if (this.firstConnectTimer !== undefined) {
-      clearTimeout(this.firstConnectTimer);
-      this.firstConnectTimer = undefined;
-    }
-    this.setHealth({ up: true });
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const w of waiting) w.run();
-    if (lost) for (const listener of [...this.resetListeners]) listener();
-  }
-
-  private setHealth(next: StoreHealth): void {
-    if (next.up === this.current.up && next.cause === this.current.cause) return;
-    const wasUp = this.current.up;
-    this.current = next;
-    if (wasUp === next.up && !next.up) return;
-    for (const listener of [...this.healthListeners]) listener({ ...next });
+    return this.connection.op(fn);
   }
 
   private sweepNow(): void {
-    if (this.closed || !this.current.up) return;
-    this.sweep().catch((err: unknown) => this.options.onError(this.storeError(err)));
+    if (this.closed || !this.connection.health().up) return;
+    this.sweep().catch((err: unknown) => this.options.onError(this.connection.storeError(err)));
   }
 
   private now(): number {
     return this.options.clock.now();
   }
-}
-
-function publicationOf(r: Reply[], time: number, data: string): Publication {
-  const [offset, epoch, stored] = r;
-  return Object.freeze({
-    epoch: String(epoch),
-    offset: Number(offset),
-    time,
-    data,
-    frame: stored === null || stored === undefined ? null : String(stored),
-  });
-}
-
-function bound(limit: number): number {
-  return Number.isFinite(limit) ? limit : -1;
-}
-
-function occurrences(text: string, needle: string): number {
-  let n = 0;
-  for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + needle.length)) n++;
-  return n;
-}
-
-function codeKey(code: (typeof SCRIPT_CODES)[number]): keyof typeof StoreErrorCode {
-  return code as keyof typeof StoreErrorCode;
 }

@@ -1,7 +1,7 @@
 /**
  * The storage contract behind sessions, session logs and topic histories.
  *
- * Every method is async so a networked store (Redis, with the cluster issue)
+ * Every method is async so a networked store (such as a later Redis store)
  * fits the same interface. Within one store instance, operations take effect
  * in call order: a read issued after a write (even one not awaited yet) sees
  * that write. Payloads are opaque strings: the server encodes once, the store
