@@ -242,6 +242,22 @@ describe('hub configuration: sources and precedence', () => {
     expect(config.store).toBe('memory');
   });
 
+  it('takes a Redis store URL and its password from the environment the hub is given', () => {
+    const env = {
+      TETHER_JWT_SECRET: SECRET,
+      TETHER_STORE: 'rediss://redis.internal:6380/2',
+      TETHER_REDIS_PASSWORD: 'from-the-env',
+    };
+    const { config } = resolve([], env);
+    expect(config.store).toBe('rediss://redis.internal:6380/2');
+    expect(config.redis).toEqual({ password: 'from-the-env' });
+    expect(resolve(['--store', 'redis://127.0.0.1:6379'], {}).config.redis).toEqual({});
+    const cwd = withFile({ redis: { password: '' } });
+    expect(configError(() => resolve([], { TETHER_JWT_SECRET: SECRET }, cwd))).toMatch(
+      /^tether\.config\.json: redis\.password: expected a password, got ""$/,
+    );
+  });
+
   it('reads auth.requireExp and auth.maxTokenLifetimeMs, naming the key in every error', () => {
     const env = { TETHER_JWT_SECRET: SECRET, TETHER_STORE: 'memory' };
     const { config } = resolve([], {

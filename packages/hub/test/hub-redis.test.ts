@@ -7,6 +7,7 @@
 import { TetherClient } from '@tether/client';
 import { silentLogger } from '@tether/server';
 import { type RedisInstance, startRedis, systemDepMissing, waitFor } from '@tether/testkit';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type ServeHandle, type ServeOptions, serve } from '../src/index.js';
@@ -81,8 +82,12 @@ describe.skipIf(missing)('tether serve --store redis://', () => {
 
   it('opens a Redis that requires a password with redis.password, and prints no password', async () => {
     const secret = 'redis-test-password-0123';
-    const redis: RedisInstance = await startRedis({ extraArgs: ['--requirepass', secret] });
+    const redis: RedisInstance = await startRedis();
     cleanups.push(() => redis.stop());
+    // Set once it answers: the start helper's readiness check sends no password.
+    const admin = new Redis(redis.url);
+    await admin.config('SET', 'requirepass', secret);
+    admin.disconnect();
     const io = capture();
     const url = redis.url.replace('redis://', `redis://:${secret}@`);
     // In the URL: used, and shown masked.
