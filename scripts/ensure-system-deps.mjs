@@ -38,6 +38,18 @@ const DEPS = [
       }).status === 0,
   },
   {
+    // The Python client's test makes a virtualenv with the newest `websockets`; Debian's
+    // python3 needs python3-venv for that (it provides `ensurepip`).
+    name: 'python3 venv',
+    pkg: 'python3-venv',
+    present: () =>
+      isExecutable('/usr/bin/python3') &&
+      spawnSync('/usr/bin/python3', ['-c', 'import ensurepip'], {
+        stdio: 'ignore',
+        timeout: 15_000,
+      }).status === 0,
+  },
+  {
     // /usr/bin/prometheus and /usr/bin/promtool. Without its recommends: they would pull
     // prometheus-node-exporter, ipmitool, smartmontools and friends (35 packages instead
     // of 12), none of which the tests use. The tests run their own instance on a free

@@ -207,6 +207,7 @@ function welcome(
   };
   if (grant.reason !== undefined) frame.reason = grant.reason;
   conn.welcomed(grant.session, hello.client);
+  conn.limitOutgoing(hello.maxMessageBytes);
   conn.enqueue(frame);
   conn.transition('open');
   // Replayed messages follow the welcome, before anything live.
