@@ -10,6 +10,7 @@ const PACKAGES = [
   'testkit',
   'server',
   'store-sqlite',
+  'store-redis',
   'client',
   'react',
   'dashboard',
