@@ -12,5 +12,12 @@ export { type Disposer, DisposerBag, listen } from './disposer.js';
 export { DURATION_PATTERN, formatDuration, parseDuration } from './duration.js';
 export { Emitter, type EventMap } from './emitter.js';
 export { OptionError, TetherError, type TetherErrorOptions } from './errors.js';
-export { checkBool, checkFn, checkInt, checkKnownKeys, checkNumber } from './options.js';
+export {
+  checkBool,
+  checkClock,
+  checkFn,
+  checkInt,
+  checkKnownKeys,
+  checkNumber,
+} from './options.js';
 export { Sweep, Timer } from './timer.js';
