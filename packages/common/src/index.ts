@@ -8,6 +8,7 @@
 export { type BackoffOptions, backoffCeiling, fullJitterDelay, hintedDelay } from './backoff.js';
 export { messageBytes, messageText } from './bytes.js';
 export { type Clock, isClock, ManualClock, systemClock, type TimerHandle } from './clock.js';
+export { sumByKey, sumCounts } from './counts.js';
 export { type Disposer, DisposerBag, listen } from './disposer.js';
 export { DURATION_PATTERN, formatDuration, parseDuration } from './duration.js';
 export { Emitter, type EventMap } from './emitter.js';
