@@ -11,15 +11,11 @@ import {
 describe('sumCounts', () => {
   it('sums the named fields, every one present even with no items', () => {
     expect(sumCounts([], ['a', 'b'])).toEqual({ a: 0, b: 0 });
-    expect(
-      sumCounts(
-        [
-          { a: 1, b: 2, c: 9 },
-          { a: 3, b: 4, c: 9 },
-        ],
-        ['a', 'b'],
-      ),
-    ).toEqual({ a: 4, b: 6 });
+    const items = [
+      { a: 1, b: 2, c: 9 },
+      { a: 3, b: 4, c: 9 },
+    ];
+    expect(sumCounts(items, ['a', 'b'])).toEqual({ a: 4, b: 6 });
   });
 });
 
