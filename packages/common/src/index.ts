@@ -8,9 +8,17 @@
 export { type BackoffOptions, backoffCeiling, fullJitterDelay, hintedDelay } from './backoff.js';
 export { messageBytes, messageText } from './bytes.js';
 export { type Clock, isClock, ManualClock, systemClock, type TimerHandle } from './clock.js';
+export { sumByKey, sumCounts } from './counts.js';
 export { type Disposer, DisposerBag, listen } from './disposer.js';
 export { DURATION_PATTERN, formatDuration, parseDuration } from './duration.js';
 export { Emitter, type EventMap } from './emitter.js';
 export { OptionError, TetherError, type TetherErrorOptions } from './errors.js';
-export { checkBool, checkFn, checkInt, checkKnownKeys, checkNumber } from './options.js';
+export {
+  checkBool,
+  checkClock,
+  checkFn,
+  checkInt,
+  checkKnownKeys,
+  checkNumber,
+} from './options.js';
 export { Sweep, Timer } from './timer.js';

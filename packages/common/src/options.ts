@@ -1,3 +1,4 @@
+import { type Clock, isClock, systemClock } from './clock.js';
 import { OptionError } from './errors.js';
 
 /** Validates an integer option in [min, max]; throws an `OptionError` naming it. */
@@ -50,4 +51,13 @@ export function checkKnownKeys(what: string, given: object, known: readonly stri
       throw new OptionError(`${what}.${key}`, `unknown option (known: ${known.join(', ')})`);
     }
   }
+}
+
+/** Validates a `clock` option, the system clock when absent; throws an `OptionError` naming it. */
+export function checkClock(name: string, value: Clock | undefined): Clock {
+  const clock = value ?? systemClock;
+  if (!isClock(clock)) {
+    throw new OptionError(name, 'expected a Clock (now, monotonic, setTimeout, clearTimeout)');
+  }
+  return clock;
 }

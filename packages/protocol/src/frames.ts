@@ -267,14 +267,12 @@ export interface AuthedFrame {
   exp?: number;
 }
 
+/** Frames either side may send: liveness, messages, requests and their answers. */
+export type PeerFrame = PingFrame | PongFrame | MsgFrame | AckFrame | ReqFrame | ResFrame;
+
 export type ClientFrame =
   | HelloFrame
-  | PingFrame
-  | PongFrame
-  | MsgFrame
-  | AckFrame
-  | ReqFrame
-  | ResFrame
+  | PeerFrame
   | SubFrame
   | UnsubFrame
   | PublishFrame
@@ -283,12 +281,7 @@ export type ClientFrame =
 
 export type ServerFrame =
   | WelcomeFrame
-  | PingFrame
-  | PongFrame
-  | MsgFrame
-  | AckFrame
-  | ReqFrame
-  | ResFrame
+  | PeerFrame
   | SubscribedFrame
   | UnsubscribedFrame
   | PublishedFrame
@@ -301,15 +294,20 @@ export type ServerFrame =
 export type Frame = ClientFrame | ServerFrame;
 export type FrameType = Frame['t'];
 
-/** Frame types a client may send. */
-export const CLIENT_FRAME_TYPES = [
-  'hello',
+/** Types of {@link PeerFrame}, sent by both sides. */
+const PEER_FRAME_TYPES = [
   'ping',
   'pong',
   'msg',
   'ack',
   'req',
   'res',
+] as const satisfies readonly PeerFrame['t'][];
+
+/** Frame types a client may send. */
+export const CLIENT_FRAME_TYPES = [
+  'hello',
+  ...PEER_FRAME_TYPES,
   'sub',
   'unsub',
   'publish',
@@ -320,12 +318,7 @@ export const CLIENT_FRAME_TYPES = [
 /** Frame types a server may send. */
 export const SERVER_FRAME_TYPES = [
   'welcome',
-  'ping',
-  'pong',
-  'msg',
-  'ack',
-  'req',
-  'res',
+  ...PEER_FRAME_TYPES,
   'subscribed',
   'unsubscribed',
   'published',

@@ -1,11 +1,4 @@
-import {
-  type Clock,
-  checkInt,
-  checkKnownKeys,
-  isClock,
-  OptionError,
-  systemClock,
-} from '@tether/common';
+import { type Clock, checkClock, checkInt, checkKnownKeys, OptionError } from '@tether/common';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { defaultLogger, type Logger } from './logger.js';
 import { DAY_MS } from './options.js';
@@ -135,10 +128,7 @@ export function resolveServerOptions(options: TetherServerOptions = {}): Resolve
       throw new OptionError('logger', `expected a pino-compatible logger (missing ${method}())`);
     }
   }
-  const clock = options.clock ?? systemClock;
-  if (!isClock(clock)) {
-    throw new OptionError('clock', 'expected a Clock (now, monotonic, setTimeout, clearTimeout)');
-  }
+  const clock = checkClock('clock', options.clock);
   return {
     server,
     port: checkInt('port', options.port ?? SERVER_DEFAULTS.port, 0, 65_535),

@@ -8,44 +8,14 @@
  * @packageDocumentation
  */
 
-export { createStore, isStore, type StoreSpec } from './store/create-store.js';
-export { type SqliteSynchronous, STORE_DEFAULTS } from './store/defaults.js';
-export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
-export {
-  checkResume,
-  hashToken,
-  type ResumeCheck,
-  rotatedHash,
-  rotatedTokenHash,
-  tokenMatches,
-} from './store/session-token.js';
-export {
-  type NewSession,
-  type Publication,
-  type PublicationEncoder,
-  type SessionAppendResult,
-  type SessionMessage,
-  type SessionPatch,
-  type SessionRecord,
-  type SessionReplay,
-  type SharedStore,
-  type Store,
-  StoreError,
-  StoreErrorCode,
-  type StoreErrorCodeName,
-  type StoreHealth,
-  type StoreStats,
-  type SweepResult,
-  type TopicPosition,
-  type TopicReplay,
-  type TopicSnapshot,
-} from './store/store.js';
+// The storage API the server itself uses, then the parts only a store's author needs.
+export * from './store/index.js';
+export { rotatedHash, rotatedTokenHash } from './store/session-token.js';
 export {
   type ResolvedStoreOptions,
   resolveStoreOptions,
   type SessionLogLimits,
   STORE_OPTION_KEYS,
-  type StoreOptions,
   type TopicHistoryLimits,
 } from './store/store-options.js';
 export {
@@ -58,13 +28,9 @@ export {
   checkPublication,
   messageBytes,
   newEpoch,
+  nextPublication,
   overflowDrops,
   publicationBytes,
   takePage,
 } from './store/store-rules.js';
-export {
-  type HistoryFor,
-  TopicBounds,
-  type TopicHistoryBounds,
-  type TopicHistoryOverride,
-} from './store/topic-bounds.js';
+export { TopicBounds, type TopicHistoryBounds } from './store/topic-bounds.js';

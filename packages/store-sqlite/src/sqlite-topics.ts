@@ -9,8 +9,8 @@ import {
   canReplayTopic,
   checkLimit,
   checkName,
-  checkPublication,
   newEpoch,
+  nextPublication,
   type Publication,
   type PublicationEncoder,
   publicationBytes,
@@ -74,18 +74,14 @@ export class SqliteTopics {
     now: number,
     encode?: PublicationEncoder,
   ): Publication {
-    checkPublication(time, data);
-    const t = this.ensure(topic, now);
-    // Resolved before the offset is taken: a failing `historyFor` consumes nothing.
-    const { maxCount } = this.bounds.of(topic);
-    const base = { epoch: t.epoch, offset: t.head + 1, time, data };
-    const frame = encode ? encode(base) : null;
-    this.s.advance.run(base.offset, time, topic);
+    const ensure = () => this.ensure(topic, now);
+    const { maxCount, pub } = nextPublication(topic, data, time, this.bounds, ensure, encode);
+    this.s.advance.run(pub.offset, time, topic);
     if (maxCount > 0) {
-      this.s.insertPub.run(topic, base.offset, time, data, frame);
-      if (base.offset > maxCount) this.s.trimUpTo.run(topic, base.offset - maxCount);
+      this.s.insertPub.run(topic, pub.offset, time, data, pub.frame);
+      if (pub.offset > maxCount) this.s.trimUpTo.run(topic, pub.offset - maxCount);
     }
-    return { ...base, frame };
+    return pub;
   }
 
   after(

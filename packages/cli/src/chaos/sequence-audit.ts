@@ -3,6 +3,7 @@
  * in the order it was produced. Counts what arrived, duplicates and reorders as they
  * happen; the verdict against what was produced says what was lost.
  */
+import { sumCounts } from '@tether/common';
 
 /** The verdict of one receiver (or the sum over many). */
 export interface SequenceVerdict {
@@ -75,25 +76,18 @@ export class SequenceAudit {
   }
 }
 
+const VERDICT_KEYS = [
+  'expected',
+  'delivered',
+  'lost',
+  'duplicated',
+  'reordered',
+  'unexpected',
+] as const satisfies readonly (keyof SequenceVerdict)[];
+
 /** Sums verdicts of many receivers. */
 export function sumVerdicts(verdicts: readonly SequenceVerdict[]): SequenceVerdict {
-  const total: SequenceVerdict = {
-    expected: 0,
-    delivered: 0,
-    lost: 0,
-    duplicated: 0,
-    reordered: 0,
-    unexpected: 0,
-  };
-  for (const v of verdicts) {
-    total.expected += v.expected;
-    total.delivered += v.delivered;
-    total.lost += v.lost;
-    total.duplicated += v.duplicated;
-    total.reordered += v.reordered;
-    total.unexpected += v.unexpected;
-  }
-  return total;
+  return sumCounts(verdicts, VERDICT_KEYS);
 }
 
 /** Whether a verdict is clean: nothing lost, duplicated, reordered or unexpected. */

@@ -4,9 +4,9 @@ import { checkInt, type Disposer, DisposerBag } from '@tether/common';
 import { closeCodeInfo } from '@tether/protocol';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Endpoint } from '../endpoint-types.js';
-import type { EndpointStats } from '../stats.js';
 import type { ServerStats, TetherServer } from '../tether-server.js';
 import { OPS_DEFAULTS } from './defaults.js';
+import { PER_ENDPOINT_METRICS } from './endpoint-metrics.js';
 import { registerProcessMetrics } from './process-metrics.js';
 
 /**
@@ -80,12 +80,7 @@ export class TetherMetrics {
     );
     const registers = [this.registry];
     const snapshot = () => this.snapshot();
-    const perEndpoint = (
-      name: string,
-      help: string,
-      read: (e: EndpointStats) => number,
-      type: 'counter' | 'gauge' = 'counter',
-    ): void => {
+    for (const { name, help, read, type } of PER_ENDPOINT_METRICS) {
       const labelNames = ['endpoint'] as const;
       if (type === 'gauge') {
         new Gauge({
@@ -98,7 +93,7 @@ export class TetherMetrics {
             for (const e of snapshot().endpoints) this.set({ endpoint: e.path }, read(e));
           },
         });
-        return;
+        continue;
       }
       new Counter({
         name,
@@ -110,78 +105,7 @@ export class TetherMetrics {
           for (const e of snapshot().endpoints) this.inc({ endpoint: e.path }, read(e));
         },
       });
-    };
-
-    perEndpoint(
-      'tether_connections',
-      'Open WebSocket connections (any state).',
-      (e) => e.connections,
-      'gauge',
-    );
-    perEndpoint(
-      'tether_connections_ready',
-      'Connections welcomed and open.',
-      (e) => e.ready,
-      'gauge',
-    );
-    perEndpoint('tether_connects_total', 'WebSocket upgrades accepted.', (e) => e.accepted);
-    perEndpoint('tether_messages_in_total', 'Frames received from clients.', (e) => e.messagesIn);
-    perEndpoint('tether_messages_out_total', 'Frames sent to clients.', (e) => e.messagesOut);
-    perEndpoint('tether_bytes_in_total', 'WebSocket payload bytes received.', (e) => e.bytesIn);
-    perEndpoint('tether_bytes_out_total', 'WebSocket payload bytes sent.', (e) => e.bytesOut);
-    perEndpoint(
-      'tether_heartbeat_timeouts_total',
-      'Connections terminated as dead or half-open (close 4008).',
-      (e) => e.heartbeatTimeouts,
-    );
-    perEndpoint(
-      'tether_handshake_timeouts_total',
-      'Connections that sent no hello in time (close 4000).',
-      (e) => e.handshakeTimeouts,
-    );
-    perEndpoint(
-      'tether_rate_limited_total',
-      'Frames rejected by the per-connection rate limit (RATE_LIMITED).',
-      (e) => e.rateLimited,
-    );
-    perEndpoint(
-      'tether_slow_consumer_disconnects_total',
-      'Connections closed as slow consumers (close 4009; they resume).',
-      (e) => e.slowConsumers,
-    );
-    perEndpoint('tether_error_frames_total', 'Error frames sent to clients.', (e) => e.errors);
-    perEndpoint(
-      'tether_handlers_in_flight',
-      'Request and message handlers running now.',
-      (e) => e.inFlight,
-      'gauge',
-    );
-    perEndpoint(
-      'tether_replayed_messages_total',
-      'Messages and publications replayed to resuming or catching-up clients.',
-      (e) => e.replayed,
-    );
-    perEndpoint(
-      'tether_duplicates_dropped_total',
-      'Client messages received again after a reconnect and dropped (acked, not processed twice).',
-      (e) => e.duplicates,
-    );
-    perEndpoint(
-      'tether_sessions',
-      'Sessions held (connected, or disconnected within their resume window).',
-      (e) => e.sessions,
-      'gauge',
-    );
-    perEndpoint(
-      'tether_direct_messages_stored_total',
-      'Direct messages (sendTo, sendToUser, /api/send) stored for reliable delivery.',
-      (e) => e.delivery.messagesStored,
-    );
-    perEndpoint(
-      'tether_direct_messages_dropped_total',
-      'Unacknowledged direct messages dropped by the per-session retention bound (a later resume reports a gap).',
-      (e) => e.delivery.messagesDropped,
-    );
+    }
 
     new Counter({
       name: 'tether_disconnects_total',

@@ -1,3 +1,4 @@
+import { sumByKey, sumCounts } from '@tether/common';
 import { CloseCode } from '@tether/protocol';
 import type { CloseEvent } from '../connection-types.js';
 import type { ServerStats } from '../tether-server.js';
@@ -15,58 +16,37 @@ export function isNormalClose(event: CloseEvent): boolean {
   return code === CloseCode.SESSION_REPLACED;
 }
 
+/** The totals that are plain sums of the endpoint counter of the same name, in report order. */
+const SUMMED = [
+  'accepted',
+  'messagesIn',
+  'messagesOut',
+  'bytesIn',
+  'bytesOut',
+  'heartbeatTimeouts',
+  'handshakeTimeouts',
+  'slowConsumers',
+  'rateLimited',
+  'errorFrames',
+  'replayed',
+  'duplicates',
+] as const satisfies readonly (keyof StatsTotals)[];
+
 /** Sums of the endpoints' counters, for `/stats`. */
 export function totalsOf(stats: ServerStats): StatsTotals {
-  const t: StatsTotals = {
-    accepted: 0,
-    refused: {},
-    messagesIn: 0,
-    messagesOut: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    heartbeatTimeouts: 0,
-    handshakeTimeouts: 0,
-    slowConsumers: 0,
-    rateLimited: 0,
-    errorFrames: 0,
-    replayed: 0,
-    duplicates: 0,
-  };
-  for (const e of stats.endpoints) {
-    t.accepted += e.accepted;
-    for (const [reason, n] of Object.entries(e.refused))
-      t.refused[reason] = (t.refused[reason] ?? 0) + n;
-    t.messagesIn += e.messagesIn;
-    t.messagesOut += e.messagesOut;
-    t.bytesIn += e.bytesIn;
-    t.bytesOut += e.bytesOut;
-    t.heartbeatTimeouts += e.heartbeatTimeouts;
-    t.handshakeTimeouts += e.handshakeTimeouts;
-    t.slowConsumers += e.slowConsumers;
-    t.rateLimited += e.rateLimited;
-    t.errorFrames += e.errors;
-    t.replayed += e.replayed;
-    t.duplicates += e.duplicates;
-  }
-  return t;
+  const counters = stats.endpoints.map((e) => ({ ...e, errorFrames: e.errors }));
+  const { accepted, ...sums } = sumCounts(counters, SUMMED);
+  // `refused` second: the keys keep the order /stats has always shown.
+  return { accepted, refused: sumByKey(stats.endpoints.map((e) => e.refused)), ...sums };
 }
 
 export function closesOf(stats: ServerStats): Record<string, number> {
-  const closes: Record<string, number> = {};
-  for (const e of stats.endpoints) {
-    for (const [code, n] of Object.entries(e.closes)) closes[code] = (closes[code] ?? 0) + n;
-  }
-  return closes;
+  return sumByKey(stats.endpoints.map((e) => e.closes));
 }
 
 export function resumesOf(stats: ServerStats): { ok: number; failed: Record<string, number> } {
-  let ok = 0;
-  const failed: Record<string, number> = {};
-  for (const e of stats.endpoints) {
-    ok += e.resumes.ok;
-    for (const [reason, n] of Object.entries(e.resumes.failed)) {
-      failed[reason] = (failed[reason] ?? 0) + n;
-    }
-  }
-  return { ok, failed };
+  return {
+    ok: stats.endpoints.reduce((ok, e) => ok + e.resumes.ok, 0),
+    failed: sumByKey(stats.endpoints.map((e) => e.resumes.failed)),
+  };
 }

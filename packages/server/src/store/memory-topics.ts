@@ -17,8 +17,8 @@ import {
   checkCount,
   checkLimit,
   checkName,
-  checkPublication,
   newEpoch,
+  nextPublication,
   publicationBytes,
   takePage,
 } from './store-rules.js';
@@ -49,13 +49,10 @@ export class MemoryTopics {
     now: number,
     encode?: PublicationEncoder,
   ): Publication {
-    checkPublication(time, data);
-    const t = this.ensure(topic, now);
-    // Resolved before the offset is taken: a failing `historyFor` consumes nothing.
-    const { maxCount } = this.bounds.of(topic);
-    const base = { epoch: t.epoch, offset: t.head + 1, time, data };
-    // Encode before committing: a throwing encoder must not consume an offset.
-    const pub: Publication = Object.freeze({ ...base, frame: encode ? encode(base) : null });
+    const ensure = () => this.ensure(topic, now);
+    const next = nextPublication(topic, data, time, this.bounds, ensure, encode);
+    const { topic: t, maxCount } = next;
+    const pub = Object.freeze(next.pub);
     t.head = pub.offset;
     t.lastAt = time;
     if (maxCount > 0) {

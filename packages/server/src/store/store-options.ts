@@ -2,15 +2,7 @@
  * Options every store accepts (retention bounds, clock, sweep), validated at
  * construction with messages that name the option.
  */
-import {
-  type Clock,
-  checkFn,
-  checkInt,
-  checkKnownKeys,
-  isClock,
-  OptionError,
-  systemClock,
-} from '@tether/common';
+import { type Clock, checkClock, checkFn, checkInt, checkKnownKeys } from '@tether/common';
 import { STORE_DEFAULTS } from './defaults.js';
 import type { StoreError } from './store.js';
 import type { HistoryFor } from './topic-bounds.js';
@@ -89,13 +81,7 @@ export function resolveStoreOptions(
   extraKeys: readonly string[] = [],
 ): ResolvedStoreOptions {
   checkKnownKeys(prefix, options, [...STORE_OPTION_KEYS, ...extraKeys]);
-  const clock = options.clock ?? systemClock;
-  if (!isClock(clock)) {
-    throw new OptionError(
-      `${prefix}.clock`,
-      'expected a Clock (now, monotonic, setTimeout, clearTimeout)',
-    );
-  }
+  const clock = checkClock(`${prefix}.clock`, options.clock);
   const d = STORE_DEFAULTS;
   return {
     clock,
