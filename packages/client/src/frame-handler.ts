@@ -157,6 +157,11 @@ export class FrameHandler {
     const ref = frame.ref;
     if (!ref) return;
     if (ref.seq !== undefined && (ref.t === 'msg' || ref.t === 'req')) {
+      // Refused for good: its ack follows; that send() fails, the next ones go on.
+      if (frame.final === true) {
+        host.outbox.fail(ref.seq, error);
+        return;
+      }
       // A reliable frame the server did not process: it will come again, from it on.
       if (error.code === 'RATE_LIMITED') host.transmitter.dropped(ref.seq);
       return;

@@ -375,6 +375,7 @@ export abstract class ConnectionLifecycle extends ClientEvents {
       resumed: welcome.resumed,
       resumeFailure: welcome.reason,
       attempt: id,
+      welcomeData: welcome.data,
     });
   }
 

@@ -230,6 +230,21 @@ export class Outbox {
   }
 
   /**
+   * The server refused reliable message `seq` for good (an `error` with `final`): its
+   * `send()` rejects with `err` now. The entry stays until the ack that follows covers
+   * it, so that a resend keeps the order; the ack then settles nothing.
+   */
+  fail(seq: number, err: unknown): void {
+    for (const entry of this.entries) {
+      if (entry.kind !== 'reliable' || entry.seq !== seq) continue;
+      const settle = entry.settle;
+      entry.settle = undefined;
+      settle?.reject(err);
+      return;
+    }
+  }
+
+  /**
    * A new connection got its `welcome`; everything goes out again.
    *
    * Resumed: the server processed up to `ack`; those entries are dropped

@@ -195,6 +195,7 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
         c.int(k, 1, false, limits, `limits.${k}`);
       c.int('resumeWindow', 0);
       c.int('time', 0);
+      c.obj('data', true);
       break;
     }
     case 'ping':
@@ -271,6 +272,7 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
       c.str('code', 64);
       if (typeof value.message !== 'string') c.fail('message', 'a string');
       c.obj('ref', true);
+      if (value.final !== undefined) c.bool('final');
       break;
     case 'goodbye':
       c.int('code', 1000);

@@ -64,6 +64,11 @@ export interface WelcomeFrame {
   resumeWindow: number;
   /** Server wall-clock time (ms since epoch) when the welcome was sent. */
   time: number;
+  /**
+   * Application data for the client, when the server's `authenticate` hook gave some
+   * (the hub: the `data` of its backend's connect answer). A JSON object; absent when none.
+   */
+  data?: Record<string, Json>;
 }
 
 /** Either direction. App-level ping carrying the sender's clock. */
@@ -203,6 +208,13 @@ export interface ErrorFrame {
   code: string;
   message: string;
   ref?: ErrorRef;
+  /**
+   * Set on an error about a reliable `msg`/`req` (`ref.seq`) that the server refused for
+   * good: the frame counts as processed, is acknowledged, and is never run again. The
+   * client fails that frame's `send()` with this error and goes on with the next one.
+   * Absent: a reliable frame named by the error was not processed and comes again.
+   */
+  final?: boolean;
 }
 
 /** S->C. Sent right before a server-initiated close. */

@@ -64,6 +64,8 @@ export interface ConnectionIdentity {
   expiresAt: number | undefined;
   /** The upgrade request, kept for the hook when the token can be refreshed. */
   request: IncomingMessage | undefined;
+  /** Data for the client's `welcome` (the `welcome` of `authenticate`). */
+  welcome?: Readonly<Record<string, Json>> | undefined;
 }
 
 /** Messages held while the connection waits (an asynchronous hello); more is abuse. */
@@ -100,6 +102,8 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
   refreshAt: number | undefined;
   /** The upgrade request, for the hook on a refresh (kept only for expiring tokens). */
   readonly authRequest: IncomingMessage | undefined;
+  /** Data for the client's `welcome`, from `authenticate`. */
+  readonly welcomeData: Readonly<Record<string, Json>> | undefined;
   /** Numbers `auth` frames: the answer of an older one does nothing. */
   authAttempt = 0;
   private current: ConnectionState = 'handshake';
@@ -151,6 +155,7 @@ export class Connection implements TetherConnection, Subscriber, HeartbeatSubjec
     this.user = identity.user;
     this.data = identity.data;
     this.authRequest = identity.request;
+    this.welcomeData = identity.welcome;
     this.setTokenExpiry(identity.expiresAt, false);
     const now = host.clock.monotonic();
     this.connectedAt = host.clock.now();

@@ -204,6 +204,7 @@ function welcome(
     time: ctx.clock.now(),
   };
   if (grant.reason !== undefined) frame.reason = grant.reason;
+  if (conn.welcomeData !== undefined) frame.data = { ...conn.welcomeData };
   conn.session = grant.session;
   conn.client = hello.client;
   conn.enqueue(frame);

@@ -71,6 +71,7 @@ export type {
   TetherServerOptions,
   TopicAuthContext,
   TopicAuthorizer,
+  TopicVerdict,
 } from './options.js';
 export type { SendResult } from './sessions.js';
 export type {

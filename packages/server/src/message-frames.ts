@@ -1,4 +1,11 @@
-import { ErrorCode, type Json, type MsgFrame, type ReqFrame } from '@tether/protocol';
+import {
+  ErrorCode,
+  type ErrorCodeName,
+  type ErrorFrame,
+  type Json,
+  type MsgFrame,
+  type ReqFrame,
+} from '@tether/protocol';
 import type { Connection } from './connection.js';
 import { asOpen } from './connection-types.js';
 import { ReplyError } from './errors.js';
@@ -28,10 +35,14 @@ export function onMsg(ctx: RouterContext, conn: Connection, frame: MsgFrame): vo
     const handler = ctx.messageHandler;
     const listened = ctx.hasMessageListeners();
     if (handler === undefined && !listened) {
-      conn.sendError(
+      // Final: nobody will ever handle it, so holding it would block the session for good.
+      refused(
+        ctx,
+        conn,
+        session,
+        seq,
         errorFrame(ErrorCode.NO_HANDLER, 'this endpoint has no message handler', refOf(frame)),
       );
-      notProcessed(ctx, session, seq);
       return undefined;
     }
     if (listened) ctx.emitMessage({ connection: asOpen(conn), data, seq });
@@ -44,6 +55,16 @@ export function onMsg(ctx: RouterContext, conn: Connection, frame: MsgFrame): vo
       (_value, err) => {
         if (err === undefined) {
           session.processed(seq);
+          return;
+        }
+        if (err instanceof ReplyError) {
+          refused(
+            ctx,
+            conn,
+            session,
+            seq,
+            errorFrame(err.code as ErrorCodeName, truncate(err.message), refOf(frame)),
+          );
           return;
         }
         ctx.logger.error({ cid: conn.id, seq, err: errorMessage(err) }, 'message handler failed');
@@ -102,7 +123,26 @@ function admitted(ctx: RouterContext, conn: Connection, session: Session, seq: n
   return false;
 }
 
-/** A reliable frame whose handler failed (or that nobody handles): not processed, not acked. */
+/**
+ * A reliable `msg` refused for good (a `ReplyError` from the handler, or no handler): it
+ * counts as processed and is acked, and the client learns from the `final` error frame,
+ * sent before the ack, that its `send()` failed. The session keeps the frame for a
+ * resend of the same seq (the error may have been lost with the connection).
+ */
+function refused(
+  ctx: RouterContext,
+  conn: Connection,
+  session: Session,
+  seq: number,
+  frame: ErrorFrame,
+): void {
+  const final: ErrorFrame = { ...frame, final: true };
+  ctx.logger.debug({ cid: conn.id, seq, code: frame.code }, 'reliable message refused for good');
+  session.refused(seq, final);
+  conn.sendError(final);
+}
+
+/** A reliable frame whose handler failed: not processed, not acked. */
 function notProcessed(ctx: RouterContext, session: Session, seq: number): void {
   ctx.counters.failedProcessing += 1;
   session.failed(seq);
@@ -180,7 +220,8 @@ function runRequest(
       ok: false,
       error: { code: ErrorCode.NO_HANDLER, message: `no handler for method "${method}"` },
     });
-    outcome?.(false);
+    // A final answer: a reliable request nobody handles must not block the session.
+    outcome?.(true);
     return undefined;
   }
   const reply = (result: Json | undefined, err: unknown): void => {

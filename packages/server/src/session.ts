@@ -1,3 +1,4 @@
+import type { ErrorFrame } from '@tether/protocol';
 import type { Connection } from './connection.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
@@ -14,6 +15,12 @@ export interface SessionHost {
   /** Keeps a store write in view until it settles, so that shutdown can wait for it. */
   track<T>(write: Promise<T>): Promise<T>;
 }
+
+/**
+ * Refusals a session remembers for resends: a client resends only what it has not seen
+ * acked, which is at most its in-flight window, so the latest 64 cover a lost connection.
+ */
+const MAX_REMEMBERED_REFUSALS = 64;
 
 /** What happens to an arriving reliable client frame (`msg` or `req` with `seq`). */
 export type Admission =
@@ -56,6 +63,12 @@ export class Session {
   private claimed: number;
   /** Highest client seq committed to the store: what acks and `welcome.ack` say. */
   private persisted: number;
+  /**
+   * The latest reliable frames refused for good, by seq, with their `final` error: a
+   * resend of one (its error was lost with a connection) gets the error again before
+   * the ack. Bounded by {@link MAX_REMEMBERED_REFUSALS}; in memory only.
+   */
+  private readonly refusals = new Map<number, ErrorFrame>();
   private persisting = false;
   readonly out: SessionOutbox;
 
@@ -104,6 +117,8 @@ export class Session {
   /** Decides about an arriving reliable frame; a `run` claims its seq. */
   admit(seq: number): Admission {
     if (seq <= this.claimed) {
+      const refusal = this.refusals.get(seq);
+      if (refusal !== undefined && seq <= this.processedSeq) this.connection?.sendError(refusal);
       if (seq <= this.persisted) {
         this.connection?.ack(this.persisted, true);
       } else if (seq <= this.processedSeq && !this.persisting) {
@@ -127,6 +142,20 @@ export class Session {
     if (seq !== this.processedSeq + 1) return;
     this.processedSeq = seq;
     this.persist();
+  }
+
+  /**
+   * `seq` was refused for good (`final` error): processed as far as the order goes, and
+   * remembered for a resend of it.
+   */
+  refused(seq: number, error: ErrorFrame): void {
+    if (seq !== this.processedSeq + 1) return;
+    this.refusals.set(seq, error);
+    if (this.refusals.size > MAX_REMEMBERED_REFUSALS) {
+      const oldest = this.refusals.keys().next().value;
+      if (oldest !== undefined) this.refusals.delete(oldest);
+    }
+    this.processed(seq);
   }
 
   /**

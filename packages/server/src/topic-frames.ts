@@ -7,9 +7,9 @@ import {
   type UnsubFrame,
 } from '@tether/protocol';
 import type { Connection } from './connection.js';
-import { errorFrame, errorMessage, refOf } from './frame-errors.js';
+import { errorFrame, errorMessage, refOf, truncate } from './frame-errors.js';
 import { serial, settle, track } from './handler-runner.js';
-import type { TopicAuthorizer } from './options.js';
+import type { TopicAuthorizer, TopicVerdict } from './options.js';
 import type { RouterContext } from './router-context.js';
 import { TopicError } from './topics.js';
 
@@ -37,11 +37,11 @@ export function onPublish(ctx: RouterContext, conn: Connection, frame: PublishFr
     );
     return;
   }
-  authorized(ctx, conn, authorize, frame.topic, frame.data, refOf(frame), () => {
+  authorized(ctx, conn, authorize, frame.topic, frame.data, refOf(frame), (data) => {
     // Answered once the store committed it (and it was queued to the subscribers). In
     // flight until then: a graceful shutdown must not close before the answer of a
     // publication it stored (a retrying publisher would publish it twice).
-    const answered = ctx.topics.publish(frame.topic, frame.data).then(
+    const answered = ctx.topics.publish(frame.topic, data).then(
       ({ epoch, offset }) =>
         conn.enqueue(
           frame.id === undefined
@@ -88,10 +88,10 @@ function authorized(
   topic: string,
   data: Json | undefined,
   ref: ErrorRef,
-  allow: () => void,
+  allow: (data: Json) => void,
 ): void {
   if (authorizer === undefined) {
-    allow();
+    allow(data ?? null);
     return;
   }
   serial(ctx, conn, () =>
@@ -107,11 +107,32 @@ function authorized(
             { cid: conn.id, topic, err: errorMessage(err) },
             'authorize hook failed',
           );
-        if (verdict === true) allow();
+        if (verdict === true) allow(data ?? null);
+        else if (isRewrite(verdict)) allow(verdict.data);
         else
-          conn.sendError(errorFrame(ErrorCode.FORBIDDEN, `not allowed on topic "${topic}"`, ref));
+          conn.sendError(
+            errorFrame(
+              ErrorCode.FORBIDDEN,
+              isRefusal(verdict) ? truncate(verdict.refuse) : `not allowed on topic "${topic}"`,
+              ref,
+            ),
+          );
       },
     ),
+  );
+}
+
+/** A verdict that allows a publication with other data. */
+function isRewrite(verdict: TopicVerdict | undefined): verdict is { data: Json } {
+  return typeof verdict === 'object' && verdict !== null && 'data' in verdict;
+}
+
+/** A verdict that refuses with a reason of its own. */
+function isRefusal(verdict: TopicVerdict | undefined): verdict is { refuse: string } {
+  return (
+    typeof verdict === 'object' &&
+    verdict !== null &&
+    typeof (verdict as { refuse?: unknown }).refuse === 'string'
   );
 }
 
