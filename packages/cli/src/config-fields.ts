@@ -1,5 +1,5 @@
 import * as p from './config-parsers.js';
-import type { JwtAlgorithm, LogLevel } from './config-types.js';
+import type { BackendEvent, JwtAlgorithm, LogLevel } from './config-types.js';
 
 /**
  * Every setting of the hub, once: its key in the config file (dotted for nested
@@ -31,6 +31,14 @@ const LOG_LEVELS: readonly LogLevel[] = [
   'debug',
   'trace',
   'silent',
+];
+export const BACKEND_EVENTS: readonly BackendEvent[] = [
+  'message',
+  'request',
+  'connect',
+  'publish',
+  'subscribe',
+  'disconnect',
 ];
 export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = [
   'HS256',
@@ -326,6 +334,61 @@ export const FIELDS: readonly FieldSpec[] = [
     env: ['TETHER_DEMO'],
     parse: p.bool,
     help: 'serve the demo page at / (default true)',
+  },
+  {
+    key: 'backend.url',
+    flag: '--backend-url',
+    arg: '<url>',
+    env: ['TETHER_BACKEND_URL'],
+    parse: p.httpUrl,
+    help: "your backend's base URL: client messages and requests are POSTed to it (docs/backend.md)",
+  },
+  {
+    key: 'backend.secret',
+    flag: '--backend-secret',
+    arg: '<s>',
+    env: ['TETHER_BACKEND_SECRET'],
+    parse: p.str({ minLength: 32, what: 'an HMAC secret (32+ characters)' }),
+    help: 'signs every backend request (X-Tether-Signature, HMAC-SHA256; 32+ characters)',
+  },
+  {
+    key: 'backend.events',
+    flag: '--backend-events',
+    arg: '<list>',
+    env: ['TETHER_BACKEND_EVENTS'],
+    parse: p.subsetOf(BACKEND_EVENTS),
+    help: 'events forwarded: message, request, connect, publish, subscribe, disconnect (default message,request)',
+  },
+  ...BACKEND_EVENTS.map(
+    (event): FieldSpec => ({
+      key: `backend.paths.${event}`,
+      parse: p.urlPath,
+      help: `path of ${event} calls (default /tether/${event})`,
+    }),
+  ),
+  {
+    key: 'backend.timeoutMs',
+    env: ['TETHER_BACKEND_TIMEOUT'],
+    parse: p.duration(100, 600_000),
+    help: 'deadline of one backend request (default 10s)',
+  },
+  {
+    key: 'backend.concurrency',
+    env: ['TETHER_BACKEND_CONCURRENCY'],
+    parse: p.int(1, 10_000),
+    help: 'backend requests in flight at once, whole hub (default 64)',
+  },
+  {
+    key: 'backend.retry.minDelayMs',
+    env: ['TETHER_BACKEND_RETRY_MIN'],
+    parse: p.duration(1, 3_600_000),
+    help: 'first retry delay of a message the backend failed (default 200ms; full jitter, doubling)',
+  },
+  {
+    key: 'backend.retry.maxDelayMs',
+    env: ['TETHER_BACKEND_RETRY_MAX'],
+    parse: p.duration(1, 3_600_000),
+    help: 'largest retry delay of a message (default 10s)',
   },
 ];
 

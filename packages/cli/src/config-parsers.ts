@@ -305,3 +305,47 @@ export const topics: Parser<Record<string, TopicRule>> = (value) => {
   }
   return rules;
 };
+
+/** `backend.url`: an absolute http(s) URL without a query or fragment (paths are appended). */
+export const httpUrl: Parser<string> = (value) => {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (
+    url === undefined ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.search !== '' ||
+    url.hash !== ''
+  ) {
+    throw new FieldError(
+      `expected an http:// or https:// URL without a query, e.g. "http://127.0.0.1:8000", got ${show(value)}`,
+    );
+  }
+  return url.href.replace(/\/+$/, '');
+};
+
+/** A backend path: starts with `/`, no query, at most 512 characters. */
+export const urlPath: Parser<string> = (value) => {
+  if (typeof value !== 'string' || !/^\/[^?#\s]{0,511}$/.test(value)) {
+    throw new FieldError(
+      `expected a path starting with "/", e.g. "/tether/message", got ${show(value)}`,
+    );
+  }
+  return value;
+};
+
+/** A list of distinct items of `choices` (comma-separated in flags and the environment). */
+export function subsetOf<T extends string>(choices: readonly T[]): Parser<T[]> {
+  return (value, text) => {
+    const items = list(value, text);
+    for (const item of items) {
+      if (!(choices as readonly string[]).includes(item)) {
+        throw new FieldError(`"${item}" is not one of ${choices.join(', ')}`);
+      }
+    }
+    return [...new Set(items)] as T[];
+  };
+}

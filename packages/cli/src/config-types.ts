@@ -56,6 +56,10 @@ export type AuthConfig =
       mode: 'none';
     }
   | {
+      /** The backend's connect hook decides (`backend.events` has `connect`; docs/backend.md). */
+      mode: 'backend';
+    }
+  | {
       mode: 'jwt';
       /** HMAC secret (HS256/384/512). Exactly one of `secret` and `publicKey`. */
       secret: string | undefined;
@@ -80,6 +84,33 @@ export type AuthConfig =
        */
       topicsClaim: 'required' | 'optional';
     };
+
+/** Events the hub forwards to the application's backend (docs/backend.md). */
+export type BackendEvent =
+  | 'message'
+  | 'request'
+  | 'connect'
+  | 'publish'
+  | 'subscribe'
+  | 'disconnect';
+
+/** The application's backend: where the hub forwards client events over HTTP. */
+export interface BackendConfig {
+  /** Base URL (`http://127.0.0.1:8000`); undefined: no backend. */
+  url: string | undefined;
+  /** HMAC-SHA256 key that signs every request (`X-Tether-Signature`); undefined: unsigned. */
+  secret: string | undefined;
+  /** Events forwarded. */
+  events: BackendEvent[];
+  /** Path of each event, appended to `url`. */
+  paths: Record<BackendEvent, string>;
+  /** Deadline of one HTTP request to the backend, ms. */
+  timeoutMs: number;
+  /** HTTP requests to the backend in flight at once, for the whole hub. */
+  concurrency: number;
+  /** Retry backoff of messages (full jitter, doubling): first and largest delay, ms. */
+  retry: { minDelayMs: number; maxDelayMs: number };
+}
 
 /** Log levels of the hub's pino logger. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -145,6 +176,8 @@ export interface HubConfig {
   dashboard: boolean;
   /** Serve the demo page at / and the browser client at /tether-client.js. */
   demo: boolean;
+  /** The application's backend (docs/backend.md). */
+  backend: BackendConfig;
 }
 
 /**
@@ -199,4 +232,24 @@ export const HUB_DEFAULTS = {
    * namespace are refused.
    */
   topics: { 'demo:*': { publish: 'authenticated', subscribe: 'authenticated' } },
+  /** Messages and requests: what a backend is for; the rest are asked for by name. */
+  backendEvents: ['message', 'request'],
+  backendPaths: {
+    message: '/tether/message',
+    request: '/tether/request',
+    connect: '/tether/connect',
+    publish: '/tether/publish',
+    subscribe: '/tether/subscribe',
+    disconnect: '/tether/disconnect',
+  },
+  /** 10 s: a backend slower than that is treated as down for this attempt (retried for messages). */
+  backendTimeoutMs: 10_000,
+  /**
+   * 64 requests in flight to the backend for the whole hub: a busy backend gets a bounded
+   * load (messages of one session go one at a time anyway); the rest wait their turn.
+   */
+  backendConcurrency: 64,
+  /** Retries of messages: full jitter from 200 ms, doubling, at most 10 s apart. */
+  backendRetryMinDelayMs: 200,
+  backendRetryMaxDelayMs: 10_000,
 } as const;

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { TetherError } from '@tether/common';
-import { FIELD_BY_KEY, FIELDS } from './config-fields.js';
+import { BACKEND_EVENTS, FIELD_BY_KEY, FIELDS } from './config-fields.js';
 import { FieldError } from './config-parsers.js';
 import {
   type AuthConfig,
+  type BackendConfig,
+  type BackendEvent,
   HUB_DEFAULTS,
   type HubConfig,
   type JwtAlgorithm,
@@ -245,6 +247,7 @@ function buildConfig(
   const optional = <T>(key: string): T | undefined => get<T | undefined>(key, undefined);
   const d = HUB_DEFAULTS;
 
+  const backend = resolveBackend(get, optional, raw);
   const config: HubConfig = {
     port: get('port', d.port),
     host: get('host', d.host),
@@ -275,7 +278,7 @@ function buildConfig(
       maxAgeMs: get('history.maxAgeMs', d.historyMaxAgeMs),
     },
     topics: get<Record<string, TopicRule>>('topics', structuredClone(d.topics)),
-    auth: resolveAuth(get, optional, raw, cwd, warnings, get('host', d.host)),
+    auth: resolveAuth(get, optional, raw, cwd, warnings, get('host', d.host), backend),
     api: {
       key: optional('api.key'),
       adminKey: optional('api.adminKey'),
@@ -287,6 +290,7 @@ function buildConfig(
     log: { level: get<LogLevel>('log.level', d.logLevel) },
     dashboard: get('dashboard', true),
     demo: get('demo', true),
+    backend,
   };
   const { headersTimeoutMs, requestTimeoutMs } = config.limits;
   if (requestTimeoutMs < headersTimeoutMs) {
@@ -301,6 +305,46 @@ function buildConfig(
 type Get = <T>(key: string, fallback: T) => T;
 type Optional = <T>(key: string) => T | undefined;
 
+/** The backend settings, with the checks that span several keys. */
+function resolveBackend(
+  get: Get,
+  optional: Optional,
+  raw: (key: string) => RawValue | undefined,
+): BackendConfig {
+  const d = HUB_DEFAULTS;
+  const where = (key: string): string => raw(key)?.label ?? key;
+  const paths = {} as Record<BackendEvent, string>;
+  for (const event of BACKEND_EVENTS)
+    paths[event] = get(`backend.paths.${event}`, d.backendPaths[event]);
+  const backend: BackendConfig = {
+    url: optional('backend.url'),
+    secret: optional('backend.secret'),
+    events: get<BackendEvent[]>('backend.events', [...d.backendEvents]),
+    paths,
+    timeoutMs: get('backend.timeoutMs', d.backendTimeoutMs),
+    concurrency: get('backend.concurrency', d.backendConcurrency),
+    retry: {
+      minDelayMs: get('backend.retry.minDelayMs', d.backendRetryMinDelayMs),
+      maxDelayMs: get('backend.retry.maxDelayMs', d.backendRetryMaxDelayMs),
+    },
+  };
+  if (backend.retry.maxDelayMs < backend.retry.minDelayMs) {
+    throw new ConfigError(
+      `${where('backend.retry.maxDelayMs')}: must be at least backend.retry.minDelayMs (${backend.retry.minDelayMs} ms), got ${backend.retry.maxDelayMs} ms`,
+    );
+  }
+  if (backend.url === undefined) {
+    for (const key of ['backend.secret', 'backend.events']) {
+      if (raw(key) !== undefined) {
+        throw new ConfigError(
+          `${where(key)}: needs backend.url (TETHER_BACKEND_URL, --backend-url)`,
+        );
+      }
+    }
+  }
+  return backend;
+}
+
 /** The auth settings, with the checks that span several keys. */
 function resolveAuth(
   get: Get,
@@ -309,11 +353,23 @@ function resolveAuth(
   cwd: string,
   warnings: string[],
   host: string,
+  backend: BackendConfig,
 ): AuthConfig {
   const mode = get<'jwt' | 'none'>('auth.mode', HUB_DEFAULTS.authMode);
   const secret = optional<string>('auth.secret');
   const keyText = optional<string>('auth.publicKey');
   const where = (key: string): string => raw(key)?.label ?? key;
+  if (backend.url !== undefined && backend.events.includes('connect')) {
+    // One authority decides who connects: two would disagree about users and topics.
+    for (const key of ['auth.secret', 'auth.publicKey']) {
+      if (raw(key) !== undefined) {
+        throw new ConfigError(
+          `${where(key)}: the backend's connect hook decides who connects (${where('backend.events')} has connect); remove the JWT key or drop connect`,
+        );
+      }
+    }
+    return { mode: 'backend' };
+  }
   if (mode === 'none') {
     for (const key of ['auth.secret', 'auth.publicKey', 'auth.issuer', 'auth.audience']) {
       if (raw(key) !== undefined) {

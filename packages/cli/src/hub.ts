@@ -18,6 +18,7 @@ import {
   TetherServer,
 } from '@tether/server';
 import pino from 'pino';
+import { backendStats, createGateway, requireGateway } from './backend-hub.js';
 import type { HubConfig } from './config-types.js';
 import { createHttpApi } from './http-api.js';
 import { ApiError, sendError, sendJson } from './http-errors.js';
@@ -96,8 +97,12 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     logger.info({ ip: context.ip, reason }, 'token refused');
     sampler?.recordError({ kind: 'auth', code: 4001, message: reason, ip: context.ip });
   };
+  const gateway = createGateway(config, logger);
   // First: a bad public key fails here, before anything needs cleaning up.
-  const authenticate = await createAuthenticate(config.auth, onRefusal);
+  const authenticate =
+    config.auth.mode === 'backend'
+      ? requireGateway(gateway).authenticate
+      : await createAuthenticate(config.auth, onRefusal);
 
   const rawStore = openStore(config);
   let metrics: TetherMetrics | undefined;
@@ -139,16 +144,23 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       maxPendingRequests: config.limits.maxPendingRequests,
       ...(origins === undefined ? {} : { origins }),
       authenticate,
-      authorizePublish: ({ connection, topic }) =>
-        access.allows('publish', topic, connectionAuth(connection.data, connection.user)),
+      // The namespaces decide first (fail closed); then the backend, when it is asked.
+      authorizePublish: ({ connection, topic, data }) =>
+        access.allows('publish', topic, connectionAuth(connection.data, connection.user)) &&
+        (gateway?.forwards('publish') !== true ||
+          gateway.authorizePublish(connection, topic, data)),
       authorizeSubscribe: ({ connection, topic }) =>
-        access.allows('subscribe', topic, connectionAuth(connection.data, connection.user)),
+        access.allows('subscribe', topic, connectionAuth(connection.data, connection.user)) &&
+        (gateway?.forwards('subscribe') !== true || gateway.authorizeSubscribe(connection, topic)),
     });
+    gateway?.attach(endpoint);
   } catch (err) {
+    gateway?.close();
     await rawStore.close().catch(() => {});
     throw err;
   }
   metrics = new TetherMetrics(tether, { processMetrics: options.processMetrics ?? true });
+  gateway?.monitor.register(metrics.registry);
   sampler = new StatsSampler(tether, { store: rawStore });
   sampler.start();
 
@@ -162,6 +174,8 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     closing ??= (async () => {
       draining = true;
       logger.info({}, 'draining');
+      // Deliveries to the backend stop: unacked, their messages come again after a restart.
+      gateway?.close();
       // The HTTP server keeps listening during the drain so late upgrades get 503 +
       // Retry-After and /readyz answers 503; then it closes.
       await tether.close(closeOptions);
@@ -209,7 +223,11 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       sampler,
       checks: [
         { name: 'store', check: async () => void (await rawStore.getSession('tether-readyz')) },
+        ...(gateway === undefined
+          ? []
+          : [{ name: 'backend', critical: false, check: () => gateway.check() }]),
       ],
+      ...(gateway === undefined ? {} : { statsExtra: () => ({ backend: backendStats(gateway) }) }),
     }),
     createHttpApi({
       tether,
@@ -285,6 +303,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       });
     });
   } catch (err) {
+    gateway?.close();
     sampler.stop();
     metrics.dispose();
     await tether.close({ drainTimeoutMs: 0 });
@@ -375,6 +394,11 @@ function announce(
     io.stderr(`tether: WARNING: ${message}`);
     logger.warn({}, message);
   };
+  if (config.backend.url !== undefined) {
+    io.stdout(
+      `  backend: ${config.backend.url} (${config.backend.events.join(', ')}${config.backend.secret === undefined ? '; unsigned' : '; signed'})`,
+    );
+  }
   if (config.auth.mode === 'none') {
     warn(
       'authentication is OFF (insecure development mode): anyone who can reach this port can connect, subscribe and publish; configure a JWT secret or public key for production',

@@ -66,6 +66,11 @@ export interface Endpoint {
   ): Disposer;
   /** Registers the handler of request `method`, replacing an earlier one; returns the disposer. */
   handle(method: string, handler: RequestHandler): Disposer;
+  /**
+   * Sets the handler of requests whose method has no handler of its own (one per
+   * endpoint; the hub forwards them to its backend); returns the disposer.
+   */
+  onRequest(handler: RequestHandler): Disposer;
   /** Sets the message handler (one per endpoint); returns the disposer. */
   onMessage(handler: MessageHandler): Disposer;
   /**
@@ -116,6 +121,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   private readonly registry = new Map<string, Connection>();
   private readonly acceptor: UpgradeAcceptor;
   private readonly handlers = new Map<string, RequestHandler>();
+  private anyRequestHandler: RequestHandler | undefined;
   private messageHandler: MessageHandler | undefined;
   private readonly events: Emitter<EndpointEvents>;
   private readonly sessions: SessionRegistry;
@@ -179,7 +185,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
       counters: this.counters,
       sessions: this.sessions,
       topics: shared.topics,
-      requestHandler: (method) => this.handlers.get(method),
+      requestHandler: (method) => this.handlers.get(method) ?? this.anyRequestHandler,
       get messageHandler() {
         return self.messageHandler;
       },
@@ -209,6 +215,15 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     this.handlers.set(method, handler);
     return () => {
       if (this.handlers.get(method) === handler) this.handlers.delete(method);
+    };
+  }
+
+  onRequest(handler: RequestHandler): Disposer {
+    if (typeof handler !== 'function')
+      throw new TypeError('onRequest(handler): expected a function');
+    this.anyRequestHandler = handler;
+    return () => {
+      if (this.anyRequestHandler === handler) this.anyRequestHandler = undefined;
     };
   }
 
