@@ -38,6 +38,18 @@ const DEPS = [
       }).status === 0,
   },
   {
+    // `python3 -m venv` for the FastAPI example's test (examples/backend-fastapi): Debian
+    // ships ensurepip, which venv needs, in its own package.
+    name: 'python3 venv',
+    pkg: 'python3-venv',
+    present: () =>
+      isExecutable('/usr/bin/python3') &&
+      spawnSync('/usr/bin/python3', ['-c', 'import ensurepip'], {
+        stdio: 'ignore',
+        timeout: 15_000,
+      }).status === 0,
+  },
+  {
     // /usr/bin/prometheus and /usr/bin/promtool. Without its recommends: they would pull
     // prometheus-node-exporter, ipmitool, smartmontools and friends (35 packages instead
     // of 12), none of which the tests use. The tests run their own instance on a free

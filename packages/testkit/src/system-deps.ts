@@ -9,6 +9,8 @@ export const SYSTEM_DEPS = {
   'redis-server': { path: '/usr/bin/redis-server', debianPackage: 'redis-server' },
   chromium: { path: '/usr/bin/chromium', debianPackage: 'chromium' },
   'python3-websockets': { path: '/usr/bin/python3', debianPackage: 'python3-websockets' },
+  /** `python3 -m venv` (Debian splits ensurepip out of python3): the FastAPI example's venv. */
+  'python3-venv': { path: '/usr/bin/python3', debianPackage: 'python3-venv' },
   prometheus: { path: '/usr/bin/prometheus', debianPackage: 'prometheus' },
   promtool: { path: '/usr/bin/promtool', debianPackage: 'prometheus' },
 } as const;
@@ -71,8 +73,10 @@ function probe(dep: SystemDep): boolean {
   } catch {
     return false;
   }
-  if (dep !== 'python3-websockets') return true;
-  const result = spawnSync(path, ['-c', 'import websockets'], { stdio: 'ignore', timeout: 15_000 });
+  const module =
+    dep === 'python3-websockets' ? 'websockets' : dep === 'python3-venv' ? 'ensurepip' : undefined;
+  if (module === undefined) return true;
+  const result = spawnSync(path, ['-c', `import ${module}`], { stdio: 'ignore', timeout: 15_000 });
   return result.status === 0;
 }
 
