@@ -4,7 +4,13 @@
  * Node backend on loopback, the real client, and the fault proxy for connection cuts.
  */
 import { TetherClient } from '@tether/client';
-import { createFaultProxy, type FaultProxy, waitFor, withTimeout } from '@tether/testkit';
+import {
+  createFaultProxy,
+  type FaultProxy,
+  getFreePort,
+  waitFor,
+  withTimeout,
+} from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { ServeHandle } from '../src/index.js';
@@ -179,6 +185,36 @@ describe('messages', () => {
     expect(
       backend.calls.filter((call) => (call.body.data as { n?: number })?.n === 5),
     ).toHaveLength(1);
+  });
+});
+
+describe('a backend that is not there yet', () => {
+  it('retries a message while its connection is refused, and delivers it once the backend listens', async () => {
+    const port = await getFreePort();
+    const { hub } = await startTestHub({
+      backend: { url: `http://${HOST}:${port}`, retry: { minDelayMs: 20, maxDelayMs: 200 } },
+    });
+    const c = client(`ws://${HOST}:${hub.port}/ws`);
+    await c.connect();
+    let resolved = false;
+    const sent = c.send({ n: 1 }).then(() => {
+      resolved = true;
+    });
+    await waitFor(
+      async () =>
+        (await metric(
+          hub,
+          'tether_backend_requests_total',
+          'event="message",outcome="unreachable"',
+        )) >= 2 || undefined,
+      { timeoutMs: 10_000, message: 'refused calls counted' },
+    );
+    expect(resolved).toBe(false);
+    const backend = await startBackend(undefined, port);
+    cleanups.push(() => backend.close());
+    await withTimeout(sent, 10_000, 'the send once the backend listens');
+    expect(acceptedNumbers(backend.calls)).toEqual([1]);
+    expect(backend.calls[0]?.headers['x-tether-signature']).toBeUndefined();
   });
 });
 

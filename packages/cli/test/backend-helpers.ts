@@ -41,7 +41,7 @@ export function verifySignature(
   );
 }
 
-export async function startBackend(secret?: string): Promise<TestBackend> {
+export async function startBackend(secret?: string, port = 0): Promise<TestBackend> {
   const calls: BackendCall[] = [];
   const backend: TestBackend = {
     url: '',
@@ -78,10 +78,10 @@ export async function startBackend(secret?: string): Promise<TestBackend> {
       response.end(out);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as AddressInfo).port;
   Object.assign(backend, {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
