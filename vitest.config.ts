@@ -1,8 +1,20 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import SummaryReporter from './scripts/summary-reporter.js';
+import { SLOW, TEST_EXCLUDE, TEST_FILES, UNIT } from './vitest.tiers.js';
 
-const PACKAGES = ['common', 'protocol', 'testkit', 'server', 'client', 'dashboard', 'cli'] as const;
+const PACKAGES = [
+  'common',
+  'protocol',
+  'fault-proxy',
+  'testkit',
+  'server',
+  'store-sqlite',
+  'client',
+  'dashboard',
+  'hub',
+  'cli',
+] as const;
 
 const fromRoot = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
@@ -11,14 +23,60 @@ export default defineConfig({
     // Tests run against the sources, never a stale dist/: `@tether/server` resolves to
     // packages/server/src/index.ts. Relative imports in the sources are NodeNext style
     // (`./frames.js`); Vite maps those to the `.ts` file when the importer is TypeScript.
-    alias: PACKAGES.map((name) => ({
-      find: new RegExp(`^@tether/${name}$`),
-      replacement: fromRoot(`./packages/${name}/src/index.ts`),
-    })),
+    alias: [
+      ...PACKAGES.map((name) => ({
+        find: new RegExp(`^@tether/${name}$`),
+        replacement: fromRoot(`./packages/${name}/src/index.ts`),
+      })),
+      // Subpath exports: `@tether/server/ops` (metrics, stats, ops endpoints) and
+      // `@tether/server/store` (the parts a store implementation shares).
+      {
+        find: /^@tether\/server\/ops$/,
+        replacement: fromRoot('./packages/server/src/ops/index.ts'),
+      },
+      {
+        find: /^@tether\/server\/store$/,
+        replacement: fromRoot('./packages/server/src/store-kit.ts'),
+      },
+    ],
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts'],
-    exclude: ['**/node_modules/**', '**/dist/**'],
+    // Three tiers (vitest.tiers.ts decides which file runs in which); `npm test` runs all
+    // of them, `npm run test:unit|test:e2e|test:slow` one. The groupOrder runs the fast
+    // tiers first, so a broken rule fails in seconds, not after the minute-long suites.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: UNIT,
+          exclude: TEST_EXCLUDE,
+          // Fails a unit test that opens a socket or starts a process.
+          setupFiles: [fromRoot('./scripts/unit-tier-guard.ts')],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: TEST_FILES,
+          exclude: [...TEST_EXCLUDE, ...UNIT, ...SLOW],
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'slow',
+          include: SLOW,
+          exclude: TEST_EXCLUDE,
+          // Chaos, stability and the audits measure real time: on 2 cores they run alone.
+          maxWorkers: 1,
+          sequence: { groupOrder: 2 },
+        },
+      },
+    ],
     environment: 'node',
     // Child processes instead of worker threads: tests spawn redis-server and Chromium,
     // bind sockets and use native addons (better-sqlite3); a process per worker isolates

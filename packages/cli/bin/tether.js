@@ -6,7 +6,7 @@ const argv = process.argv.slice(2);
 // The measuring tools report a failure as a verdict with a reason: one line and exit 1,
 // also for an error nothing inside them expected (that is a bug to report, not a crash).
 // `serve` keeps Node's default, a stack trace, for whoever runs the server.
-const tool = ['probe', 'bench', 'chaos'].includes(argv[0] ?? '') ? argv[0] : undefined;
+const tool = ['probe', 'bench', 'chaos', 'stability'].includes(argv[0] ?? '') ? argv[0] : undefined;
 const oneLine = (err) => {
   if (!(err instanceof Error)) return String(err);
   return err.code === undefined ? err.message : `${err.message} (${err.code})`;

@@ -1,29 +1,68 @@
-import { TetherError } from '@tether/common';
-import type { ConfigLayer } from './config.js';
-import { FIELD_BY_FLAG, FIELDS } from './config-fields.js';
+import { type ConfigLayer, formatDefault, HUB_SETTINGS, type Setting } from '@tether/hub';
+import { type FlagSpec, parseFlags, UsageError } from './flags.js';
 
-/** A command line the CLI cannot run; the message names the flag. Exit status 2. */
-export class UsageError extends TetherError {
-  override name = 'UsageError';
-
-  constructor(message: string) {
-    super('USAGE', message, { retryable: false });
-  }
-}
+export { UsageError } from './flags.js';
 
 /** What `tether serve` was given on its command line (values are checked later, with the rest of the configuration). */
 export interface ServeArgs {
   help: boolean;
+  /** `--print-schema`: print the JSON Schema of the config file and exit. */
+  printSchema: boolean;
   /** `--config PATH`. */
   configPath: string | undefined;
   /** Flag values by config key. */
   flags: ConfigLayer;
 }
 
-const flagLines = FIELDS.filter((f) => f.flag !== undefined).map((f) => {
-  const left = `  ${f.flag}${f.arg === undefined ? '' : ` ${f.arg}`}`;
-  return `${left.padEnd(32)} ${f.help}`;
-});
+/** The flags of `tether serve`, from the config schema: name (without `--`) to its setting. */
+const FLAG_SETTINGS = new Map<string, { setting: Setting; value?: string }>();
+for (const setting of HUB_SETTINGS) {
+  if (setting.flag !== undefined) FLAG_SETTINGS.set(setting.flag.slice(2), { setting });
+  if (setting.switchFlag !== undefined) {
+    FLAG_SETTINGS.set(setting.switchFlag.flag.slice(2), {
+      setting,
+      value: setting.switchFlag.value,
+    });
+  }
+}
+
+const SERVE_FLAGS: Record<string, FlagSpec> = {
+  config: { kind: 'raw' },
+  'print-schema': { kind: 'bool', noValue: true },
+};
+for (const [name, { value }] of FLAG_SETTINGS) {
+  SERVE_FLAGS[name] = value === undefined ? { kind: 'raw' } : { kind: 'bool', noValue: true };
+}
+
+const line = (left: string, help: string): string => `  ${left.padEnd(30)} ${help}`;
+
+/** One `--help` line per flag: its description and default, both from the schema. */
+function flagLines(): string[] {
+  const lines: string[] = [];
+  for (const setting of HUB_SETTINGS) {
+    if (setting.flag === undefined) continue;
+    const shown = formatDefault(setting);
+    lines.push(
+      line(
+        `${setting.flag} ${setting.arg ?? '<value>'}`,
+        `${setting.description}${shown === undefined ? '' : ` (default ${shown})`}`,
+      ),
+    );
+    if (setting.switchFlag !== undefined) {
+      lines.push(line(setting.switchFlag.flag, setting.switchFlag.help));
+    }
+  }
+  return lines;
+}
+
+/** The settings without a flag: their environment variables and defaults. */
+function otherLines(): string[] {
+  return HUB_SETTINGS.filter((s) => s.flag === undefined).map((setting) => {
+    const shown = formatDefault(setting);
+    const env = setting.env === undefined ? 'config file only' : setting.env.join(', ');
+    return `  ${setting.key} (${env})${shown === undefined ? '' : `: default ${shown}`}`;
+  });
+}
 
 export const SERVE_USAGE = `Usage: tether serve [options]
 
@@ -32,24 +71,20 @@ Runs the Tether hub: WebSocket endpoint /ws, HTTP API /api/*, /healthz, /readyz,
 
 Settings come from flags, then environment variables (TETHER_*), then the config file
 (tether.config.json in the working directory, or --config PATH), then defaults.
-Every setting is described in docs/configuration.md.
+Every setting is described in docs/configuration.md. Durations: 500ms, 25s, 2m, 1h.
 
 Options:
-  --config <path>                config file (default ./tether.config.json if it exists)
-${flagLines.join('\n')}
-  -h, --help                     show this help
+${line('--config <path>', 'config file (default ./tether.config.json if it exists)')}
+${flagLines().join('\n')}
+${line('--print-schema', 'print the JSON Schema of the config file and exit')}
+${line('-h, --help', 'show this help')}
+
+Settings without a flag (environment variables, or the config file):
+${otherLines().join('\n')}
 
 Authentication is on by default (JWT): set TETHER_JWT_SECRET or --jwt-secret, or use
 --insecure for local development. SIGTERM or SIGINT drains connections (goodbye + close
 1012) and exits 0.`;
-
-export const USAGE = `Usage: tether <command> [options]
-
-Commands:
-  serve    run the Tether hub (tether serve --help for its options)
-
-Options:
-  -h, --help    show this help`;
 
 /**
  * Parses the arguments after `serve`: `--flag value`, `--flag=value`, and value-less
@@ -58,43 +93,28 @@ Options:
  * throws a `ConfigError` naming the flag). Throws a {@link UsageError} naming the flag.
  */
 export function parseServeArgs(argv: readonly string[]): ServeArgs {
+  const parsed = parseFlags(argv, SERVE_FLAGS);
   const flags: ConfigLayer = new Map();
-  let help = false;
   let configPath: string | undefined;
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] as string;
-    if (arg === '-h' || arg === '--help') {
-      help = true;
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq === -1 ? arg : arg.slice(0, eq);
-    const field = FIELD_BY_FLAG.get(name);
-    if (field === undefined && name !== '--config') {
-      throw new UsageError(
-        arg.startsWith('-')
-          ? `unknown option ${name}`
-          : `unexpected argument "${arg}" (serve takes no arguments)`,
-      );
-    }
-    if (field !== undefined && field.arg === undefined) {
-      if (eq !== -1) throw new UsageError(`${name} takes no value`);
-      flags.set(field.key, { value: field.flagValue, text: false, label: name });
-      continue;
-    }
-    let value: string | undefined;
-    if (eq !== -1) value = arg.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      if (value === undefined || (value.startsWith('--') && value.length > 2)) {
-        throw new UsageError(`${name} needs a value`);
-      }
-      i += 1;
-    }
-    if (field === undefined) {
+  for (const { name, value } of parsed.given) {
+    const flag = FLAG_SETTINGS.get(name);
+    if (name === 'config') {
       if (value === '') throw new UsageError('--config needs a path');
-      configPath = value;
-    } else flags.set(field.key, { value, text: true, label: name });
+      configPath = value as string;
+    } else if (flag?.value !== undefined) {
+      flags.set(flag.setting.key, { value: flag.value, text: false, label: `--${name}` });
+    } else if (flag !== undefined) {
+      flags.set(flag.setting.key, { value, text: true, label: `--${name}` });
+    }
   }
-  return { help, configPath, flags };
+  const extra = parsed.positionals[0];
+  if (extra !== undefined && !parsed.help) {
+    throw new UsageError(`unexpected argument "${extra}" (serve takes no arguments)`);
+  }
+  return {
+    help: parsed.help,
+    printSchema: parsed.values.get('print-schema') === true,
+    configPath,
+    flags,
+  };
 }

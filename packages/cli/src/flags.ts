@@ -1,14 +1,24 @@
-import { parseDuration } from '@tether/common';
-import { UsageError } from './args.js';
+import { parseArgs } from 'node:util';
+import { parseDuration, TetherError } from '@tether/common';
 
 /**
- * A small flag parser shared by `probe`, `bench` and `chaos`: `--flag value`,
- * `--flag=value` and boolean `--flag`; the last occurrence wins; every error is a
+ * The one flag parser of every `tether` command, on top of `node:util` `parseArgs`:
+ * `--flag value`, `--flag=value` and boolean `--flag` (also `--flag=true|false`); the last
+ * occurrence wins; `-h`/`--help` anywhere asks for the usage. Every error is a
  * {@link UsageError} whose message names the flag (exit status 2).
  */
 
-/** How a flag's value is read. */
-export type FlagKind = 'bool' | 'string' | 'int' | 'number' | 'duration';
+/** A command line the CLI cannot run; the message names the flag. Exit status 2. */
+export class UsageError extends TetherError {
+  override name = 'UsageError';
+
+  constructor(message: string) {
+    super('USAGE', message, { retryable: false });
+  }
+}
+
+/** How a flag's value is read. `raw`: the text as given, checked later by its owner. */
+export type FlagKind = 'bool' | 'string' | 'int' | 'number' | 'duration' | 'raw';
 
 /** One accepted flag. */
 export interface FlagSpec {
@@ -19,11 +29,20 @@ export interface FlagSpec {
   max?: number;
   /** Accepted strings (string flags). */
   choices?: readonly string[];
+  /** For `duration`: `off` (and `0`) give no value, i.e. the feature is off. */
+  off?: boolean;
+  /** For `bool`: a switch that takes no value (`--insecure`, not `--insecure=true`). */
+  noValue?: boolean;
 }
 
-/** The parsed command line: values by flag name (without `--`), and positionals. */
+/** A flag's value: `undefined` for a duration given as `off`. */
+export type FlagValue = string | number | boolean | undefined;
+
+/** The parsed command line: values by flag name (without `--`), in the order given. */
 export interface ParsedFlags {
-  readonly values: ReadonlyMap<string, string | number | boolean>;
+  readonly values: ReadonlyMap<string, FlagValue>;
+  /** Every flag occurrence in order (for flags that set the same thing, such as `--insecure` and `--auth`). */
+  readonly given: ReadonlyArray<{ name: string; value: FlagValue }>;
   readonly positionals: readonly string[];
   readonly help: boolean;
 }
@@ -33,51 +52,63 @@ export function parseFlags(
   argv: readonly string[],
   specs: Readonly<Record<string, FlagSpec>>,
 ): ParsedFlags {
-  const values = new Map<string, string | number | boolean>();
-  const positionals: string[] = [];
-  let help = false;
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] as string;
-    if (arg === '-h' || arg === '--help') {
-      help = true;
-      continue;
-    }
-    if (!arg.startsWith('--') || arg === '--') {
-      if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`);
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = (eq === -1 ? arg : arg.slice(0, eq)).slice(2);
-    const spec = specs[name];
-    if (spec === undefined) throw new UsageError(`unknown option --${name}`);
-    if (spec.kind === 'bool') {
-      if (eq !== -1) {
-        const text = arg.slice(eq + 1);
-        if (text !== 'true' && text !== 'false') {
-          throw new UsageError(`--${name}: expected true or false, got "${text}"`);
-        }
-        values.set(name, text === 'true');
-      } else values.set(name, true);
-      continue;
-    }
-    let text: string | undefined;
-    if (eq !== -1) text = arg.slice(eq + 1);
-    else {
-      text = argv[i + 1];
-      if (text === undefined || (text.startsWith('--') && text.length > 2)) {
-        throw new UsageError(`--${name} needs a value`);
-      }
-      i += 1;
-    }
-    values.set(name, convert(name, text, spec));
+  const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const [name, spec] of Object.entries(specs)) {
+    options[name] = { type: spec.kind === 'bool' ? 'boolean' : 'string' };
   }
-  return { values, positionals, help };
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const help = tokens.some((t) => t.kind === 'option' && t.name === 'help');
+  const values = new Map<string, FlagValue>();
+  const given: Array<{ name: string; value: FlagValue }> = [];
+  const positionals: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === 'positional') positionals.push(token.value);
+    if (token.kind !== 'option' || token.name === 'help') continue;
+    const spec = Object.hasOwn(specs, token.name) ? specs[token.name] : undefined;
+    if (spec === undefined) {
+      if (help) continue;
+      throw new UsageError(`unknown option ${token.rawName}`);
+    }
+    const flag = `--${token.name}`;
+    let value: FlagValue;
+    if (spec.kind === 'bool') {
+      if (token.value !== undefined && spec.noValue === true) {
+        throw new UsageError(`${flag} takes no value`);
+      }
+      value = token.value === undefined ? true : readBool(flag, token.value);
+    } else {
+      const text = token.value;
+      if (text === undefined || (!token.inlineValue && text.startsWith('--') && text.length > 2)) {
+        if (help) continue;
+        throw new UsageError(`${flag} needs a value`);
+      }
+      value = help ? text : convert(flag, text, spec);
+    }
+    values.set(token.name, value);
+    given.push({ name: token.name, value });
+  }
+  return { values, given, positionals, help };
 }
 
-function convert(name: string, text: string, spec: FlagSpec): string | number {
-  const flag = `--${name}`;
+function readBool(flag: string, text: string): boolean {
+  if (text !== 'true' && text !== 'false') {
+    throw new UsageError(`${flag}: expected true or false, got "${text}"`);
+  }
+  return text === 'true';
+}
+
+function convert(flag: string, text: string, spec: FlagSpec): FlagValue {
   switch (spec.kind) {
+    case 'raw':
+      return text;
     case 'string':
       if (spec.choices !== undefined && !spec.choices.includes(text)) {
         throw new UsageError(`${flag}: expected one of ${spec.choices.join(', ')}, got "${text}"`);
@@ -97,11 +128,16 @@ function convert(name: string, text: string, spec: FlagSpec): string | number {
       return inRange(flag, value, spec, text);
     }
     case 'duration': {
+      if (spec.off === true && (text === 'off' || text === '0')) return undefined;
       let ms: number;
       try {
         ms = parseDuration(text, flag);
       } catch (err) {
-        throw new UsageError((err as Error).message);
+        throw new UsageError(
+          spec.off === true
+            ? `${flag}: expected a duration (e.g. 5s) or off, got "${text}"`
+            : (err as Error).message,
+        );
       }
       return inRange(flag, ms, spec, text);
     }
@@ -149,6 +185,11 @@ export class FlagValues {
   optionalNum(name: string): number | undefined {
     const value = this.parsed.values.get(name);
     return typeof value === 'number' ? value : undefined;
+  }
+
+  /** A number flag that may be turned off (`off`, `0`): undefined then; `fallback` when absent. */
+  numOrOff(name: string, fallback: number | undefined): number | undefined {
+    return this.parsed.values.has(name) ? this.optionalNum(name) : fallback;
   }
 
   str<T extends string = string>(name: string, fallback: T): T {

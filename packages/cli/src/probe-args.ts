@@ -1,5 +1,4 @@
-import { UsageError } from './args.js';
-import { checkWsUrl, FlagValues, parseFlags } from './flags.js';
+import { checkWsUrl, FlagValues, parseFlags, UsageError } from './flags.js';
 
 /** What `tether probe` was asked to do. */
 export interface ProbeArgs {

@@ -1,5 +1,13 @@
 import type { IncomingMessage } from 'node:http';
-import { type Clock, DisposerBag, listen, systemClock, Timer } from '@tether/common';
+import {
+  type Clock,
+  DisposerBag,
+  listen,
+  messageBytes,
+  messageText,
+  systemClock,
+  Timer,
+} from '@tether/common';
 import {
   authSubprotocol,
   CloseCode,
@@ -8,9 +16,8 @@ import {
   SUBPROTOCOL,
 } from '@tether/protocol';
 import { type RawData, WebSocket } from 'ws';
-import type { ProbeArgs } from './probe-args.js';
-import { PROBE_DEFAULTS } from './probe-args.js';
-import type { CloseContext } from './probe-diagnosis.js';
+import { PROBE_DEFAULTS, type ProbeArgs } from './probe-args.js';
+import { type CloseContext, preview } from './probe-diagnosis.js';
 import { PingTracker } from './probe-pings.js';
 import { emptyRecord, type ProbeEvent, type ProbeRecord } from './probe-record.js';
 
@@ -186,11 +193,11 @@ class ProbeConnection {
   private onMessage(data: RawData, isBinary: boolean): void {
     this.lastInbound = this.clock.monotonic();
     this.record.messages.in += 1;
-    this.record.messages.bytesIn += rawLength(data);
+    this.record.messages.bytesIn += messageBytes(data);
     if (this.args.raw || isBinary) return;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(rawText(data));
+      parsed = JSON.parse(messageText(data));
     } catch {
       parsed = undefined;
     }
@@ -207,7 +214,7 @@ class ProbeConnection {
       this.count('(not a frame)');
       if (this.record.welcome === undefined) {
         // A Tether server says welcome first; anything else means another kind of server.
-        this.fail({ errorCode: 'NOT_TETHER', errorMessage: preview(data) });
+        this.fail({ errorCode: 'NOT_TETHER', errorMessage: preview(messageText(data)) });
         return;
       }
     }
@@ -390,20 +397,4 @@ class ProbeConnection {
     this.ws?.on('error', () => {});
     this.done(this.record);
   }
-}
-
-/** The start of a message, for a diagnosis. */
-function preview(data: RawData): string {
-  const text = rawText(data);
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
-}
-
-function rawLength(data: RawData): number {
-  if (Array.isArray(data)) return data.reduce((sum, b) => sum + b.length, 0);
-  return data instanceof ArrayBuffer ? data.byteLength : data.length;
-}
-
-function rawText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data as ArrayBuffer).toString('utf8');
 }

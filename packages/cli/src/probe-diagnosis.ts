@@ -25,6 +25,11 @@ const IDLE_CUT_MIN_SILENCE_MS = 20_000;
 /** A silence within this fraction of a common idle timeout is attributed to it. */
 const IDLE_MATCH_TOLERANCE = 0.1;
 
+/** The start of a message (JSON-quoted, 40 characters at most), for a diagnosis. */
+export function preview(text: string): string {
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
+}
+
 /** What the probe knew when the connection closed. */
 export interface CloseContext {
   code: number;

@@ -1,5 +1,6 @@
 import { formatDuration } from '@tether/common';
-import { UsageError } from './args.js';
+import type { CliIo, SignalSource } from '@tether/hub';
+import { type Command, EXIT } from './command.js';
 import { PROBE_USAGE, type ProbeArgs, parseProbeArgs } from './probe-args.js';
 import { type ProbeEvent, runProbeConnection } from './probe-connection.js';
 import {
@@ -9,7 +10,6 @@ import {
   formatProbeSummary,
   type ProbeReport,
 } from './probe-report.js';
-import type { CliIo, SignalSource } from './serve.js';
 
 /** What `tether probe` needs from its surroundings. */
 export interface ProbeDeps {
@@ -53,32 +53,26 @@ function formatEvent(event: ProbeEvent): string {
   }
 }
 
-/** `tether probe ARGS`: exit status 0 healthy, 1 unhealthy, 2 usage error. */
-export async function probeCommand(argv: readonly string[], deps: ProbeDeps): Promise<number> {
-  const { io } = deps;
-  let args: ProbeArgs;
-  try {
-    args = parseProbeArgs(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.stderr(`tether probe: ${err.message}\nRun "tether probe --help" for the options.`);
-    return 2;
-  }
-  if (args.help) {
-    io.stdout(PROBE_USAGE);
-    return 0;
-  }
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
-  deps.signals?.on('SIGINT', onSignal);
-  deps.signals?.on('SIGTERM', onSignal);
-  try {
-    const report = await probe(args, io, controller.signal);
-    if (args.json) io.stdout(JSON.stringify(report, null, 2));
-    else for (const line of formatProbeSummary(report)) io.stdout(line);
-    return report.healthy ? 0 : 1;
-  } finally {
-    deps.signals?.off('SIGINT', onSignal);
-    deps.signals?.off('SIGTERM', onSignal);
-  }
-}
+/** `tether probe URL`: exit status 0 healthy, 1 unhealthy, 2 usage error. */
+export const probeCommand: Command<ProbeArgs> = {
+  name: 'probe',
+  summary: 'connect to any WebSocket server, hold the connection, report RTT and the close',
+  usage: PROBE_USAGE,
+  parse: parseProbeArgs,
+  async run(args, deps) {
+    const { io } = deps;
+    const controller = new AbortController();
+    const onSignal = (): void => controller.abort();
+    deps.signals?.on('SIGINT', onSignal);
+    deps.signals?.on('SIGTERM', onSignal);
+    try {
+      const report = await probe(args, io, controller.signal);
+      if (args.json) io.stdout(JSON.stringify(report, null, 2));
+      else for (const line of formatProbeSummary(report)) io.stdout(line);
+      return report.healthy ? EXIT.ok : EXIT.failed;
+    } finally {
+      deps.signals?.off('SIGINT', onSignal);
+      deps.signals?.off('SIGTERM', onSignal);
+    }
+  },
+};

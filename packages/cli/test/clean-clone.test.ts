@@ -97,6 +97,28 @@ describe.skipIf(skip)('a fresh clone: npm ci && npm start', () => {
       });
       expect(install.status, install.output.slice(-4000)).toBe(0);
 
+      // Issue 14: every public package packs from the fresh clone with its dist and types
+      // (npm ci ran the root build; each package's prepack checks it is current).
+      const PUBLIC = ['common', 'protocol', 'fault-proxy', 'server', 'store-sqlite', 'client'];
+      PUBLIC.push('dashboard', 'hub', 'cli');
+      const workspaces = PUBLIC.flatMap((name) => ['--workspace', `@tether/${name}`]);
+      const pack = await run('npm', ['pack', '--dry-run', '--json', ...workspaces], {
+        cwd: dir,
+        timeoutMs: 5 * 60_000,
+        env,
+      });
+      expect(pack.status, pack.output.slice(-4000)).toBe(0);
+      const packed = JSON.parse(pack.output.slice(pack.output.indexOf('['))) as Array<{
+        name: string;
+        files: Array<{ path: string }>;
+      }>;
+      expect(packed.map((p) => p.name).sort()).toEqual(PUBLIC.map((n) => `@tether/${n}`).sort());
+      for (const { name, files } of packed) {
+        const paths = files.map((f) => f.path);
+        expect(paths, name).toContain('dist/index.js');
+        expect(paths, name).toContain('dist/index.d.ts');
+      }
+
       const port = await getFreePort();
       const child = spawn('npm', ['start'], {
         cwd: dir,

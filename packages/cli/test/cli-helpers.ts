@@ -1,18 +1,8 @@
 import { spawn } from 'node:child_process';
 import { withTimeout } from '@tether/testkit';
-import type { CliIo } from '../src/index.js';
 
-/** A {@link CliIo} that keeps every printed line, for assertions. */
-export interface Captured extends CliIo {
-  out: string[];
-  err: string[];
-}
-
-export function capture(): Captured {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (line) => out.push(line), stderr: (line) => err.push(line) };
-}
+// One capture for the hub's tests and the CLI's (the CLI builds on the hub).
+export { type Captured, capture } from '../../hub/test/hub-helpers.js';
 
 /**
  * Runs `node ...args` to its exit and returns the exit code and everything it printed on

@@ -1,15 +1,17 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
 import {
   ConfigError,
   type ConfigSources,
   configFromObject,
   HUB_DEFAULTS,
-  parseServeArgs,
   resolveHubConfig,
-} from '../src/index.js';
+  type ServeOptions,
+  serve,
+} from '@tether/hub';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseServeArgs } from '../src/index.js';
 
 const SECRET = 's'.repeat(32);
 const dirs: string[] = [];
@@ -92,6 +94,8 @@ describe('hub configuration: sources and precedence', () => {
         maxMessageBytes: 65_536,
         maxConnectionsPerIp: 100,
         rate: { perSecond: 100, burst: 200 },
+        replayPageBytes: 262_144,
+        maxSubscriptionsPerConnection: 1000,
       },
       history: { maxCount: 1000, maxAgeMs: 600_000 },
       topics: HUB_DEFAULTS.topics,
@@ -318,12 +322,20 @@ describe('hub configuration: every error names the source and the key', () => {
     [{ port: '8080' }, /^tether\.config\.json: port: expected a port number 0-65535, got "8080"$/],
     [
       { store: 'redis://127.0.0.1:6379' },
-      /^tether\.config\.json: store: the Redis store arrives with the cluster issue/,
+      /^tether\.config\.json: store: this version of Tether has no Redis store/,
     ],
     [{ store: 'postgres://x' }, /^tether\.config\.json: store: expected "memory" or "sqlite:PATH"/],
     [
       { limits: { maxMessageBytes: 10 } },
       /^tether\.config\.json: limits\.maxMessageBytes: expected an integer in \[256, 1073741824\], got 10$/,
+    ],
+    [
+      { limits: { replayPageBytes: 100 } },
+      /^tether\.config\.json: limits\.replayPageBytes: expected an integer in \[1024, 1073741824\], got 100$/,
+    ],
+    [
+      { limits: { maxSubscriptionsPerConnection: 0 } },
+      /^tether\.config\.json: limits\.maxSubscriptionsPerConnection: expected an integer in \[1, 1000000\], got 0$/,
     ],
     [
       { limits: { rate: { perSecond: 0 } } },
@@ -371,7 +383,7 @@ describe('hub configuration: every error names the source and the key', () => {
     ],
     [
       { auth: { mode: 'oauth' } },
-      /^tether\.config\.json: auth\.mode: expected one of jwt, none, got "oauth"$/,
+      /^tether\.config\.json: auth\.mode: expected one of jwt, none, backend, got "oauth"$/,
     ],
     [
       { auth: { secret: 'short' } },
@@ -417,10 +429,7 @@ describe('hub configuration: every error names the source and the key', () => {
   it.each([
     [{ TETHER_PORT: 'http' }, /^TETHER_PORT: expected a port number 0-65535, got "http"$/],
     [{ PORT: '99999' }, /^PORT: expected a port number/],
-    [
-      { TETHER_STORE: 'redis://x' },
-      /^TETHER_STORE: the Redis store arrives with the cluster issue/,
-    ],
+    [{ TETHER_STORE: 'redis://x' }, /^TETHER_STORE: this version of Tether has no Redis store/],
     [
       { TETHER_HEARTBEAT_TIMEOUT: '2d' },
       /^TETHER_HEARTBEAT_TIMEOUT: expected milliseconds or a duration/,
@@ -442,7 +451,7 @@ describe('hub configuration: every error names the source and the key', () => {
     [['--port', '-1'], /^--port: /],
     [['--host', ''], /^--host: expected an address/],
     [['--store', 'sqlite:'], /^--store: sqlite needs a file path/],
-    [['--store', 'redis://127.0.0.1'], /^--store: the Redis store arrives with the cluster issue/],
+    [['--store', 'redis://127.0.0.1'], /^--store: this version of Tether has no Redis store/],
     [
       ['--heartbeat-interval', 'soon'],
       /^--heartbeat-interval: expected milliseconds or a duration/,
@@ -469,5 +478,11 @@ describe('hub configuration: every error names the source and the key', () => {
     expect(configError(() => configFromObject({ heartbeat: { intervalMs: -1 } }))).toMatch(
       /^serve\(\): heartbeat\.intervalMs: /,
     );
+  });
+
+  it('refuses the heartbeat shorthands of the first serve() (heartbeat.intervalMs is the key)', async () => {
+    const io = { stdout: () => {}, stderr: () => {} };
+    const old = { port: 0, heartbeatIntervalMs: 300 } as unknown as ServeOptions;
+    await expect(serve(old, io)).rejects.toThrow(/^serve\(\): .*heartbeatIntervalMs/);
   });
 });

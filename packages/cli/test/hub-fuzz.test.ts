@@ -195,6 +195,9 @@ function randomMessage(r: Random, n: number): string | Buffer {
   }
 }
 
+/** What each fuzz connection sent last, by the connection id its welcome named. */
+const sentBy = new Map<string, string[]>();
+
 interface Hub {
   child: ChildProcess;
   port: number;
@@ -218,7 +221,7 @@ afterEach(async () => {
   dir = undefined;
 });
 
-async function startHub(configPath: string): Promise<Hub> {
+async function startBenchHub(configPath: string): Promise<Hub> {
   // The hub silences its logs under a test runner; this run wants them, to read their levels.
   const env = { ...process.env };
   delete env.VITEST;
@@ -314,7 +317,17 @@ async function fuzzConnection(
     });
     counts.connections++;
     ws.on('error', () => {});
-    ws.on('message', () => {});
+    // The connection id from welcome, so a hub log line can be traced to what was sent.
+    let cid: string | undefined;
+    const recent: string[] = [];
+    ws.on('message', (data) => {
+      if (cid !== undefined) return;
+      const match = /"t":"welcome"[\s\S]*?"cid":"([^"]+)"/.exec(String(data));
+      if (match !== null) {
+        cid = match[1];
+        sentBy.set(cid as string, recent);
+      }
+    });
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     const opened = await Promise.race([
       new Promise<boolean>((resolve) => ws.once('open', () => resolve(true))),
@@ -324,8 +337,12 @@ async function fuzzConnection(
       if (r() < 0.9) ws.send(JSON.stringify({ t: 'hello', v: 1 }));
       let n = 1;
       while (!until() && ws.readyState === WebSocket.OPEN && n < 400) {
-        ws.send(randomMessage(r, n++));
+        const message = randomMessage(r, n++);
+        ws.send(message);
         counts.sent++;
+        // The last few messages, shortened: enough to tell what a logged failure came from.
+        recent.push(String(message).slice(0, 300));
+        if (recent.length > 5) recent.shift();
         // Paced, so the audit stream and /healthz compete with the fuzz, not starve.
         await new Promise((resolve) => setTimeout(resolve, int(r, 8)));
       }
@@ -419,7 +436,7 @@ describe('live fuzz against tether serve', () => {
         log: { level: 'info' },
       }),
     );
-    hub = await startHub(configPath);
+    hub = await startBenchHub(configPath);
     const port = hub.port;
     let crashed: string | undefined;
     void hub.exited.then(({ code, signal }) => {
@@ -542,7 +559,11 @@ describe('live fuzz against tether serve', () => {
     expect([...httpCounts.statuses.keys()].filter((s) => s >= 500 || s < 0)).toEqual([]);
     // Client-caused trouble is logged at warn at most: no `error` (50) or `fatal` (60) line.
     const severe = hub.lines.filter((line) => /"level":(5\d|6\d)/.test(line));
-    expect(severe).toEqual([]);
+    const traced = severe.map((line) => {
+      const cid = /"cid":"([^"]+)"/.exec(line)?.[1];
+      return { line, lastSent: cid === undefined ? undefined : sentBy.get(cid) };
+    });
+    expect(traced).toEqual([]);
 
     // And the hub still stops cleanly.
     hub.child.kill('SIGTERM');

@@ -4,13 +4,13 @@
  * its topic position after the hub restarted; the hub closes the store on shutdown.
  */
 import { join } from 'node:path';
+import { type ServeHandle, serve } from '@tether/hub';
 import { SUBPROTOCOL } from '@tether/protocol';
 import { silentLogger } from '@tether/server';
 import { type TempDir, tempDir, waitFor } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parseServeArgs } from '../src/args.js';
-import { type ServeHandle, serve } from '../src/index.js';
 
 type Frame = Record<string, unknown>;
 

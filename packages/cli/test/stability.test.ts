@@ -1,13 +1,9 @@
 import { withTimeout } from '@tether/testkit';
 import { describe, expect, it } from 'vitest';
-import type { CheckResult } from '../src/stability/check.js';
-import {
-  formatStabilityTable,
-  renderStabilityMarkdown,
-  verdictLine,
-} from '../src/stability/report.js';
-import { runStability, STABILITY_DEFAULTS, type StabilityReport } from '../src/stability/suite.js';
+import { formatStabilityTable } from '../src/stability/report.js';
+import { runStability, STABILITY_DEFAULTS } from '../src/stability/suite.js';
 
+// The verdict rule, with checks that really fail, is a unit test: stability-verdict.test.ts.
 describe('stability suite', () => {
   it('runs every check (shrunk) and passes with zero loss and zero duplicates', async () => {
     const done: string[] = [];
@@ -16,10 +12,13 @@ describe('stability suite', () => {
         {
           ...STABILITY_DEFAULTS,
           hub: 'in-process',
-          longLivedMs: 3_000,
+          // Heartbeats of seconds: 300 ms + 300 ms once declared a live probe dead on a
+          // loaded 2-core machine (4008 after 734 ms). The hold asserts what happens
+          // (no drop, heartbeats answered), not how fast.
+          longLivedMs: 6_000,
           longLivedClients: 3,
-          heartbeatIntervalMs: 300,
-          heartbeatTimeoutMs: 300,
+          heartbeatIntervalMs: 1_000,
+          heartbeatTimeoutMs: 3_000,
           endpointClients: 2,
           concurrentClients: 10,
           publications: 30,
@@ -54,51 +53,5 @@ describe('stability suite', () => {
     expect(numbers['restart.sessions resumed']).toBe('8/8');
     expect(numbers['long-lived.drops during the hold']).toBe(0);
     expect(formatStabilityTable(report).at(-1)).toBe('stability: PASS (5 of 5 checks passed)');
-  });
-
-  it('a single failing check fails the suite: never "4 of 5 is success"', () => {
-    const check = (name: string, pass: boolean): CheckResult => ({
-      name,
-      what: `${name} things`,
-      pass,
-      numbers: [['lost', pass ? 0 : 3]],
-      failures: pass ? [] : ['3 publications lost'],
-      notes: [],
-      durationMs: 1_000,
-    });
-    const checks = [
-      check('a', true),
-      check('b', true),
-      check('c', false),
-      check('d', true),
-      check('e', true),
-    ];
-    const report: StabilityReport = {
-      startedAt: '2025-01-01T00:00:00.000Z',
-      finishedAt: '2025-01-01T00:01:00.000Z',
-      machine: {
-        cpuModel: 'cpu',
-        cores: 2,
-        memoryGiB: 4,
-        loadAverage: [0, 0, 0],
-        node: 'v20',
-        platform: 'linux x64',
-      },
-      options: STABILITY_DEFAULTS,
-      checks,
-      passed: 4,
-      pass: false,
-    };
-    expect(verdictLine(report)).toBe(
-      'stability: FAIL (4 of 5 checks passed; every check must pass)',
-    );
-    const table = formatStabilityTable(report);
-    expect(table.some((l) => /^c\s+FAIL/.test(l))).toBe(true);
-    expect(table).toContain('  FAIL: 3 publications lost');
-    const markdown = renderStabilityMarkdown(report);
-    expect(markdown).toMatch(
-      /\*\*FAIL\*\*: 4 of 5 checks passed\. The suite passes only when every check passes\./,
-    );
-    expect(markdown).toMatch(/## c: FAIL/);
   });
 });

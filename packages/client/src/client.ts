@@ -1,16 +1,16 @@
-import { TetherError, Timer } from '@tether/common';
-import {
-  CloseCode,
-  closeCodeInfo,
-  encodeFrame,
-  isValidTopic,
-  type Json,
-  type Position,
-} from '@tether/protocol';
+import { type Disposer, TetherError } from '@tether/common';
+import { CloseCode, encodeFrame, isValidTopic, type Json, type Position } from '@tether/protocol';
+import { type ClientParts, composeClient } from './client-parts.js';
 import { ClientClosedError, QueueFullError } from './errors.js';
-import { ConnectionLifecycle } from './lifecycle.js';
-import { resolveOptions, resolveUrl, type TetherClientOptions } from './options.js';
-import type { ConnectionState } from './states.js';
+import type { AddEventListenerOptions } from './event-adapters.js';
+import type { ClientEventMap, EventListenerLike, TetherMessageEvent } from './events.js';
+import {
+  type ResolvedOptions,
+  resolveOptions,
+  resolveUrl,
+  type TetherClientOptions,
+} from './options.js';
+import type { ConnectionState, StateChange } from './states.js';
 import { type ClientStats, healthScore } from './stats.js';
 import type { Subscription } from './subscription.js';
 import type { SubscribeOptions } from './topic-stream.js';
@@ -32,6 +32,16 @@ export interface RequestOptions {
 export interface PublishOptions {
   /** Deadline for the server's `published`, ms. Default: the client's `requestTimeoutMs` (30 s). */
   timeoutMs?: number;
+  /**
+   * Number the publish (`seq`, shared with `send()`): it is kept and resent
+   * after reconnects until the server answered and acknowledged it, the
+   * server publishes it once, and a resend is answered with the same
+   * position. Published in order with the session's messages. Default false
+   * (a publish in flight when the connection drops fails with
+   * CONNECTION_LOST): a server older than reliable publish never acknowledges
+   * the `seq`, which would hold up every later `send()` of the session.
+   */
+  reliable?: boolean;
 }
 
 /** Marks a promise as handled: its failure also arrives as an `error` event, so ignoring it is safe. */
@@ -45,8 +55,18 @@ function handled<T>(promise: Promise<T>): Promise<T> {
  * honours server hints, stops on final close codes, watches liveness, and
  * keeps every `send()` until the server acknowledges it. Works in browsers
  * and in Node (pass `ws`'s `WebSocket`). See docs/client.md.
+ *
+ * The public face over the client's parts (see `composeClient`): the lifecycle, the
+ * transport, the outbox, the requests and the subscriptions. Events: `on`/`once`/`off`
+ * (returning disposers) is the API; `addEventListener` and the async iterators are thin
+ * adapters over the same emitter.
  */
-export class TetherClient extends ConnectionLifecycle {
+export class TetherClient {
+  /** The server URL (ws: or wss:). */
+  readonly url: string;
+  private readonly opts: ResolvedOptions;
+  private readonly parts: ClientParts;
+
   /**
    * @param url - `ws:`/`wss:` URL of a Tether endpoint (`http(s):` and, in
    * browsers, relative URLs are accepted).
@@ -55,23 +75,82 @@ export class TetherClient extends ConnectionLifecycle {
    */
   constructor(url: string | URL, options: TetherClientOptions = {}) {
     const opts = resolveOptions(options);
-    super(resolveUrl(url), opts);
+    this.opts = opts;
+    this.url = resolveUrl(url);
+    this.parts = composeClient(this.url, opts);
     // Deferred to a microtask, so listeners added right after construction see every event.
     if (opts.autoConnect) {
       queueMicrotask(() => {
-        if (this.currentState === 'idle') void this.connect();
+        if (this.state === 'idle') void this.connect();
       });
     }
   }
 
   /** The connection state; see docs/client.md for the state machine. */
   get state(): ConnectionState {
-    return this.currentState;
+    return this.parts.lifecycle.state;
   }
 
   /** The session id of the latest `welcome`. */
   get sessionId(): string | undefined {
-    return this.session.sessionId;
+    return this.parts.session.sessionId;
+  }
+
+  /** Adds a listener; returns its disposer. */
+  on<K extends keyof ClientEventMap>(
+    event: K,
+    listener: (payload: ClientEventMap[K]) => void,
+  ): Disposer {
+    return this.parts.events.on(event, listener);
+  }
+
+  /** Adds a listener for the next event only; returns its disposer. */
+  once<K extends keyof ClientEventMap>(
+    event: K,
+    listener: (payload: ClientEventMap[K]) => void,
+  ): Disposer {
+    return this.parts.events.once(event, listener);
+  }
+
+  off<K extends keyof ClientEventMap>(
+    event: K,
+    listener: (payload: ClientEventMap[K]) => void,
+  ): void {
+    this.parts.events.off(event, listener);
+  }
+
+  /** Browser-style registration (an adapter over {@link on}); adding the same listener twice has no effect. */
+  addEventListener<K extends keyof ClientEventMap>(
+    type: K,
+    listener: EventListenerLike<ClientEventMap[K]>,
+    options: AddEventListenerOptions = {},
+  ): void {
+    this.parts.dom.add(type, listener, options);
+  }
+
+  removeEventListener<K extends keyof ClientEventMap>(
+    type: K,
+    listener: EventListenerLike<ClientEventMap[K]>,
+  ): void {
+    this.parts.dom.remove(type, listener);
+  }
+
+  /**
+   * Messages from the server as an async iterator. Ends when the client
+   * reaches `closed`; fails with ITERATOR_OVERFLOW when the reader falls
+   * `iteratorBufferSize` messages behind.
+   */
+  messages(): AsyncIterableIterator<TetherMessageEvent> {
+    return this.parts.streams.messages();
+  }
+
+  /** State changes as an async iterator (the status stream). Ends after the change to `closed`. */
+  states(): AsyncIterableIterator<StateChange> {
+    return this.parts.streams.states();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<TetherMessageEvent> {
+    return this.messages();
   }
 
   /**
@@ -81,10 +160,7 @@ export class TetherClient extends ConnectionLifecycle {
    * returned promise may be ignored: failures are also `error` events.
    */
   connect(): Promise<void> {
-    if (this.currentState === 'open') return Promise.resolve();
-    const waiting = handled(this.untilOpen());
-    if (this.currentState === 'idle' || this.currentState === 'closed') this.start();
-    return waiting;
+    return handled(this.parts.lifecycle.connect());
   }
 
   /**
@@ -94,42 +170,7 @@ export class TetherClient extends ConnectionLifecycle {
    * closed (cut after `closeTimeoutMs`). `connect()` starts again.
    */
   close(code: number = CloseCode.NORMAL, reason = ''): Promise<void> {
-    const conn = this.conn;
-    // Acknowledge what arrived, so that a later resume does not replay it.
-    if (this.currentState === 'open') this.inbox.flush();
-    this.detachConnection();
-    this.attemptId += 1;
-    this.stopCause = { by: 'client' };
-    this.teardown();
-    const error = new ClientClosedError();
-    for (const id of this.outbox.clear(error)) this.requests.reject(id, error);
-    this.requests.rejectAll(error);
-    if (conn) {
-      const info = closeCodeInfo(CloseCode.CLIENT_CLOSED);
-      this.tracker.ended(this.clock.monotonic());
-      this.events.emit('close', {
-        type: 'close',
-        code: info.code,
-        reason,
-        wasClean: true,
-        willReconnect: false,
-        info,
-      });
-    }
-    if (this.currentState !== 'closed') this.transition('closed', 'client close');
-    if (!conn) return Promise.resolve();
-    conn.close(code, reason);
-    return new Promise<void>((resolve) => {
-      const timer = new Timer('tether.client.close-handshake', this.clock);
-      timer.start(this.opts.closeTimeoutMs, () => {
-        conn.abort(code, reason);
-        resolve();
-      });
-      void conn.whenClosed().then(() => {
-        timer.clear();
-        resolve();
-      });
-    });
+    return this.parts.lifecycle.close(code, reason);
   }
 
   /**
@@ -143,16 +184,22 @@ export class TetherClient extends ConnectionLifecycle {
   send(data: Json): Promise<void> {
     if (data === undefined)
       throw new TypeError('send(data): data must be a JSON value (null allowed)');
-    if (this.stopCause?.by === 'client') return handled(Promise.reject(new ClientClosedError()));
+    if (this.parts.lifecycle.closedByClient)
+      return handled(Promise.reject(new ClientClosedError()));
     const result = new Promise<void>((resolve, reject) => {
       try {
-        this.outbox.pushReliable(data, { resolve, reject }, undefined, this.maxMessageBytes);
+        this.parts.outbox.pushReliable(
+          data,
+          { resolve, reject },
+          undefined,
+          this.parts.lifecycle.maxMessageBytes,
+        );
       } catch (err) {
         reject(err);
         this.refused(err);
         return;
       }
-      this.transmitter.flush();
+      this.parts.transmitter.flush();
     });
     return handled(result);
   }
@@ -169,26 +216,31 @@ export class TetherClient extends ConnectionLifecycle {
     data?: Json,
     options: RequestOptions = {},
   ): Promise<T> {
-    if (this.currentState === 'closed') return handled(Promise.reject(this.stopError()));
+    if (this.state === 'closed') return handled(Promise.reject(this.parts.lifecycle.stopError()));
     const timeoutMs = this.timeoutOf('request', options.timeoutMs);
     const reliable = options.reliable === true;
-    const { id, promise } = this.requests.create(method, timeoutMs, reliable);
+    const { id, promise } = this.parts.requests.create(method, timeoutMs, reliable);
     try {
       if (reliable) {
-        this.outbox.pushReliable(data, undefined, { id, method }, this.maxMessageBytes);
+        this.parts.outbox.pushReliable(
+          data,
+          undefined,
+          { id, method },
+          this.parts.lifecycle.maxMessageBytes,
+        );
       } else {
         const frame =
           data === undefined
             ? { t: 'req' as const, id, method }
             : { t: 'req' as const, id, method, data };
-        this.outbox.pushOnce(id, encodeFrame(frame), this.maxMessageBytes);
+        this.parts.outbox.pushOnce(id, encodeFrame(frame), this.parts.lifecycle.maxMessageBytes);
       }
     } catch (err) {
-      this.requests.reject(id, err);
+      this.parts.requests.reject(id, err);
       this.refused(err);
       return handled(promise as Promise<T>);
     }
-    this.transmitter.flush();
+    this.parts.transmitter.flush();
     return handled(promise as Promise<T>);
   }
 
@@ -202,19 +254,19 @@ export class TetherClient extends ConnectionLifecycle {
    * for an invalid topic or option.
    */
   subscribe(topic: string, options: SubscribeOptions = {}): Subscription {
-    if (this.stopCause?.by === 'client' && this.currentState === 'closed')
+    if (this.parts.lifecycle.closedByClient && this.state === 'closed')
       throw new ClientClosedError('subscribe(): the client was closed; connect() first');
-    return this.subscriptions.subscribe(topic, options);
+    return this.parts.subscriptions.subscribe(topic, options);
   }
 
   /** The live subscription to `topic`, if any. */
   subscription(topic: string): Subscription | undefined {
-    return this.subscriptions.get(topic);
+    return this.parts.subscriptions.get(topic);
   }
 
   /** Every live subscription, in the order they were made. */
   allSubscriptions(): Subscription[] {
-    return this.subscriptions.all();
+    return this.parts.subscriptions.all();
   }
 
   /**
@@ -222,9 +274,11 @@ export class TetherClient extends ConnectionLifecycle {
    * with the position it got. Rejects with a `ServerError` (FORBIDDEN,
    * RATE_LIMITED, ...), REQUEST_TIMEOUT, or CONNECTION_LOST when the
    * connection dropped before the answer: the publication may or may not
-   * have happened (publishes carry no `seq`, so the server cannot dedupe a
-   * resend; retry only if a duplicate is harmless). Waits in the outbox while
-   * disconnected.
+   * have happened (a plain publish carries no `seq`, so the server cannot
+   * dedupe a resend; retry only if a duplicate is harmless). With
+   * `reliable: true` it is committed once across reconnects and resolves
+   * with its one position (see {@link PublishOptions.reliable}). Waits in
+   * the outbox while disconnected.
    */
   publish(topic: string, data: Json, options: PublishOptions = {}): Promise<Position> {
     if (typeof topic !== 'string' || !isValidTopic(topic)) {
@@ -232,36 +286,47 @@ export class TetherClient extends ConnectionLifecycle {
     }
     if (data === undefined)
       throw new TypeError('publish(topic, data): data must be a JSON value (null allowed)');
-    if (this.currentState === 'closed') return handled(Promise.reject(this.stopError()));
+    if (this.state === 'closed') return handled(Promise.reject(this.parts.lifecycle.stopError()));
     const timeoutMs = this.timeoutOf('publish', options.timeoutMs);
-    const { id, promise } = this.requests.create(`publish ${topic}`, timeoutMs);
+    const reliable = options.reliable === true;
+    const { id, promise } = this.parts.requests.create(`publish ${topic}`, timeoutMs, reliable);
     try {
-      this.outbox.pushOnce(
-        id,
-        encodeFrame({ t: 'publish', topic, data, id }),
-        this.maxMessageBytes,
-      );
+      if (reliable) {
+        this.parts.outbox.pushReliable(
+          data,
+          undefined,
+          undefined,
+          this.parts.lifecycle.maxMessageBytes,
+          { id, topic },
+        );
+      } else {
+        this.parts.outbox.pushOnce(
+          id,
+          encodeFrame({ t: 'publish', topic, data, id }),
+          this.parts.lifecycle.maxMessageBytes,
+        );
+      }
     } catch (err) {
-      this.requests.reject(id, err);
+      this.parts.requests.reject(id, err);
       this.refused(err);
       return handled(promise as unknown as Promise<Position>);
     }
-    this.transmitter.flush();
+    this.parts.transmitter.flush();
     return handled(promise as unknown as Promise<Position>);
   }
 
   /** Counters, RTT, drops by close code, the breaker, and the health score. */
   stats(): ClientStats {
-    const mono = this.clock.monotonic();
-    const t = this.tracker;
+    const mono = this.opts.clock.monotonic();
+    const t = this.parts.tracker;
     const recentDrops = t.recentDrops(mono);
     return {
-      state: this.currentState,
-      sessionId: this.session.sessionId,
+      state: this.state,
+      sessionId: this.parts.session.sessionId,
       attempts: t.attempts,
       connects: t.connects,
-      retries: this.retry.retries,
-      consecutiveFailures: this.retry.failures,
+      retries: this.parts.retry.retries,
+      consecutiveFailures: this.parts.retry.failures,
       uptimeMs: t.uptime(mono),
       totalUptimeMs: t.totalUptime(mono),
       rttMs: t.rttMs,
@@ -271,13 +336,13 @@ export class TetherClient extends ConnectionLifecycle {
       recentDrops,
       messagesSent: t.messagesSent,
       messagesReceived: t.messagesReceived,
-      queued: this.outbox.count,
-      queuedBytes: this.outbox.bytes,
-      pendingRequests: this.requests.size,
-      breaker: this.retry.breaker.snapshot(),
+      queued: this.parts.outbox.count,
+      queuedBytes: this.parts.outbox.bytes,
+      pendingRequests: this.parts.requests.size,
+      breaker: this.parts.retry.breaker.snapshot(),
       health: healthScore({
-        state: this.currentState,
-        consecutiveFailures: this.retry.failures,
+        state: this.state,
+        consecutiveFailures: this.parts.retry.failures,
         recentDrops,
         rttAvgMs: t.rttAvgMs,
       }),
@@ -294,14 +359,14 @@ export class TetherClient extends ConnectionLifecycle {
 
   private refused(err: unknown): void {
     if (err instanceof QueueFullError) {
-      const { count, bytes } = this.outbox;
-      this.events.emit('overflow', {
+      const { count, bytes } = this.parts.outbox;
+      this.parts.events.emit('overflow', {
         type: 'overflow',
         limit: err.limit,
         queued: count,
         queuedBytes: bytes,
       });
     }
-    if (err instanceof TetherError) this.emitError(err);
+    if (err instanceof TetherError) this.parts.lifecycle.emitError(err);
   }
 }

@@ -1,4 +1,5 @@
 import type { Disposer } from '@tether/common';
+import type { ConnectionState } from './states.js';
 
 /** Events the client follows in its environment. */
 export type EnvironmentEvent = 'online' | 'offline' | 'visibilitychange';
@@ -77,6 +78,35 @@ export interface EnvironmentHandlers {
   offline(): void;
   /** The page became visible (not called when it becomes hidden). */
   visible(): void;
+}
+
+/** What the lifecycle offers the environment's signals. */
+export interface EnvironmentTarget {
+  state(): ConnectionState;
+  attempt(reason: 'online' | 'visible'): void;
+  /** Checks the link within the heartbeat timeout. */
+  checkLink(): void;
+  /** Whether a scheduled attempt is overdue (timers were throttled). */
+  overdue(): boolean;
+}
+
+/** What the client does on each signal, given its state. */
+export function environmentHandlers(target: EnvironmentTarget): EnvironmentHandlers {
+  return {
+    online: () => {
+      if (target.state() === 'reconnecting') target.attempt('online');
+      else if (target.state() === 'open') target.checkLink();
+    },
+    // The link may or may not have survived: find out within the heartbeat timeout.
+    offline: () => {
+      if (target.state() === 'open') target.checkLink();
+    },
+    // A hidden tab's timers were throttled: check the link, or make the overdue attempt, now.
+    visible: () => {
+      if (target.state() === 'open') target.checkLink();
+      else if (target.overdue()) target.attempt('visible');
+    },
+  };
 }
 
 /** Follows `env`'s signals; the disposer removes every listener. */

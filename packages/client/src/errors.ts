@@ -1,5 +1,5 @@
 import { TetherError } from '@tether/common';
-import type { CloseCodeInfo, ErrorRef } from '@tether/protocol';
+import type { CloseCodeInfo, ErrorRef, JsonObject } from '@tether/protocol';
 
 /**
  * What the application should do after a final close, derived from the close
@@ -116,9 +116,23 @@ const RETRYABLE_SERVER_CODES = new Set([
 export class ServerError extends TetherError {
   override name = 'ServerError';
   readonly ref: ErrorRef | undefined;
-  constructor(code: string, message: string, ref?: ErrorRef) {
-    super(code, message, { retryable: RETRYABLE_SERVER_CODES.has(code) });
+  /** Application fields of the failure (for example an upstream HTTP `status`). */
+  readonly details: JsonObject | undefined;
+  /**
+   * The server refused the reliable frame `ref.seq` for good (`error` with `final`): it
+   * will not run, also when sent again. Never retryable.
+   */
+  readonly final: boolean;
+  constructor(
+    code: string,
+    message: string,
+    ref?: ErrorRef,
+    extra: { details?: JsonObject; final?: boolean } = {},
+  ) {
+    super(code, message, { retryable: !extra.final && RETRYABLE_SERVER_CODES.has(code) });
     this.ref = ref;
+    this.details = extra.details;
+    this.final = extra.final === true;
   }
 }
 

@@ -1,6 +1,15 @@
 import type { Clock, Emitter, TetherError } from '@tether/common';
-import type { ClientFrame, ErrorFrame, Json, ReqFrame, ServerFrame } from '@tether/protocol';
-import { SequenceGapError, ServerError } from './errors.js';
+import {
+  type ClientFrame,
+  type Decoded,
+  decodeMessage,
+  type ErrorFrame,
+  type Json,
+  type ReqFrame,
+  type ServerFrame,
+  type WelcomeFrame,
+} from '@tether/protocol';
+import { SequenceGapError, ServerError, ServerProtocolError } from './errors.js';
 import type { ClientEventMap } from './events.js';
 import type { Inbox } from './inbox.js';
 import type { RequestHandler } from './options.js';
@@ -44,6 +53,30 @@ export class FrameHandler {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * Decodes one WebSocket message and handles its frames in order; `welcome` goes to
+   * `onWelcome`. Stops as soon as `current()` says the attempt is over (a listener may
+   * have closed the connection).
+   */
+  handleText(text: string, current: () => boolean, onWelcome: (frame: WelcomeFrame) => void): void {
+    let results: Decoded<ServerFrame>[];
+    try {
+      results = decodeMessage(text, 'server');
+    } catch (err) {
+      this.host.emitError(
+        new ServerProtocolError(`undecodable message from the server: ${String(err)}`, err),
+      );
+      return;
+    }
+    for (const result of results) {
+      if (!current()) return;
+      if (!result.ok)
+        this.host.emitError(new ServerProtocolError(result.error.message, result.error));
+      else if (result.frame.t === 'welcome') onWelcome(result.frame);
+      else this.handle(result.frame);
+    }
+  }
+
   handle(frame: ServerFrame): void {
     const { host } = this;
     switch (frame.t) {
@@ -57,7 +90,7 @@ export class FrameHandler {
       }
       case 'msg':
         if (frame.seq !== undefined && !this.accept(frame.seq)) return;
-        host.tracker.messagesReceived += 1;
+        host.tracker.received();
         host.events.emit('message', { type: 'message', data: frame.data, seq: frame.seq });
         return;
       case 'ack':
@@ -72,7 +105,10 @@ export class FrameHandler {
         if (frame.ok) host.requests.resolve(frame.id, frame.data ?? null);
         else {
           const error = frame.error ?? { code: 'INTERNAL', message: 'request failed' };
-          host.requests.reject(frame.id, new ServerError(error.code, error.message));
+          host.requests.reject(
+            frame.id,
+            new ServerError(error.code, error.message, undefined, { details: error.details }),
+          );
         }
         return;
       case 'error':
@@ -108,6 +144,8 @@ export class FrameHandler {
         const { t: _t, ...rest } = frame;
         if (typeof frame.id === 'number') {
           host.requests.resolve(frame.id, { epoch: frame.epoch, offset: frame.offset });
+          // A reliable publish leaves the outbox once answered and acked.
+          host.outbox.answered(frame.id);
         }
         host.events.emit('published', { type: 'published', ...rest });
         return;
@@ -152,14 +190,18 @@ export class FrameHandler {
    */
   private error(frame: ErrorFrame): void {
     const { host } = this;
-    const error = new ServerError(frame.code, frame.message, frame.ref);
+    const error = new ServerError(frame.code, frame.message, frame.ref, {
+      details: frame.details,
+      final: frame.final,
+    });
     host.emitError(error);
     const ref = frame.ref;
     if (!ref) return;
-    if (ref.seq !== undefined && (ref.t === 'msg' || ref.t === 'req')) {
-      // Refused for good: its ack follows; that send() fails, the next ones go on.
+    if (ref.seq !== undefined && (ref.t === 'msg' || ref.t === 'req' || ref.t === 'publish')) {
       if (frame.final === true) {
-        host.outbox.fail(ref.seq, error);
+        // Refused for good: the call fails now, the ack that follows drops the frame.
+        const entry = host.outbox.refused(ref.seq, error);
+        if (entry?.publish) host.requests.reject(entry.publish.id, error);
         return;
       }
       // A reliable frame the server did not process: it will come again, from it on.

@@ -44,3 +44,48 @@ export function helloFrame(
   if (client) hello.client = client;
   return hello;
 }
+
+/**
+ * Answers the server's `refresh`: asks the provider for a fresh token and passes it to
+ * `send` while `current()` (the same connection is still open). A fixed token has
+ * nothing fresher to offer: the server closes with 4002 at expiry and the reconnect
+ * decides. `failed` gets a provider failure; the connection stays until the expiry.
+ */
+export function freshToken(
+  source: TokenSource | undefined,
+  current: () => boolean,
+  send: (token: string) => void,
+  failed: (err: unknown) => void,
+): void {
+  if (typeof source !== 'function') return;
+  withToken(
+    source,
+    (token) => {
+      if (!current()) return;
+      if (isToken(token)) send(token);
+      else failed(new TypeError('the token provider returned no token'));
+    },
+    failed,
+  );
+}
+
+/**
+ * Asks `source` for a token and calls `ok` with it: at once when the answer is at hand,
+ * else once the provider's promise settles. `failed` gets what the provider threw or
+ * rejected with.
+ */
+export function withToken(
+  source: TokenSource | undefined,
+  ok: (token: string | undefined) => void,
+  failed: (err: unknown) => void,
+): void {
+  let token: string | undefined | Promise<string>;
+  try {
+    token = readToken(source);
+  } catch (err) {
+    failed(err);
+    return;
+  }
+  if (token === undefined || typeof token === 'string') ok(token);
+  else Promise.resolve(token).then(ok, failed);
+}

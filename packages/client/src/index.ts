@@ -22,7 +22,6 @@
 
 export type { BreakerSnapshot, BreakerState } from './circuit-breaker.js';
 export { type PublishOptions, type RequestOptions, TetherClient } from './client.js';
-export type { AddEventListenerOptions } from './client-events.js';
 export { CLIENT_DEFAULTS } from './defaults.js';
 export { type ClientEnvironment, type EnvironmentEvent, staticEnvironment } from './environment.js';
 export {
@@ -42,6 +41,7 @@ export {
   SubscriptionEndedError,
   TokenProviderError,
 } from './errors.js';
+export type { AddEventListenerOptions } from './event-adapters.js';
 export type {
   AckEvent,
   BreakerEvent,

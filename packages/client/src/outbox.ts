@@ -22,10 +22,13 @@ interface Settle {
 }
 
 /**
- * A reliable frame: a `msg` from `send()`, or a `req` from
- * `request(..., { reliable: true })`. Numbered from the session's counter
- * (shared by both kinds, as the protocol says) and kept until the server's
- * cumulative ack covers it, whatever happened to a request's reply.
+ * A reliable frame: a `msg` from `send()`, a `req` from
+ * `request(..., { reliable: true })`, or a `publish` from
+ * `publish(..., { reliable: true })`. Numbered from the session's counter
+ * (shared by all kinds, as the protocol says) and kept until the server's
+ * cumulative ack covers it, whatever happened to a request's reply. A publish
+ * is kept until it has its answer too: after a reconnect it is resent (same
+ * `seq`) until the server repeats the position it got.
  */
 export interface ReliableEntry {
   kind: 'reliable';
@@ -33,6 +36,12 @@ export interface ReliableEntry {
   data: Json | undefined;
   /** Set for a reliable request: its method and id (the pending request may be settled already). */
   request: { id: number; method: string } | undefined;
+  /** Set for a reliable publish: its topic and id (the pending publish may be settled already). */
+  publish: { id: number; topic: string } | undefined;
+  /** The server answered it (`published`, or a final `error`); a message's answer is its ack. */
+  answered: boolean;
+  /** An ack covered it; a publish stays until it is answered too. */
+  acked: boolean;
   encoded: string;
   bytes: number;
   /** Written to the current socket (reset on every reconnect, so it is resent). */
@@ -62,12 +71,23 @@ export interface Renumbered {
   maybeProcessed: boolean;
 }
 
-function encodeReliable(entry: Pick<ReliableEntry, 'seq' | 'data' | 'request'>): string {
-  const { seq, data, request } = entry;
+function encodeReliable(
+  entry: Pick<ReliableEntry, 'seq' | 'data' | 'request' | 'publish'>,
+): string {
+  const { seq, data, request, publish } = entry;
+  if (publish !== undefined) {
+    const { id, topic } = publish;
+    return encodeFrame({ t: 'publish', topic, data: data ?? null, id, seq });
+  }
   if (request === undefined) return encodeFrame({ t: 'msg', seq, data: data ?? null });
   return data === undefined
     ? encodeFrame({ t: 'req', id: request.id, method: request.method, seq })
     : encodeFrame({ t: 'req', id: request.id, method: request.method, data, seq });
+}
+
+/** A reliable publish waits for its answer (the position), not only for the ack. */
+function awaitsAnswer(entry: ReliableEntry): boolean {
+  return entry.publish !== undefined && !entry.answered;
 }
 
 /**
@@ -128,9 +148,10 @@ export class Outbox {
     settle: Settle | undefined,
     request: { id: number; method: string } | undefined,
     maxMessageBytes: number,
+    publish?: { id: number; topic: string },
   ): ReliableEntry {
     const seq = this.nextSeq;
-    const encoded = encodeReliable({ seq, data, request });
+    const encoded = encodeReliable({ seq, data, request, publish });
     const bytes = utf8Length(encoded);
     if (bytes > maxMessageBytes) throw new MessageTooBigError(bytes, maxMessageBytes);
     this.checkRoom(bytes);
@@ -140,6 +161,9 @@ export class Outbox {
       seq,
       data,
       request,
+      publish,
+      answered: false,
+      acked: false,
       encoded,
       bytes,
       sent: false,
@@ -208,7 +232,8 @@ export class Outbox {
   }
 
   /**
-   * A cumulative ack: drops every reliable entry with `seq <= upTo`, resolves
+   * A cumulative ack: drops every reliable entry with `seq <= upTo` (a publish
+   * only once answered: until then it is marked acked and stays), resolves
    * the messages' promises, and returns the dropped entries.
    */
   ack(upTo: number): ReliableEntry[] {
@@ -216,7 +241,10 @@ export class Outbox {
     const done: ReliableEntry[] = [];
     let sentDone = 0;
     this.entries.forEach((entry, index) => {
-      if (entry.kind === 'reliable' && entry.seq <= upTo) {
+      if (entry.kind === 'reliable' && entry.seq <= upTo && awaitsAnswer(entry)) {
+        entry.acked = true;
+        kept.push(entry);
+      } else if (entry.kind === 'reliable' && entry.seq <= upTo) {
         this.totalBytes -= entry.bytes;
         done.push(entry);
         if (index < this.sentCount) sentDone += 1;
@@ -230,18 +258,33 @@ export class Outbox {
   }
 
   /**
-   * The server refused reliable message `seq` for good (an `error` with `final`): its
-   * `send()` rejects with `err` now. The entry stays until the ack that follows covers
-   * it, so that a resend keeps the order; the ack then settles nothing.
+   * Reliable publish `id` got its answer (`published`, or a final `error`):
+   * it leaves once acked too. False when no such entry is queued.
    */
-  fail(seq: number, err: unknown): void {
-    for (const entry of this.entries) {
-      if (entry.kind !== 'reliable' || entry.seq !== seq) continue;
-      const settle = entry.settle;
-      entry.settle = undefined;
-      settle?.reject(err);
-      return;
-    }
+  answered(id: number): boolean {
+    const index = this.entries.findIndex((e) => e.kind === 'reliable' && e.publish?.id === id);
+    const entry = this.entries[index];
+    if (entry === undefined || entry.kind !== 'reliable') return false;
+    entry.answered = true;
+    if (entry.acked) this.removeAt(index);
+    return true;
+  }
+
+  /**
+   * The server refused reliable frame `seq` for good (`error` with `final`):
+   * a message's `send()` rejects with `err` now (the ack that follows drops
+   * it); returns the entry, or undefined when none has that number.
+   */
+  refused(seq: number, err: unknown): ReliableEntry | undefined {
+    const index = this.entries.findIndex((e) => e.kind === 'reliable' && e.seq === seq);
+    const entry = this.entries[index];
+    if (entry === undefined || entry.kind !== 'reliable') return undefined;
+    entry.answered = true;
+    const settle = entry.settle;
+    entry.settle = undefined;
+    settle?.reject(err);
+    if (entry.acked) this.removeAt(index);
+    return entry;
   }
 
   /**
@@ -259,13 +302,31 @@ export class Outbox {
    * have been processed in the old session: at-least-once across a lost
    * session, never silently dropped). All of them are returned in `renumbered`.
    */
-  onSession(resumed: boolean, ack: number): { acked: ReliableEntry[]; renumbered: Renumbered[] } {
+  onSession(
+    resumed: boolean,
+    ack: number,
+  ): { acked: ReliableEntry[]; renumbered: Renumbered[]; unanswered: ReliableEntry[] } {
     const acked = resumed ? this.ack(ack) : [];
     const renumbered: Renumbered[] = [];
+    // Publishes the old session acked but never answered: a new session cannot answer them.
+    const unanswered: ReliableEntry[] = [];
+    if (!resumed) {
+      this.entries = this.entries.filter((entry) => {
+        if (entry.kind !== 'reliable' || !entry.acked) return true;
+        unanswered.push(entry);
+        return false;
+      });
+    }
     this.nextSeq = resumed ? ack + 1 : 1;
     this.totalBytes = 0;
     this.sentCount = 0;
     for (const entry of this.entries) {
+      if (entry.kind === 'reliable' && entry.acked) {
+        // Processed under this number: resent as it is, the server repeats its answer.
+        entry.sent = false;
+        this.totalBytes += entry.bytes;
+        continue;
+      }
       if (entry.kind === 'reliable') {
         const previousSeq = entry.seq;
         const seq = this.nextSeq++;
@@ -283,7 +344,7 @@ export class Outbox {
       entry.sent = false;
       this.totalBytes += entry.bytes;
     }
-    return { acked, renumbered };
+    return { acked, renumbered, unanswered };
   }
 
   /** Removes every queued one-shot entry; returns their ids. */
@@ -312,6 +373,7 @@ export class Outbox {
     for (const entry of entries) {
       if (entry.kind === 'once') ids.push(entry.id);
       else if (entry.request) ids.push(entry.request.id);
+      else if (entry.publish) ids.push(entry.publish.id);
       else entry.settle?.reject(err);
     }
     return ids;

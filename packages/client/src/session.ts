@@ -12,6 +12,11 @@ export interface WelcomeOutcome {
    * their replies left with the old connection.
    */
   processedRequests: number[];
+  /**
+   * Reliable publishes the old session acknowledged but never answered: published once,
+   * their positions unknown (the new session cannot repeat the answer).
+   */
+  unansweredPublishes: number[];
 }
 
 /**
@@ -55,7 +60,10 @@ export class SessionKeeper {
       if (asked) reason = welcome.reason ?? 'unknown';
     }
     this.current = { sid: welcome.sid, token: welcome.token };
-    const { acked, renumbered } = this.outbox.onSession(resumed, welcome.ack);
+    const { acked, renumbered, unanswered } = this.outbox.onSession(resumed, welcome.ack);
+    const unansweredPublishes = unanswered.flatMap((entry) =>
+      entry.publish ? [entry.publish.id] : [],
+    );
     const processedRequests: number[] = [];
     for (const entry of acked) if (entry.request) processedRequests.push(entry.request.id);
     const event: SessionEvent = {
@@ -76,6 +84,6 @@ export class SessionKeeper {
         }),
       ),
     };
-    return { event, processedRequests };
+    return { event, processedRequests, unansweredPublishes };
   }
 }

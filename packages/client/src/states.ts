@@ -47,3 +47,22 @@ const TRANSITIONS: Record<ConnectionState, readonly ConnectionState[]> = {
 export function canTransition(from: ConnectionState, to: ConnectionState): boolean {
   return TRANSITIONS[from].includes(to);
 }
+
+/** Promises waiting for the state to become `open` (resolved) or `closed` (rejected). */
+export class OpenWaiters {
+  private waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+
+  wait(): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Settles every waiter: resolved without `error`, else rejected with it. */
+  settle(error: unknown): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) {
+      if (error === undefined) w.resolve();
+      else w.reject(error);
+    }
+  }
+}

@@ -96,6 +96,21 @@ export class StatsTracker {
   private openedAt: number | undefined;
   private closedUptimeMs = 0;
 
+  /** A connection attempt started. */
+  attempted(): void {
+    this.attempts += 1;
+  }
+
+  /** An outbox entry (a message, request or publish) was written to the socket. */
+  sent(): void {
+    this.messagesSent += 1;
+  }
+
+  /** A server message was delivered to the application. */
+  received(): void {
+    this.messagesReceived += 1;
+  }
+
   recordRtt(ms: number): void {
     this.rttMs = ms;
     this.rttAvgMs = this.rttAvgMs === undefined ? ms : this.rttAvgMs * 0.8 + ms * 0.2;

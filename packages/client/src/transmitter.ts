@@ -89,11 +89,12 @@ export class Transmitter {
       }
       if (!conn.send(entry.encoded)) return;
       this.heartbeat.sent();
-      this.tracker.messagesSent += 1;
+      this.tracker.sent();
       this.outbox.markSent(entry);
       if (entry.kind === 'once') this.requests.markSent(entry.id);
       else {
         if (entry.request) this.requests.markSent(entry.request.id);
+        if (entry.publish) this.requests.markSent(entry.publish.id);
         this.armAckTimer(false);
       }
     }

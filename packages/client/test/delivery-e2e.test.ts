@@ -6,6 +6,7 @@
  */
 
 import { MemoryStore } from '@tether/server';
+import { SqliteStore } from '@tether/store-sqlite';
 import { createFaultProxy, type FaultProxy, tempDir, waitFor } from '@tether/testkit';
 import { describe, expect, it } from 'vitest';
 import type { GapEvent, SessionEvent, TetherClient } from '../src/index.js';
@@ -240,8 +241,13 @@ describe('durable store end to end', () => {
   it('a server restart on sqlite: the same session resumes, messages and publications continue exactly', async () => {
     const dir = await tempDir('tether-client-');
     defer(() => dir.cleanup());
-    const store = `sqlite:${dir.path}/db` as const;
-    let s = await server({}, 0, { store });
+    // Each server gets its own connection to the file; the test owns and closes them.
+    const store = (): SqliteStore => {
+      const opened = new SqliteStore({ path: `${dir.path}/db` });
+      defer(() => opened.close());
+      return opened;
+    };
+    let s = await server({}, 0, { store: store() });
     const port = s.port;
     const c = client(s.url);
     const sessions = sessionsOf(c);
@@ -260,7 +266,7 @@ describe('durable store end to end', () => {
     }
     await waitFor(() => messages.length >= 20, { message: 'some delivered before the crash' });
     await s.kill(); // sockets destroyed, no goodbye: the client sees 1006
-    s = await server({}, port, { store });
+    s = await server({}, port, { store: store() });
     for (let n = 51; n <= 100; n++) {
       await s.endpoint.sendTo(sid, n);
       await s.endpoint.publish('feed', n);

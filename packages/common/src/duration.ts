@@ -1,5 +1,8 @@
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** The text form of a duration: a number with an optional unit (`500ms`, `25s`, `1.5m`, `2h`). */
+export const DURATION_PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/;
+
 /**
  * Parses a duration: a number of milliseconds, or a string such as `500ms`,
  * `25s`, `2m`, `1h`, `1.5s`. Throws a `RangeError` naming `what` on bad input.
@@ -11,7 +14,7 @@ export function parseDuration(value: string | number, what = 'duration'): number
     }
     return value;
   }
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  const match = DURATION_PATTERN.exec(value);
   if (!match) {
     throw new RangeError(`${what}: cannot parse duration "${value}" (use e.g. 500ms, 25s, 2m)`);
   }

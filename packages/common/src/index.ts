@@ -6,9 +6,10 @@
  */
 
 export { type BackoffOptions, backoffCeiling, fullJitterDelay, hintedDelay } from './backoff.js';
+export { messageBytes, messageText } from './bytes.js';
 export { type Clock, isClock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export { type Disposer, DisposerBag, listen } from './disposer.js';
-export { formatDuration, parseDuration } from './duration.js';
+export { DURATION_PATTERN, formatDuration, parseDuration } from './duration.js';
 export { Emitter, type EventMap } from './emitter.js';
 export { OptionError, TetherError, type TetherErrorOptions } from './errors.js';
 export { checkBool, checkFn, checkInt, checkKnownKeys, checkNumber } from './options.js';

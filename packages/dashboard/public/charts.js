@@ -1,16 +1,14 @@
-// One chart API over two renderers: uPlot when the hub serves it (it is in
-// node_modules), else the built-in MiniChart. Each chart container carries
-// data-series (the labels), data-points and data-last (the newest x) so tests and
-// people can see it move.
-
-import { MiniChart } from './mini-chart.js';
+// The dashboard's charts, drawn by uPlot (a dependency of @tether/dashboard, served by
+// the hub under vendor/). Each chart container carries data-series (the labels),
+// data-points and data-last (the newest x) so tests and people can see it move.
 
 const HEIGHT = 200;
 
 /**
  * @param {HTMLElement} container
  * @param {{ format?: (v: number) => string }} options
- * @param {any} uPlot the uPlot constructor, or undefined
+ * @param {any} uPlot the uPlot constructor; undefined when it failed to load (the
+ *   container then says so instead of drawing)
  */
 export function createChart(container, options, uPlot) {
   const format = options.format ?? formatNumber;
@@ -20,11 +18,8 @@ export function createChart(container, options, uPlot) {
   function build(series) {
     chart?.destroy();
     container.textContent = '';
-    if (uPlot !== undefined) {
-      chart = buildUplot(container, series, format, uPlot);
-    } else {
-      chart = new MiniChart(container, { series, height: HEIGHT, format });
-    }
+    chart =
+      uPlot !== undefined ? buildUplot(container, series, format, uPlot) : unavailable(container);
   }
 
   return {
@@ -89,6 +84,12 @@ function buildUplot(container, series, format, uPlot) {
       plot.destroy();
     },
   };
+}
+
+/** What a chart shows when uPlot did not load: a line saying so, and nothing to draw. */
+function unavailable(container) {
+  container.textContent = 'chart unavailable: uPlot did not load (see the browser console)';
+  return { setData() {}, destroy() {} };
 }
 
 /** 1234 -> "1234", 12345 -> "12.3k", 0.5 -> "0.5". */

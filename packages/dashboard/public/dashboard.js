@@ -60,7 +60,7 @@ async function start() {
     resumes: createChart($('chart-resumes'), {}, uPlot),
   };
   $('footer').textContent =
-    `Polling ${settings.statsUrl} every ${settings.pollMs} ms · charts: ${uPlot ? 'uPlot' : 'built-in canvas'}`;
+    `Polling ${settings.statsUrl} every ${settings.pollMs} ms · charts: ${uPlot ? 'uPlot' : 'unavailable (uPlot did not load)'}`;
   poll();
 }
 

@@ -2,8 +2,8 @@
  * @tether/dashboard — the live dashboard of a Tether server: plain HTML and ES modules
  * (no build step) that poll the server's `/stats` once a second and draw connections,
  * message rates, RTT percentiles, closes by code and resume outcomes over time, the
- * connections with their health, and the latest errors. Charts use uPlot when it is
- * installed (served from node_modules), else a small built-in canvas renderer.
+ * connections with their health, and the latest errors. Charts are drawn by uPlot (a
+ * dependency, served from node_modules).
  *
  * @example
  * ```ts
@@ -26,6 +26,7 @@ import { checkInt, OptionError } from '@tether/common';
 import { sendFile, sendText } from './static-files.js';
 import { resolveUplot, type UplotFiles } from './uplot.js';
 
+export { contentTypeOf, sendFile, sendText } from './static-files.js';
 export { resolveUplot, type UplotFiles } from './uplot.js';
 
 /** Defaults of {@link createDashboardHandler}. */
@@ -48,8 +49,8 @@ export interface DashboardOptions {
   pollMs?: number;
   /** Page title. Default `Tether dashboard`. */
   title?: string;
-  /** uPlot's files; default: found in node_modules ({@link resolveUplot}); `false` to never use uPlot. */
-  uplot?: UplotFiles | false;
+  /** uPlot's files; default: found in node_modules ({@link resolveUplot}). */
+  uplot?: UplotFiles;
 }
 
 /** Handles a request if it is for the dashboard; returns whether it did. */
@@ -72,16 +73,15 @@ export function createDashboardHandler(options: DashboardOptions = {}): Dashboar
     );
   }
   const pollMs = checkInt('pollMs', options.pollMs ?? DASHBOARD_DEFAULTS.pollMs, 250);
-  const uplot = options.uplot === false ? undefined : (options.uplot ?? resolveUplot());
+  const uplot = options.uplot ?? resolveUplot();
   const page = renderPage({
     basePath,
     statsUrl: options.statsUrl ?? DASHBOARD_DEFAULTS.statsUrl,
     pollMs,
     title: options.title ?? 'Tether dashboard',
-    uplot: uplot !== undefined,
+    uplot: true,
   });
-  const vendor: Record<string, string> =
-    uplot === undefined ? {} : { 'uPlot.esm.js': uplot.js, 'uPlot.min.css': uplot.css };
+  const vendor: Record<string, string> = { 'uPlot.esm.js': uplot.js, 'uPlot.min.css': uplot.css };
 
   return (request, response) => {
     const path = (request.url ?? '/').split('?')[0] as string;

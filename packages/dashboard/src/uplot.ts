@@ -11,23 +11,21 @@ export interface UplotFiles {
 }
 
 /**
- * Finds uPlot's distribution files in node_modules (the `uplot` package, resolved from
- * this package like an import would be), or `undefined` when it is not installed: the
- * dashboard then draws its charts with its own small canvas renderer.
+ * Finds uPlot's distribution files in node_modules (the `uplot` package, a dependency of
+ * this one, resolved like an import would be). Throws when they are missing: the
+ * installation is broken (run `npm install`).
  */
-export function resolveUplot(from: string = import.meta.url): UplotFiles | undefined {
+export function resolveUplot(from: string = import.meta.url): UplotFiles {
   const require = createRequire(from);
-  let root: string;
-  try {
-    // The package's main file, then up to the package root: `uplot/package.json` is not
-    // reachable through every version's `exports` map.
-    root = packageRoot(require.resolve('uplot'));
-  } catch {
-    return undefined;
-  }
+  // The package's main file, then up to the package root: `uplot/package.json` is not
+  // reachable through every version's `exports` map.
+  const root = packageRoot(require.resolve('uplot'));
   const js = join(root, 'dist', 'uPlot.esm.js');
   const css = join(root, 'dist', 'uPlot.min.css');
-  return existsSync(js) && existsSync(css) ? { js, css } : undefined;
+  if (!existsSync(js) || !existsSync(css)) {
+    throw new Error(`uplot: ${js} or ${css} is missing; reinstall the dependencies (npm install)`);
+  }
+  return { js, css };
 }
 
 function packageRoot(file: string): string {

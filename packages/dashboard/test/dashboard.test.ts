@@ -92,7 +92,7 @@ describe('dashboard handler', () => {
     expect(Number(head.headers.get('content-length'))).toBeGreaterThan(100);
   });
 
-  it('serves uPlot from the files given (or found in node_modules), else tells the page to draw by itself', async () => {
+  it('serves uPlot from the files given, or found in node_modules (a dependency)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tether-uplot-'));
     dirs.push(dir);
     writeFileSync(join(dir, 'uPlot.esm.js'), 'export default class uPlot {}');
@@ -107,9 +107,11 @@ describe('dashboard handler', () => {
       'export default class uPlot {}',
     );
 
-    const without = await serveDashboard({ uplot: false });
-    expect(await (await fetch(`${without}/dashboard`)).text()).toContain('data-uplot=""');
-    expect((await fetch(`${without}/dashboard/vendor/uPlot.esm.js`)).status).toBe(404);
+    const found = await serveDashboard({});
+    expect(await (await fetch(`${found}/dashboard`)).text()).toContain('data-uplot="1"');
+    const vendored = await fetch(`${found}/dashboard/vendor/uPlot.esm.js`);
+    expect(vendored.status).toBe(200);
+    expect(await vendored.text()).toContain('uPlot');
   });
 
   it('checks its options', () => {

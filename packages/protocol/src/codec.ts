@@ -226,6 +226,7 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
         const err = c.obj('error', false) as Obj;
         c.str('code', 64, false, err, 'error.code');
         if (typeof err.message !== 'string') c.fail('error.message', 'a string');
+        if (err.details !== undefined && !isObj(err.details)) c.fail('error.details', 'an object');
       }
       break;
     }
@@ -254,6 +255,7 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
       c.topic();
       c.data(false);
       c.id(true);
+      c.int('seq', 1, true);
       break;
     case 'published':
       c.topic();
@@ -273,6 +275,7 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
       if (typeof value.message !== 'string') c.fail('message', 'a string');
       c.obj('ref', true);
       if (value.final !== undefined) c.bool('final');
+      c.obj('details', true);
       break;
     case 'goodbye':
       c.int('code', 1000);

@@ -45,12 +45,19 @@ export const ErrorCode = {
   TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
   /** Unsubscribe from a topic the connection is not subscribed to. */
   NOT_SUBSCRIBED: 'NOT_SUBSCRIBED',
+  /** A `sub` past the server's cap on subscriptions per connection; nothing was subscribed. */
+  TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
   /** The message exceeded the size limit (sent before close 1009 where possible). */
   TOO_BIG: 'TOO_BIG',
   /** An ack for a sequence number that was never sent. */
   BAD_ACK: 'BAD_ACK',
   /** The token of an `auth` frame was refused; the connection keeps its old token until it expires. */
   AUTH_FAILED: 'AUTH_FAILED',
+  /**
+   * A resent reliable frame was processed before, but the server no longer holds its
+   * answer (a restart, or too many answers since): it ran once; its result is unknown.
+   */
+  ALREADY_PROCESSED: 'ALREADY_PROCESSED',
   /** The server failed unexpectedly while handling the frame. */
   INTERNAL: 'INTERNAL',
 } as const;

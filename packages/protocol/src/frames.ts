@@ -120,8 +120,8 @@ export interface ResFrame {
   ok: boolean;
   /** The result when `ok`. */
   data?: Json;
-  /** The failure when not `ok`. */
-  error?: { code: string; message: string };
+  /** The failure when not `ok`; `details`: application fields (for example an upstream `status`). */
+  error?: { code: string; message: string; details?: JsonObject };
 }
 
 /** C->S. Subscribe to a topic. */
@@ -168,6 +168,11 @@ export interface PublishFrame {
   data: Json;
   /** Correlates the `published` or `error` answer. */
   id?: number | string;
+  /**
+   * Makes the publish reliable, like `msg.seq` (same counter): retained and resent until
+   * acked, published once; a resend is answered with the position it got the first time.
+   */
+  seq?: number;
 }
 
 /** S->C. A publish was accepted at this position. */
@@ -209,12 +214,13 @@ export interface ErrorFrame {
   message: string;
   ref?: ErrorRef;
   /**
-   * Set on an error about a reliable `msg`/`req` (`ref.seq`) that the server refused for
-   * good: the frame counts as processed, is acknowledged, and is never run again. The
-   * client fails that frame's `send()` with this error and goes on with the next one.
-   * Absent: a reliable frame named by the error was not processed and comes again.
+   * The reliable frame named by `ref.seq` is done for good: the server will not process it
+   * (nor a resend of it); it counts as processed for order and deduplication, and the ack
+   * that follows covers it. Absent: the failure is not final (the frame comes again).
    */
   final?: boolean;
+  /** Application fields of the failure (for example an upstream HTTP `status`). */
+  details?: JsonObject;
 }
 
 /** S->C. Sent right before a server-initiated close. */

@@ -65,7 +65,14 @@ const shared = [
   ),
   fc.record({ t: fc.constant('res'), id, ok: fc.constant(false), error: errorBody }),
   fc.record(
-    { t: fc.constant('error'), code: stringUpTo(64), message: fc.string(), ref },
+    {
+      t: fc.constant('error'),
+      code: stringUpTo(64),
+      message: fc.string(),
+      ref,
+      final: fc.boolean(),
+      details: fc.record({ status: intFrom(0) }),
+    },
     { requiredKeys: ['t', 'code', 'message'] },
   ),
 ];
@@ -86,7 +93,7 @@ const clientOnly = [
   ),
   fc.record({ t: fc.constant('unsub'), topic }),
   fc.record(
-    { t: fc.constant('publish'), topic, data: json, id },
+    { t: fc.constant('publish'), topic, data: json, id, seq: intFrom(1) },
     { requiredKeys: ['t', 'topic', 'data'] },
   ),
   fc.record({ t: fc.constant('auth'), token: stringUpTo(WIRE_LIMITS.maxAuthTokenLength) }),

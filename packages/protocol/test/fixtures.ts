@@ -25,6 +25,14 @@ const SHARED = {
     error: { code: 'NO_HANDLER', message: 'no handler for "x"' },
   },
   error: { t: 'error', code: 'HANDLER_ERROR', message: 'boom', ref: { t: 'req', id: 1 } },
+  'error-final': {
+    t: 'error',
+    code: 'NO_HANDLER',
+    message: 'this endpoint has no message handler',
+    ref: { t: 'msg', seq: 7 },
+    final: true,
+    details: { status: 404 },
+  },
   'error-min': { t: 'error', code: 'X', message: '' },
 } as const satisfies Record<string, ClientFrame & ServerFrame>;
 
@@ -41,6 +49,13 @@ export const CLIENT_EXAMPLES = {
   'sub-min': { t: 'sub', topic: 'chat:room-1' },
   unsub: { t: 'unsub', topic: 'chat:room-1' },
   publish: { t: 'publish', topic: 'chat:room-1', data: { text: 'hi' }, id: 3 },
+  'publish-reliable': {
+    t: 'publish',
+    topic: 'sensors/dev-7',
+    data: { t: 21.5 },
+    id: 4,
+    seq: 12,
+  },
   'publish-min': { t: 'publish', topic: 'chat:room-1', data: 0 },
   auth: { t: 'auth', token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.sig' },
 } as const satisfies Record<string, ClientFrame>;

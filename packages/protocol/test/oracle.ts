@@ -42,7 +42,13 @@ const SHARED: Record<string, Schema> = {
   },
   // res: `data` applies when ok, `error` when not; see resSchema().
   res: { id: [ID, true], ok: [BOOL, true] },
-  error: { code: [str(64), true], message: [STRING, true], ref: [object(), false] },
+  error: {
+    code: [str(64), true],
+    message: [STRING, true],
+    ref: [object(), false],
+    final: [BOOL, false],
+    details: [object(), false],
+  },
 };
 
 const CLIENT: Record<string, Schema> = {
@@ -61,7 +67,12 @@ const CLIENT: Record<string, Schema> = {
     last: [int(0), false],
   },
   unsub: { topic: [TOPIC, true] },
-  publish: { topic: [TOPIC, true], data: [JSON_VALUE, true], id: [ID, false] },
+  publish: {
+    topic: [TOPIC, true],
+    data: [JSON_VALUE, true],
+    id: [ID, false],
+    seq: [int(1), false],
+  },
   auth: { token: [str(8192), true] },
 };
 
@@ -162,7 +173,12 @@ function schemaOk(schema: Schema, o: Obj): boolean {
 function resSchema(o: Obj): Schema {
   return o.ok === true
     ? { data: [JSON_VALUE, false] }
-    : { error: [object({ code: [str(64), true], message: [STRING, true] }), true] };
+    : {
+        error: [
+          object({ code: [str(64), true], message: [STRING, true], details: [object(), false] }),
+          true,
+        ],
+      };
 }
 
 /** What the codec must answer for one parsed item from `sender`: 'ok' or the error code. */

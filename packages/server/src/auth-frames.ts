@@ -13,7 +13,7 @@ import type { RouterContext } from './router-context.js';
  */
 export function onAuth(ctx: RouterContext, conn: Connection, frame: AuthFrame): void {
   const hook = ctx.options.authenticate;
-  const request = conn.authRequest;
+  const request = conn.credentials.request;
   if (hook === undefined || request === undefined) {
     conn.sendError(
       errorFrame(
@@ -26,8 +26,7 @@ export function onAuth(ctx: RouterContext, conn: Connection, frame: AuthFrame): 
     );
     return;
   }
-  conn.authAttempt += 1;
-  const attempt = conn.authAttempt;
+  const attempt = conn.credentials.nextAttempt();
   runAuthenticate(
     hook,
     {
@@ -41,7 +40,7 @@ export function onAuth(ctx: RouterContext, conn: Connection, frame: AuthFrame): 
     ctx.logger,
     () => ctx.clock.now(),
     (outcome) => {
-      if (attempt !== conn.authAttempt || conn.state !== 'open') return;
+      if (!conn.credentials.isLatest(attempt) || conn.state !== 'open') return;
       if (!outcome.ok) {
         const internal = outcome.code === CloseCode.INTERNAL_ERROR;
         conn.sendError(
@@ -61,8 +60,7 @@ export function onAuth(ctx: RouterContext, conn: Connection, frame: AuthFrame): 
         conn.closeWith(CloseCode.UNAUTHORIZED, 'the refreshed token names another user');
         return;
       }
-      conn.data = outcome.data;
-      conn.setTokenExpiry(outcome.expiresAt);
+      conn.refreshed(outcome.data, outcome.expiresAt);
       conn.enqueue(
         outcome.expiresAt === undefined
           ? { t: 'authed' }

@@ -150,7 +150,7 @@ export type RequestHandler = (
  * it; when the handler throws it is not acked (the client sends it again after a
  * reconnect, and nothing after it runs before it). A `ReplyError` thrown for a reliable
  * message refuses it for good instead: it is acked after an `error` with `final: true`,
- * and the client's `send()` rejects with the error's code and message.
+ * and the client's `send()` rejects with the error's code, message and details.
  */
 export type MessageHandler = (data: Json, context: MessageContext) => void | Promise<void>;
 

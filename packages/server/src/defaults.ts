@@ -76,6 +76,28 @@ export const SERVER_DEFAULTS = {
    * page by page as the socket drains, so catching up never trips the slow-consumer limit.
    */
   replayPageSize: 500,
+  /**
+   * 256 KiB: the most bytes of messages or publications one replay page reads from the
+   * store (a page always holds one item, however large). A connection reads one page at a
+   * time, and the next only once what it holds for the client is under a page again, so
+   * a client that asks for a whole history and stops reading holds about one page in the
+   * server: 1,000 such connections cost about 256 MiB, not their histories. Four 64 KiB
+   * messages, so a reading client still gets large writes.
+   */
+  replayPageBytes: 256 * 1024,
+  /**
+   * Topics one connection may be subscribed to at once; the next `sub` gets
+   * TOO_MANY_SUBSCRIPTIONS. 1,000 is far above what one screen of an app shows, and keeps
+   * one connection from registering topics by the hundred thousand.
+   */
+  maxSubscriptionsPerConnection: 1000,
+  /**
+   * Answers of a session's reliable frames kept in memory (a reliable publish's position, a
+   * final refusal), so that a frame resent after its answer was lost with the connection
+   * gets the same answer again. 1,000 covers far more than a client has in flight (its
+   * outbox resends what is unanswered right after the resume) at about 100 bytes each.
+   */
+  sessionMaxAnswers: 1_000,
   /** 10 s between passes that forget disconnected sessions whose resume window passed. */
   sessionSweepMs: 10_000,
   /** After a server-sent close frame, the client has this long to answer before the socket is destroyed. */

@@ -3,112 +3,31 @@ import type { Duplex } from 'node:stream';
 import { type Clock, type Disposer, Emitter } from '@tether/common';
 import { CloseCode, type Json } from '@tether/protocol';
 import { AckScheduler } from './ack-scheduler.js';
-import { Connection, type ConnectionHost, type ConnectionIdentity } from './connection.js';
+import { Connection } from './connection.js';
+import type { ConnectionHost, ConnectionIdentity } from './connection-host.js';
 import {
   asOpen,
   type CloseEvent,
-  type MessageEvent,
   type MessageHandler,
-  type OpenConnection,
   type RequestHandler,
   type ResumeEvent,
-  type RttEvent,
-  type SlowConsumerEvent,
   type TetherConnection,
 } from './connection-types.js';
+import { EndpointHandlers } from './endpoint-handlers.js';
+import type { Endpoint, EndpointEvents, EndpointShared } from './endpoint-types.js';
 import { DeliveryError } from './errors.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import { type RouterContext, routeMessage } from './frame-router.js';
-import {
-  type HeartbeatSweep,
-  heartbeatAction,
-  type SweepTarget,
-  sweepTickMs,
-} from './heartbeat.js';
+import { heartbeatAction, type SweepTarget, sweepTickMs } from './heartbeat.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
-import { type SendResult, type SessionGrant, SessionRegistry } from './sessions.js';
+import type { SendResult, SessionGrant } from './session.js';
+import { SessionRegistry } from './sessions.js';
 import { EndpointCounters, type EndpointStats } from './stats.js';
-import type { Store } from './store/index.js';
 import type { TetherSocket } from './tether-socket.js';
 import { TokenExpiryWatch } from './token-expiry.js';
-import type { PublishResult, Topics } from './topics.js';
-import type { TrustedProxies } from './trusted-proxies.js';
+import type { PublishResult } from './topics.js';
 import { type LateRefusal, UpgradeAcceptor } from './upgrade-acceptor.js';
-
-/** Events of an endpoint. */
-export type EndpointEvents = {
-  /** A client completed hello and got welcome: its `sessionId` is set. */
-  connection: OpenConnection;
-  /** A `msg` frame arrived (also when a message handler is set). */
-  message: MessageEvent;
-  /** A socket closed (every upgraded socket, also those that never said hello). */
-  close: CloseEvent;
-  /** A round-trip time was measured (an app `pong` or a WebSocket pong). */
-  rtt: RttEvent;
-  /** A hello asked to resume a session; says whether it did, and why not. */
-  resume: ResumeEvent;
-  /** A connection passed `slowConsumerBytes` and is closed with 4009 (it resumes). */
-  slowConsumer: SlowConsumerEvent;
-};
-
-/** One WebSocket endpoint (a path) of a TetherServer. */
-export interface Endpoint {
-  readonly path: string;
-  /** Options with defaults applied. */
-  readonly options: Readonly<ResolvedEndpointOptions>;
-  /** Open connections by id (any state). */
-  readonly connections: ReadonlyMap<string, TetherConnection>;
-  /** Listens to an event; returns the disposer. */
-  on<K extends keyof EndpointEvents & string>(
-    event: K,
-    listener: (payload: EndpointEvents[K]) => void,
-  ): Disposer;
-  /** Registers the handler of request `method`, replacing an earlier one; returns the disposer. */
-  handle(method: string, handler: RequestHandler): Disposer;
-  /**
-   * Sets the handler of requests whose method has no handler of its own (one per
-   * endpoint; the hub forwards them to its backend); returns the disposer.
-   */
-  onRequest(handler: RequestHandler): Disposer;
-  /** Sets the message handler (one per endpoint); returns the disposer. */
-  onMessage(handler: MessageHandler): Disposer;
-  /**
-   * Publishes to a topic (topics are shared by every endpoint of the server). Resolves
-   * with the publication's position once the store committed it; its `pub` frame,
-   * encoded once, is then queued to every subscriber. Rejects with a `TopicError` for an
-   * invalid topic or data that is not JSON, or a `StoreError`.
-   */
-  publish(topic: string, data: Json): Promise<PublishResult>;
-  /**
-   * Sends a reliable message to one session: numbered in the session, stored until the
-   * client acknowledges it, delivered at once when the client is connected and replayed
-   * in order when it resumes within its window. Resolves once stored (not once
-   * delivered). Rejects with a `DeliveryError` (`SESSION_NOT_FOUND`: no such session on
-   * this endpoint, or its window passed; `INVALID_PAYLOAD`) or a `StoreError`.
-   */
-  sendTo(sessionId: string, data: Json): Promise<SendResult>;
-  /**
-   * {@link sendTo} every session of a user (as named by `authenticate`) on this endpoint,
-   * connected or within their window. Resolves with one result per session that took it
-   * (none when the user has no session).
-   */
-  sendToUser(userId: string, data: Json): Promise<SendResult[]>;
-  stats(): EndpointStats;
-}
-
-/** What endpoints of one server share. */
-export interface EndpointShared {
-  clock: Clock;
-  logger: Logger;
-  flusher: FlushScheduler;
-  heartbeat: HeartbeatSweep;
-  topics: Topics;
-  store: Store;
-  trustProxy: TrustedProxies;
-  /** Whether the server has finished closing (its store may be gone). */
-  isClosed: () => boolean;
-}
 
 /** The implementation behind {@link Endpoint}; internal to the package. */
 export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
@@ -120,9 +39,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   readonly tickMs: number;
   private readonly registry = new Map<string, Connection>();
   private readonly acceptor: UpgradeAcceptor;
-  private readonly handlers = new Map<string, RequestHandler>();
-  private anyRequestHandler: RequestHandler | undefined;
-  private messageHandler: MessageHandler | undefined;
+  private readonly handlers = new EndpointHandlers();
   private readonly events: Emitter<EndpointEvents>;
   private readonly sessions: SessionRegistry;
   private readonly router: RouterContext;
@@ -177,7 +94,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
       upgraded: (ws, identity, refusal) => this.upgraded(ws, identity, refusal),
       handshakeDone: () => this.checkDrained(),
     });
-    const self = this;
+    const handlers = this.handlers;
     this.router = {
       options,
       clock: shared.clock,
@@ -185,9 +102,9 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
       counters: this.counters,
       sessions: this.sessions,
       topics: shared.topics,
-      requestHandler: (method) => this.handlers.get(method) ?? this.anyRequestHandler,
+      requestHandler: (method) => handlers.request(method),
       get messageHandler() {
-        return self.messageHandler;
+        return handlers.messageHandler;
       },
       hasMessageListeners: () => this.events.listenerCount('message') > 0,
       emitMessage: (event) => this.events.emit('message', event),
@@ -208,32 +125,15 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   }
 
   handle(method: string, handler: RequestHandler): Disposer {
-    if (typeof method !== 'string' || method.length === 0)
-      throw new TypeError('handle(method): expected a non-empty string');
-    if (typeof handler !== 'function')
-      throw new TypeError(`handle("${method}"): expected a function`);
-    this.handlers.set(method, handler);
-    return () => {
-      if (this.handlers.get(method) === handler) this.handlers.delete(method);
-    };
+    return this.handlers.handle(method, handler);
   }
 
   onRequest(handler: RequestHandler): Disposer {
-    if (typeof handler !== 'function')
-      throw new TypeError('onRequest(handler): expected a function');
-    this.anyRequestHandler = handler;
-    return () => {
-      if (this.anyRequestHandler === handler) this.anyRequestHandler = undefined;
-    };
+    return this.handlers.onRequest(handler);
   }
 
   onMessage(handler: MessageHandler): Disposer {
-    if (typeof handler !== 'function')
-      throw new TypeError('onMessage(handler): expected a function');
-    this.messageHandler = handler;
-    return () => {
-      if (this.messageHandler === handler) this.messageHandler = undefined;
-    };
+    return this.handlers.onMessage(handler);
   }
 
   publish(topic: string, data: Json): Promise<PublishResult> {
@@ -253,7 +153,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
 
   /** A connection passed `slowConsumerBytes`: count it, tell the application, close 4009. */
   slowConsumer(connection: Connection, bytes: number): void {
-    this.counters.slowConsumers += 1;
+    this.counters.add('slowConsumers');
     const limit = this.options.slowConsumerBytes;
     this.logger.info({ cid: connection.id, ip: connection.ip, bytes, limit }, 'slow consumer');
     this.events.emit('slowConsumer', { connection, bytes });
@@ -261,30 +161,16 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   }
 
   stats(): EndpointStats {
-    const c = this.counters;
     let ready = 0;
     for (const conn of this.registry.values()) if (conn.state === 'open') ready += 1;
-    return {
+    return this.counters.stats({
       path: this.path,
       connections: this.registry.size,
       ready,
       pendingHandshakes: this.acceptor.pendingCount,
-      accepted: c.accepted,
-      refused: { ...c.refused },
-      closes: { ...c.closes },
-      heartbeatTimeouts: c.heartbeatTimeouts,
-      handshakeTimeouts: c.handshakeTimeouts,
-      slowConsumers: c.slowConsumers,
-      rateLimited: c.rateLimited,
-      messagesIn: c.messagesIn,
-      messagesOut: c.messagesOut,
-      bytesIn: c.bytesIn,
-      bytesOut: c.bytesOut,
-      errors: c.errors,
-      inFlight: c.inFlight,
       draining: this.drain !== undefined,
-      ...c.deliveryStats(this.sessions.size),
-    };
+      sessions: this.sessions.size,
+    });
   }
 
   /** Routes one inbound message; an unexpected fault costs an INTERNAL error, never the process. */
@@ -296,8 +182,13 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     try {
       routeMessage(this.router, connection, data, isBinary);
     } catch (err) {
+      // A server bug, not the client's doing: the stack is what finds it.
       this.logger.error(
-        { cid: connection.id, err: err instanceof Error ? err.message : String(err) },
+        {
+          cid: connection.id,
+          err: err instanceof Error ? err.message : String(err),
+          stack: err instanceof Error ? err.stack?.split('\n').slice(0, 12).join(' | ') : undefined,
+        },
         'frame handling failed',
       );
       connection.sendError({
@@ -325,7 +216,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   ): void {
     const connection = new Connection(ws, this, identity);
     this.registry.set(connection.id, connection);
-    this.counters.accepted += 1;
+    this.counters.add('accepted');
     this.shared.heartbeat.wake();
     this.logger.debug({ cid: connection.id, ip: identity.ip }, 'upgraded');
     if (refusal !== undefined) connection.closeWith(refusal.code, refusal.reason);
@@ -389,7 +280,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
 
   private settled(connection: Connection): void {
     const drainClose = connection.drainClose;
-    if (drainClose !== undefined && connection.inFlight === 0) {
+    if (drainClose !== undefined && connection.work.inFlight === 0) {
       connection.closeWith(CloseCode.SERVICE_RESTART, drainClose.reason, drainClose.retryAfterMs);
     }
   }
@@ -405,7 +296,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
           connection.ping(now);
           break;
         case 'heartbeat-timeout':
-          this.counters.heartbeatTimeouts += 1;
+          this.counters.add('heartbeatTimeouts');
           this.logger.info(
             { cid: connection.id, ip: connection.ip },
             'heartbeat timeout (half-open), terminating',
@@ -413,7 +304,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
           connection.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout', undefined, true);
           break;
         case 'handshake-timeout':
-          this.counters.handshakeTimeouts += 1;
+          this.counters.add('handshakeTimeouts');
           this.logger.info({ cid: connection.id, ip: connection.ip }, 'no hello in time');
           connection.closeWith(
             CloseCode.HANDSHAKE_TIMEOUT,
@@ -440,10 +331,10 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     this.drain = { reason, retryAfterMs, waiters: [] };
     for (const connection of this.registry.values()) {
       const hint = retryAfterMs();
-      if (connection.state !== 'open' || connection.inFlight === 0) {
+      if (connection.state !== 'open' || connection.work.inFlight === 0) {
         connection.closeWith(CloseCode.SERVICE_RESTART, reason, hint);
       } else {
-        connection.drainClose = { reason, retryAfterMs: hint };
+        connection.closeWhenIdle(reason, hint);
         connection.sendGoodbye(CloseCode.SERVICE_RESTART, reason, hint);
       }
     }

@@ -1,5 +1,5 @@
 import { TetherError } from '@tether/common';
-import { CloseCode } from '@tether/protocol';
+import { CloseCode, type JsonObject } from '@tether/protocol';
 
 /** Why an `authenticate` hook refuses a connection. */
 export type AuthRefusal = 'unauthorized' | 'forbidden';
@@ -28,22 +28,37 @@ export class AuthError extends TetherError {
 }
 
 /**
- * Thrown by a request handler to answer with a specific error code instead of
- * HANDLER_ERROR: `throw new ReplyError('NOT_FOUND', 'no such order')` replies
- * `{t:'res', ok:false, error:{code:'NOT_FOUND', message:'no such order'}}`.
+ * A deliberate, final answer of the application. Thrown by a request handler, it answers
+ * with this code instead of HANDLER_ERROR: `throw new ReplyError('NOT_FOUND', 'no such
+ * order')` replies `{t:'res', ok:false, error:{code:'NOT_FOUND', message:'no such order'}}`.
+ * Thrown by a message handler for a reliable message, it refuses that message for good:
+ * the client gets an `error` frame with this code, `final: true` and `details`, its
+ * `send()` rejects with them, the message counts as processed (acked, never run again)
+ * and the session goes on. Anything else a message handler throws is HANDLER_ERROR and the
+ * message is not processed: the client sends it again.
  */
 export class ReplyError extends TetherError {
   override name = 'ReplyError';
+  /** Application fields sent with the failure (for example an upstream HTTP `status`). */
+  readonly details: JsonObject | undefined;
 
   constructor(
     code: string,
     message: string,
-    options: { cause?: unknown; retryable?: boolean } = {},
+    options: { cause?: unknown; retryable?: boolean; details?: JsonObject } = {},
   ) {
     if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(code)) {
       throw new TypeError(`ReplyError: code must be UPPER_SNAKE_CASE (1-64 chars), got "${code}"`);
     }
-    super(code, message, options);
+    const { details, ...rest } = options;
+    if (
+      details !== undefined &&
+      (typeof details !== 'object' || details === null || Array.isArray(details))
+    ) {
+      throw new TypeError('ReplyError: details must be a JSON object');
+    }
+    super(code, message, rest);
+    this.details = details;
   }
 }
 

@@ -1,3 +1,4 @@
+import { messageText } from '@tether/common';
 import {
   type ClientFrame,
   CloseCode,
@@ -15,7 +16,7 @@ import type { Connection } from './connection.js';
 import { asProtocolError, errorFrame, errorMessage, refOf } from './frame-errors.js';
 import { onMsg, onReq } from './message-frames.js';
 import type { RouterContext } from './router-context.js';
-import type { SessionGrant } from './sessions.js';
+import type { SessionGrant } from './session.js';
 import { onPublish, onSub, onUnsub } from './topic-frames.js';
 
 /**
@@ -49,7 +50,7 @@ export function routeMessage(
   }
   let items: Decoded<ClientFrame>[];
   try {
-    items = decodeMessage(rawText(raw), 'client', { maxBatch: ctx.options.maxBatch });
+    items = decodeMessage(messageText(raw), 'client', { maxBatch: ctx.options.maxBatch });
   } catch (err) {
     countIn(ctx, conn, 1);
     if (admit(ctx, conn, undefined)) conn.sendError(asProtocolError(err).toFrame());
@@ -150,7 +151,7 @@ function onHello(
   conn: Connection,
   hello: HelloFrame,
 ): Promise<void> | undefined {
-  if (conn.helloSeen) {
+  if (conn.inbound.helloSeen) {
     conn.sendError(
       errorFrame(ErrorCode.DUPLICATE_HELLO, 'hello was already received on this connection', {
         t: 'hello',
@@ -164,7 +165,7 @@ function onHello(
     conn.closeWith(CloseCode.UNSUPPORTED_VERSION, message);
     return undefined;
   }
-  conn.helloSeen = true;
+  conn.inbound.helloArrived();
   // A store lookup: the frames after hello wait (held) until the welcome went out.
   return ctx.sessions.open(hello, conn).then(
     (g) => welcome(ctx, conn, hello, g),
@@ -205,8 +206,7 @@ function welcome(
   };
   if (grant.reason !== undefined) frame.reason = grant.reason;
   if (conn.welcomeData !== undefined) frame.data = { ...conn.welcomeData };
-  conn.session = grant.session;
-  conn.client = hello.client;
+  conn.welcomed(grant.session, hello.client);
   conn.enqueue(frame);
   conn.transition('open');
   // Replayed messages follow the welcome, before anything live.
@@ -235,7 +235,7 @@ function admit(
   if (bucket === undefined) return true;
   const verdict = bucket.take(ctx.clock.monotonic());
   if (verdict === 'ok') return true;
-  ctx.counters.rateLimited += 1;
+  ctx.counters.add('rateLimited');
   if (verdict === 'close') {
     ctx.logger.info(
       { cid: conn.id, ip: conn.ip, dropped: bucket.dropped },
@@ -253,12 +253,6 @@ function admit(
 }
 
 function countIn(ctx: RouterContext, conn: Connection, frames: number): void {
-  conn.messagesIn += frames;
-  ctx.counters.messagesIn += frames;
-}
-
-function rawText(raw: RawData): string {
-  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
-  if (raw instanceof ArrayBuffer) return Buffer.from(raw).toString('utf8');
-  return raw.toString('utf8');
+  conn.inbound.countFrames(frames);
+  ctx.counters.add('messagesIn', frames);
 }

@@ -8,7 +8,7 @@ import type { Connection } from './connection.js';
 
 /** Where in-flight work is counted. */
 export interface InFlightHost {
-  readonly counters: { inFlight: number };
+  readonly counters: { add(name: 'inFlight', by?: number): void };
   /** A handler of the connection finished. */
   settled(connection: Connection): void;
 }
@@ -48,32 +48,34 @@ export function serial(
   conn: Connection,
   task: () => Promise<void> | undefined,
 ): void {
-  const tail = conn.serialTail;
+  const tail = conn.work.serialTail;
   if (tail === undefined) {
     const pending = task();
     if (pending === undefined) return;
-    conn.serialTail = track(ctx, conn, pending);
+    conn.work.setSerialTail(track(ctx, conn, pending));
     return;
   }
-  conn.serialTail = track(
-    ctx,
-    conn,
-    tail.then(() => task()),
+  conn.work.setSerialTail(
+    track(
+      ctx,
+      conn,
+      tail.then(() => task()),
+    ),
   );
 }
 
 /** Counts a pending handler as in flight until it settles; returns its tail. */
 export function track(ctx: InFlightHost, conn: Connection, pending: Promise<void>): Promise<void> {
-  conn.inFlight += 1;
-  ctx.counters.inFlight += 1;
+  conn.work.started();
+  ctx.counters.add('inFlight');
   const tail: Promise<void> = pending.then(
     () => finish(),
     () => finish(),
   );
   function finish(): void {
-    conn.inFlight -= 1;
-    ctx.counters.inFlight -= 1;
-    if (conn.serialTail === tail) conn.serialTail = undefined;
+    conn.work.settled();
+    ctx.counters.add('inFlight', -1);
+    if (conn.work.serialTail === tail) conn.work.setSerialTail(undefined);
     ctx.settled(conn);
   }
   return tail;
@@ -85,4 +87,64 @@ export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLik
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+/** Where a connection's handler chain continues once welcomed (its session). */
+interface TailHolder {
+  readonly serialTail: Promise<void> | undefined;
+  setSerialTail(tail: Promise<void> | undefined): void;
+}
+
+/**
+ * The application work of one connection: the tail of its handler chain (the session's
+ * once welcomed), the handlers in flight and the requests not answered yet.
+ */
+export class ConnectionWork {
+  private ownTail: Promise<void> | undefined;
+  private running = 0;
+  private requests = 0;
+
+  constructor(private readonly session: () => TailHolder | undefined) {}
+
+  /**
+   * Tail of the chain that keeps handlers in order. Once welcomed it is the session's,
+   * so handlers stay in order across the connections of a session (a resumed client's
+   * messages wait for those still running from its previous connection).
+   */
+  get serialTail(): Promise<void> | undefined {
+    const session = this.session();
+    return session === undefined ? this.ownTail : session.serialTail;
+  }
+
+  /** Handlers of this connection still running. */
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /** Requests accepted and not answered yet (running or waiting their turn); see `maxPendingRequests`. */
+  get pendingRequests(): number {
+    return this.requests;
+  }
+
+  setSerialTail(tail: Promise<void> | undefined): void {
+    const session = this.session();
+    if (session === undefined) this.ownTail = tail;
+    else session.setSerialTail(tail);
+  }
+
+  started(): void {
+    this.running += 1;
+  }
+
+  settled(): void {
+    this.running -= 1;
+  }
+
+  requestAccepted(): void {
+    this.requests += 1;
+  }
+
+  requestAnswered(): void {
+    this.requests -= 1;
+  }
 }

@@ -8,15 +8,18 @@
  * Nothing is lost across reconnects: sessions resume within their window with the
  * messages they missed replayed in order (`sendTo`, `sendToUser`), client messages are
  * processed once, and topics keep a history that a resubscribing client continues from.
- * The `store` option keeps all of it in memory (default) or in a SQLite file that
- * survives restarts (`store: 'sqlite:./data/tether.db'`); docs/guarantees.md says
- * exactly what each mode promises.
+ * The `store` option keeps all of it in memory (default) or in any `Store` object, such
+ * as the SQLite file of `@tether/store-sqlite` that survives restarts; docs/guarantees.md
+ * says exactly what each mode promises. Metrics, `/stats` and the ops endpoints are the
+ * subpath `@tether/server/ops` (it needs `prom-client`); the parts a store implementation
+ * shares are `@tether/server/store`.
  *
  * @example
  * ```ts
  * import { TetherServer } from '@tether/server';
+ * import { SqliteStore } from '@tether/store-sqlite';
  *
- * const tether = new TetherServer({ server: httpServer, store: 'sqlite:./data/tether.db' });
+ * const tether = new TetherServer({ server: httpServer, store: new SqliteStore({ path: './data/tether.db' }) });
  * const chat = tether.endpoint('/chat', {
  *   authenticate: async ({ token }) => (await verify(token)) ?? false,
  *   authorizeSubscribe: ({ connection, topic }) => topic.startsWith(`room:`),
@@ -49,7 +52,7 @@ export type {
   TetherConnection,
 } from './connection-types.js';
 export { SERVER_DEFAULTS } from './defaults.js';
-export type { Endpoint, EndpointEvents } from './endpoint.js';
+export type { Endpoint, EndpointEvents } from './endpoint-types.js';
 export {
   AuthError,
   type AuthRefusal,
@@ -59,8 +62,7 @@ export {
   ServerStateError,
 } from './errors.js';
 export { type HttpTimeouts, httpServerOptions } from './http-timeouts.js';
-export { defaultLogger, type Logger, silentLogger } from './logger.js';
-export * from './ops/index.js';
+export { defaultLogger, jsonLineLogger, type Logger, silentLogger } from './logger.js';
 export type {
   AuthContext,
   AuthIdentity,
@@ -68,12 +70,12 @@ export type {
   EndpointOptions,
   RateLimitOptions,
   ResolvedEndpointOptions,
-  TetherServerOptions,
   TopicAuthContext,
   TopicAuthorizer,
   TopicVerdict,
 } from './options.js';
-export type { SendResult } from './sessions.js';
+export type { TetherServerOptions } from './server-options.js';
+export type { SendResult } from './session.js';
 export type {
   DeliveryDetails,
   DeliveryStats,
@@ -86,6 +88,7 @@ export {
   checkResume,
   createStore,
   hashToken,
+  isStore,
   MemoryStore,
   type MemoryStoreOptions,
   type NewSession,
@@ -97,9 +100,6 @@ export {
   type SessionPatch,
   type SessionRecord,
   type SessionReplay,
-  SqliteStore,
-  type SqliteStoreOptions,
-  type SqliteSynchronous,
   STORE_DEFAULTS,
   type Store,
   StoreError,

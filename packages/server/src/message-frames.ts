@@ -1,6 +1,5 @@
 import {
   ErrorCode,
-  type ErrorCodeName,
   type ErrorFrame,
   type Json,
   type MsgFrame,
@@ -28,17 +27,15 @@ export function onMsg(ctx: RouterContext, conn: Connection, frame: MsgFrame): vo
     onUnreliableMsg(ctx, conn, data);
     return;
   }
-  if (!admitted(ctx, conn, session, seq)) return;
+  if (!admitted(ctx, conn, session, frame)) return;
   serial(ctx, conn, () => {
     // An earlier frame failed after this one was queued: not processed, not acked.
     if (!session.isNext(seq)) return undefined;
     const handler = ctx.messageHandler;
     const listened = ctx.hasMessageListeners();
     if (handler === undefined && !listened) {
-      // Final: nobody will ever handle it, so holding it would block the session for good.
-      refused(
-        ctx,
-        conn,
+      // Final: nobody will ever take it, so it must not hold up the session.
+      refusedFinally(
         session,
         seq,
         errorFrame(ErrorCode.NO_HANDLER, 'this endpoint has no message handler', refOf(frame)),
@@ -58,13 +55,8 @@ export function onMsg(ctx: RouterContext, conn: Connection, frame: MsgFrame): vo
           return;
         }
         if (err instanceof ReplyError) {
-          refused(
-            ctx,
-            conn,
-            session,
-            seq,
-            errorFrame(err.code as ErrorCodeName, truncate(err.message), refOf(frame)),
-          );
+          // The application's deliberate, final answer: the client's send() rejects with it.
+          refusedFinally(session, seq, replyErrorFrame(err, refOf(frame)));
           return;
         }
         ctx.logger.error({ cid: conn.id, seq, err: errorMessage(err) }, 'message handler failed');
@@ -105,16 +97,34 @@ function onUnreliableMsg(ctx: RouterContext, conn: Connection, data: Json): void
 
 /**
  * Whether a reliable frame is the session's next one (then it is claimed). A duplicate is
- * dropped (and acked again once processed); a frame after a gap is dropped unacked, so the
- * client resends from the gap: the server never acks past a seq it did not process.
+ * dropped (and acked again once processed; its answer, if it had one, is sent again); a
+ * frame after a gap is dropped unacked, so the client resends from the gap: the server
+ * never acks past a seq it did not process.
  */
-function admitted(ctx: RouterContext, conn: Connection, session: Session, seq: number): boolean {
+export function admitted(
+  ctx: RouterContext,
+  conn: Connection,
+  session: Session,
+  frame: { t: 'msg' | 'req' | 'publish'; seq?: number },
+): boolean {
+  const seq = frame.seq as number;
   const verdict = session.admit(seq);
   if (verdict === 'run') return true;
   if (verdict === 'duplicate') {
-    ctx.counters.duplicatesDropped += 1;
+    ctx.counters.add('duplicatesDropped');
+    if (frame.t === 'publish' && session.answerLost(seq)) {
+      // Published once; which position it got is no longer known here.
+      session.connection?.sendError({
+        ...errorFrame(
+          ErrorCode.ALREADY_PROCESSED,
+          'this publish was processed before and its answer is no longer held',
+          refOf(frame),
+        ),
+        final: true,
+      });
+    }
   } else {
-    ctx.counters.outOfOrderDropped += 1;
+    ctx.counters.add('outOfOrderDropped');
     ctx.logger.debug(
       { cid: conn.id, seq, processed: session.inSeq },
       'reliable frame after a gap, dropped',
@@ -124,27 +134,24 @@ function admitted(ctx: RouterContext, conn: Connection, session: Session, seq: n
 }
 
 /**
- * A reliable `msg` refused for good (a `ReplyError` from the handler, or no handler): it
- * counts as processed and is acked, and the client learns from the `final` error frame,
- * sent before the ack, that its `send()` failed. The session keeps the frame for a
- * resend of the same seq (the error may have been lost with the connection).
+ * A reliable frame refused for good (nobody handles it, the application refused it): the
+ * client learns it from an `error` with `final: true`, and the frame counts as processed,
+ * so the session's later frames flow and a resend is answered, never run.
  */
-function refused(
-  ctx: RouterContext,
-  conn: Connection,
-  session: Session,
-  seq: number,
-  frame: ErrorFrame,
-): void {
-  const final: ErrorFrame = { ...frame, final: true };
-  ctx.logger.debug({ cid: conn.id, seq, code: frame.code }, 'reliable message refused for good');
-  session.refused(seq, final);
-  conn.sendError(final);
+export function refusedFinally(session: Session, seq: number, frame: ErrorFrame): void {
+  session.answer(seq, { ...frame, final: true });
+  session.processed(seq);
+}
+
+/** The error frame of a {@link ReplyError}: its code, message and details. */
+export function replyErrorFrame(err: ReplyError, ref: ReturnType<typeof refOf>): ErrorFrame {
+  const frame: ErrorFrame = { t: 'error', code: err.code, message: truncate(err.message), ref };
+  return err.details === undefined ? frame : { ...frame, details: err.details };
 }
 
 /** A reliable frame whose handler failed: not processed, not acked. */
-function notProcessed(ctx: RouterContext, session: Session, seq: number): void {
-  ctx.counters.failedProcessing += 1;
+export function notProcessed(ctx: RouterContext, session: Session, seq: number): void {
+  ctx.counters.add('failedProcessing');
   session.failed(seq);
 }
 
@@ -157,7 +164,7 @@ export function onReq(ctx: RouterContext, conn: Connection, frame: ReqFrame): vo
     if (pending !== undefined) track(ctx, conn, pending);
     return;
   }
-  if (!admitted(ctx, conn, session, seq)) return;
+  if (!admitted(ctx, conn, session, frame)) return;
   if (!roomForRequest(ctx, conn, frame)) {
     // Refused unrun: released, so that the client's resend of this seq runs later.
     session.failed(seq);
@@ -165,7 +172,7 @@ export function onReq(ctx: RouterContext, conn: Connection, frame: ReqFrame): vo
   }
   serial(ctx, conn, () => {
     if (!session.isNext(seq)) {
-      conn.pendingRequests -= 1;
+      conn.work.requestAnswered();
       return undefined;
     }
     return runRequest(ctx, conn, frame, (answered) => {
@@ -182,8 +189,8 @@ export function onReq(ctx: RouterContext, conn: Connection, frame: ReqFrame): vo
  */
 function roomForRequest(ctx: RouterContext, conn: Connection, frame: ReqFrame): boolean {
   const max = ctx.options.maxPendingRequests;
-  if (conn.pendingRequests < max) {
-    conn.pendingRequests += 1;
+  if (conn.work.pendingRequests < max) {
+    conn.work.requestAccepted();
     return true;
   }
   ctx.logger.debug({ cid: conn.id, id: frame.id, max }, 'too many pending requests');
@@ -213,19 +220,19 @@ function runRequest(
   const { id, method } = frame;
   const handler = ctx.requestHandler(method);
   if (handler === undefined) {
-    conn.pendingRequests -= 1;
+    conn.work.requestAnswered();
     conn.enqueue({
       t: 'res',
       id,
       ok: false,
       error: { code: ErrorCode.NO_HANDLER, message: `no handler for method "${method}"` },
     });
-    // A final answer: a reliable request nobody handles must not block the session.
+    // A final answer: nobody takes this method, so a reliable request must not hold up the session.
     outcome?.(true);
     return undefined;
   }
   const reply = (result: Json | undefined, err: unknown): void => {
-    conn.pendingRequests -= 1;
+    conn.work.requestAnswered();
     if (err === undefined) {
       try {
         conn.enqueue(
@@ -243,11 +250,15 @@ function runRequest(
     if (!(err instanceof ReplyError)) {
       ctx.logger.error({ cid: conn.id, method, err: errorMessage(err) }, 'request handler failed');
     }
+    const details = err instanceof ReplyError ? err.details : undefined;
     conn.enqueue({
       t: 'res',
       id,
       ok: false,
-      error: { code, message: truncate(errorMessage(err)) },
+      error:
+        details === undefined
+          ? { code, message: truncate(errorMessage(err)) }
+          : { code, message: truncate(errorMessage(err)), details },
     });
     outcome?.(err instanceof ReplyError);
   };

@@ -1,19 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import {
-  type Clock,
-  checkFn,
-  checkInt,
-  checkKnownKeys,
-  isClock,
-  OptionError,
-  systemClock,
-} from '@tether/common';
+import { checkFn, checkInt, checkKnownKeys, OptionError } from '@tether/common';
 import { type Json, WIRE_LIMITS } from '@tether/protocol';
 import type { TetherConnection } from './connection-types.js';
 import { SERVER_DEFAULTS } from './defaults.js';
-import { defaultLogger, type Logger } from './logger.js';
-import type { StoreSpec } from './store/index.js';
-import { resolveTrustedProxies, type TrustedProxies } from './trusted-proxies.js';
 
 /** What an `authenticate` hook sees: the upgrade request and the token found in it. */
 export interface AuthContext {
@@ -149,6 +138,18 @@ export interface EndpointOptions {
    */
   slowConsumerBytes?: number;
   /**
+   * Most bytes one replay page reads from the store (topic catch-up and the session
+   * replay of a resume); a page always holds at least one item. A connection reads one
+   * page at a time, once what it holds for the client is under a page. Default 256 KiB
+   * (262 144 bytes).
+   */
+  replayPageBytes?: number;
+  /**
+   * Topics one connection may be subscribed to at once; the `sub` past it gets an error
+   * TOO_MANY_SUBSCRIPTIONS and nothing is read or written. Default 1000.
+   */
+  maxSubscriptionsPerConnection?: number;
+  /**
    * How long a session survives a disconnect (announced in `welcome`): a client that
    * reconnects within it resumes, gets the messages it missed and keeps its sequence
    * numbers. Counted from the disconnect. Default 120 000 ms.
@@ -186,6 +187,8 @@ export interface ResolvedEndpointOptions {
   authorizePublish: TopicAuthorizer | undefined;
   authorizeSubscribe: TopicAuthorizer | undefined;
   slowConsumerBytes: number;
+  replayPageBytes: number;
+  maxSubscriptionsPerConnection: number;
   resumeWindowMs: number;
   ackDelayMs: number;
   ackEvery: number;
@@ -208,6 +211,8 @@ const ENDPOINT_KEYS = [
   'authorizePublish',
   'authorizeSubscribe',
   'slowConsumerBytes',
+  'replayPageBytes',
+  'maxSubscriptionsPerConnection',
   'resumeWindowMs',
   'ackDelayMs',
   'ackEvery',
@@ -215,7 +220,7 @@ const ENDPOINT_KEYS = [
   'tokenRefreshLeadMs',
 ] as const satisfies readonly (keyof EndpointOptions)[];
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /** Applies defaults and validates; throws an `OptionError` naming the option. */
 export function resolveEndpointOptions(options: EndpointOptions = {}): ResolvedEndpointOptions {
@@ -290,6 +295,20 @@ export function resolveEndpointOptions(options: EndpointOptions = {}): ResolvedE
       d.slowConsumerBytes,
       1024,
     ),
+    replayPageBytes: int(
+      'replayPageBytes',
+      options.replayPageBytes,
+      d.replayPageBytes,
+      1024,
+      2 ** 30,
+    ),
+    maxSubscriptionsPerConnection: int(
+      'maxSubscriptionsPerConnection',
+      options.maxSubscriptionsPerConnection,
+      d.maxSubscriptionsPerConnection,
+      1,
+      1_000_000,
+    ),
     resumeWindowMs: int('resumeWindowMs', options.resumeWindowMs, d.resumeWindowMs, 0, 30 * DAY_MS),
     ackDelayMs: int('ackDelayMs', options.ackDelayMs, d.ackDelayMs, 0, 60_000),
     ackEvery: int('ackEvery', options.ackEvery, d.ackEvery, 1, 1_000_000),
@@ -342,150 +361,4 @@ function resolveOrigins(
   if (value.includes('*')) return () => true;
   const allowed = new Set(value.map((o) => o.toLowerCase()));
   return (origin) => origin === undefined || allowed.has(origin.toLowerCase());
-}
-
-/** Options of `new TetherServer(options)`. Every field is optional. */
-export interface TetherServerOptions {
-  /**
-   * An existing HTTP(S) server to attach to (plain Node, Express's `app.listen()`, Fastify's
-   * `fastify.server`). Without it, the server runs standalone and `listen()` starts its own.
-   */
-  server?: import('node:http').Server | import('node:https').Server;
-  /** Standalone mode: port. Default 8080. 0 picks a free port (see `address()`). */
-  port?: number;
-  /** Standalone mode: interface. Default `0.0.0.0`. */
-  host?: string;
-  /** Logger (pino or compatible). Default: pino at `info`, silent under a test runner. */
-  logger?: Logger;
-  /** Time source for heartbeats, limits and timestamps. Default: the system clock. */
-  clock?: Clock;
-  /**
-   * The proxies you run, as IPv4/IPv6 addresses and CIDR ranges (`["127.0.0.1",
-   * "10.0.0.0/8", "::1"]`). When the socket peer is one of them, the client IP is the
-   * rightmost `X-Forwarded-For` entry that is not (entries further left are written by
-   * the client and may be forged); an entry that is not an IP ends the walk at the last
-   * trusted hop. Default `[]` (also `false`): the socket's address. `true` is refused.
-   */
-  trustProxy?: readonly string[] | false;
-  /** Default of `close({ drainTimeoutMs })`. Default 10 000 ms. */
-  drainTimeoutMs?: number;
-  /**
-   * Standalone mode: time a client has to send complete request headers before it gets
-   * 408 and is cut (also before a WebSocket upgrade). Default 10 000 ms. With `server`,
-   * set `headersTimeout` on your own server instead.
-   */
-  headersTimeoutMs?: number;
-  /** Standalone mode: time to receive a whole request (≥ `headersTimeoutMs`). Default 10 000 ms. */
-  requestTimeoutMs?: number;
-  /**
-   * Where sessions, their unacknowledged messages and topic histories live:
-   * - `'memory'` (default): in this process; lost on restart (resumes then get
-   *   `resumed: false, reason: 'unknown'` and topics start a new epoch);
-   * - `'sqlite:PATH'`: a SQLite file that survives a restart and a SIGKILL;
-   * - `{ kind: 'memory' | 'sqlite', ...retention options }`;
-   * - a `Store` object (the application owns it and closes it after the server).
-   *
-   * A store built from a string or `{ kind }` is owned by the server: `close()` closes
-   * it. See docs/guarantees.md for what each mode promises.
-   */
-  store?: StoreSpec;
-}
-
-/** Server options with defaults applied. */
-export interface ResolvedServerOptions {
-  server: import('node:http').Server | import('node:https').Server | undefined;
-  port: number;
-  host: string;
-  logger: Logger;
-  clock: Clock;
-  trustProxy: TrustedProxies;
-  drainTimeoutMs: number;
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-  store: StoreSpec;
-}
-
-const SERVER_KEYS = [
-  'server',
-  'port',
-  'host',
-  'logger',
-  'clock',
-  'trustProxy',
-  'drainTimeoutMs',
-  'headersTimeoutMs',
-  'requestTimeoutMs',
-  'store',
-] as const satisfies readonly (keyof TetherServerOptions)[];
-
-/** Applies defaults and validates; throws an `OptionError` naming the option. */
-export function resolveServerOptions(options: TetherServerOptions = {}): ResolvedServerOptions {
-  checkKnownKeys('TetherServer', options, SERVER_KEYS);
-  if (options.server !== undefined && (options.port !== undefined || options.host !== undefined)) {
-    throw new OptionError(
-      'server',
-      'pass either an existing server or port/host for a standalone server, not both (the attached server decides where it listens)',
-    );
-  }
-  for (const name of ['headersTimeoutMs', 'requestTimeoutMs'] as const) {
-    if (options.server !== undefined && options[name] !== undefined) {
-      throw new OptionError(
-        name,
-        'applies to the standalone server only; set headersTimeout/requestTimeout on the server you pass',
-      );
-    }
-  }
-  const headersTimeoutMs = checkInt(
-    'headersTimeoutMs',
-    options.headersTimeoutMs ?? SERVER_DEFAULTS.headersTimeoutMs,
-    100,
-    DAY_MS,
-  );
-  const requestTimeoutMs = checkInt(
-    'requestTimeoutMs',
-    options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs,
-    100,
-    DAY_MS,
-  );
-  if (requestTimeoutMs < headersTimeoutMs) {
-    throw new OptionError(
-      'requestTimeoutMs',
-      `must be at least headersTimeoutMs (${headersTimeoutMs}), got ${requestTimeoutMs}`,
-    );
-  }
-  const server = options.server;
-  if (server !== undefined && (typeof server !== 'object' || typeof server.on !== 'function')) {
-    throw new OptionError('server', 'expected a node:http or node:https Server');
-  }
-  const host = options.host ?? SERVER_DEFAULTS.host;
-  if (typeof host !== 'string' || host.length === 0) {
-    throw new OptionError('host', `expected a non-empty string, got ${String(options.host)}`);
-  }
-  const logger = options.logger ?? defaultLogger();
-  for (const method of ['debug', 'info', 'warn', 'error', 'child'] as const) {
-    if (typeof logger[method] !== 'function') {
-      throw new OptionError('logger', `expected a pino-compatible logger (missing ${method}())`);
-    }
-  }
-  const clock = options.clock ?? systemClock;
-  if (!isClock(clock)) {
-    throw new OptionError('clock', 'expected a Clock (now, monotonic, setTimeout, clearTimeout)');
-  }
-  return {
-    server,
-    port: checkInt('port', options.port ?? SERVER_DEFAULTS.port, 0, 65_535),
-    host,
-    logger,
-    clock,
-    trustProxy: resolveTrustedProxies(options.trustProxy),
-    drainTimeoutMs: checkInt(
-      'drainTimeoutMs',
-      options.drainTimeoutMs ?? SERVER_DEFAULTS.drainTimeoutMs,
-      0,
-      DAY_MS,
-    ),
-    headersTimeoutMs,
-    requestTimeoutMs,
-    store: options.store ?? 'memory',
-  };
 }

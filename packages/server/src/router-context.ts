@@ -3,7 +3,8 @@ import type { Connection } from './connection.js';
 import type { MessageEvent, MessageHandler, RequestHandler } from './connection-types.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
-import type { SessionGrant, SessionRegistry } from './sessions.js';
+import type { SessionGrant } from './session.js';
+import type { SessionRegistry } from './sessions.js';
 import type { EndpointCounters } from './stats.js';
 import type { Topics } from './topics.js';
 

@@ -112,8 +112,8 @@ export class SessionOutbox {
       (result) => {
         this.appending = false;
         this.committed = result.outSeq;
-        counters.messagesStored += messages.length;
-        counters.messagesDropped += result.dropped;
+        counters.add('messagesStored', messages.length);
+        counters.add('messagesDropped', result.dropped);
         for (const m of messages) this.deliver(m);
         for (const [i, m] of batch.entries()) m.resolve(first + i);
         this.append();
@@ -160,17 +160,24 @@ export class SessionOutbox {
           }
           if (this.target !== conn || !conn.sendEncoded(m.payload, bytes)) return;
           this.delivered = m.seq;
-          counters.messagesReplayed += 1;
+          counters.add('messagesReplayed');
         }
         if (this.target !== conn) return;
         if (this.delivered >= this.committed) {
           this.live = true;
           return;
         }
+        // The next page only once the last one drained to the socket: a client that does
+        // not read holds about one page here, not its whole log.
+        const pageBytes = this.host.options.replayPageBytes;
+        while (conn.pendingBytes > pageBytes) {
+          if (!(await conn.whenWritable()) || this.target !== conn) return;
+        }
         const page = await store.sessionMessagesAfter(
           this.session.id,
           this.delivered,
           SERVER_DEFAULTS.replayPageSize,
+          pageBytes,
         );
         if (this.target !== conn) return;
         if (!page.complete || page.messages.length === 0) {
@@ -195,7 +202,7 @@ export class SessionOutbox {
       { sid: this.session.id, cid: conn.id, delivered: this.delivered },
       'client fell behind its session retention',
     );
-    this.host.counters.slowConsumers += 1;
+    this.host.counters.add('slowConsumers');
     conn.closeWith(CloseCode.SLOW_CONSUMER, 'slow consumer: fell behind the session retention');
   }
 

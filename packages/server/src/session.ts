@@ -1,9 +1,10 @@
-import type { ErrorFrame } from '@tether/protocol';
+import type { ErrorFrame, PublishedFrame } from '@tether/protocol';
 import type { Connection } from './connection.js';
+import { SERVER_DEFAULTS } from './defaults.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import { SessionOutbox } from './session-outbox.js';
-import type { EndpointCounters } from './stats.js';
+import type { EndpointCounters, ResumeFailure } from './stats.js';
 import type { SessionMessage, Store } from './store/index.js';
 
 /** What a session needs from its endpoint. */
@@ -16,11 +17,26 @@ export interface SessionHost {
   track<T>(write: Promise<T>): Promise<T>;
 }
 
-/**
- * Refusals a session remembers for resends: a client resends only what it has not seen
- * acked, which is at most its in-flight window, so the latest 64 cover a lost connection.
- */
-const MAX_REMEMBERED_REFUSALS = 64;
+/** The session a hello led to, and what the welcome says about it. */
+export interface SessionGrant {
+  session: Session;
+  /** Resume token for the next hello. */
+  token: string;
+  resumed: boolean;
+  /** Why a requested resume failed. */
+  reason?: ResumeFailure;
+  /** The session id the hello asked to resume, if it asked. */
+  requested?: string;
+  /** The first page of the replay (messages after `hello.resume.seq`). */
+  preload: readonly SessionMessage[];
+}
+
+/** Where a message sent with `sendTo` / `sendToUser` landed. */
+export interface SendResult {
+  sessionId: string;
+  /** Its sequence number in the session (the `seq` of the `msg` frame). */
+  seq: number;
+}
 
 /** What happens to an arriving reliable client frame (`msg` or `req` with `seq`). */
 export type Admission =
@@ -30,6 +46,9 @@ export type Admission =
   | 'duplicate'
   /** One before it is missing (dropped, failed): dropped unacked, the client resends from the gap. */
   | 'out-of-order';
+
+/** What a reliable frame was answered with: a reliable publish's position, or a final refusal. */
+export type ReliableAnswer = PublishedFrame | ErrorFrame;
 
 /** The sequence numbers a session starts from: 0 for a new one, the store's for a loaded one. */
 export interface SessionCounters {
@@ -51,25 +70,21 @@ export interface SessionCounters {
  * Server -> client: see {@link SessionOutbox}.
  */
 export class Session {
-  /** The connection bound to the session; undefined while disconnected. */
-  connection: Connection | undefined;
-  /** While disconnected: when the resume window ends (wall-clock ms). */
-  expiresAt: number | undefined;
-  /** Tail of the chain that runs the handlers of the session's connections in order. */
-  serialTail: Promise<void> | undefined;
+  private bound: Connection | undefined;
+  private windowEnd: number | undefined;
+  private tail: Promise<void> | undefined;
   /** Highest client seq processed (handler finished), in memory. */
   private processedSeq: number;
   /** Highest client seq accepted for processing (queued or running). */
   private claimed: number;
   /** Highest client seq committed to the store: what acks and `welcome.ack` say. */
   private persisted: number;
-  /**
-   * The latest reliable frames refused for good, by seq, with their `final` error: a
-   * resend of one (its error was lost with a connection) gets the error again before
-   * the ack. Bounded by {@link MAX_REMEMBERED_REFUSALS}; in memory only.
-   */
-  private readonly refusals = new Map<number, ErrorFrame>();
   private persisting = false;
+  /**
+   * Answers of reliable frames by seq, oldest first, at most `sessionMaxAnswers`: a frame
+   * resent after its answer was lost gets the same answer (the same offset) again.
+   */
+  private readonly answers = new Map<number, ReliableAnswer>();
   readonly out: SessionOutbox;
 
   constructor(
@@ -89,6 +104,25 @@ export class Session {
     return this.persisted;
   }
 
+  /** The connection bound to the session; undefined while disconnected. */
+  get connection(): Connection | undefined {
+    return this.bound;
+  }
+
+  /** While disconnected: when the resume window ends (wall-clock ms). */
+  get expiresAt(): number | undefined {
+    return this.windowEnd;
+  }
+
+  /** Tail of the chain that runs the handlers of the session's connections in order. */
+  get serialTail(): Promise<void> | undefined {
+    return this.tail;
+  }
+
+  setSerialTail(tail: Promise<void> | undefined): void {
+    this.tail = tail;
+  }
+
   /** Whether writes of this session are still on their way to the store. */
   get busy(): boolean {
     return this.persisting || this.out.busy;
@@ -96,15 +130,21 @@ export class Session {
 
   /** Binds `connection` (new, or resuming from `fromSeq`); delivery starts with {@link start}. */
   bind(connection: Connection, fromSeq: number): void {
-    this.connection = connection;
-    this.expiresAt = undefined;
+    this.bound = connection;
+    this.windowEnd = undefined;
     this.out.bind(connection, fromSeq);
   }
 
-  /** The bound connection went away. */
-  unbind(): void {
-    this.connection = undefined;
+  /** The bound connection went away; the resume window ends at `expiresAt`. */
+  unbind(expiresAt?: number): void {
+    this.bound = undefined;
+    this.windowEnd = expiresAt;
     this.out.unbind();
+  }
+
+  /** A stored session, not bound here: its resume window ends at `expiresAt`. */
+  resumableUntil(expiresAt: number): void {
+    this.windowEnd = expiresAt;
   }
 
   /** After `welcome`: replays `preload` and whatever else is missed, then goes live. */
@@ -117,8 +157,9 @@ export class Session {
   /** Decides about an arriving reliable frame; a `run` claims its seq. */
   admit(seq: number): Admission {
     if (seq <= this.claimed) {
-      const refusal = this.refusals.get(seq);
-      if (refusal !== undefined && seq <= this.processedSeq) this.connection?.sendError(refusal);
+      // A resend after its answer was lost: the same answer again, before the ack.
+      const answer = this.answers.get(seq);
+      if (answer !== undefined) this.sendAnswer(answer);
       if (seq <= this.persisted) {
         this.connection?.ack(this.persisted, true);
       } else if (seq <= this.processedSeq && !this.persisting) {
@@ -137,25 +178,39 @@ export class Session {
     return seq === this.processedSeq + 1;
   }
 
+  /**
+   * `seq` was answered (before it counts as processed): the answer goes to the connection
+   * bound now (the one that sent the frame may be gone) and is kept for resends.
+   */
+  answer(seq: number, frame: ReliableAnswer): void {
+    this.answers.set(seq, frame);
+    if (this.answers.size > SERVER_DEFAULTS.sessionMaxAnswers) {
+      const oldest = this.answers.keys().next().value;
+      if (oldest !== undefined) this.answers.delete(oldest);
+    }
+    this.sendAnswer(frame);
+  }
+
+  /**
+   * Whether `seq`, a duplicate, was processed and committed but its answer is not held
+   * (evicted, or lost with a restart). One still running gets its answer when done.
+   */
+  answerLost(seq: number): boolean {
+    return seq <= this.persisted && !this.answers.has(seq);
+  }
+
+  private sendAnswer(frame: ReliableAnswer): void {
+    const conn = this.connection;
+    if (conn === undefined || conn.state !== 'open') return;
+    if (frame.t === 'error') conn.sendError(frame);
+    else conn.enqueue(frame);
+  }
+
   /** The handler of `seq` finished: record it, commit it, then ack it. */
   processed(seq: number): void {
     if (seq !== this.processedSeq + 1) return;
     this.processedSeq = seq;
     this.persist();
-  }
-
-  /**
-   * `seq` was refused for good (`final` error): processed as far as the order goes, and
-   * remembered for a resend of it.
-   */
-  refused(seq: number, error: ErrorFrame): void {
-    if (seq !== this.processedSeq + 1) return;
-    this.refusals.set(seq, error);
-    if (this.refusals.size > MAX_REMEMBERED_REFUSALS) {
-      const oldest = this.refusals.keys().next().value;
-      if (oldest !== undefined) this.refusals.delete(oldest);
-    }
-    this.processed(seq);
   }
 
   /**

@@ -6,39 +6,13 @@ import { SERVER_DEFAULTS } from './defaults.js';
 import { encodeData } from './encode-data.js';
 import { DeliveryError } from './errors.js';
 import { errorMessage } from './frame-errors.js';
+import { KeyedQueue } from './keyed-queue.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import { randomId } from './random-id.js';
-import { Session, type SessionHost } from './session.js';
+import { type SendResult, Session, type SessionGrant, type SessionHost } from './session.js';
 import type { EndpointCounters, ResumeFailure } from './stats.js';
-import {
-  checkResume,
-  type SessionMessage,
-  type SessionRecord,
-  type Store,
-  StoreErrorCode,
-} from './store/index.js';
-
-/** The session a hello led to, and what the welcome says about it. */
-export interface SessionGrant {
-  session: Session;
-  /** Resume token for the next hello. */
-  token: string;
-  resumed: boolean;
-  /** Why a requested resume failed. */
-  reason?: ResumeFailure;
-  /** The session id the hello asked to resume, if it asked. */
-  requested?: string;
-  /** The first page of the replay (messages after `hello.resume.seq`). */
-  preload: readonly SessionMessage[];
-}
-
-/** Where a message sent with `sendTo` / `sendToUser` landed. */
-export interface SendResult {
-  sessionId: string;
-  /** Its sequence number in the session (the `seq` of the `msg` frame). */
-  seq: number;
-}
+import { checkResume, type SessionRecord, type Store, StoreErrorCode } from './store/index.js';
 
 /** What the registry needs from its endpoint. */
 export interface RegistryHost {
@@ -64,9 +38,9 @@ export interface RegistryHost {
 export class SessionRegistry {
   private readonly live = new Map<string, Session>();
   /** Resumes in progress per sid: one at a time, so two hellos cannot interleave. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly resumes = new KeyedQueue();
   /** New sessions in progress per user: one at a time, so each counts the ones before it. */
-  private readonly userLocks = new Map<string, Promise<unknown>>();
+  private readonly creates = new KeyedQueue();
   private readonly writes = new Set<Promise<unknown>>();
   private readonly tag: string;
   private readonly sessionHost: SessionHost;
@@ -103,26 +77,15 @@ export class SessionRegistry {
   open(hello: HelloFrame, connection: Connection): Promise<SessionGrant> {
     const resume = hello.resume;
     if (resume === undefined) return this.create(connection);
-    const previous = this.locks.get(resume.sid) ?? Promise.resolve();
-    const attempt = previous.then(
-      () => this.resume(resume, connection),
-      () => this.resume(resume, connection),
-    );
-    this.locks.set(resume.sid, attempt);
-    const release = (): void => {
-      if (this.locks.get(resume.sid) === attempt) this.locks.delete(resume.sid);
-    };
-    attempt.then(release, release);
-    return attempt;
+    return this.resumes.run(resume.sid, () => this.resume(resume, connection));
   }
 
   /** The connection bound to `session` closed: the resume window starts now. */
   detach(session: Session, connectionId: string): void {
     if (session.connection?.id !== connectionId) return;
-    session.unbind();
     const now = this.host.clock.now();
     const expiresAt = now + this.host.options.resumeWindowMs;
-    session.expiresAt = expiresAt;
+    session.unbind(expiresAt);
     this.track(this.host.store.updateSession(session.id, { disconnectedAt: now, expiresAt })).catch(
       (err: unknown) => this.fault(session.id, 'marking a session disconnected failed', err),
     );
@@ -212,7 +175,7 @@ export class SessionRegistry {
     let session = this.live.get(record.sid);
     if (session === undefined) {
       session = new Session(record.sid, record.userId, record, this.sessionHost);
-      if (record.expiresAt !== null) session.expiresAt = record.expiresAt;
+      if (record.expiresAt !== null) session.resumableUntil(record.expiresAt);
       this.live.set(record.sid, session);
     }
     return session;
@@ -241,18 +204,10 @@ export class SessionRegistry {
   ): Promise<SessionGrant> {
     const user = connection.user;
     if (user === undefined) return this.createNow(connection, reason, requested);
-    const previous = this.userLocks.get(user) ?? Promise.resolve();
-    const run = async (): Promise<SessionGrant> => {
+    return this.creates.run(user, async () => {
       await this.makeRoom(user);
       return this.createNow(connection, reason, requested);
-    };
-    const attempt = previous.then(run, run);
-    this.userLocks.set(user, attempt);
-    const release = (): void => {
-      if (this.userLocks.get(user) === attempt) this.userLocks.delete(user);
-    };
-    attempt.then(release, release);
-    return attempt;
+    });
   }
 
   /**
@@ -287,7 +242,7 @@ export class SessionRegistry {
         'too many sessions of this user: the oldest was closed',
       );
     }
-    this.host.counters.sessionsEvicted += 1;
+    this.host.counters.add('sessionsEvicted');
     this.host.logger.info({ sid, connected: connection !== undefined }, 'session evicted');
     return this.forget(sid);
   }
@@ -326,7 +281,7 @@ export class SessionRegistry {
   ): Promise<SessionGrant> {
     const { store, clock, counters } = this.host;
     const fail = (reason: ResumeFailure): Promise<SessionGrant> => {
-      counters.resumesFailed[reason] += 1;
+      counters.resumeFailed(reason);
       return this.create(connection, reason, resume.sid);
     };
     if (!this.owns(resume.sid)) return fail('unknown');
@@ -362,6 +317,7 @@ export class SessionRegistry {
       session.id,
       resume.seq,
       SERVER_DEFAULTS.replayPageSize,
+      this.host.options.replayPageBytes,
     );
     await reconnected;
     if (!replay.complete) {
@@ -376,7 +332,7 @@ export class SessionRegistry {
     }
     // hello.resume.seq acknowledges every message up to it.
     if (resume.seq > 0) session.out.ack(resume.seq);
-    counters.resumesOk += 1;
+    counters.add('resumesOk');
     return {
       session,
       token,

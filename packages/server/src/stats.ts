@@ -82,7 +82,15 @@ export interface EndpointStats extends DeliveryStats {
   draining: boolean;
 }
 
-/** The running counters behind {@link EndpointStats}. */
+/** The plain counters of {@link EndpointCounters}. */
+export type CounterName = {
+  [K in keyof EndpointCounters]: EndpointCounters[K] extends number ? K : never;
+}[keyof EndpointCounters];
+
+/**
+ * The running counters behind {@link EndpointStats}. Other files count through
+ * {@link add}, {@link refuse}, {@link resumeFailed} and {@link countClose}.
+ */
 export class EndpointCounters {
   accepted = 0;
   refused: Record<RefusalReason, number> = {
@@ -134,6 +142,53 @@ export class EndpointCounters {
         sessionsEvicted: this.sessionsEvicted,
       },
     };
+  }
+
+  /** The endpoint's stats: these counters and what the endpoint knows of `now`. */
+  stats(now: {
+    path: string;
+    connections: number;
+    ready: number;
+    pendingHandshakes: number;
+    draining: boolean;
+    sessions: number;
+  }): EndpointStats {
+    return {
+      path: now.path,
+      connections: now.connections,
+      ready: now.ready,
+      pendingHandshakes: now.pendingHandshakes,
+      accepted: this.accepted,
+      refused: { ...this.refused },
+      closes: { ...this.closes },
+      heartbeatTimeouts: this.heartbeatTimeouts,
+      handshakeTimeouts: this.handshakeTimeouts,
+      slowConsumers: this.slowConsumers,
+      rateLimited: this.rateLimited,
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      errors: this.errors,
+      inFlight: this.inFlight,
+      draining: now.draining,
+      ...this.deliveryStats(now.sessions),
+    };
+  }
+
+  /** Adds `by` (default 1; negative to count down) to the counter `name`. */
+  add(name: CounterName, by = 1): void {
+    this[name] += by;
+  }
+
+  /** Counts a refused upgrade. */
+  refuse(reason: RefusalReason): void {
+    this.refused[reason] += 1;
+  }
+
+  /** Counts a resume that failed. */
+  resumeFailed(reason: ResumeFailure): void {
+    this.resumesFailed[reason] += 1;
   }
 
   countClose(code: number): void {

@@ -64,6 +64,17 @@ export class Subscription {
     this.offset = snapshot.start;
   }
 
+  /** A replay (re)starts: live publications wait until it has caught up. */
+  catchingUp(): void {
+    this.live = false;
+  }
+
+  /** The replay sent the publication at `epoch`/`offset`. */
+  replayed(epoch: string, offset: number): void {
+    this.epoch = epoch;
+    this.offset = offset;
+  }
+
   /** A live publication while catching up: kept for later (or dropped past the bound). */
   hold(delivery: Delivery): void {
     if (this.overflowed) return;

@@ -10,19 +10,19 @@ import {
 } from '@tether/common';
 import { type Json, SUBPROTOCOL } from '@tether/protocol';
 import { SERVER_DEFAULTS } from './defaults.js';
-import { type Endpoint, TetherEndpoint } from './endpoint.js';
+import { TetherEndpoint } from './endpoint.js';
+import type { Endpoint } from './endpoint-types.js';
 import { DeliveryError, ServerStateError } from './errors.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { requestPath } from './handshake.js';
 import { HeartbeatSweep } from './heartbeat.js';
 import { httpServerOptions } from './http-timeouts.js';
+import { type EndpointOptions, resolveEndpointOptions } from './options.js';
 import {
-  type EndpointOptions,
   type ResolvedServerOptions,
-  resolveEndpointOptions,
   resolveServerOptions,
   type TetherServerOptions,
-} from './options.js';
+} from './server-options.js';
 import type { EndpointStats } from './stats.js';
 import { createStore, type Store } from './store/index.js';
 import { type PublishResult, TopicHub, type TopicStats } from './topics.js';

@@ -10,8 +10,15 @@ import { WebSocket } from 'ws';
  * happened instead of seeing a bare code.
  */
 export class TetherSocket extends WebSocket {
-  /** Called once, for a close that `ws` starts on its own; returns the close reason. */
-  implicitClose: ((code: number) => string) | undefined = undefined;
+  private implicitClose: ((code: number) => string) | undefined = undefined;
+
+  /**
+   * Sets the hook called once, for a close that `ws` starts on its own; it returns the
+   * close reason. `undefined` removes it (a close the server starts has its own reason).
+   */
+  onImplicitClose(hook: ((code: number) => string) | undefined): void {
+    this.implicitClose = hook;
+  }
 
   override close(code?: number, data?: string | Buffer): void {
     const hook = this.implicitClose;

@@ -1,18 +1,10 @@
-import { type Clock, TetherError } from '@tether/common';
-import {
-  CloseCode,
-  ErrorCode,
-  isValidTopic,
-  type Json,
-  type Position,
-  type ServerFrame,
-} from '@tether/protocol';
-import type { ConnectionState } from './connection-types.js';
+import type { Clock } from '@tether/common';
+import { CloseCode, ErrorCode, isValidTopic, type Json, type Position } from '@tether/protocol';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { encodeData } from './encode-data.js';
 import { errorFrame, errorMessage } from './frame-errors.js';
 import type { Logger } from './logger.js';
-import type { EndpointCounters } from './stats.js';
+import { ReplayLanes } from './replay-lanes.js';
 import type { Publication, Store } from './store/index.js';
 import {
   type Delivery,
@@ -21,73 +13,18 @@ import {
   type SubscriptionSnapshot,
 } from './subscription.js';
 
-/** A subscriber: receives already-encoded frames, so one encoding serves everyone. */
-export interface Subscriber {
-  readonly id: string;
-  readonly state: ConnectionState;
-  /** Queues an encoded frame; false when it was not (closing, or over the slow-consumer limit). */
-  sendEncoded(encoded: string, bytes?: number): boolean;
-  enqueue(frame: ServerFrame): void;
-  /** Whether a replay may queue `bytes` more now. */
-  roomFor(bytes: number): boolean;
-  /** Resolves after the next write (true) or once closed (false). */
-  whenWritable(): Promise<boolean>;
-  closeWith(code: number, reason: string): void;
-}
+import {
+  type PublishResult,
+  type SubscribeContext,
+  type SubscribeRequest,
+  type Subscriber,
+  TopicError,
+  type TopicStats,
+  type Topics,
+} from './topic-types.js';
 
-/** What a `sub` asks for. */
-export interface SubscribeRequest {
-  /** Replay every publication after this position. */
-  from?: Position;
-  /** Replay the last N publications (ignored with `from`). */
-  last?: number;
-}
-
-/** The subscriber's endpoint: where replays are counted and how much a catch-up may buffer. */
-export interface SubscribeContext {
-  counters: EndpointCounters;
-  /** Live publications held while a replay runs, at most (the slow-consumer limit). */
-  bufferBytes: number;
-}
-
-/** Where a publication landed and how many subscribers of this process it was queued for. */
-export interface PublishResult extends Position {
-  delivered: number;
-}
-
-/** Topic statistics of this process. */
-export interface TopicStats {
-  /** Topics with at least one subscriber here. */
-  topics: number;
-  subscriptions: number;
-  /** Publications made through this server since start. */
-  publications: number;
-}
-
-export interface Topics {
-  /**
-   * Subscribes: answers `subscribed`, replays what the request asks for, then delivers
-   * live publications, without a gap or a duplicate in between.
-   */
-  subscribe(
-    subscriber: Subscriber,
-    topic: string,
-    request: SubscribeRequest,
-    context: SubscribeContext,
-  ): void;
-  /** False when `subscriber` was not subscribed. */
-  unsubscribe(subscriber: Subscriber, topic: string): boolean;
-  /** Removes every subscription of a subscriber (its connection closed). */
-  unsubscribeAll(subscriber: Subscriber, topics: Iterable<string>): void;
-  /** Commits a publication to the store, then queues its frame (encoded once) to each subscriber. */
-  publish(topic: string, data: Json): Promise<PublishResult>;
-  stats(): TopicStats;
-}
-
-/** Rejection of `publish` for an invalid topic name or a payload that is not JSON. */
-export class TopicError extends TetherError {
-  override name = 'TopicError';
-}
+export type { PublishResult, SubscribeContext, SubscribeRequest, Subscriber, TopicStats, Topics };
+export { TopicError };
 
 interface TopicState {
   subs: Map<Subscriber, Subscription>;
@@ -106,9 +43,17 @@ interface TopicState {
  * socket makes room, then what was held aside, then live ones: a publication racing
  * the subscribe is neither skipped nor sent twice. Only topics with local subscribers
  * are kept in memory; epochs, offsets and history live in the store.
+ *
+ * Replays are bounded per connection, whatever the client asks for: a page holds at
+ * most `replayPageBytes` (and `replayPageSize` publications), a page is read only once
+ * what the connection holds for the client is under a page, and the pages of one
+ * connection's replays are read and sent one at a time, in turn. A client that asks for
+ * every history and stops reading holds about one page here.
  */
 export class TopicHub implements Topics {
   private readonly topics = new Map<string, TopicState>();
+  /** Each connection's replay steps, one at a time. */
+  private readonly lanes = new ReplayLanes<Subscriber>();
   private publications = 0;
   private subscriptions = 0;
 
@@ -190,7 +135,7 @@ export class TopicHub implements Topics {
       if (sub.live) {
         const outcome = sub.deliver(delivery);
         if (outcome === 'sent') delivered += 1;
-        else if (outcome === 'hole') void this.catchUp(state, sub, [], delivery.offset);
+        else if (outcome === 'hole') void this.catchUp(state, sub, delivery.offset);
       } else {
         sub.hold(delivery);
       }
@@ -204,19 +149,25 @@ export class TopicHub implements Topics {
   }
 
   private async start(state: TopicState, sub: Subscription, request: SubscribeRequest) {
+    let head: number | undefined;
     try {
-      const snap = await this.snapshot(sub.topic, request);
-      if (!this.current(state, sub)) return;
-      sub.subscriber.enqueue({
-        t: 'subscribed',
-        topic: sub.topic,
-        epoch: snap.epoch,
-        offset: snap.head,
-        recovered: snap.recovered,
-        replay: snap.replay,
+      // The first page is read in the connection's turn too: a burst of `sub` frames
+      // reads one page at a time, not one per topic at once.
+      head = await this.lanes.run(sub.subscriber, async () => {
+        if (!(await this.drained(state, sub))) return undefined;
+        const snap = await this.snapshot(sub.topic, request, sub.context.pageBytes);
+        if (!this.current(state, sub)) return undefined;
+        sub.subscriber.enqueue({
+          t: 'subscribed',
+          topic: sub.topic,
+          epoch: snap.epoch,
+          offset: snap.head,
+          recovered: snap.recovered,
+          replay: snap.replay,
+        });
+        sub.begin(snap);
+        return (await this.send(state, sub, snap.publications)) ? snap.head : undefined;
       });
-      sub.begin(snap);
-      await this.catchUp(state, sub, snap.publications, snap.head);
     } catch (err) {
       if (!this.current(state, sub)) return;
       this.logger.error({ topic: sub.topic, err: errorMessage(err) }, 'subscribing failed');
@@ -227,14 +178,21 @@ export class TopicHub implements Topics {
           topic: sub.topic,
         }),
       );
+      return;
     }
+    if (head !== undefined) await this.catchUp(state, sub, head);
   }
 
   /** The `subscribed` answer and the first page of the replay. */
-  private async snapshot(topic: string, request: SubscribeRequest): Promise<SubscriptionSnapshot> {
+  private async snapshot(
+    topic: string,
+    request: SubscribeRequest,
+    pageBytes: number,
+  ): Promise<SubscriptionSnapshot> {
     const { from } = request;
+    const pageSize = SERVER_DEFAULTS.replayPageSize;
     if (from !== undefined) {
-      const r = await this.store.publicationsAfter(topic, from, SERVER_DEFAULTS.replayPageSize);
+      const r = await this.store.publicationsAfter(topic, from, pageSize, pageBytes);
       if (r.recovered) {
         return {
           epoch: r.epoch,
@@ -247,10 +205,10 @@ export class TopicHub implements Topics {
       }
       // A gap: replay what is still retained of what the client missed.
       const missing = from.epoch === r.epoch ? Math.max(0, r.offset - from.offset) : r.offset;
-      return this.lastOf(topic, missing, false, r);
+      return this.lastOf(topic, missing, false, pageBytes, r);
     }
     const last = request.last ?? 0;
-    if (last > 0) return this.lastOf(topic, last, true);
+    if (last > 0) return this.lastOf(topic, last, true, pageBytes);
     const head = await this.store.topicHead(topic);
     return {
       epoch: head.epoch,
@@ -262,81 +220,117 @@ export class TopicHub implements Topics {
     };
   }
 
+  /**
+   * The last `n` retained publications: only their first page is read (a client asking
+   * for the last 2^53-1 gets the history page by page, not at once). Retained offsets are
+   * contiguous up to the head, so the page's first offset tells how many follow.
+   */
   private async lastOf(
     topic: string,
     n: number,
     recovered: boolean,
+    pageBytes: number,
     known?: Position,
   ): Promise<SubscriptionSnapshot> {
     const s =
       n > 0
-        ? await this.store.lastPublications(topic, n)
+        ? await this.store.lastPublications(topic, n, SERVER_DEFAULTS.replayPageSize, pageBytes)
         : { epoch: known?.epoch ?? '', offset: known?.offset ?? 0, publications: [] };
     const first = s.publications[0];
+    const start = first === undefined ? s.offset : first.offset - 1;
     return {
       epoch: s.epoch,
       head: s.offset,
       recovered,
-      start: first === undefined ? s.offset : first.offset - 1,
-      replay: s.publications.length,
+      start,
+      replay: s.offset - start,
       publications: s.publications,
     };
   }
 
   /**
-   * Sends `items`, then pages from the store, each as the socket makes room, until the
-   * subscription reached `head`; then what was held aside, then live.
+   * Waits until what the connection holds for the client is under a page: the previous
+   * page drained to the socket. False when the subscription ended meanwhile.
    */
-  private async catchUp(
+  private async drained(state: TopicState, sub: Subscription): Promise<boolean> {
+    while (sub.subscriber.pendingBytes > sub.context.pageBytes) {
+      if (!(await sub.subscriber.whenWritable()) || !this.current(state, sub)) return false;
+    }
+    return this.current(state, sub);
+  }
+
+  /**
+   * Queues a page of the replay, each publication as the socket makes room. False when
+   * the subscription ended (or the connection refused a frame).
+   */
+  private async send(
     state: TopicState,
     sub: Subscription,
-    preload: readonly Publication[],
-    head: number,
-  ): Promise<void> {
-    sub.live = false;
-    // For publications stored without their frame (built once per catch-up, not per item).
-    const encode = pubEncoder(sub.topic);
-    let items = preload;
+    items: readonly Publication[],
+  ): Promise<boolean> {
+    // For publications stored without their frame (built once per page, not per item).
+    let encode: ((p: Publication) => string) | undefined;
+    for (const p of items) {
+      if (p.epoch === sub.epoch && p.offset <= sub.offset) continue;
+      encode ??= pubEncoder(sub.topic);
+      const frame = p.frame ?? encode(p);
+      const bytes = Buffer.byteLength(frame);
+      while (!sub.subscriber.roomFor(bytes)) {
+        if (!(await sub.subscriber.whenWritable()) || !this.current(state, sub)) return false;
+      }
+      if (!this.current(state, sub) || !sub.subscriber.sendEncoded(frame, bytes)) return false;
+      sub.replayed(p.epoch, p.offset);
+      sub.context.counters.add('publicationsReplayed');
+    }
+    return this.current(state, sub);
+  }
+
+  /**
+   * Reads and sends pages from the store, each in the connection's turn and once the
+   * previous one drained, until the subscription reached `head`; then what was held
+   * aside, then live.
+   */
+  private async catchUp(state: TopicState, sub: Subscription, head: number): Promise<void> {
+    sub.catchingUp();
     let target = head;
-    for (;;) {
-      for (const p of items) {
-        if (p.epoch === sub.epoch && p.offset <= sub.offset) continue;
-        const frame = p.frame ?? encode(p);
-        const bytes = Buffer.byteLength(frame);
-        while (!sub.subscriber.roomFor(bytes)) {
-          if (!(await sub.subscriber.whenWritable()) || !this.current(state, sub)) return;
+    try {
+      for (;;) {
+        if (!this.current(state, sub)) return;
+        if (sub.offset >= target) {
+          if (sub.flushHeld()) return;
+          // What was held aside overflowed: live only once nothing fanned out is missing.
+          const fanned = state.head;
+          if (fanned === undefined || (fanned.epoch === sub.epoch && fanned.offset <= sub.offset)) {
+            sub.goLive();
+            return;
+          }
+          if (fanned.epoch !== sub.epoch) {
+            this.fellBehind(sub);
+            return;
+          }
+          target = fanned.offset;
         }
-        if (!this.current(state, sub) || !sub.subscriber.sendEncoded(frame, bytes)) return;
-        sub.epoch = p.epoch;
-        sub.offset = p.offset;
-        sub.context.counters.publicationsReplayed += 1;
+        const more = await this.lanes.run(sub.subscriber, async () => {
+          if (!(await this.drained(state, sub))) return false;
+          const page = await this.store.publicationsAfter(
+            sub.topic,
+            { epoch: sub.epoch, offset: sub.offset },
+            SERVER_DEFAULTS.replayPageSize,
+            sub.context.pageBytes,
+          );
+          if (!this.current(state, sub)) return false;
+          if (!page.recovered || page.publications.length === 0) {
+            this.fellBehind(sub);
+            return false;
+          }
+          return this.send(state, sub, page.publications);
+        });
+        if (!more) return;
       }
+    } catch (err) {
       if (!this.current(state, sub)) return;
-      if (sub.offset >= target) {
-        if (sub.flushHeld()) return;
-        // What was held aside overflowed: live only once nothing fanned out is missing.
-        const fanned = state.head;
-        if (fanned === undefined || (fanned.epoch === sub.epoch && fanned.offset <= sub.offset)) {
-          sub.goLive();
-          return;
-        }
-        if (fanned.epoch !== sub.epoch) {
-          this.fellBehind(sub);
-          return;
-        }
-        target = fanned.offset;
-      }
-      const page = await this.store.publicationsAfter(
-        sub.topic,
-        { epoch: sub.epoch, offset: sub.offset },
-        SERVER_DEFAULTS.replayPageSize,
-      );
-      if (!this.current(state, sub)) return;
-      if (!page.recovered || page.publications.length === 0) {
-        this.fellBehind(sub);
-        return;
-      }
-      items = page.publications;
+      this.logger.error({ topic: sub.topic, err: errorMessage(err) }, 'replaying the topic failed');
+      sub.subscriber.closeWith(CloseCode.INTERNAL_ERROR, 'replay failed');
     }
   }
 
@@ -350,7 +344,7 @@ export class TopicHub implements Topics {
       { cid: sub.subscriber.id, topic: sub.topic, offset: sub.offset },
       'subscriber fell behind the topic history',
     );
-    sub.context.counters.slowConsumers += 1;
+    sub.context.counters.add('slowConsumers');
     sub.subscriber.closeWith(
       CloseCode.SLOW_CONSUMER,
       'slow consumer: fell behind the topic history',

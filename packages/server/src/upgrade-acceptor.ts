@@ -4,7 +4,7 @@ import type { Clock } from '@tether/common';
 import { CloseCode, SUBPROTOCOL } from '@tether/protocol';
 import { WebSocketServer } from 'ws';
 import { type AuthOutcome, authenticateUpgrade } from './auth.js';
-import type { ConnectionIdentity } from './connection.js';
+import type { ConnectionIdentity } from './connection-host.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { clientIp, IpCounter, offeredSubprotocols } from './handshake.js';
 import { rejectUpgrade, retryAfterSeconds } from './http-reject.js';
@@ -191,7 +191,7 @@ export class UpgradeAcceptor {
     message: string,
     headers?: Record<string, string | number>,
   ): void {
-    this.host.counters.refused[reason] += 1;
+    this.host.counters.refuse(reason);
     this.host.logger.info({ status, reason }, 'upgrade refused');
     rejectUpgrade(socket, status, message, headers);
   }
@@ -230,7 +230,7 @@ export class UpgradeAcceptor {
         );
         return;
       }
-      this.host.counters.refused[outcome.counter] += 1;
+      this.host.counters.refuse(outcome.counter);
       this.host.logger.info({ ip, code: outcome.code }, 'authentication refused');
       this.host.upgraded(
         ws as TetherSocket,

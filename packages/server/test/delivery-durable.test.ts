@@ -4,6 +4,8 @@
  * server that wrote them; a new server on the same file resumes the same sid.
  */
 import { join } from 'node:path';
+import type { Store } from '@tether/server';
+import { SqliteStore } from '@tether/store-sqlite';
 import { type TempDir, tempDir } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acks, cut, hello, offsets, reliable, resumeOf } from './delivery-helpers.js';
@@ -12,10 +14,19 @@ import { type RawClient, type Started, startTether, until } from './helpers.js';
 let started: Started | undefined;
 let dir: TempDir | undefined;
 const clients: RawClient[] = [];
+const stores: Store[] = [];
+
+/** A SQLite store on `path`; a Store object passed to the server stays ours to close. */
+function sqlite(path: string): SqliteStore {
+  const store = new SqliteStore({ path });
+  stores.push(store);
+  return store;
+}
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   await started?.tether.close({ drainTimeoutMs: 500 });
+  await Promise.all(stores.splice(0).map((store) => store.close()));
   await dir?.cleanup();
   started = undefined;
   dir = undefined;
@@ -30,9 +41,10 @@ async function connect(url: string, resume?: Parameters<typeof hello>[1]) {
 describe('sqlite store', () => {
   it('survives a server restart: same sid, unacked messages replayed, processed seqs kept, topic continues', async () => {
     dir = await tempDir('tether-durable-');
-    const store = `sqlite:${join(dir.path, 'tether.db')}` as const;
+    const file = join(dir.path, 'tether.db');
     const handled: number[] = [];
-    started = await startTether({ ackDelayMs: 0 }, { store });
+    const first = sqlite(file);
+    started = await startTether({ ackDelayMs: 0 }, { store: first });
     started.endpoint.onMessage((data) => {
       handled.push(data as number);
     });
@@ -55,9 +67,10 @@ describe('sqlite store', () => {
     await started.tether.publish('news', 4);
     await started.tether.publish('news', 5);
     await started.tether.close({ drainTimeoutMs: 500 });
+    await first.close();
 
     // A new server (new port, new process state) on the same file.
-    started = await startTether({ ackDelayMs: 0 }, { store });
+    started = await startTether({ ackDelayMs: 0 }, { store: sqlite(file) });
     started.endpoint.onMessage((data) => {
       handled.push(data as number);
     });
@@ -89,13 +102,12 @@ describe('sqlite store', () => {
 
   it('closes the store it opened on shutdown; leaves a Store object it was given to its owner', async () => {
     dir = await tempDir('tether-durable-');
-    started = await startTether({}, { store: `sqlite:${join(dir.path, 'owned.db')}` });
+    started = await startTether({}, { store: 'memory' });
     const owned = started.tether.store;
     await started.tether.close({ drainTimeoutMs: 500 });
     await expect(owned.stats()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
 
-    const { createStore } = await import('../src/store/index.js');
-    const given = createStore(`sqlite:${join(dir.path, 'given.db')}`);
+    const given = new SqliteStore({ path: join(dir.path, 'given.db') });
     started = await startTether({}, { store: given });
     expect(started.tether.store).toBe(given);
     await started.tether.close({ drainTimeoutMs: 500 });

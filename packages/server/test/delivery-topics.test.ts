@@ -4,6 +4,7 @@
  * replays larger than the slow-consumer limit (paged as the socket drains).
  */
 import { join } from 'node:path';
+import { SqliteStore } from '@tether/store-sqlite';
 import { tempDir } from '@tether/testkit';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { TopicError } from '../src/index.js';
@@ -116,7 +117,7 @@ describe('topic history', () => {
         { rateLimit: false },
         dir === undefined
           ? { kind: 'memory', historyMaxCount: 50_000 }
-          : { kind: 'sqlite', path: join(dir.path, 'race.db'), historyMaxCount: 50_000 },
+          : new SqliteStore({ path: join(dir.path, 'race.db'), historyMaxCount: 50_000 }),
       );
       onTestFinished(() => dir?.cleanup());
       let running = true;

@@ -6,9 +6,11 @@
  * code the server's sources use (with the protocol table's name and action), and its
  * links must resolve.
  */
+
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CloseCode, closeCodeInfo, ErrorCode, isSendableCloseCode } from '@tether/protocol';
+import { createSqliteStore, type SqliteStoreOptions } from '@tether/store-sqlite';
 import { describe, expect, it } from 'vitest';
 import {
   type CloseEvent,
@@ -23,7 +25,6 @@ import {
   type RttEvent,
   SERVER_DEFAULTS,
   type SlowConsumerEvent,
-  type SqliteStoreOptions,
   STORE_DEFAULTS,
   type StoreOptions,
   silentLogger,
@@ -31,7 +32,8 @@ import {
   TetherServer,
   type TetherServerOptions,
 } from '../src/index.js';
-import { resolveEndpointOptions, resolveServerOptions } from '../src/options.js';
+import { resolveEndpointOptions } from '../src/options.js';
+import { resolveServerOptions } from '../src/server-options.js';
 
 const DOCS = fileURLToPath(new URL('../../../docs/', import.meta.url));
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
@@ -68,6 +70,8 @@ const ENDPOINT_OPTIONS = {
   authorizePublish: true,
   authorizeSubscribe: true,
   slowConsumerBytes: true,
+  replayPageBytes: true,
+  maxSubscriptionsPerConnection: true,
   resumeWindowMs: true,
   ackDelayMs: true,
   ackEvery: true,
@@ -100,6 +104,7 @@ const SQLITE_OPTIONS = {
   synchronous: true,
   busyTimeoutMs: true,
   maxBatch: true,
+  batchMaxMs: true,
 } satisfies Record<keyof SqliteStoreOptions, true>;
 
 /** `close()` options (not checked for unknown keys by the code) and the defaults they fall back to. */
@@ -199,7 +204,7 @@ const VALIDATED = {
     resolveEndpointOptions({ rateLimit: probe as RateLimitOptions } as EndpointOptions),
   ),
   memoryStore: knownKeys(() => createStore({ kind: 'memory', ...probe })),
-  sqliteStore: knownKeys(() => createStore({ kind: 'sqlite', path: ':memory:', ...probe })),
+  sqliteStore: knownKeys(() => createSqliteStore({ kind: 'sqlite', path: ':memory:', ...probe })),
 };
 
 /** The text under a heading, up to the next heading of the same or a higher level. */

@@ -1,3 +1,4 @@
+import { ManualClock } from '@tether/common';
 import { authSubprotocol, SUBPROTOCOL } from '@tether/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AuthContext, AuthError, type CloseEvent } from '../src/index.js';
@@ -6,8 +7,11 @@ import { RawClient, rawUpgrade, type Started, startTether, until } from './helpe
 let started: Started | undefined;
 const clients: RawClient[] = [];
 
-async function setup(options: Parameters<typeof startTether>[0] = {}): Promise<Started> {
-  started = await startTether(options);
+async function setup(
+  options: Parameters<typeof startTether>[0] = {},
+  serverOptions: Parameters<typeof startTether>[1] = {},
+): Promise<Started> {
+  started = await startTether(options, serverOptions);
   return started;
 }
 
@@ -147,21 +151,25 @@ describe('handshake timeout', () => {
     expect(endpoint.stats().handshakeTimeouts).toBe(1);
   });
 
-  it('keeps a client that said hello in time', async () => {
-    const { url, endpoint } = await setup({ handshakeTimeoutMs: 150 });
+  it('keeps a client that said hello in time, long past the deadline (ManualClock)', async () => {
+    // Time moves only when the test says: a slow machine cannot make the hello late.
+    const clock = new ManualClock();
+    // 200 ms: the sweep ticks every 50 ms (a quarter), so the deadline falls on a tick.
+    const { url, endpoint } = await setup({ handshakeTimeoutMs: 200 }, { clock });
     const c = await RawClient.connect(url);
     clients.push(c);
-    // Outlive the handshake deadline by exchanging traffic past it.
-    const deadline = Date.now() + 400;
-    let id = 0;
-    while (Date.now() < deadline) {
-      c.sendJson({ t: 'ping', ts: Date.now() });
-      await c.next((f) => f.t === 'pong');
-      id += 1;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(id).toBeGreaterThan(0);
+    const late = await RawClient.open(url);
+    clients.push(late);
+    clock.advance(199);
     expect(endpoint.stats().handshakeTimeouts).toBe(0);
+    clock.advance(1);
+    expect(endpoint.stats().handshakeTimeouts).toBe(1);
+    // The one that never said hello is closed at the deadline, the other stays.
+    expect((await late.waitClosed()).code).toBe(4000);
+    clock.advance(10_000);
+    c.sendJson({ t: 'ping', ts: clock.now() });
+    await c.next((f) => f.t === 'pong');
+    expect(endpoint.stats().handshakeTimeouts).toBe(1);
     expect(c.ws.readyState).toBe(c.ws.OPEN);
   });
 });

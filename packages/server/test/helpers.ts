@@ -75,11 +75,18 @@ export class RawClient {
   /** Opens a socket offering `tether.v1` (plus `protocols`), without saying hello. */
   static async open(
     url: string,
-    options: { protocols?: string[]; headers?: Record<string, string>; origin?: string } = {},
+    options: {
+      protocols?: string[];
+      headers?: Record<string, string>;
+      origin?: string;
+      /** Whether ws answers protocol pings by itself (default true, as ws does). */
+      autoPong?: boolean;
+    } = {},
   ): Promise<RawClient> {
     const ws = new WebSocket(url, options.protocols ?? [SUBPROTOCOL], {
       headers: options.headers,
       origin: options.origin,
+      autoPong: options.autoPong ?? true,
     });
     const client = new RawClient(ws);
     await new Promise<void>((resolve, reject) => {

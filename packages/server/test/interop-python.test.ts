@@ -89,6 +89,25 @@ describe.skipIf(systemDepMissing('python3-websockets'))(
       expect(received).toEqual([{ text: 'from python' }, { text: 'after' }]);
     });
 
+    it('publishes reliably: a publish resent after its answer was lost is committed once, same offset', async () => {
+      started = await startTether({ authorizePublish: () => true });
+      const { code, frames, stderr } = await runPython(started.url, 'publish');
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      const published = frames.filter((f) => f.t === 'published');
+      // The first connection left before reading; the resend got the position of the first time.
+      expect(published.map((f) => [f.id, f.offset])).toEqual([
+        [1, 1],
+        [2, 2],
+      ]);
+      expect(frames.find((f) => f.t === 'subscribed')).toMatchObject({ offset: 2, replay: 2 });
+      const pubs = frames.filter((f) => f.t === 'pub');
+      expect(pubs.map((f) => [f.offset, f.data])).toEqual([
+        [1, { n: 1 }],
+        [2, { n: 2 }],
+      ]);
+    });
+
     it('answers refresh with a fresh token in auth, then is closed with 4002 when it stops', async () => {
       const checked: string[] = [];
       started = await startTether({

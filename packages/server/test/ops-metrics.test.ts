@@ -1,14 +1,8 @@
 import { waitFor } from '@tether/testkit';
 import { register as globalRegistry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createStore,
-  instrumentStore,
-  OPS_DEFAULTS,
-  TetherMetrics,
-  type TetherServer,
-  UNMATCHED_ROUTE,
-} from '../src/index.js';
+import { createStore, type TetherServer } from '../src/index.js';
+import { instrumentStore, OPS_DEFAULTS, TetherMetrics, UNMATCHED_ROUTE } from '../src/ops/index.js';
 import { RawClient, startTether } from './helpers.js';
 import { parsePrometheus, sampleValue } from './prometheus-text.js';
 

@@ -3,14 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { ManualClock } from '@tether/common';
 import { waitFor } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { TetherServer } from '../src/index.js';
 import {
   createOpsHandler,
   OPS_DEFAULTS,
   type OpsHandlerOptions,
   StatsSampler,
   TetherMetrics,
-  type TetherServer,
-} from '../src/index.js';
+} from '../src/ops/index.js';
 import { RawClient, startTether } from './helpers.js';
 
 const servers: TetherServer[] = [];

@@ -39,6 +39,8 @@ describe('defaults', () => {
     expect(resolved).toMatchObject({
       heartbeatIntervalMs: 25_000,
       heartbeatTimeoutMs: 10_000,
+      replayPageBytes: 256 * 1024,
+      maxSubscriptionsPerConnection: 1000,
       rateLimit: { perSecond: 100, burst: 200, dropsBeforeClose: 100 },
       authorizePublish: undefined,
     });
@@ -67,6 +69,10 @@ describe('validation names the option', () => {
     [{ authenticate: 'yes' }, 'authenticate'],
     [{ authorizePublish: true }, 'authorizePublish'],
     [{ slowConsumerBytes: 1 }, 'slowConsumerBytes'],
+    [{ replayPageBytes: 1000 }, 'replayPageBytes'],
+    [{ replayPageBytes: 2.5e3 + 0.5 }, 'replayPageBytes'],
+    [{ maxSubscriptionsPerConnection: 0 }, 'maxSubscriptionsPerConnection'],
+    [{ maxSubscriptionsPerConnection: Number.NaN }, 'maxSubscriptionsPerConnection'],
     [{ heartbeatIntervall: 5 }, 'endpoint.heartbeatIntervall'],
   ])('endpoint option %j', (options, name) => {
     const err = optionError(() => resolveEndpointOptions(options as never));

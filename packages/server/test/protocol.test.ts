@@ -130,37 +130,40 @@ describe('messages', () => {
     expect(acks).toEqual([...acks].sort((x, y) => x - y));
   });
 
-  it('refuses an unhandled reliable message for good (NO_HANDLER, final, acked); a failing handler leaves it unacked', async () => {
+  it('reports NO_HANDLER (final: acked, the session goes on) and HANDLER_ERROR (not acked until processed)', async () => {
     const { url, endpoint } = await setup({ ackDelayMs: 0 });
     const c = await client(url);
     c.sendJson({ t: 'msg', seq: 1, data: 1 });
     expect(await c.next((f) => f.t === 'error')).toMatchObject({
       code: 'NO_HANDLER',
-      ref: { t: 'msg', seq: 1 },
       final: true,
+      ref: { t: 'msg', seq: 1 },
     });
-    // Nobody will ever handle it: acked, so it blocks nothing after it.
     await c.next((f) => f.t === 'ack' && f.seq === 1);
-    // A resend of it (its error was lost with a connection) gets the error again.
-    c.sendJson({ t: 'msg', seq: 1, data: 1 });
-    expect(await c.next((f) => f.t === 'error')).toMatchObject({ code: 'NO_HANDLER', final: true });
     const dispose = endpoint.onMessage(() => {
       throw new Error('boom');
     });
     c.sendJson({ t: 'msg', seq: 2, data: 2 });
-    const err = await c.next((f) => f.t === 'error' && f.code === 'HANDLER_ERROR');
-    expect(err).toMatchObject({ message: 'boom', ref: { t: 'msg', seq: 2 } });
+    const err = await c.next((f) => f.t === 'error');
+    expect(err).toMatchObject({
+      code: 'HANDLER_ERROR',
+      message: 'boom',
+      ref: { t: 'msg', seq: 2 },
+    });
     expect(err.final).toBeUndefined();
+    // Not processed, so the client sends it again (same seq); it fails again.
+    c.sendJson({ t: 'msg', seq: 2, data: 2 });
+    await c.next((f) => f.t === 'error' && f.code === 'HANDLER_ERROR');
     dispose();
     const handled: unknown[] = [];
     endpoint.onMessage((data) => {
       handled.push(data);
     });
-    // Not processed, so the client sends it again (same seq).
     c.sendJson({ t: 'msg', seq: 2, data: 2 });
     await c.next((f) => f.t === 'ack' && f.seq === 2);
     expect(handled).toEqual([2]);
-    expect(endpoint.stats().delivery.failedProcessing).toBe(1);
+    expect(c.frames.filter((f) => f.t === 'ack').map((f) => f.seq)).toEqual([1, 2]);
+    expect(endpoint.stats().delivery.failedProcessing).toBe(2);
   });
 
   it('lets the application send to a connection', async () => {

@@ -5,6 +5,7 @@
  * connection are capped (TOO_MANY_REQUESTS).
  */
 import { join } from 'node:path';
+import { SqliteStore } from '@tether/store-sqlite';
 import { type TempDir, tempDir } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SERVER_DEFAULTS } from '../src/index.js';
@@ -117,7 +118,7 @@ describe('sessions per user', () => {
       let spec: Parameters<typeof createStore>[0] = { kind: 'memory', sweepIntervalMs: 0 };
       if (kind === 'sqlite') {
         dir = await tempDir('tether-sessions-');
-        spec = { kind: 'sqlite', path: join(dir.path, 'hub.db'), sweepIntervalMs: 0 };
+        spec = new SqliteStore({ path: join(dir.path, 'hub.db'), sweepIntervalMs: 0 });
       }
       const { url, endpoint } = await setup(byQuery, spec);
       const cap = SERVER_DEFAULTS.maxSessionsPerUser;
@@ -165,6 +166,10 @@ describe('sessions per user', () => {
       { kind: 'memory' },
     );
     const first = await connect(`${url}?u=alice`);
+    // "Oldest" is by creation time in ms: two sessions made within one millisecond are
+    // equally old and either may go, so the second is made in a later millisecond.
+    const madeAt = Date.now();
+    await until(() => Date.now() > madeAt, 'the next millisecond');
     const second = await connect(`${url}?u=alice`);
     await endpoint.sendTo(first.welcome.sid as string, 'unacked');
     await first.c.next((f) => f.t === 'msg');

@@ -32,3 +32,17 @@ export function trackUntilExit(child: ChildProcess): void {
     });
   }
 }
+
+/**
+ * Keeps the last `keep` characters of `child`'s stdout and stderr (for error messages: a
+ * server's own words on why it did not start); returns a reader of them.
+ */
+export function tailOutput(child: ChildProcess, keep = 4000): () => string {
+  let output = '';
+  const collect = (chunk: Buffer): void => {
+    output = (output + chunk.toString('utf8')).slice(-keep);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  return () => output;
+}

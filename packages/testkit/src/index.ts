@@ -1,9 +1,9 @@
 /**
  * @tether/testkit — the real-world parts Tether's tests run against.
  *
- * Real sockets on port 0, a real Redis, a real Chromium, a real Prometheus, and a TCP
- * proxy that injects the faults real networks have (latency, throttling, half-open
- * stalls, resets). Waits always have deadlines. Every helper returns a way to undo
+ * Real sockets on port 0, a real Redis, a real Chromium, a real Prometheus, and (re-exported
+ * from `@tether/fault-proxy`) a TCP proxy that injects the faults real networks have
+ * (latency, throttling, half-open stalls, resets). Waits always have deadlines. Every helper returns a way to undo
  * itself; call it in `afterEach`/`afterAll`.
  *
  * @example
@@ -23,17 +23,17 @@
  */
 
 export {
+  createFaultProxy,
+  type FaultProxy,
+  type FaultProxyOptions,
+  type FaultProxyTraffic,
+} from '@tether/fault-proxy';
+export {
   CHROMIUM_ARGS,
   type ChromiumHandle,
   type LaunchChromiumOptions,
   launchChromium,
 } from './chromium.js';
-export {
-  createFaultProxy,
-  type FaultProxy,
-  type FaultProxyOptions,
-  type FaultProxyTraffic,
-} from './fault-proxy.js';
 export { type BoundAddress, getFreePort, type ListenableServer, listenOnPort0 } from './port.js';
 export {
   type PrometheusAlertRule,
@@ -44,6 +44,7 @@ export {
 } from './prometheus.js';
 export { pythonVenv, VenvUnavailableError } from './python-venv.js';
 export { type RedisInstance, type StartRedisOptions, startRedis } from './redis.js';
+export { type MakeStore, runStoreContract, type StoreFactory } from './store-contract.js';
 export {
   hasSystemDep,
   requireSystemDep,

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stopChild, trackUntilExit } from './child.js';
+import { stopChild, tailOutput, trackUntilExit } from './child.js';
 import { getFreePort } from './port.js';
 import { requireSystemDep, SYSTEM_DEPS } from './system-deps.js';
 
@@ -98,12 +98,7 @@ async function startOnce(
     { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.dir },
   );
   trackUntilExit(child);
-  let output = '';
-  const collect = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-4000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  const output = tailOutput(child);
   let earlyExit: string | undefined;
   child.once('exit', (code, signal) => {
     earlyExit = `exited (code ${code}, signal ${signal})`;
@@ -134,7 +129,7 @@ async function startOnce(
       (
         await api<{ groups: Array<{ rules: PrometheusAlertRule[] }> }>('rules', { type: 'alert' })
       ).groups.flatMap((group) => group.rules),
-    output: () => output,
+    output,
     stop: () => stopChild(child),
   };
 
@@ -142,13 +137,13 @@ async function startOnce(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (earlyExit !== undefined) {
-      throw new Error(`prometheus on port ${port} ${earlyExit} before it was ready:\n${output}`);
+      throw new Error(`prometheus on port ${port} ${earlyExit} before it was ready:\n${output()}`);
     }
     if (await ready(url)) return instance;
     if (Date.now() >= deadline) {
       await stopChild(child);
       throw new Error(
-        `prometheus on port ${port} was not ready within ${timeoutMs} ms:\n${output}`,
+        `prometheus on port ${port} was not ready within ${timeoutMs} ms:\n${output()}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

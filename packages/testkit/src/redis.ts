@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { stopChild, trackUntilExit } from './child.js';
+import { stopChild, tailOutput, trackUntilExit } from './child.js';
 import { getFreePort } from './port.js';
 import { requireSystemDep, SYSTEM_DEPS } from './system-deps.js';
 
@@ -65,13 +65,8 @@ async function startOnce(options: StartRedisOptions): Promise<RedisInstance> {
   });
   trackUntilExit(child);
 
-  let output = '';
-  const collect = (chunk: Buffer): void => {
-    // Keep the tail only: it is for error messages, and redis is chatty at startup.
-    output = (output + chunk.toString('utf8')).slice(-4000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  // The tail only: it is for error messages, and redis is chatty at startup.
+  const output = tailOutput(child);
 
   const exited = new Promise<string>((resolve) => {
     child.once('exit', (code, signal) => resolve(`exited (code ${code}, signal ${signal})`));
@@ -95,14 +90,14 @@ async function startOnce(options: StartRedisOptions): Promise<RedisInstance> {
   for (;;) {
     if (earlyExit !== undefined) {
       throw new Error(
-        `redis-server on port ${port} ${earlyExit} before answering PING:\n${output}`,
+        `redis-server on port ${port} ${earlyExit} before answering PING:\n${output()}`,
       );
     }
     if (await ping(HOST, port)) return instance;
     if (Date.now() >= deadline) {
       await stopChild(child);
       throw new Error(
-        `redis-server on port ${port} did not answer PING within ${timeoutMs} ms:\n${output}`,
+        `redis-server on port ${port} did not answer PING within ${timeoutMs} ms:\n${output()}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 25));

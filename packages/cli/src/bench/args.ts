@@ -1,5 +1,4 @@
-import { UsageError } from '../args.js';
-import { checkWsUrl, FlagValues, parseFlags } from '../flags.js';
+import { checkWsUrl, FlagValues, parseFlags, UsageError } from '../flags.js';
 
 /** The bench's scenarios, in the order they run. */
 export const SCENARIOS = ['idle', 'fanout', 'echo', 'storm'] as const;

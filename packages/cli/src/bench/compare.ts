@@ -176,7 +176,7 @@ export async function runComparison(
           adapter: target.adapter,
           addresses: ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'],
           progress,
-          startHub: () => Promise.reject(new Error('not used by the compared scenarios')),
+          startBenchHub: () => Promise.reject(new Error('not used by the compared scenarios')),
         });
       } catch (err) {
         result = {

@@ -1,6 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import type { Json } from '@tether/protocol';
 import { type Endpoint, type Logger, silentLogger, TetherServer } from '@tether/server';
+import { createSqliteStore } from '@tether/store-sqlite';
 import { ECHO_METHOD } from './tether-load.js';
 
 /**
@@ -53,12 +54,25 @@ export const BENCH_PATH = '/ws';
 const UNLIMITED_CONNECTIONS = 10_000_000;
 
 export async function startBenchServer(options: BenchServerOptions): Promise<BenchServer> {
+  // A SQLite store is built here and passed in, so this function owns it: it closes
+  // after the server's drain (the server closes only stores it built itself).
+  const store =
+    options.store === undefined || options.store === 'memory'
+      ? undefined
+      : createSqliteStore(options.store);
   const tether = new TetherServer({
     host: options.host,
     port: options.port,
     logger: options.logger ?? silentLogger,
-    ...(options.store === undefined || options.store === 'memory' ? {} : { store: options.store }),
+    ...(store === undefined ? {} : { store }),
   });
+  const close = async (closeOptions: Parameters<BenchServer['close']>[0] = {}): Promise<void> => {
+    try {
+      await tether.close(closeOptions);
+    } finally {
+      await store?.close();
+    }
+  };
   const endpoint = tether.endpoint(BENCH_PATH, {
     rateLimit: false,
     maxConnectionsPerIp: UNLIMITED_CONNECTIONS,
@@ -86,7 +100,7 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
   try {
     address = await tether.listen();
   } catch (err) {
-    await tether.close({ drainTimeoutMs: 0 });
+    await close({ drainTimeoutMs: 0 });
     throw err;
   }
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
@@ -95,6 +109,6 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     endpoint,
     port: address.port,
     url: `ws://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}${BENCH_PATH}`,
-    close: (closeOptions = {}) => tether.close(closeOptions),
+    close,
   };
 }

@@ -247,7 +247,7 @@ export interface HubChoice {
   server: BenchServerOptions;
 }
 
-export function startHub(choice: HubChoice): Promise<BenchHub> {
+export function startBenchHub(choice: HubChoice): Promise<BenchHub> {
   if (choice.url !== undefined) return connectExternalHub(choice.url);
   return choice.mode === 'child' ? startChildHub(choice.server) : startInProcessHub(choice.server);
 }

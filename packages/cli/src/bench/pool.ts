@@ -1,3 +1,4 @@
+import { fulfilledWithin } from '../wait-until.js';
 import { LatencyRecorder } from './histogram.js';
 import type { AdapterSpec, LoadAdapter, LoadConnection, LoadHooks } from './load-adapter.js';
 import { tetherLoadAdapter, tetherPingLoadAdapter } from './tether-load.js';
@@ -158,24 +159,8 @@ export class LocalPool implements ClientPool {
   }
 
   async subscribeAll(topic: string, timeoutMs: number): Promise<number> {
-    let confirmed = 0;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(
-        [...this.live].map((conn) =>
-          conn.subscribe(topic).then(
-            () => {
-              confirmed += 1;
-            },
-            () => {},
-          ),
-        ),
-      ),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    const attempts = [...this.live].map((conn) => conn.subscribe(topic));
+    const confirmed = await fulfilledWithin(attempts, timeoutMs);
     this.subscribed = confirmed;
     return confirmed;
   }

@@ -1,5 +1,4 @@
-import { UsageError } from '../args.js';
-import type { CliIo } from '../serve.js';
+import { type Command, EXIT } from '../command.js';
 import {
   BENCH_USAGE,
   type BenchArgs,
@@ -8,7 +7,7 @@ import {
   sourceAddresses,
   workersFor,
 } from './args.js';
-import { type BenchHub, canForkHub, type HubChoice, startHub } from './hub.js';
+import { type BenchHub, canForkHub, type HubChoice, startBenchHub } from './hub.js';
 import type { BenchServerOptions } from './hub-server.js';
 import { describeMachine, type MachineInfo, machineInfo } from './machine.js';
 import { type ClientPool, LocalPool } from './pool.js';
@@ -48,14 +47,14 @@ export async function runBench(args: BenchArgs, progress: Progress): Promise<Ben
   const choice: HubChoice = { url: args.url, mode, server };
   const workers = workersFor(args);
   const sharedScenarios = args.scenarios.filter((s) => s !== 'storm');
-  const hub = sharedScenarios.length > 0 ? await startHub(choice) : undefined;
+  const hub = sharedScenarios.length > 0 ? await startBenchHub(choice) : undefined;
   let pool: ClientPool | undefined;
   const results: ScenarioResult[] = [];
   try {
     pool = workers > 0 ? await WorkerPool.start(workers) : new LocalPool();
     const target = hub?.url ?? args.url ?? '';
     for (const name of args.scenarios) {
-      const scenarioHub = hub ?? (await startHub(choice));
+      const scenarioHub = hub ?? (await startBenchHub(choice));
       try {
         results.push(
           await SCENARIO_RUNNERS[name]({
@@ -65,8 +64,12 @@ export async function runBench(args: BenchArgs, progress: Progress): Promise<Ben
             adapter: 'tether',
             addresses: sourceAddresses(target === '' ? scenarioHub.url : target, args.addresses),
             progress,
-            startHub: (overrides) =>
-              startHub({ ...choice, url: undefined, server: { ...server, ...overrides, port: 0 } }),
+            startBenchHub: (overrides: Partial<BenchServerOptions>) =>
+              startBenchHub({
+                ...choice,
+                url: undefined,
+                server: { ...server, ...overrides, port: 0 },
+              }),
           }),
         );
       } catch (err) {
@@ -128,32 +131,22 @@ export function formatBenchReport(report: BenchReport): string[] {
 }
 
 /** `tether bench ARGS`: 0 when every scenario ran clean, 1 on any failure, 2 on usage errors. */
-export async function benchCommand(
-  argv: readonly string[],
-  deps: { io: CliIo; progress?: Progress },
-): Promise<number> {
-  const { io } = deps;
-  let args: BenchArgs;
-  try {
-    args = parseBenchArgs(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.stderr(`tether bench: ${err.message}\nRun "tether bench --help" for the options.`);
-    return 2;
-  }
-  if (args.help) {
-    io.stdout(BENCH_USAGE);
-    return 0;
-  }
-  const progress = deps.progress ?? (args.json ? Progress.silent() : Progress.forStderr());
-  let report: BenchReport;
-  try {
-    report = await runBench(args, progress);
-  } catch (err) {
-    io.stderr(`tether bench: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
-  }
-  if (args.json) io.stdout(JSON.stringify(report, null, 2));
-  else for (const line of formatBenchReport(report)) io.stdout(line);
-  return report.ok ? 0 : 1;
-}
+export const benchCommand: Command<BenchArgs> = {
+  name: 'bench',
+  summary: 'load scenarios: idle connections, fan-out, echo latency, reconnect storm',
+  usage: BENCH_USAGE,
+  parse: parseBenchArgs,
+  async run(args, { io }) {
+    const progress = args.json ? Progress.silent() : Progress.forStderr();
+    let report: BenchReport;
+    try {
+      report = await runBench(args, progress);
+    } catch (err) {
+      io.stderr(`tether bench: ${err instanceof Error ? err.message : String(err)}`);
+      return EXIT.failed;
+    }
+    if (args.json) io.stdout(JSON.stringify(report, null, 2));
+    else for (const line of formatBenchReport(report)) io.stdout(line);
+    return report.ok ? EXIT.ok : EXIT.failed;
+  },
+};

@@ -16,7 +16,7 @@ export interface ScenarioContext {
   addresses: string[];
   progress: Progress;
   /** Starts another hub of the bench's kind (the storm restarts its own). */
-  startHub(overrides: Partial<BenchServerOptions>): Promise<BenchHub>;
+  startBenchHub(overrides: Partial<BenchServerOptions>): Promise<BenchHub>;
 }
 
 /** One measured value. `null` when it could not be measured (e.g. CPU of an external server). */

@@ -2,7 +2,7 @@ import type { WebSocketConstructor, WebSocketInit } from '@tether/client';
 import { WebSocket } from 'ws';
 import { AuditedClient } from '../chaos/audited-client.js';
 import { type SequenceVerdict, sumVerdicts } from '../chaos/sequence-audit.js';
-import { waitUntil } from '../wait-until.js';
+import { fulfilledWithin, waitUntil } from '../wait-until.js';
 
 /**
  * The storm's clients: real Tether clients (default reconnect policy), each receiving a
@@ -101,25 +101,10 @@ export class StormClients implements StormFleet {
   }
 
   async subscribe(topic: string, timeoutMs: number): Promise<number> {
-    let confirmed = 0;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(
-        this.clients.map((c) =>
-          c.subscribe(topic).then(
-            () => {
-              confirmed += 1;
-            },
-            () => {},
-          ),
-        ),
-      ),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    return confirmed;
+    return fulfilledWithin(
+      this.clients.map((c) => c.subscribe(topic)),
+      timeoutMs,
+    );
   }
 
   async status(since: number): Promise<StormStatus> {

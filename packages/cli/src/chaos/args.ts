@@ -1,6 +1,5 @@
-import { UsageError } from '../args.js';
 import { parseStore } from '../bench/args.js';
-import { type FlagSpec, FlagValues, parseFlags } from '../flags.js';
+import { type FlagSpec, FlagValues, parseFlags, UsageError } from '../flags.js';
 
 /** The faults a chaos run injects. Every field is optional; absent = that fault is off. */
 export interface FaultPlan {
@@ -110,14 +109,17 @@ Proxy options:
   --listen <addr>       interface to listen on [127.0.0.1]
   --duration <d>        stop after this long [until Ctrl-C]`;
 
+/** A fault interval: a duration of at least 10 ms, or `off` (or `0`) to turn the fault off. */
+const INTERVAL: FlagSpec = { kind: 'duration', off: true, min: 10, max: 30 * 86_400_000 };
+
 const FAULT_SPECS: Record<string, FlagSpec> = {
   latency: { kind: 'duration', min: 0, max: 600_000 },
   jitter: { kind: 'duration', min: 0, max: 600_000 },
   bandwidth: { kind: 'string' },
-  'reset-every': { kind: 'string' },
-  'stall-every': { kind: 'string' },
+  'reset-every': INTERVAL,
+  'stall-every': INTERVAL,
   'stall-for': { kind: 'duration', min: 1, max: 3_600_000 },
-  'cut-every': { kind: 'string' },
+  'cut-every': INTERVAL,
   seed: { kind: 'int', min: 0, max: 2 ** 31 },
 };
 
@@ -206,29 +208,11 @@ function parseFaults(f: FlagValues, defaults: Partial<FaultPlan>): FaultPlan {
     latencyMs: f.num('latency', defaults.latencyMs ?? 0),
     jitterMs: f.num('jitter', defaults.jitterMs ?? 0),
     bandwidth: parseRate(f.optionalStr('bandwidth')),
-    resetEveryMs: optionalInterval(f, 'reset-every', defaults.resetEveryMs),
-    stallEveryMs: optionalInterval(f, 'stall-every', defaults.stallEveryMs),
+    resetEveryMs: f.numOrOff('reset-every', defaults.resetEveryMs),
+    stallEveryMs: f.numOrOff('stall-every', defaults.stallEveryMs),
     stallForMs: f.num('stall-for', defaults.stallForMs ?? CHAOS_DEFAULTS.stallForMs),
-    cutEveryMs: optionalInterval(f, 'cut-every', defaults.cutEveryMs),
+    cutEveryMs: f.numOrOff('cut-every', defaults.cutEveryMs),
   };
-}
-
-/** A duration flag where `0` or `off` disables the fault. */
-function optionalInterval(
-  f: FlagValues,
-  name: string,
-  fallback: number | undefined,
-): number | undefined {
-  const text = f.optionalStr(name);
-  if (text === undefined) return fallback;
-  if (text === 'off' || text === '0') return undefined;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match)
-    throw new UsageError(`--${name}: expected a duration (e.g. 5s) or off, got "${text}"`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 'ms'] ?? 1;
-  const ms = Math.round(Number(match[1]) * unit);
-  if (ms < 10) throw new UsageError(`--${name}: must be at least 10ms, got "${text}"`);
-  return ms;
 }
 
 /** `64k`, `1.5m`, `1000` (bytes per second); `off` = unlimited. */

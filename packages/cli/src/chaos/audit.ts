@@ -1,5 +1,5 @@
+import type { FaultProxy } from '@tether/fault-proxy';
 import type { Json } from '@tether/protocol';
-import type { FaultProxy } from '@tether/testkit';
 import { type BenchServer, startBenchServer } from '../bench/hub-server.js';
 import { sleep, waitUntil } from '../wait-until.js';
 import type { ChaosAuditArgs } from './args.js';
@@ -66,7 +66,7 @@ export async function runChaosAudit(
   args: ChaosAuditArgs,
   onPhase: (phase: string) => void = () => {},
 ): Promise<ChaosVerdict> {
-  const { createFaultProxy } = await import('@tether/testkit');
+  const { createFaultProxy } = await import('@tether/fault-proxy');
   const received = new Map<string, SequenceAudit>();
   const serverTimeouts: Array<{ name: string; at: number }> = [];
   const server: BenchServer = await startBenchServer({

@@ -1,9 +1,9 @@
 import { Timer } from '@tether/common';
-import type { FaultProxy } from '@tether/testkit';
+import type { FaultProxy } from '@tether/fault-proxy';
 import type { FaultPlan } from './args.js';
 
 /**
- * Drives a {@link FaultPlan} over a set of fault proxies (testkit's `createFaultProxy`):
+ * Drives a {@link FaultPlan} over a set of fault proxies (`createFaultProxy` of @tether/fault-proxy):
  * latency, jitter and bandwidth on all of them; resets and stalls of one proxy picked at
  * random, at random intervals around the mean; cuts of all of them at once. With one
  * proxy per client (the audit), "one proxy" is one client's link; with a single proxy

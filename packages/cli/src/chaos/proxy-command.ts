@@ -1,4 +1,5 @@
-import type { CliIo, SignalSource } from '../serve.js';
+import type { CliIo, SignalSource } from '@tether/hub';
+import { EXIT } from '../command.js';
 import type { ChaosProxyArgs } from './args.js';
 import { FaultDriver, seededRandom } from './faults.js';
 import { describeFaults } from './verdict.js';
@@ -12,7 +13,7 @@ export async function runChaosProxy(
   io: CliIo,
   signals: SignalSource | undefined,
 ): Promise<number> {
-  const { createFaultProxy } = await import('@tether/testkit');
+  const { createFaultProxy } = await import('@tether/fault-proxy');
   const proxy = await createFaultProxy({
     target: args.target,
     listenHost: args.listenHost,
@@ -47,5 +48,5 @@ export async function runChaosProxy(
     `done: ${proxy.totalConnections} connections proxied; ${log.resets} resets (${log.resetPairs} links), ${log.cuts} cuts (${log.cutPairs} links), ${log.stalls.length} stalls; ${proxy.traffic.toTarget} bytes to the target, ${proxy.traffic.toClient} to clients`,
   );
   await proxy.close();
-  return 0;
+  return EXIT.ok;
 }

@@ -1,5 +1,5 @@
 import { formatDuration } from '@tether/common';
-import { startHub } from '../bench/hub.js';
+import { startBenchHub } from '../bench/hub.js';
 import { AuditedClient } from '../chaos/audited-client.js';
 import { sumVerdicts } from '../chaos/sequence-audit.js';
 import { parseProbeArgs } from '../probe-args.js';
@@ -30,7 +30,7 @@ export function longLivedCheck(options: LongLivedOptions): Promise<CheckResult> 
     'long-lived',
     `${options.clients} clients held ${formatDuration(options.durationMs)} with heartbeat ${hb}`,
     async (check) => {
-      const hub = await startHub({
+      const hub = await startBenchHub({
         url: undefined,
         mode: options.hub,
         server: {

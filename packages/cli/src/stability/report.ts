@@ -3,17 +3,21 @@ import { describeMachine } from '../bench/machine.js';
 import { formatTable, markdownTable } from '../bench/table.js';
 import type { StabilityReport } from './suite.js';
 
+const CHECK_COLUMNS = ['check', 'result', 'time', 'what'];
+
+/** One row per check: name, PASS/FAIL, duration, what it checks. */
+function checkRows(report: StabilityReport): string[][] {
+  return report.checks.map((c) => [
+    c.name,
+    c.pass ? 'PASS' : 'FAIL',
+    formatDuration(c.durationMs),
+    c.what,
+  ]);
+}
+
 /** The console output: a PASS/FAIL table, then each check's numbers and failures. */
 export function formatStabilityTable(report: StabilityReport): string[] {
-  const lines = formatTable(
-    ['check', 'result', 'time', 'what'],
-    report.checks.map((c) => [
-      c.name,
-      c.pass ? 'PASS' : 'FAIL',
-      formatDuration(c.durationMs),
-      c.what,
-    ]),
-  );
+  const lines = formatTable(CHECK_COLUMNS, checkRows(report));
   for (const c of report.checks) {
     lines.push('', `${c.name}: ${c.pass ? 'PASS' : 'FAIL'}`);
     for (const [label, value] of c.numbers) lines.push(`  ${label}: ${value}`);
@@ -43,15 +47,7 @@ export function renderStabilityMarkdown(report: StabilityReport): string {
     `- Machine: ${describeMachine(report.machine)}`,
     `- Servers that restart ran ${o.hub === 'child' ? 'in child processes' : 'in this process'}; the long-lived check held its connections for ${formatDuration(o.longLivedMs)} while the other checks ran.`,
     '',
-    ...markdownTable(
-      ['check', 'result', 'time', 'what'],
-      report.checks.map((c) => [
-        c.name,
-        c.pass ? 'PASS' : 'FAIL',
-        formatDuration(c.durationMs),
-        c.what,
-      ]),
-    ),
+    ...markdownTable(CHECK_COLUMNS, checkRows(report)),
     '',
   ];
   for (const c of report.checks) {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatDuration } from '@tether/common';
 import type { Json } from '@tether/protocol';
-import { type BenchHub, startHub } from '../bench/hub.js';
+import { type BenchHub, startBenchHub } from '../bench/hub.js';
+import { NumberedPublisher } from '../bench/numbered-publisher.js';
 import { AuditedClient, auditNumber } from '../chaos/audited-client.js';
 import { SequenceAudit, sumVerdicts } from '../chaos/sequence-audit.js';
 import { type CheckResult, runCheck, sleep, waitUntil } from './check.js';
@@ -32,7 +33,7 @@ export function restartCheck(options: RestartOptions): Promise<CheckResult> {
       let hub: BenchHub | undefined;
       const clients: AuditedClient[] = [];
       try {
-        hub = await startHub({
+        hub = await startBenchHub({
           url: undefined,
           mode: options.hub,
           server: {
@@ -63,7 +64,7 @@ export function restartCheck(options: RestartOptions): Promise<CheckResult> {
             // docs/guarantees.md: a handler may run twice if the process dies between its
             // end and the commit of inSeq. Sends stop and are all acknowledged before the
             // kill, so what the crash tests is resume and replay, not that known window.
-            traffic.sendsPaused = true;
+            traffic.pauseSends();
             await waitUntil(
               () => clients.every((c, i) => c.sendsAcked >= (traffic.sent[i] ?? 0)),
               10_000,
@@ -72,8 +73,7 @@ export function restartCheck(options: RestartOptions): Promise<CheckResult> {
           const before = Date.now();
           await traffic.pause();
           await hub.restart({ retryAfterMs: 500, retrySpreadMs: 1_000, crash });
-          traffic.paused = false;
-          traffic.sendsPaused = false;
+          traffic.resume();
           const back = await waitUntil(
             () => clients.every((c) => c.open && c.lastOpenAt > before),
             60_000,
@@ -165,58 +165,46 @@ function readLog(path: string): Map<string, SequenceAudit> {
 
 /** Numbered publications (10/s) and client sends (2/s each), paused during restarts. */
 class Traffic {
-  /** The publish in flight, if any: a restart waits for it (its number must not be reused). */
-  private inFlight: Promise<unknown> = Promise.resolve();
-  published = 0;
   readonly sent: number[];
-  paused = false;
   /** Client sends stop (publications go on). */
-  sendsPaused = false;
-  private running = false;
-  private loop: Promise<void> = Promise.resolve();
+  private sendsPaused = false;
+  private readonly publisher: NumberedPublisher;
 
-  constructor(
-    private readonly hub: BenchHub,
-    private readonly clients: readonly AuditedClient[],
-  ) {
+  constructor(hub: BenchHub, clients: readonly AuditedClient[]) {
     this.sent = clients.map(() => 0);
+    // Client sends go on during restarts too: the outbox keeps them until acked.
+    this.publisher = new NumberedPublisher(hub, TOPIC, 100, (tick) => {
+      if (tick % 5 !== 0 || this.sendsPaused) return;
+      clients.forEach((c, i) => {
+        this.sent[i] = (this.sent[i] ?? 0) + 1;
+        void c.send(this.sent[i] as number);
+      });
+    });
+  }
+
+  get published(): number {
+    return this.publisher.published;
   }
 
   start(): void {
-    this.running = true;
-    this.loop = (async () => {
-      let tick = 0;
-      while (this.running) {
-        if (!this.paused) {
-          const n = this.published + 1;
-          this.inFlight = this.hub.publish({ topic: TOPIC, count: 1, payloadBytes: 16, first: n });
-          const ok = await this.inFlight.then(
-            () => true,
-            () => false,
-          );
-          if (ok) this.published = n;
-        }
-        // Client sends go on during restarts too: the outbox keeps them until acked.
-        if (tick % 5 === 0 && !this.sendsPaused) {
-          this.clients.forEach((c, i) => {
-            this.sent[i] = (this.sent[i] ?? 0) + 1;
-            void c.send(this.sent[i] as number);
-          });
-        }
-        tick += 1;
-        await sleep(100);
-      }
-    })();
+    this.publisher.start();
   }
 
-  /** Stops publishing once the publish in flight has settled. */
-  async pause(): Promise<void> {
-    this.paused = true;
-    await this.inFlight.catch(() => {});
+  pauseSends(): void {
+    this.sendsPaused = true;
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
+  /** Publications stop once the one in flight settled (a restart follows). */
+  pause(): Promise<void> {
+    return this.publisher.pause();
+  }
+
+  resume(): void {
+    this.publisher.resume();
+    this.sendsPaused = false;
+  }
+
+  stop(): Promise<void> {
+    return this.publisher.stop();
   }
 }

@@ -51,53 +51,109 @@ export interface StabilityReport {
   pass: boolean;
 }
 
+/** One check of the suite: how to run it with the suite's options. */
+export interface SuiteCheck {
+  name: string;
+  /**
+   * Starts before the others and runs alongside them (the long-lived hold), so it costs
+   * no extra wall time and is measured under load.
+   */
+  background?: boolean;
+  run(options: StabilityOptions): Promise<CheckResult>;
+}
+
+/** The checks of `npm run stability`, in the order the report lists them. */
+export const STABILITY_CHECKS: readonly SuiteCheck[] = [
+  { name: 'endpoints', run: (o) => endpointsCheck(o.endpointClients) },
+  {
+    name: 'concurrency',
+    run: (o) =>
+      concurrencyCheck({
+        clients: o.concurrentClients,
+        publications: o.publications,
+        sendsPerClient: o.sendsPerClient,
+      }),
+  },
+  {
+    name: 'long-lived',
+    background: true,
+    run: (o) =>
+      longLivedCheck({
+        durationMs: o.longLivedMs,
+        clients: o.longLivedClients,
+        heartbeatIntervalMs: o.heartbeatIntervalMs,
+        heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+        hub: o.hub,
+      }),
+  },
+  { name: 'restart', run: (o) => restartCheck({ clients: o.restartClients, hub: o.hub }) },
+  {
+    name: 'chaos',
+    run: (o) => chaosCheck({ clients: o.chaosClients, durationMs: o.chaosDurationMs }),
+  },
+];
+
 /**
- * Runs the suite: the long-lived check starts first and holds its connections while the
- * others run one after another (so "long-lived" costs no extra wall time and is measured
- * under load); the report lists every check, and passes only when all of them pass.
+ * The verdict: the suite passes only when it ran checks and every one of them passed.
+ * Never "4 of 5 is success".
+ */
+export function stabilityVerdict(checks: readonly CheckResult[]): {
+  passed: number;
+  pass: boolean;
+} {
+  const passed = checks.filter((c) => c.pass).length;
+  return { passed, pass: checks.length > 0 && passed === checks.length };
+}
+
+function thrown(name: string, err: unknown): CheckResult {
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    name,
+    what: name,
+    pass: false,
+    numbers: [],
+    failures: [`the check itself failed: ${message}`],
+    notes: [],
+    durationMs: 0,
+  };
+}
+
+/**
+ * Runs the suite: background checks (long-lived) start first and hold their connections
+ * while the others run one after another; the report lists every check in the order of
+ * `checks`, and passes only when all of them pass ({@link stabilityVerdict}).
  */
 export async function runStability(
   options: StabilityOptions = STABILITY_DEFAULTS,
   onCheckDone: (result: CheckResult) => void = () => {},
+  checks: readonly SuiteCheck[] = STABILITY_CHECKS,
 ): Promise<StabilityReport> {
   const startedAt = new Date().toISOString();
   const machine = machineInfo();
   const hub = options.hub === 'child' && !canForkHub() ? 'in-process' : options.hub;
-  const done = (result: CheckResult): CheckResult => {
-    onCheckDone(result);
-    return result;
-  };
-  const longLived = longLivedCheck({
-    durationMs: options.longLivedMs,
-    clients: options.longLivedClients,
-    heartbeatIntervalMs: options.heartbeatIntervalMs,
-    heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-    hub,
-  }).then(done);
-  const checks: CheckResult[] = [];
-  checks.push(done(await endpointsCheck(options.endpointClients)));
-  checks.push(
-    done(
-      await concurrencyCheck({
-        clients: options.concurrentClients,
-        publications: options.publications,
-        sendsPerClient: options.sendsPerClient,
-      }),
-    ),
-  );
-  checks.push(done(await restartCheck({ clients: options.restartClients, hub })));
-  checks.push(
-    done(await chaosCheck({ clients: options.chaosClients, durationMs: options.chaosDurationMs })),
-  );
-  checks.splice(2, 0, await longLived);
-  const passed = checks.filter((c) => c.pass).length;
+  const resolved: StabilityOptions = { ...options, hub };
+  const run = (check: SuiteCheck): Promise<CheckResult> =>
+    Promise.resolve()
+      .then(() => check.run(resolved))
+      // A check that throws past runCheck is a failed check, never a failed suite run.
+      .catch((err: unknown) => thrown(check.name, err))
+      .then((result) => {
+        onCheckDone(result);
+        return result;
+      });
+  const background = new Map(checks.filter((c) => c.background).map((c) => [c, run(c)]));
+  const results = new Map<SuiteCheck, CheckResult>();
+  for (const check of checks) {
+    if (!check.background) results.set(check, await run(check));
+  }
+  for (const [check, result] of background) results.set(check, await result);
+  const ordered = checks.map((c) => results.get(c) as CheckResult);
   return {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine,
-    options: { ...options, hub },
-    checks,
-    passed,
-    pass: passed === checks.length,
+    options: resolved,
+    checks: ordered,
+    ...stabilityVerdict(ordered),
   };
 }

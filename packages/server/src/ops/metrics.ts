@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { checkInt, type Disposer, DisposerBag } from '@tether/common';
 import { closeCodeInfo } from '@tether/protocol';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Endpoint } from '../endpoint.js';
+import type { Endpoint } from '../endpoint-types.js';
 import type { EndpointStats } from '../stats.js';
 import type { ServerStats, TetherServer } from '../tether-server.js';
 import { OPS_DEFAULTS } from './defaults.js';

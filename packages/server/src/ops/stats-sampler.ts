@@ -1,7 +1,7 @@
 import { type Clock, checkInt, DisposerBag, Sweep, systemClock } from '@tether/common';
 import { closeCodeInfo } from '@tether/protocol';
 import type { CloseEvent } from '../connection-types.js';
-import type { Endpoint } from '../endpoint.js';
+import type { Endpoint } from '../endpoint-types.js';
 import type { Store, StoreStats } from '../store/store.js';
 import type { TetherServer } from '../tether-server.js';
 import { connectionRow } from './connection-health.js';

@@ -56,6 +56,13 @@ export const STORE_DEFAULTS = {
    * for one long transaction while other processes wait.
    */
   maxBatch: 1000,
+  /**
+   * 10 ms of operations per transaction at most: a burst of large reads (hundreds of
+   * replay pages asked for in one turn) is split over several turns, so HTTP requests
+   * and other sockets are served in between (a health check waits ~10 ms, not the whole
+   * burst). Far above what a batch of typical small operations takes.
+   */
+  batchMaxMs: 10,
 } as const;
 
 /** `synchronous` setting of the SQLite store. */

@@ -1,15 +1,14 @@
 /**
  * Storage of sessions, session logs and topic histories: the `Store`
- * interface, the memory store (default) and the SQLite store (durable across
- * restarts and SIGKILL), `createStore()` for the `store` option, and the
- * resume-token helpers.
+ * interface, the memory store (default), `createStore()` for the `store`
+ * option, and the resume-token helpers. Durable stores are packages of their
+ * own (`@tether/store-sqlite`), built from the parts in `../store-kit.ts`.
  */
 
-export { createStore, type StoreSpec } from './create-store.js';
+export { createStore, isStore, type StoreSpec } from './create-store.js';
 export { type SqliteSynchronous, STORE_DEFAULTS } from './defaults.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 export { checkResume, hashToken, type ResumeCheck, tokenMatches } from './session-token.js';
-export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 export {
   type NewSession,
   type Publication,

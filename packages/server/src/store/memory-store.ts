@@ -36,6 +36,7 @@ import {
   checkLimit,
   checkName,
   overflowDrops,
+  takePage,
 } from './store-rules.js';
 
 interface LoggedMessage {
@@ -207,17 +208,24 @@ export class MemoryStore implements Store {
     });
   }
 
-  sessionMessagesAfter(sid: string, afterSeq: number, limit?: number): Promise<SessionReplay> {
+  sessionMessagesAfter(
+    sid: string,
+    afterSeq: number,
+    limit?: number,
+    maxBytes?: number,
+  ): Promise<SessionReplay> {
     return this.op(() => {
       checkCount('afterSeq', afterSeq);
       const max = checkLimit('limit', limit);
+      const budget = checkLimit('maxBytes', maxBytes);
       const entry = this.sessions.get(sid);
       if (!entry) return { messages: [], complete: false, outSeq: 0 };
       const { outSeq } = entry.record;
       const oldest = entry.log[0]?.seq ?? outSeq + 1;
       const start = Math.max(0, afterSeq + 1 - oldest);
-      const end = Math.min(entry.log.length, start + max);
-      const messages = entry.log.slice(start, end).map(({ seq, payload }) => ({ seq, payload }));
+      const messages = takePage(logFrom(entry.log, start), max, budget, (m) => m.bytes).map(
+        ({ seq, payload }) => ({ seq, payload }),
+      );
       return { messages, complete: canReplaySession(outSeq, oldest, afterSeq), outSeq };
     });
   }
@@ -241,12 +249,22 @@ export class MemoryStore implements Store {
     return this.op(() => this.topics.append(topic, data, time, this.now(), encode));
   }
 
-  publicationsAfter(topic: string, from: TopicPosition, limit?: number): Promise<TopicReplay> {
-    return this.op(() => this.topics.after(topic, from, this.now(), limit));
+  publicationsAfter(
+    topic: string,
+    from: TopicPosition,
+    limit?: number,
+    maxBytes?: number,
+  ): Promise<TopicReplay> {
+    return this.op(() => this.topics.after(topic, from, this.now(), limit, maxBytes));
   }
 
-  lastPublications(topic: string, n: number): Promise<TopicSnapshot> {
-    return this.op(() => this.topics.last(topic, n, this.now()));
+  lastPublications(
+    topic: string,
+    n: number,
+    limit?: number,
+    maxBytes?: number,
+  ): Promise<TopicSnapshot> {
+    return this.op(() => this.topics.last(topic, n, this.now(), limit, maxBytes));
   }
 
   topicHead(topic: string): Promise<TopicPosition> {
@@ -361,6 +379,11 @@ export class MemoryStore implements Store {
       set.add(sid);
     }
   }
+}
+
+/** A log's messages from index `start` on, without copying it. */
+function* logFrom(log: readonly LoggedMessage[], start: number): Generator<LoggedMessage> {
+  for (let i = start; i < log.length; i++) yield log[i] as LoggedMessage;
 }
 
 /** Payload sizes of a log, oldest first, without copying it. */

@@ -19,6 +19,8 @@ import {
   checkName,
   checkPublication,
   newEpoch,
+  publicationBytes,
+  takePage,
 } from './store-rules.js';
 import { TopicBounds } from './topic-bounds.js';
 
@@ -63,23 +65,34 @@ export class MemoryTopics {
     return pub;
   }
 
-  after(topic: string, from: TopicPosition, now: number, limit?: number): TopicReplay {
+  after(
+    topic: string,
+    from: TopicPosition,
+    now: number,
+    limit?: number,
+    maxBytes?: number,
+  ): TopicReplay {
     checkCount('from.offset', from.offset);
     const max = checkLimit('limit', limit);
+    const budget = checkLimit('maxBytes', maxBytes);
     const t = this.ensure(topic, now);
     const oldest = t.pubs[0]?.offset ?? t.head + 1;
     if (!canReplayTopic(t.epoch, t.head, oldest, from)) {
       return { recovered: false, epoch: t.epoch, offset: t.head, publications: [] };
     }
     const start = from.offset + 1 - oldest;
-    const publications = t.pubs.slice(start, Math.min(t.pubs.length, start + max));
+    const publications = takePage(retainedFrom(t.pubs, start), max, budget, publicationBytes);
     return { recovered: true, epoch: t.epoch, offset: t.head, publications };
   }
 
-  last(topic: string, n: number, now: number): TopicSnapshot {
+  last(topic: string, n: number, now: number, limit?: number, maxBytes?: number): TopicSnapshot {
     checkCount('n', n);
+    const max = checkLimit('limit', limit);
+    const budget = checkLimit('maxBytes', maxBytes);
     const t = this.ensure(topic, now);
-    const publications = n === 0 ? [] : t.pubs.slice(-n);
+    const start = Math.max(0, t.pubs.length - n);
+    const publications =
+      n === 0 ? [] : takePage(retainedFrom(t.pubs, start), max, budget, publicationBytes);
     return { epoch: t.epoch, offset: t.head, publications };
   }
 
@@ -128,4 +141,9 @@ export class MemoryTopics {
     }
     return t;
   }
+}
+
+/** Retained publications from index `start` on, without copying the array. */
+function* retainedFrom(pubs: readonly Publication[], start: number): Generator<Publication> {
+  for (let i = start; i < pubs.length; i++) yield pubs[i] as Publication;
 }

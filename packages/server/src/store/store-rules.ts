@@ -38,6 +38,41 @@ export function checkLimit(what: string, value: number | undefined): number {
 }
 
 /**
+ * A replay page from `items` (oldest first): at most `limit` items and `maxBytes`
+ * bytes as `size` counts them, but always the first item, however large, so a
+ * replay of one big message still moves on. Stops pulling from `items` as soon as
+ * the page is full: a SQLite cursor reads no row past it.
+ */
+export function takePage<T>(
+  items: Iterable<T>,
+  limit: number,
+  maxBytes: number,
+  size: (item: T) => number,
+): T[] {
+  const page: T[] = [];
+  if (limit === 0) return page;
+  let bytes = 0;
+  for (const item of items) {
+    const next = bytes + size(item);
+    if (page.length > 0 && next > maxBytes) break;
+    page.push(item);
+    bytes = next;
+    if (page.length >= limit || bytes >= maxBytes) break;
+  }
+  return page;
+}
+
+/** The bytes of a publication a replay sends: its stored frame, else its data. */
+export function publicationBytes(p: { frame: string | null; data: string }): number {
+  return Buffer.byteLength(p.frame ?? p.data, 'utf8');
+}
+
+/** The bytes of a session message a replay sends. */
+export function messageBytes(m: SessionMessage): number {
+  return Buffer.byteLength(m.payload, 'utf8');
+}
+
+/**
  * Checks that appended messages continue `outSeq` without a gap and carry
  * string payloads; returns the byte size of each payload.
  */

@@ -1,7 +1,7 @@
 /**
  * The storage contract behind sessions, session logs and topic histories.
  *
- * Every method is async so a networked store (Redis, with the cluster issue)
+ * Every method is async so a networked store (such as a later Redis store)
  * fits the same interface. Within one store instance, operations take effect
  * in call order: a read issued after a write (even one not awaited yet) sees
  * that write. Payloads are opaque strings: the server encodes once, the store
@@ -102,7 +102,7 @@ export interface SessionAppendResult {
 
 /** The result of `sessionMessagesAfter`. */
 export interface SessionReplay {
-  /** Retained messages with `seq > afterSeq`, in order, at most `limit`. */
+  /** Retained messages with `seq > afterSeq`, in order, at most `limit` (and `maxBytes`). */
   messages: SessionMessage[];
   /**
    * True when every message after `afterSeq` up to `outSeq` is still retained
@@ -224,8 +224,17 @@ export interface Store {
     sid: string,
     messages: readonly SessionMessage[],
   ): Promise<SessionAppendResult>;
-  /** Retained messages after `afterSeq`, and whether that is all of them. */
-  sessionMessagesAfter(sid: string, afterSeq: number, limit?: number): Promise<SessionReplay>;
+  /**
+   * Retained messages after `afterSeq`, and whether that is all of them: a page of at
+   * most `limit` messages and `maxBytes` payload bytes (UTF-8), but at least one
+   * message when there is one, however large. Both default to unlimited.
+   */
+  sessionMessagesAfter(
+    sid: string,
+    afterSeq: number,
+    limit?: number,
+    maxBytes?: number,
+  ): Promise<SessionReplay>;
   /**
    * Records a cumulative ack: drops messages up to `uptoSeq` and raises
    * `ackedSeq` (clamped to `outSeq`). Unknown sessions are ignored (an ack may
@@ -245,10 +254,29 @@ export interface Store {
     time: number,
     encode?: PublicationEncoder,
   ): Promise<Publication>;
-  /** Publications after `from`, exactly, or `recovered: false`. `limit` defaults to all. */
-  publicationsAfter(topic: string, from: TopicPosition, limit?: number): Promise<TopicReplay>;
-  /** The newest `n` retained publications (fewer if fewer are retained), oldest first. */
-  lastPublications(topic: string, n: number): Promise<TopicSnapshot>;
+  /**
+   * Publications after `from`, exactly, or `recovered: false`: a page of at most `limit`
+   * publications and `maxBytes` bytes (UTF-8, of the stored frame, else of the data),
+   * but at least one when there is one, however large. Both default to unlimited.
+   */
+  publicationsAfter(
+    topic: string,
+    from: TopicPosition,
+    limit?: number,
+    maxBytes?: number,
+  ): Promise<TopicReplay>;
+  /**
+   * The newest `n` retained publications (fewer if fewer are retained), oldest first;
+   * with `limit` or `maxBytes`, only the oldest page of them (bounded as in
+   * `publicationsAfter`), so a huge `n` reads no more than a page: the rest is read
+   * with `publicationsAfter` from the page's last offset.
+   */
+  lastPublications(
+    topic: string,
+    n: number,
+    limit?: number,
+    maxBytes?: number,
+  ): Promise<TopicSnapshot>;
   /** The topic's epoch and newest offset; starts the topic's history (offset 0) if it has none. */
   topicHead(topic: string): Promise<TopicPosition>;
 

@@ -19,7 +19,8 @@
  */
 import type { Json } from '@tether/protocol';
 import { ReplyError, TetherServer } from '@tether/server';
-import { createStore, type Publication, type Store } from '../../src/store/index.js';
+import { SqliteStore } from '@tether/store-sqlite';
+import type { Publication, Store } from '../../src/store/index.js';
 
 /** What the parent passes in argv[2]. */
 export interface EntryConfig {
@@ -64,8 +65,7 @@ const stderrLogger = {
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as EntryConfig;
-  const store: Store = createStore({
-    kind: 'sqlite',
+  const store: Store = new SqliteStore({
     path: config.dbPath,
     historyMaxCount: config.historyMaxCount,
   });

@@ -15,7 +15,12 @@ import type { EntryConfig } from './server-entry.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const ENTRY = fileURLToPath(new URL('./server-entry.ts', import.meta.url));
-const PACKAGES = ['common', 'protocol', 'server'] as const;
+const PACKAGES = ['common', 'protocol', 'server', 'store-sqlite'] as const;
+/** Subpath exports, by the source file they point at. */
+const SUBPATHS: Readonly<Record<string, string>> = {
+  '@tether/server/ops': 'server/src/ops/index.ts',
+  '@tether/server/store': 'server/src/store-kit.ts',
+};
 const READY = 'AUDIT_READY';
 const STDERR_KEEP = 64 * 1024;
 
@@ -53,6 +58,8 @@ export async function bundleServer(): Promise<BundledServer> {
           setup(b) {
             // @tether/* from source (never a stale dist/); every other package external.
             b.onResolve({ filter: /^[^./]/ }, (args) => {
+              const subpath = SUBPATHS[args.path];
+              if (subpath !== undefined) return { path: join(ROOT, 'packages', subpath) };
               const match = /^@tether\/([a-z-]+)$/.exec(args.path);
               const name = match?.[1];
               if (name !== undefined && (PACKAGES as readonly string[]).includes(name)) {

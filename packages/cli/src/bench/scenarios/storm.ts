@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLIENT_DEFAULTS } from '@tether/client';
+import { waitUntil } from '../../wait-until.js';
 import { BENCH_DEFAULTS, type BenchArgs, stormWorkersFor } from '../args.js';
 import type { BenchHub } from '../hub.js';
+import { NumberedPublisher } from '../numbered-publisher.js';
 import {
   type Metric,
   reasons,
@@ -56,7 +58,7 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
   let pool: WorkerPool | undefined;
   let fleet: StormFleet | undefined;
   try {
-    hub = await ctx.startHub({ store });
+    hub = await ctx.startBenchHub({ store });
     const workers = stormWorkersFor(args, existsSync(WORKER_ENTRY));
     pool = workers > 0 ? await WorkerPool.start(workers) : undefined;
     fleet = pool?.storm() ?? new StormClients();
@@ -78,7 +80,7 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
       { key: 'addresses', label: 'source addresses', value: ctx.addresses.length, unit: '' },
     );
 
-    const publisher = new Publisher(hub, 1000 / BENCH_DEFAULTS.stormRate);
+    const publisher = new NumberedPublisher(hub, STORM_TOPIC, 1000 / BENCH_DEFAULTS.stormRate);
     publisher.start();
     await sleep(1_000);
     const kinds: PhaseKind[] =
@@ -98,10 +100,8 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
     await sleep(AFTER_MS);
     await publisher.stop();
     progress.phase('storm: settling', SETTLE_MS);
-    const settleBy = performance.now() + SETTLE_MS;
-    while (performance.now() < settleBy && !(await fleet.complete(publisher.published))) {
-      await sleep(50);
-    }
+    const settling = fleet;
+    await waitUntil(() => settling.complete(publisher.published), SETTLE_MS, 50);
 
     const { verdict, gaps } = await fleet.audit(publisher.published);
     if (publisher.failed > 0) failures.push(`${publisher.failed} publishes failed`);
@@ -176,7 +176,7 @@ async function restartPhase(
     args: BenchArgs;
     hub: BenchHub;
     fleet: StormFleet;
-    publisher: Publisher;
+    publisher: NumberedPublisher;
     durable: boolean;
     total: number;
   },
@@ -197,7 +197,7 @@ async function restartPhase(
   // The new server's event-loop delay from its start (a child hub starts a new interval;
   // in process, this drops what came before the restart).
   if (hub.kind === 'in-process') await hub.loopDelay();
-  publisher.paused = false;
+  publisher.resume();
   let back = 0;
   let notBack: Record<string, number> = {};
   for (;;) {
@@ -255,58 +255,6 @@ async function restartPhase(
       m('loopDelayMaxMs', 'server event-loop delay max', loop?.maxMs ?? null, 'ms'),
     ],
   };
-}
-
-/** Publishes numbered messages at a steady rate, one at a time, skipping while paused. */
-class Publisher {
-  /** The publish in flight, if any: a restart waits for it (its number must not be reused). */
-  private inFlight: Promise<unknown> = Promise.resolve();
-  published = 0;
-  /** Publishes the server refused (none expected: the publisher pauses during the restart). */
-  failed = 0;
-  paused = false;
-  private running = false;
-  private loop: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly hub: BenchHub,
-    private readonly intervalMs: number,
-  ) {}
-
-  start(): void {
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        if (!this.paused) {
-          const n = this.published + 1;
-          this.inFlight = this.hub.publish({
-            topic: STORM_TOPIC,
-            count: 1,
-            payloadBytes: 16,
-            first: n,
-          });
-          const ok = await this.inFlight.then(
-            () => true,
-            () => false,
-          );
-          if (ok) this.published = n;
-          else this.failed += 1;
-        }
-        await sleep(this.intervalMs);
-      }
-    })();
-  }
-
-  /** Stops publishing once the publish in flight has settled. */
-  async pause(): Promise<void> {
-    this.paused = true;
-    await this.inFlight.catch(() => {});
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-  }
 }
 
 /**

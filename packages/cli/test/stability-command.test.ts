@@ -1,0 +1,28 @@
+/** `tether stability`: the suite as a subcommand (`npm run stability` calls it). */
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/index.js';
+import { capture } from './cli-helpers.js';
+
+describe('tether stability', () => {
+  it('--help prints its options and exits 0; tether --help lists it', async () => {
+    const io = capture();
+    expect(await main(['stability', '--help'], { io })).toBe(0);
+    expect(io.out.join('\n')).toContain('Usage: tether stability');
+    expect(io.out.join('\n')).toContain('--long-lived');
+    const top = capture();
+    expect(await main(['--help'], { io: top })).toBe(0);
+    expect(top.out.join('\n')).toMatch(/^\s+stability\s/m);
+  });
+
+  it('a usage error names the flag and exits 2', async () => {
+    for (const [argv, text] of [
+      [['stability', '--nope'], '--nope'],
+      [['stability', '--hub', 'remote'], '--hub'],
+      [['stability', '--long-lived', 'soon'], '--long-lived'],
+    ] as const) {
+      const io = capture();
+      expect(await main(argv, { io }), argv.join(' ')).toBe(2);
+      expect(io.err.join('\n')).toContain(text);
+    }
+  });
+});

@@ -1,0 +1,70 @@
+import type { IncomingMessage } from 'node:http';
+import type { Clock } from '@tether/common';
+import type { Json } from '@tether/protocol';
+import { refreshAtFor } from './token-expiry.js';
+
+/**
+ * What a connection's token said and how long it holds: the claims, the expiry, when to
+ * ask for a fresh token, and the numbering of `auth` frames (the answer of an older
+ * one does nothing).
+ */
+export class ConnectionCredentials {
+  private claims: Readonly<Record<string, Json>> | undefined;
+  private expires: number | undefined;
+  private refreshDue: number | undefined;
+  private attempts = 0;
+
+  constructor(
+    /** The upgrade request, for the hook on a refresh (kept only for expiring tokens). */
+    readonly request: IncomingMessage | undefined,
+    data: Readonly<Record<string, Json>> | undefined,
+    private readonly clock: Clock,
+    private readonly refreshLeadMs: number,
+  ) {
+    this.claims = data;
+  }
+
+  get data(): Readonly<Record<string, Json>> | undefined {
+    return this.claims;
+  }
+
+  /** When the token expires (wall-clock ms); undefined when it does not. */
+  get expiresAt(): number | undefined {
+    return this.expires;
+  }
+
+  /** When to send `refresh`; undefined once sent. */
+  get refreshAt(): number | undefined {
+    return this.refreshDue;
+  }
+
+  /** The token expires at `expiresAt`: a refresh is due `refreshLeadMs` before (see {@link refreshAtFor}). */
+  expireAt(expiresAt: number | undefined): void {
+    this.expires = expiresAt;
+    this.refreshDue =
+      expiresAt === undefined
+        ? undefined
+        : refreshAtFor(expiresAt, this.clock.now(), this.refreshLeadMs);
+  }
+
+  /** A refreshed token was accepted: its claims replace the old ones. */
+  replaceClaims(data: Readonly<Record<string, Json>> | undefined): void {
+    this.claims = data;
+  }
+
+  /** The `refresh` frame is going out (once per token): nothing more is due until a new expiry. */
+  refreshSent(): void {
+    this.refreshDue = undefined;
+  }
+
+  /** Numbers a new `auth` frame. */
+  nextAttempt(): number {
+    this.attempts += 1;
+    return this.attempts;
+  }
+
+  /** Whether `attempt` is still the latest `auth` frame. */
+  isLatest(attempt: number): boolean {
+    return attempt === this.attempts;
+  }
+}

@@ -1,0 +1,95 @@
+import type { RawData } from 'ws';
+import type { Logger } from './logger.js';
+
+/** Messages held while the connection waits (an asynchronous hello); more is abuse. */
+const MAX_HELD_MESSAGES = 256;
+/** One inbound WebSocket message as `ws` reports it. */
+export interface Inbound {
+  data: RawData;
+  isBinary: boolean;
+}
+
+/**
+ * The inbound side of a connection: whether the hello came, the messages held while an
+ * asynchronous hello is answered (handed on in order once released), and the counts.
+ */
+export class ConnectionInbound {
+  private held: Inbound[] = [];
+  private holding = false;
+  private hello = false;
+  private frames = 0;
+  private bytes = 0;
+
+  /** Whether a hello arrived (a second one is a DUPLICATE_HELLO). */
+  get helloSeen(): boolean {
+    return this.hello;
+  }
+
+  /** Client frames received (a batch counts each frame in it). */
+  get messagesIn(): number {
+    return this.frames;
+  }
+
+  get bytesIn(): number {
+    return this.bytes;
+  }
+
+  helloArrived(): void {
+    this.hello = true;
+  }
+
+  /** `frames` client frames arrived in one WebSocket message. */
+  countFrames(frames: number): void {
+    this.frames += frames;
+  }
+
+  /** A WebSocket message of `bytes` arrived. */
+  received(bytes: number): void {
+    this.bytes += bytes;
+  }
+
+  /** Whether messages are being held. */
+  get isHolding(): boolean {
+    return this.holding;
+  }
+
+  /** Stops passing messages on until {@link release}. */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Keeps `message` while held; false when too many wait (the connection is abusive). */
+  keep(message: Inbound): boolean {
+    if (this.held.length >= MAX_HELD_MESSAGES) return false;
+    this.held.push(message);
+    return true;
+  }
+
+  /** Hands the held messages to `route` in order, while the gate stays open and `more()`. */
+  release(route: (message: Inbound) => void, more: () => boolean): void {
+    this.holding = false;
+    while (!this.holding && this.held.length > 0 && more()) {
+      route(this.held.shift() as Inbound);
+    }
+  }
+
+  clear(): void {
+    this.held = [];
+  }
+}
+
+/** Logs a socket error; the close that follows ends the connection. */
+export function logSocketError(
+  logger: Logger,
+  connection: { readonly id: string; readonly ip: string },
+  err: Error,
+): void {
+  const cid = connection.id;
+  // ws reports its own rejections (1009, 1007, 1002) here too; those are the client's fault.
+  const code = (err as Error & { code?: string }).code;
+  if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
+    logger.info({ cid, ip: connection.ip, code }, 'client broke the WebSocket protocol');
+    return;
+  }
+  logger.info({ cid, ip: connection.ip, err: err.message }, 'socket error');
+}

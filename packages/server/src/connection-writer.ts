@@ -1,0 +1,200 @@
+import { encodeFrame } from '@tether/protocol';
+import type { AckScheduler } from './ack-scheduler.js';
+import { batches } from './batching.js';
+import type { ConnectionState } from './connection-types.js';
+import type { FlushScheduler } from './flush-scheduler.js';
+import type { Logger } from './logger.js';
+import type { ResolvedEndpointOptions } from './options.js';
+import type { EndpointCounters } from './stats.js';
+import { TetherSocket } from './tether-socket.js';
+
+/** What the write path needs from the endpoint. */
+export interface WriterHost {
+  readonly options: ResolvedEndpointOptions;
+  readonly logger: Logger;
+  readonly flusher: FlushScheduler;
+  readonly acks: AckScheduler;
+  readonly counters: EndpointCounters;
+}
+
+/** What the write path needs from its connection. */
+export interface WriterOwner {
+  readonly id: string;
+  readonly state: ConnectionState;
+  /** Whether a close has begun (a `goodbye` is out or the socket reported a bad frame). */
+  readonly closeStarted: boolean;
+  /** The queue would pass `slowConsumerBytes`: the connection closes with 4009. */
+  slowConsumer(bytes: number): void;
+}
+
+/**
+ * A connection's write path: the queue of encoded frames, its bytes, the cumulative ack
+ * waiting to ride along, the slow-consumer check against `bufferedAmount`, and the
+ * flush that writes a tick's frames as batches. It is the {@link Flushable} the shared
+ * schedulers mark.
+ *
+ * Memory held for the client is bounded: the socket's unsent bytes plus the queue never
+ * pass `slowConsumerBytes` by more than one frame. A frame that would push them past it
+ * is refused and the owner closes as a slow consumer. Replays wait for room
+ * ({@link whenWritable}) instead of filling the queue.
+ */
+export class ConnectionWriter {
+  private queue: string[] = [];
+  /** UTF-8 bytes of the frames in `queue`. */
+  private queuedBytes = 0;
+  /** Pumps waiting for room (see {@link whenWritable}). */
+  private waiters: Array<() => void> = [];
+  private pendingAck = 0;
+  private ackSent = 0;
+  private sentMessages = 0;
+  private sentBytes = 0;
+
+  constructor(
+    private readonly ws: TetherSocket,
+    private readonly host: WriterHost,
+    private readonly owner: WriterOwner,
+  ) {}
+
+  /** Frames written so far (a batch counts each frame in it). */
+  get messagesOut(): number {
+    return this.sentMessages;
+  }
+
+  /** Bytes written so far. */
+  get bytesOut(): number {
+    return this.sentBytes;
+  }
+
+  /** Bytes held for this client: unsent by the socket plus queued for the next write. */
+  get pendingBytes(): number {
+    return this.ws.bufferedAmount + this.queuedBytes;
+  }
+
+  /** Whether `bytes` more may be queued by a replay (which leaves half the limit to live traffic). */
+  roomFor(bytes: number): boolean {
+    const pending = this.pendingBytes;
+    return pending === 0 || pending + bytes <= this.host.options.slowConsumerBytes / 2;
+  }
+
+  /**
+   * Resolves after the next write completed or the connection closed, with whether it is
+   * still open. A replay calls it while {@link roomFor} says no, and checks again.
+   */
+  whenWritable(): Promise<boolean> {
+    if (!this.writable()) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      this.waiters.push(() => resolve(this.writable()));
+    });
+  }
+
+  /**
+   * Queues an encoded frame; `bytes` is its UTF-8 length when the caller knows it.
+   * Returns false when it was not queued: the connection is closing, or the frame would
+   * push what is held for the client past `slowConsumerBytes` (the owner is told).
+   */
+  offer(encoded: string, bytes = Buffer.byteLength(encoded)): boolean {
+    const state = this.owner.state;
+    if (state === 'closing' || state === 'closed') return false;
+    const pending = this.pendingBytes;
+    if (pending > 0 && pending + bytes > this.host.options.slowConsumerBytes) {
+      this.owner.slowConsumer(pending + bytes);
+      return false;
+    }
+    this.push(encoded, bytes);
+    return true;
+  }
+
+  /** Queues a frame past the slow-consumer check: a closing connection still says why. */
+  push(encoded: string, bytes = Buffer.byteLength(encoded)): void {
+    this.queue.push(encoded);
+    this.queuedBytes += bytes;
+    const { maxMessageBytes, slowConsumerBytes } = this.host.options;
+    if (
+      this.queuedBytes >= Math.min(maxMessageBytes, slowConsumerBytes / 4) &&
+      this.owner.state === 'open'
+    ) {
+      // A full batch is waiting: write it now rather than at the end of the tick, so a
+      // burst within one tick reaches the kernel and only a client that really stops
+      // reading shows up as unsent bytes.
+      this.host.flusher.forget(this);
+      this.flush();
+    } else if (this.queue.length === 1) {
+      this.host.flusher.mark(this);
+    }
+  }
+
+  /**
+   * Schedules a cumulative ack; several in one tick leave as one `ack` frame. `again`
+   * re-sends an ack already sent (the client resent a message: its ack was lost).
+   */
+  ack(seq: number, again = false): void {
+    if (seq > this.pendingAck) this.pendingAck = seq;
+    else if (again) this.ackSent = Math.min(this.ackSent, seq - 1);
+    else return;
+    // Acks ride along with any frame written before the delay ends.
+    if (this.pendingAck - this.ackSent >= this.host.options.ackEvery) this.host.flusher.mark(this);
+    else this.host.acks.mark(this);
+  }
+
+  /** Writes everything queued: one WebSocket message per batch of up to `maxBatch` frames. */
+  flush(): void {
+    let queuedBytes = this.queuedBytes;
+    if (this.pendingAck > this.ackSent && this.owner.state !== 'closed') {
+      this.ackSent = this.pendingAck;
+      const ack = encodeFrame({ t: 'ack', seq: this.pendingAck });
+      this.queue.push(ack);
+      queuedBytes += ack.length; // ASCII
+    }
+    const frames = this.queue;
+    if (frames.length === 0) return;
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (this.ws.readyState !== TetherSocket.OPEN) return;
+    const { maxBatch, maxMessageBytes } = this.host.options;
+    try {
+      for (const batch of batches(frames, maxBatch, maxMessageBytes)) {
+        // The callback runs once the bytes reached the kernel: replays waiting for room go on.
+        this.ws.send(batch.message, this.wake);
+        // The frames' UTF-8 bytes are counted already; one batch of all of them (the usual
+        // case) adds only `[`, `]` and commas, so the message need not be measured again.
+        const bytes =
+          batch.frames === frames.length
+            ? queuedBytes + (frames.length > 1 ? frames.length + 1 : 0)
+            : Buffer.byteLength(batch.message);
+        this.sentMessages += batch.frames;
+        this.sentBytes += bytes;
+        this.host.counters.add('messagesOut', batch.frames);
+        this.host.counters.add('bytesOut', bytes);
+      }
+    } catch (err) {
+      this.host.logger.error(
+        { cid: this.owner.id, err: err instanceof Error ? err.message : String(err) },
+        'send failed',
+      );
+      this.ws.terminate();
+    }
+  }
+
+  /**
+   * Drops what is queued (nothing once flushed), stops scheduled writes and wakes waiting
+   * replays: the connection is closing or closed.
+   */
+  discard(): void {
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.host.flusher.forget(this);
+    this.host.acks.forget(this);
+    this.wake();
+  }
+
+  private writable(): boolean {
+    return this.owner.state === 'open' && !this.owner.closeStarted;
+  }
+
+  private readonly wake = (): void => {
+    if (this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  };
+}

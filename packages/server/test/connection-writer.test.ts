@@ -1,0 +1,84 @@
+/**
+ * The connection's write path on its own (issue 10): frames queued in one tick leave as
+ * one batch, a cumulative ack rides along, and a frame that would push what is held
+ * past `slowConsumerBytes` is refused and reported instead of queued. A stub socket
+ * stands in for `ws` because only it can hold `bufferedAmount` at a chosen value.
+ */
+import { ManualClock } from '@tether/common';
+import { describe, expect, it } from 'vitest';
+import { AckScheduler } from '../src/ack-scheduler.js';
+import type { ConnectionState } from '../src/connection-types.js';
+import { ConnectionWriter } from '../src/connection-writer.js';
+import { FlushScheduler } from '../src/flush-scheduler.js';
+import { silentLogger } from '../src/logger.js';
+import { resolveEndpointOptions } from '../src/options.js';
+import { EndpointCounters } from '../src/stats.js';
+import { TetherSocket } from '../src/tether-socket.js';
+
+function setup(options: Parameters<typeof resolveEndpointOptions>[0] = {}) {
+  const sent: string[] = [];
+  const ws = {
+    bufferedAmount: 0,
+    readyState: TetherSocket.OPEN,
+    send: (message: string) => sent.push(message),
+    terminate: () => {},
+  };
+  const flusher = new FlushScheduler();
+  const counters = new EndpointCounters();
+  const slow: number[] = [];
+  const owner = {
+    id: 'c1',
+    state: 'open' as ConnectionState,
+    closeStarted: false,
+    slowConsumer: (bytes: number) => slow.push(bytes),
+  };
+  const writer = new ConnectionWriter(
+    ws as unknown as TetherSocket,
+    {
+      options: resolveEndpointOptions(options),
+      logger: silentLogger,
+      flusher,
+      acks: new AckScheduler(0, flusher, new ManualClock()),
+      counters,
+    },
+    owner,
+  );
+  return { writer, ws, sent, counters, slow, owner };
+}
+
+describe('ConnectionWriter', () => {
+  it('writes the frames of one tick as one batch, with the pending ack last', () => {
+    const { writer, sent, counters } = setup({ ackEvery: 100 });
+    writer.offer('{"t":"msg","data":1}');
+    writer.offer('{"t":"msg","data":2}');
+    writer.ack(7);
+    writer.flush();
+    expect(sent).toEqual(['[{"t":"msg","data":1},{"t":"msg","data":2},{"t":"ack","seq":7}]']);
+    expect(writer.messagesOut).toBe(3);
+    expect(writer.bytesOut).toBe(sent[0]?.length);
+    expect(counters.messagesOut).toBe(3);
+    expect(writer.pendingBytes).toBe(0);
+  });
+
+  it('refuses a frame that would pass slowConsumerBytes and tells the owner', () => {
+    const { writer, ws, sent, slow } = setup({ slowConsumerBytes: 1024 });
+    ws.bufferedAmount = 1000;
+    expect(writer.roomFor(10)).toBe(false);
+    expect(writer.offer('x'.repeat(100))).toBe(false);
+    expect(slow).toEqual([1100]);
+    writer.flush();
+    expect(sent).toEqual([]);
+    // With nothing held, one frame always goes (it may be larger than the limit).
+    ws.bufferedAmount = 0;
+    expect(writer.offer('y'.repeat(2000))).toBe(true);
+  });
+
+  it('queues nothing once closing, and wakes replays waiting for room with false', async () => {
+    const { writer, owner } = setup();
+    const waiting = writer.whenWritable();
+    owner.state = 'closing';
+    writer.discard();
+    expect(await waiting).toBe(false);
+    expect(writer.offer('{"t":"msg"}')).toBe(false);
+  });
+});
