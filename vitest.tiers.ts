@@ -70,6 +70,8 @@ export const SLOW_FILES = [
   '**/hub-metric-labels.test.ts',
   '**/hub-session-cap.test.ts',
   '**/prometheus.test.ts',
+  // Three audit runs of the Python client, one in a fresh virtualenv (about a minute).
+  '**/python-client.test.ts',
 ];
 
 export const UNIT = [...UNIT_FILES, ...UNIT_CONVENTION];

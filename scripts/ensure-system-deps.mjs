@@ -38,8 +38,9 @@ const DEPS = [
       }).status === 0,
   },
   {
-    // `python3 -m venv` for the FastAPI example's test (examples/backend-fastapi): Debian
-    // ships ensurepip, which venv needs, in its own package.
+    // The Python client's test makes a virtualenv with the newest `websockets`, and the
+    // FastAPI example's test one from examples/backend-fastapi/requirements.txt; Debian's
+    // python3 needs python3-venv for that (it provides `ensurepip`).
     name: 'python3 venv',
     pkg: 'python3-venv',
     present: () =>

@@ -1,6 +1,6 @@
 import { ErrorCode } from './error-codes.js';
 import type { ClientFrame, ErrorRef, Frame, Json, Position, ServerFrame } from './frames.js';
-import { CLIENT_FRAME_TYPES, SERVER_FRAME_TYPES } from './frames.js';
+import { CLIENT_FRAME_TYPES, MIN_PEER_MESSAGE_BYTES, SERVER_FRAME_TYPES } from './frames.js';
 import { TOPIC_PATTERN, WIRE_LIMITS } from './limits.js';
 import { ProtocolError } from './protocol-error.js';
 
@@ -172,6 +172,7 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
         c.str('name', 128, true, client, 'client.name');
         c.str('version', 64, true, client, 'client.version');
       }
+      c.int('maxMessageBytes', MIN_PEER_MESSAGE_BYTES, true);
       break;
     }
     case 'welcome': {

@@ -38,7 +38,20 @@ export interface HelloFrame {
   };
   /** Optional client description, for logs and stats. */
   client?: { name?: string; version?: string };
+  /**
+   * The largest WebSocket message (UTF-8 bytes) this client accepts, at least
+   * {@link MIN_PEER_MESSAGE_BYTES}. The server then never sends a larger one: batches and
+   * replays are cut to fit, and a single frame that cannot fit is replaced by an `error`
+   * `TOO_BIG` (see docs/protocol.md, "Limits"). Absent: the server's own limit.
+   */
+  maxMessageBytes?: number;
 }
+
+/**
+ * The smallest `hello.maxMessageBytes` a client may state: every control frame a server
+ * sends (`welcome`, `goodbye`, `error`, `refresh`, acks) fits in it.
+ */
+export const MIN_PEER_MESSAGE_BYTES = 1024;
 
 /** S->C, answer to hello. */
 export interface WelcomeFrame {

@@ -26,7 +26,7 @@ export {
 export { PROTOCOL_DEFAULTS } from './defaults.js';
 export { ErrorCode, type ErrorCodeName } from './error-codes.js';
 export type * from './frames.js';
-export { CLIENT_FRAME_TYPES, SERVER_FRAME_TYPES } from './frames.js';
+export { CLIENT_FRAME_TYPES, MIN_PEER_MESSAGE_BYTES, SERVER_FRAME_TYPES } from './frames.js';
 export { TOPIC_PATTERN, WIRE_LIMITS } from './limits.js';
 export { ProtocolError } from './protocol-error.js';
 export {

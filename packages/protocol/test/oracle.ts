@@ -60,6 +60,7 @@ const CLIENT: Record<string, Schema> = {
       false,
     ],
     client: [object({ name: [str(128), false], version: [str(64), false] }), false],
+    maxMessageBytes: [int(1024), false],
   },
   sub: {
     topic: [TOPIC, true],

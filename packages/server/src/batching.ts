@@ -8,21 +8,23 @@ export interface Batch {
 
 /**
  * Groups encoded frames, in order, into as few messages as the peer accepts: a batch
- * ends at `maxBatch` frames or (softly) `maxChars` characters, so the peer's decoder
- * takes it; a single larger frame still goes alone. Frames are not re-encoded, so a
- * publication encoded once keeps its bytes inside every batch.
+ * ends at `maxBatch` frames or `maxChars` as counted by `measure` (by default characters,
+ * a soft bound; UTF-8 bytes where a client stated the largest message it accepts), so
+ * the peer's decoder takes it; a single larger frame still goes alone. Frames are not
+ * re-encoded, so a publication encoded once keeps its bytes inside every batch.
  */
 export function* batches(
   frames: readonly string[],
   maxBatch: number,
   maxChars: number,
+  measure: (frame: string) => number = (frame) => frame.length,
 ): Generator<Batch> {
   let start = 0;
   while (start < frames.length) {
     let end = start + 1;
-    let size = (frames[start] as string).length;
+    let size = measure(frames[start] as string);
     while (end < frames.length && end - start < maxBatch) {
-      size += (frames[end] as string).length + 1;
+      size += measure(frames[end] as string) + 1;
       // A batch adds its brackets: `[` and `]`.
       if (size + 2 > maxChars) break;
       end += 1;

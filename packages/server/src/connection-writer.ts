@@ -25,7 +25,14 @@ export interface WriterOwner {
   readonly closeStarted: boolean;
   /** The queue would pass `slowConsumerBytes`: the connection closes with 4009. */
   slowConsumer(bytes: number): void;
+  /**
+   * A frame is larger than the client's `hello.maxMessageBytes`: the owner sends what
+   * stands in for it (see peer-limit.ts). Returns whether the frame counts as delivered.
+   */
+  tooBigForPeer(encoded: string, bytes: number, limit: number): boolean;
 }
+
+const utf8Bytes = (text: string): number => Buffer.byteLength(text);
 
 /**
  * A connection's write path: the queue of encoded frames, its bytes, the cumulative ack
@@ -48,6 +55,11 @@ export class ConnectionWriter {
   private ackSent = 0;
   private sentMessages = 0;
   private sentBytes = 0;
+  /**
+   * The largest message the client accepts (`hello.maxMessageBytes`, UTF-8 bytes) when it
+   * stated one below the server's own `maxMessageBytes`; undefined otherwise.
+   */
+  private peerMaxBytes: number | undefined;
 
   constructor(
     private readonly ws: TetherSocket,
@@ -63,6 +75,18 @@ export class ConnectionWriter {
   /** Bytes written so far. */
   get bytesOut(): number {
     return this.sentBytes;
+  }
+
+  /**
+   * The client's own message limit from `hello.maxMessageBytes`: from now on no message
+   * to it is larger (batches are cut by UTF-8 bytes; a single larger frame is replaced).
+   * A limit at or above the server's `maxMessageBytes` changes nothing.
+   */
+  limitTo(maxMessageBytes: number | undefined): void {
+    this.peerMaxBytes =
+      maxMessageBytes !== undefined && maxMessageBytes < this.host.options.maxMessageBytes
+        ? maxMessageBytes
+        : undefined;
   }
 
   /** Bytes held for this client: unsent by the socket plus queued for the next write. */
@@ -95,6 +119,9 @@ export class ConnectionWriter {
   offer(encoded: string, bytes = Buffer.byteLength(encoded)): boolean {
     const state = this.owner.state;
     if (state === 'closing' || state === 'closed') return false;
+    if (this.peerMaxBytes !== undefined && bytes > this.peerMaxBytes) {
+      return this.owner.tooBigForPeer(encoded, bytes, this.peerMaxBytes);
+    }
     const pending = this.pendingBytes;
     if (pending > 0 && pending + bytes > this.host.options.slowConsumerBytes) {
       this.owner.slowConsumer(pending + bytes);
@@ -151,8 +178,11 @@ export class ConnectionWriter {
     this.queuedBytes = 0;
     if (this.ws.readyState !== TetherSocket.OPEN) return;
     const { maxBatch, maxMessageBytes } = this.host.options;
+    const peerMax = this.peerMaxBytes;
     try {
-      for (const batch of batches(frames, maxBatch, maxMessageBytes)) {
+      for (const batch of peerMax === undefined
+        ? batches(frames, maxBatch, maxMessageBytes)
+        : batches(frames, maxBatch, peerMax, utf8Bytes)) {
         // The callback runs once the bytes reached the kernel: replays waiting for room go on.
         this.ws.send(batch.message, this.wake);
         // The frames' UTF-8 bytes are counted already; one batch of all of them (the usual

@@ -20,6 +20,7 @@ import { encodeData } from './encode-data.js';
 import { DeliveryError } from './errors.js';
 import { ConnectionWork } from './handler-runner.js';
 import type { HeartbeatSubject } from './heartbeat.js';
+import { replaceForPeer } from './peer-limit.js';
 import { randomId } from './random-id.js';
 import { TokenBucket } from './rate-limiter.js';
 import type { Session } from './session.js';
@@ -47,8 +48,6 @@ export class Connection
   readonly openedAt: number;
   readonly bucket: TokenBucket | undefined;
   readonly credentials: ConnectionCredentials;
-  /** Data for the client's `welcome`, from `authenticate`. */
-  readonly welcomeData: Readonly<Record<string, Json>> | undefined;
   /** Handlers in flight, pending requests and the handler chain. */
   readonly work = new ConnectionWork(() => this.bound);
   private current: ConnectionState = 'handshake';
@@ -71,10 +70,8 @@ export class Connection
   ) {
     this.ip = identity.ip;
     this.user = identity.user;
-    this.welcomeData = identity.welcome;
     this.credentials = new ConnectionCredentials(
-      identity.request,
-      identity.data,
+      identity,
       host.clock,
       host.options.tokenRefreshLeadMs,
     );
@@ -269,13 +266,21 @@ export class Connection
   }
 
   /**
-   * Queues an already encoded frame (a topic publication encoded once for everyone);
-   * `bytes` is its UTF-8 length when the caller knows it. Returns false when it was not
-   * queued: the connection is closing, or the frame would push what is held for the
-   * client past `slowConsumerBytes`, which closes the connection as a slow consumer.
+   * Queues an already encoded frame (a publication encoded once for everyone); false when
+   * not queued: closing, or past `slowConsumerBytes` (then it closes as a slow consumer).
    */
   sendEncoded(encoded: string, bytes?: number): boolean {
     return this.writer.offer(encoded, bytes);
+  }
+
+  /** Applies the client's `hello.maxMessageBytes` (see peer-limit.ts). */
+  limitOutgoing(maxMessageBytes: number | undefined): void {
+    this.writer.limitTo(maxMessageBytes);
+  }
+
+  /** The write path met a frame larger than the client accepts (see peer-limit.ts). */
+  tooBigForPeer(encoded: string, bytes: number, limit: number): boolean {
+    return replaceForPeer(this, this.host.logger, { encoded, bytes, limit });
   }
 
   /** Queues an error frame; the connection stays open. */

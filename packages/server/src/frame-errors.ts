@@ -12,11 +12,14 @@ export function errorFrame(code: ErrorCodeName, message: string, ref?: ErrorRef)
 
 /** The error reference of a valid frame: its type and correlating fields. */
 export function refOf(frame: ClientFrame | { t: string }): ErrorRef {
-  const f = frame as { t: string; id?: number | string; seq?: number; topic?: string };
+  // Only fields of the right type: a frame type that does not use `id` (or `seq`, `topic`)
+  // does not check it, and whatever the client put there (nested 9,000 deep) must not
+  // reach the answer.
+  const f = frame as { t: string; id?: unknown; seq?: unknown; topic?: unknown };
   const ref: ErrorRef = { t: f.t };
-  if (f.id !== undefined) ref.id = f.id;
-  if (f.seq !== undefined) ref.seq = f.seq;
-  if (f.topic !== undefined) ref.topic = f.topic;
+  if (typeof f.id === 'number' || typeof f.id === 'string') ref.id = f.id;
+  if (typeof f.seq === 'number') ref.seq = f.seq;
+  if (typeof f.topic === 'string') ref.topic = f.topic;
   return ref;
 }
 

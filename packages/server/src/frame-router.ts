@@ -205,8 +205,10 @@ function welcome(
     time: ctx.clock.now(),
   };
   if (grant.reason !== undefined) frame.reason = grant.reason;
-  if (conn.welcomeData !== undefined) frame.data = { ...conn.welcomeData };
+  const data = conn.credentials.welcome;
+  if (data !== undefined) frame.data = { ...data };
   conn.welcomed(grant.session, hello.client);
+  conn.limitOutgoing(hello.maxMessageBytes);
   conn.enqueue(frame);
   conn.transition('open');
   // Replayed messages follow the welcome, before anything live.

@@ -40,6 +40,26 @@ function recordingLogger(lines: Line[]): Logger {
 }
 
 describe('client-caused failures', () => {
+  it('answers a frame with a deep unknown field (here id on unsub) with its error, not INTERNAL', async () => {
+    // The live fuzz found it: fields a frame type does not use are not checked, and the
+    // error reference copied them, so encoding the answer ran out of stack.
+    const lines: Line[] = [];
+    started = await startTether({}, { logger: recordingLogger(lines) });
+    const client = await RawClient.connect(started.url);
+    clients.push(client);
+    const deep = `${'['.repeat(9000)}1${']'.repeat(9000)}`;
+    client.sendRaw(`{"t":"unsub","topic":"never","id":${deep},"seq":{"a":1}}`);
+    const answer = await client.next((f) => f.t === 'error');
+    expect(answer).toMatchObject({
+      code: ErrorCode.NOT_SUBSCRIBED,
+      ref: { t: 'unsub', topic: 'never' },
+    });
+    expect(answer.ref).toEqual({ t: 'unsub', topic: 'never' });
+    client.sendJson({ t: 'ping', ts: 1 });
+    await client.next((f) => f.t === 'pong');
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
   it('answers a publication nested 8,000 deep with BAD_FIELD, logs no error and keeps serving', async () => {
     const lines: Line[] = [];
     started = await startTether(

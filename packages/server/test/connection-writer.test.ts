@@ -31,6 +31,7 @@ function setup(options: Parameters<typeof resolveEndpointOptions>[0] = {}) {
     state: 'open' as ConnectionState,
     closeStarted: false,
     slowConsumer: (bytes: number) => slow.push(bytes),
+    tooBigForPeer: () => false,
   };
   const writer = new ConnectionWriter(
     ws as unknown as TetherSocket,

@@ -9,7 +9,7 @@ export const SYSTEM_DEPS = {
   'redis-server': { path: '/usr/bin/redis-server', debianPackage: 'redis-server' },
   chromium: { path: '/usr/bin/chromium', debianPackage: 'chromium' },
   'python3-websockets': { path: '/usr/bin/python3', debianPackage: 'python3-websockets' },
-  /** `python3 -m venv` (Debian splits ensurepip out of python3): the FastAPI example's venv. */
+  /** `python3 -m venv` (Debian splits ensurepip out of python3): the Python client's and the FastAPI example's virtualenvs. */
   'python3-venv': { path: '/usr/bin/python3', debianPackage: 'python3-venv' },
   prometheus: { path: '/usr/bin/prometheus', debianPackage: 'prometheus' },
   promtool: { path: '/usr/bin/promtool', debianPackage: 'prometheus' },
@@ -73,8 +73,10 @@ function probe(dep: SystemDep): boolean {
   } catch {
     return false;
   }
-  const module =
-    dep === 'python3-websockets' ? 'websockets' : dep === 'python3-venv' ? 'ensurepip' : undefined;
+  // Debian's python3 has `venv` without pip's bootstrap: python3-venv adds `ensurepip`.
+  const module = { 'python3-websockets': 'websockets', 'python3-venv': 'ensurepip' }[
+    dep as 'python3-websockets' | 'python3-venv'
+  ];
   if (module === undefined) return true;
   const result = spawnSync(path, ['-c', `import ${module}`], { stdio: 'ignore', timeout: 15_000 });
   return result.status === 0;
