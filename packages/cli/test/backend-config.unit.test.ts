@@ -56,6 +56,14 @@ describe('backend configuration', () => {
     expect(config.auth).toEqual({ mode: 'backend' });
   });
 
+  it('takes auth.mode backend when connect is forwarded', () => {
+    const input = { backend: { url: 'http://x', events: ['connect' as const] } };
+    expect(configFromObject({ ...input, auth: { mode: 'backend' } }).config.auth).toEqual({
+      mode: 'backend',
+    });
+    expect(configFromObject(input).config.auth).toEqual({ mode: 'backend' });
+  });
+
   it.each([
     [{ backend: { url: 'ftp://x' } }, /backend\.url: expected an http:\/\/ or https:\/\/ URL/],
     [{ backend: { url: 'http://x?a=1' } }, /backend\.url: expected an http:\/\/ or https:\/\/ URL/],
@@ -81,6 +89,11 @@ describe('backend configuration', () => {
       { backend: { url: 'http://x', events: ['connect'] }, auth: { secret: 'j'.repeat(32) } },
       /auth\.secret: the backend's connect hook decides who connects/,
     ],
+    [
+      { backend: { url: 'http://x', events: ['connect'] }, auth: { mode: 'none' } },
+      /auth\.mode: the backend's connect hook decides who connects/,
+    ],
+    [{ auth: { mode: 'backend' } }, /auth\.mode: backend needs backend\.url and connect/],
   ])('refuses %j', (input, message) => {
     expect(() => configFromObject(input)).toThrow(message);
   });
