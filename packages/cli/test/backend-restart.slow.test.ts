@@ -34,6 +34,9 @@ async function startHub(port: number, dbPath: string, backendUrl: string): Promi
     ],
     {
       TETHER_LOG_LEVEL: 'silent',
+      // Pages read their files next to their package's sources; the bundle has none.
+      TETHER_DASHBOARD: 'false',
+      TETHER_DEMO: 'false',
       TETHER_BACKEND_RETRY_MIN: '20ms',
       TETHER_BACKEND_RETRY_MAX: '200ms',
     },
