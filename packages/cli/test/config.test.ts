@@ -242,6 +242,22 @@ describe('hub configuration: sources and precedence', () => {
     expect(config.store).toBe('memory');
   });
 
+  it('takes a Redis store URL and its password from the environment the hub is given', () => {
+    const env = {
+      TETHER_JWT_SECRET: SECRET,
+      TETHER_STORE: 'rediss://redis.internal:6380/2',
+      TETHER_REDIS_PASSWORD: 'from-the-env',
+    };
+    const { config } = resolve([], env);
+    expect(config.store).toBe('rediss://redis.internal:6380/2');
+    expect(config.redis).toEqual({ password: 'from-the-env' });
+    expect(resolve(['--store', 'redis://127.0.0.1:6379'], {}).config.redis).toEqual({});
+    const cwd = withFile({ redis: { password: '' } });
+    expect(configError(() => resolve([], { TETHER_JWT_SECRET: SECRET }, cwd))).toMatch(
+      /^tether\.config\.json: redis\.password: expected a password, got ""$/,
+    );
+  });
+
   it('reads auth.requireExp and auth.maxTokenLifetimeMs, naming the key in every error', () => {
     const env = { TETHER_JWT_SECRET: SECRET, TETHER_STORE: 'memory' };
     const { config } = resolve([], {
@@ -321,10 +337,13 @@ describe('hub configuration: every error names the source and the key', () => {
     [{ prot: 1 }, /^tether\.config\.json: prot: unknown key \(known: port, host, store/],
     [{ port: '8080' }, /^tether\.config\.json: port: expected a port number 0-65535, got "8080"$/],
     [
-      { store: 'redis://127.0.0.1:6379' },
-      /^tether\.config\.json: store: this version of Tether has no Redis store/,
+      { store: 'redis://127.0.0.1:6379/db' },
+      /^tether\.config\.json: store: the database must be a number, got "db"$/,
     ],
-    [{ store: 'postgres://x' }, /^tether\.config\.json: store: expected "memory" or "sqlite:PATH"/],
+    [
+      { store: 'postgres://x' },
+      /^tether\.config\.json: store: expected "memory", "sqlite:PATH" or "redis:/,
+    ],
     [
       { limits: { maxMessageBytes: 10 } },
       /^tether\.config\.json: limits\.maxMessageBytes: expected an integer in \[256, 1073741824\], got 10$/,
@@ -429,7 +448,7 @@ describe('hub configuration: every error names the source and the key', () => {
   it.each([
     [{ TETHER_PORT: 'http' }, /^TETHER_PORT: expected a port number 0-65535, got "http"$/],
     [{ PORT: '99999' }, /^PORT: expected a port number/],
-    [{ TETHER_STORE: 'redis://x' }, /^TETHER_STORE: this version of Tether has no Redis store/],
+    [{ TETHER_STORE: 'redis://' }, /^TETHER_STORE: the URL names no host$/],
     [
       { TETHER_HEARTBEAT_TIMEOUT: '2d' },
       /^TETHER_HEARTBEAT_TIMEOUT: expected milliseconds or a duration/,
@@ -451,7 +470,7 @@ describe('hub configuration: every error names the source and the key', () => {
     [['--port', '-1'], /^--port: /],
     [['--host', ''], /^--host: expected an address/],
     [['--store', 'sqlite:'], /^--store: sqlite needs a file path/],
-    [['--store', 'redis://127.0.0.1'], /^--store: this version of Tether has no Redis store/],
+    [['--store', 'redis://127.0.0.1/x'], /^--store: the database must be a number/],
     [
       ['--heartbeat-interval', 'soon'],
       /^--heartbeat-interval: expected milliseconds or a duration/,

@@ -226,6 +226,7 @@ describe('tether serve under unread replays (issue 9, finding 1)', () => {
       // moving (what the sockets took is all they take): 10 equal samples in a row.
       let last = -1;
       let still = 0;
+      let seen = '';
       await waitFor(
         async () => {
           const m = await metrics(url);
@@ -233,12 +234,15 @@ describe('tether serve under unread replays (issue 9, finding 1)', () => {
           const replayed = m.get('tether_replayed_messages_total') ?? 0;
           still = replayed === last ? still + 1 : 0;
           last = replayed;
+          seen = `subscriptions ${m.get('tether_subscriptions')}, replayed ${replayed}, still ${still}`;
           return m.get('tether_subscriptions') === 2 * PER_KIND && still >= 10;
         },
         // Until then the kernel's socket buffers of 200 paused clients fill (megabytes each
         // on loopback): a minute or more on a shared 2-core runner.
         { timeoutMs: 240_000, intervalMs: 100, message: 'the stalled replays to settle' },
-      );
+      ).catch((err: unknown) => {
+        throw new Error(`${String(err)}; last seen: ${seen}`);
+      });
       expect(hub.running).toBe(true);
     } finally {
       const latencies = await sitting.stop();
@@ -258,7 +262,7 @@ describe('tether serve under unread replays (issue 9, finding 1)', () => {
     for (const s of subs) s.ws.resume();
     await waitFor(() => subs.every((s) => s.offsets.length >= PUBLICATIONS), {
       // 12 GB leave the hub (200 × 1,000 × 60 kB): bounded, generous for a shared 2-core runner.
-      timeoutMs: 300_000,
+      timeoutMs: 420_000,
       intervalMs: 50,
       message: `every replay to complete (${subs.filter((s) => s.offsets.length >= PUBLICATIONS).length} of ${subs.length})`,
     });
@@ -272,5 +276,5 @@ describe('tether serve under unread replays (issue 9, finding 1)', () => {
       expect(s.errors).toEqual([]);
     }
     expect(hub.running).toBe(true);
-  }, 660_000);
+  }, 780_000);
 });

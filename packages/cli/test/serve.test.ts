@@ -66,8 +66,8 @@ describe('tether (main)', () => {
     expect(await main(['serve', '--heartbeat-interval', 'forever'], { io, env: {} })).toBe(2);
     expect(io.err[0]).toContain('--heartbeat-interval');
     const io2 = capture();
-    expect(await main(['serve', '--store', 'redis://127.0.0.1'], { io: io2, env: {} })).toBe(2);
-    expect(io2.err[0]).toContain('--store: this version of Tether has no Redis store');
+    expect(await main(['serve', '--store', 'redis://127.0.0.1/x'], { io: io2, env: {} })).toBe(2);
+    expect(io2.err[0]).toContain('--store: the database must be a number');
   });
 
   it('refuses to start reachable from the network without a way to verify tokens, and says how', async () => {

@@ -24,6 +24,20 @@ export interface BreakerSnapshot {
   opens: number;
 }
 
+/**
+ * What a change of the breaker's snapshot means (the `breaker` event's `transition`):
+ * `open` (no attempts for the cool-down), `probe` (the cool-down is over: one attempt),
+ * `close` (an attempt got through), or `count` (only the failure count changed).
+ */
+export type BreakerTransition = 'open' | 'probe' | 'close' | 'count';
+
+/** The transition from state `from` to state `to`. */
+export function breakerTransition(from: BreakerState, to: BreakerState): BreakerTransition {
+  if (from === to) return 'count';
+  if (to === 'open') return 'open';
+  return to === 'half-open' ? 'probe' : 'close';
+}
+
 export class CircuitBreaker {
   private state: BreakerState = 'closed';
   private failures = 0;

@@ -1,5 +1,6 @@
 import { Emitter } from '@tether/common';
 import type { ClientFrame } from '@tether/protocol';
+import { type BreakerState, breakerTransition } from './circuit-breaker.js';
 import type { SequenceGapError } from './errors.js';
 import { DomListeners, EventStreams } from './event-adapters.js';
 import type { ClientEventMap } from './events.js';
@@ -12,7 +13,8 @@ import { Outbox } from './outbox.js';
 import { PendingRequests } from './requests.js';
 import { RetryScheduler } from './retry-scheduler.js';
 import { SessionKeeper } from './session.js';
-import { StatsTracker } from './stats.js';
+import { StabilityMonitor } from './stability.js';
+import { readStats, StatsTracker } from './stats.js';
 import { Subscriptions } from './subscriptions.js';
 import { Transmitter } from './transmitter.js';
 import { Transport } from './transport.js';
@@ -55,6 +57,8 @@ export interface ClientParts {
   readonly retry: RetryScheduler;
   readonly session: SessionKeeper;
   readonly lifecycle: ConnectionLifecycle;
+  /** The `health` and `recovered` events and the stability report, read from the others. */
+  readonly stability: StabilityMonitor;
 }
 
 /** Builds and wires the parts of a client for `url` (resolved) and `opts` (resolved). */
@@ -64,9 +68,15 @@ export function composeClient(url: string, opts: ResolvedOptions): ClientParts {
   // The lifecycle is made last; the parts before it reach it only through these calls.
   let lifecycle: ConnectionLifecycle | undefined;
   const life = (): ConnectionLifecycle => lifecycle as ConnectionLifecycle;
-  const retry: RetryScheduler = new RetryScheduler(opts, clock, () =>
-    events.emit('breaker', { type: 'breaker', ...retry.breaker.snapshot() }),
-  );
+  // The breaker reports snapshots; the event also says what changed since the last one.
+  let breakerWas: BreakerState = 'closed';
+  const retry: RetryScheduler = new RetryScheduler(opts, clock, () => {
+    const snapshot = retry.breaker.snapshot();
+    const previous = breakerWas;
+    breakerWas = snapshot.state;
+    const transition = breakerTransition(previous, snapshot.state);
+    events.emit('breaker', { type: 'breaker', ...snapshot, transition, previous });
+  });
   const outbox = new Outbox(opts.maxQueue, opts.maxQueueBytes);
   const sendControl = (frame: ClientFrame): void => transmitter.sendControl(frame);
   const inbox = new Inbox(clock, opts, (seq) => sendControl({ t: 'ack', seq }));
@@ -129,6 +139,16 @@ export function composeClient(url: string, opts: ResolvedOptions): ClientParts {
     transport,
     frames,
   });
+  const statsSources = { lifecycle: life(), session, tracker, retry, outbox, requests };
+  const stability = new StabilityMonitor({
+    events,
+    clock,
+    environment: opts.environment,
+    stats: () => readStats(statsSources, clock.monotonic()),
+    subscriptionCount: () => subscriptions.all().length,
+    maxQueue: opts.maxQueue,
+    maxQueueBytes: opts.maxQueueBytes,
+  });
   const dom = new DomListeners(events);
   return {
     events,
@@ -142,5 +162,6 @@ export function composeClient(url: string, opts: ResolvedOptions): ClientParts {
     retry,
     session,
     lifecycle,
+    stability,
   };
 }

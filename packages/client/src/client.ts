@@ -10,8 +10,9 @@ import {
   resolveUrl,
   type TetherClientOptions,
 } from './options.js';
+import type { ClientStabilityReport, HealthStatus } from './stability.js';
 import type { ConnectionState, StateChange } from './states.js';
-import { type ClientStats, healthScore } from './stats.js';
+import { type ClientStats, readStats } from './stats.js';
 import type { Subscription } from './subscription.js';
 import type { SubscribeOptions } from './topic-stream.js';
 
@@ -317,36 +318,24 @@ export class TetherClient {
 
   /** Counters, RTT, drops by close code, the breaker, and the health score. */
   stats(): ClientStats {
-    const mono = this.opts.clock.monotonic();
-    const t = this.parts.tracker;
-    const recentDrops = t.recentDrops(mono);
-    return {
-      state: this.state,
-      sessionId: this.parts.session.sessionId,
-      attempts: t.attempts,
-      connects: t.connects,
-      retries: this.parts.retry.retries,
-      consecutiveFailures: this.parts.retry.failures,
-      uptimeMs: t.uptime(mono),
-      totalUptimeMs: t.totalUptime(mono),
-      rttMs: t.rttMs,
-      rttAvgMs: t.rttAvgMs,
-      drops: t.drops,
-      dropsByCode: { ...t.dropsByCode },
-      recentDrops,
-      messagesSent: t.messagesSent,
-      messagesReceived: t.messagesReceived,
-      queued: this.parts.outbox.count,
-      queuedBytes: this.parts.outbox.bytes,
-      pendingRequests: this.parts.requests.size,
-      breaker: this.parts.retry.breaker.snapshot(),
-      health: healthScore({
-        state: this.state,
-        consecutiveFailures: this.parts.retry.failures,
-        recentDrops,
-        rttAvgMs: t.rttAvgMs,
-      }),
-    };
+    return readStats(this.parts, this.opts.clock.monotonic());
+  }
+
+  /**
+   * The health level (`healthy` / `degraded` / `unhealthy`, with hysteresis), the score
+   * and the reasons; the `health` event reports every change. See docs/client.md.
+   */
+  health(): HealthStatus {
+    return this.parts.stability.health();
+  }
+
+  /**
+   * The client's stability since it was created: connects, drops by close code,
+   * recoveries, downtime (total, longest), health now and time spent at each level,
+   * breaker opens. See docs/client.md.
+   */
+  stabilityReport(): ClientStabilityReport {
+    return this.parts.stability.report();
   }
 
   private timeoutOf(what: string, timeoutMs: number | undefined): number {

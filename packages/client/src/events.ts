@@ -8,8 +8,9 @@ import type {
   UnsubscribedFrame,
   WelcomeFrame,
 } from '@tether/protocol';
-import type { BreakerSnapshot } from './circuit-breaker.js';
+import type { BreakerSnapshot, BreakerState, BreakerTransition } from './circuit-breaker.js';
 import type { RetryKind } from './reconnect-policy.js';
+import type { HealthEvent, RecoveredEvent } from './stability.js';
 import type { StateChange } from './states.js';
 
 /** `welcome` received: the connection is open. */
@@ -86,9 +87,17 @@ export interface RetryEvent {
   retryAfterMs: number | undefined;
 }
 
-/** The circuit breaker changed state. */
+/**
+ * The circuit breaker's snapshot changed. `transition` says what happened: `open` (the
+ * circuit opened: no attempts for `cooldownMs`), `probe` (the cool-down is over: one
+ * attempt), `close` (an attempt got through: attempts flow again), or `count` (only the
+ * failure count changed).
+ */
 export interface BreakerEvent extends BreakerSnapshot {
   type: 'breaker';
+  transition: BreakerTransition;
+  /** The state before this event. */
+  previous: BreakerState;
 }
 
 /** A `send()` or `request()` was refused because the outbox is full. */
@@ -203,6 +212,8 @@ export type ClientEventMap = {
   error: TetherErrorEvent;
   retry: RetryEvent;
   breaker: BreakerEvent;
+  health: HealthEvent;
+  recovered: RecoveredEvent;
   unreachable: UnreachableEvent;
   overflow: OverflowEvent;
   ack: AckEvent;

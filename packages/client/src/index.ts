@@ -20,7 +20,7 @@
  * Nothing here imports Node modules; in Node 20 pass `{ WebSocket }` from `ws`.
  */
 
-export type { BreakerSnapshot, BreakerState } from './circuit-breaker.js';
+export type { BreakerSnapshot, BreakerState, BreakerTransition } from './circuit-breaker.js';
 export { type PublishOptions, type RequestOptions, TetherClient } from './client.js';
 export { CLIENT_DEFAULTS } from './defaults.js';
 export { type ClientEnvironment, type EnvironmentEvent, staticEnvironment } from './environment.js';
@@ -67,6 +67,15 @@ export type {
 export type { RequestHandler, TetherClientOptions, TokenSource } from './options.js';
 export type { ReconnectDelayFn, RetryContext, RetryKind } from './reconnect-policy.js';
 export type { SocketEvent, WebSocketConstructor, WebSocketInit, WebSocketLike } from './socket.js';
+export {
+  type ClientStabilityReport,
+  HEALTH_LEVELS,
+  type HealthEvent,
+  type HealthLevel,
+  type HealthReason,
+  type HealthStatus,
+  type RecoveredEvent,
+} from './stability.js';
 export type { ConnectionState, StateChange } from './states.js';
 export { type ClientStats, HEALTH_DROP_WINDOW_MS, type HealthInput, healthScore } from './stats.js';
 export { Subscription } from './subscription.js';

@@ -82,6 +82,57 @@ export function healthScore(input: HealthInput): number {
   return Math.round(Math.min(100, Math.max(0, score)));
 }
 
+/** What {@link readStats} reads: the client's parts, through their getters. */
+export interface StatsSources {
+  readonly lifecycle: { readonly state: ConnectionState };
+  readonly session: { readonly sessionId: string | undefined };
+  readonly tracker: StatsTracker;
+  readonly retry: {
+    readonly retries: number;
+    readonly failures: number;
+    readonly breaker: { snapshot(): BreakerSnapshot };
+  };
+  readonly outbox: { readonly count: number; readonly bytes: number };
+  readonly requests: { readonly size: number };
+}
+
+/**
+ * `client.stats()` at monotonic time `mono`. A function over the parts (not a method of
+ * the client) so that the stability monitor, itself a part, reads the same numbers.
+ */
+export function readStats(parts: StatsSources, mono: number): ClientStats {
+  const t = parts.tracker;
+  const state = parts.lifecycle.state;
+  const recentDrops = t.recentDrops(mono);
+  return {
+    state,
+    sessionId: parts.session.sessionId,
+    attempts: t.attempts,
+    connects: t.connects,
+    retries: parts.retry.retries,
+    consecutiveFailures: parts.retry.failures,
+    uptimeMs: t.uptime(mono),
+    totalUptimeMs: t.totalUptime(mono),
+    rttMs: t.rttMs,
+    rttAvgMs: t.rttAvgMs,
+    drops: t.drops,
+    dropsByCode: { ...t.dropsByCode },
+    recentDrops,
+    messagesSent: t.messagesSent,
+    messagesReceived: t.messagesReceived,
+    queued: parts.outbox.count,
+    queuedBytes: parts.outbox.bytes,
+    pendingRequests: parts.requests.size,
+    breaker: parts.retry.breaker.snapshot(),
+    health: healthScore({
+      state,
+      consecutiveFailures: parts.retry.failures,
+      recentDrops,
+      rttAvgMs: t.rttAvgMs,
+    }),
+  };
+}
+
 /** Counters behind `stats()`. Times are monotonic ms. */
 export class StatsTracker {
   attempts = 0;

@@ -272,11 +272,21 @@ export const HUB_SCHEMA = v
       env: ['TETHER_HOST'],
     }),
     // Durable by default: SQLite in ./data.
-    store: setting(v.store().default('sqlite:./data/tether.db'), 'memory, or sqlite:PATH', {
-      flag: '--store',
-      arg: '<spec>',
-      env: ['TETHER_STORE'],
-    }),
+    store: setting(
+      v.store().default('sqlite:./data/tether.db'),
+      'memory, sqlite:PATH or redis://HOST:PORT[/DB] (rediss:// for TLS)',
+      { flag: '--store', arg: '<spec>', env: ['TETHER_STORE'] },
+    ),
+    // No flag: a password on the command line is visible to every user of the machine.
+    redis: v
+      .strictObject({
+        password: setting(
+          v.str({ what: 'a password' }).optional(),
+          'password of a redis:// store (overrides one in the URL)',
+          { env: ['TETHER_REDIS_PASSWORD'] },
+        ),
+      })
+      .prefault({}),
     heartbeat: HEARTBEAT.prefault({}),
     resumeWindowMs: setting(
       v.duration(0, 30 * DAY).default(SERVER_DEFAULTS.resumeWindowMs),

@@ -1,6 +1,7 @@
 import { DURATION_PATTERN, parseDuration } from '@tether/common';
 import { isValidTopic } from '@tether/protocol';
 import { resolveTrustedProxies } from '@tether/server';
+import { checkRedisUrl } from '@tether/store-redis';
 import * as z from 'zod';
 
 /**
@@ -103,21 +104,43 @@ export function oneOf<const T extends readonly [string, ...string[]]>(choices: T
 }
 
 /** Where the hub keeps sessions and topic history. */
-export type StoreSpec = 'memory' | `sqlite:${string}`;
+export type StoreSpec = 'memory' | `sqlite:${string}` | `redis://${string}` | `rediss://${string}`;
 
-/** `memory` or `sqlite:PATH`; a Redis URL is told plainly that there is no Redis store. */
+/**
+ * `memory`, `sqlite:PATH`, or a Redis URL (`redis://HOST:PORT[/DB]`, `rediss://` for
+ * TLS), checked by the Redis store itself so the hub and the library refuse the same URLs.
+ */
 export function store() {
   const error: Message = ({ input }) => {
     if (input === 'sqlite:') return 'sqlite needs a file path, e.g. "sqlite:./data/tether.db"';
-    if (typeof input === 'string' && /^(redis|rediss|redis-cluster):/.test(input)) {
-      return `this version of Tether has no Redis store: the store is "memory" or "sqlite:PATH", got ${show(input)}`;
-    }
-    return `expected "memory" or "sqlite:PATH", got ${show(input)}`;
+    return `expected "memory", "sqlite:PATH" or "redis://HOST:PORT[/DB]", got ${show(input)}`;
   };
   return z
     .string({ error })
-    .regex(/^(memory|sqlite:.+)$/, { error })
-    .transform((value) => value as StoreSpec);
+    .regex(/^(memory|sqlite:.+|rediss?:.*)$/, { error })
+    .transform((value, ctx) => {
+      if (/^rediss?:/.test(value)) {
+        try {
+          checkRedisUrl(value);
+        } catch (err) {
+          ctx.issues.push({
+            code: 'custom',
+            input: value,
+            message: (err as Error).message.replace(/^store\.url: /, ''),
+          });
+          return z.NEVER;
+        }
+      }
+      return value as StoreSpec;
+    });
+}
+
+/** The same URL without its password, for logs and the start banner. */
+export function redactStore(spec: StoreSpec): string {
+  if (!/^rediss?:/.test(spec)) return spec;
+  const url = new URL(spec);
+  if (url.password !== '') url.password = '***';
+  return url.toString();
 }
 
 /** A list of non-empty strings (comma-separated text from flags and the environment). */

@@ -1,5 +1,6 @@
 import type { Logger } from '@tether/server';
 import type { HubConfig } from './config-types.js';
+import { redactStore } from './config-values.js';
 import type { HubIo } from './hub.js';
 import { opsClosed } from './hub-ops-access.js';
 
@@ -16,8 +17,14 @@ export function announce(
 ): void {
   const { io, logger, port } = context;
   const local = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  // A Redis URL may carry its password: never printed or logged.
+  const shown = redactStore(config.store);
   const store =
-    config.store === 'memory' ? 'memory (state is lost on restart)' : `${config.store} (durable)`;
+    config.store === 'memory'
+      ? 'memory (state is lost on restart)'
+      : /^rediss?:/.test(config.store)
+        ? `${shown} (shared)`
+        : `${shown} (durable)`;
   io.stdout(
     `  store: ${store}${context.configFile === undefined ? '' : ` · config: ${context.configFile}`}`,
   );
@@ -27,7 +34,7 @@ export function announce(
     `  health: ${local}/healthz, ${local}/readyz · stats: ${local}/stats · metrics: ${local}/metrics${config.api.opsKey !== undefined ? ' (ops key)' : ''}`,
   );
   logger.info(
-    { port, store: config.store, auth: config.auth.mode, configFile: context.configFile },
+    { port, store: shown, auth: config.auth.mode, configFile: context.configFile },
     'hub started',
   );
   const warn = (message: string): void => {

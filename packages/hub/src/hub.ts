@@ -1,20 +1,15 @@
-import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, resolve } from 'node:path';
 import { createDashboardHandler } from '@tether/dashboard';
 import {
   type CloseOptions,
-  createStore,
   type Endpoint,
   httpServerOptions,
   type Logger,
   type Store,
-  type StoreOptions,
   TetherServer,
 } from '@tether/server';
 import { createOpsHandler, instrumentStore, StatsSampler, TetherMetrics } from '@tether/server/ops';
-import { SqliteStore } from '@tether/store-sqlite';
 import pino from 'pino';
 import { backendStats, createGateway, requireGateway } from './backend-hub.js';
 import type { HubConfig } from './config-types.js';
@@ -27,6 +22,7 @@ import { storeHistory } from './hub-history.js';
 import { createOpsGate, opsClosed } from './hub-ops-access.js';
 import { createPagesHandler } from './hub-pages.js';
 import { guardedOrigins, isLoopbackHostHeader, siteGuard } from './hub-site-guard.js';
+import { openStore } from './hub-store.js';
 import { stdoutLogDestination } from './stdio.js';
 import { connectionAuth, TopicAccess } from './topic-access.js';
 
@@ -340,26 +336,4 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
 /** Whether a test runner runs this process (its logs would only be noise there), as the server's default logger decides. */
 function underTest(): boolean {
   return process.env.VITEST !== undefined || process.env.NODE_ENV === 'test';
-}
-
-/**
- * Opens the configured store; a SQLite file's directory is created when missing. A
- * namespace's `history` applies to its topics through the store's `historyFor`, matched
- * like the permissions (the most specific namespace wins); it is only set when some
- * namespace has one, so the store keeps its one-bound fast path otherwise.
- */
-function openStore(config: HubConfig): Store {
-  const retention: StoreOptions = {
-    historyMaxCount: config.history.maxCount,
-    historyMaxAgeMs: config.history.maxAgeMs,
-  };
-  if (Object.values(config.topics).some((rule) => rule.history !== undefined)) {
-    const namespaces = new TopicAccess(config.topics);
-    retention.historyFor = (topic) => namespaces.ruleFor(topic)?.history;
-  }
-  if (config.store === 'memory') return createStore('memory', retention);
-  const path = resolve(config.store.slice('sqlite:'.length));
-  // 0700: the store creates the file 0600; nobody else needs to list the directory.
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  return new SqliteStore({ ...retention, path });
 }

@@ -16,6 +16,7 @@ import type { HeartbeatSweep } from './heartbeat.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import type { SendResult } from './session.js';
+import type { EndpointStabilityReport, StaleEvent } from './stability.js';
 import type { EndpointStats } from './stats.js';
 import type { Store } from './store/index.js';
 import type { PublishResult, Topics } from './topics.js';
@@ -35,6 +36,8 @@ export type EndpointEvents = {
   resume: ResumeEvent;
   /** A connection passed `slowConsumerBytes` and is closed with 4009 (it resumes). */
   slowConsumer: SlowConsumerEvent;
+  /** An open connection was silent for a heartbeat interval: the 4008 cut follows unless traffic arrives. */
+  stale: StaleEvent;
 };
 
 /** One WebSocket endpoint (a path) of a TetherServer. */
@@ -80,6 +83,12 @@ export interface Endpoint {
    */
   sendToUser(userId: string, data: Json): Promise<SendResult[]>;
   stats(): EndpointStats;
+  /**
+   * This endpoint's stability: connections by health, `stale` events, closes by code and
+   * cause with the recent ones (bounded), recoveries (resumes ok / failed by reason).
+   * `tether.stabilityReport()` gathers every endpoint's.
+   */
+  stabilityReport(): EndpointStabilityReport;
 }
 
 /** What endpoints of one server share. */

@@ -17,12 +17,13 @@ import { EndpointHandlers } from './endpoint-handlers.js';
 import type { Endpoint, EndpointEvents, EndpointShared } from './endpoint-types.js';
 import { DeliveryError } from './errors.js';
 import type { FlushScheduler } from './flush-scheduler.js';
-import { type RouterContext, routeMessage } from './frame-router.js';
+import { type RouterContext, routeGuarded } from './frame-router.js';
 import { heartbeatAction, type SweepTarget, sweepTickMs } from './heartbeat.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import type { SendResult, SessionGrant } from './session.js';
 import { SessionRegistry } from './sessions.js';
+import { type EndpointStabilityReport, StabilityWatch } from './stability.js';
 import { EndpointCounters, type EndpointStats } from './stats.js';
 import type { TetherSocket } from './tether-socket.js';
 import { TokenExpiryWatch } from './token-expiry.js';
@@ -45,6 +46,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   private readonly router: RouterContext;
   /** One timer for the token deadlines of every connection (refresh, then 4002). */
   private readonly expiry: TokenExpiryWatch<Connection>;
+  private readonly stability: StabilityWatch;
   private drain:
     | { reason: string; retryAfterMs: () => number; waiters: Array<() => void> }
     | undefined;
@@ -59,6 +61,9 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     this.flusher = shared.flusher;
     this.acks = new AckScheduler(options.ackDelayMs, shared.flusher, shared.clock);
     this.tickMs = sweepTickMs(options);
+    this.stability = new StabilityWatch(shared.clock, options, (event) =>
+      this.events.emit('stale', event),
+    );
     this.expiry = new TokenExpiryWatch<Connection>(shared.clock, (connection, action) => {
       if (action === 'refresh') {
         connection.askForToken();
@@ -160,6 +165,10 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     connection.closeWith(CloseCode.SLOW_CONSUMER, `slow consumer: over ${limit} bytes unsent`);
   }
 
+  stabilityReport(): EndpointStabilityReport {
+    return this.stability.report(this.stats(), this.registry.values());
+  }
+
   stats(): EndpointStats {
     let ready = 0;
     for (const conn of this.registry.values()) if (conn.state === 'open') ready += 1;
@@ -179,24 +188,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     data: Parameters<ConnectionHost['route']>[1],
     isBinary: boolean,
   ): void {
-    try {
-      routeMessage(this.router, connection, data, isBinary);
-    } catch (err) {
-      // A server bug, not the client's doing: the stack is what finds it.
-      this.logger.error(
-        {
-          cid: connection.id,
-          err: err instanceof Error ? err.message : String(err),
-          stack: err instanceof Error ? err.stack?.split('\n').slice(0, 12).join(' | ') : undefined,
-        },
-        'frame handling failed',
-      );
-      connection.sendError({
-        t: 'error',
-        code: 'INTERNAL',
-        message: 'the server failed to handle the message',
-      });
-    }
+    routeGuarded(this.router, connection, data, isBinary);
   }
 
   /** A connection's token deadlines changed (a refresh was accepted). */
@@ -269,6 +261,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     };
     if (normal) this.logger.debug(context, 'connection closed');
     else this.logger.info(context, 'connection closed abnormally');
+    this.stability.closed(event);
     this.events.emit('close', event);
     this.checkDrained();
   }
@@ -290,6 +283,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     if (judge) this.acceptor.sweep(now);
     for (const connection of this.registry.values()) {
       const action = heartbeatAction(connection, now, this.options);
+      if (judge) this.stability.sweep(connection, now, action);
       if (!judge && action !== 'ping') continue;
       switch (action) {
         case 'ping':

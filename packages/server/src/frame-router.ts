@@ -17,6 +17,7 @@ import { asProtocolError, errorFrame, errorMessage, refOf } from './frame-errors
 import { onMsg, onReq } from './message-frames.js';
 import type { RouterContext } from './router-context.js';
 import type { SessionGrant } from './session.js';
+import { StoreError, StoreErrorCode } from './store/index.js';
 import { onPublish, onSub, onUnsub } from './topic-frames.js';
 
 /**
@@ -27,6 +28,36 @@ import { onPublish, onSub, onUnsub } from './topic-frames.js';
  */
 
 export type { RouterContext } from './router-context.js';
+
+/**
+ * {@link routeMessage}, guarded: an unexpected fault while handling a frame is a server
+ * bug, not the client's doing, so it is logged with its stack and costs the client an
+ * INTERNAL error frame, never the process.
+ */
+export function routeGuarded(
+  ctx: RouterContext,
+  conn: Connection,
+  raw: RawData,
+  isBinary: boolean,
+): void {
+  try {
+    routeMessage(ctx, conn, raw, isBinary);
+  } catch (err) {
+    ctx.logger.error(
+      {
+        cid: conn.id,
+        err: err instanceof Error ? err.message : String(err),
+        stack: err instanceof Error ? err.stack?.split('\n').slice(0, 12).join(' | ') : undefined,
+      },
+      'frame handling failed',
+    );
+    conn.sendError({
+      t: 'error',
+      code: 'INTERNAL',
+      message: 'the server failed to handle the message',
+    });
+  }
+}
 
 /** Routes one WebSocket message: decode, rate-limit each frame, dispatch. */
 export function routeMessage(
@@ -216,7 +247,23 @@ function welcome(
   ctx.ready(conn, grant);
 }
 
+/**
+ * How long a client refused because the store is unreachable is asked to wait: a Redis
+ * restart or failover takes seconds, and the hint is jittered by the client.
+ */
+const STORE_DOWN_RETRY_AFTER_MS = 5_000;
+
 function sessionFault(ctx: RouterContext, conn: Connection, err: unknown): void {
+  if (err instanceof StoreError && err.code === StoreErrorCode.UNAVAILABLE) {
+    // A session this process cannot store is not admitted: try again later (or elsewhere).
+    ctx.logger.warn({ cid: conn.id, err: errorMessage(err) }, 'hello refused: store unavailable');
+    conn.closeWith(
+      CloseCode.TRY_AGAIN_LATER,
+      'the store is unavailable: try again later',
+      STORE_DOWN_RETRY_AFTER_MS,
+    );
+    return;
+  }
   ctx.logger.error({ cid: conn.id, err: errorMessage(err) }, 'opening a session failed');
   conn.sendError(
     errorFrame(ErrorCode.INTERNAL, 'the server could not open a session', { t: 'hello' }),

@@ -76,6 +76,13 @@ export type {
 } from './options.js';
 export type { TetherServerOptions } from './server-options.js';
 export type { SendResult } from './session.js';
+export {
+  type EndpointStabilityReport,
+  type RecentClose,
+  STABILITY_DEFAULTS,
+  type StabilityReport,
+  type StaleEvent,
+} from './stability.js';
 export type {
   DeliveryDetails,
   DeliveryStats,
@@ -100,11 +107,13 @@ export {
   type SessionPatch,
   type SessionRecord,
   type SessionReplay,
+  type SharedStore,
   STORE_DEFAULTS,
   type Store,
   StoreError,
   StoreErrorCode,
   type StoreErrorCodeName,
+  type StoreHealth,
   type StoreOptions,
   type StoreSpec,
   type StoreStats,

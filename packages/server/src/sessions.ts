@@ -255,11 +255,14 @@ export class SessionRegistry {
     const sid = `${this.tag}.${randomId(12)}`;
     const token = randomId(24);
     const userId = connection.user ?? null;
+    const node = this.host.store.shared?.node;
     await this.host.store.createSession({
       sid,
       token,
       userId,
       createdAt: this.host.clock.now(),
+      // In a shared store, the process that holds the connection.
+      ...(node === undefined ? {} : { node }),
     });
     const session = new Session(
       sid,
@@ -311,6 +314,7 @@ export class SessionRegistry {
         previousToken: resume.token,
         disconnectedAt: null,
         expiresAt: null,
+        ...(store.shared === undefined ? {} : { node: store.shared.node }),
       }),
     );
     const replay = await store.sessionMessagesAfter(

@@ -1,6 +1,6 @@
 /**
  * `@tether/server/store`: the parts every {@link Store} implementation shares, so a
- * durable store in its own package (`@tether/store-sqlite`, later a Redis store) keeps
+ * durable store in its own package (`@tether/store-sqlite`, `@tether/store-redis`) keeps
  * exactly the memory store's rules: option resolution and defaults, name and count
  * checks, replay windows, history bounds, resume-token hashing. Not needed to use the
  * server; only to write a store.
@@ -28,10 +28,12 @@ export {
   type SessionPatch,
   type SessionRecord,
   type SessionReplay,
+  type SharedStore,
   type Store,
   StoreError,
   StoreErrorCode,
   type StoreErrorCodeName,
+  type StoreHealth,
   type StoreStats,
   type SweepResult,
   type TopicPosition,

@@ -8,7 +8,7 @@ import {
   OptionError,
   Timer,
 } from '@tether/common';
-import { type Json, SUBPROTOCOL } from '@tether/protocol';
+import { CloseCode, type Json, SUBPROTOCOL } from '@tether/protocol';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { TetherEndpoint } from './endpoint.js';
 import type { Endpoint } from './endpoint-types.js';
@@ -23,6 +23,7 @@ import {
   resolveServerOptions,
   type TetherServerOptions,
 } from './server-options.js';
+import { emptyHealth, type StabilityReport } from './stability.js';
 import type { EndpointStats } from './stats.js';
 import { createStore, type Store } from './store/index.js';
 import { type PublishResult, TopicHub, type TopicStats } from './topics.js';
@@ -99,6 +100,9 @@ export class TetherServer {
     this.store = createStore(spec, { clock: this.options.clock });
     this.ownsStore = this.store !== spec;
     this.topics = new TopicHub(this.store, this.options.clock, this.options.logger);
+    this.disposers.add(() => this.topics.dispose());
+    const reset = this.store.shared?.onReset(() => this.storeReset());
+    if (reset !== undefined) this.disposers.add(reset);
     this.standalone = this.options.server === undefined;
     this.httpServer =
       this.options.server ??
@@ -188,6 +192,28 @@ export class TetherServer {
     return this.topics.publish(topic, data);
   }
 
+  /**
+   * The server's stability in one call: connections and their health (from RTT and
+   * silence), `stale` events, closes by code and cause with the recent ones (bounded),
+   * and recoveries (resumes ok / failed by reason), per endpoint and summed.
+   * See docs/server.md.
+   */
+  stabilityReport(): StabilityReport {
+    const endpoints = [...this.byPath.values()].map((e) => e.stabilityReport());
+    const health = emptyHealth();
+    for (const e of endpoints)
+      for (const [key, n] of Object.entries(e.health)) health[key as keyof typeof health] += n;
+    return {
+      time: this.options.clock.now(),
+      connections: {
+        total: endpoints.reduce((sum, e) => sum + e.connections.total, 0),
+        ready: endpoints.reduce((sum, e) => sum + e.connections.ready, 0),
+      },
+      health,
+      endpoints,
+    };
+  }
+
   stats(): ServerStats {
     const endpoints = [...this.byPath.values()].map((e) => e.stats());
     return {
@@ -270,12 +296,33 @@ export class TetherServer {
     if (this.released) return;
     this.released = true;
     const now = this.options.clock.now();
-    this.store.releaseSessions(now, now + resumeWindowMs).catch((err: unknown) => {
-      this.options.logger.error(
-        { err: err instanceof Error ? err.message : String(err) },
-        'releasing sessions of a previous process failed',
-      );
-    });
+    // A store shared with other processes: only this process's own sessions (the others
+    // hold theirs connected right now).
+    this.store
+      .releaseSessions(now, now + resumeWindowMs, this.store.shared?.node)
+      .catch((err: unknown) => {
+        this.options.logger.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'releasing sessions of a previous process failed',
+        );
+      });
+  }
+
+  /**
+   * The shared store came back without its data (Redis restarted empty): no session or
+   * topic position of a connected client exists any more. Every connection is closed
+   * with SERVICE_RESTART, so each client reconnects and is told explicitly: `resumed:
+   * false` for its session, `recovered: false` with the new epoch for each topic.
+   */
+  private storeReset(): void {
+    let closed = 0;
+    for (const endpoint of this.byPath.values()) {
+      for (const connection of endpoint.connections.values()) {
+        connection.close(CloseCode.SERVICE_RESTART, 'the store lost its data');
+        closed++;
+      }
+    }
+    this.options.logger.error({ closed }, 'the store came back empty: every client starts over');
   }
 
   /** Stops accepting TCP connections; resolves when the HTTP server has no connection left. */

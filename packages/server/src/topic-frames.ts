@@ -13,6 +13,7 @@ import { admitted, notProcessed, refusedFinally } from './message-frames.js';
 import type { TopicAuthorizer, TopicVerdict } from './options.js';
 import type { RouterContext } from './router-context.js';
 import type { Session } from './session.js';
+import { StoreError, StoreErrorCode } from './store/index.js';
 import { TopicError } from './topics.js';
 
 /** The topic frames: `sub`, `unsub` and `publish`, with their authorization hooks. */
@@ -95,7 +96,9 @@ export function onPublish(ctx: RouterContext, conn: Connection, frame: PublishFr
         conn.sendError(
           errorFrame(
             ErrorCode.INTERNAL,
-            'the server could not store the publication',
+            err instanceof StoreError && err.code === StoreErrorCode.UNAVAILABLE
+              ? 'the store is unavailable: the publication was not stored, publish it again later'
+              : 'the server could not store the publication',
             refOf(frame),
           ),
         );

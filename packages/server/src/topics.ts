@@ -12,7 +12,7 @@ import {
   Subscription,
   type SubscriptionSnapshot,
 } from './subscription.js';
-
+import { TopicRelay } from './topic-relay.js';
 import {
   type PublishResult,
   type SubscribeContext,
@@ -56,12 +56,24 @@ export class TopicHub implements Topics {
   private readonly lanes = new ReplayLanes<Subscriber>();
   private publications = 0;
   private subscriptions = 0;
+  /** Publications of other processes sharing the store (a no-op without a shared store). */
+  private readonly relay: TopicRelay;
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.relay = new TopicRelay(store.shared, {
+      publication: (topic, delivery) => this.fanOut(topic, delivery),
+      reconnected: () => this.resync(),
+    });
+  }
+
+  /** Stops listening to the store (the server closes). */
+  dispose(): void {
+    this.relay.dispose();
+  }
 
   publish(topic: string, data: Json): Promise<PublishResult> {
     if (typeof topic !== 'string' || !isValidTopic(topic)) {
@@ -99,6 +111,8 @@ export class TopicHub implements Topics {
     if (state === undefined) {
       state = { subs: new Map(), head: undefined };
       this.topics.set(topic, state);
+      // One subscription per topic and process, whatever the number of subscribers here.
+      this.relay.listen(topic);
     }
     if (!state.subs.has(subscriber)) this.subscriptions += 1;
     const sub = new Subscription(subscriber, topic, context);
@@ -110,7 +124,10 @@ export class TopicHub implements Topics {
     const state = this.topics.get(topic);
     if (state === undefined || !state.subs.delete(subscriber)) return false;
     this.subscriptions -= 1;
-    if (state.subs.size === 0) this.topics.delete(topic);
+    if (state.subs.size === 0) {
+      this.topics.delete(topic);
+      this.relay.stop(topic);
+    }
     return true;
   }
 
@@ -126,10 +143,39 @@ export class TopicHub implements Topics {
     };
   }
 
+  /**
+   * After the shared store was unreachable: every live subscriber behind the topic's
+   * head catches up from the store; one whose epoch is gone (the store came back
+   * empty) is closed as fallen behind, so it resubscribes and is told `recovered: false`.
+   */
+  private resync(): void {
+    for (const [topic, state] of this.topics) {
+      this.store.topicHead(topic).then(
+        (head) => {
+          if (this.topics.get(topic) !== state) return;
+          for (const sub of state.subs.values()) {
+            if (!sub.live || !this.current(state, sub)) continue;
+            if (head.epoch !== sub.epoch) this.fellBehind(sub);
+            else if (head.offset > sub.offset) void this.catchUp(state, sub, head.offset);
+          }
+        },
+        (err: unknown) =>
+          this.logger.warn(
+            { topic, err: errorMessage(err) },
+            'topic resync after store outage failed',
+          ),
+      );
+    }
+  }
+
   private fanOut(topic: string, delivery: Delivery): number {
     const state = this.topics.get(topic);
     if (state === undefined) return 0;
-    state.head = { epoch: delivery.epoch, offset: delivery.offset };
+    // Another process's copy of a publication fanned out already does not move it back.
+    const head = state.head;
+    if (head === undefined || head.epoch !== delivery.epoch || delivery.offset > head.offset) {
+      state.head = { epoch: delivery.epoch, offset: delivery.offset };
+    }
     let delivered = 0;
     for (const sub of state.subs.values()) {
       if (sub.live) {

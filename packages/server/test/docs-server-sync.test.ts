@@ -26,6 +26,7 @@ import {
   SERVER_DEFAULTS,
   type SlowConsumerEvent,
   STORE_DEFAULTS,
+  type StaleEvent,
   type StoreOptions,
   silentLogger,
   type TetherConnection,
@@ -122,6 +123,7 @@ const EVENTS = {
   rtt: true,
   resume: true,
   slowConsumer: true,
+  stale: true,
 } satisfies Record<keyof EndpointEvents, true>;
 
 /** Payload fields per event (`connection`'s payload is the connection itself). */
@@ -143,6 +145,10 @@ const EVENT_FIELDS = {
     reason: true,
   } satisfies Record<keyof ResumeEvent, true>,
   slowConsumer: { connection: true, bytes: true } satisfies Record<keyof SlowConsumerEvent, true>,
+  stale: { connection: true, silentMs: true, closesInMs: true } satisfies Record<
+    keyof StaleEvent,
+    true
+  >,
 };
 
 const CONNECTION_MEMBERS = {

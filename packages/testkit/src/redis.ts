@@ -20,6 +20,11 @@ export interface StartRedisOptions {
   startTimeoutMs?: number;
   /** Extra `--name value` arguments appended to the command line. */
   extraArgs?: readonly string[];
+  /**
+   * Listen on this port instead of a free one: a test restarting Redis "in place" (its
+   * clients reconnect to the same address). Default: a free loopback port.
+   */
+  port?: number;
 }
 
 const HOST = '127.0.0.1';
@@ -50,7 +55,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
 }
 
 async function startOnce(options: StartRedisOptions): Promise<RedisInstance> {
-  const port = await getFreePort(HOST);
+  const port = options.port ?? (await getFreePort(HOST));
   // biome-ignore format: flag/value pairs read better side by side
   const args = [
     '--port', String(port),

@@ -26,9 +26,11 @@ const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   'fault-proxy': [],
   server: ['common', 'protocol'],
   'store-sqlite': ['common', 'server'],
+  'store-redis': ['common', 'protocol', 'server'],
   client: ['common', 'protocol'],
+  react: ['common', 'protocol', 'client'],
   dashboard: ['common'],
-  hub: ['common', 'protocol', 'server', 'store-sqlite', 'client', 'dashboard'],
+  hub: ['common', 'protocol', 'server', 'store-sqlite', 'store-redis', 'client', 'dashboard'],
   cli: ['common', 'protocol', 'server', 'store-sqlite', 'client', 'hub', 'fault-proxy'],
   testkit: ['common', 'fault-proxy', 'server'],
 };

@@ -288,6 +288,40 @@ export interface Store {
   stats(): Promise<StoreStats>;
   /** Runs pending writes, stops the sweep, releases files. Idempotent. */
   close(): Promise<void>;
+
+  /**
+   * Present on a store that several server processes share (the Redis store): its
+   * health, live fan-out between the processes, and the signal that it lost its data.
+   */
+  readonly shared?: SharedStore;
+}
+
+/** Whether a networked store can take operations now. */
+export interface StoreHealth {
+  up: boolean;
+  /** Why not, when down (for `/readyz`, logs and refusals). */
+  cause?: string;
+}
+
+/** What a store shared by several server processes adds to {@link Store}. */
+export interface SharedStore {
+  /** This process's name in the store: the sessions it holds carry it (`SessionRecord.node`). */
+  readonly node: string;
+  health(): StoreHealth;
+  /** Called on every change of {@link health}; returns the disposer. */
+  onHealth(listener: (health: StoreHealth) => void): () => void;
+  /**
+   * Every publication of `topic` appended by any process (this one included), in offset
+   * order. Best effort: a message lost while the store was unreachable is not repeated,
+   * so a listener that sees a hole reads the store. One subscription per topic and
+   * process, however many listeners. Returns the disposer.
+   */
+  subscribePublications(topic: string, listener: (publication: Publication) => void): () => void;
+  /**
+   * Called when the store came back without its data (restarted empty): every topic has
+   * a new epoch and the sessions are gone. Returns the disposer.
+   */
+  onReset(listener: () => void): () => void;
 }
 
 /** Stable codes of {@link StoreError}. */
@@ -312,6 +346,8 @@ export const StoreErrorCode = {
   CORRUPT: 'STORE_CORRUPT',
   /** The file was written by a newer Tether (a schema version this code does not know). */
   SCHEMA_TOO_NEW: 'STORE_SCHEMA_TOO_NEW',
+  /** A networked store cannot reach its server (Redis down). Retryable. */
+  UNAVAILABLE: 'STORE_UNAVAILABLE',
   /** Any other failure of the underlying database. */
   FAILED: 'STORE_FAILED',
 } as const;

@@ -1,0 +1,113 @@
+/**
+ * Live fan-out between nodes: the append script publishes every publication on the
+ * topic's channel; this subscriber connection listens, once per topic that has
+ * listeners in this process (not once per client), and hands them the publications in
+ * offset order. Redis pub/sub is at most once: what is lost while the connection is
+ * down is read from the topic's stream by the listener (the stream is the truth).
+ */
+import type { Publication } from '@tether/server/store';
+import { Redis, type RedisOptions } from 'ioredis';
+
+type Listener = (publication: Publication) => void;
+
+/** Parses a channel message: `offset|epoch|time|` then `f` + frame or `d` + data. */
+export function parseBrokerMessage(message: string): Publication | undefined {
+  const a = message.indexOf('|');
+  const b = message.indexOf('|', a + 1);
+  const c = message.indexOf('|', b + 1);
+  if (a < 0 || b < 0 || c < 0) return undefined;
+  const offset = Number(message.slice(0, a));
+  const epoch = message.slice(a + 1, b);
+  const time = Number(message.slice(b + 1, c));
+  const kind = message[c + 1];
+  const body = message.slice(c + 2);
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(time)) return undefined;
+  // With a frame, the data is inside it: listeners send the frame.
+  if (kind === 'f') return { epoch, offset, time, data: '', frame: body };
+  if (kind === 'd') return { epoch, offset, time, data: body, frame: null };
+  return undefined;
+}
+
+/**
+ * Closes a connection: QUIT when connected (replies to what is in flight arrive first),
+ * else at once (QUIT would wait in the offline queue for a Redis that may never return).
+ */
+export async function endConnection(c: Redis): Promise<void> {
+  if (c.status === 'ready') await c.quit().catch(() => undefined);
+  c.disconnect();
+}
+
+export class RedisBroker {
+  private connection: Redis | undefined;
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly redisOptions: RedisOptions,
+    private readonly prefix: string,
+  ) {}
+
+  /** Listens to `topic`'s publications; the first listener of a topic subscribes. */
+  subscribe(topic: string, listener: Listener): () => void {
+    let set = this.listeners.get(topic);
+    if (set === undefined) {
+      set = new Set();
+      this.listeners.set(topic, set);
+      if (!this.closed)
+        this.connect()
+          .subscribe(this.channel(topic))
+          .catch(() => {});
+    }
+    set.add(listener);
+    return () => {
+      const current = this.listeners.get(topic);
+      if (current === undefined || !current.delete(listener) || current.size > 0) return;
+      this.listeners.delete(topic);
+      if (!this.closed) this.connection?.unsubscribe(this.channel(topic)).catch(() => {});
+    };
+  }
+
+  /** Topics this process listens to. */
+  get topics(): number {
+    return this.listeners.size;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.clear();
+    const c = this.connection;
+    this.connection = undefined;
+    if (c !== undefined) await endConnection(c);
+  }
+
+  private channel(topic: string): string {
+    return `${this.prefix}p:${topic}`;
+  }
+
+  private connect(): Redis {
+    if (this.connection !== undefined) return this.connection;
+    // Subscriptions are queued until connected and renewed after every reconnection
+    // (ioredis' autoResubscribe); only the subscriber connection queues.
+    const c = new Redis(this.url, {
+      ...this.redisOptions,
+      enableOfflineQueue: true,
+      autoResubscribe: true,
+      maxRetriesPerRequest: null,
+    });
+    const prefix = `${this.prefix}p:`;
+    c.on('message', (channel: string, message: string) => {
+      if (!channel.startsWith(prefix)) return;
+      const set = this.listeners.get(channel.slice(prefix.length));
+      if (set === undefined) return;
+      const pub = parseBrokerMessage(message);
+      if (pub === undefined) return;
+      for (const listener of [...set]) listener(pub);
+    });
+    c.on('error', () => {
+      // Reported through the store's health (its own connection sees the same outage).
+    });
+    this.connection = c;
+    return c;
+  }
+}

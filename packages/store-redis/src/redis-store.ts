@@ -1,0 +1,388 @@
+/**
+ * The Redis store: sessions, session logs and topic histories in one Redis shared by
+ * every server process of a deployment, so a client resumes its session and its topic
+ * positions on any node. Each operation is one Lua script (atomic across nodes: two
+ * nodes never assign one offset or one seq twice), sent on one connection (operations
+ * of one store take effect in call order). Topic and session logs are Redis Streams.
+ */
+import { Sweep } from '@tether/common';
+import {
+  checkCount,
+  checkLimit,
+  checkName,
+  checkPublication,
+  hashToken,
+  type NewSession,
+  newEpoch,
+  type Publication,
+  type PublicationEncoder,
+  rotatedHash,
+  type SessionAppendResult,
+  type SessionMessage,
+  type SessionPatch,
+  type SessionRecord,
+  type SessionReplay,
+  type SharedStore,
+  type Store,
+  StoreError,
+  StoreErrorCode,
+  type StoreHealth,
+  type StoreStats,
+  type SweepResult,
+  type TopicPosition,
+  type TopicReplay,
+  type TopicSnapshot,
+} from '@tether/server/store';
+import { RedisBroker } from './broker.js';
+import {
+  type RedisStoreOptions,
+  type ResolvedRedisOptions,
+  resolveRedisOptions,
+} from './options.js';
+import { appendPublication } from './redis-append.js';
+import { RedisConnection } from './redis-connection.js';
+import { bound, opt, publicationsOf, type Reply, withSid } from './replies.js';
+
+/** A {@link Store} in Redis, shared by every server process that names the same Redis and prefix. */
+export class RedisStore implements Store, SharedStore {
+  readonly kind = 'redis';
+  readonly node: string;
+  private readonly options: ResolvedRedisOptions;
+  private readonly connection: RedisConnection;
+  private readonly broker: RedisBroker;
+  private readonly sweeper: Sweep | undefined;
+  private readonly prefix: string;
+  private closed = false;
+  private sweeps = 0;
+
+  constructor(options: RedisStoreOptions) {
+    this.options = resolveRedisOptions(options);
+    this.prefix = this.options.prefix;
+    this.node = this.options.node;
+    this.connection = new RedisConnection(this.options);
+    this.broker = new RedisBroker(this.options.url, this.connection.redisOptions, this.prefix);
+    const { sweepIntervalMs, clock } = this.options;
+    if (sweepIntervalMs > 0) {
+      this.sweeper = new Sweep('redis-store-sweep', sweepIntervalMs, () => this.sweepNow(), clock);
+      this.sweeper.start();
+    }
+  }
+
+  /** The store itself: it is shared by every process naming the same Redis and prefix. */
+  get shared(): SharedStore {
+    return this;
+  }
+
+  // ---- shared-store API ----
+
+  health(): StoreHealth {
+    return this.connection.health();
+  }
+
+  onHealth(listener: (health: StoreHealth) => void): () => void {
+    return this.connection.onHealth(listener);
+  }
+
+  onReset(listener: () => void): () => void {
+    return this.connection.onReset(listener);
+  }
+
+  subscribePublications(topic: string, listener: (publication: Publication) => void): () => void {
+    return this.broker.subscribe(topic, listener);
+  }
+
+  // ---- sessions ----
+
+  createSession(init: NewSession): Promise<SessionRecord> {
+    return this.op(() => {
+      const sid = checkName('sid', init.sid);
+      const token = hashToken(checkName('token', init.token));
+      const createdAt = checkCount('createdAt', init.createdAt);
+      return this.redis
+        .createSession(
+          this.prefix,
+          sid,
+          token,
+          opt(init.userId ?? null),
+          opt(init.node ?? null),
+          createdAt,
+          opt(init.disconnectedAt ?? null),
+          opt(init.expiresAt ?? null),
+        )
+        .then((flat) => withSid(sid, flat) as SessionRecord);
+    });
+  }
+
+  getSession(sid: string): Promise<SessionRecord | undefined> {
+    return this.op(() =>
+      this.redis.getSession(this.prefix, sid).then((flat) => withSid(sid, flat)),
+    );
+  }
+
+  updateSession(sid: string, patch: SessionPatch): Promise<SessionRecord> {
+    return this.op(() => {
+      const token =
+        patch.token === undefined ? undefined : rotatedHash(patch.token, patch.previousToken);
+      const acked =
+        patch.ackedSeq === undefined ? undefined : checkCount('ackedSeq', patch.ackedSeq);
+      const inSeq = patch.inSeq === undefined ? undefined : checkCount('inSeq', patch.inSeq);
+      return this.redis
+        .updateSession(
+          this.prefix,
+          sid,
+          opt(token),
+          opt(patch.userId),
+          opt(patch.node),
+          opt(patch.disconnectedAt),
+          opt(patch.expiresAt),
+          opt(acked),
+          opt(inSeq),
+        )
+        .then((flat) => withSid(sid, flat) as SessionRecord);
+    });
+  }
+
+  deleteSession(sid: string): Promise<boolean> {
+    return this.op(() => this.redis.deleteSession(this.prefix, sid).then((n) => n === 1));
+  }
+
+  sessionsOfUser(userId: string): Promise<SessionRecord[]> {
+    return this.op(() =>
+      this.redis.sessionsOfUser(this.prefix, userId).then((rows) => {
+        const out: SessionRecord[] = [];
+        for (const row of Array.isArray(rows) ? rows : []) {
+          const [sid, flat] = row as [string, Reply];
+          const r = withSid(String(sid), flat);
+          if (r !== undefined) out.push(r);
+        }
+        return out;
+      }),
+    );
+  }
+
+  releaseSessions(now: number, expiresAt: number, node?: string): Promise<number> {
+    return this.op(() => {
+      checkCount('now', now);
+      checkCount('expiresAt', expiresAt);
+      return this.redis
+        .releaseSessions(this.prefix, now, expiresAt, node ?? '')
+        .then((n) => Number(n));
+    });
+  }
+
+  appendSessionMessages(
+    sid: string,
+    messages: readonly SessionMessage[],
+  ): Promise<SessionAppendResult> {
+    return this.op(() => {
+      if (!Array.isArray(messages) || messages.length === 0) {
+        throw new StoreError(
+          StoreErrorCode.INVALID_ARGUMENT,
+          'messages: expected a non-empty array',
+        );
+      }
+      const args: (string | number)[] = [
+        this.prefix,
+        sid,
+        this.options.sessionMaxMessages,
+        this.options.sessionMaxBytes,
+        messages.length,
+      ];
+      messages.forEach((m, i) => {
+        if (typeof m.payload !== 'string') {
+          throw new StoreError(
+            StoreErrorCode.INVALID_ARGUMENT,
+            `messages[${i}].payload: expected a string`,
+          );
+        }
+        args.push(typeof m.seq === 'number' ? m.seq : String(m.seq), m.payload);
+      });
+      return this.redis.appendSession(...args).then((r) => {
+        const [outSeq, dropped] = r as number[];
+        return { outSeq: Number(outSeq), dropped: Number(dropped) };
+      });
+    });
+  }
+
+  sessionMessagesAfter(
+    sid: string,
+    afterSeq: number,
+    limit?: number,
+    maxBytes?: number,
+  ): Promise<SessionReplay> {
+    return this.op(() => {
+      checkCount('afterSeq', afterSeq);
+      const max = bound(checkLimit('limit', limit));
+      const budget = bound(checkLimit('maxBytes', maxBytes));
+      return this.redis.sessionAfter(this.prefix, sid, afterSeq, max, budget).then((r) => {
+        const flat = r as Reply[];
+        const messages: SessionMessage[] = [];
+        for (let i = 2; i < flat.length; i += 2) {
+          messages.push({ seq: Number(flat[i]), payload: String(flat[i + 1]) });
+        }
+        return { messages, complete: flat[0] === 1, outSeq: Number(flat[1]) };
+      });
+    });
+  }
+
+  trimSessionMessages(sid: string, uptoSeq: number): Promise<void> {
+    return this.op(() => {
+      checkCount('uptoSeq', uptoSeq);
+      return this.redis.trimSession(this.prefix, sid, uptoSeq).then(() => undefined);
+    });
+  }
+
+  // ---- topics ----
+
+  appendPublication(
+    topic: string,
+    data: string,
+    time: number,
+    encode?: PublicationEncoder,
+  ): Promise<Publication> {
+    return this.op(() => {
+      checkName('topic', topic);
+      checkPublication(time, data);
+      // Resolved before the offset is taken: a failing `historyFor` consumes nothing.
+      const { maxCount, maxAgeMs } = this.options.bounds.of(topic);
+      const request = { prefix: this.prefix, topic, data, time, maxCount, maxAgeMs };
+      return appendPublication(this.redis, { ...request, candidate: newEpoch() }, encode);
+    });
+  }
+
+  publicationsAfter(
+    topic: string,
+    from: TopicPosition,
+    limit?: number,
+    maxBytes?: number,
+  ): Promise<TopicReplay> {
+    return this.op(() => {
+      checkName('topic', topic);
+      checkCount('from.offset', from.offset);
+      const max = bound(checkLimit('limit', limit));
+      const budget = bound(checkLimit('maxBytes', maxBytes));
+      return this.redis
+        .publicationsAfter(
+          this.prefix,
+          topic,
+          String(from.epoch),
+          from.offset,
+          max,
+          budget,
+          newEpoch(),
+          this.now(),
+        )
+        .then((r) => {
+          const flat = r as Reply[];
+          const epoch = String(flat[1]);
+          return {
+            recovered: flat[0] === 1,
+            epoch,
+            offset: Number(flat[2]),
+            publications: publicationsOf(epoch, flat, 3),
+          };
+        });
+    });
+  }
+
+  lastPublications(
+    topic: string,
+    n: number,
+    limit?: number,
+    maxBytes?: number,
+  ): Promise<TopicSnapshot> {
+    return this.op(() => {
+      checkName('topic', topic);
+      checkCount('n', n);
+      const max = bound(checkLimit('limit', limit));
+      const budget = bound(checkLimit('maxBytes', maxBytes));
+      return this.redis
+        .lastPublications(this.prefix, topic, n, max, budget, newEpoch(), this.now())
+        .then((r) => {
+          const flat = r as Reply[];
+          const epoch = String(flat[0]);
+          return { epoch, offset: Number(flat[1]), publications: publicationsOf(epoch, flat, 2) };
+        });
+    });
+  }
+
+  topicHead(topic: string): Promise<TopicPosition> {
+    return this.op(() => {
+      checkName('topic', topic);
+      return this.redis.topicHead(this.prefix, topic, newEpoch(), this.now()).then((r) => {
+        const [epoch, offset] = r as [string, number];
+        return { epoch: String(epoch), offset: Number(offset) };
+      });
+    });
+  }
+
+  // ---- housekeeping ----
+
+  sweep(now?: number): Promise<SweepResult> {
+    return this.op(() => {
+      const at = checkCount('now', now ?? this.now());
+      this.sweeps++;
+      return this.redis
+        .sweep(this.prefix, at, this.options.historyMaxAgeMs, this.options.topicIdleMs)
+        .then((r) => {
+          const [expiredSessions, trimmedPublications, droppedTopics] = (r as number[]).map(Number);
+          return {
+            expiredSessions: expiredSessions ?? 0,
+            trimmedPublications: trimmedPublications ?? 0,
+            droppedTopics: droppedTopics ?? 0,
+          };
+        });
+    });
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.op(() =>
+      this.redis.stats(this.prefix).then((r) => {
+        const [sessions, sessionMessages, topics, publications] = (r as number[]).map(Number);
+        const counts = this.connection.operationCounts();
+        return {
+          kind: this.kind,
+          sessions: sessions ?? 0,
+          sessionMessages: sessionMessages ?? 0,
+          topics: topics ?? 0,
+          publications: publications ?? 0,
+          transactions: counts.operations,
+          operations: counts.operations,
+          failedOperations: counts.failedOperations,
+          // This stats call itself is still in flight.
+          pendingOperations: Math.max(0, counts.pending - 1),
+          largestBatch: 1,
+          sweeps: this.sweeps,
+        };
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.sweeper?.stop();
+    const closing = this.connection.close();
+    await this.broker.close();
+    await closing;
+  }
+
+  // ---- internals ----
+
+  private get redis() {
+    return this.connection.client;
+  }
+
+  private op<T>(fn: () => Promise<T>): Promise<T> {
+    return this.connection.op(fn);
+  }
+
+  private sweepNow(): void {
+    if (this.closed || !this.connection.health().up) return;
+    this.sweep().catch((err: unknown) => this.options.onError(this.connection.storeError(err)));
+  }
+
+  private now(): number {
+    return this.options.clock.now();
+  }
+}
