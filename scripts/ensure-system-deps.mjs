@@ -38,7 +38,8 @@ const DEPS = [
       }).status === 0,
   },
   {
-    // The Python client's test makes a virtualenv with the newest `websockets`; Debian's
+    // The Python client's test makes a virtualenv with the newest `websockets`, and the
+    // FastAPI example's test one from examples/backend-fastapi/requirements.txt; Debian's
     // python3 needs python3-venv for that (it provides `ensurepip`).
     name: 'python3 venv',
     pkg: 'python3-venv',

@@ -402,7 +402,7 @@ describe('hub configuration: every error names the source and the key', () => {
     ],
     [
       { auth: { mode: 'oauth' } },
-      /^tether\.config\.json: auth\.mode: expected one of jwt, none, got "oauth"$/,
+      /^tether\.config\.json: auth\.mode: expected one of jwt, none, backend, got "oauth"$/,
     ],
     [
       { auth: { secret: 'short' } },

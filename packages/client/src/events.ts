@@ -25,6 +25,8 @@ export interface TetherOpenEvent {
   resumeFailure: ResumeFailure | undefined;
   /** The attempt number (1 for the first attempt of the client). */
   attempt: number;
+  /** Application data the server sent in `welcome.data` (the hub: its backend's connect answer). */
+  welcomeData: Record<string, Json> | undefined;
 }
 
 /** A connection ended (not emitted for attempts superseded by `close()`, which emits code 4999). */

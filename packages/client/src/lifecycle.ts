@@ -287,6 +287,7 @@ export class ConnectionLifecycle {
       resumed: welcome.resumed,
       resumeFailure: welcome.reason,
       attempt: id,
+      welcomeData: welcome.data,
     });
   }
 

@@ -138,6 +138,24 @@ function renderTiles(report) {
   $('abnormal').textContent = String(abnormal);
   $('abnormal-sub').textContent =
     `${report.totals.heartbeatTimeouts} heartbeat timeouts · ${report.totals.slowConsumers} slow consumers`;
+  renderBackend(report.backend);
+}
+
+/** The hub's backend gateway (docs/backend.md), when the report has one. */
+function renderBackend(backend) {
+  $('backend-tile').hidden = backend === undefined;
+  if (backend === undefined) return;
+  $('backend').textContent = backend.state;
+  $('backend').className = `value ${backend.state === 'ok' ? '' : 'warn'}`;
+  const calls = backend.calls;
+  $('backend-sub').textContent = [
+    `${backend.messagesWaiting} waiting`,
+    `${backend.retries} retries`,
+    `${calls.ok} ok · ${calls.rejected} 4xx · ${calls.failed + calls.timeout + calls.unreachable} failed`,
+    backend.lastError ?? '',
+  ]
+    .filter((part) => part !== '')
+    .join(' · ');
 }
 
 function renderCharts() {

@@ -1,48 +1,16 @@
 import { SERVER_DEFAULTS, STORE_DEFAULTS } from '@tether/server';
 import * as z from 'zod';
+import { BACKEND } from './config-backend.js';
+import { setting } from './config-registry.js';
 import * as v from './config-values.js';
 
 /**
  * The hub's configuration, once: every key of tether.config.json with its type, range,
- * default and description, and (in the {@link SETTINGS} registry) its flag and
+ * default and description, and (in the `SETTINGS` registry, config-registry.ts) its flag and
  * environment variables. The resolver, `tether serve --help`, `--print-schema` (a JSON
  * Schema) and the test of docs/configuration.md all read this schema; nothing else
  * holds a default. Reasons for each default: docs/configuration.md.
  */
-
-/** How a flag's or environment variable's text becomes the setting's JSON value. */
-export type TextKind = 'int' | 'bool' | 'text' | 'list' | 'proxies';
-
-/** Where a setting may come from besides the config file. */
-export interface SettingSources {
-  /** Environment variables, first found wins. */
-  env?: readonly string[];
-  /** The flag of `tether serve`, e.g. `--port`. */
-  flag?: string;
-  /** Placeholder of the flag's value in `--help` (`<n>`). */
-  arg?: string;
-  /** A value-less flag that sets a fixed value (`--insecure` is `--auth none`). */
-  switchFlag?: { flag: string; value: string; help: string };
-  /** How text becomes a value (default `text`: the string as is). */
-  text?: TextKind;
-  /** The default in words, where it depends on other settings (`auth.algorithm`). */
-  defaultText?: string;
-}
-
-/** Sources of each setting (leaf) of {@link HUB_SCHEMA}. */
-export const SETTINGS = z.registry<SettingSources>();
-
-/** A setting: `schema` with its description (one line of `--help`) and sources. */
-function setting<T extends z.ZodType>(
-  schema: T,
-  description: string,
-  sources: SettingSources = {},
-): T {
-  const described = schema.describe(description) as T;
-  // Never empty: zod's registry reports a clone's empty entry as none.
-  SETTINGS.add(described, { ...sources, text: sources.text ?? 'text' });
-  return described;
-}
 
 const DAY = 86_400_000;
 const PERMISSION = v.oneOf(['anyone', 'authenticated', 'none']);
@@ -199,16 +167,20 @@ const HISTORY = v.strictObject({
 });
 
 const AUTH = v.strictObject({
-  mode: setting(v.oneOf(['jwt', 'none']).default('jwt'), 'jwt, or none (development only)', {
-    flag: '--auth',
-    arg: '<mode>',
-    env: ['TETHER_AUTH'],
-    switchFlag: {
-      flag: '--insecure',
-      value: 'none',
-      help: 'development mode: no authentication (same as --auth none)',
+  mode: setting(
+    v.oneOf(['jwt', 'none', 'backend']).default('jwt'),
+    'jwt, none (development only), or backend (connect in backend.events)',
+    {
+      flag: '--auth',
+      arg: '<mode>',
+      env: ['TETHER_AUTH'],
+      switchFlag: {
+        flag: '--insecure',
+        value: 'none',
+        help: 'development mode: no authentication (same as --auth none)',
+      },
     },
-  }),
+  ),
   secret: setting(
     v.str({ minLength: 32, what: 'an HMAC secret (RFC 7518: 256 bits or more)' }).optional(),
     'HMAC secret of HS256 tokens (32+ characters)',
@@ -377,6 +349,7 @@ export const HUB_SCHEMA = v
       env: ['TETHER_DEMO'],
       text: 'bool',
     }),
+    backend: BACKEND.prefault({}),
     /** Editors' schema reference; ignored. */
     $schema: z.string().optional(),
   })

@@ -1,6 +1,7 @@
 import type * as z from 'zod';
 import { toJSONSchema } from 'zod';
-import { HUB_SCHEMA, SETTINGS, type SettingSources } from './config-schema.js';
+import { SETTINGS, type SettingSources } from './config-registry.js';
+import { HUB_SCHEMA } from './config-schema.js';
 import { DURATIONS, humanMs } from './config-values.js';
 
 /**

@@ -31,12 +31,22 @@ type AuthSettings = HubSettings['auth'];
 /** JWT algorithms the hub verifies: HMAC with a shared secret, or a public key. */
 export type JwtAlgorithm = NonNullable<AuthSettings['algorithm']>;
 
+/** The application's backend: where the hub forwards client events over HTTP. */
+export type BackendConfig = HubSettings['backend'];
+
+/** Events the hub forwards to the application's backend (docs/backend.md). */
+export type BackendEvent = BackendConfig['events'][number];
+
 /** Log levels of the hub's pino logger. */
 export type LogLevel = HubSettings['log']['level'];
 
-/** How clients authenticate: `none` (insecure development mode) or JWT. */
+/**
+ * How clients authenticate: `none` (insecure development mode), `backend` (the backend's
+ * connect hook decides: `backend.events` has `connect`; docs/backend.md) or JWT.
+ */
 export type AuthConfig =
   | { mode: 'none' }
+  | { mode: 'backend' }
   | ({ mode: 'jwt'; algorithm: JwtAlgorithm } & {
       [K in 'secret' | 'publicKey' | 'issuer' | 'audience']: AuthSettings[K];
     } & Omit<AuthSettings, 'mode' | 'algorithm' | 'secret' | 'publicKey' | 'issuer' | 'audience'>);

@@ -220,3 +220,55 @@ export function namespacePattern() {
       'not a topic pattern: use "*", "prefix*", a topic name (letters, digits and _ - . : / @ # = +), or {sub} as one segment ("user:{sub}")',
   });
 }
+
+/** `backend.url`: an absolute http(s) URL without a query or fragment (paths are appended). */
+export function httpUrl() {
+  const error: Message = ({ input }) =>
+    `expected an http:// or https:// URL without a query, e.g. "http://127.0.0.1:8000", got ${show(input)}`;
+  return z.string({ error }).transform((value, ctx) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (
+      url === undefined ||
+      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+      url.search !== '' ||
+      url.hash !== ''
+    ) {
+      ctx.issues.push({ code: 'custom', input: value, message: error({ input: value }) });
+      return z.NEVER;
+    }
+    return url.href.replace(/\/+$/, '');
+  });
+}
+
+/** A URL path: starts with `/`, no query, at most 512 characters. */
+export function urlPath() {
+  const error: Message = ({ input }) =>
+    `expected a path starting with "/", e.g. "/tether/message", got ${show(input)}`;
+  return z.string({ error }).regex(/^\/[^?#\s]{0,511}$/, { error });
+}
+
+/**
+ * Distinct items of `choices` (comma-separated text from flags and the environment); a
+ * wrong item is named (`"teleport" is not one of ...`).
+ */
+export function subsetOf<const T extends readonly [string, ...string[]]>(choices: T) {
+  const error: Message = ({ input }) =>
+    `expected a list of ${choices.join(', ')}, got ${show(input)}`;
+  return z.array(z.string({ error }), { error }).transform((items, ctx) => {
+    const wrong = items.find((item) => !(choices as readonly string[]).includes(item));
+    if (wrong !== undefined) {
+      ctx.issues.push({
+        code: 'custom',
+        input: items,
+        message: `"${wrong}" is not one of ${choices.join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    return [...new Set(items)] as T[number][];
+  });
+}

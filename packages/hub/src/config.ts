@@ -4,7 +4,7 @@ import { TetherError } from '@tether/common';
 import type * as z from 'zod';
 import { HUB_SCHEMA, type HubSettings } from './config-schema.js';
 import { describeIssue, ENV_NAMES, fromText, HUB_SETTINGS } from './config-settings.js';
-import type { AuthConfig, HubConfig } from './config-types.js';
+import type { AuthConfig, BackendConfig, HubConfig } from './config-types.js';
 import { nearestName } from './near-names.js';
 
 /**
@@ -226,18 +226,39 @@ function buildConfig(
   const { $schema: _, auth: _auth, api, origins, ...settings } = checked.data;
   const config: HubConfig = {
     ...settings,
-    auth: resolveAuth(checked.data.auth, raw, cwd, warnings, settings.host),
+    auth: resolveAuth(checked.data.auth, raw, cwd, warnings, settings.host, settings.backend),
     api: { key: api.key, adminKey: api.adminKey, opsKey: api.opsKey },
     origins,
   };
+  const where = (key: string): string => raw(key)?.label ?? key;
   const { headersTimeoutMs, requestTimeoutMs } = config.limits;
   if (requestTimeoutMs < headersTimeoutMs) {
-    const where = (key: string): string => raw(key)?.label ?? key;
     throw new ConfigError(
       `${where('limits.requestTimeoutMs')}: must be at least limits.headersTimeoutMs (${headersTimeoutMs} ms), got ${requestTimeoutMs} ms`,
     );
   }
+  checkBackend(config.backend, raw, where);
   return { config, sources };
+}
+
+/** The backend settings' checks that span keys (each key may come from another source). */
+function checkBackend(
+  backend: BackendConfig,
+  raw: (key: string) => RawValue | undefined,
+  where: (key: string) => string,
+): void {
+  const { minDelayMs, maxDelayMs } = backend.retry;
+  if (maxDelayMs < minDelayMs) {
+    throw new ConfigError(
+      `${where('backend.retry.maxDelayMs')}: must be at least backend.retry.minDelayMs (${minDelayMs} ms), got ${maxDelayMs} ms`,
+    );
+  }
+  if (backend.url !== undefined) return;
+  for (const key of ['backend.secret', 'backend.events']) {
+    if (raw(key) !== undefined) {
+      throw new ConfigError(`${where(key)}: needs backend.url (TETHER_BACKEND_URL, --backend-url)`);
+    }
+  }
 }
 
 /** The auth settings, with the checks that span several keys. */
@@ -247,9 +268,27 @@ function resolveAuth(
   cwd: string,
   warnings: string[],
   host: string,
+  backend: BackendConfig,
 ): AuthConfig {
   const { mode, secret, publicKey: keyText, algorithm: chosen, ...rest } = auth;
   const where = (key: string): string => raw(key)?.label ?? key;
+  const connectHook = backend.url !== undefined && backend.events.includes('connect');
+  if (mode === 'backend' && !connectHook) {
+    throw new ConfigError(
+      `${where('auth.mode')}: backend needs backend.url and connect in backend.events (the backend's connect hook decides who connects)`,
+    );
+  }
+  if (connectHook) {
+    // One authority decides who connects: two would disagree about users and topics.
+    for (const key of ['auth.mode', 'auth.secret', 'auth.publicKey']) {
+      if (raw(key) !== undefined && !(key === 'auth.mode' && mode === 'backend')) {
+        throw new ConfigError(
+          `${where(key)}: the backend's connect hook decides who connects (${where('backend.events')} has connect); remove ${key} or drop connect`,
+        );
+      }
+    }
+    return { mode: 'backend' };
+  }
   if (mode === 'none') {
     for (const key of ['auth.secret', 'auth.publicKey', 'auth.issuer', 'auth.audience']) {
       if (raw(key) !== undefined) {

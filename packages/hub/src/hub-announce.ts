@@ -41,6 +41,11 @@ export function announce(
     io.stderr(`tether: WARNING: ${message}`);
     logger.warn({}, message);
   };
+  if (config.backend.url !== undefined) {
+    io.stdout(
+      `  backend: ${config.backend.url} (${config.backend.events.join(', ')}${config.backend.secret === undefined ? '; unsigned' : '; signed'})`,
+    );
+  }
   if (config.auth.mode === 'none') {
     warn(
       'authentication is OFF (insecure development mode): anyone who can reach this port can connect, subscribe and publish; configure a JWT secret or public key for production',

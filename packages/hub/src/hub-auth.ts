@@ -25,7 +25,7 @@ export type AuthRefusalListener = (reason: string, context: AuthContext) => void
  * an open connection. The key is imported now, so a bad key fails at start.
  */
 export async function createAuthenticate(
-  auth: AuthConfig,
+  auth: Exclude<AuthConfig, { mode: 'backend' }>,
   onRefusal: AuthRefusalListener = () => {},
 ): Promise<Authenticate> {
   if (auth.mode === 'none') {

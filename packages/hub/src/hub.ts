@@ -11,6 +11,7 @@ import {
 } from '@tether/server';
 import { createOpsHandler, instrumentStore, StatsSampler, TetherMetrics } from '@tether/server/ops';
 import pino from 'pino';
+import { backendStats, createGateway, requireGateway } from './backend-hub.js';
 import type { HubConfig } from './config-types.js';
 import { createHttpApi } from './http-api.js';
 import { ApiError, sendError, sendJson } from './http-errors.js';
@@ -91,8 +92,12 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     logger.info({ ip: context.ip, reason }, 'token refused');
     sampler?.recordError({ kind: 'auth', code: 4001, message: reason, ip: context.ip });
   };
+  const gateway = createGateway(config, logger);
   // First: a bad public key fails here, before anything needs cleaning up.
-  const authenticate = await createAuthenticate(config.auth, onRefusal);
+  const authenticate =
+    config.auth.mode === 'backend'
+      ? requireGateway(gateway).authenticate
+      : await createAuthenticate(config.auth, onRefusal);
 
   const rawStore = openStore(config);
   let metrics: TetherMetrics | undefined;
@@ -136,16 +141,23 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
       ...(origins === undefined ? {} : { origins }),
       authenticate,
-      authorizePublish: ({ connection, topic }) =>
-        access.allows('publish', topic, connectionAuth(connection.data, connection.user)),
+      // The namespaces decide first (fail closed); then the backend, when it is asked.
+      authorizePublish: ({ connection, topic, data }) =>
+        access.allows('publish', topic, connectionAuth(connection.data, connection.user)) &&
+        (gateway?.forwards('publish') !== true ||
+          gateway.authorizePublish(connection, topic, data)),
       authorizeSubscribe: ({ connection, topic }) =>
-        access.allows('subscribe', topic, connectionAuth(connection.data, connection.user)),
+        access.allows('subscribe', topic, connectionAuth(connection.data, connection.user)) &&
+        (gateway?.forwards('subscribe') !== true || gateway.authorizeSubscribe(connection, topic)),
     });
+    gateway?.attach(endpoint);
   } catch (err) {
+    gateway?.close();
     await rawStore.close().catch(() => {});
     throw err;
   }
   metrics = new TetherMetrics(tether, { processMetrics: options.processMetrics ?? true });
+  gateway?.monitor.register(metrics.registry);
   sampler = new StatsSampler(tether, { store: rawStore });
   sampler.start();
 
@@ -159,6 +171,8 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     closing ??= (async () => {
       draining = true;
       logger.info({}, 'draining');
+      // Deliveries to the backend stop: unacked, their messages come again after a restart.
+      gateway?.close();
       // The HTTP server keeps listening during the drain so late upgrades get 503 +
       // Retry-After and /readyz answers 503; then it closes.
       await tether.close(closeOptions);
@@ -206,7 +220,11 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       sampler,
       checks: [
         { name: 'store', check: async () => void (await rawStore.getSession('tether-readyz')) },
+        ...(gateway === undefined
+          ? []
+          : [{ name: 'backend', critical: false, check: () => gateway.check() }]),
       ],
+      ...(gateway === undefined ? {} : { statsExtra: () => ({ backend: backendStats(gateway) }) }),
     }),
     createHttpApi({
       tether,
@@ -282,6 +300,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       });
     });
   } catch (err) {
+    gateway?.close();
     sampler.stop();
     metrics.dispose();
     await tether.close({ drainTimeoutMs: 0 });

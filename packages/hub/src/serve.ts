@@ -26,10 +26,10 @@ export type DeepPartial<T> = {
  * tether.config.json (validated the same way; errors name `serve()` and the key), plus
  * what embedding code injects. Unlike the `tether serve` command, `serve()` defaults to
  * the memory store and, when `auth` is not given, to no authentication (with the
- * warning): it is the entry point of tests, benchmarks and embedding code.
+ * warning; with `connect` in `backend.events`, the backend decides): it is the entry point of tests, benchmarks and embedding code.
  */
 export interface ServeOptions extends DeepPartial<Omit<HubConfig, 'auth' | 'topics'>> {
-  auth?: { mode: 'none' } | ({ mode?: 'jwt' } & Record<string, unknown>);
+  auth?: { mode: 'none' } | { mode: 'backend' } | ({ mode?: 'jwt' } & Record<string, unknown>);
   topics?: HubConfig['topics'];
   /** Default: pino at `log.level`. */
   logger?: Logger;
@@ -47,7 +47,13 @@ export type ServeHandle = Hub;
  */
 export async function serve(options: ServeOptions, io: CliIo): Promise<ServeHandle> {
   const { logger, processMetrics, ...rest } = options;
-  const input: Record<string, unknown> = { store: 'memory', auth: { mode: 'none' }, ...rest };
+  // With connect forwarded the backend decides who connects: no default auth then.
+  const connectHook = rest.backend?.events?.includes('connect') === true;
+  const input: Record<string, unknown> = {
+    store: 'memory',
+    ...(connectHook ? {} : { auth: { mode: 'none' } }),
+    ...rest,
+  };
   for (const key of Object.keys(input)) if (input[key] === undefined) delete input[key];
   const { config, warnings } = configFromObject(input, 'serve()');
   return startHub(config, {

@@ -196,6 +196,7 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
         c.int(k, 1, false, limits, `limits.${k}`);
       c.int('resumeWindow', 0);
       c.int('time', 0);
+      c.obj('data', true);
       break;
     }
     case 'ping':

@@ -29,6 +29,13 @@ export const ErrorCode = {
   NO_HANDLER: 'NO_HANDLER',
   /** The application's handler threw or rejected. */
   HANDLER_ERROR: 'HANDLER_ERROR',
+  /**
+   * The application refused a message or request for good (the hub: its backend answered
+   * 4xx); on a reliable `msg` the error frame has `final: true` and the message is acked.
+   */
+  REJECTED: 'REJECTED',
+  /** The hub's backend could not be reached or failed (5xx, timeout) for a request. */
+  BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
   /** A request got no reply in time. */
   TIMEOUT: 'TIMEOUT',
   /**

@@ -77,6 +77,11 @@ export interface WelcomeFrame {
   resumeWindow: number;
   /** Server wall-clock time (ms since epoch) when the welcome was sent. */
   time: number;
+  /**
+   * Application data for the client, when the server's `authenticate` hook gave some
+   * (the hub: the `data` of its backend's connect answer). A JSON object; absent when none.
+   */
+  data?: Record<string, Json>;
 }
 
 /** Either direction. App-level ping carrying the sender's clock. */

@@ -14,6 +14,8 @@ export type AuthOutcome =
       data: Readonly<Record<string, Json>> | undefined;
       /** When the credentials expire (wall-clock ms); undefined when they do not. */
       expiresAt: number | undefined;
+      /** Data for the client's `welcome`. */
+      welcome?: Readonly<Record<string, Json>>;
     }
   | { ok: false; code: number; reason: string; counter: RefusalReason };
 
@@ -109,17 +111,21 @@ function fromResult(result: AuthResult, logger: Logger): AuthOutcome {
     typeof result === 'object' &&
     (result.user === undefined || typeof result.user === 'string')
   ) {
-    const { data, expiresAt } = result;
+    const { data, expiresAt, welcome } = result;
     if (
       (data === undefined || (typeof data === 'object' && data !== null)) &&
+      (welcome === undefined ||
+        (typeof welcome === 'object' && welcome !== null && !Array.isArray(welcome))) &&
       (expiresAt === undefined || Number.isFinite(expiresAt))
     ) {
-      return { ok: true, user: result.user, data, expiresAt };
+      return welcome === undefined
+        ? { ok: true, user: result.user, data, expiresAt }
+        : { ok: true, user: result.user, data, expiresAt, welcome };
     }
   }
   logger.error(
     {},
-    'authenticate returned neither a boolean nor { user?: string, data?: object, expiresAt?: number }',
+    'authenticate returned neither a boolean nor { user?: string, data?: object, expiresAt?: number, welcome?: object }',
   );
   return {
     ok: false,

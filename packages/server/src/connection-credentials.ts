@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Clock } from '@tether/common';
 import type { Json } from '@tether/protocol';
+import type { ConnectionIdentity } from './connection-host.js';
 import { refreshAtFor } from './token-expiry.js';
 
 /**
- * What a connection's token said and how long it holds: the claims, the expiry, when to
+ * What a connection's token said and how long it holds: the claims, the data for the
+ * client's `welcome`, the expiry, when to
  * ask for a fresh token, and the numbering of `auth` frames (the answer of an older
  * one does nothing).
  */
@@ -14,14 +16,19 @@ export class ConnectionCredentials {
   private refreshDue: number | undefined;
   private attempts = 0;
 
+  /** The upgrade request, for the hook on a refresh (kept only for expiring tokens). */
+  readonly request: IncomingMessage | undefined;
+  /** Data for the client's `welcome` (the `welcome` of `authenticate`). */
+  readonly welcome: Readonly<Record<string, Json>> | undefined;
+
   constructor(
-    /** The upgrade request, for the hook on a refresh (kept only for expiring tokens). */
-    readonly request: IncomingMessage | undefined,
-    data: Readonly<Record<string, Json>> | undefined,
+    identity: Pick<ConnectionIdentity, 'request' | 'data' | 'welcome'>,
     private readonly clock: Clock,
     private readonly refreshLeadMs: number,
   ) {
-    this.claims = data;
+    this.request = identity.request;
+    this.claims = identity.data;
+    this.welcome = identity.welcome;
   }
 
   get data(): Readonly<Record<string, Json>> | undefined {

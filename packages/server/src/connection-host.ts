@@ -41,4 +41,6 @@ export interface ConnectionIdentity {
   expiresAt: number | undefined;
   /** The upgrade request, kept for the hook when the token can be refreshed. */
   request: IncomingMessage | undefined;
+  /** Data for the client's `welcome` (the `welcome` of `authenticate`). */
+  welcome?: Readonly<Record<string, Json>> | undefined;
 }

@@ -148,7 +148,9 @@ export type RequestHandler = (
  * when the handler returns a promise, the next message waits for it. A `msg` with `seq`
  * runs once per session and is acked after its handler finished and the store recorded
  * it; when the handler throws it is not acked (the client sends it again after a
- * reconnect, and nothing after it runs before it).
+ * reconnect, and nothing after it runs before it). A `ReplyError` thrown for a reliable
+ * message refuses it for good instead: it is acked after an `error` with `final: true`,
+ * and the client's `send()` rejects with the error's code, message and details.
  */
 export type MessageHandler = (data: Json, context: MessageContext) => void | Promise<void>;
 

@@ -71,8 +71,7 @@ export class Connection
     this.ip = identity.ip;
     this.user = identity.user;
     this.credentials = new ConnectionCredentials(
-      identity.request,
-      identity.data,
+      identity,
       host.clock,
       host.options.tokenRefreshLeadMs,
     );

@@ -54,6 +54,11 @@ export interface Endpoint {
   ): Disposer;
   /** Registers the handler of request `method`, replacing an earlier one; returns the disposer. */
   handle(method: string, handler: RequestHandler): Disposer;
+  /**
+   * Sets the handler of requests whose method has no handler of its own (one per
+   * endpoint; the hub forwards them to its backend); returns the disposer.
+   */
+  onRequest(handler: RequestHandler): Disposer;
   /** Sets the message handler (one per endpoint); returns the disposer. */
   onMessage(handler: MessageHandler): Disposer;
   /**

@@ -13,6 +13,7 @@ import {
   type ResumeEvent,
   type TetherConnection,
 } from './connection-types.js';
+import { EndpointHandlers } from './endpoint-handlers.js';
 import type { Endpoint, EndpointEvents, EndpointShared } from './endpoint-types.js';
 import { DeliveryError } from './errors.js';
 import type { FlushScheduler } from './flush-scheduler.js';
@@ -39,8 +40,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   readonly tickMs: number;
   private readonly registry = new Map<string, Connection>();
   private readonly acceptor: UpgradeAcceptor;
-  private readonly handlers = new Map<string, RequestHandler>();
-  private messageHandler: MessageHandler | undefined;
+  private readonly handlers = new EndpointHandlers();
   private readonly events: Emitter<EndpointEvents>;
   private readonly sessions: SessionRegistry;
   private readonly router: RouterContext;
@@ -99,7 +99,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
       upgraded: (ws, identity, refusal) => this.upgraded(ws, identity, refusal),
       handshakeDone: () => this.checkDrained(),
     });
-    const self = this;
+    const handlers = this.handlers;
     this.router = {
       options,
       clock: shared.clock,
@@ -107,9 +107,9 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
       counters: this.counters,
       sessions: this.sessions,
       topics: shared.topics,
-      requestHandler: (method) => this.handlers.get(method),
+      requestHandler: (method) => handlers.request(method),
       get messageHandler() {
-        return self.messageHandler;
+        return handlers.messageHandler;
       },
       hasMessageListeners: () => this.events.listenerCount('message') > 0,
       emitMessage: (event) => this.events.emit('message', event),
@@ -130,23 +130,15 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   }
 
   handle(method: string, handler: RequestHandler): Disposer {
-    if (typeof method !== 'string' || method.length === 0)
-      throw new TypeError('handle(method): expected a non-empty string');
-    if (typeof handler !== 'function')
-      throw new TypeError(`handle("${method}"): expected a function`);
-    this.handlers.set(method, handler);
-    return () => {
-      if (this.handlers.get(method) === handler) this.handlers.delete(method);
-    };
+    return this.handlers.handle(method, handler);
+  }
+
+  onRequest(handler: RequestHandler): Disposer {
+    return this.handlers.onRequest(handler);
   }
 
   onMessage(handler: MessageHandler): Disposer {
-    if (typeof handler !== 'function')
-      throw new TypeError('onMessage(handler): expected a function');
-    this.messageHandler = handler;
-    return () => {
-      if (this.messageHandler === handler) this.messageHandler = undefined;
-    };
+    return this.handlers.onMessage(handler);
   }
 
   publish(topic: string, data: Json): Promise<PublishResult> {

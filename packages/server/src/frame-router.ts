@@ -236,6 +236,8 @@ function welcome(
     time: ctx.clock.now(),
   };
   if (grant.reason !== undefined) frame.reason = grant.reason;
+  const data = conn.credentials.welcome;
+  if (data !== undefined) frame.data = { ...data };
   conn.welcomed(grant.session, hello.client);
   conn.limitOutgoing(hello.maxMessageBytes);
   conn.enqueue(frame);

@@ -72,6 +72,7 @@ export type {
   ResolvedEndpointOptions,
   TopicAuthContext,
   TopicAuthorizer,
+  TopicVerdict,
 } from './options.js';
 export type { TetherServerOptions } from './server-options.js';
 export type { SendResult } from './session.js';

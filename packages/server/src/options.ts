@@ -39,6 +39,12 @@ export interface AuthIdentity {
    * already is refused with 4001. Absent: the connection never expires.
    */
   expiresAt?: number;
+  /**
+   * Data for the client, sent in its `welcome` (`data`) on every connection this identity
+   * opens (the TypeScript client: `welcomeData` of its `open` event). Not kept with the connection's
+   * `data`.
+   */
+  welcome?: Readonly<Record<string, Json>>;
 }
 
 /**
@@ -56,8 +62,16 @@ export interface TopicAuthContext {
   data?: Json;
 }
 
+/**
+ * What a topic authorizer answers: `true` allows, `false` refuses (FORBIDDEN), `{ refuse:
+ * reason }` refuses with that message, and `{ data }` (publish only) allows the
+ * publication with `data` in place of what the client sent (a subscribe treats it as
+ * `true`).
+ */
+export type TopicVerdict = boolean | { data: Json } | { refuse: string };
+
 /** Decides whether a connection may publish to or subscribe to a topic. */
-export type TopicAuthorizer = (context: TopicAuthContext) => boolean | Promise<boolean>;
+export type TopicAuthorizer = (context: TopicAuthContext) => TopicVerdict | Promise<TopicVerdict>;
 
 /** Per-connection token bucket. */
 export interface RateLimitOptions {

@@ -7,10 +7,10 @@ import {
   type UnsubFrame,
 } from '@tether/protocol';
 import type { Connection } from './connection.js';
-import { errorFrame, errorMessage, refOf } from './frame-errors.js';
+import { errorFrame, errorMessage, refOf, truncate } from './frame-errors.js';
 import { serial, settle, track } from './handler-runner.js';
 import { admitted, notProcessed, refusedFinally } from './message-frames.js';
-import type { TopicAuthorizer } from './options.js';
+import type { TopicAuthorizer, TopicVerdict } from './options.js';
 import type { RouterContext } from './router-context.js';
 import type { Session } from './session.js';
 import { StoreError, StoreErrorCode } from './store/index.js';
@@ -67,11 +67,11 @@ export function onPublish(ctx: RouterContext, conn: Connection, frame: PublishFr
     );
     return;
   }
-  authorized(ctx, conn, authorize, frame.topic, frame.data, refOf(frame), () => {
+  authorized(ctx, conn, authorize, frame.topic, frame.data, refOf(frame), (data) => {
     // Answered once the store committed it (and it was queued to the subscribers). In
     // flight until then: a graceful shutdown must not close before the answer of a
     // publication it stored (a retrying publisher would publish it twice).
-    const answered = ctx.topics.publish(frame.topic, frame.data).then(
+    const answered = ctx.topics.publish(frame.topic, data).then(
       ({ epoch, offset }) =>
         conn.enqueue(
           frame.id === undefined
@@ -136,25 +136,28 @@ async function publishOnce(
   frame: PublishFrame,
   seq: number,
 ): Promise<void> {
-  const { topic, data } = frame;
+  const { topic } = frame;
   const ref = refOf(frame);
   const authorize = ctx.options.authorizePublish;
-  let allowed = false;
+  let verdict: TopicVerdict | undefined;
   if (authorize !== undefined) {
     try {
-      allowed = (await authorize({ connection: conn, topic, data })) === true;
+      verdict = await authorize({ connection: conn, topic, data: frame.data });
     } catch (err) {
       ctx.logger.error({ cid: conn.id, topic, err: errorMessage(err) }, 'authorize hook failed');
     }
   }
-  if (!allowed) {
+  if (verdict !== true && !isRewrite(verdict)) {
     const message =
       authorize === undefined
         ? 'clients may not publish on this endpoint'
-        : `not allowed on topic "${topic}"`;
+        : isRefusal(verdict)
+          ? truncate(verdict.refuse)
+          : `not allowed on topic "${topic}"`;
     refusedFinally(session, seq, errorFrame(ErrorCode.FORBIDDEN, message, ref));
     return;
   }
+  const data = isRewrite(verdict) ? verdict.data : frame.data;
   try {
     const { epoch, offset } = await ctx.topics.publish(topic, data);
     session.answer(
@@ -189,10 +192,10 @@ function authorized(
   topic: string,
   data: Json | undefined,
   ref: ErrorRef,
-  allow: () => void,
+  allow: (data: Json) => void,
 ): void {
   if (authorizer === undefined) {
-    allow();
+    allow(data ?? null);
     return;
   }
   serial(ctx, conn, () =>
@@ -208,11 +211,32 @@ function authorized(
             { cid: conn.id, topic, err: errorMessage(err) },
             'authorize hook failed',
           );
-        if (verdict === true) allow();
+        if (verdict === true) allow(data ?? null);
+        else if (isRewrite(verdict)) allow(verdict.data);
         else
-          conn.sendError(errorFrame(ErrorCode.FORBIDDEN, `not allowed on topic "${topic}"`, ref));
+          conn.sendError(
+            errorFrame(
+              ErrorCode.FORBIDDEN,
+              isRefusal(verdict) ? truncate(verdict.refuse) : `not allowed on topic "${topic}"`,
+              ref,
+            ),
+          );
       },
     ),
+  );
+}
+
+/** A verdict that allows a publication with other data. */
+function isRewrite(verdict: TopicVerdict | undefined): verdict is { data: Json } {
+  return typeof verdict === 'object' && verdict !== null && 'data' in verdict;
+}
+
+/** A verdict that refuses with a reason of its own. */
+function isRefusal(verdict: TopicVerdict | undefined): verdict is { refuse: string } {
+  return (
+    typeof verdict === 'object' &&
+    verdict !== null &&
+    typeof (verdict as { refuse?: unknown }).refuse === 'string'
   );
 }
 

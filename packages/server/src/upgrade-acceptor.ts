@@ -222,6 +222,7 @@ export class UpgradeAcceptor {
             user: outcome.user,
             data: outcome.data,
             expiresAt: outcome.expiresAt,
+            welcome: outcome.welcome,
             // Kept only while a refresh may need it (an auth frame's hook sees it again).
             request: outcome.expiresAt === undefined ? undefined : request,
           },

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ReplyError } from '@tether/server';
 import { systemDepMissing } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Started, startTether } from './helpers.js';
@@ -58,6 +59,8 @@ describe.skipIf(systemDepMissing('python3-websockets'))(
       });
       const received: unknown[] = [];
       started.endpoint.onMessage((data) => {
+        if ((data as { reject?: boolean }).reject === true)
+          throw new ReplyError('REJECTED', 'refused for good');
         received.push(data);
       });
 
@@ -80,9 +83,10 @@ describe.skipIf(systemDepMissing('python3-websockets'))(
       expect(new Set(welcomes.map((w) => w.token)).size).toBe(4);
       expect(byType('pong')).toHaveLength(1);
       expect(byType('res')[0]).toMatchObject({ id: 1, ok: true, data: { sum: 5 } });
-      expect(byType('error').map((f) => f.code)).toEqual(['BAD_JSON', 'UNKNOWN_TYPE']);
-      expect(byType('ack')[0]).toMatchObject({ seq: 1 });
-      expect(received).toEqual([{ text: 'from python' }]);
+      expect(byType('error').map((f) => f.code)).toEqual(['BAD_JSON', 'UNKNOWN_TYPE', 'REJECTED']);
+      expect(byType('error')[2]).toMatchObject({ final: true, ref: { t: 'msg', seq: 2 } });
+      expect(byType('ack').map((f) => f.seq)).toEqual([1, 2, 3]);
+      expect(received).toEqual([{ text: 'from python' }, { text: 'after' }]);
     });
 
     it('publishes reliably: a publish resent after its answer was lost is committed once, same offset', async () => {

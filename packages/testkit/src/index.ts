@@ -42,6 +42,7 @@ export {
   type StartPrometheusOptions,
   startPrometheus,
 } from './prometheus.js';
+export { pythonVenv, VenvUnavailableError } from './python-venv.js';
 export { type RedisInstance, type StartRedisOptions, startRedis } from './redis.js';
 export { type MakeStore, runStoreContract, type StoreFactory } from './store-contract.js';
 export {

@@ -9,6 +9,7 @@ export const SYSTEM_DEPS = {
   'redis-server': { path: '/usr/bin/redis-server', debianPackage: 'redis-server' },
   chromium: { path: '/usr/bin/chromium', debianPackage: 'chromium' },
   'python3-websockets': { path: '/usr/bin/python3', debianPackage: 'python3-websockets' },
+  /** `python3 -m venv` (Debian splits ensurepip out of python3): the Python client's and the FastAPI example's virtualenvs. */
   'python3-venv': { path: '/usr/bin/python3', debianPackage: 'python3-venv' },
   prometheus: { path: '/usr/bin/prometheus', debianPackage: 'prometheus' },
   promtool: { path: '/usr/bin/promtool', debianPackage: 'prometheus' },

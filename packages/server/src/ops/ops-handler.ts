@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, systemClock, Timer } from '@tether/common';
+import type { Json } from '@tether/protocol';
 import type { TetherServer } from '../tether-server.js';
 import { apiKeyMatches, requestApiKey } from './api-key.js';
 import { OPS_DEFAULTS } from './defaults.js';
@@ -11,6 +12,12 @@ export interface ReadinessCheck {
   /** Shown in the `/readyz` body, e.g. `store`. */
   name: string;
   check: () => void | Promise<void>;
+  /**
+   * Default true: a failing check makes `/readyz` answer 503. False: its failure is
+   * reported in the body (e.g. `degraded: ...`) and readiness stays, for a dependency
+   * whose outage the server rides out (the hub's backend: messages wait and are retried).
+   */
+  critical?: boolean;
 }
 
 /** Paths of the operations endpoints. */
@@ -42,6 +49,8 @@ export interface OpsHandlerOptions {
   paths?: Partial<OpsPaths>;
   /** A readiness check slower than this fails. Default 2000 ms. */
   readyTimeoutMs?: number;
+  /** Sections added to the `/stats` report by name (the hub: `backend`). */
+  statsExtra?: () => Record<string, Json>;
   clock?: Clock;
 }
 
@@ -135,14 +144,13 @@ export function createOpsHandler(options: OpsHandlerOptions): OpsRequestHandler 
         const connections = intParam(url, 'connections');
         const since = intParam(url, 'since');
         count(name, 200);
-        sendJson(
-          response,
-          200,
-          sampler.report({
+        sendJson(response, 200, {
+          ...sampler.report({
             ...(connections === undefined ? {} : { connections }),
             ...(since === undefined ? {} : { since }),
           }),
-        );
+          ...options.statsExtra?.(),
+        });
         return true;
       }
       case 'metrics': {
@@ -182,14 +190,14 @@ async function readiness(
   const checks: Record<string, string> = { server: state === 'running' ? 'ok' : state };
   let ready = state === 'running';
   const results = await Promise.all(
-    (options.checks ?? []).map(async ({ name, check }) => {
+    (options.checks ?? []).map(async ({ name, check, critical }) => {
       const outcome = await withTimeout(check, timeoutMs, clock, `tether.readyz.${name}`);
-      return [name, outcome] as const;
+      return [name, outcome, critical !== false] as const;
     }),
   );
-  for (const [name, outcome] of results) {
+  for (const [name, outcome, critical] of results) {
     checks[name] = outcome;
-    if (outcome !== 'ok') ready = false;
+    if (outcome !== 'ok' && critical) ready = false;
   }
   return { ready, checks };
 }
