@@ -202,6 +202,27 @@ describe('sessions per user', () => {
     for (const a of [...anonymous, bob]) expect(a.c.ws.readyState).toBe(a.c.ws.OPEN);
   });
 
+  it('releases an evicted connection whose client stopped reading: socket and subscriptions', async () => {
+    const { url, tether, endpoint } = await setup(
+      { ...byQuery, maxSessionsPerUser: 1, authorizePublish: () => true, closeGraceMs: 200 },
+      { kind: 'memory' },
+    );
+    // A backlog the paused client never reads: its close handshake cannot complete.
+    const big = 'x'.repeat(60_000);
+    for (let i = 0; i < 200; i += 1) await tether.publish('feed', big);
+    const stalled = await connect(`${url}?u=alice`);
+    stalled.c.sendJson({ t: 'sub', topic: 'feed', last: 200 });
+    await until(() => tether.stats().topics.subscriptions === 1, 'the subscription');
+    stalled.c.ws.pause();
+    await connect(`${url}?u=alice`);
+    // The evicted one is closed as it would be after closeGraceMs, reading or not.
+    await until(
+      () => endpoint.connections.size === 1 && tether.stats().topics.subscriptions === 0,
+      `the evicted connection released (connections ${endpoint.connections.size}, subscriptions ${tether.stats().topics.subscriptions})`,
+      10_000,
+    );
+  });
+
   it('rejects a bad maxSessionsPerUser naming it', async () => {
     const { tether } = await setup();
     expect(() => tether.endpoint('/bad', { maxSessionsPerUser: 0 })).toThrow(/maxSessionsPerUser/);
