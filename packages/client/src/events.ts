@@ -161,8 +161,11 @@ export interface GapEvent {
   type: 'gap';
   topic: string;
   recovered: false;
-  /** `trimmed`: the history no longer holds them; `epoch`: the topic's history restarted. */
-  reason: 'trimmed' | 'epoch';
+  /**
+   * `trimmed`: the history no longer holds them; `epoch`: the topic's history restarted;
+   * `too-big`: larger than the client's `maxMessageBytes`, the server skipped them.
+   */
+  reason: 'trimmed' | 'epoch' | 'too-big';
   /** The position the client asked to continue from (undefined when it had none). */
   from: Position | undefined;
   /** The position of the next publication delivered. */
