@@ -4,6 +4,7 @@ import { type BreakerState, breakerTransition } from './circuit-breaker.js';
 import type { SequenceGapError } from './errors.js';
 import { DomListeners, EventStreams } from './event-adapters.js';
 import type { ClientEventMap } from './events.js';
+import { UrlRotation, type UrlSource } from './failover.js';
 import { FrameHandler } from './frame-handler.js';
 import { Heartbeat } from './heartbeat.js';
 import { Inbox } from './inbox.js';
@@ -34,6 +35,8 @@ export interface LifecycleParts {
   readonly retry: RetryScheduler;
   readonly heartbeat: Heartbeat;
   readonly transport: Transport;
+  /** Which URL each attempt goes to. */
+  readonly urls: UrlRotation;
   /** Everything the server sends after `welcome`. */
   readonly frames: FrameHandler;
 }
@@ -56,15 +59,22 @@ export interface ClientParts {
   readonly tracker: StatsTracker;
   readonly retry: RetryScheduler;
   readonly session: SessionKeeper;
+  readonly urls: UrlRotation;
   readonly lifecycle: ConnectionLifecycle;
   /** The `health` and `recovered` events and the stability report, read from the others. */
   readonly stability: StabilityMonitor;
 }
 
-/** Builds and wires the parts of a client for `url` (resolved) and `opts` (resolved). */
-export function composeClient(url: string, opts: ResolvedOptions): ClientParts {
+/**
+ * Builds and wires the parts of a client for `url` and `opts` (resolved); an invalid
+ * `url` throws an `OptionError` naming it.
+ */
+export function composeClient(url: UrlSource, opts: ResolvedOptions): ClientParts {
   const clock = opts.clock;
   const events = new Emitter<ClientEventMap>();
+  const urls = new UrlRotation(url, (change) =>
+    events.emit('failover', { type: 'failover', ...change }),
+  );
   // The lifecycle is made last; the parts before it reach it only through these calls.
   let lifecycle: ConnectionLifecycle | undefined;
   const life = (): ConnectionLifecycle => lifecycle as ConnectionLifecycle;
@@ -103,7 +113,7 @@ export function composeClient(url: string, opts: ResolvedOptions): ClientParts {
     opts.iteratorBufferSize,
     () => life().state === 'closed',
   );
-  const transport = new Transport(url, opts, transmitter, events, clock);
+  const transport = new Transport(opts, transmitter, events, clock);
   const frames = new FrameHandler(
     {
       events,
@@ -124,7 +134,7 @@ export function composeClient(url: string, opts: ResolvedOptions): ClientParts {
     opts.onRequest,
     clock,
   );
-  lifecycle = new ConnectionLifecycle(url, opts, {
+  lifecycle = new ConnectionLifecycle(opts, {
     events,
     streams,
     outbox,
@@ -137,9 +147,10 @@ export function composeClient(url: string, opts: ResolvedOptions): ClientParts {
     retry,
     heartbeat,
     transport,
+    urls,
     frames,
   });
-  const statsSources = { lifecycle: life(), session, tracker, retry, outbox, requests };
+  const statsSources = { lifecycle: life(), session, tracker, retry, outbox, requests, urls };
   const stability = new StabilityMonitor({
     events,
     clock,
@@ -161,6 +172,7 @@ export function composeClient(url: string, opts: ResolvedOptions): ClientParts {
     tracker,
     retry,
     session,
+    urls,
     lifecycle,
     stability,
   };

@@ -4,12 +4,8 @@ import { type ClientParts, composeClient } from './client-parts.js';
 import { ClientClosedError, QueueFullError } from './errors.js';
 import type { AddEventListenerOptions } from './event-adapters.js';
 import type { ClientEventMap, EventListenerLike, TetherMessageEvent } from './events.js';
-import {
-  type ResolvedOptions,
-  resolveOptions,
-  resolveUrl,
-  type TetherClientOptions,
-} from './options.js';
+import type { UrlSource } from './failover.js';
+import { type ResolvedOptions, resolveOptions, type TetherClientOptions } from './options.js';
 import type { ClientStabilityReport, HealthStatus } from './stability.js';
 import type { ConnectionState, StateChange } from './states.js';
 import { type ClientStats, readStats } from './stats.js';
@@ -63,28 +59,40 @@ function handled<T>(promise: Promise<T>): Promise<T> {
  * adapters over the same emitter.
  */
 export class TetherClient {
-  /** The server URL (ws: or wss:). */
-  readonly url: string;
   private readonly opts: ResolvedOptions;
   private readonly parts: ClientParts;
 
   /**
    * @param url - `ws:`/`wss:` URL of a Tether endpoint (`http(s):` and, in
-   * browsers, relative URLs are accepted).
+   * browsers, relative URLs are accepted); or several, tried in turn when one
+   * refuses or dies (failover without a load balancer); or a function that
+   * returns each attempt's URL. See docs/client.md, "Failover".
    * @param options - see {@link TetherClientOptions}; invalid options throw an
    * `OptionError` naming the option.
    */
-  constructor(url: string | URL, options: TetherClientOptions = {}) {
+  constructor(url: UrlSource, options: TetherClientOptions = {}) {
     const opts = resolveOptions(options);
     this.opts = opts;
-    this.url = resolveUrl(url);
-    this.parts = composeClient(this.url, opts);
+    this.parts = composeClient(url, opts);
     // Deferred to a microtask, so listeners added right after construction see every event.
     if (opts.autoConnect) {
       queueMicrotask(() => {
         if (this.state === 'idle') void this.connect();
       });
     }
+  }
+
+  /**
+   * The URL of the current (or last) attempt (ws: or wss:); before the first attempt
+   * the first URL given, undefined with a `url` function until its first answer.
+   */
+  get url(): string | undefined {
+    return this.parts.urls.url;
+  }
+
+  /** Every URL given, resolved (empty with a `url` function). */
+  get urls(): readonly string[] {
+    return this.parts.urls.urls;
   }
 
   /** The connection state; see docs/client.md for the state machine. */

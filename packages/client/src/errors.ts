@@ -183,6 +183,15 @@ export class TokenProviderError extends TetherError {
   }
 }
 
+/** The `url` function threw, rejected or returned no valid URL; the attempt counts as failed and is retried. */
+export class UrlProviderError extends TetherError {
+  override name = 'UrlProviderError';
+  constructor(cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super('URL_PROVIDER_FAILED', `the url provider failed: ${why}`, { retryable: true, cause });
+  }
+}
+
 /** The server sent something that is not valid Tether (bad JSON, a bad frame, binary data). */
 export class ServerProtocolError extends TetherError {
   override name = 'ServerProtocolError';

@@ -9,6 +9,7 @@ import type {
   WelcomeFrame,
 } from '@tether/protocol';
 import type { BreakerSnapshot, BreakerState, BreakerTransition } from './circuit-breaker.js';
+import type { UrlSwitch } from './failover.js';
 import type { RetryKind } from './reconnect-policy.js';
 import type { HealthEvent, RecoveredEvent } from './stability.js';
 import type { StateChange } from './states.js';
@@ -72,6 +73,14 @@ export interface UnreachableEvent {
   url: string;
   /** What to check, for people. */
   hint: string;
+}
+
+/**
+ * An attempt goes to another URL than the previous one (several URLs, or a `url`
+ * function): emitted before its socket opens. See docs/client.md, "Failover".
+ */
+export interface FailoverEvent extends UrlSwitch {
+  type: 'failover';
 }
 
 /** A reconnect was scheduled. */
@@ -152,8 +161,11 @@ export interface GapEvent {
   type: 'gap';
   topic: string;
   recovered: false;
-  /** `trimmed`: the history no longer holds them; `epoch`: the topic's history restarted. */
-  reason: 'trimmed' | 'epoch';
+  /**
+   * `trimmed`: the history no longer holds them; `epoch`: the topic's history restarted;
+   * `too-big`: larger than the client's `maxMessageBytes`, the server skipped them.
+   */
+  reason: 'trimmed' | 'epoch' | 'too-big';
   /** The position the client asked to continue from (undefined when it had none). */
   from: Position | undefined;
   /** The position of the next publication delivered. */
@@ -215,6 +227,7 @@ export type ClientEventMap = {
   health: HealthEvent;
   recovered: RecoveredEvent;
   unreachable: UnreachableEvent;
+  failover: FailoverEvent;
   overflow: OverflowEvent;
   ack: AckEvent;
   goodbye: GoodbyeEvent;

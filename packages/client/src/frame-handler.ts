@@ -197,6 +197,12 @@ export class FrameHandler {
     host.emitError(error);
     const ref = frame.ref;
     if (!ref) return;
+    if (frame.code === 'TOO_BIG' && ref.t === 'msg' && ref.seq === host.inbox.lastSeq + 1) {
+      // The server's message `seq` did not fit the client's maxMessageBytes: it is lost (the
+      // error event says so) and counts as received, so the stream goes on after it.
+      host.inbox.receive(ref.seq);
+      return;
+    }
     if (ref.seq !== undefined && (ref.t === 'msg' || ref.t === 'req' || ref.t === 'publish')) {
       if (frame.final === true) {
         // Refused for good: the call fails now, the ack that follows drops the frame.

@@ -33,15 +33,20 @@ export function handshakeFor(
   return { protocols, init: undefined };
 }
 
-/** The first frame on every socket; asks to resume `session` when there is one. */
+/**
+ * The first frame on every socket; asks to resume `session` when there is one, and
+ * states the largest message the client accepts when it has a limit.
+ */
 export function helloFrame(
   session: { sid: string; token: string } | undefined,
   lastServerSeq: number,
   client: HelloFrame['client'] | undefined,
+  maxMessageBytes?: number,
 ): HelloFrame {
   const hello: HelloFrame = { t: 'hello', v: PROTOCOL_VERSION };
   if (session) hello.resume = { sid: session.sid, token: session.token, seq: lastServerSeq };
   if (client) hello.client = client;
+  if (maxMessageBytes !== undefined) hello.maxMessageBytes = maxMessageBytes;
   return hello;
 }
 

@@ -40,6 +40,7 @@ export {
   ServerProtocolError,
   SubscriptionEndedError,
   TokenProviderError,
+  UrlProviderError,
 } from './errors.js';
 export type { AddEventListenerOptions } from './event-adapters.js';
 export type {
@@ -47,6 +48,7 @@ export type {
   BreakerEvent,
   ClientEventMap,
   EventListenerLike,
+  FailoverEvent,
   GapEvent,
   GoodbyeEvent,
   OverflowEvent,
@@ -64,6 +66,7 @@ export type {
   UnreachableEvent,
   UnsubscribedEvent,
 } from './events.js';
+export type { UrlContext, UrlProvider, UrlSource, UrlSwitch } from './failover.js';
 export type { RequestHandler, TetherClientOptions, TokenSource } from './options.js';
 export type { ReconnectDelayFn, RetryContext, RetryKind } from './reconnect-policy.js';
 export type { SocketEvent, WebSocketConstructor, WebSocketInit, WebSocketLike } from './socket.js';

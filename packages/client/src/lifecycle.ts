@@ -41,8 +41,6 @@ export class ConnectionLifecycle {
   private readonly stableTimer: Timer;
 
   constructor(
-    /** The server URL (ws: or wss:). */
-    readonly url: string,
     private readonly opts: ResolvedOptions,
     private readonly parts: LifecycleParts,
   ) {
@@ -84,6 +82,7 @@ export class ConnectionLifecycle {
     if (this.current === 'idle' || this.current === 'closed') {
       this.stopCause = undefined;
       this.parts.retry.reset();
+      this.parts.urls.reset();
       this.followEnvironment();
       this.attempt('connect');
     }
@@ -199,10 +198,15 @@ export class ConnectionLifecycle {
     this.connectTimer.start(this.opts.connectTimeoutMs, () =>
       this.abortConnection(CloseCode.CONNECT_TIMEOUT, 'connect timeout'),
     );
-    withToken(
-      this.opts.token,
-      (token) => this.openSocket(id, token),
-      (err) => this.tokenFailed(id, err),
+    // The url source emits `failover` when this attempt goes elsewhere; a listener may close().
+    this.parts.urls.next(
+      this.parts.tracker.attempts,
+      (url) => {
+        if (id !== this.attemptId) return;
+        const tokenFailed = (err: unknown) => this.attemptFailed(id, new TokenProviderError(err));
+        withToken(this.opts.token, (token) => this.openSocket(id, url, token), tokenFailed);
+      },
+      (error) => this.attemptFailed(id, error),
     );
   }
 
@@ -219,25 +223,30 @@ export class ConnectionLifecycle {
     );
   }
 
-  private tokenFailed(id: number, err: unknown): void {
+  /** The url or token provider failed: the attempt fails (and is retried). */
+  private attemptFailed(id: number, error: TetherError): void {
     if (id !== this.attemptId) return;
-    this.emitError(new TokenProviderError(err));
+    this.emitError(error);
     // An error listener may have called close(): check again.
     if (id === this.attemptId) {
-      this.connectionEnded(CloseCode.ABNORMAL, 'token provider failed', false);
+      const what = error instanceof TokenProviderError ? 'token' : 'url';
+      this.connectionEnded(CloseCode.ABNORMAL, `${what} provider failed`, false);
     }
   }
 
-  private openSocket(id: number, token: string | undefined): void {
+  private openSocket(id: number, url: string, token: string | undefined): void {
     if (id !== this.attemptId || this.current !== 'connecting') return;
     if (token !== undefined && !isToken(token)) {
-      this.tokenFailed(id, new TypeError('the token provider returned no token'));
+      const error = new TypeError('the token provider returned no token');
+      this.attemptFailed(id, new TokenProviderError(error));
       return;
     }
     // Every callback checks its attempt number: an older socket's events do nothing.
     const current = (): boolean => id === this.attemptId;
-    const opened = this.parts.transport.open(token, current, {
-      onOpen: () => this.parts.transmitter.sendControl(this.parts.session.hello(this.opts.client)),
+    const { session, transmitter } = this.parts;
+    const { client, maxMessageBytes } = this.opts;
+    const opened = this.parts.transport.open(url, token, current, {
+      onOpen: () => transmitter.sendControl(session.hello(client, maxMessageBytes)),
       onText: (text) => this.onText(id, text),
       onClose: (code, reason, wasClean) => this.connectionEnded(code, reason, wasClean),
       onError: (error) => this.emitError(error),
@@ -295,6 +304,7 @@ export class ConnectionLifecycle {
     if (this.stable) return;
     this.stable = true;
     this.parts.retry.stable();
+    this.parts.urls.stable();
   }
 
   /** Gives up on the current socket at once (heartbeat, connect timeout): no close handshake. */
@@ -325,10 +335,12 @@ export class ConnectionLifecycle {
     this.lastCloseCode = code;
     requests.failSent((processed) => new ConnectionLostError(code, processed));
     const info = closeCodeInfo(code);
+    // A URL of this round still untried: go there at once (see UrlRotation).
+    const fast = info.action !== 'stop' && this.parts.urls.ended(code, reason);
     const decision =
       info.action === 'stop'
         ? undefined
-        : retry.ended(!this.stable, code, info.action, retryAfterMs);
+        : retry.ended(!this.stable, code, info.action, retryAfterMs, fast);
     const willReconnect = decision !== undefined && decision.kind !== 'exhausted';
     events.emit('close', { type: 'close', code, reason, wasClean, willReconnect, info });
     if (!opened) transport.countNeverOpened(code);

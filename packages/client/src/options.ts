@@ -8,7 +8,7 @@ import {
   OptionError,
   systemClock,
 } from '@tether/common';
-import type { Json } from '@tether/protocol';
+import { type Json, MIN_PEER_MESSAGE_BYTES } from '@tether/protocol';
 import { CLIENT_DEFAULTS } from './defaults.js';
 import { type ClientEnvironment, defaultEnvironment } from './environment.js';
 import type { ReconnectDelayFn } from './reconnect-policy.js';
@@ -89,6 +89,13 @@ export interface TetherClientOptions {
   clientVersion?: string;
   /** Handles requests the server sends; without it they are answered NO_HANDLER. */
   onRequest?: RequestHandler;
+  /**
+   * The largest message (UTF-8 bytes) this client accepts, at least 1024, sent in
+   * `hello.maxMessageBytes`: the server then never sends a larger one (batches and
+   * replays are cut to fit; a frame that cannot fit arrives as an `error` TOO_BIG).
+   * Default: not stated (the server's own limit applies).
+   */
+  maxMessageBytes?: number;
 }
 
 /** Options after validation, with every default applied. */
@@ -122,6 +129,7 @@ export interface ResolvedOptions {
   random: () => number;
   client: { name?: string; version?: string } | undefined;
   onRequest: RequestHandler | undefined;
+  maxMessageBytes: number | undefined;
 }
 
 const KNOWN_OPTIONS = [
@@ -155,6 +163,7 @@ const KNOWN_OPTIONS = [
   'clientName',
   'clientVersion',
   'onRequest',
+  'maxMessageBytes',
 ] as const;
 
 const D = CLIENT_DEFAULTS;
@@ -287,28 +296,9 @@ export function resolveOptions(options: TetherClientOptions): ResolvedOptions {
     random: o.random === undefined ? Math.random : checkFn('random', o.random),
     client: name === undefined && version === undefined ? undefined : { name, version },
     onRequest: o.onRequest === undefined ? undefined : checkFn('onRequest', o.onRequest),
+    maxMessageBytes:
+      o.maxMessageBytes === undefined
+        ? undefined
+        : checkInt('maxMessageBytes', o.maxMessageBytes, MIN_PEER_MESSAGE_BYTES),
   };
-}
-
-/**
- * Validates the server URL: `ws:`/`wss:`, or `http:`/`https:` (turned into
- * `ws:`/`wss:`), relative URLs resolved against the page in browsers.
- */
-export function resolveUrl(url: string | URL): string {
-  let parsed: URL;
-  try {
-    const base = (globalThis as { location?: { href?: string } }).location?.href;
-    parsed = new URL(String(url), base);
-  } catch {
-    throw new OptionError('url', `not a valid URL: ${String(url)}`);
-  }
-  if (parsed.protocol === 'http:') parsed.protocol = 'ws:';
-  else if (parsed.protocol === 'https:') parsed.protocol = 'wss:';
-  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
-    throw new OptionError(
-      'url',
-      `expected a ws:, wss:, http: or https: URL, got ${parsed.protocol}`,
-    );
-  }
-  return parsed.href;
 }

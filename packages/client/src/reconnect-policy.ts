@@ -16,8 +16,22 @@ export interface RetryContext {
 /** Returns the delay in ms before the next attempt; non-finite or negative values fall back to the suggestion. */
 export type ReconnectDelayFn = (context: RetryContext) => number;
 
-/** `backoff`: full jitter. `hint`: the server's retry-after plus jitter. `immediate`: no wait (4009). `custom`: `reconnectDelay`. */
-export type RetryKind = 'backoff' | 'hint' | 'immediate' | 'custom';
+/**
+ * `backoff`: full jitter. `hint`: the server's retry-after plus jitter. `immediate`: no
+ * wait (4009). `failover`: no wait, to a URL not yet tried in this round. `custom`:
+ * `reconnectDelay`.
+ */
+export type RetryKind = 'backoff' | 'hint' | 'immediate' | 'failover' | 'custom';
+
+/** Which reconnect is planned. */
+export interface RetryStep {
+  /** Reconnect attempts in a row (1-based), what `reconnectDelay` sees as `attempt`. */
+  attempt: number;
+  /** Waits planned in a row (1-based): the backoff's exponent. With one URL, `attempt`. */
+  waits: number;
+  /** The attempt goes to a URL not yet tried in this round: no wait. */
+  failover: boolean;
+}
 
 export interface RetryPolicyOptions {
   minReconnectDelayMs: number;
@@ -34,25 +48,29 @@ export interface RetryPlan {
 }
 
 /**
- * The delay before reconnect attempt `attempt` (1-based), decided by the close
- * code's action from the protocol's table:
+ * The delay before reconnect `step`, decided by the close code's action from the
+ * protocol's table:
+ * - a failover to a URL not yet tried in this round: 0 (a hint was the old node's);
  * - `reconnect-now` (4009): 0;
  * - a server hint, whatever the code: uniform in `[hint, hint + spread]` where
  *   `spread = max(minReconnectDelayMs, hint * retryAfterSpread)`;
  * - otherwise full jitter: uniform in `[minReconnectDelayMs,
- *   min(maxReconnectDelayMs, minReconnectDelayMs * factor^attempt)]`, so the
+ *   min(maxReconnectDelayMs, minReconnectDelayMs * factor^waits)]`, so the
  *   first retry waits 0.5-1 s, the second 0.5-2 s, ... up to 0.5-30 s.
  * A `reconnectDelay` function, when given, sees that suggestion and decides.
  */
 export function planRetry(
   options: RetryPolicyOptions,
-  attempt: number,
+  step: RetryStep,
   closeCode: number,
   action: CloseAction,
   retryAfterMs: number | undefined,
 ): RetryPlan {
+  const { attempt, waits } = step;
   let plan: RetryPlan;
-  if (action === 'reconnect-now' && retryAfterMs === undefined) {
+  if (step.failover) {
+    plan = { delayMs: 0, kind: 'failover' };
+  } else if (action === 'reconnect-now' && retryAfterMs === undefined) {
     plan = { delayMs: 0, kind: 'immediate' };
   } else if (retryAfterMs !== undefined) {
     const spread = Math.max(options.minReconnectDelayMs, retryAfterMs * options.retryAfterSpread);
@@ -63,7 +81,7 @@ export function planRetry(
       maxDelayMs: options.maxReconnectDelayMs,
       factor: options.reconnectFactor,
     };
-    plan = { delayMs: fullJitterDelay(attempt, backoff, options.random), kind: 'backoff' };
+    plan = { delayMs: fullJitterDelay(waits, backoff, options.random), kind: 'backoff' };
   }
   if (options.reconnectDelay) {
     const custom = options.reconnectDelay({

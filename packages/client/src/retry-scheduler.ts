@@ -26,6 +26,8 @@ export class RetryScheduler {
   retries = 0;
   /** Attempts in a row that ended before becoming stable. */
   failures = 0;
+  /** Waits planned since the last stable connection (the backoff's exponent; failovers at once do not count). */
+  private waits = 0;
   readonly breaker: CircuitBreaker;
   private readonly retryTimer: Timer;
   private readonly cooldownTimer: Timer;
@@ -46,6 +48,7 @@ export class RetryScheduler {
   reset(): void {
     this.retries = 0;
     this.failures = 0;
+    this.waits = 0;
     this.breaker.reset();
   }
 
@@ -60,30 +63,40 @@ export class RetryScheduler {
   stable(): void {
     this.retries = 0;
     this.failures = 0;
+    this.waits = 0;
     const counting = this.breaker.snapshot().failures > 0;
     this.breaker.reset();
     if (counting) this.onBreaker();
   }
 
-  /** An attempt ended with a close code that reconnects; decides what follows. */
+  /**
+   * An attempt ended with a close code that reconnects; decides what follows. `failover`:
+   * the next attempt goes to a URL not yet tried in this round, so it goes at once.
+   */
   ended(
     failed: boolean,
     closeCode: number,
     action: CloseAction,
     retryAfterMs: number | undefined,
+    failover = false,
   ): RetryDecision {
     let opened = false;
     if (failed) {
       this.failures += 1;
-      opened = this.breaker.recordFailure(this.clock.now());
-      this.onBreaker();
+      // With several URLs the breaker counts failed rounds: a failover at once is no strike.
+      if (!failover) {
+        opened = this.breaker.recordFailure(this.clock.now());
+        this.onBreaker();
+      }
     }
     if (this.retries + 1 > this.opts.maxAttempts)
       return { kind: 'exhausted', attempts: this.retries };
     this.retries += 1;
     if (opened) return { kind: 'circuit-open', failures: this.failures };
     if (!this.opts.environment.onLine) return { kind: 'offline' };
-    const { delayMs, kind } = planRetry(this.opts, this.retries, closeCode, action, retryAfterMs);
+    if (!failover) this.waits += 1;
+    const step = { attempt: this.retries, waits: this.waits, failover };
+    const { delayMs, kind } = planRetry(this.opts, step, closeCode, action, retryAfterMs);
     return { kind: 'retry', attempt: this.retries, delayMs, plan: kind };
   }
 

@@ -42,10 +42,10 @@ export class SessionKeeper {
   }
 
   /** The first frame of a connection: asks to resume the current session, if any. */
-  hello(client: HelloFrame['client'] | undefined): HelloFrame {
+  hello(client: HelloFrame['client'] | undefined, maxMessageBytes?: number): HelloFrame {
     const lastSeq = this.inbox.lastSeq;
     this.asked = this.current ? { sid: this.current.sid, lastSeq } : undefined;
-    return helloFrame(this.current, lastSeq, client);
+    return helloFrame(this.current, lastSeq, client, maxMessageBytes);
   }
 
   welcome(welcome: WelcomeFrame): WelcomeOutcome {

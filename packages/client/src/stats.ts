@@ -4,6 +4,8 @@ import type { ConnectionState } from './states.js';
 /** What `client.stats()` returns. */
 export interface ClientStats {
   state: ConnectionState;
+  /** The URL of the current (or last) attempt; undefined before a `url` function's first answer. */
+  url: string | undefined;
   /** Session id from the latest `welcome`. */
   sessionId: string | undefined;
   /** Connection attempts started, in total. */
@@ -94,6 +96,7 @@ export interface StatsSources {
   };
   readonly outbox: { readonly count: number; readonly bytes: number };
   readonly requests: { readonly size: number };
+  readonly urls: { readonly url: string | undefined };
 }
 
 /**
@@ -106,6 +109,7 @@ export function readStats(parts: StatsSources, mono: number): ClientStats {
   const recentDrops = t.recentDrops(mono);
   return {
     state,
+    url: parts.urls.url,
     sessionId: parts.session.sessionId,
     attempts: t.attempts,
     connects: t.connects,

@@ -130,6 +130,8 @@ export class Subscriptions {
   onPub(frame: PubFrame): void {
     const entry = this.byTopic.get(frame.topic);
     if (!entry || this.leaving.has(frame.topic)) return;
+    const skipped = entry.stream.skippedTo(frame);
+    if (skipped) this.host.events.emit('gap', skipped);
     const result = entry.stream.pub(frame);
     if (typeof result === 'string') return;
     if (result instanceof SequenceGapError) this.host.sequenceGap(result);
@@ -154,6 +156,10 @@ export class Subscriptions {
     const ref = error.ref;
     const topic = ref?.topic;
     if (!ref || topic === undefined) return false;
+    if (ref.t === 'pub' && error.code === 'TOO_BIG') {
+      this.byTopic.get(topic)?.stream.tooBig();
+      return true;
+    }
     if (ref.t === 'unsub') {
       this.answered(topic);
       return true;

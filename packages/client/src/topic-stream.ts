@@ -63,6 +63,8 @@ export class TopicStream {
     reject: (err: unknown) => void;
   }> = [];
   private confirmed: SubscribedEvent | undefined;
+  /** Publications the server announced it skipped (TOO_BIG for `maxMessageBytes`) since the last `pub`. */
+  private skipped = 0;
 
   constructor(
     readonly topic: string,
@@ -103,6 +105,7 @@ export class TopicStream {
       offset: sameEpoch ? Math.max(previous.offset, baseline) : baseline,
     };
     this.replayEnd = frame.offset;
+    this.skipped = 0;
     this.live = true;
     this.state = 'subscribed';
     const { t: _t, ...fields } = frame;
@@ -127,6 +130,37 @@ export class TopicStream {
       return gap;
     }
     return undefined;
+  }
+
+  /** The server skipped a publication too big for the client's `maxMessageBytes` (an `error` TOO_BIG). */
+  tooBig(): void {
+    if (this.live) this.skipped += 1;
+  }
+
+  /**
+   * Before `frame` is delivered: when it jumps over exactly the publications the server
+   * said it skipped (TOO_BIG), the jump is reported as a `gap` (reason `too-big`) and
+   * the position moves up to it, instead of counting as a loss on the way.
+   */
+  skippedTo(frame: PubFrame): GapEvent | undefined {
+    const position = this.position;
+    if (!this.live || this.state !== 'subscribed' || !position || this.skipped === 0) return;
+    const missed = frame.offset - position.offset - 1;
+    if (frame.epoch !== position.epoch || missed < 1 || missed > this.skipped) return;
+    this.skipped = 0;
+    this.position = { epoch: frame.epoch, offset: frame.offset - 1 };
+    const gap: GapEvent = {
+      type: 'gap',
+      topic: this.topic,
+      recovered: false,
+      reason: 'too-big',
+      from: { ...position },
+      next: { epoch: frame.epoch, offset: frame.offset },
+      missed,
+    };
+    this.push(gap);
+    this.events.emit('gap', gap);
+    return gap;
   }
 
   /**

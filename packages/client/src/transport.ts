@@ -56,9 +56,10 @@ export class Transport {
   private opened = false;
   /** Attempts in a row whose socket never opened; reset by one that does. */
   private neverOpened = 0;
+  /** The URL of the current (or last) attempt. */
+  private url = '';
 
   constructor(
-    private readonly url: string,
     private readonly opts: ResolvedOptions,
     private readonly transmitter: Transmitter,
     private readonly events: Emitter<ClientEventMap>,
@@ -71,14 +72,20 @@ export class Transport {
   }
 
   /**
-   * Opens the socket of a new attempt. `current()` says whether the attempt is still
-   * the latest: an older socket's events do nothing. False when the constructor threw.
+   * Opens the socket of a new attempt to `url`. `current()` says whether the attempt is
+   * still the latest: an older socket's events do nothing. False when the constructor threw.
    */
-  open(token: string | undefined, current: () => boolean, on: TransportEvents): boolean {
+  open(
+    url: string,
+    token: string | undefined,
+    current: () => boolean,
+    on: TransportEvents,
+  ): boolean {
     this.hint = NO_HINT;
+    this.url = url;
     const { protocols, init } = handshakeFor(token, this.opts.authVia);
     try {
-      const conn = new SocketConnection(this.opts.WebSocket, this.url, protocols, init, {
+      const conn = new SocketConnection(this.opts.WebSocket, url, protocols, init, {
         onOpen: () => {
           if (!current()) return;
           this.opened = true;

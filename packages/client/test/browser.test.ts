@@ -1,10 +1,12 @@
 /**
  * The browser bundle in real Chromium against the real server: connect,
  * exchange messages, and recover after the server dies and comes back on the
- * same port, and after the browser goes offline and online again.
+ * same port, after the browser goes offline and online again, and on another node when
+ * the one it is on dies (failover between URLs).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { MemoryStore } from '@tether/server';
 import {
   type ChromiumHandle,
   launchChromium,
@@ -25,7 +27,7 @@ const PAGE = `<!doctype html>
   import * as Tether from '/tether-client.js';
   window.Tether = Tether;
   window.log = [];
-  window.start = (url) => {
+  window.start = (url) => { // one URL or several
     const client = new Tether.TetherClient(url, { minReconnectDelayMs: 100, maxReconnectDelayMs: 400 });
     for (const type of ['state', 'open', 'close', 'message', 'error', 'retry']) {
       client.addEventListener(type, (event) => {
@@ -54,7 +56,7 @@ declare global {
   interface Window {
     ready: boolean;
     log: PageLog[];
-    start(url: string): void;
+    start(url: string | string[]): void;
     client: import('../src/index.js').TetherClient;
   }
 }
@@ -176,6 +178,39 @@ describe.skipIf(systemDepMissing('chromium'))('in Chromium', () => {
       await page.evaluate(() => window.client?.close());
       await page.close();
       await server.tether.close({ drainTimeoutMs: 1000 });
+    }
+  });
+
+  it('fails over to the next URL when its node dies, and resumes the session there', async () => {
+    const store = new MemoryStore();
+    const n1 = await startServer({}, 0, { store });
+    const n2 = await startServer({}, 0, { store });
+    const page = await openPage();
+    try {
+      await page.evaluate((urls) => window.start(urls), [n1.url, n2.url]);
+      await waitForState(page, 'open');
+      await exchange(page, n1, 'on the first node');
+      const sid = await page.evaluate(() => window.client.sessionId);
+      await n1.kill();
+      await page.waitForFunction(
+        (url) => window.client.state === 'open' && window.client.url === url,
+        n2.url,
+        {
+          timeout: 10_000,
+        },
+      );
+      await exchange(page, n2, 'on the second node');
+      expect(await page.evaluate(() => window.client.sessionId)).toBe(sid);
+      const retries = await page.evaluate(
+        () => window.log.filter((e) => e.type === 'retry').length,
+      );
+      expect(retries).toBe(1);
+    } finally {
+      await page.evaluate(() => window.client?.close());
+      await page.close();
+      await n1.tether.close({ drainTimeoutMs: 0 });
+      await n2.tether.close({ drainTimeoutMs: 1000 });
+      await store.close();
     }
   });
 });

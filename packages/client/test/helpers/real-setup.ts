@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
 import { WebSocket } from 'ws';
-import { TetherClient, type TetherClientOptions } from '../../src/index.js';
+import { TetherClient, type TetherClientOptions, type UrlSource } from '../../src/index.js';
 import { type RunningServer, startServer } from './real-server.js';
 
 /** Per-file factories for tests against the real server; all they start is closed after each test. */
@@ -8,7 +8,7 @@ export interface RealSetup {
   /** Runs `fn` after the current test, in reverse order of registration. */
   defer(fn: () => Promise<unknown> | unknown): void;
   /** A client with `ws` and this file's defaults, closed after the test. */
-  client(url: string, options?: TetherClientOptions): TetherClient;
+  client(url: UrlSource, options?: TetherClientOptions): TetherClient;
   /** {@link startServer}, closed (drained) after the test. */
   server(...args: Parameters<typeof startServer>): Promise<RunningServer>;
 }
