@@ -5,7 +5,7 @@
  * connection to it is cut, as its death would cut it. When the client accepts a list of
  * URLs itself, this is what that list does.
  */
-import { createServer, type Server, type Socket, connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export interface Front {
   /** `ws://127.0.0.1:PORT/ws`: give this to the client. */
