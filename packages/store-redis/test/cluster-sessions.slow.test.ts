@@ -132,4 +132,38 @@ describe.skipIf(missing)('sessions shared through Redis', () => {
     await waitFor(() => got.length >= 30, { timeoutMs: 10_000, message: 'every server message' });
     expect(got).toEqual(range(1, 15).flatMap((i) => [i, -i]));
   });
+
+  it('releases the sessions of a node whose lease ran out, and only those', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const lease = (node: string) =>
+      new RedisStore({
+        url: redis.url,
+        prefix: 'lease:',
+        node,
+        nodeLeaseMs: 300,
+        deadNodeWindowMs: 5_000,
+        sweepIntervalMs: 0,
+      });
+    const dead = lease('dead');
+    const alive = lease('alive');
+    cleanups.push(() => alive.close());
+    const now = Date.now();
+    await dead.createSession({ sid: 's-dead', token: 't', node: 'dead', createdAt: now });
+    await alive.createSession({ sid: 's-alive', token: 't', node: 'alive', createdAt: now });
+    // The dead node stops renewing (as SIGKILL would stop it), without releasing anything.
+    await dead.renewLease();
+    await dead.close();
+    await waitFor(async () => (await alive.getSession('s-dead'))?.disconnectedAt !== null, {
+      timeoutMs: 5_000,
+      message: 'the dead node sessions released',
+    });
+    const released = await alive.getSession('s-dead');
+    expect(released?.expiresAt).toBeGreaterThan(Date.now());
+    expect(released?.expiresAt).toBeLessThanOrEqual(Date.now() + 5_000);
+    // The live node renews its own lease: its session stays connected.
+    const kept = await alive.getSession('s-alive');
+    expect(kept?.disconnectedAt).toBeNull();
+    expect(kept?.expiresAt).toBeNull();
+  });
 });
