@@ -14,7 +14,16 @@ import { withTimeout } from '@tether/testkit';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ENTRY = fileURLToPath(new URL('./hub-entry.ts', import.meta.url));
-const FROM_SOURCE = ['cli', 'common', 'protocol', 'server', 'dashboard', 'hub', 'store-sqlite'];
+const FROM_SOURCE = [
+  'cli',
+  'common',
+  'protocol',
+  'server',
+  'dashboard',
+  'hub',
+  'store-sqlite',
+  'store-redis',
+];
 /** Subpath exports, by their source file. */
 const SUBPATHS: Record<string, string> = {
   '@tether/server/ops': 'server/src/ops/index.ts',

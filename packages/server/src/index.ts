@@ -103,6 +103,7 @@ export {
   type PublicationEncoder,
   type ResumeCheck,
   type SessionAppendResult,
+  type SessionEvent,
   type SessionMessage,
   type SessionPatch,
   type SessionRecord,

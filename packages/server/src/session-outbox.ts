@@ -3,7 +3,14 @@ import type { Connection } from './connection.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { errorMessage } from './frame-errors.js';
 import type { Session, SessionHost } from './session.js';
-import type { SessionMessage } from './store/index.js';
+import { type SessionMessage, StoreErrorCode } from './store/index.js';
+
+/**
+ * How many times in a row an append may lose the race for the next seq to another
+ * process sharing the store before its messages are refused: each loss means the other
+ * process made progress, so this is never reached but by a runaway loop.
+ */
+const MAX_SEQ_CONFLICTS = 100;
 
 interface PendingMessage {
   /** The encoded `data` of the message. */
@@ -41,6 +48,7 @@ export class SessionOutbox {
   private live = false;
   private pending: PendingMessage[] = [];
   private appending = false;
+  private conflicts = 0;
 
   constructor(
     private readonly session: Session,
@@ -82,6 +90,28 @@ export class SessionOutbox {
     return true;
   }
 
+  /**
+   * The store's counters, which another process sharing the store may have moved (it
+   * appended, or the client acknowledged there): they only move forward.
+   */
+  refresh(outSeq: number, ackedSeq: number): void {
+    this.committed = Math.max(this.committed, outSeq);
+    this.acked = Math.max(this.acked, ackedSeq);
+  }
+
+  /**
+   * Another process appended up to `outSeq`: a live connection reads what it misses from
+   * the store (in order, after what it has); one still catching up reads on to it.
+   */
+  appended(outSeq: number): void {
+    if (outSeq <= this.committed) return;
+    this.committed = outSeq;
+    const conn = this.target;
+    if (conn === undefined || !this.live) return;
+    this.live = false;
+    void this.replay(conn, []);
+  }
+
   bind(connection: Connection, fromSeq: number): void {
     this.target = connection;
     this.live = false;
@@ -111,7 +141,8 @@ export class SessionOutbox {
     this.host.track(store.appendSessionMessages(this.session.id, messages)).then(
       (result) => {
         this.appending = false;
-        this.committed = result.outSeq;
+        this.conflicts = 0;
+        this.committed = Math.max(this.committed, result.outSeq);
         counters.add('messagesStored', messages.length);
         counters.add('messagesDropped', result.dropped);
         for (const m of messages) this.deliver(m);
@@ -119,12 +150,32 @@ export class SessionOutbox {
         this.append();
       },
       (err: unknown) => {
+        if (isSeqConflict(err) && ++this.conflicts <= MAX_SEQ_CONFLICTS) {
+          // Another process sharing the store appended first: number again after it.
+          this.pending.unshift(...batch);
+          this.catchUp().finally(() => {
+            this.appending = false;
+            this.append();
+          });
+          return;
+        }
         this.appending = false;
+        this.conflicts = 0;
         for (const m of batch) m.reject(err);
         this.append();
       },
     );
   };
+
+  /** Reads the store's `outSeq` (another process appended): later seqs follow it. */
+  private async catchUp(): Promise<void> {
+    try {
+      const record = await this.host.store.getSession(this.session.id);
+      if (record !== undefined) this.appended(record.outSeq);
+    } catch {
+      // The next append fails the same way and says why.
+    }
+  }
 
   /** A message just committed: out at once when live and next in line. */
   private deliver(message: SessionMessage): void {
@@ -209,4 +260,8 @@ export class SessionOutbox {
   private fault(message: string, err: unknown): void {
     this.host.logger.error({ sid: this.session.id, err: errorMessage(err) }, message);
   }
+}
+
+function isSeqConflict(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === StoreErrorCode.SEQ_CONFLICT;
 }

@@ -142,6 +142,19 @@ export class Session {
     this.out.unbind();
   }
 
+  /**
+   * The stored record, which another process sharing the store may have moved on (it held
+   * the session, processed the client's messages, appended to the log): counters only
+   * move forward; an unbound session takes the record's resume window.
+   */
+  refresh(record: SessionCounters & { expiresAt: number | null }): void {
+    this.processedSeq = Math.max(this.processedSeq, record.inSeq);
+    this.claimed = Math.max(this.claimed, record.inSeq);
+    this.persisted = Math.max(this.persisted, record.inSeq);
+    this.out.refresh(record.outSeq, record.ackedSeq);
+    if (this.bound === undefined) this.windowEnd = record.expiresAt ?? undefined;
+  }
+
   /** A stored session, not bound here: its resume window ends at `expiresAt`. */
   resumableUntil(expiresAt: number): void {
     this.windowEnd = expiresAt;

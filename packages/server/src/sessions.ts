@@ -5,14 +5,15 @@ import type { Connection } from './connection.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { encodeData } from './encode-data.js';
 import { DeliveryError } from './errors.js';
-import { errorMessage } from './frame-errors.js';
 import { KeyedQueue } from './keyed-queue.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import { randomId } from './random-id.js';
 import { type SendResult, Session, type SessionGrant, type SessionHost } from './session.js';
+import { SessionCluster } from './session-cluster.js';
+import { invalidPayload, isGone, sessionFault } from './session-faults.js';
 import type { EndpointCounters, ResumeFailure } from './stats.js';
-import { checkResume, type SessionRecord, type Store, StoreErrorCode } from './store/index.js';
+import { checkResume, type SessionRecord, type Store } from './store/index.js';
 
 /** What the registry needs from its endpoint. */
 export interface RegistryHost {
@@ -46,6 +47,7 @@ export class SessionRegistry {
   private readonly sessionHost: SessionHost;
   private readonly sweeper: Sweep;
   private sweeping = false;
+  private readonly cluster: SessionCluster | undefined;
 
   constructor(private readonly host: RegistryHost) {
     this.tag = createHash('sha256').update(host.path).digest('base64url').slice(0, 6);
@@ -62,6 +64,10 @@ export class SessionRegistry {
       () => this.sweep(),
       host.clock,
     );
+    const shared = host.store.shared;
+    if (shared !== undefined) {
+      this.cluster = new SessionCluster(shared, host.store, this.live, host.logger);
+    }
   }
 
   /** Sessions held in memory (connected, or disconnected within their window). */
@@ -86,13 +92,21 @@ export class SessionRegistry {
     const now = this.host.clock.now();
     const expiresAt = now + this.host.options.resumeWindowMs;
     session.unbind(expiresAt);
-    this.track(this.host.store.updateSession(session.id, { disconnectedAt: now, expiresAt })).catch(
-      (err: unknown) => this.fault(session.id, 'marking a session disconnected failed', err),
+    // Shared: only while this process still holds it (its client may have resumed elsewhere).
+    const { store } = this.host;
+    const write: Promise<unknown> =
+      store.shared?.detachSession(session.id, now, expiresAt) ??
+      store.updateSession(session.id, { disconnectedAt: now, expiresAt });
+    this.track(write).catch((err: unknown) =>
+      sessionFault(this.host.logger, session.id, 'marking a session disconnected failed', err),
     );
-    if (!this.sweeping) {
-      this.sweeping = true;
-      this.sweeper.start();
-    }
+    this.startSweep();
+  }
+
+  private startSweep(): void {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    this.sweeper.start();
   }
 
   /**
@@ -105,7 +119,12 @@ export class SessionRegistry {
 
   /** {@link sendTo} with `data` already encoded (encoded once for all sessions of a user). */
   private async sendEncoded(sid: string, encoded: string): Promise<SendResult> {
-    const session = this.live.get(sid) ?? (await this.load(sid));
+    let session = this.live.get(sid);
+    // Shared: unless bound here, the store knows best (another process may hold it).
+    if (session?.connection === undefined && this.host.store.shared !== undefined) {
+      session = await this.load(sid);
+    }
+    session ??= await this.load(sid);
     if (session === undefined || this.expired(session)) {
       throw new DeliveryError(
         'SESSION_NOT_FOUND',
@@ -145,6 +164,7 @@ export class SessionRegistry {
   }
 
   dispose(): void {
+    this.cluster?.dispose();
     this.sweeper.stop();
     this.sweeping = false;
   }
@@ -178,6 +198,9 @@ export class SessionRegistry {
       if (record.expiresAt !== null) session.resumableUntil(record.expiresAt);
       this.live.set(record.sid, session);
     }
+    session.refresh(record);
+    // Held in memory unbound: the sweep forgets it once idle.
+    if (session.connection === undefined) this.startSweep();
     return session;
   }
 
@@ -324,6 +347,8 @@ export class SessionRegistry {
       this.host.options.replayPageBytes,
     );
     await reconnected;
+    // Appended elsewhere up to here: the replay reads on to it before going live.
+    session.out.refresh(replay.outSeq, 0);
     if (!replay.complete) {
       // Messages after resume.seq are gone (retention overflow): the session cannot go on.
       if (session.connection === connection) session.unbind();
@@ -350,7 +375,7 @@ export class SessionRegistry {
   private forget(sid: string): Promise<unknown> {
     this.live.delete(sid);
     return this.track(this.host.store.deleteSession(sid)).catch((err: unknown) =>
-      this.fault(sid, 'deleting a session failed', err),
+      sessionFault(this.host.logger, sid, 'deleting a session failed', err),
     );
   }
 
@@ -359,8 +384,10 @@ export class SessionRegistry {
     const now = this.host.clock.now();
     let waiting = 0;
     for (const [sid, session] of this.live) {
-      if (session.connection !== undefined || session.expiresAt === undefined) continue;
-      if (session.expiresAt <= now && !session.busy) this.live.delete(sid);
+      if (session.connection !== undefined) continue;
+      // Without a window: held for a send while another process holds it (shared store).
+      const done = session.expiresAt === undefined || session.expiresAt <= now;
+      if (done && !session.busy) this.live.delete(sid);
       else waiting += 1;
     }
     if (waiting === 0) {
@@ -368,22 +395,4 @@ export class SessionRegistry {
       this.sweeping = false;
     }
   }
-
-  private fault(sid: string, message: string, err: unknown): void {
-    const code = (err as { code?: unknown } | undefined)?.code;
-    if (code === StoreErrorCode.SESSION_NOT_FOUND || code === StoreErrorCode.CLOSED) {
-      this.host.logger.debug({ sid, err: errorMessage(err) }, message);
-      return;
-    }
-    this.host.logger.error({ sid, err: errorMessage(err) }, message);
-  }
-}
-
-/** A store's answer that the session no longer exists. */
-function isGone(err: unknown): boolean {
-  return (err as { code?: unknown } | undefined)?.code === StoreErrorCode.SESSION_NOT_FOUND;
-}
-
-function invalidPayload(message: string): DeliveryError {
-  return new DeliveryError('INVALID_PAYLOAD', message);
 }

@@ -5,10 +5,22 @@
  * offset order. Redis pub/sub is at most once: what is lost while the connection is
  * down is read from the topic's stream by the listener (the stream is the truth).
  */
-import type { Publication } from '@tether/server/store';
+import type { Publication, SessionEvent } from '@tether/server/store';
 import { Redis, type RedisOptions } from 'ioredis';
 
 type Listener = (publication: Publication) => void;
+
+/** Parses a node channel message: `m|{sid}|{outSeq}` (appended) or `x|{sid}` (taken over). */
+export function parseSessionEvent(message: string): SessionEvent | undefined {
+  if (message.startsWith('x|') && message.length > 2) {
+    return { type: 'moved', sid: message.slice(2) };
+  }
+  if (!message.startsWith('m|')) return undefined;
+  const bar = message.lastIndexOf('|');
+  const outSeq = Number(message.slice(bar + 1));
+  if (bar <= 2 || !Number.isSafeInteger(outSeq)) return undefined;
+  return { type: 'appended', sid: message.slice(2, bar), outSeq };
+}
 
 /** Parses a channel message: `offset|epoch|time|` then `f` + frame or `d` + data. */
 export function parseBrokerMessage(message: string): Publication | undefined {
@@ -40,6 +52,7 @@ export async function endConnection(c: Redis): Promise<void> {
 export class RedisBroker {
   private connection: Redis | undefined;
   private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly sessionListeners = new Set<(event: SessionEvent) => void>();
   private closed = false;
 
   constructor(
@@ -68,6 +81,22 @@ export class RedisBroker {
     };
   }
 
+  /**
+   * Listens to the events of the sessions `node` holds (its channel `n:{node}`), which
+   * the session scripts publish; the first listener subscribes.
+   */
+  onSessionEvent(node: string, listener: (event: SessionEvent) => void): () => void {
+    if (this.sessionListeners.size === 0 && !this.closed) {
+      this.connect()
+        .subscribe(`${this.prefix}n:${node}`)
+        .catch(() => {});
+    }
+    this.sessionListeners.add(listener);
+    return () => {
+      this.sessionListeners.delete(listener);
+    };
+  }
+
   /** Topics this process listens to. */
   get topics(): number {
     return this.listeners.size;
@@ -76,6 +105,7 @@ export class RedisBroker {
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();
+    this.sessionListeners.clear();
     const c = this.connection;
     this.connection = undefined;
     if (c !== undefined) await endConnection(c);
@@ -96,7 +126,13 @@ export class RedisBroker {
       maxRetriesPerRequest: null,
     });
     const prefix = `${this.prefix}p:`;
+    const nodes = `${this.prefix}n:`;
     c.on('message', (channel: string, message: string) => {
+      if (channel.startsWith(nodes)) {
+        const event = parseSessionEvent(message);
+        if (event !== undefined) for (const listener of [...this.sessionListeners]) listener(event);
+        return;
+      }
       if (!channel.startsWith(prefix)) return;
       const set = this.listeners.get(channel.slice(prefix.length));
       if (set === undefined) return;

@@ -30,6 +30,19 @@ export const REDIS_STORE_DEFAULTS = {
    * outage is noticed within 2 s, without hammering it while it restarts.
    */
   reconnectMaxMs: 2_000,
+  /**
+   * 30 s: each node renews its lease in Redis every third of it; a node that has not
+   * renewed for this long is dead (SIGKILL, lost host), and the sessions it held are
+   * released (marked disconnected) so they expire instead of staying "connected" forever.
+   * Well above a GC pause or a slow event loop, so a live node is never declared dead.
+   */
+  nodeLeaseMs: 30_000,
+  /**
+   * 120 s (the server's default resume window): how long a released session of a dead
+   * node stays resumable after its release. Its clients normally resumed elsewhere long
+   * before (within a few seconds of the node's death); this only bounds the leftovers.
+   */
+  deadNodeWindowMs: 120_000,
 } as const;
 
 /** Options of {@link RedisStore}. */
@@ -50,6 +63,10 @@ export interface RedisStoreOptions extends StoreOptions {
   reconnectMaxMs?: number;
   /** Further ioredis options (TLS certificates, timeouts); the store sets its queueing ones. */
   redisOptions?: RedisOptions;
+  /** After how long without a lease renewal a node counts as dead (ms, default 30 s). */
+  nodeLeaseMs?: number;
+  /** How long the sessions of a dead node stay resumable once released (ms, default 120 s). */
+  deadNodeWindowMs?: number;
 }
 
 /** {@link RedisStoreOptions} with defaults applied. */
@@ -61,6 +78,8 @@ export interface ResolvedRedisOptions extends ResolvedStoreOptions {
   reconnectMaxMs: number;
   redisOptions: RedisOptions;
   bounds: TopicBounds;
+  nodeLeaseMs: number;
+  deadNodeWindowMs: number;
 }
 
 /** Validates the options, naming the one at fault (`store.url`, `store.prefix`, ...). */
@@ -68,8 +87,18 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
   if (typeof options !== 'object' || options === null) {
     throw new OptionError('store', 'expected the Redis store options ({ url, ... })');
   }
-  const { url, password, prefix, node, connectTimeoutMs, reconnectMaxMs, redisOptions, ...rest } =
-    options;
+  const {
+    url,
+    password,
+    prefix,
+    node,
+    connectTimeoutMs,
+    reconnectMaxMs,
+    redisOptions,
+    nodeLeaseMs,
+    deadNodeWindowMs,
+    ...rest
+  } = options;
   const base = resolveStoreOptions(rest, 'store', []);
   const checkedUrl = checkRedisUrl(url);
   const d = REDIS_STORE_DEFAULTS;
@@ -101,6 +130,13 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
     reconnectMaxMs: checkInt('store.reconnectMaxMs', reconnectMaxMs ?? d.reconnectMaxMs, 1, 60_000),
     redisOptions: { ...redisOptions, ...(password !== undefined ? { password } : {}) },
     bounds: new TopicBounds(base),
+    nodeLeaseMs: checkInt('store.nodeLeaseMs', nodeLeaseMs ?? d.nodeLeaseMs, 300, 3_600_000),
+    deadNodeWindowMs: checkInt(
+      'store.deadNodeWindowMs',
+      deadNodeWindowMs ?? d.deadNodeWindowMs,
+      0,
+      2_147_483_647,
+    ),
   };
 }
 

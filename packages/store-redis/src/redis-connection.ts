@@ -21,6 +21,8 @@ const SCRIPTS = {
   sessionsOfUser: S.SESSIONS_OF_USER,
   releaseSessions: S.RELEASE_SESSIONS,
   appendSession: S.APPEND_SESSION,
+  detachSession: S.DETACH_SESSION,
+  nodeLease: S.NODE_LEASE,
   sessionAfter: S.SESSION_AFTER,
   trimSession: S.TRIM_SESSION,
   appendPublication: T.APPEND_PUBLICATION,

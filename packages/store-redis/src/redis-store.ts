@@ -18,14 +18,13 @@ import {
   type PublicationEncoder,
   rotatedHash,
   type SessionAppendResult,
+  type SessionEvent,
   type SessionMessage,
   type SessionPatch,
   type SessionRecord,
   type SessionReplay,
   type SharedStore,
   type Store,
-  StoreError,
-  StoreErrorCode,
   type StoreHealth,
   type StoreStats,
   type SweepResult,
@@ -34,6 +33,7 @@ import {
   type TopicSnapshot,
 } from '@tether/server/store';
 import { RedisBroker } from './broker.js';
+import { NodeLease } from './node-lease.js';
 import {
   type RedisStoreOptions,
   type ResolvedRedisOptions,
@@ -41,7 +41,7 @@ import {
 } from './options.js';
 import { appendPublication } from './redis-append.js';
 import { RedisConnection } from './redis-connection.js';
-import { bound, opt, publicationsOf, type Reply, withSid } from './replies.js';
+import { appendArgs, bound, opt, publicationsOf, type Reply, withSid } from './replies.js';
 
 /** A {@link Store} in Redis, shared by every server process that names the same Redis and prefix. */
 export class RedisStore implements Store, SharedStore {
@@ -51,6 +51,7 @@ export class RedisStore implements Store, SharedStore {
   private readonly connection: RedisConnection;
   private readonly broker: RedisBroker;
   private readonly sweeper: Sweep | undefined;
+  private readonly lease: NodeLease;
   private readonly prefix: string;
   private closed = false;
   private sweeps = 0;
@@ -66,6 +67,7 @@ export class RedisStore implements Store, SharedStore {
       this.sweeper = new Sweep('redis-store-sweep', sweepIntervalMs, () => this.sweepNow(), clock);
       this.sweeper.start();
     }
+    this.lease = new NodeLease(this.connection, this.options);
   }
 
   /** The store itself: it is shared by every process naming the same Redis and prefix. */
@@ -89,6 +91,29 @@ export class RedisStore implements Store, SharedStore {
 
   subscribePublications(topic: string, listener: (publication: Publication) => void): () => void {
     return this.broker.subscribe(topic, listener);
+  }
+
+  onSessionEvent(listener: (event: SessionEvent) => void): () => void {
+    return this.broker.onSessionEvent(this.node, listener);
+  }
+
+  detachSession(sid: string, disconnectedAt: number, expiresAt: number): Promise<boolean> {
+    return this.op(() => {
+      checkName('sid', sid);
+      checkCount('disconnectedAt', disconnectedAt);
+      checkCount('expiresAt', expiresAt);
+      return this.redis
+        .detachSession(this.prefix, sid, this.node, disconnectedAt, expiresAt)
+        .then((n) => Number(n) === 1);
+    });
+  }
+
+  /**
+   * Renews this node's lease and releases the sessions of nodes whose lease ran out;
+   * resolves with how many it released. Also runs on its own timer (`nodeLeaseMs` / 3).
+   */
+  renewLease(): Promise<number> {
+    return this.lease.renew();
   }
 
   // ---- sessions ----
@@ -175,28 +200,9 @@ export class RedisStore implements Store, SharedStore {
     messages: readonly SessionMessage[],
   ): Promise<SessionAppendResult> {
     return this.op(() => {
-      if (!Array.isArray(messages) || messages.length === 0) {
-        throw new StoreError(
-          StoreErrorCode.INVALID_ARGUMENT,
-          'messages: expected a non-empty array',
-        );
-      }
-      const args: (string | number)[] = [
-        this.prefix,
-        sid,
-        this.options.sessionMaxMessages,
-        this.options.sessionMaxBytes,
-        messages.length,
-      ];
-      messages.forEach((m, i) => {
-        if (typeof m.payload !== 'string') {
-          throw new StoreError(
-            StoreErrorCode.INVALID_ARGUMENT,
-            `messages[${i}].payload: expected a string`,
-          );
-        }
-        args.push(typeof m.seq === 'number' ? m.seq : String(m.seq), m.payload);
-      });
+      const { prefix, sessionMaxMessages, sessionMaxBytes } = this.options;
+      const head = [prefix, sid, sessionMaxMessages, sessionMaxBytes];
+      const args = appendArgs(head, this.node, messages);
       return this.redis.appendSession(...args).then((r) => {
         const [outSeq, dropped] = r as number[];
         return { outSeq: Number(outSeq), dropped: Number(dropped) };
@@ -362,6 +368,7 @@ export class RedisStore implements Store, SharedStore {
     if (this.closed) return;
     this.closed = true;
     this.sweeper?.stop();
+    this.lease.stop();
     const closing = this.connection.close();
     await this.broker.close();
     await closing;

@@ -3,7 +3,13 @@
  * encoded between the Redis store and its Lua scripts.
  */
 import { randomBytes } from 'node:crypto';
-import type { Publication, SessionRecord } from '@tether/server/store';
+import {
+  type Publication,
+  type SessionMessage,
+  type SessionRecord,
+  StoreError,
+  StoreErrorCode,
+} from '@tether/server/store';
 
 /** A reply of a script. */
 export type Reply = string | number | null | Reply[];
@@ -86,4 +92,26 @@ export function occurrences(text: string, needle: string): number {
   let n = 0;
   for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + needle.length)) n++;
   return n;
+}
+
+/** The arguments of the append script: `head`, the count, the appending node, then each seq and payload. */
+export function appendArgs(
+  head: (string | number)[],
+  node: string,
+  messages: readonly SessionMessage[],
+): (string | number)[] {
+  if (!Array.isArray(messages) || messages.length === 0) {
+    throw new StoreError(StoreErrorCode.INVALID_ARGUMENT, 'messages: expected a non-empty array');
+  }
+  const args = [...head, messages.length, node];
+  messages.forEach((m, i) => {
+    if (typeof m.payload !== 'string') {
+      throw new StoreError(
+        StoreErrorCode.INVALID_ARGUMENT,
+        `messages[${i}].payload: expected a string`,
+      );
+    }
+    args.push(typeof m.seq === 'number' ? m.seq : String(m.seq), m.payload);
+  });
+  return args;
 }

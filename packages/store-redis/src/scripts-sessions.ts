@@ -9,7 +9,10 @@
  *   an absent u/n/d/e field is `null`.
  * - `P l:{sid}`  stream: the session log, entry id `{seq}-0`, field p (payload).
  * - `P sessions` set of every sid; `P live` set of connected sids;
- *   `P exp` zset sid -> expiresAt; `P u:{user}` zset sid -> createdAt.
+ *   `P exp` zset sid -> expiresAt; `P u:{user}` zset sid -> createdAt;
+ *   `P nodes` zset node -> last lease renewal.
+ * - `P n:{node}` channel: events of the sessions a node holds (`m|{sid}|{outSeq}`: another
+ *   node appended; `x|{sid}`: another node took it over).
  *
  * Arguments that may be absent or null are sent as '' (absent: leave as is), '-'
  * (null), or '=' followed by the value.
@@ -128,7 +131,12 @@ if hasUid then
 end
 local node, hasNode = opt(ARGV[5])
 if hasNode then
+  local previous = redis.call('HGET', k, 'n')
   if node then redis.call('HSET', k, 'n', node) else redis.call('HDEL', k, 'n') end
+  -- Taken over (a resume on another node): the node that held it lets its copy go.
+  if previous and previous ~= (node or false) then
+    redis.call('PUBLISH', P .. 'n:' .. previous, 'x|' .. sid)
+  end
 end
 local d, hasD = opt(ARGV[6])
 if hasD then
@@ -194,8 +202,10 @@ return n
 `;
 
 /**
- * ARGV: P, sid, maxMessages, maxBytes, count, then seq and payload of each message.
- * Returns { outSeq, dropped }.
+ * ARGV: P, sid, maxMessages, maxBytes, count, appending node, then seq and payload of
+ * each message. Returns { outSeq, dropped }. When another node holds the session's
+ * connection, tells it on its channel (`n:{node}`, message `m|{sid}|{outSeq}`), so it
+ * sends the new messages to its client at once.
  */
 export const APPEND_SESSION = `${SESSION_LIB}
 local sid = ARGV[2]
@@ -208,16 +218,16 @@ local maxBytes = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
 local o = tonumber(redis.call('HGET', k, 'o'))
 for j = 1, n do
-  local seq = tonumber(ARGV[4 + 2 * j])
+  local seq = tonumber(ARGV[5 + 2 * j])
   if seq ~= o + j then
     return redis.error_reply(string.format(
       'SEQ_CONFLICT session %s: expected seq %d, got %s (outSeq is %d)',
-      sid, o + j, ARGV[4 + 2 * j], o))
+      sid, o + j, ARGV[5 + 2 * j], o))
   end
 end
 local added = 0
 for j = 1, n do
-  local payload = ARGV[5 + 2 * j]
+  local payload = ARGV[6 + 2 * j]
   redis.call('XADD', lkey(sid), id(o + j), 'p', payload)
   added = added + #payload
 end
@@ -249,7 +259,56 @@ if count > maxCount or bytes > maxBytes then
   end
 end
 redis.call('HSET', k, 'o', o, 'b', bytes - dropped)
+local holder = redis.call('HGET', k, 'n')
+if holder and holder ~= ARGV[6] and redis.call('HEXISTS', k, 'd') == 0 then
+  redis.call('PUBLISH', P .. 'n:' .. holder, 'm|' .. sid .. '|' .. o)
+end
 return { o, drop }
+`;
+
+/**
+ * ARGV: P, sid, node, disconnectedAt, expiresAt. Marks the session disconnected only
+ * while `node` still holds it: a node that lost it to a resume elsewhere (its client
+ * moved while it was partitioned or slow) cannot mark it disconnected under the node that
+ * holds it now. Returns 1 when it did.
+ */
+export const DETACH_SESSION = `${SESSION_LIB}
+local sid = ARGV[2]
+local k = skey(sid)
+if redis.call('HGET', k, 'n') ~= ARGV[3] or redis.call('HEXISTS', k, 'd') == 1 then return 0 end
+redis.call('HSET', k, 'd', ARGV[4], 'e', ARGV[5])
+redis.call('SREM', P .. 'live', sid)
+redis.call('ZADD', P .. 'exp', ARGV[5], sid)
+return 1
+`;
+
+/**
+ * ARGV: P, node, now, leaseMs, windowMs. Renews this node's lease (`nodes` zset: node ->
+ * last renewal) and releases the connected sessions of every node whose lease ran out
+ * (killed without a goodbye): disconnected now, resumable for `windowMs`, then swept.
+ * Returns how many sessions it released.
+ */
+export const NODE_LEASE = `${SESSION_LIB}
+local now = tonumber(ARGV[3])
+redis.call('ZADD', P .. 'nodes', now, ARGV[2])
+local dead = redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', now - tonumber(ARGV[4]))
+if #dead == 0 then return 0 end
+local gone = {}
+for _, node in ipairs(dead) do gone[node] = true end
+local n = 0
+for _, sid in ipairs(redis.call('SMEMBERS', P .. 'live')) do
+  local k = skey(sid)
+  local holder = redis.call('HGET', k, 'n')
+  if holder and gone[holder] and redis.call('HEXISTS', k, 'd') == 0 then
+    local e = now + tonumber(ARGV[5])
+    redis.call('HSET', k, 'd', now, 'e', e)
+    redis.call('ZADD', P .. 'exp', e, sid)
+    redis.call('SREM', P .. 'live', sid)
+    n = n + 1
+  end
+end
+redis.call('ZREM', P .. 'nodes', unpack(dead))
+return n
 `;
 
 /**

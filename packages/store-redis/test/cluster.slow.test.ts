@@ -1,6 +1,6 @@
 /**
  * Several Tether servers sharing one real redis-server: live fan-out between them,
- * Redis going away and coming back (with its data, and empty).
+ * Redis going away and coming back (with its data, and empty), for topics and sessions.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,17 +74,22 @@ function record(c: TetherClient, topic: string) {
 }
 
 /** Publishes `data`, retrying while the store is unavailable (bounded). */
-async function publishRetrying(n: Node, topic: string, data: number): Promise<void> {
+function publishRetrying(n: Node, topic: string, data: number): Promise<void> {
+  return retrying(() => n.tether.publish(topic, data), `publication ${data}`);
+}
+
+/** Runs `op`, again while the store is unavailable (bounded); never twice once it succeeded. */
+async function retrying(op: () => Promise<unknown>, what: string): Promise<void> {
   for (let attempt = 0; attempt < 400; attempt++) {
     try {
-      await n.tether.publish(topic, data);
+      await op();
       return;
     } catch (err) {
       if (!(err instanceof StoreError) || err.code !== 'STORE_UNAVAILABLE') throw err;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
-  throw new Error(`publication ${data} was never stored`);
+  throw new Error(`${what} was never stored`);
 }
 
 describe.skipIf(missing)('servers sharing a Redis store', () => {
@@ -137,11 +142,16 @@ describe.skipIf(missing)('servers sharing a Redis store', () => {
     const c = client(a.url);
     const opens: Array<{ resumed: boolean }> = [];
     c.on('open', (e) => opens.push({ resumed: e.resumed }));
+    const received: unknown[] = [];
+    c.on('message', (e) => received.push(e.data));
     const r = record(c, 't');
     await r.sub.ready();
     for (let i = 1; i <= 3; i++) await a.tether.publish('t', i);
     await waitFor(() => r.pubs.length === 3);
     const oldEpoch = r.pubs[0]?.epoch;
+    const oldSid = c.sessionId ?? '';
+    const ws = a.tether.endpoints.get('/ws');
+    await ws?.sendTo(oldSid, 'before');
 
     await redis.stop();
     await waitFor(() => !a.store.health().up, { message: 'store reported down' });
@@ -165,6 +175,12 @@ describe.skipIf(missing)('servers sharing a Redis store', () => {
     await waitFor(() => a.store.health().up, { timeoutMs: 10_000, message: 'store back up' });
     await waitFor(() => opens.length >= 2, { timeoutMs: 10_000, message: 'client reconnected' });
     expect(opens.at(-1)?.resumed).toBe(false);
+    expect(c.sessionId).not.toBe(oldSid);
+    // The old session is gone with the data: a message to it is refused, not swallowed.
+    await expect(ws?.sendTo(oldSid, 'after')).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
+    await ws?.sendTo(c.sessionId ?? '', 'new');
+    await waitFor(() => received.includes('new'), { message: 'the new session takes messages' });
+    expect(received).toEqual(['before', 'new']);
     await waitFor(() => r.gaps.length >= 1, { timeoutMs: 10_000, message: 'topic gap signal' });
     expect(r.gaps[0]).toMatchObject({ recovered: false, reason: 'epoch' });
     await a.tether.publish('t', 100);
@@ -174,21 +190,36 @@ describe.skipIf(missing)('servers sharing a Redis store', () => {
     expect(last?.offset).toBe(1);
   });
 
-  it('a Redis restarted with its data: every subscriber ends with the full sequence', async () => {
+  it('a Redis restarted with its data: every subscriber and every session ends with the full sequence', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tether-redis-aof-'));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const persistent = ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir];
     const redis = await redisAt(persistent);
     const a = await node(redis.url, 'keep:');
     const b = await node(redis.url, 'keep:');
-    const subs = [client(a.url), client(b.url), client(b.url)].map((c) => record(c, 'stream'));
+    const clients = [client(a.url), client(b.url), client(b.url)];
+    const subs = clients.map((c) => record(c, 'stream'));
     await Promise.all(subs.map((s) => s.sub.ready()));
+    // Messages to each session, entering through both nodes (held by one of them).
+    const inbox = clients.map((c) => {
+      const got: unknown[] = [];
+      c.on('message', (e) => got.push(e.data));
+      return got;
+    });
+    const sids = clients.map((c) => c.sessionId ?? '');
 
     const N = 300;
     let restarted = false;
     const publishing = (async () => {
       for (let i = 1; i <= N; i++) {
-        await publishRetrying(i % 2 === 0 ? a : b, 'stream', i);
+        const via = i % 2 === 0 ? a : b;
+        await publishRetrying(via, 'stream', i);
+        for (const sid of sids) {
+          await retrying(
+            () => via.tether.endpoints.get('/ws')?.sendTo(sid, i) as Promise<unknown>,
+            `message ${i}`,
+          );
+        }
         if (i === 100) {
           // Mid-stream: Redis stops (SIGTERM: it writes its data) and comes back.
           await redis.stop();
@@ -204,6 +235,10 @@ describe.skipIf(missing)('servers sharing a Redis store', () => {
       expect(s.pubs.map((p) => p.offset)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
       expect(s.pubs.map((p) => p.data)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
       expect(s.gaps).toEqual([]);
+    }
+    for (const got of inbox) {
+      await waitFor(() => got.length >= N, { timeoutMs: 15_000, message: 'every message' });
+      expect(got).toEqual(Array.from({ length: N }, (_, i) => i + 1));
     }
   });
 });

@@ -158,6 +158,15 @@ export class TetherMetrics {
         this.set(snapshot().state === 'running' ? 0 : 1);
       },
     });
+    const store = this.tether.store;
+    new Gauge({
+      name: 'tether_store_up',
+      help: '1 while the store takes operations (a shared store such as Redis is reachable), else 0.',
+      registers,
+      collect() {
+        this.set(store.shared?.health().up === false ? 0 : 1);
+      },
+    });
     new Gauge({
       name: 'tether_topics',
       help: 'Topics with subscribers or history in this process.',

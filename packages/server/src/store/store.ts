@@ -322,7 +322,28 @@ export interface SharedStore {
    * a new epoch and the sessions are gone. Returns the disposer.
    */
   onReset(listener: () => void): () => void;
+  /**
+   * Marks `sid` disconnected at `disconnectedAt`, resumable until `expiresAt`, only while
+   * THIS process holds it (`SessionRecord.node`): a process whose client resumed on another
+   * one meanwhile must not mark the session disconnected under it. Resolves with whether
+   * it did.
+   */
+  detachSession(sid: string, disconnectedAt: number, expiresAt: number): Promise<boolean>;
+  /**
+   * Events of the sessions this process holds, caused by another process: it appended
+   * messages (`appended`, deliver them), or a resume there took the session over
+   * (`moved`, let it go). Best effort like {@link subscribePublications}: after an outage
+   * a listener reads the store. Returns the disposer.
+   */
+  onSessionEvent(listener: (event: SessionEvent) => void): () => void;
 }
+
+/** What {@link SharedStore.onSessionEvent} reports. */
+export type SessionEvent =
+  /** Another process appended to the session's log; its `outSeq` is now at least this. */
+  | { type: 'appended'; sid: string; outSeq: number }
+  /** A resume on another process took the session over. */
+  | { type: 'moved'; sid: string };
 
 /** Stable codes of {@link StoreError}. */
 export const StoreErrorCode = {

@@ -1,0 +1,169 @@
+/**
+ * Sessions across servers sharing one real redis-server: a server message sent through
+ * any node reaches the session's client on the node that holds it, live, in order,
+ * once; a client moving between nodes (and back) keeps its dedupe mark and its log.
+ */
+import { TetherClient } from '@tether/client';
+import { type Endpoint, silentLogger, TetherServer } from '@tether/server';
+import { startRedis, systemDepMissing, waitFor, withTimeout } from '@tether/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { RedisStore } from '../src/index.js';
+import { startFront, Upstreams } from './switch-front.js';
+
+const HOST = '127.0.0.1';
+const missing = systemDepMissing('redis-server');
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await withTimeout(c(), 10_000, 'cleanup');
+});
+
+interface Node {
+  ws: Endpoint;
+  port: number;
+  store: RedisStore;
+  /** Client messages processed by this node, in order. */
+  processed: number[];
+}
+
+async function node(redisUrl: string, prefix: string): Promise<Node> {
+  const store = new RedisStore({ url: redisUrl, prefix, reconnectMaxMs: 100 });
+  const tether = new TetherServer({ port: 0, host: HOST, logger: silentLogger, store });
+  const ws = tether.endpoint('/ws');
+  const processed: number[] = [];
+  ws.onMessage((data) => {
+    processed.push(data as number);
+  });
+  const address = await tether.listen();
+  cleanups.push(async () => {
+    await tether.close({ drainTimeoutMs: 0 });
+    await store.close();
+  });
+  return { ws, port: address.port, store, processed };
+}
+
+function client(url: string) {
+  const c = new TetherClient(url, {
+    WebSocket: WebSocket as never,
+    minReconnectDelayMs: 20,
+    maxReconnectDelayMs: 100,
+  });
+  cleanups.push(() => c.close());
+  const got: number[] = [];
+  const opens: boolean[] = [];
+  c.on('message', (e) => got.push(e.data as number));
+  c.on('open', (e) => opens.push(e.resumed));
+  return { c, got, opens };
+}
+
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe.skipIf(missing)('sessions shared through Redis', () => {
+  it('a message sent through any node reaches the session on the node holding it, in order, once', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const a = await node(redis.url, 'send:');
+    const b = await node(redis.url, 'send:');
+    const { c, got } = client(`ws://${HOST}:${b.port}/ws`);
+    await waitFor(() => c.state === 'open');
+    const sid = c.sessionId ?? '';
+    const N = 60;
+    // Alternating: each node's next seq follows the other's (assigned in Redis).
+    for (let i = 1; i <= N; i++) {
+      const result = await (i % 2 === 1 ? a : b).ws.sendTo(sid, i);
+      expect(result.seq).toBe(i);
+    }
+    // Then a burst through both at once: each node's own sends keep their order.
+    const burst = range(N + 1, N + 40);
+    await Promise.all(burst.map((i) => (i % 2 === 1 ? a : b).ws.sendTo(sid, i)));
+    await waitFor(() => got.length >= N + 40, { timeoutMs: 10_000, message: 'every message' });
+    expect(got.slice(0, N)).toEqual(range(1, N));
+    expect([...got].sort((x, y) => x - y)).toEqual(range(1, N + 40));
+    const odd = got.filter((x) => x > N && x % 2 === 1);
+    const even = got.filter((x) => x > N && x % 2 === 0);
+    expect(odd).toEqual([...odd].sort((x, y) => x - y));
+    expect(even).toEqual([...even].sort((x, y) => x - y));
+  });
+
+  it('a client moving between nodes and back keeps its dedupe mark and its log', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const nodes = [await node(redis.url, 'move:'), await node(redis.url, 'move:')];
+    const ups = new Upstreams(nodes.map((n) => n.port));
+    const front = await startFront(ups, [0, 1]);
+    cleanups.push(() => front.close());
+    const { c, got, opens } = client(front.url);
+    await waitFor(() => c.state === 'open');
+    const sid = c.sessionId ?? '';
+    const [n0, n1] = nodes as [Node, Node];
+    let next = 1;
+    const phase = async (via: Node, other: Node) => {
+      // Client -> server through the node it is on, server -> client through both.
+      for (let i = 0; i < 5; i++) {
+        await withTimeout(c.send(next), 5_000, `send ${next} acknowledged`);
+        await other.ws.sendTo(sid, next);
+        await via.ws.sendTo(sid, -next);
+        next++;
+      }
+    };
+    await phase(n0, n1);
+    const move = async (to: number) => {
+      ups.markDown(1 - to);
+      ups.markUp(to);
+      const before = opens.length;
+      front.cut();
+      await waitFor(() => opens.length > before && c.state === 'open', {
+        timeoutMs: 10_000,
+        message: `resumed on node ${to}`,
+      });
+      expect(opens.at(-1)).toBe(true);
+      expect(c.sessionId).toBe(sid);
+    };
+    await move(1);
+    await phase(n1, n0);
+    await move(0);
+    await phase(n0, n1);
+    expect(front.picks).toEqual([0, 1, 0]);
+    // Processed once each, in order, on whichever node the client was on.
+    expect([...n0.processed, ...n1.processed].sort((x, y) => x - y)).toEqual(range(1, 15));
+    expect(n0.processed).toEqual([...range(1, 5), ...range(11, 15)]);
+    expect(n1.processed).toEqual(range(6, 10));
+    await waitFor(() => got.length >= 30, { timeoutMs: 10_000, message: 'every server message' });
+    expect(got).toEqual(range(1, 15).flatMap((i) => [i, -i]));
+  });
+
+  it('releases the sessions of a node whose lease ran out, and only those', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const lease = (node: string) =>
+      new RedisStore({
+        url: redis.url,
+        prefix: 'lease:',
+        node,
+        nodeLeaseMs: 300,
+        deadNodeWindowMs: 5_000,
+        sweepIntervalMs: 0,
+      });
+    const dead = lease('dead');
+    const alive = lease('alive');
+    cleanups.push(() => alive.close());
+    const now = Date.now();
+    await dead.createSession({ sid: 's-dead', token: 't', node: 'dead', createdAt: now });
+    await alive.createSession({ sid: 's-alive', token: 't', node: 'alive', createdAt: now });
+    // The dead node stops renewing (as SIGKILL would stop it), without releasing anything.
+    await dead.renewLease();
+    await dead.close();
+    await waitFor(async () => (await alive.getSession('s-dead'))?.disconnectedAt !== null, {
+      timeoutMs: 5_000,
+      message: 'the dead node sessions released',
+    });
+    const released = await alive.getSession('s-dead');
+    expect(released?.expiresAt).toBeGreaterThan(Date.now());
+    expect(released?.expiresAt).toBeLessThanOrEqual(Date.now() + 5_000);
+    // The live node renews its own lease: its session stays connected.
+    const kept = await alive.getSession('s-alive');
+    expect(kept?.disconnectedAt).toBeNull();
+    expect(kept?.expiresAt).toBeNull();
+  });
+});
