@@ -55,6 +55,8 @@ export class Connection
   private clientInfo: ConnectionInfo['client'];
   private readonly liveness: ConnectionLiveness;
   private errorFrames = 0;
+  /** Whether the heartbeat sends app `ping` frames too (`hello.appPings`, default true). */
+  private appPings = true;
   private subscribed: Set<string> | undefined;
   private drain: { reason: string; retryAfterMs: number } | undefined;
   private readonly writer: ConnectionWriter;
@@ -221,7 +223,7 @@ export class Connection
     this.current = to;
     const now = this.host.clock.monotonic();
     if (to === 'closing') this.liveness.closing(now);
-    if (to === 'open') this.liveness.scheduleNext(now, this.host.options.heartbeatIntervalMs);
+    if (to === 'open') this.liveness.opened(now, this.host.options.heartbeatIntervalMs);
     this.host.logger.debug({ cid: this.id, from, to }, 'connection state');
   }
 
@@ -332,11 +334,27 @@ export class Connection
     this.ws.terminate();
   }
 
-  /** Sends a WebSocket ping and an app `ping` (for clients that cannot see protocol pings). */
+  /**
+   * The client's `hello.appPings`: false from a client that watches liveness itself (it
+   * pings after `hb.interval` without inbound traffic), so WebSocket pings alone probe it.
+   */
+  probeWith(appPings: boolean | undefined): void {
+    this.appPings = appPings ?? true;
+  }
+
+  /**
+   * One heartbeat probe: a WebSocket ping (answered by every WebSocket stack, browsers
+   * included, without application code; its pong gives the RTT), plus an app `ping` for
+   * a client that did not state `hello.appPings: false` (one that may rely on seeing
+   * server traffic to judge the link).
+   */
   ping(now: number): void {
     this.liveness.pinged(now, this.host.options.heartbeatIntervalMs);
     this.ws.ping();
-    this.enqueue({ t: 'ping', ts: this.host.clock.now() });
+    if (!this.appPings) return;
+    // Built by hand: `encodeFrame({ t: 'ping', ts })` gives the same ASCII bytes.
+    const frame = `{"t":"ping","ts":${this.host.clock.now()}}`;
+    this.writer.offer(frame, frame.length);
   }
 
   /** Records an RTT measured from an app `pong` echoing our `ts`. */
