@@ -158,12 +158,13 @@ export async function runComparison(
     rounds: {},
     failures: [],
   }));
-  const pool = await startPool(options.workers);
-  try {
-    for (let round = 1; round <= options.repeat; round += 1) {
-      for (const scenario of scenarios(options)) {
-        for (const [i, target] of targets.entries()) {
-          const into = numbers[i] as TargetNumbers;
+  for (let round = 1; round <= options.repeat; round += 1) {
+    for (const scenario of scenarios(options)) {
+      for (const [i, target] of targets.entries()) {
+        const into = numbers[i] as TargetNumbers;
+        // A fresh pool per run: its drop and delivery counts are this run's alone.
+        const pool = await startPool(options.workers);
+        try {
           const result = await runOne(target, scenario, {
             args,
             pool,
@@ -179,12 +180,12 @@ export async function runComparison(
           into.failures.push(
             ...result.failures.map((f) => `${scenario.key} (round ${round}): ${f}`),
           );
+        } finally {
+          await pool.closeAll();
+          if (pool instanceof WorkerPool) await pool.stop();
         }
       }
     }
-  } finally {
-    await pool.closeAll();
-    if (pool instanceof WorkerPool) await pool.stop();
   }
   for (const n of numbers) {
     for (const [key, values] of Object.entries(n.rounds)) n.values[key] = median(values);
