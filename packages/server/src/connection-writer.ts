@@ -131,6 +131,20 @@ export class ConnectionWriter {
     return true;
   }
 
+  /**
+   * Queues a reply like {@link offer}, and writes it at once when it is all there is to
+   * write: a request/reply round trip then does not wait for the end of the turn. Behind
+   * frames already queued it keeps its place in their batch.
+   */
+  reply(encoded: string): boolean {
+    if (!this.offer(encoded)) return false;
+    if (this.queue.length === 1 && this.owner.state === 'open') {
+      this.host.flusher.forget(this);
+      this.flush();
+    }
+    return true;
+  }
+
   /** Queues a frame past the slow-consumer check: a closing connection still says why. */
   push(encoded: string, bytes = Buffer.byteLength(encoded)): void {
     this.queue.push(encoded);

@@ -55,7 +55,6 @@ export class Connection
   private clientInfo: ConnectionInfo['client'];
   private readonly liveness: ConnectionLiveness;
   private errorFrames = 0;
-  /** Whether the heartbeat sends app `ping` frames too (`hello.appPings`, default true). */
   private appPings = true;
   private subscribed: Set<string> | undefined;
   private drain: { reason: string; retryAfterMs: number } | undefined;
@@ -171,10 +170,7 @@ export class Connection
     return this.writer.roomFor(bytes);
   }
 
-  /**
-   * Resolves after the next write completed or the connection closed, with whether it is
-   * still open. A replay calls it while {@link roomFor} says no, and checks again.
-   */
+  /** Resolves after the next write or the close, with whether it is still open (see the writer). */
   whenWritable(): Promise<boolean> {
     return this.writer.whenWritable();
   }
@@ -267,10 +263,12 @@ export class Connection
     this.writer.offer(encodeFrame(frame));
   }
 
-  /**
-   * Queues an already encoded frame (a publication encoded once for everyone); false when
-   * not queued: closing, or past `slowConsumerBytes` (then it closes as a slow consumer).
-   */
+  /** Queues a `res`, written at once when nothing else waits. */
+  reply(frame: ServerFrame): void {
+    this.writer.reply(encodeFrame(frame));
+  }
+
+  /** Queues an encoded frame (a publication encoded once); false when not queued (see the writer). */
   sendEncoded(encoded: string, bytes?: number): boolean {
     return this.writer.offer(encoded, bytes);
   }
@@ -292,10 +290,7 @@ export class Connection
     this.enqueue(frame);
   }
 
-  /**
-   * Schedules a cumulative ack; several in one tick leave as one `ack` frame. `again`
-   * re-sends an ack already sent (the client resent a message: its ack was lost).
-   */
+  /** Schedules a cumulative ack (see ConnectionWriter.ack). */
   ack(seq: number, again = false): void {
     this.writer.ack(seq, again);
   }
@@ -329,35 +324,23 @@ export class Connection
     this.host.slowConsumer(this, bytes);
   }
 
-  /** Destroys the socket without a close handshake. */
   terminate(): void {
     this.ws.terminate();
   }
 
-  /**
-   * The client's `hello.appPings`: false from a client that watches liveness itself (it
-   * pings after `hb.interval` without inbound traffic), so WebSocket pings alone probe it.
-   */
+  /** `hello.appPings` (false: the client watches liveness itself; WebSocket pings suffice). */
   probeWith(appPings: boolean | undefined): void {
     this.appPings = appPings ?? true;
   }
 
-  /**
-   * One heartbeat probe: a WebSocket ping (answered by every WebSocket stack, browsers
-   * included, without application code; its pong gives the RTT), plus an app `ping` for
-   * a client that did not state `hello.appPings: false` (one that may rely on seeing
-   * server traffic to judge the link).
-   */
+  /** One probe: a WebSocket ping (its pong gives the RTT), and an app `ping` unless appPings is false. */
   ping(now: number): void {
     this.liveness.pinged(now, this.host.options.heartbeatIntervalMs);
     this.ws.ping();
-    if (!this.appPings) return;
-    // Built by hand: `encodeFrame({ t: 'ping', ts })` gives the same ASCII bytes.
-    const frame = `{"t":"ping","ts":${this.host.clock.now()}}`;
-    this.writer.offer(frame, frame.length);
+    // Built by hand: the same ASCII bytes as `encodeFrame({ t: 'ping', ts })`.
+    if (this.appPings) this.writer.offer(`{"t":"ping","ts":${this.host.clock.now()}}`);
   }
 
-  /** Records an RTT measured from an app `pong` echoing our `ts`. */
   recordRtt(rttMs: number): void {
     if (this.liveness.measured(rttMs)) this.host.rttMeasured(this, rttMs);
   }

@@ -61,6 +61,19 @@ describe('ConnectionWriter', () => {
     expect(writer.pendingBytes).toBe(0);
   });
 
+  it('writes a reply at once when nothing else is queued, and in order behind what is', () => {
+    const { writer, sent } = setup();
+    // Nothing queued: the reply does not wait for the end of the turn.
+    expect(writer.reply('{"t":"res","id":1,"ok":true}')).toBe(true);
+    expect(sent).toEqual(['{"t":"res","id":1,"ok":true}']);
+    // Something queued this turn: the reply joins the batch behind it.
+    writer.offer('{"t":"msg","data":1}');
+    expect(writer.reply('{"t":"res","id":2,"ok":true}')).toBe(true);
+    expect(sent).toHaveLength(1);
+    writer.flush();
+    expect(sent[1]).toBe('[{"t":"msg","data":1},{"t":"res","id":2,"ok":true}]');
+  });
+
   it('refuses a frame that would pass slowConsumerBytes and tells the owner', () => {
     const { writer, ws, sent, slow } = setup({ slowConsumerBytes: 1024 });
     ws.bufferedAmount = 1000;
