@@ -107,7 +107,7 @@ describe.skipIf(systemDepMissing('chromium'))('examples/voice-agent', () => {
 
     const callId = await page
       .waitForFunction(() => window.callDone, undefined, { timeout: 30_000 })
-      .then((handle) => handle.jsonValue());
+      .then(async (handle) => String(await handle.jsonValue()));
     await page.waitForFunction((n) => window.voice.seen.agentIce.length >= n, CANDIDATES, {
       timeout: 30_000,
     });
