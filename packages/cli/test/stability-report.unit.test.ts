@@ -83,6 +83,11 @@ describe('stability report', () => {
     expect(notTested).toContain('- **chaos** (SKIPPED on this machine: no proxy here).');
     for (const item of NOT_TESTED) expect(notTested).toContain(`- ${item}`);
     expect(notTested).toContain('NAT');
+    expect(notTested).toContain(
+      '- Checks of the suite that this run left out (`--only`): endpoints, concurrency, long-lived, restart.',
+    );
+    // No long-lived check ran: the report does not claim a hold.
+    expect(md).not.toContain('held its connections');
   });
 
   it('a detection past its bound shows as NO in the timings and fails the check', async () => {

@@ -2,7 +2,7 @@ import { formatDuration } from '@tether/common';
 import { markdownTable } from '../bench/table.js';
 import type { CheckResult, Distribution } from './check.js';
 import { checkMethod, NOT_TESTED } from './check-methods.js';
-import type { StabilityReport } from './suite.js';
+import { STABILITY_CHECKS, type StabilityReport } from './suite.js';
 
 /**
  * The sections of stability-report.md: written for a skeptical reader, so each check
@@ -126,11 +126,17 @@ export function checkSection(report: StabilityReport, c: CheckResult): string[] 
 /** What the suite does not cover: a pass says nothing about these. */
 export function notTestedSection(report: StabilityReport): string[] {
   const skipped = report.checks.filter((c) => c.skipped !== undefined);
+  const notRun = STABILITY_CHECKS.map((c) => c.name).filter(
+    (name) => !report.checks.some((c) => c.name === name),
+  );
   return [
     '## Not tested',
     '',
     'A PASS of this suite says nothing about the following:',
     '',
+    ...(notRun.length === 0
+      ? []
+      : [`- Checks of the suite that this run left out (\`--only\`): ${notRun.join(', ')}.`]),
     ...skipped.map((c) => `- **${c.name}** (SKIPPED on this machine: ${c.skipped}).`),
     ...NOT_TESTED.map((n) => `- ${n}`),
     '',

@@ -68,7 +68,13 @@ export function renderStabilityMarkdown(report: StabilityReport): string {
           `**${skipped} check${skipped === 1 ? '' : 's'} SKIPPED**: this machine could not run ${skipped === 1 ? 'it' : 'them'}, so ${skipped === 1 ? 'it was' : 'they were'} not tested (see below).`,
         ]),
     '',
-    `The long-lived check held its connections for ${formatDuration(o.longLivedMs)} while the other checks ran. Each check below gives its method, parameters, raw counts, timings and verdict; the Environment section says where it ran, and Not tested what no check covers.`,
+    ...(report.checks.some((c) => c.name === 'long-lived')
+      ? [
+          `The long-lived check held its connections for ${formatDuration(o.longLivedMs)} while the other checks ran.`,
+          '',
+        ]
+      : []),
+    `Each check below gives its method, parameters, raw counts, timings and verdict; the Environment section says where it ran, and Not tested what no check covers.`,
     '',
     ...markdownTable(CHECK_COLUMNS, checkRows(report)),
     '',
