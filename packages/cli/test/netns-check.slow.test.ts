@@ -5,7 +5,7 @@
  * machine cannot create namespaces it is skipped loudly, and fails under CI=true. The
  * child processes run the built CLI (packages/cli/dist), as the bench worker tests do.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { withTimeout } from '@tether/testkit';
@@ -14,6 +14,7 @@ import { netnsUnavailable } from '../src/stability/netns.js';
 import { type NetnsOptions, netnsCheck } from '../src/stability/netns-check.js';
 
 const ENTRY = fileURLToPath(new URL('../dist/stability/netns-child.js', import.meta.url));
+const NETNS_MODULE = fileURLToPath(new URL('../dist/stability/netns.js', import.meta.url));
 const CI = ['1', 'true'].includes((process.env.CI ?? '').toLowerCase());
 const unavailable = netnsUnavailable();
 if (unavailable !== undefined) {
@@ -36,12 +37,12 @@ const SMALL: NetnsOptions = {
 const numbers = (r: { numbers: Array<[string, string | number]> }) => Object.fromEntries(r.numbers);
 
 /** Namespaces this process made and left behind (there must be none). */
-function leftovers(): string[] {
+function leftovers(pid = process.pid): string[] {
   const list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   return list
     .split('\n')
     .map((line) => line.split(' ')[0] ?? '')
-    .filter((name) => name.includes(`-${process.pid}-`));
+    .filter((name) => name.includes(`-${pid}-`));
 }
 
 describe.skipIf(unavailable !== undefined && !CI)('netns check', () => {
@@ -102,4 +103,32 @@ describe.skipIf(unavailable !== undefined && !CI)('netns check', () => {
     expect(numbers(result).lost).toBe(0);
     expect(leftovers()).toEqual([]);
   }, 180_000);
+
+  it('Ctrl-C removes the namespaces (and with them the veth and every rule)', async () => {
+    // A process that made a pair with a black hole in it, then waits to be interrupted.
+    const script = `import(${JSON.stringify(NETNS_MODULE)}).then((m) => {
+      const pair = m.NetnsPair.create();
+      pair.blackHole();
+      console.log(pair.serverNs);
+      setInterval(() => {}, 1000);
+    });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const pid = child.pid as number;
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
+    const name = await withTimeout(
+      new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d).trim()))),
+      20_000,
+      'the pair was made',
+    );
+    expect(name).toBe(`tether-s-${pid}-1`);
+    expect(leftovers(pid).sort()).toEqual([`tether-c-${pid}-1`, `tether-s-${pid}-1`]);
+    child.kill('SIGINT');
+    // Ctrl-C still ends the process the way Ctrl-C does, after the cleanup.
+    expect(await withTimeout(exited, 20_000, 'the process exited')).toBe('SIGINT');
+    expect(leftovers(pid)).toEqual([]);
+  }, 60_000);
 });
