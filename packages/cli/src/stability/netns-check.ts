@@ -92,7 +92,18 @@ async function stopChild(c: Child): Promise<void> {
   if (c.child.exitCode !== null || c.child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => c.child.once('exit', () => resolve()));
   await c.peer.call('close', {}, 10_000).catch(() => c.child.kill('SIGKILL'));
-  await Promise.race([exited, sleep(5_000).then(() => c.child.kill('SIGKILL'))]);
+  // A child that answered but does not exit is killed; the timer never outlives the wait.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    exited,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        c.child.kill('SIGKILL');
+        resolve();
+      }, 5_000);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /** One timed fault: when it started and ended (wall clock, ms). */
