@@ -1,6 +1,11 @@
 import { formatDuration } from '@tether/common';
 import { CHAOS_DEFAULTS } from '../chaos/args.js';
-import { NETNS_DEFAULTS, NETNS_DETECTION_SLACK_MS } from './netns-check.js';
+import {
+  NETNS_DEFAULTS,
+  NETNS_DETECTION_SLACK_MS,
+  NETNS_PUBLISH_EVERY_MS,
+  NETNS_SEND_EVERY_MS,
+} from './netns-check.js';
 import type { StabilityOptions } from './suite.js';
 
 /**
@@ -69,7 +74,7 @@ const METHODS: Record<string, (o: StabilityOptions) => CheckMethod> = {
   }),
   netns: (o) => ({
     method:
-      "Two network namespaces made for the run, joined by a veth (10.213.7.1/30 and .2): the server runs in one (`ip netns exec`), a child process with the real clients in the other. The kernel makes the faults, in the server namespace: iptables `-m statistic --mode random` drops on INPUT and OUTPUT (loss in each direction), DROP of every packet both ways (black hole: no RST, no ICMP) and the server veth set down, then up (link flap; the peer loses carrier). Publications (10/s) and client sends (2/s each) are numbered and audited end to end. Detection time is measured per connection from the moment the fault was applied to that side's first close, on both sides.",
+      "Two network namespaces made for the run, joined by a veth (10.213.7.1/30 and .2): the server runs in one (`ip netns exec`), a child process with the real clients in the other. The kernel makes the faults, in the server namespace: iptables `-m statistic --mode random` drops on INPUT and OUTPUT (loss in each direction), DROP of every packet both ways (black hole: no RST, no ICMP) and the server veth set down, then up (link flap; the peer loses carrier). Publications and client sends are numbered and audited end to end. Detection time is measured per connection from the moment the fault was applied to that side's first close, on both sides.",
     parameters: [
       ['clients', o.netnsClients],
       ['heartbeat interval + timeout', hb(o)],
@@ -81,6 +86,8 @@ const METHODS: Record<string, (o: StabilityOptions) => CheckMethod> = {
         'loss',
         `${Math.round(NETNS_DEFAULTS.lossProbability * 100)} % each direction for ${formatDuration(o.netnsLossMs)}`,
       ],
+      ['publications', `one every ${NETNS_PUBLISH_EVERY_MS} ms`],
+      ['client sends', `one per client every ${NETNS_SEND_EVERY_MS} ms`],
       ['black hole', formatDuration(o.netnsBlackHoleMs)],
       ['link down', formatDuration(o.netnsFlapMs)],
       ['catch-up deadline after each fault', formatDuration(NETNS_DEFAULTS.settleMs)],

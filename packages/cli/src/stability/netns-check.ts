@@ -62,8 +62,8 @@ export const NETNS_CHILD_ENTRY = fileURLToPath(new URL('./netns-child.js', impor
 /** Detection must come within interval + timeout + this. */
 export const NETNS_DETECTION_SLACK_MS = 1_000;
 /** Publications per second from the server, and client sends per second per client. */
-const PUBLISH_EVERY_MS = 100;
-const SEND_EVERY_MS = 500;
+export const NETNS_PUBLISH_EVERY_MS = 100;
+export const NETNS_SEND_EVERY_MS = 500;
 const POLL_MS = 100;
 
 interface Child {
@@ -191,8 +191,8 @@ async function runPhases(
   if (!opened)
     throw new Error(`${options.clients - (await status()).open} clients did not connect`);
   await clients.peer.call('subscribe', {}, 30_000);
-  await server.peer.call('start', { everyMs: PUBLISH_EVERY_MS });
-  await clients.peer.call('start', { everyMs: SEND_EVERY_MS });
+  await server.peer.call('start', { everyMs: NETNS_PUBLISH_EVERY_MS });
+  await clients.peer.call('start', { everyMs: NETNS_SEND_EVERY_MS });
 
   /** Waits until every client is open and has every publication so far. */
   const settle = async (after: string): Promise<void> => {
@@ -325,7 +325,7 @@ async function runPhases(
     }
   }
   check.note(
-    `heartbeat ${formatDuration(options.heartbeatIntervalMs)} + ${formatDuration(options.heartbeatTimeoutMs)}; detection bound ${bound} ms; a publication every ${PUBLISH_EVERY_MS} ms, a send per client every ${SEND_EVERY_MS} ms; client backoff capped at 1 s, connect timeout 3 s, breaker off`,
+    `heartbeat ${formatDuration(options.heartbeatIntervalMs)} + ${formatDuration(options.heartbeatTimeoutMs)}; detection bound ${bound} ms; a publication every ${NETNS_PUBLISH_EVERY_MS} ms, a send per client every ${NETNS_SEND_EVERY_MS} ms; client backoff capped at 1 s, connect timeout 3 s, breaker off`,
   );
 }
 
