@@ -63,7 +63,8 @@ export interface ResolvedConfig {
 }
 
 /** Environment variables that are not settings but are ours. */
-const OTHER_ENV = new Set(['TETHER_CONFIG']);
+// TETHER_WORKER_SLOT: set by the primary of `--workers N` in each worker it forks.
+const OTHER_ENV = new Set(['TETHER_CONFIG', 'TETHER_WORKER_SLOT']);
 
 /**
  * Resolves the hub's configuration: flags over environment (`TETHER_*`) over the config
