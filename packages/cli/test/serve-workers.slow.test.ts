@@ -9,6 +9,7 @@ import { TetherClient, type TetherOpenEvent } from '@tether/client';
 import { type RedisInstance, startRedis, systemDepMissing, waitFor } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import type { BenchReport } from '../src/bench/run.js';
 import { main } from '../src/index.js';
 import { capture } from './cli-helpers.js';
 import { type HubProcess, startHubProcess } from './hub-process.js';
@@ -163,6 +164,64 @@ describe('tether serve --workers', () => {
       expect(hub.output).toContain('tether: SIGTERM received, draining 2 workers');
       expect(hub.output).toMatch(/worker 1 \(pid \d+\) stopped \(code 0\)/);
       expect(hub.output).toMatch(/worker 2 \(pid \d+\) stopped \(code 0\)/);
+    },
+  );
+
+  it.skipIf(missing)(
+    'holds idle connections with heartbeats on 3 workers: tether bench idle --url reports RSS and CPU of all of them',
+    { timeout: 120_000 },
+    async () => {
+      // CI size; the 50,000-connection run of docs/operations.md uses the same commands.
+      const connections = 2_000;
+      const redis: RedisInstance = await startRedis();
+      cleanups.push(() => redis.stop());
+      const hub = await startHubProcess(
+        ['--workers', '3', '--store', `${redis.url}/0`, '--port', '0', '--insecure'],
+        {
+          TETHER_DASHBOARD: 'false',
+          TETHER_DEMO: 'false',
+          TETHER_LOG_LEVEL: 'warn',
+          TETHER_HEARTBEAT_INTERVAL: '1s',
+          TETHER_MAX_CONNECTIONS_PER_IP: '100000',
+        },
+        { timeoutMs: 40_000 },
+      );
+      cleanups.push(() => hub.stop());
+      const io = capture();
+      const wsUrl = `${hub.url.replace('http', 'ws')}/ws`;
+      const code = await main(
+        [
+          'bench',
+          'idle',
+          '--url',
+          wsUrl,
+          '--connections',
+          String(connections),
+          '--addresses',
+          '4',
+          '--hold',
+          '3s',
+          '--json',
+        ],
+        { io },
+      );
+      const report = JSON.parse(io.out.join('\n')) as BenchReport;
+      expect(report.scenarios.flatMap((s) => s.failures)).toEqual([]);
+      expect(code).toBe(0);
+      expect(report.target.kind).toBe('external');
+      const idle = report.scenarios.find((s) => s.scenario === 'idle');
+      const value = (key: string) => idle?.metrics.find((m) => m.key === key)?.value;
+      expect(value('connections')).toBe(connections);
+      expect(value('dropped')).toBe(0);
+      // From the aggregated /metrics: every hub process's CPU and memory.
+      expect(value('rssTotalPerConnectionKiB')).toBeGreaterThan(0);
+      expect(value('rssPerConnectionKiB')).not.toBeNull();
+      expect(value('serverCpuIdlePercent')).not.toBeNull();
+      const { body } = await getJson<ClusterStatsBody>(`${hub.url}/stats`);
+      // Every worker took a share (round robin), and every connection was closed after.
+      expect(body.perWorker.map((w) => w.state)).toEqual(['running', 'running', 'running']);
+      const accepted = (body as unknown as { totals: { accepted: number } }).totals.accepted;
+      expect(accepted).toBe(connections);
     },
   );
 });
