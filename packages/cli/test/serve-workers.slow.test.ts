@@ -5,6 +5,7 @@
  * replaced and its clients resume their sessions, SIGTERM drains every worker and the
  * primary exits 0. Without Redis, more than one worker is refused with the reason.
  */
+import { type AddressInfo, createServer } from 'node:net';
 import { TetherClient, type TetherOpenEvent } from '@tether/client';
 import { type RedisInstance, startRedis, systemDepMissing, waitFor } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -57,6 +58,60 @@ describe('tether serve --workers', () => {
       '--workers: 2 workers need a redis:// store (--store is memory): sessions and topics must be shared by the worker processes',
     );
   });
+
+  it.skipIf(missing)(
+    'fails the start (exit 1) instead of forking forever when the workers cannot listen',
+    { timeout: 60_000 },
+    async () => {
+      const redis: RedisInstance = await startRedis();
+      cleanups.push(() => redis.stop());
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise((resolve) => taken.close(resolve)));
+      const port = (taken.address() as AddressInfo).port;
+      await expect(
+        startHubProcess(
+          ['--workers', '2', '--store', `${redis.url}/0`, '--port', String(port), '--insecure'],
+          { TETHER_DASHBOARD: 'false', TETHER_DEMO: 'false', TETHER_LOG_LEVEL: 'warn' },
+          { timeoutMs: 40_000 },
+        ),
+      ).rejects.toThrow(
+        /hub exited before listening \(1\)[\s\S]*tether serve: cannot start: worker \d \(pid \d+\) exited \(code 1\) before listening/,
+      );
+    },
+  );
+
+  it.skipIf(missing)(
+    'workers whose primary was SIGKILLed exit instead of holding the port',
+    { timeout: 60_000 },
+    async () => {
+      const redis: RedisInstance = await startRedis();
+      cleanups.push(() => redis.stop());
+      const hub = await startHubProcess(
+        ['--workers', '2', '--store', `${redis.url}/0`, '--port', '0', '--insecure'],
+        { TETHER_DASHBOARD: 'false', TETHER_DEMO: 'false', TETHER_LOG_LEVEL: 'warn' },
+        { timeoutMs: 40_000 },
+      );
+      cleanups.push(() => hub.stop());
+      const { body } = await getJson<{ perWorker: PerWorker[] }>(`${hub.url}/healthz`);
+      const pids = body.perWorker.map((w) => w.pid);
+      expect(pids).toHaveLength(2);
+      const alive = (pid: number): boolean => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      expect(pids.every(alive)).toBe(true);
+      process.kill(hub.pid, 'SIGKILL');
+      await waitFor(() => !pids.some(alive), {
+        timeoutMs: 20_000,
+        message: 'the orphaned workers exited',
+      });
+    },
+  );
 
   it.skipIf(missing)(
     'serves from every worker, aggregates ops, replaces a killed worker whose clients resume, drains on SIGTERM',

@@ -86,8 +86,7 @@ export async function localAnswer(
 
 /**
  * Wires a hub into its primary: answers the primary's `collect` with {@link localAnswer},
- * drains on `drain` and when the primary is gone (its IPC channel closed: a worker must
- * not outlive it holding the port), tells it when it listens, and returns the route that
+ * drains on `drain`, tells it when it listens, and returns the route that
  * answers the operations endpoints for all workers (`fallback`, this worker's own
  * handler, answers when the primary does not).
  */
@@ -127,9 +126,9 @@ export function connectWorker(
       );
     }
   };
-  const onDisconnect = (): void => hooks.drain();
+  // No 'disconnect' handler: a worker whose primary is gone is ended by Node's cluster
+  // itself at once (process.exit), so no orphan holds the port.
   channel.on('message', onMessage);
-  process.on('disconnect', onDisconnect);
 
   const route: OpsRequestHandler = (request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -170,7 +169,6 @@ export function connectWorker(
     listening: (url) => void send({ tether: 'listening', url }),
     dispose: () => {
       channel.off('message', onMessage);
-      process.off('disconnect', onDisconnect);
     },
   };
 }
