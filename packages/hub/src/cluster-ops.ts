@@ -143,18 +143,29 @@ export class ClusterOps {
         ];
         return { status: 200, body: await AggregatorRegistry.aggregate(all).metrics() };
       }
-      case 'stats':
-        return {
-          status: 200,
-          body: mergeStats(
-            answers.map((a) => a.body as WorkerStats).filter((a) => a.report !== undefined),
-            slots,
-            Math.min(
-              query.connections ?? OPS_DEFAULTS.connectionsListed,
-              OPS_DEFAULTS.maxConnectionsListed,
-            ),
-          ),
-        };
+      case 'stats': {
+        const reports = answers
+          .map((a) => a.body as WorkerStats)
+          .filter((a) => a.report !== undefined);
+        const listed = Math.min(
+          query.connections ?? OPS_DEFAULTS.connectionsListed,
+          OPS_DEFAULTS.maxConnectionsListed,
+        );
+        const merged = mergeStats(reports, slots, listed);
+        // Without a single report there is nothing in the shape the dashboard reads.
+        return reports.length > 0
+          ? { status: 200, body: merged }
+          : {
+              status: 503,
+              body: {
+                error: {
+                  code: 'UNAVAILABLE',
+                  message: `no worker answered within ${COLLECT_TIMEOUT_MS} ms`,
+                },
+                ...merged,
+              },
+            };
+      }
       case 'ready':
         return this.readiness(answers, slots);
       case 'health':
