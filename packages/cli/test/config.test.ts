@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ConfigError,
@@ -255,6 +255,33 @@ describe('hub configuration: sources and precedence', () => {
     const cwd = withFile({ redis: { password: '' } });
     expect(configError(() => resolve([], { TETHER_JWT_SECRET: SECRET }, cwd))).toMatch(
       /^tether\.config\.json: redis\.password: expected a password, got ""$/,
+    );
+  });
+
+  it('runs one worker per core with a Redis store, one otherwise; more than one needs Redis', () => {
+    const env = { TETHER_JWT_SECRET: SECRET };
+    expect(resolve([], env).config.workers).toBe(1);
+    expect(resolve(['--store', 'memory'], env).config.workers).toBe(1);
+    expect(resolve(['--store', 'redis://127.0.0.1:6379'], env).config.workers).toBe(
+      availableParallelism(),
+    );
+    expect(
+      resolve(['--store', 'redis://127.0.0.1:6379'], { ...env, TETHER_WORKERS: '3' }).config
+        .workers,
+    ).toBe(3);
+    expect(resolve(['--workers', '1', '--store', 'memory'], env).config.workers).toBe(1);
+    expect(configError(() => resolve(['--workers', '2', '--store', 'memory'], env))).toBe(
+      '--workers: 2 workers need a redis:// store (--store is memory): sessions and topics must be shared by the worker processes; use --store redis://HOST:PORT, or 1 worker',
+    );
+    expect(configError(() => resolve([], { ...env, TETHER_WORKERS: '4' }))).toMatch(
+      /^TETHER_WORKERS: 4 workers need a redis:\/\/ store \(the default store is sqlite:\.\/data\/tether\.db\)/,
+    );
+    expect(configError(() => resolve(['--workers', '0'], env))).toMatch(
+      /^--workers: expected an integer in \[1, 256\], got 0/,
+    );
+    const cwd = withFile({ workers: 2, store: 'sqlite:./x.db' });
+    expect(configError(() => resolve([], env, cwd))).toMatch(
+      /^tether\.config\.json: workers: 2 workers need a redis:\/\/ store \(tether\.config\.json: store is sqlite:\.\/x\.db\)/,
     );
   });
 

@@ -40,6 +40,9 @@ export interface HubProcess {
   readonly running: boolean;
   /** The last 64 KiB of what it printed, stdout and stderr together. */
   readonly output: string;
+  readonly pid: number;
+  /** Resolves with the exit code (null after a signal) once it exited. */
+  readonly exited: Promise<number | null>;
   /** SIGKILLs it (if still running) and removes the bundle. */
   stop(): Promise<void>;
 }
@@ -94,6 +97,9 @@ export async function startHubProcess(
       env: { ...process.env, VITEST: '', NODE_ENV: '', ...env },
     });
     child = proc;
+    const exited = new Promise<number | null>((resolve) =>
+      proc.once('exit', (code) => resolve(code)),
+    );
     let output = '';
     const keep = (chunk: string) => {
       output = (output + chunk).slice(-OUTPUT_KEEP);
@@ -123,6 +129,8 @@ export async function startHubProcess(
       get output() {
         return output;
       },
+      pid: proc.pid ?? 0,
+      exited,
       stop: cleanup,
     };
   } catch (err) {

@@ -277,6 +277,19 @@ export const HUB_SCHEMA = v
       'memory, sqlite:PATH or redis://HOST:PORT[/DB] (rediss:// for TLS)',
       { flag: '--store', arg: '<spec>', env: ['TETHER_STORE'] },
     ),
+    // The default depends on the store (config.ts): every core with Redis, else one process,
+    // since sessions and topics live in one process's memory or one SQLite writer.
+    workers: setting(
+      v.int(1, 256).optional(),
+      'hub processes sharing the port (Node cluster); more than 1 needs a redis:// store',
+      {
+        flag: '--workers',
+        arg: '<n>',
+        env: ['TETHER_WORKERS'],
+        text: 'int',
+        defaultText: 'the number of cores with a redis:// store, else 1',
+      },
+    ),
     // No flag: a password on the command line is visible to every user of the machine.
     redis: v
       .strictObject({

@@ -52,8 +52,10 @@ export type AuthConfig =
     } & Omit<AuthSettings, 'mode' | 'algorithm' | 'secret' | 'publicKey' | 'issuer' | 'audience'>);
 
 /** The hub's configuration with every default applied and every value checked. */
-export type HubConfig = Omit<HubSettings, '$schema' | 'auth' | 'api' | 'origins'> & {
+export type HubConfig = Omit<HubSettings, '$schema' | 'auth' | 'api' | 'origins' | 'workers'> & {
   auth: AuthConfig;
+  /** Hub processes on the port: 1, or more with a Redis store (the default: one per core). */
+  workers: number;
   /** Keys of `/api/*`, `/admin/*` and the ops endpoints; undefined = that part is closed. */
   api: { key: string | undefined; adminKey: string | undefined; opsKey: string | undefined };
   /** Allowed `Origin`s of browser clients; undefined allows any. */

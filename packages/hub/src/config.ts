@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { TetherError } from '@tether/common';
 import type * as z from 'zod';
@@ -62,7 +63,8 @@ export interface ResolvedConfig {
 }
 
 /** Environment variables that are not settings but are ours. */
-const OTHER_ENV = new Set(['TETHER_CONFIG']);
+// TETHER_WORKER_SLOT: set by the primary of `--workers N` in each worker it forks.
+const OTHER_ENV = new Set(['TETHER_CONFIG', 'TETHER_WORKER_SLOT']);
 
 /**
  * Resolves the hub's configuration: flags over environment (`TETHER_*`) over the config
@@ -223,9 +225,10 @@ function buildConfig(
         : `${label}${path.slice(setting.key.length)}`;
     });
   }
-  const { $schema: _, auth: _auth, api, origins, ...settings } = checked.data;
+  const { $schema: _, auth: _auth, api, origins, workers, ...settings } = checked.data;
   const config: HubConfig = {
     ...settings,
+    workers: resolveWorkers(workers, settings.store, raw),
     auth: resolveAuth(checked.data.auth, raw, cwd, warnings, settings.host, settings.backend),
     api: { key: api.key, adminKey: api.adminKey, opsKey: api.opsKey },
     origins,
@@ -239,6 +242,33 @@ function buildConfig(
   }
   checkBackend(config.backend, raw, where);
   return { config, sources };
+}
+
+/** Whether `store` is shared by several processes (and machines): a Redis store. */
+export function isSharedStore(store: string): boolean {
+  return store.startsWith('redis://') || store.startsWith('rediss://');
+}
+
+/**
+ * `workers`: every core by default with a Redis store, else 1. More than one process
+ * needs a store they share: a memory store lives in one process, and a SQLite file has
+ * one writer and no fan-out between processes.
+ */
+function resolveWorkers(
+  workers: number | undefined,
+  store: string,
+  raw: (key: string) => RawValue | undefined,
+): number {
+  const shared = isSharedStore(store);
+  if (workers === undefined) return shared ? availableParallelism() : 1;
+  if (workers > 1 && !shared) {
+    const where = raw('workers')?.label ?? 'workers';
+    const storeWhere = raw('store')?.label ?? 'the default store';
+    throw new ConfigError(
+      `${where}: ${workers} workers need a redis:// store (${storeWhere} is ${store}): sessions and topics must be shared by the worker processes; use --store redis://HOST:PORT, or 1 worker`,
+    );
+  }
+  return workers;
 }
 
 /** The backend settings' checks that span keys (each key may come from another source). */

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { createStore, type Store, type StoreOptions } from '@tether/server';
 import { RedisStore } from '@tether/store-redis';
 import { SqliteStore } from '@tether/store-sqlite';
+import { isSharedStore } from './config.js';
 import type { HubConfig } from './config-types.js';
 import { TopicAccess } from './topic-access.js';
 
@@ -22,7 +23,7 @@ export function openStore(config: HubConfig): Store {
     retention.historyFor = (topic) => namespaces.ruleFor(topic)?.history;
   }
   if (config.store === 'memory') return createStore('memory', retention);
-  if (config.store.startsWith('redis://') || config.store.startsWith('rediss://')) {
+  if (isSharedStore(config.store)) {
     // `redis.password` (TETHER_REDIS_PASSWORD) keeps the password out of the command
     // line and the config file; one in the URL is used otherwise.
     const password = config.redis.password;

@@ -12,6 +12,7 @@ import {
 import { createOpsHandler, instrumentStore, StatsSampler, TetherMetrics } from '@tether/server/ops';
 import pino from 'pino';
 import { backendStats, createGateway, requireGateway } from './backend-hub.js';
+import { connectWorker, type HubWorker } from './cluster-worker.js';
 import type { HubConfig } from './config-types.js';
 import { createHttpApi } from './http-api.js';
 import { ApiError, sendError, sendJson } from './http-errors.js';
@@ -47,6 +48,12 @@ export interface HubOptions {
    * life of the process, so in-process tests turn this off.
    */
   processMetrics?: boolean;
+  /**
+   * Set in a worker of `tether serve --workers N` (cluster-worker.ts): the hub answers the
+   * operations endpoints for every worker through the primary, tags its logs with the
+   * slot, and tells the primary when it listens instead of printing it.
+   */
+  worker?: HubWorker;
 }
 
 /** A running hub. */
@@ -81,10 +88,15 @@ export const WS_PATH = '/ws';
  */
 export async function startHub(config: HubConfig, options: HubOptions): Promise<Hub> {
   const { io } = options;
+  const { worker } = options;
   const logger: Logger =
     options.logger ??
     pino(
-      { name: 'tether', level: underTest() ? 'silent' : config.log.level },
+      {
+        name: 'tether',
+        level: underTest() ? 'silent' : config.log.level,
+        ...(worker === undefined ? {} : { base: { pid: process.pid, worker: worker.slot } }),
+      },
       stdoutLogDestination,
     );
   let sampler: StatsSampler | undefined;
@@ -161,6 +173,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   sampler = new StatsSampler(tether, { store: rawStore });
   sampler.start();
 
+  let link: ReturnType<typeof connectWorker> | undefined;
   let draining = false;
   let closing: Promise<void> | undefined;
   let resolveClosed: () => void = () => {};
@@ -178,6 +191,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       await tether.close(closeOptions);
       sampler?.stop();
       metrics?.dispose();
+      link?.dispose();
       await new Promise<void>((done) => {
         http.close(() => done());
         http.closeAllConnections();
@@ -210,22 +224,30 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   };
   const answered = (route: string, status: number): void =>
     metrics?.countHttpRequest(route, status);
+  const opsSources = {
+    tether,
+    metrics,
+    sampler,
+    checks: [
+      { name: 'store', check: async () => void (await rawStore.getSession('tether-readyz')) },
+      ...(gateway === undefined
+        ? []
+        : [{ name: 'backend', critical: false, check: () => gateway.check() }]),
+    ],
+    ...(gateway === undefined ? {} : { statsExtra: () => ({ backend: backendStats(gateway) }) }),
+  };
+  const opsHandler = createOpsHandler(opsSources);
+  link =
+    worker === undefined
+      ? undefined
+      : connectWorker(worker, opsSources, { drain: () => void close(), fallback: opsHandler });
   const routes = [
     // First: /stats, /metrics and /dashboard answer 401 here unless the ops key is given
     // or they are open (see opsClosed).
     createOpsGate({ key: config.api.opsKey, closed: opsClosed(config), answered, failed }),
-    createOpsHandler({
-      tether,
-      metrics,
-      sampler,
-      checks: [
-        { name: 'store', check: async () => void (await rawStore.getSession('tether-readyz')) },
-        ...(gateway === undefined
-          ? []
-          : [{ name: 'backend', critical: false, check: () => gateway.check() }]),
-      ],
-      ...(gateway === undefined ? {} : { statsExtra: () => ({ backend: backendStats(gateway) }) }),
-    }),
+    // In a worker: the same endpoints, answered for every worker.
+    ...(link === undefined ? [] : [link.route]),
+    opsHandler,
     createHttpApi({
       tether,
       endpoint,
@@ -300,6 +322,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       });
     });
   } catch (err) {
+    link?.dispose();
     gateway?.close();
     sampler.stop();
     metrics.dispose();
@@ -309,14 +332,17 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   }
   const port = (http.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  io.stdout(`tether listening on ${url} (ws: ${WS_PATH})`);
-  announce(config, {
-    io,
-    logger,
-    port,
-    configFile: options.configFile,
-    warnings: options.warnings ?? [],
-  });
+  // A worker's primary prints the one line for all of them, and worker 1 the rest.
+  if (link === undefined) io.stdout(`tether listening on ${url} (ws: ${WS_PATH})`);
+  else link.listening(url);
+  if (worker === undefined || worker.slot === 1)
+    announce(config, {
+      io,
+      logger,
+      port,
+      configFile: options.configFile,
+      warnings: options.warnings ?? [],
+    });
   return {
     config,
     tether,

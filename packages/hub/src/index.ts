@@ -17,6 +17,16 @@
  * @packageDocumentation
  */
 
+export { WORKER_SLOT_ENV } from './cluster-messages.js';
+export {
+  CLUSTER_DEFAULTS,
+  type HubCluster,
+  type HubClusterOptions,
+  restartDelayMs,
+  startHubCluster,
+  workerSlot,
+} from './cluster-primary.js';
+export type { HubWorker } from './cluster-worker.js';
 export {
   CONFIG_FILE,
   ConfigError,

@@ -42,6 +42,8 @@ export type StormRestart = 'graceful' | 'kill' | 'both';
 export interface BenchArgs {
   scenarios: ScenarioName[];
   url: string | undefined;
+  /** With `--url`: the ops key of its `/metrics` (server CPU and memory). */
+  opsKey: string | undefined;
   hub: 'child' | 'in-process' | undefined;
   host: string;
   /** Undefined: memory for the shared hub, a temporary SQLite file for the storm. */
@@ -80,7 +82,9 @@ then prints a table (or JSON). Scenarios (default: all; storm needs its own hub)
 
 Options:
   --url <ws-url>         bench a running Tether server (it must allow client publishes
-                         for fanout); no server CPU or memory then
+                         for fanout); server CPU and memory from its /metrics when it
+                         exports Node's process metrics (tether serve; all workers)
+  --ops-key <key>        with --url: the ops key of its /metrics
   --hub child|in-process where the bench's own hub runs (default child)
   --store <spec>         hub store: memory or sqlite:PATH (default: memory, and a
                          temporary SQLite file for the storm)
@@ -107,6 +111,7 @@ Options:
 
 const SPECS = {
   url: { kind: 'string' },
+  'ops-key': { kind: 'string' },
   hub: { kind: 'string', choices: ['child', 'in-process'] },
   store: { kind: 'string' },
   connections: { kind: 'int', min: 1, max: 1_000_000 },
@@ -155,9 +160,15 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         throw new UsageError(`--${flag}: only for the bench's own hub, not with --url`);
     }
   }
+  if (url === undefined && f.has('ops-key')) {
+    throw new UsageError(
+      "--ops-key: only with --url (the bench's own hub reports its usage itself)",
+    );
+  }
   return {
     scenarios,
     url,
+    opsKey: f.has('ops-key') ? f.optionalStr('ops-key') : undefined,
     hub: f.has('hub') ? f.str<'child' | 'in-process'>('hub', 'child') : undefined,
     host: f.str('host', '127.0.0.1'),
     store: f.has('store') ? parseStore(f.optionalStr('store')) : undefined,

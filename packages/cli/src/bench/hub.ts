@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type BenchServer, type BenchServerOptions, startBenchServer } from './hub-server.js';
 import { IpcPeer } from './ipc.js';
+import { fetchUsage } from './metrics-usage.js';
 import { type PublishArgs, publishBurst } from './publish-burst.js';
 import { connectPublisher, type TetherPublisher } from './tether-load.js';
 import {
@@ -169,8 +170,12 @@ export async function startChildHub(
   };
 }
 
-/** A server at a URL: publishes go through a client connection (it must allow them). */
-export async function connectExternalHub(url: string): Promise<BenchHub> {
+/**
+ * A server at a URL: publishes go through a client connection (it must allow them); its
+ * CPU and memory come from its `/metrics` when it exports Node's process metrics
+ * (`tether serve` does; with `--workers N` summed over every process), else none.
+ */
+export async function connectExternalHub(url: string, opsKey?: string): Promise<BenchHub> {
   let publisher: TetherPublisher | undefined;
   let pacer: Pacer | undefined;
   const ensurePublisher = async (): Promise<TetherPublisher> => {
@@ -195,7 +200,7 @@ export async function connectExternalHub(url: string): Promise<BenchHub> {
       await Promise.all(pending);
       return args.count;
     },
-    usage: async () => undefined,
+    usage: () => fetchUsage(url, opsKey),
     loopDelay: async () => undefined,
     gc: async () => false,
     restart: async () => {
@@ -243,12 +248,14 @@ class Pacer {
 /** Where the hub runs, and the server's options. */
 export interface HubChoice {
   url: string | undefined;
+  /** The ops key of the URL's `/metrics` (`--ops-key`). */
+  opsKey?: string | undefined;
   mode: 'in-process' | 'child';
   server: BenchServerOptions;
 }
 
 export function startBenchHub(choice: HubChoice): Promise<BenchHub> {
-  if (choice.url !== undefined) return connectExternalHub(choice.url);
+  if (choice.url !== undefined) return connectExternalHub(choice.url, choice.opsKey);
   return choice.mode === 'child' ? startChildHub(choice.server) : startInProcessHub(choice.server);
 }
 

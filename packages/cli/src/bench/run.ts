@@ -44,7 +44,7 @@ export async function runBench(args: BenchArgs, progress: Progress): Promise<Ben
   const machine = machineInfo();
   const mode = args.hub ?? (canForkHub() ? 'child' : 'in-process');
   const server: BenchServerOptions = { host: args.host, port: 0, store: args.store ?? 'memory' };
-  const choice: HubChoice = { url: args.url, mode, server };
+  const choice: HubChoice = { url: args.url, opsKey: args.opsKey, mode, server };
   const workers = workersFor(args);
   const sharedScenarios = args.scenarios.filter((s) => s !== 'storm');
   const hub = sharedScenarios.length > 0 ? await startBenchHub(choice) : undefined;

@@ -7,6 +7,7 @@ export { apiKeyMatches, requestApiKey } from './api-key.js';
 export { OPS_DEFAULTS } from './defaults.js';
 export { TetherMetrics, type TetherMetricsOptions, UNMATCHED_ROUTE } from './metrics.js';
 export {
+  checkReadiness,
   createOpsHandler,
   type OpsHandlerOptions,
   type OpsPaths,

@@ -181,8 +181,23 @@ export function createOpsHandler(options: OpsHandlerOptions): OpsRequestHandler 
   };
 }
 
+/**
+ * What `/readyz` answers, without the HTTP: whether the server runs and every critical
+ * check passes, and each check's outcome (`ok` or why not). The hub's workers answer their
+ * primary with it.
+ */
+export function checkReadiness(
+  options: Pick<OpsHandlerOptions, 'tether' | 'checks' | 'readyTimeoutMs' | 'clock'>,
+): Promise<{ ready: boolean; checks: Record<string, string> }> {
+  return readiness(
+    options,
+    options.readyTimeoutMs ?? OPS_DEFAULTS.readyCheckTimeoutMs,
+    options.clock ?? systemClock,
+  );
+}
+
 async function readiness(
-  options: OpsHandlerOptions,
+  options: Pick<OpsHandlerOptions, 'tether' | 'checks'>,
   timeoutMs: number,
   clock: Clock,
 ): Promise<{ ready: boolean; checks: Record<string, string> }> {

@@ -57,6 +57,14 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
         unit: 'KiB',
       },
       {
+        // Everything the server processes hold, baseline included, over the connections
+        // (with `tether serve --workers N`: every worker and the primary).
+        key: 'rssTotalPerConnectionKiB',
+        label: 'server RSS (total) per connection',
+        value: after === undefined ? null : perConn(after.rssBytes),
+        unit: 'KiB',
+      },
+      {
         key: 'heapPerConnectionKiB',
         label: 'server heap per connection',
         value: before && after ? perConn(after.heapUsedBytes - before.heapUsedBytes) : null,
