@@ -89,7 +89,8 @@ export class TetherServer {
   readonly store: Store;
   private readonly ownsStore: boolean;
   /** Whether sessions a previous process left "connected" were given their window. */
-  private released = false;
+  /** The release of a previous process's sessions, once started (close waits for it). */
+  private releasing: Promise<unknown> | undefined;
   private state: ServerStats['state'] = 'running';
   private closing: Promise<void> | undefined;
 
@@ -266,8 +267,9 @@ export class TetherServer {
     }
     this.heartbeat.stop();
     this.disposers.dispose();
-    // Every processed seq and disconnect time reaches the store before it closes.
-    await Promise.all(endpoints.map((e) => e.idle()));
+    // Every processed seq and disconnect time reaches the store before it closes, and so
+    // does the release of a previous process's sessions (a close soon after the start).
+    await Promise.all([...endpoints.map((e) => e.idle()), this.releasing]);
     for (const endpoint of endpoints) endpoint.dispose();
     if (this.ownsStore) {
       await this.store.close().catch((err: unknown) => {
@@ -293,12 +295,11 @@ export class TetherServer {
    * this process binds any session (store operations run in order).
    */
   private releaseSessions(resumeWindowMs: number): void {
-    if (this.released) return;
-    this.released = true;
+    if (this.releasing !== undefined) return;
     const now = this.options.clock.now();
     // A store shared with other processes: only this process's own sessions (the others
     // hold theirs connected right now).
-    this.store
+    this.releasing = this.store
       .releaseSessions(now, now + resumeWindowMs, this.store.shared?.node)
       .catch((err: unknown) => {
         this.options.logger.error(

@@ -2,7 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFaultProxy, type FaultProxy } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CloseEvent, ServerStateError, silentLogger, TetherServer } from '../src/index.js';
+import {
+  type CloseEvent,
+  MemoryStore,
+  ServerStateError,
+  silentLogger,
+  TetherServer,
+} from '../src/index.js';
 import { HOST, RawClient, rawUpgrade, type Started, startTether, until } from './helpers.js';
 
 let started: Started | undefined;
@@ -125,5 +131,35 @@ describe('graceful shutdown', () => {
     await a;
     expect(() => tether.endpoint('/late')).toThrow(ServerStateError);
     await expect(tether.listen()).rejects.toThrow(ServerStateError);
+  });
+
+  it('waits for the release of a previous process\'s sessions before it resolves', async () => {
+    // A store the application owns and closes after the server: a release still running
+    // when close() resolved would meet a closed store.
+    let finish = (): void => {};
+    const store = new (class extends MemoryStore {
+      released = false;
+      override releaseSessions(now: number, expiresAt: number, node?: string) {
+        return new Promise<number>((resolve) => {
+          finish = () => resolve(super.releaseSessions(now, expiresAt, node));
+        }).finally(() => {
+          this.released = true;
+        });
+      }
+    })();
+    const tether = new TetherServer({ port: 0, host: HOST, logger: silentLogger, store });
+    tether.endpoint('/ws');
+    await tether.listen();
+    let closed = false;
+    const closing = tether.close({ drainTimeoutMs: 0 }).then(() => {
+      closed = true;
+    });
+    await until(() => tether.stats().connections === 0, 'the drain');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(closed).toBe(false);
+    finish();
+    await closing;
+    expect(store.released).toBe(true);
+    await store.close();
   });
 });
