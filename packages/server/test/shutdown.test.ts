@@ -133,7 +133,7 @@ describe('graceful shutdown', () => {
     await expect(tether.listen()).rejects.toThrow(ServerStateError);
   });
 
-  it('waits for the release of a previous process\'s sessions before it resolves', async () => {
+  it("waits for the release of a previous process's sessions before it resolves", async () => {
     // A store the application owns and closes after the server: a release still running
     // when close() resolved would meet a closed store.
     let finish = (): void => {};
