@@ -65,7 +65,7 @@ describe('state machine', () => {
     const socket = h.ws.last();
     expect(socket.protocols[0]).toBe('tether.v1');
     socket.open();
-    expect(socket.framesOfType('hello')).toEqual([{ t: 'hello', v: 1 }]);
+    expect(socket.framesOfType('hello')).toEqual([{ t: 'hello', v: 1, appPings: false }]);
     expect(h.client.state).toBe('connecting');
     socket.accept();
     await connected;
