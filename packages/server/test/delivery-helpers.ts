@@ -3,7 +3,9 @@
  * helpers.ts (plain `ws` + JSON, no Tether client code), so sessions, resume, acks and
  * topic positions are exercised exactly as they go over the wire.
  */
-import { type AnyFrame, RawClient } from './helpers.js';
+import { afterEach } from 'vitest';
+import { createStore, type Store } from '../src/store/index.js';
+import { type AnyFrame, RawClient, type Started, startTether } from './helpers.js';
 
 /** What a resuming hello carries. */
 export interface ResumeRequest {
@@ -63,4 +65,60 @@ export function range(from: number, to: number): number[] {
 export async function cut(c: RawClient): Promise<void> {
   c.close();
   await c.waitClosed();
+}
+
+/** What {@link deliveryServer} gives a test file. */
+export interface DeliveryServer {
+  /**
+   * Starts a server with `options` over the file's defaults; with `store` (a spec for
+   * `createStore` or a store) it keeps its sessions and topics there.
+   */
+  setup(
+    options?: Parameters<typeof startTether>[0],
+    store?: Parameters<typeof createStore>[0],
+  ): Promise<Started>;
+  /** Says hello (resuming when asked) as a client that is closed after the test. */
+  connect(url: string, resume?: ResumeRequest): Promise<Hello>;
+  /** The server of the running test. */
+  readonly started: Started | undefined;
+  /** The store `setup` was given, if any. */
+  readonly store: Store | undefined;
+}
+
+/**
+ * The setup every delivery test file shares: after each test, its clients, its server
+ * and its store are closed (call once, at the top of the file).
+ */
+export function deliveryServer(defaults: Parameters<typeof startTether>[0] = {}): DeliveryServer {
+  let started: Started | undefined;
+  let store: Store | undefined;
+  const clients: RawClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await started?.tether.close({ drainTimeoutMs: 500 });
+    await store?.close();
+    started = undefined;
+    store = undefined;
+  });
+  return {
+    async setup(options = {}, spec) {
+      if (spec !== undefined) store = createStore(spec);
+      started = await startTether(
+        { ...defaults, ...options },
+        store === undefined ? {} : { store },
+      );
+      return started;
+    },
+    async connect(url, resume) {
+      const h = await hello(url, resume);
+      clients.push(h.c);
+      return h;
+    },
+    get started() {
+      return started;
+    },
+    get store() {
+      return store;
+    },
+  };
 }
