@@ -28,6 +28,7 @@ export {
   type FaultProxyOptions,
   type FaultProxyTraffic,
 } from '@tether/fault-proxy';
+export { type BundleSourcesOptions, bundleSources, type SourceBundle } from './bundle.js';
 export {
   CHROMIUM_ARGS,
   type ChromiumHandle,
