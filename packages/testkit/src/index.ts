@@ -35,6 +35,7 @@ export {
   type LaunchChromiumOptions,
   launchChromium,
 } from './chromium.js';
+export { type PacedOptions, paced } from './paced.js';
 export { type BoundAddress, getFreePort, type ListenableServer, listenOnPort0 } from './port.js';
 export {
   type PrometheusAlertRule,
