@@ -38,12 +38,21 @@ async function bench(
   return { code, text: io.out.join('\n') };
 }
 
-/** The built `tether` bin; skips the test where packages/cli/dist is not built. */
-function builtBin(context: TestContext): string {
+/**
+ * `tether bench ...args` from the built bin in a process of its own (after `nodeArgs`);
+ * skips the test where packages/cli/dist is not built.
+ */
+function builtBench(
+  context: TestContext,
+  args: readonly string[],
+  options: Parameters<typeof runNode>[1],
+  nodeArgs: readonly string[] = [],
+): ReturnType<typeof runNode> {
   if (!existsSync(fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url)))) {
     context.skip('packages/cli/dist is not built (npm run build)');
   }
-  return fileURLToPath(new URL('../bin/tether.js', import.meta.url));
+  const bin = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
+  return runNode([...nodeArgs, bin, 'bench', ...args], options);
 }
 
 function metric(report: BenchReport, scenario: string, key: string): number | null | undefined {
@@ -242,11 +251,9 @@ describe('tether bench', () => {
   });
 
   it('the built bin runs with a child hub and worker processes', async (context) => {
-    const bin = builtBin(context);
-    const { code, stdout } = await runNode(
+    const { code, stdout } = await builtBench(
+      context,
       [
-        bin,
-        'bench',
         'idle',
         'fanout',
         '--connections',
@@ -275,11 +282,9 @@ describe('tether bench', () => {
   });
 
   it('the built bin storms a child hub from worker processes: hints honoured, SIGKILL survived', async (context) => {
-    const bin = builtBin(context);
-    const { code, stdout } = await runNode(
+    const { code, stdout } = await builtBench(
+      context,
       [
-        bin,
-        'bench',
         'storm',
         '--storm-clients',
         '200',
@@ -313,23 +318,13 @@ describe('tether bench', () => {
   });
 
   it('the built bin ends a tool on an unexpected error with one line, not a stack trace', async (context) => {
-    const bin = builtBin(context);
     // An error nobody catches, thrown while the storm runs (it takes longer than 1.5 s).
     const boom = `setTimeout(() => { throw Object.assign(new Error('boom'), { code: 'EBOOM' }); }, 1500);`;
-    const { code, stdout, stderr } = await runNode(
-      [
-        '--import',
-        `data:text/javascript,${encodeURIComponent(boom)}`,
-        bin,
-        'bench',
-        'storm',
-        '--storm-clients',
-        '2',
-        '--storm-restart',
-        'graceful',
-        '--json',
-      ],
+    const { code, stdout, stderr } = await builtBench(
+      context,
+      ['storm', '--storm-clients', '2', '--storm-restart', 'graceful', '--json'],
       { timeoutMs: 60_000, what: 'tether exited', stderr: 'capture' },
+      ['--import', `data:text/javascript,${encodeURIComponent(boom)}`],
     );
     expect(code).toBe(1);
     expect(stdout).toBe('');

@@ -486,31 +486,20 @@ describe('live fuzz against tether serve', () => {
     const auditStream = paced(
       { intervalMs: 10, maxSteps: FUZZ_MS / 10 + 1, until: over },
       async () => {
-        const n = sentPublications + 1;
-        const pub = await http(
-          port,
-          'POST',
-          '/api/publish',
-          {
+        // Through the API as the application would, with its key; each must be accepted.
+        const api = async (path: string, body: unknown): Promise<void> => {
+          const headers = {
             Authorization: `Bearer ${API_KEY}`,
             'Content-Type': 'application/json',
-          },
-          JSON.stringify({ topic: AUDIT_TOPIC, data: n }),
-        );
-        expect(pub.status, pub.text).toBe(200);
+          };
+          const answer = await http(port, 'POST', path, headers, JSON.stringify(body));
+          expect(answer.status, answer.text).toBe(200);
+        };
+        const n = sentPublications + 1;
+        await api('/api/publish', { topic: AUDIT_TOPIC, data: n });
         sentPublications = n;
         const m = sentDirect + 1;
-        const send = await http(
-          port,
-          'POST',
-          '/api/send',
-          {
-            Authorization: `Bearer ${API_KEY}`,
-            'Content-Type': 'application/json',
-          },
-          JSON.stringify({ user: AUDIT_USER, data: m }),
-        );
-        expect(send.status, send.text).toBe(200);
+        await api('/api/send', { user: AUDIT_USER, data: m });
         sentDirect = m;
       },
     );
