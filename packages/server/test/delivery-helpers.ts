@@ -3,9 +3,14 @@
  * helpers.ts (plain `ws` + JSON, no Tether client code), so sessions, resume, acks and
  * topic positions are exercised exactly as they go over the wire.
  */
-import { afterEach } from 'vitest';
 import { createStore, type Store } from '../src/store/index.js';
-import { type AnyFrame, RawClient, type Started, startTether } from './helpers.js';
+import {
+  type AnyFrame,
+  RawClient,
+  type Started,
+  serverPerTest,
+  type startTether,
+} from './helpers.js';
 
 /** What a resuming hello carries. */
 export interface ResumeRequest {
@@ -90,32 +95,25 @@ export interface DeliveryServer {
  * and its store are closed (call once, at the top of the file).
  */
 export function deliveryServer(defaults: Parameters<typeof startTether>[0] = {}): DeliveryServer {
-  let started: Started | undefined;
   let store: Store | undefined;
-  const clients: RawClient[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await started?.tether.close({ drainTimeoutMs: 500 });
-    await store?.close();
-    started = undefined;
-    store = undefined;
+  const server = serverPerTest({
+    after: async () => {
+      await store?.close();
+      store = undefined;
+    },
   });
   return {
-    async setup(options = {}, spec) {
+    setup(options = {}, spec) {
       if (spec !== undefined) store = createStore(spec);
-      started = await startTether(
-        { ...defaults, ...options },
-        store === undefined ? {} : { store },
-      );
-      return started;
+      return server.start({ ...defaults, ...options }, store === undefined ? {} : { store });
     },
     async connect(url, resume) {
       const h = await hello(url, resume);
-      clients.push(h.c);
+      server.keep(h.c);
       return h;
     },
     get started() {
-      return started;
+      return server.started;
     },
     get store() {
       return store;
