@@ -85,6 +85,18 @@ export async function openLoad(
   return opened;
 }
 
+/** Counts the load connections that dropped; any is a failure of the run (`what` names them). */
+export async function countDrops(
+  ctx: ScenarioContext,
+  failures: string[],
+  what: string,
+): Promise<number> {
+  const drops = await ctx.pool.drops();
+  const dropped = Object.values(drops).reduce((a, b) => a + b, 0);
+  if (dropped > 0) failures.push(`${dropped} ${what} dropped: ${reasons(drops)}`);
+  return dropped;
+}
+
 /** A rate: `count` per second of `seconds`, whole. */
 export function perSecond(key: string, label: string, count: number, seconds: number): Metric {
   return { key, label, value: round(count / seconds, 0), unit: '/s' };

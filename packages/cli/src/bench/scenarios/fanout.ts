@@ -1,7 +1,7 @@
 import {
+  countDrops,
   openLoad,
   perSecond,
-  reasons,
   round,
   type ScenarioContext,
   type ScenarioResult,
@@ -66,9 +66,7 @@ export async function fanoutScenario(ctx: ScenarioContext): Promise<ScenarioResu
   const elapsedSec = (performance.now() - started) / 1000;
   const usageAfter = await hub.usage();
   const delivered = (await pool.delivered()) - deliveredBefore;
-  const drops = await pool.drops();
-  const dropped = Object.values(drops).reduce((a, b) => a + b, 0);
-  if (dropped > 0) failures.push(`${dropped} subscribers dropped: ${reasons(drops)}`);
+  await countDrops(ctx, failures, 'subscribers');
   await pool.closeAll();
   const serverCpuSec =
     usageBefore && usageAfter ? (usageAfter.cpuMs - usageBefore.cpuMs) / 1000 : undefined;

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  countDrops,
   openLoad,
   perSecond,
-  reasons,
   round,
   type ScenarioContext,
   type ScenarioResult,
@@ -31,9 +31,7 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
   await sleep(args.holdMs);
   const gcRan = await hub.gc();
   const after = await hub.usage();
-  const drops = await pool.drops();
-  const dropped = Object.values(drops).reduce((a, b) => a + b, 0);
-  if (dropped > 0) failures.push(`${dropped} idle connections dropped: ${reasons(drops)}`);
+  const dropped = await countDrops(ctx, failures, 'idle connections');
   await pool.closeAll();
   const perConn = (bytes: number): number | null =>
     opened.opened === 0 ? null : round(bytes / opened.opened / 1024, 2);
