@@ -6,36 +6,26 @@
  * The rules themselves are unit tests: heartbeat-rules.test.ts.
  */
 import { ManualClock } from '@tether/common';
-import { createFaultProxy, type FaultProxy } from '@tether/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createFaultProxy } from '@tether/testkit';
+import { describe, expect, it } from 'vitest';
 import type { CloseEvent } from '../src/index.js';
-import { HOST, RawClient, type Started, startTether, until } from './helpers.js';
+import { HOST, RawClient, type Started, serverPerTest, until } from './helpers.js';
 
-let started: Started | undefined;
-let proxy: FaultProxy | undefined;
-const clients: RawClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  proxy?.resume();
-  await started?.tether.close({ drainTimeoutMs: 500 });
-  await proxy?.close();
-  started = undefined;
-  proxy = undefined;
-});
+const server = serverPerTest();
 
 /** A server whose heartbeat time moves only with `clock.advance()`. */
 async function startManual(clock: ManualClock): Promise<Started & { rtts: number[] }> {
-  started = await startTether({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 2_000 }, { clock });
+  const started = await server.start(
+    { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 2_000 },
+    { clock },
+  );
   const rtts: number[] = [];
   started.endpoint.on('rtt', (e) => rtts.push(e.rttMs));
   return { ...started, rtts };
 }
 
 async function connect(url: string, autoPong: boolean): Promise<RawClient> {
-  const c = await RawClient.connect(url, { autoPong });
-  clients.push(c);
-  return c;
+  return server.keep(await RawClient.connect(url, { autoPong }));
 }
 
 describe('heartbeats over real sockets, time from a ManualClock', () => {
@@ -115,12 +105,14 @@ describe('heartbeats over real sockets, time from a ManualClock', () => {
 describe('heartbeats over real sockets and the real clock', () => {
   it('terminates a half-open connection and reports 4008', async () => {
     // Seconds, not milliseconds: a loaded machine must not fake a half-open link.
-    started = await startTether({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 1_000 });
-    proxy = await createFaultProxy({ target: { host: HOST, port: started.port } });
+    const started = await server.start({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 1_000 });
+    const proxy = server.proxy(
+      await createFaultProxy({ target: { host: HOST, port: started.port } }),
+    );
     const closes: CloseEvent[] = [];
     started.endpoint.on('close', (e) => closes.push(e));
     const c = await RawClient.connect(`ws://${HOST}:${proxy.port}/ws`);
-    clients.push(c);
+    server.keep(c);
     proxy.pause(); // no bytes, no FIN, no RST: only heartbeats can notice
     await until(() => closes.length === 1, 'server noticed the half-open link', 20_000);
     expect(closes[0]).toMatchObject({
@@ -134,12 +126,14 @@ describe('heartbeats over real sockets and the real clock', () => {
   });
 
   it('destroys a socket whose client never answers the close frame after closeGraceMs', async () => {
-    started = await startTether({ closeGraceMs: 500 });
-    proxy = await createFaultProxy({ target: { host: HOST, port: started.port } });
+    const started = await server.start({ closeGraceMs: 500 });
+    const proxy = server.proxy(
+      await createFaultProxy({ target: { host: HOST, port: started.port } }),
+    );
     const closes: CloseEvent[] = [];
     started.endpoint.on('close', (e) => closes.push(e));
     const c = await RawClient.connect(`ws://${HOST}:${proxy.port}/ws`);
-    clients.push(c);
+    server.keep(c);
     proxy.pause();
     const conn = [...started.endpoint.connections.values()][0];
     conn?.close(1000, 'bye');
