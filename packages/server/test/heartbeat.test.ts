@@ -102,18 +102,32 @@ describe('heartbeats over real sockets, time from a ManualClock', () => {
   });
 });
 
+/**
+ * A server with `options` and one raw client whose link through a fault proxy is then
+ * paused (the half-open link of a dead peer); the server's close events are recorded.
+ */
+async function stalledClient(
+  options: Parameters<typeof server.start>[0],
+): Promise<{ started: Started; closes: CloseEvent[] }> {
+  const started = await server.start(options);
+  const proxy = server.proxy(
+    await createFaultProxy({ target: { host: HOST, port: started.port } }),
+  );
+  const closes: CloseEvent[] = [];
+  started.endpoint.on('close', (e) => closes.push(e));
+  server.keep(await RawClient.connect(`ws://${HOST}:${proxy.port}/ws`));
+  proxy.pause();
+  return { started, closes };
+}
+
 describe('heartbeats over real sockets and the real clock', () => {
   it('terminates a half-open connection and reports 4008', async () => {
     // Seconds, not milliseconds: a loaded machine must not fake a half-open link.
-    const started = await server.start({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 1_000 });
-    const proxy = server.proxy(
-      await createFaultProxy({ target: { host: HOST, port: started.port } }),
-    );
-    const closes: CloseEvent[] = [];
-    started.endpoint.on('close', (e) => closes.push(e));
-    const c = await RawClient.connect(`ws://${HOST}:${proxy.port}/ws`);
-    server.keep(c);
-    proxy.pause(); // no bytes, no FIN, no RST: only heartbeats can notice
+    // No bytes, no FIN, no RST: only heartbeats can notice.
+    const { started, closes } = await stalledClient({
+      heartbeatIntervalMs: 1_000,
+      heartbeatTimeoutMs: 1_000,
+    });
     await until(() => closes.length === 1, 'server noticed the half-open link', 20_000);
     expect(closes[0]).toMatchObject({
       code: 4008,
@@ -126,15 +140,7 @@ describe('heartbeats over real sockets and the real clock', () => {
   });
 
   it('destroys a socket whose client never answers the close frame after closeGraceMs', async () => {
-    const started = await server.start({ closeGraceMs: 500 });
-    const proxy = server.proxy(
-      await createFaultProxy({ target: { host: HOST, port: started.port } }),
-    );
-    const closes: CloseEvent[] = [];
-    started.endpoint.on('close', (e) => closes.push(e));
-    const c = await RawClient.connect(`ws://${HOST}:${proxy.port}/ws`);
-    server.keep(c);
-    proxy.pause();
+    const { started, closes } = await stalledClient({ closeGraceMs: 500 });
     const conn = [...started.endpoint.connections.values()][0];
     conn?.close(1000, 'bye');
     await until(() => closes.length === 1, 'socket destroyed after the grace', 20_000);
