@@ -40,6 +40,19 @@ export interface Command<Args extends { help: boolean }> {
   run(args: Args, deps: CommandDeps): Promise<number>;
 }
 
+/**
+ * Calls `stop` on SIGINT or SIGTERM (the ways a person ends a running tool); the returned
+ * function stops listening.
+ */
+export function onStopSignals(signals: SignalSource | undefined, stop: () => void): () => void {
+  signals?.on('SIGINT', stop);
+  signals?.on('SIGTERM', stop);
+  return () => {
+    signals?.off('SIGINT', stop);
+    signals?.off('SIGTERM', stop);
+  };
+}
+
 /** Prints a usage error the same way for every command; returns {@link EXIT.usage}. */
 export function usageFailure(name: string, message: string, io: CliIo): number {
   io.stderr(`tether ${name}: ${message}\nRun "tether ${name} --help" for the options.`);

@@ -1,6 +1,6 @@
 import { formatDuration } from '@tether/common';
 import type { CliIo, SignalSource } from '@tether/hub';
-import { type Command, EXIT } from './command.js';
+import { type Command, EXIT, onStopSignals } from './command.js';
 import { PROBE_USAGE, type ProbeArgs, parseProbeArgs } from './probe-args.js';
 import { type ProbeEvent, runProbeConnection } from './probe-connection.js';
 import {
@@ -62,17 +62,14 @@ export const probeCommand: Command<ProbeArgs> = {
   async run(args, deps) {
     const { io } = deps;
     const controller = new AbortController();
-    const onSignal = (): void => controller.abort();
-    deps.signals?.on('SIGINT', onSignal);
-    deps.signals?.on('SIGTERM', onSignal);
+    const stopListening = onStopSignals(deps.signals, () => controller.abort());
     try {
       const report = await probe(args, io, controller.signal);
       if (args.json) io.stdout(JSON.stringify(report, null, 2));
       else for (const line of formatProbeSummary(report)) io.stdout(line);
       return report.healthy ? EXIT.ok : EXIT.failed;
     } finally {
-      deps.signals?.off('SIGINT', onSignal);
-      deps.signals?.off('SIGTERM', onSignal);
+      stopListening();
     }
   },
 };

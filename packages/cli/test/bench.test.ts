@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { withTimeout } from '@tether/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, type TestContext } from 'vitest';
 import { parseBenchArgs } from '../src/bench/args.js';
 import { LatencyRecorder } from '../src/bench/histogram.js';
 import { startInProcessHub } from '../src/bench/hub.js';
@@ -29,6 +28,33 @@ const SMALL = [
   '100ms',
 ];
 
+/** `tether bench ...args` in this process; its exit status and what it printed. */
+async function bench(
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<{ code: number; text: string }> {
+  const io = capture();
+  const code = await withTimeout(main(['bench', ...args], { io }), timeoutMs, 'bench finished');
+  return { code, text: io.out.join('\n') };
+}
+
+/**
+ * `tether bench ...args` from the built bin in a process of its own (after `nodeArgs`);
+ * skips the test where packages/cli/dist is not built.
+ */
+function builtBench(
+  context: TestContext,
+  args: readonly string[],
+  options: Parameters<typeof runNode>[1],
+  nodeArgs: readonly string[] = [],
+): ReturnType<typeof runNode> {
+  if (!existsSync(fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url)))) {
+    context.skip('packages/cli/dist is not built (npm run build)');
+  }
+  const bin = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
+  return runNode([...nodeArgs, bin, 'bench', ...args], options);
+}
+
 function metric(report: BenchReport, scenario: string, key: string): number | null | undefined {
   return report.scenarios.find((s) => s.scenario === scenario)?.metrics.find((m) => m.key === key)
     ?.value;
@@ -36,35 +62,29 @@ function metric(report: BenchReport, scenario: string, key: string): number | nu
 
 describe('tether bench', () => {
   it('runs idle, fanout and echo against an in-process hub and reports JSON', async () => {
-    const io = capture();
-    const code = await withTimeout(
-      main(
-        [
-          'bench',
-          'idle',
-          'fanout',
-          'echo',
-          ...SMALL,
-          '--connections',
-          '60',
-          '--subscribers',
-          '20',
-          '--batch',
-          '5',
-          '--echo-clients',
-          '4',
-          '--rate',
-          '40',
-          '--addresses',
-          '3',
-          '--json',
-        ],
-        { io },
-      ),
+    const { code, text } = await bench(
+      [
+        'idle',
+        'fanout',
+        'echo',
+        ...SMALL,
+        '--connections',
+        '60',
+        '--subscribers',
+        '20',
+        '--batch',
+        '5',
+        '--echo-clients',
+        '4',
+        '--rate',
+        '40',
+        '--addresses',
+        '3',
+        '--json',
+      ],
       30_000,
-      'bench finished',
     );
-    const report = JSON.parse(io.out.join('\n')) as BenchReport;
+    const report = JSON.parse(text) as BenchReport;
     expect(report.scenarios.flatMap((s) => s.failures)).toEqual([]);
     expect(code).toBe(0);
     expect(report.target.kind).toBe('in-process');
@@ -81,30 +101,24 @@ describe('tether bench', () => {
   });
 
   it('storms 200 clients through a drained restart and an abrupt one: all resume, nothing lost', async () => {
-    const io = capture();
-    const code = await withTimeout(
-      main(
-        [
-          'bench',
-          'storm',
-          '--hub',
-          'in-process',
-          '--storm-clients',
-          '200',
-          '--retry-after',
-          '100ms',
-          '--retry-spread',
-          '200ms',
-          '--addresses',
-          '3',
-          '--json',
-        ],
-        { io },
-      ),
+    const { code, text } = await bench(
+      [
+        'storm',
+        '--hub',
+        'in-process',
+        '--storm-clients',
+        '200',
+        '--retry-after',
+        '100ms',
+        '--retry-spread',
+        '200ms',
+        '--addresses',
+        '3',
+        '--json',
+      ],
       90_000,
-      'storm finished',
     );
-    const report = JSON.parse(io.out.join('\n')) as BenchReport;
+    const report = JSON.parse(text) as BenchReport;
     const storm = report.scenarios.find((s) => s.scenario === 'storm');
     expect(storm?.failures).toEqual([]);
     expect(code).toBe(0);
@@ -135,29 +149,22 @@ describe('tether bench', () => {
   });
 
   it('prints the storm as a table with its curves, and runs one restart when asked', async () => {
-    const io = capture();
-    const code = await withTimeout(
-      main(
-        [
-          'bench',
-          'storm',
-          '--hub',
-          'in-process',
-          '--storm-clients',
-          '8',
-          '--storm-restart',
-          'graceful',
-          '--retry-after',
-          '100ms',
-          '--retry-spread',
-          '200ms',
-        ],
-        { io },
-      ),
+    const { code, text } = await bench(
+      [
+        'storm',
+        '--hub',
+        'in-process',
+        '--storm-clients',
+        '8',
+        '--storm-restart',
+        'graceful',
+        '--retry-after',
+        '100ms',
+        '--retry-spread',
+        '200ms',
+      ],
       45_000,
-      'storm finished',
     );
-    const text = io.out.join('\n');
     expect(text).toMatch(/storm\s+clients\s+8/);
     expect(text).toMatch(/graceful restart: time until all resumed/);
     expect(text).not.toMatch(/SIGKILL/);
@@ -244,15 +251,9 @@ describe('tether bench', () => {
   });
 
   it('the built bin runs with a child hub and worker processes', async (context) => {
-    const bin = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
-    if (!existsSync(fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url)))) {
-      context.skip('packages/cli/dist is not built (npm run build)');
-      return;
-    }
-    const { code, stdout } = await runNode(
+    const { code, stdout } = await builtBench(
+      context,
       [
-        bin,
-        'bench',
         'idle',
         'fanout',
         '--connections',
@@ -281,15 +282,9 @@ describe('tether bench', () => {
   });
 
   it('the built bin storms a child hub from worker processes: hints honoured, SIGKILL survived', async (context) => {
-    const bin = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
-    if (!existsSync(fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url)))) {
-      context.skip('packages/cli/dist is not built (npm run build)');
-      return;
-    }
-    const { code, stdout } = await runNode(
+    const { code, stdout } = await builtBench(
+      context,
       [
-        bin,
-        'bench',
         'storm',
         '--storm-clients',
         '200',
@@ -323,52 +318,16 @@ describe('tether bench', () => {
   });
 
   it('the built bin ends a tool on an unexpected error with one line, not a stack trace', async (context) => {
-    const bin = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
-    if (!existsSync(fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url)))) {
-      context.skip('packages/cli/dist is not built (npm run build)');
-      return;
-    }
     // An error nobody catches, thrown while the storm runs (it takes longer than 1.5 s).
     const boom = `setTimeout(() => { throw Object.assign(new Error('boom'), { code: 'EBOOM' }); }, 1500);`;
-    const { code, stdout, stderr } = await runNodeCapturingErrors([
-      '--import',
-      `data:text/javascript,${encodeURIComponent(boom)}`,
-      bin,
-      'bench',
-      'storm',
-      '--storm-clients',
-      '2',
-      '--storm-restart',
-      'graceful',
-      '--json',
-    ]);
+    const { code, stdout, stderr } = await builtBench(
+      context,
+      ['storm', '--storm-clients', '2', '--storm-restart', 'graceful', '--json'],
+      { timeoutMs: 60_000, what: 'tether exited', stderr: 'capture' },
+      ['--import', `data:text/javascript,${encodeURIComponent(boom)}`],
+    );
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr.trim()).toBe('tether bench: internal error: boom (EBOOM)');
   });
 });
-
-/** `node ...args` with stdout and stderr captured (runNode inherits or drops stderr). */
-async function runNodeCapturingErrors(
-  args: readonly string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  try {
-    const code = await withTimeout(
-      new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c))),
-      60_000,
-      'tether exited',
-    );
-    return { code, stdout, stderr };
-  } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  }
-}

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TetherClient } from '@tether/client';
 import { SUBPROTOCOL } from '@tether/protocol';
-import { type TempDir, tempDir, waitFor, withTimeout } from '@tether/testkit';
+import { paced, type TempDir, tempDir, waitFor, withTimeout } from '@tether/testkit';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -482,47 +482,38 @@ describe('live fuzz against tether serve', () => {
     // The numbered streams, paced so the audit covers the whole run.
     let sentPublications = 0;
     let sentDirect = 0;
-    const auditStream = (async () => {
-      while (!over()) {
-        const n = sentPublications + 1;
-        const pub = await http(
-          port,
-          'POST',
-          '/api/publish',
-          {
+    // One pair every 10 ms: the audit spans the whole fuzz, in a bounded number of steps.
+    const auditStream = paced(
+      { intervalMs: 10, maxSteps: FUZZ_MS / 10 + 1, until: over },
+      async () => {
+        // Through the API as the application would, with its key; each must be accepted.
+        const api = async (path: string, body: unknown): Promise<void> => {
+          const headers = {
             Authorization: `Bearer ${API_KEY}`,
             'Content-Type': 'application/json',
-          },
-          JSON.stringify({ topic: AUDIT_TOPIC, data: n }),
-        );
-        expect(pub.status, pub.text).toBe(200);
+          };
+          const answer = await http(port, 'POST', path, headers, JSON.stringify(body));
+          expect(answer.status, answer.text).toBe(200);
+        };
+        const n = sentPublications + 1;
+        await api('/api/publish', { topic: AUDIT_TOPIC, data: n });
         sentPublications = n;
         const m = sentDirect + 1;
-        const send = await http(
-          port,
-          'POST',
-          '/api/send',
-          {
-            Authorization: `Bearer ${API_KEY}`,
-            'Content-Type': 'application/json',
-          },
-          JSON.stringify({ user: AUDIT_USER, data: m }),
-        );
-        expect(send.status, send.text).toBe(200);
+        await api('/api/send', { user: AUDIT_USER, data: m });
         sentDirect = m;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    })();
-    // Liveness: /healthz keeps answering while the fuzz runs.
+      },
+    );
+    // Liveness: /healthz keeps answering while the fuzz runs, probed every 100 ms (the
+    // next probe waits for the previous answer).
     let healthChecks = 0;
-    const health = (async () => {
-      while (!over()) {
+    const health = paced(
+      { intervalMs: 100, maxSteps: FUZZ_MS / 100 + 1, until: over },
+      async () => {
         const answer = await http(port, 'GET', '/healthz', {});
         expect(answer.status).toBe(200);
         healthChecks++;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    })();
+      },
+    );
     const fuzzers = Array.from({ length: 8 }, (_, i) =>
       fuzzConnection(port, prng(SEED + i + 1), fuzzTokens, over, wsCounts),
     );
@@ -531,6 +522,7 @@ describe('live fuzz against tether serve', () => {
     );
     await Promise.all([auditStream, health, ...fuzzers, ...httpFuzzers]);
     expect(crashed).toBeUndefined();
+    expect(healthChecks).toBeGreaterThan(0);
 
     await waitFor(() => published.length >= sentPublications && direct.length >= sentDirect, {
       timeoutMs: 30_000,

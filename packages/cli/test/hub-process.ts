@@ -1,18 +1,13 @@
 /**
  * `tether serve` in a child process, built from source: the hub gets its own heap (so a
  * test can read its memory from `/metrics`) and a crash stays a crash. hub-entry.ts and
- * the @tether sources it imports are bundled once with esbuild into a temporary `.mjs`;
- * every other package stays external and is resolved from the repository's node_modules
- * through a symlink next to the bundle. No dist/ is needed.
+ * the @tether sources it imports are bundled by testkit's `bundleSources`; no dist/ is
+ * needed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withTimeout } from '@tether/testkit';
+import { bundleSources, withTimeout } from '@tether/testkit';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ENTRY = fileURLToPath(new URL('./hub-entry.ts', import.meta.url));
 const FROM_SOURCE = [
   'cli',
@@ -24,11 +19,6 @@ const FROM_SOURCE = [
   'store-sqlite',
   'store-redis',
 ];
-/** Subpath exports, by their source file. */
-const SUBPATHS: Record<string, string> = {
-  '@tether/server/ops': 'server/src/ops/index.ts',
-  '@tether/server/store': 'server/src/store-kit.ts',
-};
 const LISTENING = /tether listening on (http:\/\/\S+) \(ws: \/ws\)/;
 const OUTPUT_KEEP = 64 * 1024;
 
@@ -53,9 +43,12 @@ export async function startHubProcess(
   env: Record<string, string>,
   options: { nodeArgs?: readonly string[]; timeoutMs?: number } = {},
 ): Promise<HubProcess> {
-  const { build } = await import('esbuild');
-  const dir = await mkdtemp(join(tmpdir(), 'tether-hub-'));
-  const file = join(dir, 'hub.mjs');
+  const bundle = await bundleSources({
+    entry: ENTRY,
+    packages: FROM_SOURCE,
+    prefix: 'tether-hub-',
+    name: 'hub.mjs',
+  });
   let child: ChildProcess | undefined;
   const cleanup = async () => {
     if (child !== undefined && child.exitCode === null && child.signalCode === null) {
@@ -63,39 +56,17 @@ export async function startHubProcess(
       child.kill('SIGKILL');
       await withTimeout(exited, 5_000, 'hub child exit');
     }
-    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    await bundle.cleanup();
   };
   try {
-    await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-    await build({
-      entryPoints: [ENTRY],
-      outfile: file,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      logLevel: 'error',
-      plugins: [
-        {
-          name: 'tether-sources',
-          setup(b) {
-            b.onResolve({ filter: /^[^./]/ }, (a) => {
-              const subpath = SUBPATHS[a.path];
-              if (subpath !== undefined) return { path: join(ROOT, 'packages', subpath) };
-              const name = /^@tether\/([a-z-]+)$/.exec(a.path)?.[1];
-              if (name !== undefined && FROM_SOURCE.includes(name)) {
-                return { path: join(ROOT, 'packages', name, 'src', 'index.ts') };
-              }
-              return { path: a.path, external: true };
-            });
-          },
-        },
-      ],
-    });
-    const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), file, 'serve', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, VITEST: '', NODE_ENV: '', ...env },
-    });
+    const proc = spawn(
+      process.execPath,
+      [...(options.nodeArgs ?? []), bundle.file, 'serve', ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, VITEST: '', NODE_ENV: '', ...env },
+      },
+    );
     child = proc;
     const exited = new Promise<number | null>((resolve) =>
       proc.once('exit', (code) => resolve(code)),

@@ -1,20 +1,16 @@
 import { request } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ADMIN_KEY,
   API_KEY,
   call,
-  closeClients,
-  closeHubs,
+  cleanUpAfterEach,
   HOST,
   rawClient,
   startTestHub,
 } from './hub-helpers.js';
 
-afterEach(async () => {
-  await closeClients();
-  await closeHubs();
-});
+cleanUpAfterEach();
 
 const key = API_KEY;
 

@@ -1,32 +1,17 @@
-import { exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
 import { TopicAccess } from '../src/index.js';
 import {
-  closeClients,
-  closeHubs,
+  cleanUpAfterEach,
+  hs256,
   JWT_SECRET,
   type RawClient,
   rawClient,
   startTestHub,
+  welcomed,
 } from './hub-helpers.js';
 
-afterEach(async () => {
-  await closeClients();
-  await closeHubs();
-});
-
-const secretKey = new TextEncoder().encode(JWT_SECRET);
-
-function hs256(
-  claims: JWTPayload,
-  options: { expiresIn?: string | number; key?: Uint8Array } = {},
-) {
-  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
-  jwt.setExpirationTime(options.expiresIn ?? '5m');
-  return jwt.sign(options.key ?? secretKey);
-}
-
-const welcomed = (c: RawClient) => c.frame((f) => f.t === 'welcome', 'welcome');
+cleanUpAfterEach();
 
 /** The goodbye and the close of a refused connection. */
 async function refusal(

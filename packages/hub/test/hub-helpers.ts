@@ -1,6 +1,8 @@
 import { SUBPROTOCOL } from '@tether/protocol';
 import { silentLogger } from '@tether/server';
 import { waitFor, withTimeout } from '@tether/testkit';
+import { type JWTPayload, SignJWT } from 'jose';
+import { afterEach } from 'vitest';
 import { WebSocket } from 'ws';
 import type { CliIo } from '../src/index.js';
 import { type ServeHandle, type ServeOptions, serve } from '../src/index.js';
@@ -143,3 +145,26 @@ export async function call(
   }
   return { status: response.status, body: parsed, headers: response.headers };
 }
+
+/** Closes every raw client and hub of the file after each test (call once, at the top). */
+export function cleanUpAfterEach(): void {
+  afterEach(async () => {
+    await closeClients();
+    await closeHubs();
+  });
+}
+
+/** An HS256 token signed with {@link JWT_SECRET} (or `key`), issued now, expiring in 5 minutes (or `expiresIn`). */
+export function hs256(
+  claims: JWTPayload,
+  options: { expiresIn?: string | number; key?: Uint8Array } = {},
+): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? '5m')
+    .sign(options.key ?? new TextEncoder().encode(JWT_SECRET));
+}
+
+/** The client's welcome frame. */
+export const welcomed = (c: RawClient) => c.frame((f) => f.t === 'welcome', 'welcome');

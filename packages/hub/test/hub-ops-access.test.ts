@@ -1,12 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { configFromObject } from '../src/config.js';
 import { opsClosed } from '../src/hub-ops-access.js';
 import {
   ADMIN_KEY,
   API_KEY,
   call,
-  closeClients,
-  closeHubs,
+  cleanUpAfterEach,
   JWT_SECRET,
   OPS_KEY,
   rawClient,
@@ -21,10 +20,7 @@ import {
 const OPS_PATHS = ['/stats', '/metrics', '/dashboard', '/dashboard/dashboard.js'] as const;
 const jwt = { mode: 'jwt', secret: JWT_SECRET } as const;
 
-afterEach(async () => {
-  await closeClients();
-  await closeHubs();
-});
+cleanUpAfterEach();
 
 describe('operations endpoints closed unless said otherwise', () => {
   it('a JWT hub without an ops key answers 401 on /stats, /metrics and /dashboard, and says how to open them', async () => {

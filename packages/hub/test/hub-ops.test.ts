@@ -1,22 +1,18 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parsePrometheus, sampleValue } from '../../server/test/prometheus-text.js';
 import {
   API_KEY,
   call,
-  closeClients,
-  closeHubs,
+  cleanUpAfterEach,
   OPS_KEY,
   rawClient,
   startTestHub,
 } from './hub-helpers.js';
 
-afterEach(async () => {
-  await closeClients();
-  await closeHubs();
-});
+cleanUpAfterEach();
 
 describe('the hub’s operations endpoints', () => {
   it('serves Prometheus text whose counters move as messages flow through /ws and the API', async () => {

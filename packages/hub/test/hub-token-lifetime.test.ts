@@ -5,7 +5,7 @@
  * none comes, while a client whose provider mints new tokens stays connected for good.
  */
 import { TetherClient } from '@tether/client';
-import { waitFor } from '@tether/testkit';
+import { paced, waitFor } from '@tether/testkit';
 import { type JWTPayload, SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -138,15 +138,14 @@ describe('hub JWT lifetime', () => {
     client.subscribe('demo:audit');
     await waitFor(() => subscribed, { message: 'subscribed' });
 
-    // A numbered stream for the whole minute (bounded: at most 120 publications, each
-    // paced 500 ms apart, while the tokens expire and are replaced underneath it).
+    // A numbered stream for the whole minute, while the tokens expire and are replaced
+    // underneath it: time passing is what this test is about, so one publication per
+    // 500 ms tick (bounded: at most 120, and no longer than the minute).
     const started = Date.now();
-    let sent = 0;
-    while (Date.now() - started < 60_000 && sent < 120) {
-      sent += 1;
-      await hub.tether.publish('demo:audit', sent);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    const sent = await paced(
+      { intervalMs: 500, maxSteps: 120, until: () => Date.now() - started >= 60_000 },
+      (n) => hub.tether.publish('demo:audit', n).then(() => undefined),
+    );
     await waitFor(() => received.length >= sent, { message: 'every publication arrived' });
 
     const expiredTokens = minted.filter((exp) => exp * 1000 < Date.now());

@@ -1,30 +1,16 @@
-/**
- * Issue 9, finding 6: topic permissions fail closed. A topic outside every namespace is
- * refused, per-user namespaces (`user:{sub}`) give each user only their own topics,
- * prefixes end at a segment boundary, and a token without a `topics` claim does not get
- * every `authenticated` namespace.
- */
-import { type JWTPayload, SignJWT } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HUB_DEFAULTS, TopicAccess, topicMatches } from '../src/index.js';
 import {
-  closeClients,
-  closeHubs,
+  cleanUpAfterEach,
+  hs256,
   JWT_SECRET,
   type RawClient,
   rawClient,
   startTestHub,
+  welcomed,
 } from './hub-helpers.js';
 
-afterEach(async () => {
-  await closeClients();
-  await closeHubs();
-});
-
-const secretKey = new TextEncoder().encode(JWT_SECRET);
-const hs256 = (claims: JWTPayload) =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(secretKey);
-const welcomed = (c: RawClient) => c.frame((f) => f.t === 'welcome', 'welcome');
+cleanUpAfterEach();
 
 async function subscribe(c: RawClient, topic: string): Promise<string> {
   c.send({ t: 'sub', topic });

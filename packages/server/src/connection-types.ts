@@ -78,17 +78,6 @@ export interface TetherConnection {
  */
 export type OpenConnection = TetherConnection & { readonly sessionId: string };
 
-/**
- * The connection as an {@link OpenConnection}: for code that runs only after `welcome`
- * (the `connection` event, message and request handlers). Throws if it has no session,
- * which would be a bug in the server, not the client's doing.
- */
-export function asOpen(connection: TetherConnection): OpenConnection {
-  if (connection.sessionId === undefined)
-    throw new Error(`connection ${connection.id} has no session yet (before welcome)`);
-  return connection as OpenConnection;
-}
-
 /** A `msg` frame from a client. */
 export interface MessageEvent {
   connection: OpenConnection;

@@ -5,13 +5,12 @@ import { CloseCode, type Json } from '@tether/protocol';
 import { AckScheduler } from './ack-scheduler.js';
 import { Connection } from './connection.js';
 import type { ConnectionHost, ConnectionIdentity } from './connection-host.js';
-import {
-  asOpen,
-  type CloseEvent,
-  type MessageHandler,
-  type RequestHandler,
-  type ResumeEvent,
-  type TetherConnection,
+import type {
+  CloseEvent,
+  MessageHandler,
+  RequestHandler,
+  ResumeEvent,
+  TetherConnection,
 } from './connection-types.js';
 import { EndpointHandlers } from './endpoint-handlers.js';
 import type { Endpoint, EndpointEvents, EndpointShared } from './endpoint-types.js';
@@ -20,6 +19,7 @@ import type { FlushScheduler } from './flush-scheduler.js';
 import { type RouterContext, routeGuarded } from './frame-router.js';
 import { heartbeatAction, type SweepTarget, sweepTickMs } from './heartbeat.js';
 import type { Logger } from './logger.js';
+import { asOpen } from './message-frames.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import type { SendResult, SessionGrant } from './session.js';
 import { SessionRegistry } from './sessions.js';

@@ -36,21 +36,8 @@
  */
 
 export { OptionError, TetherError } from '@tether/common';
-export type {
-  CloseEvent,
-  ConnectionInfo,
-  ConnectionState,
-  MessageContext,
-  MessageEvent,
-  MessageHandler,
-  OpenConnection,
-  RequestContext,
-  RequestHandler,
-  ResumeEvent,
-  RttEvent,
-  SlowConsumerEvent,
-  TetherConnection,
-} from './connection-types.js';
+// Every type of a connection, its events and its handlers is public (the file holds only those).
+export type * from './connection-types.js';
 export { SERVER_DEFAULTS } from './defaults.js';
 export type { Endpoint, EndpointEvents } from './endpoint-types.js';
 export {

@@ -6,12 +6,23 @@ import {
   type ReqFrame,
 } from '@tether/protocol';
 import type { Connection } from './connection.js';
-import { asOpen } from './connection-types.js';
+import type { OpenConnection, TetherConnection } from './connection-types.js';
 import { ReplyError } from './errors.js';
 import { errorFrame, errorMessage, refOf, truncate } from './frame-errors.js';
 import { serial, settle, track } from './handler-runner.js';
 import type { RouterContext } from './router-context.js';
 import type { Session } from './session.js';
+
+/**
+ * The connection as an {@link OpenConnection}: for code that runs only after `welcome`
+ * (the `connection` event, message and request handlers). Throws if it has no session,
+ * which would be a bug in the server, not the client's doing.
+ */
+export function asOpen(connection: TetherConnection): OpenConnection {
+  if (connection.sessionId === undefined)
+    throw new Error(`connection ${connection.id} has no session yet (before welcome)`);
+  return connection as OpenConnection;
+}
 
 /**
  * The application frames: `msg` and `req`. A reliable one (with `seq`) is processed once

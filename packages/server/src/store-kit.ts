@@ -25,6 +25,7 @@ export {
   checkCount,
   checkLimit,
   checkName,
+  checkPage,
   checkPublication,
   messageBytes,
   newEpoch,

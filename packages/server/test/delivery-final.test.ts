@@ -5,30 +5,12 @@
  * published once and a resend gets the same position again. Raw protocol client, real
  * sockets.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReplyError } from '../src/index.js';
-import { acks, cut, hello, resumeOf } from './delivery-helpers.js';
-import { type RawClient, type Started, startTether, until } from './helpers.js';
+import { acks, cut, deliveryServer, resumeOf } from './delivery-helpers.js';
+import { until } from './helpers.js';
 
-let started: Started | undefined;
-const clients: RawClient[] = [];
-
-async function setup(options: Parameters<typeof startTether>[0] = {}): Promise<Started> {
-  started = await startTether({ ackDelayMs: 0, ...options });
-  return started;
-}
-
-async function connect(url: string, resume?: Parameters<typeof hello>[1]) {
-  const h = await hello(url, resume);
-  clients.push(h.c);
-  return h;
-}
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await started?.tether.close({ drainTimeoutMs: 500 });
-  started = undefined;
-});
+const { setup, connect } = deliveryServer({ ackDelayMs: 0 });
 
 describe('final refusals of reliable messages', () => {
   it('answers a message nobody handles with a final NO_HANDLER, acks it, and lets the next ones through', async () => {

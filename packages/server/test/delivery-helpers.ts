@@ -3,7 +3,14 @@
  * helpers.ts (plain `ws` + JSON, no Tether client code), so sessions, resume, acks and
  * topic positions are exercised exactly as they go over the wire.
  */
-import { type AnyFrame, RawClient } from './helpers.js';
+import { createStore, type Store } from '../src/store/index.js';
+import {
+  type AnyFrame,
+  RawClient,
+  type Started,
+  serverPerTest,
+  type startTether,
+} from './helpers.js';
 
 /** What a resuming hello carries. */
 export interface ResumeRequest {
@@ -63,4 +70,53 @@ export function range(from: number, to: number): number[] {
 export async function cut(c: RawClient): Promise<void> {
   c.close();
   await c.waitClosed();
+}
+
+/** What {@link deliveryServer} gives a test file. */
+export interface DeliveryServer {
+  /**
+   * Starts a server with `options` over the file's defaults; with `store` (a spec for
+   * `createStore` or a store) it keeps its sessions and topics there.
+   */
+  setup(
+    options?: Parameters<typeof startTether>[0],
+    store?: Parameters<typeof createStore>[0],
+  ): Promise<Started>;
+  /** Says hello (resuming when asked) as a client that is closed after the test. */
+  connect(url: string, resume?: ResumeRequest): Promise<Hello>;
+  /** The server of the running test. */
+  readonly started: Started | undefined;
+  /** The store `setup` was given, if any. */
+  readonly store: Store | undefined;
+}
+
+/**
+ * The setup every delivery test file shares: after each test, its clients, its server
+ * and its store are closed (call once, at the top of the file).
+ */
+export function deliveryServer(defaults: Parameters<typeof startTether>[0] = {}): DeliveryServer {
+  let store: Store | undefined;
+  const server = serverPerTest({
+    after: async () => {
+      await store?.close();
+      store = undefined;
+    },
+  });
+  return {
+    setup(options = {}, spec) {
+      if (spec !== undefined) store = createStore(spec);
+      return server.start({ ...defaults, ...options }, store === undefined ? {} : { store });
+    },
+    async connect(url, resume) {
+      const h = await hello(url, resume);
+      server.keep(h.c);
+      return h;
+    },
+    get started() {
+      return server.started;
+    },
+    get store() {
+      return store;
+    },
+  };
 }

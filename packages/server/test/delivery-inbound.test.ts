@@ -3,29 +3,12 @@
  * order, across reconnects; acks are cumulative and batched, and never claim a seq that
  * was not processed (a dropped, failed or out-of-order frame is not acked).
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { acks, cut, hello, range, resumeOf } from './delivery-helpers.js';
-import { type RawClient, type Started, startTether, until } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { acks, cut, deliveryServer, range, resumeOf } from './delivery-helpers.js';
+import { until } from './helpers.js';
 
-let started: Started | undefined;
-const clients: RawClient[] = [];
-
-async function setup(options: Parameters<typeof startTether>[0] = {}): Promise<Started> {
-  started = await startTether(options);
-  return started;
-}
-
-async function connect(url: string, resume?: Parameters<typeof hello>[1]) {
-  const h = await hello(url, resume);
-  clients.push(h.c);
-  return h;
-}
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await started?.tether.close({ drainTimeoutMs: 500 });
-  started = undefined;
-});
+const server = deliveryServer();
+const { setup, connect } = server;
 
 describe('processed once', () => {
   it('dedupes client seqs across a reconnect: the handler runs once, welcome.ack says so', async () => {
@@ -182,7 +165,7 @@ describe('acks', () => {
     const seen = acks(a.c);
     expect(seen.length).toBeLessThanOrEqual(3);
     expect(seen).toEqual([...seen].sort((x, y) => x - y));
-    await started?.tether.close({ drainTimeoutMs: 500 });
+    await server.started?.tether.close({ drainTimeoutMs: 500 });
 
     // Time: with a count of 1000 only the delay can send it; one ack for the burst.
     const second = await setup({ ackEvery: 1000, ackDelayMs: 20 });

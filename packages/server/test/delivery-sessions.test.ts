@@ -3,38 +3,14 @@
  * resume failures (expired, invalid, gap, unknown), session takeover (4010), acks and
  * retention.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeliveryError, type ResumeEvent } from '../src/index.js';
-import { createStore, type Store } from '../src/store/index.js';
-import { cut, hello, lastSeq, range, reliable, resumeOf } from './delivery-helpers.js';
-import { type RawClient, type Started, startTether, until } from './helpers.js';
+import type { Store } from '../src/store/index.js';
+import { cut, deliveryServer, lastSeq, range, reliable, resumeOf } from './delivery-helpers.js';
+import { until } from './helpers.js';
 
-let started: Started | undefined;
-let store: Store | undefined;
-const clients: RawClient[] = [];
-
-async function setup(
-  options: Parameters<typeof startTether>[0] = {},
-  storeOptions?: Parameters<typeof createStore>[0],
-): Promise<Started> {
-  if (storeOptions !== undefined) store = createStore(storeOptions);
-  started = await startTether(options, store === undefined ? {} : { store });
-  return started;
-}
-
-async function connect(url: string, resume?: Parameters<typeof hello>[1]) {
-  const h = await hello(url, resume);
-  clients.push(h.c);
-  return h;
-}
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await started?.tether.close({ drainTimeoutMs: 500 });
-  await store?.close();
-  started = undefined;
-  store = undefined;
-});
+const server = deliveryServer();
+const { setup, connect } = server;
 
 describe('sessions and resume', () => {
   it('replays missed direct messages in order on resume, then goes live', async () => {
@@ -199,10 +175,10 @@ describe('sessions and resume', () => {
     a.c.sendJson({ t: 'ack', seq: 3 });
     a.c.sendJson({ t: 'ack', seq: 9 });
     expect(await a.c.next((f) => f.t === 'error')).toMatchObject({ code: 'BAD_ACK' });
-    const replay = await (store as Store).sessionMessagesAfter(sid, 3);
+    const replay = await (server.store as Store).sessionMessagesAfter(sid, 3);
     expect(replay.messages.map((m) => m.seq)).toEqual([4]);
     // Acked messages are not replayed; a resume from below the ack is a gap.
-    expect((await (store as Store).sessionMessagesAfter(sid, 0)).complete).toBe(false);
+    expect((await (server.store as Store).sessionMessagesAfter(sid, 0)).complete).toBe(false);
     expect(lastSeq(a.c)).toBe(4);
   });
 

@@ -5,12 +5,12 @@
  * plus one message; and it loses nothing: it resumes, resubscribes from its position
  * and gets every publication.
  */
-import { createFaultProxy, type FaultProxy } from '@tether/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createFaultProxy } from '@tether/testkit';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { SlowConsumerEvent, TetherConnection } from '../src/index.js';
-import { createStore, type Store } from '../src/store/index.js';
+import { createStore } from '../src/store/index.js';
 import { hello, lastSeq, offsets, range, resumeOf } from './delivery-helpers.js';
-import { HOST, type RawClient, type Started, startTether, until } from './helpers.js';
+import { HOST, serverPerTest, until } from './helpers.js';
 
 const LIMIT = 64 * 1024;
 const PAD = 'x'.repeat(1_000);
@@ -18,33 +18,23 @@ const PAD = 'x'.repeat(1_000);
 const MAX_PUBLICATIONS = 10_000;
 const CHUNK = 50;
 
-let started: Started | undefined;
-let store: Store | undefined;
-let proxy: FaultProxy | undefined;
-const clients: RawClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  proxy?.resume();
-  await started?.tether.close({ drainTimeoutMs: 500 });
-  await proxy?.close();
-  await store?.close();
-  started = undefined;
-  store = undefined;
-  proxy = undefined;
-});
+const server = serverPerTest();
 
 describe('slow consumer', () => {
   it('closes a stalled subscriber with 4009 within limit + one message, and it catches up by resume', async () => {
-    store = createStore({ kind: 'memory', historyMaxCount: MAX_PUBLICATIONS + 1_000 });
-    started = await startTether({ slowConsumerBytes: LIMIT, closeGraceMs: 200 }, { store });
+    const store = createStore({ kind: 'memory', historyMaxCount: MAX_PUBLICATIONS + 1_000 });
+    // Runs after the afterEach that closes the server.
+    onTestFinished(() => store.close());
+    const started = await server.start({ slowConsumerBytes: LIMIT, closeGraceMs: 200 }, { store });
     const { tether, endpoint, port, url } = started;
-    proxy = await createFaultProxy({ target: { host: HOST, port }, highWaterMark: 16 * 1024 });
+    const proxy = server.proxy(
+      await createFaultProxy({ target: { host: HOST, port }, highWaterMark: 16 * 1024 }),
+    );
     const slow: SlowConsumerEvent[] = [];
     endpoint.on('slowConsumer', (e) => slow.push(e));
 
     const first = await hello(`ws://${HOST}:${proxy.port}/ws`);
-    clients.push(first.c);
+    server.keep(first.c);
     first.c.sendJson({ t: 'sub', topic: 'firehose' });
     await first.c.next((f) => f.t === 'subscribed');
     // A reliable direct message too: it must survive the 4009 as well.
@@ -110,7 +100,7 @@ describe('slow consumer', () => {
     // It comes back: resumes its session and resubscribes from its last position.
     const sub = first.c.frames.find((f) => f.t === 'subscribed');
     const back = await hello(url, resumeOf(first.welcome, lastSeq(first.c)));
-    clients.push(back.c);
+    server.keep(back.c);
     expect(back.welcome.resumed).toBe(true);
     back.c.sendJson({
       t: 'sub',

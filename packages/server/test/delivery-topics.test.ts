@@ -6,29 +6,23 @@
 import { join } from 'node:path';
 import { SqliteStore } from '@tether/store-sqlite';
 import { tempDir } from '@tether/testkit';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { TopicError } from '../src/index.js';
-import { createStore, type Store } from '../src/store/index.js';
-import { hello, offsets, range } from './delivery-helpers.js';
-import { type AnyFrame, type RawClient, type Started, startTether, until } from './helpers.js';
+import type { createStore } from '../src/store/index.js';
+import { deliveryServer, offsets, range } from './delivery-helpers.js';
+import { type AnyFrame, type RawClient, type Started, type startTether, until } from './helpers.js';
 
-let started: Started | undefined;
-let store: Store | undefined;
-const clients: RawClient[] = [];
+const server = deliveryServer();
 
-async function setup(
+function setup(
   options: Parameters<typeof startTether>[0] = {},
-  storeOptions: Parameters<typeof createStore>[0] = 'memory',
+  store: Parameters<typeof createStore>[0] = 'memory',
 ): Promise<Started> {
-  store = createStore(storeOptions);
-  started = await startTether(options, { store });
-  return started;
+  return server.setup(options, store);
 }
 
 async function connect(url: string): Promise<RawClient> {
-  const { c } = await hello(url);
-  clients.push(c);
-  return c;
+  return (await server.connect(url)).c;
 }
 
 /** Subscribes and returns the `subscribed` frame. */
@@ -36,14 +30,6 @@ async function subscribe(c: RawClient, frame: Record<string, unknown>): Promise<
   c.sendJson({ t: 'sub', ...frame });
   return c.next((f) => f.t === 'subscribed' && f.topic === frame.topic);
 }
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await started?.tether.close({ drainTimeoutMs: 500 });
-  await store?.close();
-  started = undefined;
-  store = undefined;
-});
 
 describe('topic history', () => {
   it('replays exactly the publications after a position, then live ones', async () => {

@@ -1,34 +1,18 @@
 import { ManualClock } from '@tether/common';
 import { authSubprotocol, SUBPROTOCOL } from '@tether/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type AuthContext, AuthError, type CloseEvent } from '../src/index.js';
-import { RawClient, rawUpgrade, type Started, startTether, until } from './helpers.js';
+import { RawClient, rawUpgrade, serverPerTest, until } from './helpers.js';
 
-let started: Started | undefined;
-const clients: RawClient[] = [];
-
-async function setup(
-  options: Parameters<typeof startTether>[0] = {},
-  serverOptions: Parameters<typeof startTether>[1] = {},
-): Promise<Started> {
-  started = await startTether(options, serverOptions);
-  return started;
-}
+const server = serverPerTest({ drainTimeoutMs: 1000 });
+const setup = server.start;
 
 async function open(
   url: string,
   options: Parameters<typeof RawClient.open>[1] = {},
 ): Promise<RawClient> {
-  const c = await RawClient.open(url, options);
-  clients.push(c);
-  return c;
+  return server.keep(await RawClient.open(url, options));
 }
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await started?.tether.close({ drainTimeoutMs: 1000 });
-  started = undefined;
-});
 
 describe('subprotocol', () => {
   it('refuses a client that does not offer tether.v1 with HTTP 400 and a text reason', async () => {
@@ -157,9 +141,9 @@ describe('handshake timeout', () => {
     // 200 ms: the sweep ticks every 50 ms (a quarter), so the deadline falls on a tick.
     const { url, endpoint } = await setup({ handshakeTimeoutMs: 200 }, { clock });
     const c = await RawClient.connect(url);
-    clients.push(c);
+    server.keep(c);
     const late = await RawClient.open(url);
-    clients.push(late);
+    server.keep(late);
     clock.advance(199);
     expect(endpoint.stats().handshakeTimeouts).toBe(0);
     clock.advance(1);
@@ -196,7 +180,7 @@ describe('client IP', () => {
     expect([...plain.endpoint.connections.values()][0]?.ip).toBe('127.0.0.1');
     a.close();
     await plain.tether.close();
-    started = await startTether(
+    const started = await server.start(
       { maxConnectionsPerIp: 1 },
       { trustProxy: ['127.0.0.1', '10.0.0.0/8'] },
     );
@@ -213,7 +197,7 @@ describe('client IP', () => {
 
   it('holds the per-IP cap against 300 forged X-Forwarded-For entries behind a trusted proxy', async () => {
     const cap = 5;
-    started = await startTether(
+    const started = await server.start(
       { maxConnectionsPerIp: cap },
       { trustProxy: ['127.0.0.1/32', '::1'] },
     );
@@ -240,13 +224,13 @@ describe('client IP', () => {
   });
 
   it('never records a non-IP X-Forwarded-For value as the address', async () => {
-    started = await startTether({}, { trustProxy: ['127.0.0.1'] });
+    const started = await server.start({}, { trustProxy: ['127.0.0.1'] });
     for (const value of ['evil<script>', 'unknown', '203.0.113.7, _obfuscated', 'example.com']) {
       const c = await open(started.url, { headers: { 'X-Forwarded-For': value } });
       const ips = [...started.endpoint.connections.values()].map((x) => x.ip);
       expect(ips, value).toEqual(['127.0.0.1']);
       c.close();
-      await until(() => started?.endpoint.connections.size === 0, 'closed');
+      await until(() => started.endpoint.connections.size === 0, 'closed');
     }
   });
 });

@@ -6,27 +6,19 @@
  * The rules themselves are unit tests: heartbeat-rules.test.ts.
  */
 import { ManualClock } from '@tether/common';
-import { createFaultProxy, type FaultProxy } from '@tether/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createFaultProxy } from '@tether/testkit';
+import { describe, expect, it } from 'vitest';
 import type { CloseEvent } from '../src/index.js';
-import { HOST, RawClient, type Started, startTether, until } from './helpers.js';
+import { HOST, RawClient, type Started, serverPerTest, until } from './helpers.js';
 
-let started: Started | undefined;
-let proxy: FaultProxy | undefined;
-const clients: RawClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  proxy?.resume();
-  await started?.tether.close({ drainTimeoutMs: 500 });
-  await proxy?.close();
-  started = undefined;
-  proxy = undefined;
-});
+const server = serverPerTest();
 
 /** A server whose heartbeat time moves only with `clock.advance()`. */
 async function startManual(clock: ManualClock): Promise<Started & { rtts: number[] }> {
-  started = await startTether({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 2_000 }, { clock });
+  const started = await server.start(
+    { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 2_000 },
+    { clock },
+  );
   const rtts: number[] = [];
   started.endpoint.on('rtt', (e) => rtts.push(e.rttMs));
   return { ...started, rtts };
@@ -43,9 +35,7 @@ function toFirstPing(s: Started, clock: ManualClock): number {
 }
 
 async function connect(url: string, autoPong: boolean): Promise<RawClient> {
-  const c = await RawClient.connect(url, { autoPong });
-  clients.push(c);
-  return c;
+  return server.keep(await RawClient.connect(url, { autoPong }));
 }
 
 describe('heartbeats over real sockets, time from a ManualClock', () => {
@@ -159,16 +149,32 @@ describe('heartbeats over real sockets, time from a ManualClock', () => {
   });
 });
 
+/**
+ * A server with `options` and one raw client whose link through a fault proxy is then
+ * paused (the half-open link of a dead peer); the server's close events are recorded.
+ */
+async function stalledClient(
+  options: Parameters<typeof server.start>[0],
+): Promise<{ started: Started; closes: CloseEvent[] }> {
+  const started = await server.start(options);
+  const proxy = server.proxy(
+    await createFaultProxy({ target: { host: HOST, port: started.port } }),
+  );
+  const closes: CloseEvent[] = [];
+  started.endpoint.on('close', (e) => closes.push(e));
+  server.keep(await RawClient.connect(`ws://${HOST}:${proxy.port}/ws`));
+  proxy.pause();
+  return { started, closes };
+}
+
 describe('heartbeats over real sockets and the real clock', () => {
   it('terminates a half-open connection and reports 4008', async () => {
     // Seconds, not milliseconds: a loaded machine must not fake a half-open link.
-    started = await startTether({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 1_000 });
-    proxy = await createFaultProxy({ target: { host: HOST, port: started.port } });
-    const closes: CloseEvent[] = [];
-    started.endpoint.on('close', (e) => closes.push(e));
-    const c = await RawClient.connect(`ws://${HOST}:${proxy.port}/ws`);
-    clients.push(c);
-    proxy.pause(); // no bytes, no FIN, no RST: only heartbeats can notice
+    // No bytes, no FIN, no RST: only heartbeats can notice.
+    const { started, closes } = await stalledClient({
+      heartbeatIntervalMs: 1_000,
+      heartbeatTimeoutMs: 1_000,
+    });
     await until(() => closes.length === 1, 'server noticed the half-open link', 20_000);
     expect(closes[0]).toMatchObject({
       code: 4008,
@@ -181,13 +187,7 @@ describe('heartbeats over real sockets and the real clock', () => {
   });
 
   it('destroys a socket whose client never answers the close frame after closeGraceMs', async () => {
-    started = await startTether({ closeGraceMs: 500 });
-    proxy = await createFaultProxy({ target: { host: HOST, port: started.port } });
-    const closes: CloseEvent[] = [];
-    started.endpoint.on('close', (e) => closes.push(e));
-    const c = await RawClient.connect(`ws://${HOST}:${proxy.port}/ws`);
-    clients.push(c);
-    proxy.pause();
+    const { started, closes } = await stalledClient({ closeGraceMs: 500 });
     const conn = [...started.endpoint.connections.values()][0];
     conn?.close(1000, 'bye');
     await until(() => closes.length === 1, 'socket destroyed after the grace', 20_000);

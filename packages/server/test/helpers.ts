@@ -5,7 +5,8 @@
  */
 import { connect } from 'node:net';
 import { SUBPROTOCOL } from '@tether/protocol';
-import { waitFor, withTimeout } from '@tether/testkit';
+import { type FaultProxy, waitFor, withTimeout } from '@tether/testkit';
+import { afterEach } from 'vitest';
 import { WebSocket } from 'ws';
 import {
   type Endpoint,
@@ -34,6 +35,57 @@ export async function startTether(
   const endpoint = tether.endpoint('/ws', endpointOptions);
   const { port } = await tether.listen();
   return { tether, endpoint, port, url: `ws://${HOST}:${port}/ws` };
+}
+
+/** What {@link serverPerTest} gives a test file. */
+export interface ServerPerTest {
+  /** {@link startTether}, closed after the test. */
+  start: typeof startTether;
+  /** Raw clients to close after the test; returns the first. */
+  keep(first: RawClient, ...more: RawClient[]): RawClient;
+  /** A fault proxy of the test: resumed before the server closes, closed after it. */
+  proxy(proxy: FaultProxy): FaultProxy;
+  /** The server the running test started last. */
+  readonly started: Started | undefined;
+}
+
+/**
+ * The cleanup every server test file shares (call once, at the top): after each test its
+ * raw clients are closed, then its server (given `drainTimeoutMs`), then its fault
+ * proxies, then `after` runs.
+ */
+export function serverPerTest(
+  options: { drainTimeoutMs?: number; after?: () => Promise<void> } = {},
+): ServerPerTest {
+  let started: Started | undefined;
+  const clients: RawClient[] = [];
+  const proxies: FaultProxy[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    // A paused proxy would hold the server's close until the drain timeout.
+    for (const p of proxies) p.resume();
+    await started?.tether.close({ drainTimeoutMs: options.drainTimeoutMs ?? 500 });
+    started = undefined;
+    for (const p of proxies.splice(0)) await p.close();
+    await options.after?.();
+  });
+  return {
+    async start(endpointOptions, serverOptions) {
+      started = await startTether(endpointOptions, serverOptions);
+      return started;
+    },
+    keep(first, ...more) {
+      clients.push(first, ...more);
+      return first;
+    },
+    proxy(proxy) {
+      proxies.push(proxy);
+      return proxy;
+    },
+    get started() {
+      return started;
+    },
+  };
 }
 
 /** A frame as the raw client sees it. */

@@ -1,32 +1,12 @@
-import { createFaultProxy, type FaultProxy } from '@tether/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createFaultProxy } from '@tether/testkit';
+import { describe, expect, it } from 'vitest';
 import type { CloseEvent } from '../src/index.js';
 import { TokenBucket } from '../src/rate-limiter.js';
-import { HOST, RawClient, type Started, startTether, until } from './helpers.js';
+import { HOST, RawClient, serverPerTest, type startTether, until } from './helpers.js';
 
-let started: Started | undefined;
-let proxy: FaultProxy | undefined;
-const clients: RawClient[] = [];
-
-async function setup(options: Parameters<typeof startTether>[0] = {}): Promise<Started> {
-  started = await startTether(options);
-  return started;
-}
-
-async function client(url: string): Promise<RawClient> {
-  const c = await RawClient.connect(url);
-  clients.push(c);
-  return c;
-}
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  proxy?.resume();
-  await started?.tether.close({ drainTimeoutMs: 500 });
-  await proxy?.close();
-  started = undefined;
-  proxy = undefined;
-});
+const server = serverPerTest();
+const setup = (options: Parameters<typeof startTether>[0] = {}) => server.start(options);
+const client = async (url: string) => server.keep(await RawClient.connect(url));
 
 describe('message size', () => {
   it('closes an oversize message with 1009 and a reason, after a TOO_BIG error and goodbye', async () => {
@@ -122,7 +102,9 @@ describe('slow consumer', () => {
       slowConsumerBytes: 64 * 1024,
       closeGraceMs: 200,
     });
-    proxy = await createFaultProxy({ target: { host: HOST, port }, highWaterMark: 16 * 1024 });
+    const proxy = server.proxy(
+      await createFaultProxy({ target: { host: HOST, port }, highWaterMark: 16 * 1024 }),
+    );
     const closes: CloseEvent[] = [];
     endpoint.on('close', (e) => closes.push(e));
     const c = await client(`ws://${HOST}:${proxy.port}/ws`);

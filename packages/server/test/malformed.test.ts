@@ -4,8 +4,8 @@
  * documented error code, while the connection stays open and a second client keeps
  * exchanging request/reply successfully the whole time.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { type AnyFrame, RawClient, type Started, startTether } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { type AnyFrame, RawClient, serverPerTest } from './helpers.js';
 
 interface BadInput {
   name: string;
@@ -140,14 +140,7 @@ const AFTER_HELLO: BadInput[] = [
   },
 ];
 
-let started: Started | undefined;
-const clients: RawClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await started?.tether.close({ drainTimeoutMs: 500 });
-  started = undefined;
-});
+const server = serverPerTest();
 
 /** Sends one input, then a ping barrier; returns the error frames that came before the pong. */
 async function tryInput(c: RawClient, input: BadInput, barrier: number): Promise<AnyFrame[]> {
@@ -160,7 +153,7 @@ async function tryInput(c: RawClient, input: BadInput, barrier: number): Promise
 
 describe('malformed input', () => {
   it('answers every bad input with its error code, keeps the connection open, and other clients unaffected', async () => {
-    started = await startTether();
+    const started = await server.start();
     const { endpoint, url } = started;
     const seen: unknown[] = [];
     endpoint.onMessage((data) => {
@@ -170,7 +163,7 @@ describe('malformed input', () => {
 
     // A well-behaved neighbour doing request/reply the whole time.
     const neighbour = await RawClient.connect(url);
-    clients.push(neighbour);
+    server.keep(neighbour);
     let stop = false;
     let exchanged = 0;
     const neighbourLoop = (async () => {
@@ -183,7 +176,7 @@ describe('malformed input', () => {
     })();
 
     const bad = await RawClient.connect(url);
-    clients.push(bad);
+    server.keep(bad);
     const results: Array<{ name: string; got: string[] }> = [];
     let barrier = 1;
     for (const input of AFTER_HELLO) {
@@ -227,9 +220,9 @@ describe('malformed input', () => {
   });
 
   it('answers frames before hello with HELLO_REQUIRED (and bad JSON with BAD_JSON), then accepts hello', async () => {
-    started = await startTether();
+    const started = await server.start();
     const c = await RawClient.open(started.url);
-    clients.push(c);
+    server.keep(c);
     c.sendJson({ t: 'ping', ts: 1 });
     expect(await c.next((f) => f.t === 'error')).toMatchObject({
       code: 'HELLO_REQUIRED',
@@ -256,9 +249,9 @@ describe('malformed input', () => {
   });
 
   it('answers a hello with an unsupported version with UNSUPPORTED_VERSION and closes 4011', async () => {
-    started = await startTether();
+    const started = await server.start();
     const c = await RawClient.open(started.url);
-    clients.push(c);
+    server.keep(c);
     c.sendJson({ t: 'hello', v: 2 });
     expect(await c.next((f) => f.t === 'error')).toMatchObject({ code: 'UNSUPPORTED_VERSION' });
     expect(await c.next((f) => f.t === 'goodbye')).toMatchObject({ code: 4011 });

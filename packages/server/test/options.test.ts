@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
-import { OptionError } from '@tether/common';
 import { PROTOCOL_DEFAULTS } from '@tether/protocol';
+import { optionError } from '@tether/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   AuthError,
@@ -10,16 +10,6 @@ import {
   TetherServer,
 } from '../src/index.js';
 import { resolveEndpointOptions } from '../src/options.js';
-
-function optionError(fn: () => unknown): OptionError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof OptionError) return err;
-    throw err;
-  }
-  throw new Error('expected an OptionError');
-}
 
 describe('defaults', () => {
   it('follow the design brief', () => {

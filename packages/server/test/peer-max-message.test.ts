@@ -6,22 +6,15 @@
  * bytes as it arrives.
  */
 import { Buffer } from 'node:buffer';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type AnyFrame, RawClient, type Started, startTether } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { type AnyFrame, RawClient, serverPerTest } from './helpers.js';
 
 const LIMIT = 4096;
-let started: Started | undefined;
-const clients: RawClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await started?.tether.close({ drainTimeoutMs: 500 });
-  started = undefined;
-});
+const server = serverPerTest();
 
 async function constrained(url: string, limit = LIMIT): Promise<RawClient> {
   const client = await RawClient.open(url);
-  clients.push(client);
+  server.keep(client);
   client.sendJson({ t: 'hello', v: 1, maxMessageBytes: limit });
   await client.next((f) => f.t === 'welcome');
   return client;
@@ -33,7 +26,7 @@ function largestMessage(client: RawClient): number {
 
 describe('hello.maxMessageBytes', () => {
   it('a client stating 4 KiB never gets a larger message, also in a replay of 1,000 publications', async () => {
-    started = await startTether();
+    const started = await server.start();
     const { endpoint } = started;
     // Non-ASCII text (3 bytes per character) so that characters and bytes differ by 3x.
     for (let n = 1; n <= 1_000; n += 1) {
@@ -61,18 +54,18 @@ describe('hello.maxMessageBytes', () => {
   }, 40_000);
 
   it('a client without the option still gets the server-sized batches', async () => {
-    started = await startTether();
+    const started = await server.start();
     for (let n = 1; n <= 1_000; n += 1)
       await started.endpoint.publish('feed', { n, pad: 'x'.repeat(40) });
     const client = await RawClient.connect(started.url);
-    clients.push(client);
+    server.keep(client);
     client.sendJson({ t: 'sub', topic: 'feed', last: 1_000 });
     await client.next((f) => f.t === 'pub' && f.offset === 1_000, 20_000);
     expect(largestMessage(client)).toBeGreaterThan(LIMIT);
   });
 
   it('a publication, a message and a reply too big for the client are replaced, and the streams go on', async () => {
-    started = await startTether();
+    const started = await server.start();
     const { endpoint } = started;
     endpoint.handle('big', () => ({ blob: 'y'.repeat(LIMIT) }));
     endpoint.handle('small', () => ({ ok: 1 }));
@@ -108,9 +101,9 @@ describe('hello.maxMessageBytes', () => {
   });
 
   it('a limit below 1024 bytes is refused with BAD_FIELD naming it', async () => {
-    started = await startTether();
+    const started = await server.start();
     const client = await RawClient.open(started.url);
-    clients.push(client);
+    server.keep(client);
     client.sendJson({ t: 'hello', v: 1, maxMessageBytes: 512 });
     const error = await client.next((f) => f.t === 'error');
     expect(error).toMatchObject({ code: 'BAD_FIELD' });

@@ -1,27 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batches } from '../src/batching.js';
 import { type MessageEvent, ReplyError, type TetherConnection } from '../src/index.js';
-import { RawClient, type Started, startTether, until } from './helpers.js';
+import { RawClient, serverPerTest, type startTether, until } from './helpers.js';
 
-let started: Started | undefined;
-const clients: RawClient[] = [];
-
-async function setup(options: Parameters<typeof startTether>[0] = {}): Promise<Started> {
-  started = await startTether(options);
-  return started;
-}
-
-async function client(url: string): Promise<RawClient> {
-  const c = await RawClient.connect(url);
-  clients.push(c);
-  return c;
-}
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await started?.tether.close({ drainTimeoutMs: 1000 });
-  started = undefined;
-});
+const server = serverPerTest({ drainTimeoutMs: 1000 });
+const setup = (options: Parameters<typeof startTether>[0] = {}) => server.start(options);
+const client = async (url: string) => server.keep(await RawClient.connect(url));
 
 describe('hello and welcome', () => {
   it('answers hello with a welcome filled from the options', async () => {
@@ -31,7 +15,7 @@ describe('hello and welcome', () => {
       maxMessageBytes: 4096,
     });
     const c = await RawClient.open(url);
-    clients.push(c);
+    server.keep(c);
     const before = Date.now();
     c.sendJson({ t: 'hello', v: 1, client: { name: 'raw', version: '0' } });
     const welcome = await c.next((f) => f.t === 'welcome');
@@ -55,7 +39,7 @@ describe('hello and welcome', () => {
     const a = await client(url);
     const first = a.frames.find((f) => f.t === 'welcome');
     const b = await RawClient.open(url);
-    clients.push(b);
+    server.keep(b);
     b.sendJson({ t: 'hello', v: 1, resume: { sid: 'no-such-session', token: 'x', seq: 0 } });
     const second = await b.next((f) => f.t === 'welcome');
     expect(second.sid).not.toBe(first?.sid);

@@ -1,15 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CloseEvent, Logger } from '../src/index.js';
-import { RawClient, type Started, startTether, until } from './helpers.js';
+import { RawClient, serverPerTest, until } from './helpers.js';
 
-let started: Started | undefined;
-const clients: RawClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await started?.tether.close({ drainTimeoutMs: 500 });
-  started = undefined;
-});
+const server = serverPerTest();
 
 interface LogEntry {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -34,7 +27,7 @@ function capturingLogger(entries: LogEntry[], bindings: object = {}): Logger {
 
 describe('connection registry', () => {
   it('gives connection, message and request handlers a connection with its session id', async () => {
-    started = await startTether();
+    const started = await server.start();
     const { endpoint, url } = started;
     // Typed `string`, not `string | undefined`: these run only after welcome. The
     // assignments are the compile-time half of this test.
@@ -52,7 +45,7 @@ describe('connection registry', () => {
       return sid;
     });
     const c = await RawClient.connect(url);
-    clients.push(c);
+    server.keep(c);
     const sid = c.frames.find((f) => f.t === 'welcome')?.sid as string;
     expect(sid).toEqual(expect.any(String));
     c.sendJson({ t: 'msg', data: 'hi' });
@@ -63,12 +56,12 @@ describe('connection registry', () => {
   });
 
   it('keeps metadata and counters per connection', async () => {
-    started = await startTether({ authenticate: () => ({ user: 'alice' }) });
+    const started = await server.start({ authenticate: () => ({ user: 'alice' }) });
     const { endpoint, url } = started;
     endpoint.handle('echo', (data) => data ?? null);
     const before = Date.now();
     const c = await RawClient.connect(url);
-    clients.push(c);
+    server.keep(c);
     await c.request('echo', 'abc', 1);
     c.sendJson({ t: 'pong', ts: Date.now() - 5, rts: Date.now() });
     c.sendJson({ t: 'nope' });
@@ -95,11 +88,11 @@ describe('connection registry', () => {
   });
 
   it('counts bytesOut as the exact UTF-8 bytes of every message written', async () => {
-    started = await startTether();
+    const started = await server.start();
     const { endpoint, url } = started;
     endpoint.onMessage(() => undefined);
     const c = await RawClient.connect(url);
-    clients.push(c);
+    server.keep(c);
     const conn = endpoint.connections.get(c.frames[0]?.cid as string);
     // One tick: three frames (non-ASCII data among them) leave as one batch.
     conn?.send({ text: 'grüße, 世界' });
@@ -115,7 +108,7 @@ describe('connection registry', () => {
   });
 
   it('emits close with code, reason, clean and who started it', async () => {
-    started = await startTether();
+    const started = await server.start();
     const { endpoint, url } = started;
     const closes: CloseEvent[] = [];
     endpoint.on('close', (e) => closes.push(e));
@@ -133,7 +126,7 @@ describe('connection registry', () => {
     await until(() => closes.length === 2, 'second close');
     expect(closes[1]).toMatchObject({ code: 1006, clean: false, initiatedBy: 'client' });
     const kicked = await RawClient.connect(url);
-    clients.push(kicked);
+    server.keep(kicked);
     [...endpoint.connections.values()][0]?.close(4010, 'replaced', 0);
     expect(await kicked.waitClosed()).toEqual({ code: 4010, reason: 'replaced' });
     expect(kicked.frames.at(-1)).toEqual({
@@ -149,12 +142,12 @@ describe('connection registry', () => {
   });
 
   it('gives a stats snapshot per endpoint and for the server', async () => {
-    started = await startTether();
+    const started = await server.start();
     const { endpoint, url, tether } = started;
     const second = tether.endpoint('/other');
     const a = await RawClient.connect(url);
     const b = await RawClient.open(url); // upgraded, no hello yet
-    clients.push(a, b);
+    server.keep(a, b);
     await until(() => endpoint.connections.size === 2, 'two sockets');
     const stats = endpoint.stats();
     expect(stats).toMatchObject({
@@ -173,9 +166,9 @@ describe('connection registry', () => {
   });
 
   it('rejects a close code a server may not send', async () => {
-    started = await startTether();
+    const started = await server.start();
     const c = await RawClient.connect(started.url);
-    clients.push(c);
+    server.keep(c);
     const conn = [...started.endpoint.connections.values()][0];
     expect(() => conn?.close(1006)).toThrow(RangeError);
   });
@@ -184,7 +177,10 @@ describe('connection registry', () => {
 describe('logging', () => {
   it('logs normal closes at debug, abnormal ones at info, faults at error, and never tokens or bodies', async () => {
     const entries: LogEntry[] = [];
-    started = await startTether({ authenticate: () => true }, { logger: capturingLogger(entries) });
+    const started = await server.start(
+      { authenticate: () => true },
+      { logger: capturingLogger(entries) },
+    );
     const { endpoint, url } = started;
     endpoint.handle('explode', () => {
       throw new Error('handler blew up');

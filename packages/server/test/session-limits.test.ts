@@ -6,42 +6,15 @@
  */
 import { join } from 'node:path';
 import { SqliteStore } from '@tether/store-sqlite';
-import { type TempDir, tempDir } from '@tether/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '@tether/testkit';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { SERVER_DEFAULTS } from '../src/index.js';
-import { createStore, type Store } from '../src/store/index.js';
-import { cut, hello, resumeOf } from './delivery-helpers.js';
-import { type RawClient, type Started, startTether, until } from './helpers.js';
+import type { createStore, Store } from '../src/store/index.js';
+import { cut, deliveryServer, hello, resumeOf } from './delivery-helpers.js';
+import { until } from './helpers.js';
 
-let started: Started | undefined;
-let store: Store | undefined;
-let dir: TempDir | undefined;
-const clients: RawClient[] = [];
-
-async function setup(
-  options: Parameters<typeof startTether>[0] = {},
-  storeSpec?: Parameters<typeof createStore>[0],
-): Promise<Started> {
-  if (storeSpec !== undefined) store = createStore(storeSpec);
-  started = await startTether(options, store === undefined ? {} : { store });
-  return started;
-}
-
-async function connect(url: string, resume?: Parameters<typeof hello>[1]) {
-  const h = await hello(url, resume);
-  clients.push(h.c);
-  return h;
-}
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await started?.tether.close({ drainTimeoutMs: 500 });
-  await store?.close();
-  await dir?.cleanup();
-  started = undefined;
-  store = undefined;
-  dir = undefined;
-});
+const server = deliveryServer();
+const { setup, connect } = server;
 
 /** The user is the `?u=` query parameter; without it the connection is anonymous. */
 const byQuery = {
@@ -117,13 +90,15 @@ describe('sessions per user', () => {
     it(`5,000 churned sessions of one user: sendToUser stores at most the cap (${kind})`, async () => {
       let spec: Parameters<typeof createStore>[0] = { kind: 'memory', sweepIntervalMs: 0 };
       if (kind === 'sqlite') {
-        dir = await tempDir('tether-sessions-');
+        const dir = await tempDir('tether-sessions-');
+        // Runs after the afterEach that closes the store.
+        onTestFinished(() => dir.cleanup());
         spec = new SqliteStore({ path: join(dir.path, 'hub.db'), sweepIntervalMs: 0 });
       }
       const { url, endpoint } = await setup(byQuery, spec);
       const cap = SERVER_DEFAULTS.maxSessionsPerUser;
       await churn(url, 'alice', 5_000);
-      const s = store as Store;
+      const s = server.store as Store;
       const before = await s.stats();
       const results = await endpoint.sendToUser('alice', payload);
       expect(results.length).toBeGreaterThan(0);
@@ -146,14 +121,14 @@ describe('sessions per user', () => {
     await cut(away.c);
     await until(() => endpoint.connections.size === 1, 'server saw the cut');
     await endpoint.sendTo(awaySid, 'kept for a resume');
-    expect((await (store as Store).stats()).sessionMessages).toBe(1);
+    expect((await (server.store as Store).stats()).sessionMessages).toBe(1);
 
     const third = await connect(`${url}?u=alice`);
     // The older but connected session stays; the disconnected one is gone with its log.
-    expect(await (store as Store).getSession(awaySid)).toBeUndefined();
-    expect((await (store as Store).stats()).sessionMessages).toBe(0);
+    expect(await (server.store as Store).getSession(awaySid)).toBeUndefined();
+    expect((await (server.store as Store).stats()).sessionMessages).toBe(0);
     expect(live.c.ws.readyState).toBe(live.c.ws.OPEN);
-    const sids = (await (store as Store).sessionsOfUser('alice')).map((r) => r.sid);
+    const sids = (await (server.store as Store).sessionsOfUser('alice')).map((r) => r.sid);
     expect(sids.sort()).toEqual([live.welcome.sid, third.welcome.sid].sort());
     // Its resume is refused explicitly, with a new session.
     const back = await connect(`${url}?u=alice`, resumeOf(away.welcome, 0));
@@ -176,8 +151,8 @@ describe('sessions per user', () => {
     const third = await connect(`${url}?u=alice`);
     expect(await first.c.next((f) => f.t === 'goodbye')).toMatchObject({ code: 4013 });
     expect((await first.c.waitClosed()).code).toBe(4013);
-    expect(await (store as Store).getSession(first.welcome.sid as string)).toBeUndefined();
-    expect((await (store as Store).stats()).sessionMessages).toBe(0);
+    expect(await (server.store as Store).getSession(first.welcome.sid as string)).toBeUndefined();
+    expect((await (server.store as Store).stats()).sessionMessages).toBe(0);
     await expect(endpoint.sendTo(first.welcome.sid as string, 1)).rejects.toMatchObject({
       code: 'SESSION_NOT_FOUND',
     });

@@ -5,23 +5,16 @@
  * recent ones bounded) and recoveries.
  */
 import { ManualClock } from '@tether/common';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STABILITY_DEFAULTS, type StaleEvent } from '../src/index.js';
-import { RawClient, type Started, startTether, until } from './helpers.js';
+import { RawClient, serverPerTest, until } from './helpers.js';
 
-let started: Started | undefined;
-const clients: RawClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await started?.tether.close({ drainTimeoutMs: 500 });
-  started = undefined;
-});
+const server = serverPerTest();
 
 async function connect(url: string, hello: Record<string, unknown> = {}): Promise<RawClient> {
   // No automatic protocol pong: a client is silent unless the test makes it speak.
   const c = await RawClient.open(url, { autoPong: false });
-  clients.push(c);
+  server.keep(c);
   c.sendJson({ t: 'hello', v: 1, ...hello });
   await c.next((f) => f.t === 'welcome');
   return c;
@@ -30,7 +23,7 @@ async function connect(url: string, hello: Record<string, unknown> = {}): Promis
 describe('stale and the stability report', () => {
   it('emits stale after one silent interval, before the 4008 cut, and reports it', async () => {
     const clock = new ManualClock();
-    started = await startTether(
+    const started = await server.start(
       { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 2_000 },
       { clock },
     );
@@ -87,7 +80,7 @@ describe('stale and the stability report', () => {
   });
 
   it('counts recoveries, and keeps only the recent closes', async () => {
-    started = await startTether({});
+    const started = await server.start({});
     const s = started;
     const first = await connect(s.url);
     const welcome = first.frames.find((f) => f.t === 'welcome') as unknown as {

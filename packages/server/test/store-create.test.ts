@@ -1,8 +1,7 @@
 /** `createStore(spec)`: the `store` option of the server (memory, or a Store object). */
 import { join } from 'node:path';
-import { OptionError } from '@tether/common';
-import { type TempDir, tempDir } from '@tether/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { optionError, storeFiles } from '@tether/testkit';
+import { describe, expect, it } from 'vitest';
 import {
   createStore,
   MemoryStore,
@@ -11,35 +10,10 @@ import {
   type StoreSpec,
 } from '../src/store/index.js';
 
-let tmp: TempDir | undefined;
-let dir = '';
-const open: Store[] = [];
-
-beforeAll(async () => {
-  tmp = await tempDir('tether-store-create-');
-  dir = tmp.path;
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await tmp?.cleanup();
-});
+const files = storeFiles('tether-store-create-');
 
 function make(spec?: StoreSpec, defaults?: Parameters<typeof createStore>[1]): Store {
-  const store = createStore(spec, { sweepIntervalMs: 0, ...defaults });
-  open.push(store);
-  return store;
-}
-
-function optionError(fn: () => unknown): OptionError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(OptionError);
-    return err as OptionError;
-  }
-  throw new Error('expected an OptionError');
+  return files.track(createStore(spec, { sweepIntervalMs: 0, ...defaults }));
 }
 
 describe('createStore', () => {
@@ -50,7 +24,7 @@ describe('createStore', () => {
   });
 
   it('refuses a SQLite spec, naming the package that builds it (no native addon in the server)', () => {
-    for (const spec of [`sqlite:${join(dir, 'x.db')}`, { kind: 'sqlite', path: 'x.db' }]) {
+    for (const spec of [`sqlite:${join(files.dir, 'x.db')}`, { kind: 'sqlite', path: 'x.db' }]) {
       const err = optionError(() => createStore(spec as unknown as StoreSpec));
       expect(err.option).toMatch(/^store/);
       expect(err.message).toContain('@tether/store-sqlite');
@@ -70,7 +44,7 @@ describe('createStore', () => {
 
   it('passes a Store object through unchanged', () => {
     const mine = new MemoryStore({ sweepIntervalMs: 0 });
-    open.push(mine);
+    files.track(mine);
     expect(createStore(mine)).toBe(mine);
   });
 

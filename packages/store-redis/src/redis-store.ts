@@ -8,8 +8,8 @@
 import { Sweep } from '@tether/common';
 import {
   checkCount,
-  checkLimit,
   checkName,
+  checkPage,
   checkPublication,
   hashToken,
   type NewSession,
@@ -218,8 +218,8 @@ export class RedisStore implements Store, SharedStore {
   ): Promise<SessionReplay> {
     return this.op(() => {
       checkCount('afterSeq', afterSeq);
-      const max = bound(checkLimit('limit', limit));
-      const budget = bound(checkLimit('maxBytes', maxBytes));
+      const page = checkPage(limit, maxBytes);
+      const [max, budget] = [bound(page.max), bound(page.budget)];
       return this.redis.sessionAfter(this.prefix, sid, afterSeq, max, budget).then((r) => {
         const flat = r as Reply[];
         const messages: SessionMessage[] = [];
@@ -265,8 +265,8 @@ export class RedisStore implements Store, SharedStore {
     return this.op(() => {
       checkName('topic', topic);
       checkCount('from.offset', from.offset);
-      const max = bound(checkLimit('limit', limit));
-      const budget = bound(checkLimit('maxBytes', maxBytes));
+      const page = checkPage(limit, maxBytes);
+      const [max, budget] = [bound(page.max), bound(page.budget)];
       return this.redis
         .publicationsAfter(
           this.prefix,
@@ -300,8 +300,8 @@ export class RedisStore implements Store, SharedStore {
     return this.op(() => {
       checkName('topic', topic);
       checkCount('n', n);
-      const max = bound(checkLimit('limit', limit));
-      const budget = bound(checkLimit('maxBytes', maxBytes));
+      const page = checkPage(limit, maxBytes);
+      const [max, budget] = [bound(page.max), bound(page.budget)];
       return this.redis
         .lastPublications(this.prefix, topic, n, max, budget, newEpoch(), this.now())
         .then((r) => {

@@ -73,11 +73,20 @@ local function removeSession(sid)
 end
 `;
 
-/** ARGV: P, sid, tokenHash, user, node, createdAt, disconnectedAt, expiresAt (opt-encoded). */
-export const CREATE_SESSION = `${SESSION_LIB}
+/** Script text: the session of ARGV[2], as `sid` and its hash key `k`. */
+const SESSION_OF_ARGS = `
 local sid = ARGV[2]
 local k = skey(sid)
-if redis.call('EXISTS', k) == 1 then
+`;
+
+/** Script text: after {@link SESSION_OF_ARGS}, a SESSION_NOT_FOUND error reply when it does not exist. */
+const SESSION_MUST_EXIST = `if redis.call('EXISTS', k) == 0 then
+  return redis.error_reply('SESSION_NOT_FOUND session ' .. sid .. ' not found')
+end
+`;
+
+/** ARGV: P, sid, tokenHash, user, node, createdAt, disconnectedAt, expiresAt (opt-encoded). */
+export const CREATE_SESSION = `${SESSION_LIB}${SESSION_OF_ARGS}if redis.call('EXISTS', k) == 1 then
   return redis.error_reply('SESSION_EXISTS session ' .. sid .. ' exists')
 end
 local uid = opt(ARGV[4])
@@ -107,13 +116,7 @@ return redis.call('HGETALL', skey(ARGV[2]))
 `;
 
 /** ARGV: P, sid, tokenHash, user, node, disconnectedAt, expiresAt, ackedSeq, inSeq (opt). */
-export const UPDATE_SESSION = `${SESSION_LIB}
-local sid = ARGV[2]
-local k = skey(sid)
-if redis.call('EXISTS', k) == 0 then
-  return redis.error_reply('SESSION_NOT_FOUND session ' .. sid .. ' not found')
-end
-local th = opt(ARGV[3])
+export const UPDATE_SESSION = `${SESSION_LIB}${SESSION_OF_ARGS}${SESSION_MUST_EXIST}local th = opt(ARGV[3])
 if th then redis.call('HSET', k, 'th', th) end
 local uid, hasUid = opt(ARGV[4])
 if hasUid then
@@ -207,13 +210,7 @@ return n
  * connection, tells it on its channel (`n:{node}`, message `m|{sid}|{outSeq}`), so it
  * sends the new messages to its client at once.
  */
-export const APPEND_SESSION = `${SESSION_LIB}
-local sid = ARGV[2]
-local k = skey(sid)
-if redis.call('EXISTS', k) == 0 then
-  return redis.error_reply('SESSION_NOT_FOUND session ' .. sid .. ' not found')
-end
-local maxCount = tonumber(ARGV[3])
+export const APPEND_SESSION = `${SESSION_LIB}${SESSION_OF_ARGS}${SESSION_MUST_EXIST}local maxCount = tonumber(ARGV[3])
 local maxBytes = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
 local o = tonumber(redis.call('HGET', k, 'o'))
@@ -315,10 +312,7 @@ return n
  * ARGV: P, sid, afterSeq, limit (-1: none), maxBytes (-1: none).
  * Returns { complete (0/1), outSeq, seq1, payload1, ... }.
  */
-export const SESSION_AFTER = `${SESSION_LIB}
-local sid = ARGV[2]
-local k = skey(sid)
-local o = tonumber(redis.call('HGET', k, 'o'))
+export const SESSION_AFTER = `${SESSION_LIB}${SESSION_OF_ARGS}local o = tonumber(redis.call('HGET', k, 'o'))
 if o == nil then return { 0, 0 } end
 local after = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])

@@ -7,8 +7,8 @@ import {
   canReplaySession,
   checkAppend,
   checkCount,
-  checkLimit,
   checkName,
+  checkPage,
   hashToken,
   messageBytes,
   type NewSession,
@@ -164,8 +164,7 @@ export class SqliteSessions {
 
   after(sid: string, afterSeq: number, limit?: number, maxBytes?: number): SessionReplay {
     checkCount('afterSeq', afterSeq);
-    const max = checkLimit('limit', limit);
-    const budget = checkLimit('maxBytes', maxBytes);
+    const { max, budget } = checkPage(limit, maxBytes);
     const row = this.row(sid);
     if (!row) return { messages: [], complete: false, outSeq: 0 };
     const oldest = row.out_seq - row.log_count + 1;

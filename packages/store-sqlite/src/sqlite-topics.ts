@@ -7,8 +7,8 @@
 
 import {
   canReplayTopic,
-  checkLimit,
   checkName,
+  checkPage,
   newEpoch,
   nextPublication,
   type Publication,
@@ -91,8 +91,7 @@ export class SqliteTopics {
     limit?: number,
     maxBytes?: number,
   ): TopicReplay {
-    const max = checkLimit('limit', limit);
-    const budget = checkLimit('maxBytes', maxBytes);
+    const { max, budget } = checkPage(limit, maxBytes);
     const oldest = this.oldest(topic, row.head);
     if (!canReplayTopic(row.epoch, row.head, oldest, from)) {
       return { recovered: false, epoch: row.epoch, offset: row.head, publications: [] };
@@ -112,8 +111,7 @@ export class SqliteTopics {
    * page bound (a huge `n` reads one page, not the whole history).
    */
   last(row: TopicRow, topic: string, n: number, limit?: number, maxBytes?: number): TopicSnapshot {
-    const max = checkLimit('limit', limit);
-    const budget = checkLimit('maxBytes', maxBytes);
+    const { max, budget } = checkPage(limit, maxBytes);
     const rows = n === 0 ? [] : this.page(topic, Math.max(0, row.head - n), max, budget);
     return {
       epoch: row.epoch,

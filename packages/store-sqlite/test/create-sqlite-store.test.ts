@@ -1,45 +1,18 @@
 /** `createSqliteStore(spec)`: a SQLite store from `'sqlite:PATH'` or `{ kind: 'sqlite', ... }`. */
 import { join } from 'node:path';
-import { OptionError } from '@tether/common';
-import type { Store } from '@tether/server';
-import { type TempDir, tempDir } from '@tether/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { optionError, storeFiles } from '@tether/testkit';
+import { describe, expect, it } from 'vitest';
 import { createSqliteStore, SqliteStore, type SqliteStoreSpec } from '../src/index.js';
 
-let tmp: TempDir | undefined;
-let dir = '';
-const open: Store[] = [];
-
-beforeAll(async () => {
-  tmp = await tempDir('tether-store-create-');
-  dir = tmp.path;
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await tmp?.cleanup();
-});
+const files = storeFiles('tether-store-create-');
 
 function make(...args: Parameters<typeof createSqliteStore>): SqliteStore {
-  const store = createSqliteStore(...args);
-  open.push(store);
-  return store;
-}
-
-function optionError(fn: () => unknown): OptionError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(OptionError);
-    return err as OptionError;
-  }
-  throw new Error('expected an OptionError');
+  return files.track(createSqliteStore(...args));
 }
 
 describe('createSqliteStore', () => {
   it('builds a SQLite store from "sqlite:PATH", creating the directory', async () => {
-    const path = join(dir, 'nested', 'dir', 'tether.db');
+    const path = join(files.dir, 'nested', 'dir', 'tether.db');
     const store = make(`sqlite:${path}`);
     expect(store).toBeInstanceOf(SqliteStore);
     expect(store.path).toBe(path);
@@ -48,7 +21,7 @@ describe('createSqliteStore', () => {
 
   it('applies defaults, and object fields over them', async () => {
     const store = make(
-      { kind: 'sqlite', path: join(dir, 'o.db'), historyMaxCount: 2, sweepIntervalMs: 0 },
+      { kind: 'sqlite', path: join(files.dir, 'o.db'), historyMaxCount: 2, sweepIntervalMs: 0 },
       { historyMaxCount: 50 },
     );
     for (let i = 0; i < 5; i++) await store.appendPublication('t', String(i), 1);

@@ -7,38 +7,28 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ManualClock, OptionError } from '@tether/common';
-import { MemoryStore, type Store, StoreError } from '@tether/server';
-import { type TempDir, tempDir } from '@tether/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryStore, StoreError } from '@tether/server';
+import { storeFiles } from '@tether/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore, type SqliteStoreOptions } from '../src/index.js';
 import { openSqlite, type SqliteDatabase, sqliteBatchExecutor } from '../src/sqlite-driver.js';
 import { SCHEMA_VERSION } from '../src/sqlite-schema.js';
 import { WriteBatcher } from '../src/write-batcher.js';
 
-let tmp: TempDir | undefined;
-let dir = '';
+const files = storeFiles('tether-store-sqlite-');
 let fileNo = 0;
-const open: Store[] = [];
 const rawDbs: SqliteDatabase[] = [];
 
-beforeAll(async () => {
-  tmp = await tempDir('tether-store-sqlite-');
-  dir = tmp.path;
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
+afterEach(() => {
   for (const db of rawDbs.splice(0)) if (db.open) db.close();
 });
-afterAll(async () => {
-  await tmp?.cleanup();
-});
 
-const newPath = (): string => join(dir, `sqlite-${++fileNo}.db`);
+const newPath = (): string => join(files.dir, `sqlite-${++fileNo}.db`);
 const T0 = 1_700_000_000_000;
 
 function openStore(path: string, options: Partial<SqliteStoreOptions> = {}): SqliteStore {
   const store = new SqliteStore({ path, sweepIntervalMs: 0, ...options });
-  open.push(store);
+  files.track(store);
   return store;
 }
 
@@ -106,7 +96,8 @@ describe('sqlite store: persistence', () => {
   it('a new memory store starts every topic in a new epoch; a reopened file does not', async () => {
     const a = new MemoryStore({ sweepIntervalMs: 0 });
     const b = new MemoryStore({ sweepIntervalMs: 0 });
-    open.push(a, b);
+    files.track(a);
+    files.track(b);
     const pa = await a.appendPublication('t', 'x', T0);
     const pb = await b.appendPublication('t', 'x', T0);
     expect(pa.offset).toBe(pb.offset);
@@ -299,7 +290,7 @@ describe('sqlite store: schema, options and errors', () => {
   });
 
   it('turns driver and file errors into typed StoreErrors with a cause', () => {
-    const notDb = join(dir, 'not-a-db.db');
+    const notDb = join(files.dir, 'not-a-db.db');
     writeFileSync(notDb, 'this is not a database file, just text that is long enough'.repeat(20));
     const corrupt = syncError(() => new SqliteStore({ path: notDb, sweepIntervalMs: 0 }));
     expect(corrupt).toBeInstanceOf(StoreError);
@@ -372,7 +363,7 @@ describe('memory store: its own sweep', () => {
   it('runs on the injected clock and stops on close', async () => {
     const clock = new ManualClock(T0);
     const store = new MemoryStore({ clock, sweepIntervalMs: 1000 });
-    open.push(store);
+    files.track(store);
     await store.createSession({ sid: 's', token: 't', createdAt: T0, expiresAt: T0 + 10 });
     clock.advance(999);
     expect(await store.getSession('s')).toBeDefined();

@@ -28,12 +28,14 @@ export {
   type FaultProxyOptions,
   type FaultProxyTraffic,
 } from '@tether/fault-proxy';
+export { type BundleSourcesOptions, bundleSources, type SourceBundle } from './bundle.js';
 export {
   CHROMIUM_ARGS,
   type ChromiumHandle,
   type LaunchChromiumOptions,
   launchChromium,
 } from './chromium.js';
+export { type PacedOptions, paced } from './paced.js';
 export { type BoundAddress, getFreePort, type ListenableServer, listenOnPort0 } from './port.js';
 export {
   type PrometheusAlertRule,
@@ -45,6 +47,7 @@ export {
 export { pythonVenv, VenvUnavailableError } from './python-venv.js';
 export { type RedisInstance, type StartRedisOptions, startRedis } from './redis.js';
 export { type MakeStore, runStoreContract, type StoreFactory } from './store-contract.js';
+export { optionError, type StoreFiles, storeFiles } from './stores.js';
 export {
   hasSystemDep,
   requireSystemDep,

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { once, TestTimeoutError, waitFor, withTimeout } from '../src/index.js';
+import { once, paced, TestTimeoutError, waitFor, withTimeout } from '../src/index.js';
 
 describe('waitFor', () => {
   it('resolves with the first truthy value', async () => {
@@ -93,5 +93,38 @@ describe('once with real sockets', () => {
     client.close();
     await once(client, 'close', 5000);
     await new Promise((resolve) => server.close(resolve));
+  });
+});
+
+describe('paced', () => {
+  it('runs at most maxSteps steps, one at a time, and stops when until() says so', async () => {
+    let running = 0;
+    let overlapped = false;
+    const seen: number[] = [];
+    const steps = await paced({ intervalMs: 1, maxSteps: 5 }, async (n) => {
+      running += 1;
+      overlapped ||= running > 1;
+      seen.push(n);
+      // A step longer than several ticks: the next still waits for it.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running -= 1;
+    });
+    expect(steps).toBe(5);
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    expect(overlapped).toBe(false);
+    let stop = false;
+    const until = await paced({ intervalMs: 1, maxSteps: 100, until: () => stop }, (n) => {
+      if (n === 3) stop = true;
+    });
+    expect(until).toBe(3);
+  });
+
+  it('a step that throws ends it with that error', async () => {
+    await expect(
+      paced({ intervalMs: 1, maxSteps: 10 }, (n) => {
+        if (n === 2) throw new Error('step 2 failed');
+      }),
+    ).rejects.toThrow('step 2 failed');
   });
 });

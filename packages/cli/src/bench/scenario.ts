@@ -2,8 +2,9 @@ import type { BenchArgs, ScenarioName } from './args.js';
 import type { BenchHub } from './hub.js';
 import type { BenchServerOptions } from './hub-server.js';
 import type { AdapterSpec } from './load-adapter.js';
-import type { ClientPool } from './pool.js';
+import type { ClientPool, OpenResult } from './pool.js';
 import type { Progress } from './progress.js';
+import { cpuPercent, type ProcessUsage } from './usage.js';
 
 /** What every scenario gets. */
 export interface ScenarioContext {
@@ -60,4 +61,54 @@ export function reasons(errors: Record<string, number>): string {
   return Object.entries(errors)
     .map(([reason, n]) => `${reason} ×${n}`)
     .join(', ');
+}
+
+/**
+ * Opens `count` load connections to the hub; those that fail to connect are a failure
+ * of the run (`what` names them in it).
+ */
+export async function openLoad(
+  ctx: ScenarioContext,
+  failures: string[],
+  options: { what: string; count: number; timeoutMs: number; adapter?: AdapterSpec },
+): Promise<OpenResult> {
+  const opened = await ctx.pool.open({
+    url: ctx.hub.url,
+    count: options.count,
+    addresses: ctx.addresses,
+    concurrency: ctx.args.concurrency,
+    adapter: options.adapter ?? ctx.adapter,
+    timeoutMs: options.timeoutMs,
+  });
+  if (opened.failed > 0) {
+    failures.push(`${opened.failed} ${options.what} failed to connect: ${reasons(opened.errors)}`);
+  }
+  return opened;
+}
+
+/** Counts the load connections that dropped; any is a failure of the run (`what` names them). */
+export async function countDrops(
+  ctx: ScenarioContext,
+  failures: string[],
+  what: string,
+): Promise<number> {
+  const drops = await ctx.pool.drops();
+  const dropped = Object.values(drops).reduce((a, b) => a + b, 0);
+  if (dropped > 0) failures.push(`${dropped} ${what} dropped: ${reasons(drops)}`);
+  return dropped;
+}
+
+/** A rate: `count` per second of `seconds`, whole. */
+export function perSecond(key: string, label: string, count: number, seconds: number): Metric {
+  return { key, label, value: round(count / seconds, 0), unit: '/s' };
+}
+
+/** The server's CPU between two samples; `null` where a sample is missing (an external server). */
+export function serverCpu(
+  key: string,
+  label: string,
+  from: ProcessUsage | undefined,
+  to: ProcessUsage | undefined,
+): Metric {
+  return { key, label, value: from && to ? cpuPercent(from, to) : null, unit: '%' };
 }

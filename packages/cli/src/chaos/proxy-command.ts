@@ -1,5 +1,5 @@
 import type { CliIo, SignalSource } from '@tether/hub';
-import { EXIT } from '../command.js';
+import { EXIT, onStopSignals } from '../command.js';
 import type { ChaosProxyArgs } from './args.js';
 import { FaultDriver, seededRandom } from './faults.js';
 import { describeFaults } from './verdict.js';
@@ -31,16 +31,14 @@ export async function runChaosProxy(
   io.stdout(`faults: ${describeFaults(args.faults)}`);
   driver.start();
   await new Promise<void>((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
-    const done = (): void => {
+    const timer =
+      args.durationMs === undefined ? undefined : setTimeout(() => done(), args.durationMs);
+    const stopListening = onStopSignals(signals, () => done());
+    function done(): void {
       clearTimeout(timer);
-      signals?.off('SIGINT', done);
-      signals?.off('SIGTERM', done);
+      stopListening();
       resolve();
-    };
-    if (args.durationMs !== undefined) timer = setTimeout(done, args.durationMs);
-    signals?.on('SIGINT', done);
-    signals?.on('SIGTERM', done);
+    }
   });
   driver.stop();
   const { log } = driver;

@@ -1,21 +1,22 @@
 /**
- * The Prometheus metrics with one series per endpoint, as data: each is read from the
- * endpoint's stats when Prometheus scrapes (see `TetherMetrics`), so adding one is a
+ * The Prometheus metrics read from stats, per endpoint and server-wide, as data: each is
+ * read from the stats when Prometheus scrapes (see `TetherMetrics`), so adding one is a
  * row here, not another collector.
  */
 import type { EndpointStats } from '../stats.js';
+import type { ServerStats } from '../tether-server.js';
 
-/** A metric with one series per endpoint, read from the endpoint's stats at scrape time. */
-export interface PerEndpointMetric {
+/** A metric read from stats `S` (an endpoint's or the server's) at scrape time. */
+export interface ScrapedMetric<S> {
   name: string;
   help: string;
-  read: (e: EndpointStats) => number;
+  read: (stats: S) => number;
   /** Default `counter`. */
   type?: 'counter' | 'gauge';
 }
 
 /** The per-endpoint metrics, in the order they are exported. */
-export const PER_ENDPOINT_METRICS: readonly PerEndpointMetric[] = [
+export const PER_ENDPOINT_METRICS: readonly ScrapedMetric<EndpointStats>[] = [
   {
     name: 'tether_connections',
     help: 'Open WebSocket connections (any state).',
@@ -105,5 +106,32 @@ export const PER_ENDPOINT_METRICS: readonly PerEndpointMetric[] = [
     name: 'tether_direct_messages_dropped_total',
     help: 'Unacknowledged direct messages dropped by the per-session retention bound (a later resume reports a gap).',
     read: (e) => e.delivery.messagesDropped,
+  },
+];
+
+/** The metrics with one series for the whole server, in the order they are exported. */
+export const SERVER_METRICS: readonly ScrapedMetric<ServerStats>[] = [
+  {
+    name: 'tether_draining',
+    help: '1 while the server shuts down gracefully (readiness fails), else 0.',
+    read: (s) => (s.state === 'running' ? 0 : 1),
+    type: 'gauge',
+  },
+  {
+    name: 'tether_topics',
+    help: 'Topics with subscribers or history in this process.',
+    read: (s) => s.topics.topics,
+    type: 'gauge',
+  },
+  {
+    name: 'tether_subscriptions',
+    help: 'Topic subscriptions of open connections.',
+    read: (s) => s.topics.subscriptions,
+    type: 'gauge',
+  },
+  {
+    name: 'tether_publications_total',
+    help: 'Topic publications (server API, HTTP API and clients).',
+    read: (s) => s.topics.publications,
   },
 ];

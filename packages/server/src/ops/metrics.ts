@@ -2,11 +2,11 @@ import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { checkInt, type Disposer, DisposerBag } from '@tether/common';
 import { closeCodeInfo } from '@tether/protocol';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type LabelValues, Registry } from 'prom-client';
 import type { Endpoint } from '../endpoint-types.js';
 import type { ServerStats, TetherServer } from '../tether-server.js';
 import { OPS_DEFAULTS } from './defaults.js';
-import { PER_ENDPOINT_METRICS } from './endpoint-metrics.js';
+import { PER_ENDPOINT_METRICS, SERVER_METRICS } from './endpoint-metrics.js';
 import { registerProcessMetrics } from './process-metrics.js';
 
 /**
@@ -80,84 +80,77 @@ export class TetherMetrics {
     );
     const registers = [this.registry];
     const snapshot = () => this.snapshot();
-    for (const { name, help, read, type } of PER_ENDPOINT_METRICS) {
-      const labelNames = ['endpoint'] as const;
-      if (type === 'gauge') {
-        new Gauge({
-          name,
-          help,
-          labelNames,
-          registers,
-          collect() {
-            this.reset();
-            for (const e of snapshot().endpoints) this.set({ endpoint: e.path }, read(e));
-          },
-        });
-        continue;
+    /** A metric read from the stats when Prometheus scrapes: `fill` adds each series. */
+    const scraped = <L extends string>(
+      metric: { name: string; help: string; type?: 'counter' | 'gauge' },
+      labelNames: readonly L[],
+      fill: (add: (labels: LabelValues<L>, n: number) => void) => void,
+    ): void => {
+      const config = { name: metric.name, help: metric.help, labelNames, registers };
+      function collect(this: { reset(): void; inc(labels: LabelValues<L>, n: number): void }) {
+        this.reset();
+        fill((labels, n) => this.inc(labels, n));
       }
-      new Counter({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          this.reset();
-          for (const e of snapshot().endpoints) this.inc({ endpoint: e.path }, read(e));
-        },
+      if (metric.type === 'gauge') new Gauge({ ...config, collect });
+      else new Counter({ ...config, collect });
+    };
+    const histogram = <L extends string>(
+      name: string,
+      help: string,
+      label: L,
+      buckets: readonly number[],
+    ) =>
+      new Histogram({ name, help, labelNames: [label] as const, buckets: [...buckets], registers });
+
+    for (const metric of PER_ENDPOINT_METRICS) {
+      scraped(metric, ['endpoint'], (add) => {
+        for (const e of snapshot().endpoints) add({ endpoint: e.path }, metric.read(e));
       });
     }
-
-    new Counter({
-      name: 'tether_disconnects_total',
-      help: 'Closed connections by close code (see docs/protocol.md for the table); codes outside the table count as "other".',
-      labelNames: ['endpoint', 'code'] as const,
-      registers,
-      collect() {
-        this.reset();
+    scraped(
+      {
+        name: 'tether_disconnects_total',
+        help: 'Closed connections by close code (see docs/protocol.md for the table); codes outside the table count as "other".',
+      },
+      ['endpoint', 'code'],
+      (add) => {
         for (const e of snapshot().endpoints) {
           for (const [code, n] of Object.entries(e.closes)) {
-            this.inc({ endpoint: e.path, code: closeCodeLabel(code) }, n);
+            add({ endpoint: e.path, code: closeCodeLabel(code) }, n);
           }
         }
       },
-    });
-    new Counter({
-      name: 'tether_upgrades_refused_total',
-      help: 'Upgrades refused, by reason (origin, perIp, draining, unauthorized, ...).',
-      labelNames: ['endpoint', 'reason'] as const,
-      registers,
-      collect() {
-        this.reset();
+    );
+    scraped(
+      {
+        name: 'tether_upgrades_refused_total',
+        help: 'Upgrades refused, by reason (origin, perIp, draining, unauthorized, ...).',
+      },
+      ['endpoint', 'reason'],
+      (add) => {
         for (const e of snapshot().endpoints) {
-          for (const [reason, n] of Object.entries(e.refused)) {
-            this.inc({ endpoint: e.path, reason }, n);
-          }
+          for (const [reason, n] of Object.entries(e.refused)) add({ endpoint: e.path, reason }, n);
         }
       },
-    });
-    new Counter({
-      name: 'tether_resumes_total',
-      help: 'Session resume attempts by outcome (ok, failed) and reason of a failure.',
-      labelNames: ['endpoint', 'outcome', 'reason'] as const,
-      registers,
-      collect() {
-        this.reset();
+    );
+    scraped(
+      {
+        name: 'tether_resumes_total',
+        help: 'Session resume attempts by outcome (ok, failed) and reason of a failure.',
+      },
+      ['endpoint', 'outcome', 'reason'],
+      (add) => {
         for (const e of snapshot().endpoints) {
-          this.inc({ endpoint: e.path, outcome: 'ok', reason: '' }, e.resumes.ok);
+          add({ endpoint: e.path, outcome: 'ok', reason: '' }, e.resumes.ok);
           for (const [reason, n] of Object.entries(e.resumes.failed)) {
-            this.inc({ endpoint: e.path, outcome: 'failed', reason }, n);
+            add({ endpoint: e.path, outcome: 'failed', reason }, n);
           }
         }
       },
-    });
-    new Gauge({
-      name: 'tether_draining',
-      help: '1 while the server shuts down gracefully (readiness fails), else 0.',
-      registers,
-      collect() {
-        this.set(snapshot().state === 'running' ? 0 : 1);
-      },
-    });
+    );
+    for (const metric of SERVER_METRICS) {
+      scraped(metric, [], (add) => add({}, metric.read(snapshot())));
+    }
     const store = this.tether.store;
     new Gauge({
       name: 'tether_store_up',
@@ -167,46 +160,19 @@ export class TetherMetrics {
         this.set(store.shared?.health().up === false ? 0 : 1);
       },
     });
-    new Gauge({
-      name: 'tether_topics',
-      help: 'Topics with subscribers or history in this process.',
-      registers,
-      collect() {
-        this.set(snapshot().topics.topics);
-      },
-    });
-    new Gauge({
-      name: 'tether_subscriptions',
-      help: 'Topic subscriptions of open connections.',
-      registers,
-      collect() {
-        this.set(snapshot().topics.subscriptions);
-      },
-    });
-    new Counter({
-      name: 'tether_publications_total',
-      help: 'Topic publications (server API, HTTP API and clients).',
-      registers,
-      collect() {
-        this.reset();
-        this.inc(snapshot().topics.publications);
-      },
-    });
 
-    this.rtt = new Histogram({
-      name: 'tether_heartbeat_rtt_seconds',
-      help: 'Heartbeat round-trip times (app pong or WebSocket pong).',
-      labelNames: ['endpoint'] as const,
-      buckets: [...(options.rttBucketsSeconds ?? OPS_DEFAULTS.rttBucketsSeconds)],
-      registers,
-    });
-    this.storeLatency = new Histogram({
-      name: 'tether_store_operation_duration_seconds',
-      help: 'Latency of store operations (sessions, logs, topic history), by operation.',
-      labelNames: ['operation'] as const,
-      buckets: [...(options.storeBucketsSeconds ?? OPS_DEFAULTS.storeBucketsSeconds)],
-      registers,
-    });
+    this.rtt = histogram(
+      'tether_heartbeat_rtt_seconds',
+      'Heartbeat round-trip times (app pong or WebSocket pong).',
+      'endpoint',
+      options.rttBucketsSeconds ?? OPS_DEFAULTS.rttBucketsSeconds,
+    );
+    this.storeLatency = histogram(
+      'tether_store_operation_duration_seconds',
+      'Latency of store operations (sessions, logs, topic history), by operation.',
+      'operation',
+      options.storeBucketsSeconds ?? OPS_DEFAULTS.storeBucketsSeconds,
+    );
     this.storeErrors = new Counter({
       name: 'tether_store_errors_total',
       help: 'Store operations that failed, by operation.',

@@ -33,8 +33,8 @@ import {
   canReplaySession,
   checkAppend,
   checkCount,
-  checkLimit,
   checkName,
+  checkPage,
   overflowDrops,
   takePage,
 } from './store-rules.js';
@@ -216,8 +216,7 @@ export class MemoryStore implements Store {
   ): Promise<SessionReplay> {
     return this.op(() => {
       checkCount('afterSeq', afterSeq);
-      const max = checkLimit('limit', limit);
-      const budget = checkLimit('maxBytes', maxBytes);
+      const { max, budget } = checkPage(limit, maxBytes);
       const entry = this.sessions.get(sid);
       if (!entry) return { messages: [], complete: false, outSeq: 0 };
       const { outSeq } = entry.record;

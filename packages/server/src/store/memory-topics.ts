@@ -15,8 +15,8 @@ import type { TopicHistoryLimits } from './store-options.js';
 import {
   canReplayTopic,
   checkCount,
-  checkLimit,
   checkName,
+  checkPage,
   newEpoch,
   nextPublication,
   publicationBytes,
@@ -70,8 +70,7 @@ export class MemoryTopics {
     maxBytes?: number,
   ): TopicReplay {
     checkCount('from.offset', from.offset);
-    const max = checkLimit('limit', limit);
-    const budget = checkLimit('maxBytes', maxBytes);
+    const { max, budget } = checkPage(limit, maxBytes);
     const t = this.ensure(topic, now);
     const oldest = t.pubs[0]?.offset ?? t.head + 1;
     if (!canReplayTopic(t.epoch, t.head, oldest, from)) {
@@ -84,8 +83,7 @@ export class MemoryTopics {
 
   last(topic: string, n: number, now: number, limit?: number, maxBytes?: number): TopicSnapshot {
     checkCount('n', n);
-    const max = checkLimit('limit', limit);
-    const budget = checkLimit('maxBytes', maxBytes);
+    const { max, budget } = checkPage(limit, maxBytes);
     const t = this.ensure(topic, now);
     const start = Math.max(0, t.pubs.length - n);
     const publications =

@@ -45,6 +45,17 @@ export function checkLimit(what: string, value: number | undefined): number {
 }
 
 /**
+ * Checks the bounds of one replay page (`limit` items, `maxBytes` bytes), as every read
+ * of a session log or a topic history takes them: absent means unlimited.
+ */
+export function checkPage(
+  limit: number | undefined,
+  maxBytes: number | undefined,
+): { max: number; budget: number } {
+  return { max: checkLimit('limit', limit), budget: checkLimit('maxBytes', maxBytes) };
+}
+
+/**
  * A replay page from `items` (oldest first): at most `limit` items and `maxBytes`
  * bytes as `size` counts them, but always the first item, however large, so a
  * replay of one big message still moves on. Stops pulling from `items` as soon as

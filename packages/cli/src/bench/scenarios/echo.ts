@@ -1,6 +1,11 @@
 import { LatencyRecorder } from '../histogram.js';
-import { reasons, round, type ScenarioContext, type ScenarioResult } from '../scenario.js';
-import { cpuPercent } from '../usage.js';
+import {
+  openLoad,
+  perSecond,
+  type ScenarioContext,
+  type ScenarioResult,
+  serverCpu,
+} from '../scenario.js';
 
 /**
  * Request/reply latency: `--echo-clients` clients each send `--rate` echo requests per
@@ -17,16 +22,12 @@ export async function echoScenario(ctx: ScenarioContext): Promise<ScenarioResult
     notes.push('echo measured with app ping/pong (a server given by URL has no echo handler)');
   if (hub.kind === 'in-process') notes.push('in-process hub: server CPU includes the load clients');
   progress.phase(`echo: opening ${args.echoClients} clients`, args.echoClients / 2);
-  const opened = await pool.open({
-    url: hub.url,
+  const opened = await openLoad(ctx, failures, {
+    what: 'clients',
     count: args.echoClients,
-    addresses: ctx.addresses,
-    concurrency: args.concurrency,
-    adapter,
     timeoutMs: 60_000,
+    adapter,
   });
-  if (opened.failed > 0)
-    failures.push(`${opened.failed} clients failed to connect: ${reasons(opened.errors)}`);
   progress.phase(
     `echo: ${opened.opened} clients × ${args.echoRate}/s`,
     args.warmupMs + args.durationMs,
@@ -50,22 +51,12 @@ export async function echoScenario(ctx: ScenarioContext): Promise<ScenarioResult
     scenario: 'echo',
     metrics: [
       { key: 'clients', label: 'clients', value: opened.opened, unit: '' },
-      {
-        key: 'roundTripsPerSec',
-        label: 'round trips',
-        value: round(s.count / (args.durationMs / 1000), 0),
-        unit: '/s',
-      },
+      perSecond('roundTripsPerSec', 'round trips', s.count, args.durationMs / 1000),
       { key: 'p50Ms', label: 'latency p50', value: s.p50Ms, unit: 'ms' },
       { key: 'p90Ms', label: 'latency p90', value: s.p90Ms, unit: 'ms' },
       { key: 'p99Ms', label: 'latency p99', value: s.p99Ms, unit: 'ms' },
       { key: 'maxMs', label: 'latency max', value: s.maxMs, unit: 'ms' },
-      {
-        key: 'serverCpuPercent',
-        label: 'server CPU',
-        value: usageBefore && usageAfter ? cpuPercent(usageBefore, usageAfter) : null,
-        unit: '%',
-      },
+      serverCpu('serverCpuPercent', 'server CPU', usageBefore, usageAfter),
     ],
     failures,
     notes,

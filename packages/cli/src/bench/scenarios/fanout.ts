@@ -1,5 +1,12 @@
-import { reasons, round, type ScenarioContext, type ScenarioResult } from '../scenario.js';
-import { cpuPercent } from '../usage.js';
+import {
+  countDrops,
+  openLoad,
+  perSecond,
+  round,
+  type ScenarioContext,
+  type ScenarioResult,
+  serverCpu,
+} from '../scenario.js';
 
 /** Topic of the fan-out scenario. */
 export const FANOUT_TOPIC = 'bench:fanout';
@@ -18,16 +25,11 @@ export async function fanoutScenario(ctx: ScenarioContext): Promise<ScenarioResu
   const failures: string[] = [];
   const notes: string[] = [];
   progress.phase(`fanout: opening ${args.subscribers} subscribers`, args.subscribers / 2);
-  const opened = await pool.open({
-    url: hub.url,
+  const opened = await openLoad(ctx, failures, {
+    what: 'subscribers',
     count: args.subscribers,
-    addresses: ctx.addresses,
-    concurrency: args.concurrency,
-    adapter: ctx.adapter,
     timeoutMs: 60_000 + args.subscribers * 10,
   });
-  if (opened.failed > 0)
-    failures.push(`${opened.failed} subscribers failed to connect: ${reasons(opened.errors)}`);
   const subscribed = await pool.subscribeAll(FANOUT_TOPIC, 30_000);
   if (subscribed < opened.opened)
     failures.push(`${opened.opened - subscribed} subscriptions not confirmed`);
@@ -64,9 +66,7 @@ export async function fanoutScenario(ctx: ScenarioContext): Promise<ScenarioResu
   const elapsedSec = (performance.now() - started) / 1000;
   const usageAfter = await hub.usage();
   const delivered = (await pool.delivered()) - deliveredBefore;
-  const drops = await pool.drops();
-  const dropped = Object.values(drops).reduce((a, b) => a + b, 0);
-  if (dropped > 0) failures.push(`${dropped} subscribers dropped: ${reasons(drops)}`);
+  await countDrops(ctx, failures, 'subscribers');
   await pool.closeAll();
   const serverCpuSec =
     usageBefore && usageAfter ? (usageAfter.cpuMs - usageBefore.cpuMs) / 1000 : undefined;
@@ -80,24 +80,9 @@ export async function fanoutScenario(ctx: ScenarioContext): Promise<ScenarioResu
     scenario: 'fanout',
     metrics: [
       { key: 'subscribers', label: 'subscribers', value: subscribed, unit: '' },
-      {
-        key: 'publicationsPerSec',
-        label: 'publications',
-        value: round((published - publishedBefore) / elapsedSec, 0),
-        unit: '/s',
-      },
-      {
-        key: 'deliveredPerSec',
-        label: 'delivered messages',
-        value: round(delivered / elapsedSec, 0),
-        unit: '/s',
-      },
-      {
-        key: 'serverCpuPercent',
-        label: 'server CPU',
-        value: usageBefore && usageAfter ? cpuPercent(usageBefore, usageAfter) : null,
-        unit: '%',
-      },
+      perSecond('publicationsPerSec', 'publications', published - publishedBefore, elapsedSec),
+      perSecond('deliveredPerSec', 'delivered messages', delivered, elapsedSec),
+      serverCpu('serverCpuPercent', 'server CPU', usageBefore, usageAfter),
       {
         key: 'deliveredPerCpuSec',
         label: 'delivered per server CPU-second',

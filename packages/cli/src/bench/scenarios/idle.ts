@@ -1,6 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { reasons, round, type ScenarioContext, type ScenarioResult } from '../scenario.js';
-import { cpuPercent } from '../usage.js';
+import {
+  countDrops,
+  openLoad,
+  perSecond,
+  round,
+  type ScenarioContext,
+  type ScenarioResult,
+  serverCpu,
+} from '../scenario.js';
 
 /**
  * Idle connections at scale: opens `--connections` Tether connections (hello/welcome
@@ -14,24 +21,17 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
   await hub.gc();
   const before = await hub.usage();
   progress.phase(`idle: opening ${args.connections} connections`, args.connections / 2);
-  const opened = await pool.open({
-    url: hub.url,
+  const opened = await openLoad(ctx, failures, {
+    what: 'connections',
     count: args.connections,
-    addresses: ctx.addresses,
-    concurrency: args.concurrency,
-    adapter: ctx.adapter,
     timeoutMs: 60_000 + args.connections * 10,
   });
   const afterOpen = await hub.usage();
-  if (opened.failed > 0)
-    failures.push(`${opened.failed} connections failed: ${reasons(opened.errors)}`);
   progress.phase(`idle: holding ${opened.opened} connections`, args.holdMs);
   await sleep(args.holdMs);
   const gcRan = await hub.gc();
   const after = await hub.usage();
-  const drops = await pool.drops();
-  const dropped = Object.values(drops).reduce((a, b) => a + b, 0);
-  if (dropped > 0) failures.push(`${dropped} idle connections dropped: ${reasons(drops)}`);
+  const dropped = await countDrops(ctx, failures, 'idle connections');
   await pool.closeAll();
   const perConn = (bytes: number): number | null =>
     opened.opened === 0 ? null : round(bytes / opened.opened / 1024, 2);
@@ -44,12 +44,7 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
     scenario: 'idle',
     metrics: [
       { key: 'connections', label: 'connections open', value: opened.opened, unit: '' },
-      {
-        key: 'connectRatePerSec',
-        label: 'connect rate',
-        value: round(opened.opened / (opened.elapsedMs / 1000), 0),
-        unit: '/s',
-      },
+      perSecond('connectRatePerSec', 'connect rate', opened.opened, opened.elapsedMs / 1000),
       {
         key: 'rssPerConnectionKiB',
         label: 'server RSS per connection',
@@ -70,18 +65,8 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
         value: before && after ? perConn(after.heapUsedBytes - before.heapUsedBytes) : null,
         unit: 'KiB',
       },
-      {
-        key: 'serverCpuConnectPercent',
-        label: 'server CPU while connecting',
-        value: before && afterOpen ? cpuPercent(before, afterOpen) : null,
-        unit: '%',
-      },
-      {
-        key: 'serverCpuIdlePercent',
-        label: 'server CPU while idle',
-        value: afterOpen && after ? cpuPercent(afterOpen, after) : null,
-        unit: '%',
-      },
+      serverCpu('serverCpuConnectPercent', 'server CPU while connecting', before, afterOpen),
+      serverCpu('serverCpuIdlePercent', 'server CPU while idle', afterOpen, after),
       { key: 'dropped', label: 'dropped while idle', value: dropped, unit: '' },
     ],
     failures,
