@@ -91,7 +91,7 @@ describe('heartbeats over real sockets, time from a ManualClock', () => {
     const clock = new ManualClock();
     const s = await startManual(clock);
     const c = await RawClient.open(s.url, { autoPong: true });
-    clients.push(c);
+    server.keep(c);
     c.sendJson({ t: 'hello', v: 1, appPings: false });
     await c.next((f) => f.t === 'welcome');
     let wsPings = 0;
