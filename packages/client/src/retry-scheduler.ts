@@ -84,7 +84,9 @@ export class RetryScheduler {
     if (failed) {
       this.failures += 1;
       // With several URLs the breaker counts failed rounds: a failover at once is no strike.
-      if (!failover) {
+      // Nor is an answer with a retry hint (503 + Retry-After, goodbye's retryAfter): the
+      // server is up and spreading its load; the hint already says when to come back.
+      if (!failover && retryAfterMs === undefined) {
         opened = this.breaker.recordFailure(this.clock.now());
         this.onBreaker();
       }

@@ -379,6 +379,25 @@ describe('circuit breaker', () => {
     void h.client.close();
   });
 
+  it('an attempt the server answered with a retry hint is no strike: a restart under load does not open it', () => {
+    const h = harness({ random: () => 0, breakerThreshold: 2, breakerCooldownMs: 60_000 });
+    // A server shedding load: each attempt refused with a hint (HTTP 503 + Retry-After
+    // seen as 1012 + retry-after; a goodbye's retryAfter is the same).
+    for (let i = 0; i < 5; i++) {
+      h.ws.last().serverClose(1012, 'overloaded; retry-after=1000');
+      expect(h.client.state).toBe('reconnecting');
+      h.clock.advance(1000);
+    }
+    expect(h.client.stats().breaker).toMatchObject({ state: 'closed', failures: 0, opens: 0 });
+    expect(h.of('retry').every((r) => r.kind === 'hint')).toBe(true);
+    // Attempts with no answer still count: the server is down.
+    h.ws.last().drop();
+    h.clock.advance(500);
+    h.ws.last().drop();
+    expect(h.client.state).toBe('circuit-open');
+    void h.client.close();
+  });
+
   it('a probe that connects but drops before the minimum uptime reopens the circuit', () => {
     const h = harness({ random: () => 0, breakerThreshold: 2, breakerCooldownMs: 1000 });
     h.ws.last().drop();

@@ -127,4 +127,12 @@ export const SERVER_DEFAULTS = {
   requestTimeoutMs: 10_000,
   /** `Retry-After` of an HTTP 429 (per-IP cap), rounded up to whole seconds. */
   refusedRetryAfterMs: 5_000,
+  /**
+   * Standalone HTTP server: the listen backlog (completed TCP handshakes the kernel holds
+   * until the process accepts them; the kernel caps it at `net.core.somaxconn`). Node's
+   * default of 511 overflows when thousands of clients come back after a restart while
+   * the event loop is busy: the kernel then drops their SYNs and each client waits 1, 3,
+   * 7 s for its retransmits, long past the restart.
+   */
+  listenBacklog: 4_096,
 } as const;

@@ -165,7 +165,8 @@ export class TetherServer {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       this.httpServer.once('error', onError);
-      this.httpServer.listen(this.options.port, this.options.host, () => {
+      const { port, host } = this.options;
+      this.httpServer.listen({ port, host, backlog: SERVER_DEFAULTS.listenBacklog }, () => {
         this.httpServer.off('error', onError);
         resolve();
       });

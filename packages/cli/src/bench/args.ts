@@ -23,8 +23,15 @@ export const BENCH_DEFAULTS = {
   concurrency: 200,
   /** Connections per worker process before the bench forks more (20,000 open files per process here). */
   connectionsPerWorker: 8_000,
-  /** Publications per second during the storm. */
+  /** Publications per second during the storm, at most (see {@link stormRateFor}). */
   stormRate: 20,
+  /**
+   * Deliveries per second (publications/s × clients) the storm's default rate stays
+   * within: what the client processes of a 2-core machine parse and audit while the
+   * server restarts under them. 20/s to 10,000 clients (200,000 deliveries/s) starves
+   * the clients, not the server (see docs/tools.md).
+   */
+  stormDeliveriesPerSec: 20_000,
   /** Retry hint of the storm's restart: what `tether serve` gives clients on SIGTERM. */
   stormRetryAfterMs: 1_000,
   stormRetrySpreadMs: 4_000,
@@ -66,6 +73,8 @@ export interface BenchArgs {
   stormRetrySpreadMs: number;
   /** Which restarts the storm runs, in order: a drain with hints, a SIGKILL, or both. */
   stormRestart: StormRestart;
+  /** `--storm-rate`; undefined: {@link stormRateFor} decides. */
+  stormRate: number | undefined;
   json: boolean;
   help: boolean;
 }
@@ -98,6 +107,8 @@ Options:
   --retry-after <d>      storm: the restart's retry hint (default 1s, like tether serve)
   --retry-spread <d>     storm: hint spread (default 4s)
   --storm-restart <kind> storm: graceful, kill or both (default both, in that order)
+  --storm-rate <n>       storm: publications per second (default 20, at most 20000
+                         deliveries/s in all: 2/s at 10000 clients)
   --duration <d>         measurement window per scenario (default 3s)
   --warmup <d>           warm-up before measuring (default 500ms)
   --hold <d>             idle: how long the connections stay open (default 1s)
@@ -124,6 +135,7 @@ const SPECS = {
   'retry-after': { kind: 'duration', min: 0, max: 600_000 },
   'retry-spread': { kind: 'duration', min: 0, max: 600_000 },
   'storm-restart': { kind: 'string', choices: ['graceful', 'kill', 'both'] },
+  'storm-rate': { kind: 'number', min: 0.1, max: 1_000 },
   duration: { kind: 'duration', min: 100, max: 3_600_000 },
   warmup: { kind: 'duration', min: 0, max: 600_000 },
   hold: { kind: 'duration', min: 0, max: 3_600_000 },
@@ -188,6 +200,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     stormRetryAfterMs: f.num('retry-after', d.stormRetryAfterMs),
     stormRetrySpreadMs: f.num('retry-spread', d.stormRetrySpreadMs),
     stormRestart: f.str<StormRestart>('storm-restart', 'both'),
+    stormRate: f.optionalNum('storm-rate'),
     json: f.bool('json'),
     help: f.help,
   };
@@ -206,6 +219,16 @@ export function sourceAddresses(targetUrl: string, count: number): string[] {
   const host = new URL(targetUrl).hostname;
   if (!/^127\.\d+\.\d+\.\d+$/.test(host)) return [];
   return Array.from({ length: count }, (_, i) => `127.0.0.${i + 1}`);
+}
+
+/**
+ * The storm's publications per second: `--storm-rate`, else 20/s capped so that all
+ * clients together get at most {@link BENCH_DEFAULTS.stormDeliveriesPerSec}.
+ */
+export function stormRateFor(args: Pick<BenchArgs, 'stormRate' | 'stormClients'>): number {
+  if (args.stormRate !== undefined) return args.stormRate;
+  const d = BENCH_DEFAULTS;
+  return Math.min(d.stormRate, d.stormDeliveriesPerSec / args.stormClients);
 }
 
 /** Worker processes for the storm's clients (0: this process holds them). */

@@ -27,7 +27,10 @@ export interface StormStatus {
   total: number;
   /** Clients open now whose latest open is after `since`. */
   back: number;
-  /** The others, by client state (`reconnecting`, `connecting`, ...): why they are not back. */
+  /**
+   * The others, by client state and the close code of their latest attempt
+   * (`connecting after 4012`, `circuit-open after 1006`, ...): why they are not back.
+   */
   notBack: Record<string, number>;
 }
 
@@ -113,7 +116,14 @@ export class StormClients implements StormFleet {
     for (const c of this.clients) {
       if (c.open && c.lastOpenAt > since) back += 1;
       else {
-        const state = c.open ? 'open on the old server' : c.state;
+        // With the close that ended its latest attempt: 4012 (connect timeout), 1006 (no
+        // answer or refused), 1012 (refused with a hint) say where the client is stuck.
+        const last = c.closeLog.at(-1)?.code;
+        const state = c.open
+          ? 'open on the old server'
+          : last === undefined
+            ? c.state
+            : `${c.state} after ${last}`;
         notBack[state] = (notBack[state] ?? 0) + 1;
       }
     }

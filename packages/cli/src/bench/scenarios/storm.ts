@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLIENT_DEFAULTS } from '@tether/client';
 import { waitUntil } from '../../wait-until.js';
-import { BENCH_DEFAULTS, type BenchArgs, stormWorkersFor } from '../args.js';
+import { BENCH_DEFAULTS, type BenchArgs, stormRateFor, stormWorkersFor } from '../args.js';
 import type { BenchHub } from '../hub.js';
 import { NumberedPublisher } from '../numbered-publisher.js';
 import {
@@ -80,7 +80,9 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
       { key: 'addresses', label: 'source addresses', value: ctx.addresses.length, unit: '' },
     );
 
-    const publisher = new NumberedPublisher(hub, STORM_TOPIC, 1000 / BENCH_DEFAULTS.stormRate);
+    const rate = stormRateFor(args);
+    metrics.push({ key: 'rate', label: 'publications per second', value: rate, unit: '/s' });
+    const publisher = new NumberedPublisher(hub, STORM_TOPIC, 1000 / rate);
     publisher.start();
     await sleep(1_000);
     const kinds: PhaseKind[] =
@@ -126,7 +128,7 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
       { key: 'gapSignals', label: 'gap signals', value: gaps, unit: '' },
     );
     notes.push(
-      `store ${tempDir === undefined ? store : 'sqlite (temporary file)'}; ${BENCH_DEFAULTS.stormRate} publications/s; graceful: retry hint ${args.stormRetryAfterMs} ms + up to ${args.stormRetrySpreadMs} ms, then the client's spread; kill: no hint, the client's backoff jitter (max ${CLIENT_DEFAULTS.maxReconnectDelayMs} ms)`,
+      `store ${tempDir === undefined ? store : 'sqlite (temporary file)'}; ${rate} publications/s (${Math.round(rate * total)} deliveries/s); graceful: retry hint ${args.stormRetryAfterMs} ms + up to ${args.stormRetrySpreadMs} ms, then the client's spread; kill: no hint, the client's backoff jitter (max ${CLIENT_DEFAULTS.maxReconnectDelayMs} ms)`,
     );
     return { scenario: 'storm', metrics, failures, notes, series };
   } finally {
