@@ -9,9 +9,10 @@
  * CI never sets it.
  */
 import { afterAll } from 'vitest';
-import { assertNoLeaks, takeLeakSnapshot } from './leak-check.js';
+import { assertNoLeaks, takeLeakSnapshot, trackIntervals } from './leak-check.js';
 
 if (process.env.TETHER_LEAK_CHECK !== '0') {
+  trackIntervals();
   const before = takeLeakSnapshot();
   afterAll(async () => {
     await assertNoLeaks(before);

@@ -7,8 +7,10 @@
  *
  * Resources come from `process.getActiveResourcesInfo()`: the handles and requests that keep
  * the event loop alive (`TCPSocketWrap`, `TCPServerWrap`, `Timeout`, `ProcessWrap`,
- * `PipeWrap`, `FSReqCallback`...). An `unref()`ed handle is not listed: a library timer that
- * is legitimately process-wide is unref'd (STYLE.md) and never counts against a file.
+ * `PipeWrap`, `FSReqCallback`...). An `unref()`ed handle is not listed there, and a one-shot
+ * timer ends by itself; but an unref'd `setInterval` never does: library sweeps are unref'd
+ * by rule (STYLE.md), so a sweep its owner forgot to clear on close runs for the life of the
+ * process unseen. {@link trackIntervals} counts those as `unref'd Interval`.
  */
 import { waitFor } from './wait.js';
 
@@ -65,11 +67,46 @@ function countBy(values: readonly string[]): Map<string, number> {
   return counts;
 }
 
+/** Type under which {@link trackIntervals} reports an unref'd interval still running. */
+export const UNREFD_INTERVAL = "unref'd Interval";
+
+const tracked = new Set<NodeJS.Timeout>();
+let tracking = false;
+
+/**
+ * Wraps the global `setInterval` so that intervals started from now on are known; an
+ * unref'd one that is still running (not cleared, not closed) counts in
+ * {@link takeLeakSnapshot} as {@link UNREFD_INTERVAL}. Ref'd ones are already counted by
+ * Node as `Timeout`. Idempotent; for the test process only.
+ */
+export function trackIntervals(): void {
+  if (tracking) return;
+  tracking = true;
+  const original = globalThis.setInterval;
+  const wrapped = ((...args: Parameters<typeof setInterval>) => {
+    const timer = original(...args);
+    tracked.add(timer);
+    return timer;
+  }) as typeof setInterval;
+  globalThis.setInterval = Object.assign(wrapped, original);
+}
+
+function runningUnrefdIntervals(): string[] {
+  const running: string[] = [];
+  for (const timer of tracked) {
+    // Node marks a cleared or closed timer `_destroyed`; there is no public getter.
+    if ((timer as unknown as { _destroyed: boolean })._destroyed) tracked.delete(timer);
+    else if (!timer.hasRef()) running.push(UNREFD_INTERVAL);
+  }
+  return running;
+}
+
 /** What is alive in this process right now. */
 export function takeLeakSnapshot(): LeakSnapshot {
   const listeners = new Map<string, number>();
   for (const event of WATCHED_PROCESS_EVENTS) listeners.set(event, process.listenerCount(event));
-  return { resources: countBy(process.getActiveResourcesInfo()), listeners };
+  const resources = [...process.getActiveResourcesInfo(), ...runningUnrefdIntervals()];
+  return { resources: countBy(resources), listeners };
 }
 
 function isAllowed(leftover: Leftover, allowed: readonly AllowedLeftover[]): boolean {

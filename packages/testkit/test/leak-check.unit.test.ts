@@ -6,6 +6,8 @@ import {
   type LeakSnapshot,
   leftBehind,
   takeLeakSnapshot,
+  trackIntervals,
+  UNREFD_INTERVAL,
 } from '../src/leak-check.js';
 
 const snapshot = (
@@ -56,12 +58,26 @@ describe('leak check', () => {
     ]);
   });
 
-  it("does not count an unref'd timer: it cannot keep the process alive", () => {
+  it("does not count an unref'd one-shot timer: it ends by itself", () => {
     const before = takeLeakSnapshot();
-    const timer = setInterval(() => {}, 60_000).unref();
+    const timer = setTimeout(() => {}, 60_000).unref();
     const after = takeLeakSnapshot();
-    clearInterval(timer);
+    clearTimeout(timer);
     expect(leftBehind(before, after)).toEqual([]);
+  });
+
+  it("counts an unref'd interval still running: a sweep nobody cleared runs forever", () => {
+    trackIntervals();
+    const before = takeLeakSnapshot();
+    const sweep = setInterval(() => {}, 60_000).unref();
+    const closed = setInterval(() => {}, 60_000).unref();
+    closed.close();
+    const after = takeLeakSnapshot();
+    clearInterval(sweep);
+    expect(leftBehind(before, after)).toEqual([
+      { kind: 'resource', type: UNREFD_INTERVAL, count: 1 },
+    ]);
+    expect(leftBehind(before, takeLeakSnapshot())).toEqual([]);
   });
 
   it('fails with the list of what remains after the grace, and passes once it is gone', async () => {
