@@ -1,8 +1,10 @@
 /** `tether soak`: its bounds (a pure verdict) and its flags. */
 import { describe, expect, it } from 'vitest';
+import { main } from '../src/index.js';
 import { parseSoakArgs } from '../src/soak/command.js';
 import { SOAK_DEFAULTS } from '../src/soak/run.js';
 import { type SoakSnapshot, soakChecks } from '../src/soak/verdict.js';
+import { capture } from './cli-helpers.js';
 
 const MIB = 1_048_576;
 
@@ -107,5 +109,17 @@ describe('tether soak flags', () => {
     expect(() => parseSoakArgs(['--cycles', '0'])).toThrow(/--cycles/);
     expect(() => parseSoakArgs(['--duration', 'soon'])).toThrow(/--duration/);
     expect(() => parseSoakArgs(['extra'])).toThrow(/soak takes none/);
+  });
+
+  it('tether soak --help prints its options; tether --help lists it; a bad flag exits 2', async () => {
+    const io = capture();
+    expect(await main(['soak', '--help'], { io })).toBe(0);
+    expect(io.out.join('\n')).toContain('Usage: tether soak');
+    const top = capture();
+    expect(await main(['--help'], { io: top })).toBe(0);
+    expect(top.out.join('\n')).toMatch(/^\s+soak\s/m);
+    const bad = capture();
+    expect(await main(['soak', '--store', 'redis'], { io: bad })).toBe(2);
+    expect(bad.err.join('\n')).toContain('--store');
   });
 });
