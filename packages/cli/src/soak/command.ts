@@ -90,7 +90,15 @@ export const soakCommand: Command<SoakArgs> = {
   usage: SOAK_USAGE,
   parse: (argv) => parseSoakArgs(argv),
   async run(args, { io }) {
-    const result = await runSoak(args.options, (line) => io.stderr(`soak: ${line}`));
+    let result: SoakResult;
+    try {
+      result = await runSoak(args.options, (line) => io.stderr(`soak: ${line}`));
+    } catch (err) {
+      // The server child did not start or died: a failed soak with its reason, not a trace.
+      const reason = err instanceof Error ? err.message : String(err);
+      io.stdout(JSON.stringify({ ok: false, failed: [`soak: ${reason}`] }, null, 2));
+      return EXIT.failed;
+    }
     io.stdout(JSON.stringify(soakSummary(result), null, 2));
     return result.ok ? EXIT.ok : EXIT.failed;
   },
