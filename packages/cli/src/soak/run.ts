@@ -155,8 +155,8 @@ async function runCycles(
   let started = 0;
   const lane = async (): Promise<void> => {
     while (started < count && Date.now() < until) {
+      const n = started;
       started += 1;
-      const n = tally.done + tally.failed;
       try {
         await runCycle({
           url,
