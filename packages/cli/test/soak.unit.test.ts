@@ -15,6 +15,7 @@ const idle = (over: Partial<SoakSnapshot> = {}): SoakSnapshot => ({
   externalBytes: 2 * MIB,
   connections: 0,
   sessions: 0,
+  storedSessions: 0,
   pendingHandshakes: 0,
   inFlight: 0,
   subscriptions: 0,
@@ -45,6 +46,7 @@ describe('soak verdict', () => {
     const end = idle({
       connections: 1,
       sessions: 3,
+      storedSessions: 4,
       subscriptions: 2,
       pendingHandshakes: 1,
       inFlight: 1,
@@ -53,6 +55,7 @@ describe('soak verdict', () => {
     expect(failed(idle(), end)).toEqual([
       'connections: 1 (must be 0)',
       'sessions: 3 (must be 0)',
+      'storedSessions: 4 (must be 0)',
       'pendingHandshakes: 1 (must be 0)',
       'inFlight: 1 (must be 0)',
       'subscriptions: 2 (must be 0)',

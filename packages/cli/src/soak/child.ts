@@ -48,7 +48,8 @@ function countBy(values: readonly string[]): Record<string, number> {
   return counts;
 }
 
-function snapshot(withGc: boolean): SoakSnapshot {
+async function snapshot(withGc: boolean): Promise<SoakSnapshot> {
+  const store = await server.tether.store.stats();
   const gc = withGc && collectGarbage();
   const memory = process.memoryUsage();
   const stats = server.tether.stats();
@@ -60,6 +61,7 @@ function snapshot(withGc: boolean): SoakSnapshot {
     externalBytes: memory.external,
     connections: stats.connections,
     sessions: endpoint?.sessions ?? 0,
+    storedSessions: store.sessions,
     pendingHandshakes: endpoint?.pendingHandshakes ?? 0,
     inFlight: endpoint?.inFlight ?? 0,
     subscriptions: stats.topics.subscriptions,

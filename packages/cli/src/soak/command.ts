@@ -72,6 +72,7 @@ export function soakSummary(result: SoakResult): Record<string, unknown> {
     registries: {
       connections: result.end.connections,
       sessions: result.end.sessions,
+      storedSessions: result.end.storedSessions,
       subscriptions: result.end.subscriptions,
       pendingHandshakes: result.end.pendingHandshakes,
       inFlight: result.end.inFlight,

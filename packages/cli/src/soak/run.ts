@@ -121,7 +121,7 @@ async function settle(peer: IpcPeer, options: SoakOptions): Promise<SoakSnapshot
   const deadline = Date.now() + options.resumeWindowMs + SETTLE_MARGIN_MS;
   let snapshot = await peer.call<SoakSnapshot>('snapshot');
   const idle = (s: SoakSnapshot): boolean =>
-    s.connections === 0 && s.sessions === 0 && s.subscriptions === 0;
+    s.connections === 0 && s.sessions === 0 && s.storedSessions === 0 && s.subscriptions === 0;
   while (!idle(snapshot) && Date.now() < deadline) {
     await pause(SETTLE_POLL_MS);
     snapshot = await peer.call<SoakSnapshot>('snapshot');

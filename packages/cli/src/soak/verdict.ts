@@ -26,6 +26,8 @@ export interface SoakSnapshot {
   connections: number;
   /** Sessions held in memory: connected, or disconnected within their resume window. */
   sessions: number;
+  /** Session records the store holds: expired ones go at its next sweep (every 10 s). */
+  storedSessions: number;
   pendingHandshakes: number;
   inFlight: number;
   subscriptions: number;
@@ -75,6 +77,7 @@ export function soakChecks(
   for (const name of [
     'connections',
     'sessions',
+    'storedSessions',
     'pendingHandshakes',
     'inFlight',
     'subscriptions',
