@@ -20,6 +20,10 @@ const PACKAGES = [
 
 const fromRoot = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
+// Fails a test file that leaves a socket, timer, child process or `process` listener behind
+// (packages/testkit/src/leak-check.ts). On in every tier.
+const LEAK_CHECK = fromRoot('./packages/testkit/src/leak-check-setup.ts');
+
 export default defineConfig({
   resolve: {
     // Tests run against the sources, never a stale dist/: `@tether/server` resolves to
@@ -54,7 +58,7 @@ export default defineConfig({
           include: UNIT,
           exclude: TEST_EXCLUDE,
           // Fails a unit test that opens a socket or starts a process.
-          setupFiles: [fromRoot('./scripts/unit-tier-guard.ts')],
+          setupFiles: [fromRoot('./scripts/unit-tier-guard.ts'), LEAK_CHECK],
           sequence: { groupOrder: 0 },
         },
       },
@@ -64,6 +68,7 @@ export default defineConfig({
           name: 'e2e',
           include: TEST_FILES,
           exclude: [...TEST_EXCLUDE, ...UNIT, ...SLOW],
+          setupFiles: [LEAK_CHECK],
           sequence: { groupOrder: 1 },
         },
       },
@@ -73,6 +78,7 @@ export default defineConfig({
           name: 'slow',
           include: SLOW,
           exclude: TEST_EXCLUDE,
+          setupFiles: [LEAK_CHECK],
           // Chaos, stability and the audits measure real time: on 2 cores they run alone.
           maxWorkers: 1,
           sequence: { groupOrder: 2 },

@@ -3,6 +3,7 @@ import { chaosCommand } from './chaos/command.js';
 import type { Command } from './command.js';
 import { probeCommand } from './probe.js';
 import { serveCommand } from './serve-command.js';
+import { soakCommand } from './soak/command.js';
 import { stabilityCommand } from './stability/command.js';
 
 /** Every subcommand of `tether`, in the order `tether --help` lists them. */
@@ -12,6 +13,7 @@ export const COMMANDS: ReadonlyArray<Command<{ help: boolean }>> = [
   benchCommand,
   chaosCommand,
   stabilityCommand,
+  soakCommand,
 ];
 
 /** `tether --help`. */

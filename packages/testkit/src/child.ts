@@ -5,7 +5,10 @@ const STOP_GRACE_MS = 5000;
 
 /** Children still running, killed synchronously if the test process exits without stop(). */
 const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
+
+function killRunning(): void {
+  for (const leftover of running) leftover.kill('SIGKILL');
+}
 
 /** SIGTERM, then SIGKILL after 5 s; resolves once `child` has exited. */
 export function stopChild(child: ChildProcess): Promise<void> {
@@ -20,17 +23,20 @@ export function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Kills `child` with SIGKILL if the test process exits while it still runs. */
+/**
+ * Kills `child` with SIGKILL if the test process exits while it still runs. The `exit`
+ * hook is there only while a tracked child runs: once the last one is gone, so is the
+ * hook (the leak check counts `process` listeners a test file leaves behind).
+ */
 export function trackUntilExit(child: ChildProcess): void {
+  if (running.size === 0) process.on('exit', killRunning);
   running.add(child);
-  child.once('exit', () => running.delete(child));
-  child.once('error', () => running.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const leftover of running) leftover.kill('SIGKILL');
-    });
-  }
+  const untrack = (): void => {
+    if (!running.delete(child)) return;
+    if (running.size === 0) process.off('exit', killRunning);
+  };
+  child.once('exit', untrack);
+  child.once('error', untrack);
 }
 
 /**
