@@ -26,7 +26,9 @@ export const wsAdapter = {
     ws.on('error', () => {});
     ws.on('message', (data) => {
       const message = JSON.parse(data.toString());
-      if (message.type === 'pub') hooks.delivered(1);
+      // The batched ws server sends a turn's publications as one array.
+      if (Array.isArray(message)) hooks.delivered(message.length);
+      else if (message.type === 'pub') hooks.delivered(1);
       else if (message.type === 'echo') {
         waiting.get(message.id)?.resolve();
         waiting.delete(message.id);

@@ -1,17 +1,19 @@
 #!/usr/bin/env node
-// `npm run bench:compare`: Tether vs raw ws vs Socket.IO, same scenarios, one run, each
-// server in its own child process; prints the table and writes bench/RESULTS.md.
-//   node bench/compare.mjs [--quick] [--out PATH] [--duration MS]
+// `npm run bench:compare`: Tether vs raw ws (plain, and pre-framed/corked/batched) vs
+// Socket.IO, same scenarios, one run, each server in its own child process, the load in
+// worker processes; prints the table and writes bench/RESULTS.md.
+//   node bench/compare.mjs [--quick] [--out PATH] [--connections N] [--subscribers N]
+//     [--duration MS] [--repeat N] [--workers N]
 // The logic lives in packages/cli/src/bench/compare.ts (built by `npm run build`).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { COMPARE_DEFAULTS, runComparison } from '../packages/cli/dist/bench/compare.js';
 import {
-  COMPARE_DEFAULTS,
+  comparisonHeaders,
   comparisonRows,
   renderComparisonMarkdown,
-  runComparison,
-} from '../packages/cli/dist/bench/compare.js';
+} from '../packages/cli/dist/bench/compare-report.js';
 import { describeMachine } from '../packages/cli/dist/bench/machine.js';
 import { Progress } from '../packages/cli/dist/bench/progress.js';
 import { formatTable } from '../packages/cli/dist/bench/table.js';
@@ -23,26 +25,51 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: here('./RESULTS.md') },
+    connections: { type: 'string' },
+    subscribers: { type: 'string' },
     duration: { type: 'string' },
+    repeat: { type: 'string' },
+    workers: { type: 'string' },
   },
 });
 
-// --quick: a smoke run for tests (small counts, short windows); never for RESULTS.md.
+/** A whole number flag within [min, max], or a usage error that names it. */
+function count(name, min, max) {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    console.error(`--${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+    process.exit(2);
+  }
+  return n;
+}
+
+// --quick: a smoke run (small counts, short windows); never for RESULTS.md.
 const options = values.quick
   ? {
       ...COMPARE_DEFAULTS,
-      idleConnections: 40,
+      connections: 200,
       subscribers: 20,
       batch: 5,
       echoClients: 4,
       echoRate: 20,
       warmupMs: 100,
       durationMs: 300,
+      workers: 1,
     }
   : { ...COMPARE_DEFAULTS };
-if (values.duration !== undefined) options.durationMs = Number(values.duration);
+const sized = {
+  connections: count('connections', 1, 100_000),
+  subscribers: count('subscribers', 1, 100_000),
+  durationMs: count('duration', 100, 600_000),
+  repeat: count('repeat', 1, 10),
+  workers: count('workers', 0, 16),
+};
+for (const [key, value] of Object.entries(sized)) if (value !== undefined) options[key] = value;
 
 const adapters = new URL('./adapters.mjs', import.meta.url).href;
+const wsVersion = version('../node_modules/ws/package.json');
 const targets = [
   {
     name: 'Tether',
@@ -52,8 +79,14 @@ const targets = [
   },
   {
     name: 'ws',
-    version: version('../node_modules/ws/package.json'),
+    version: wsVersion,
     entry: here('./servers/ws-server.mjs'),
+    adapter: { module: adapters, name: 'wsAdapter' },
+  },
+  {
+    name: 'ws (batched)',
+    version: wsVersion,
+    entry: here('./servers/ws-batched-server.mjs'),
     adapter: { module: adapters, name: 'wsAdapter' },
   },
   {
@@ -65,15 +98,10 @@ const targets = [
 ];
 
 const report = await runComparison(targets, options, Progress.forStderr());
-const [first, ...others] = report.targets;
 console.log(`bench:compare on ${describeMachine(report.machine)}`);
 console.log('');
-for (const line of formatTable(
-  ['metric', ...report.targets.map((t) => t.name), ...others.map((o) => `${first.name}/${o.name}`)],
-  comparisonRows(report),
-)) {
+for (const line of formatTable(comparisonHeaders(report), comparisonRows(report)))
   console.log(line);
-}
 for (const t of report.targets) for (const f of t.failures) console.log(`FAIL ${t.name}: ${f}`);
 writeFileSync(values.out, renderComparisonMarkdown(report, version('../package.json')));
 console.log(`\nwrote ${values.out}`);

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The `pretest` step: make sure the real components the test suite starts are on this machine.
 //
-// Tests run against a real Redis, a real Chromium, a Python `websockets` peer and a real
-// Prometheus with its promtool (the ops checks; see
+// Tests run against a real Redis, a real Chromium, a Python `websockets` peer, a real
+// Prometheus with its promtool (the ops checks) and iptables (the netns check; see
 // docs and DESIGN.md). A developer machine usually has them already; a fresh CI machine does
 // not, so when we are root (or have password-less sudo) we install the Debian packages.
 // When that is impossible we warn loudly, and under CI=true we fail instead: a CI run that
@@ -61,6 +61,14 @@ const DEPS = [
     noRecommends: true,
     service: 'prometheus',
     present: () => isExecutable('/usr/bin/prometheus') && isExecutable('/usr/bin/promtool'),
+  },
+  {
+    // The stability suite's netns check drops packets with iptables inside the network
+    // namespaces it creates (`-m statistic` loss, DROP black holes); `ip` (iproute2) is
+    // part of every Debian base system.
+    name: 'iptables',
+    pkg: 'iptables',
+    present: () => isExecutable('/usr/sbin/iptables'),
   },
 ];
 

@@ -12,6 +12,8 @@ const io = new Server(http, {
   transports: ['websocket'],
   perMessageDeflate: false,
   serveClient: false,
+  // The heartbeat scenario: Engine.IO pings every client this often.
+  ...(config.heartbeatIntervalMs === undefined ? {} : { pingInterval: config.heartbeatIntervalMs }),
 });
 io.on('connection', (socket) => {
   socket.on('sub', (topic, ack) => {

@@ -1,9 +1,12 @@
 // Raw `ws` server for bench:compare: what an application writes on plain `ws`. Fan-out
 // encodes each message once and calls `send` per client (no corking); echo answers from
-// the message listener. Driven over IPC like the Tether bench hub (publish, usage, gc, close).
+// the message listener; with `heartbeatIntervalMs` one interval pings every client and
+// terminates one that did not answer the previous ping (the heartbeat of ws's README).
+// Driven over IPC like the Tether bench hub (publish, usage, gc, close).
 import { WebSocketServer } from 'ws';
 import { serveIpc } from '../../packages/cli/dist/bench/ipc.js';
 import { collectGarbage, processUsage } from '../../packages/cli/dist/bench/usage.js';
+import { benchPub, startHeartbeat } from './ws-common.mjs';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 const wss = new WebSocketServer({
@@ -19,10 +22,12 @@ wss.on('connection', (ws) => {
       ws.send(JSON.stringify({ type: 'echo', id: message.id, data: message.data }));
   });
 });
+const heartbeat = startHeartbeat(wss, config.heartbeatIntervalMs);
 await new Promise((resolve) => wss.once('listening', resolve));
 const { port } = wss.address();
 
 function close() {
+  clearInterval(heartbeat);
   for (const ws of wss.clients) ws.terminate();
   wss.close(() => setImmediate(() => process.exit(0)));
 }
@@ -32,11 +37,7 @@ serveIpc(
     publish({ topic, count, payloadBytes, first }) {
       const pad = 'x'.repeat(payloadBytes);
       for (let i = 0; i < count; i += 1) {
-        const text = JSON.stringify({
-          type: 'pub',
-          topic,
-          data: { n: first + i, ts: Date.now(), pad },
-        });
+        const text = JSON.stringify(benchPub(topic, first + i, pad));
         for (const ws of wss.clients) ws.send(text);
       }
       return count;

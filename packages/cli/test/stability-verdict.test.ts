@@ -106,13 +106,34 @@ describe('stability verdict', () => {
     expect(stabilityVerdict([])).toEqual({ passed: 0, pass: false });
   });
 
-  it('npm run stability runs the five checks, long-lived in the background', () => {
+  it('a skipped check is no pass: the verdict says SKIPPED, and a suite of skips fails', async () => {
+    const skipped: SuiteCheck = {
+      name: 'netns',
+      run: () =>
+        runCheck('netns', 'kernel faults', async (check) => {
+          check.skip('network namespaces need root (this process is not root)');
+        }),
+    };
+    const report = await runStability(OPTIONS, () => {}, [auditCheck('a', all(5), 5), skipped]);
+    expect(report).toMatchObject({ passed: 1, pass: true });
+    expect(verdictLine(report)).toBe(
+      'stability: PASS (1 of 1 checks passed; 1 SKIPPED (netns): NOT TESTED here)',
+    );
+    expect(formatStabilityTable(report)).toContain(
+      '  SKIPPED: network namespaces need root (this process is not root)',
+    );
+    const onlySkips = await runStability(OPTIONS, () => {}, [skipped]);
+    expect(onlySkips).toMatchObject({ passed: 0, pass: false });
+  });
+
+  it('npm run stability runs the six checks, long-lived in the background', () => {
     expect(STABILITY_CHECKS.map((c) => [c.name, c.background === true])).toEqual([
       ['endpoints', false],
       ['concurrency', false],
       ['long-lived', true],
       ['restart', false],
       ['chaos', false],
+      ['netns', false],
     ]);
   });
 });

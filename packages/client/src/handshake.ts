@@ -43,7 +43,8 @@ export function helloFrame(
   client: HelloFrame['client'] | undefined,
   maxMessageBytes?: number,
 ): HelloFrame {
-  const hello: HelloFrame = { t: 'hello', v: PROTOCOL_VERSION };
+  // This client pings on silence itself (heartbeat.ts): WebSocket pings suffice from the server.
+  const hello: HelloFrame = { t: 'hello', v: PROTOCOL_VERSION, appPings: false };
   if (session) hello.resume = { sid: session.sid, token: session.token, seq: lastServerSeq };
   if (client) hello.client = client;
   if (maxMessageBytes !== undefined) hello.maxMessageBytes = maxMessageBytes;

@@ -76,8 +76,9 @@ class FieldChecker {
     return v;
   }
 
-  bool(field: string): boolean {
+  bool(field: string, optional = false): boolean | undefined {
     const v = this.o[field];
+    if (v === undefined && optional) return undefined;
     if (typeof v !== 'boolean') this.fail(field, 'a boolean');
     return v;
   }
@@ -173,6 +174,7 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
         c.str('version', 64, true, client, 'client.version');
       }
       c.int('maxMessageBytes', MIN_PEER_MESSAGE_BYTES, true);
+      c.bool('appPings', true);
       break;
     }
     case 'welcome': {

@@ -45,6 +45,13 @@ export interface HelloFrame {
    * `TOO_BIG` (see docs/protocol.md, "Limits"). Absent: the server's own limit.
    */
   maxMessageBytes?: number;
+  /**
+   * `false`: this client watches liveness itself (it sends an app `ping` after
+   * `hb.interval` without inbound traffic and judges the link by the answer), so the server
+   * probes it with WebSocket pings only and sends it no app `ping` frames. Absent or
+   * `true`: the server sends both every interval. See docs/protocol.md, "Heartbeats".
+   */
+  appPings?: boolean;
 }
 
 /**

@@ -57,6 +57,7 @@ rule('client', C.hello, 'resume.seq', true, BAD.int(0));
 rule('client', C.hello, 'client', false, BAD.obj());
 rule('client', C.hello, 'client.name', false, BAD.str(128));
 rule('client', C.hello, 'client.version', false, BAD.str(64));
+rule('client', C.hello, 'appPings', false, BAD.bool());
 // welcome (server)
 rule('server', S.welcome, 'v', true, BAD.int(1));
 for (const f of ['sid', 'token', 'cid']) rule('server', S.welcome, f, true, BAD.str(512));

@@ -36,13 +36,20 @@ export class ConnectionLiveness {
     this.seen = now;
   }
 
-  /** The connection opened (or pinged) at `now`: the next ping is due `intervalMs` later. */
-  scheduleNext(now: number, intervalMs: number): void {
-    this.pingDue = now + intervalMs;
+  /**
+   * The connection opened at `now`: its first ping is due at a random point within the
+   * next `intervalMs` (`phase` in [0, 1)), and every later one an interval after the
+   * previous due time. Connections opened together (a reconnect storm, a bench) thus
+   * spread their pings over the interval: each pass of the sweep pings a slice of them
+   * instead of all at once.
+   */
+  opened(now: number, intervalMs: number, phase = Math.random()): void {
+    this.pingDue = now + Math.max(1, Math.ceil(phase * intervalMs));
   }
 
   pinged(now: number, intervalMs: number): void {
-    this.scheduleNext(now, intervalMs);
+    // Keeps the phase; after a stall (a due time an interval behind) it starts from now.
+    this.pingDue = Math.max(this.pingDue + intervalMs, now + 1);
     this.pingSentAt = now;
   }
 

@@ -1,4 +1,4 @@
-import { encodeFrame } from '@tether/protocol';
+import { encodeFrame, joinEncoded } from '@tether/protocol';
 import type { AckScheduler } from './ack-scheduler.js';
 import { batches } from './batching.js';
 import type { ConnectionState } from './connection-types.js';
@@ -33,6 +33,8 @@ export interface WriterOwner {
 }
 
 const utf8Bytes = (text: string): number => Buffer.byteLength(text);
+/** Shared message bytes go out as a text frame, like the string they encode. */
+const TEXT = { binary: false } as const;
 
 /**
  * A connection's write path: the queue of encoded frames, its bytes, the cumulative ack
@@ -131,6 +133,20 @@ export class ConnectionWriter {
     return true;
   }
 
+  /**
+   * Queues a reply like {@link offer}, and writes it at once when it is all there is to
+   * write: a request/reply round trip then does not wait for the end of the turn. Behind
+   * frames already queued it keeps its place in their batch.
+   */
+  reply(encoded: string): boolean {
+    if (!this.offer(encoded)) return false;
+    if (this.queue.length === 1 && this.owner.state === 'open') {
+      this.host.flusher.forget(this);
+      this.flush();
+    }
+    return true;
+  }
+
   /** Queues a frame past the slow-consumer check: a closing connection still says why. */
   push(encoded: string, bytes = Buffer.byteLength(encoded)): void {
     this.queue.push(encoded);
@@ -179,6 +195,19 @@ export class ConnectionWriter {
     if (this.ws.readyState !== TetherSocket.OPEN) return;
     const { maxBatch, maxMessageBytes } = this.host.options;
     const peerMax = this.peerMaxBytes;
+    // The common case, a queue that fits one message: the same frames on many connections
+    // in this turn (a fan-out) are joined and encoded once, the same bytes sent to each.
+    if (
+      peerMax === undefined &&
+      frames.length <= maxBatch &&
+      queuedBytes + frames.length + 1 <= maxMessageBytes
+    ) {
+      const data = this.host.flusher.sharedMessage(frames, () => joinEncoded(frames));
+      if (data !== undefined) {
+        this.sendShared(data, frames.length);
+        return;
+      }
+    }
     try {
       for (const batch of peerMax === undefined
         ? batches(frames, maxBatch, maxMessageBytes)
@@ -203,6 +232,23 @@ export class ConnectionWriter {
       );
       this.ws.terminate();
     }
+  }
+
+  private sendShared(data: Buffer, frames: number): void {
+    try {
+      this.ws.send(data, TEXT, this.wake);
+    } catch (err) {
+      this.host.logger.error(
+        { cid: this.owner.id, err: err instanceof Error ? err.message : String(err) },
+        'send failed',
+      );
+      this.ws.terminate();
+      return;
+    }
+    this.sentMessages += frames;
+    this.sentBytes += data.length;
+    this.host.counters.add('messagesOut', frames);
+    this.host.counters.add('bytesOut', data.length);
   }
 
   /**

@@ -55,6 +55,7 @@ export class Connection
   private clientInfo: ConnectionInfo['client'];
   private readonly liveness: ConnectionLiveness;
   private errorFrames = 0;
+  private appPings = true;
   private subscribed: Set<string> | undefined;
   private drain: { reason: string; retryAfterMs: number } | undefined;
   private readonly writer: ConnectionWriter;
@@ -169,10 +170,7 @@ export class Connection
     return this.writer.roomFor(bytes);
   }
 
-  /**
-   * Resolves after the next write completed or the connection closed, with whether it is
-   * still open. A replay calls it while {@link roomFor} says no, and checks again.
-   */
+  /** Resolves after the next write or the close, with whether it is still open (see the writer). */
   whenWritable(): Promise<boolean> {
     return this.writer.whenWritable();
   }
@@ -221,7 +219,7 @@ export class Connection
     this.current = to;
     const now = this.host.clock.monotonic();
     if (to === 'closing') this.liveness.closing(now);
-    if (to === 'open') this.liveness.scheduleNext(now, this.host.options.heartbeatIntervalMs);
+    if (to === 'open') this.liveness.opened(now, this.host.options.heartbeatIntervalMs);
     this.host.logger.debug({ cid: this.id, from, to }, 'connection state');
   }
 
@@ -265,10 +263,12 @@ export class Connection
     this.writer.offer(encodeFrame(frame));
   }
 
-  /**
-   * Queues an already encoded frame (a publication encoded once for everyone); false when
-   * not queued: closing, or past `slowConsumerBytes` (then it closes as a slow consumer).
-   */
+  /** Queues a `res`, written at once when nothing else waits. */
+  reply(frame: ServerFrame): void {
+    this.writer.reply(encodeFrame(frame));
+  }
+
+  /** Queues an encoded frame (a publication encoded once); false when not queued (see the writer). */
   sendEncoded(encoded: string, bytes?: number): boolean {
     return this.writer.offer(encoded, bytes);
   }
@@ -290,10 +290,7 @@ export class Connection
     this.enqueue(frame);
   }
 
-  /**
-   * Schedules a cumulative ack; several in one tick leave as one `ack` frame. `again`
-   * re-sends an ack already sent (the client resent a message: its ack was lost).
-   */
+  /** Schedules a cumulative ack (see ConnectionWriter.ack). */
   ack(seq: number, again = false): void {
     this.writer.ack(seq, again);
   }
@@ -327,19 +324,23 @@ export class Connection
     this.host.slowConsumer(this, bytes);
   }
 
-  /** Destroys the socket without a close handshake. */
   terminate(): void {
     this.ws.terminate();
   }
 
-  /** Sends a WebSocket ping and an app `ping` (for clients that cannot see protocol pings). */
+  /** `hello.appPings` (false: the client watches liveness itself; WebSocket pings suffice). */
+  probeWith(appPings: boolean | undefined): void {
+    this.appPings = appPings ?? true;
+  }
+
+  /** One probe: a WebSocket ping (its pong gives the RTT), and an app `ping` unless appPings is false. */
   ping(now: number): void {
     this.liveness.pinged(now, this.host.options.heartbeatIntervalMs);
     this.ws.ping();
-    this.enqueue({ t: 'ping', ts: this.host.clock.now() });
+    // Built by hand: the same ASCII bytes as `encodeFrame({ t: 'ping', ts })`.
+    if (this.appPings) this.writer.offer(`{"t":"ping","ts":${this.host.clock.now()}}`);
   }
 
-  /** Records an RTT measured from an app `pong` echoing our `ts`. */
   recordRtt(rttMs: number): void {
     if (this.liveness.measured(rttMs)) this.host.rttMeasured(this, rttMs);
   }

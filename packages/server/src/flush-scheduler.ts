@@ -15,6 +15,32 @@ export interface Flushable {
 export class FlushScheduler {
   private dirty = new Set<Flushable>();
   private scheduled = false;
+  /**
+   * During a run: the messages built so far, by their first frame. Fan-out queues the
+   * same frame strings (a publication is encoded once) on every subscriber, so most
+   * connections of a run hold the same sequence: its message is joined and converted to
+   * UTF-8 bytes once, and every socket is handed the same Buffer.
+   */
+  private shared: Map<string, Array<{ frames: readonly string[]; data: Buffer }>> | undefined;
+
+  /**
+   * The bytes of `message` (the frames joined), shared with every connection of this run
+   * whose queue holds the same frames; undefined outside a run (a write that cannot wait).
+   */
+  sharedMessage(frames: readonly string[], message: () => string): Buffer | undefined {
+    const shared = this.shared;
+    const first = frames[0];
+    if (shared === undefined || first === undefined) return undefined;
+    let candidates = shared.get(first);
+    if (candidates === undefined) {
+      candidates = [];
+      shared.set(first, candidates);
+    }
+    for (const c of candidates) if (sameFrames(c.frames, frames)) return c.data;
+    const data = Buffer.from(message());
+    candidates.push({ frames, data });
+    return data;
+  }
 
   mark(item: Flushable): void {
     this.dirty.add(item);
@@ -32,6 +58,19 @@ export class FlushScheduler {
     this.scheduled = false;
     const items = this.dirty;
     this.dirty = new Set();
-    for (const item of items) item.flush();
+    this.shared = new Map();
+    try {
+      for (const item of items) item.flush();
+    } finally {
+      this.shared = undefined;
+    }
   };
+}
+
+/** The same frame strings in the same order (compared by reference first: shared frames are). */
+function sameFrames(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
 }

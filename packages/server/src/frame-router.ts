@@ -240,6 +240,7 @@ function welcome(
   if (data !== undefined) frame.data = { ...data };
   conn.welcomed(grant.session, hello.client);
   conn.limitOutgoing(hello.maxMessageBytes);
+  conn.probeWith(hello.appPings);
   conn.enqueue(frame);
   conn.transition('open');
   // Replayed messages follow the welcome, before anything live.

@@ -235,7 +235,7 @@ function runRequest(
     conn.work.requestAnswered();
     if (err === undefined) {
       try {
-        conn.enqueue(
+        conn.reply(
           result === undefined
             ? { t: 'res', id, ok: true }
             : { t: 'res', id, ok: true, data: result },
@@ -251,7 +251,7 @@ function runRequest(
       ctx.logger.error({ cid: conn.id, method, err: errorMessage(err) }, 'request handler failed');
     }
     const details = err instanceof ReplyError ? err.details : undefined;
-    conn.enqueue({
+    conn.reply({
       t: 'res',
       id,
       ok: false,

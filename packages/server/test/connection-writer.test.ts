@@ -15,15 +15,22 @@ import { resolveEndpointOptions } from '../src/options.js';
 import { EndpointCounters } from '../src/stats.js';
 import { TetherSocket } from '../src/tether-socket.js';
 
-function setup(options: Parameters<typeof resolveEndpointOptions>[0] = {}) {
+function setup(
+  options: Parameters<typeof resolveEndpointOptions>[0] = {},
+  flusher = new FlushScheduler(),
+) {
   const sent: string[] = [];
+  /** What `send` got, as it got it (a string, or shared bytes). */
+  const raw: Array<string | Buffer> = [];
   const ws = {
     bufferedAmount: 0,
     readyState: TetherSocket.OPEN,
-    send: (message: string) => sent.push(message),
+    send: (message: string | Buffer) => {
+      raw.push(message);
+      sent.push(String(message));
+    },
     terminate: () => {},
   };
-  const flusher = new FlushScheduler();
   const counters = new EndpointCounters();
   const slow: number[] = [];
   const owner = {
@@ -44,7 +51,7 @@ function setup(options: Parameters<typeof resolveEndpointOptions>[0] = {}) {
     },
     owner,
   );
-  return { writer, ws, sent, counters, slow, owner };
+  return { writer, ws, sent, raw, counters, slow, owner };
 }
 
 describe('ConnectionWriter', () => {
@@ -59,6 +66,40 @@ describe('ConnectionWriter', () => {
     expect(writer.bytesOut).toBe(sent[0]?.length);
     expect(counters.messagesOut).toBe(3);
     expect(writer.pendingBytes).toBe(0);
+  });
+
+  it('writes a reply at once when nothing else is queued, and in order behind what is', () => {
+    const { writer, sent } = setup();
+    // Nothing queued: the reply does not wait for the end of the turn.
+    expect(writer.reply('{"t":"res","id":1,"ok":true}')).toBe(true);
+    expect(sent).toEqual(['{"t":"res","id":1,"ok":true}']);
+    // Something queued this turn: the reply joins the batch behind it.
+    writer.offer('{"t":"msg","data":1}');
+    expect(writer.reply('{"t":"res","id":2,"ok":true}')).toBe(true);
+    expect(sent).toHaveLength(1);
+    writer.flush();
+    expect(sent[1]).toBe('[{"t":"msg","data":1},{"t":"res","id":2,"ok":true}]');
+  });
+
+  it('encodes a batch that many connections get in one turn once, and writes the same bytes to each', async () => {
+    const flusher = new FlushScheduler();
+    const a = setup({}, flusher);
+    const b = setup({}, flusher);
+    const c = setup({}, flusher);
+    const pub1 = '{"t":"pub","topic":"t","epoch":"e","offset":1,"data":1,"time":0}';
+    const pub2 = '{"t":"pub","topic":"t","epoch":"e","offset":2,"data":2,"time":0}';
+    for (const w of [a, b]) {
+      w.writer.offer(pub1);
+      w.writer.offer(pub2);
+    }
+    c.writer.offer(pub2); // a different queue: its own message
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const [sentA, sentB, sentC] = [a.raw[0], b.raw[0], c.raw[0]];
+    expect(Buffer.isBuffer(sentA)).toBe(true);
+    expect(sentB).toBe(sentA); // the very same bytes, encoded once
+    expect(String(sentA)).toBe(`[${pub1},${pub2}]`);
+    expect(String(sentC)).toBe(pub2);
+    expect(sentC).not.toBe(sentA);
   });
 
   it('refuses a frame that would pass slowConsumerBytes and tells the owner', () => {

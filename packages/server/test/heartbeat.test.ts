@@ -32,6 +32,16 @@ async function startManual(clock: ManualClock): Promise<Started & { rtts: number
   return { ...started, rtts };
 }
 
+/**
+ * How far to advance so that the first ping of the (only) connection goes out at the end
+ * of the advance: its due time is spread over the interval (see ConnectionLiveness), and
+ * the sweep (started at 0 when the socket arrived) pings on its 250 ms ticks.
+ */
+function toFirstPing(s: Started, clock: ManualClock): number {
+  const conn = [...s.endpoint.connections.values()][0] as unknown as { nextPingAt: number };
+  return Math.ceil(conn.nextPingAt / 250) * 250 - clock.monotonic();
+}
+
 async function connect(url: string, autoPong: boolean): Promise<RawClient> {
   const c = await RawClient.connect(url, { autoPong });
   clients.push(c);
@@ -44,7 +54,7 @@ describe('heartbeats over real sockets, time from a ManualClock', () => {
     const s = await startManual(clock);
     // No automatic protocol pong: the app pong is the only way to measure.
     const c = await connect(s.url, false);
-    clock.advance(1_000);
+    clock.advance(toFirstPing(s, clock));
     const ping = await c.next((f) => f.t === 'ping');
     expect(ping.ts).toBe(clock.now());
     clock.advance(240);
@@ -68,7 +78,7 @@ describe('heartbeats over real sockets, time from a ManualClock', () => {
     // ws has queued its pong when it emits 'ping'; the server reads that pong only
     // after this handler returns, so it sees the clock 40 ms later.
     c.ws.once('ping', () => clock.advance(40));
-    clock.advance(1_000);
+    clock.advance(toFirstPing(s, clock));
     await until(() => s.rtts.length === 1, 'an RTT from the protocol pong');
     expect(s.rtts).toEqual([40]);
   });
@@ -85,6 +95,43 @@ describe('heartbeats over real sockets, time from a ManualClock', () => {
     }
     expect(s.endpoint.stats().heartbeatTimeouts).toBe(0);
     expect(c.ws.readyState).toBe(c.ws.OPEN);
+  });
+
+  it('probes a client that stated hello.appPings: false with WebSocket pings only, RTT from their pongs', async () => {
+    const clock = new ManualClock();
+    const s = await startManual(clock);
+    const c = await RawClient.open(s.url, { autoPong: true });
+    clients.push(c);
+    c.sendJson({ t: 'hello', v: 1, appPings: false });
+    await c.next((f) => f.t === 'welcome');
+    let wsPings = 0;
+    c.ws.on('ping', () => {
+      wsPings += 1;
+    });
+    for (let beat = 1; beat <= 5; beat += 1) {
+      clock.advance(1_000);
+      await until(() => s.rtts.length === beat, `the pong of heartbeat ${beat}`);
+    }
+    // One probe per interval: five WebSocket pings, no app-level ping frame at all.
+    expect(wsPings).toBe(5);
+    expect(c.frames.filter((f) => f.t === 'ping')).toEqual([]);
+    expect(s.endpoint.stats().heartbeatTimeouts).toBe(0);
+    // It still gets an app pong when it pings (its own liveness watch).
+    c.sendJson({ t: 'ping', ts: 7 });
+    const pong = await c.next((f) => f.t === 'pong');
+    expect(pong.ts).toBe(7);
+  });
+
+  it('spreads the pings of connections opened together over the interval', async () => {
+    const clock = new ManualClock();
+    const s = await startManual(clock);
+    for (let i = 0; i < 16; i += 1) await connect(s.url, true);
+    // The sweep ticks every 250 ms (a quarter of the 1 s interval): one interval pings each once.
+    clock.advance(1_000);
+    await until(() => s.rtts.length === 16, 'every connection pinged once in the first interval');
+    // Every pong is read after the advance (at 1 s), so each RTT is 1 s minus when that
+    // ping went out: opened at the same instant, yet not all pinged by the same pass.
+    expect(new Set(s.rtts).size).toBeGreaterThan(1);
   });
 
   it('declares a silent connection dead at interval + timeout, not a millisecond before: 4008', async () => {

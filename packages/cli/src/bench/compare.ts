@@ -1,21 +1,25 @@
 import { type BenchArgs, parseBenchArgs } from './args.js';
+import type { CompareKey } from './compare-report.js';
 import { startChildHub } from './hub.js';
 import type { AdapterSpec } from './load-adapter.js';
-import { describeMachine, type MachineInfo, machineInfo } from './machine.js';
-import { LocalPool } from './pool.js';
+import { type MachineInfo, machineInfo } from './machine.js';
+import { type ClientPool, LocalPool } from './pool.js';
 import { Progress } from './progress.js';
-import type { Scenario, ScenarioResult } from './scenario.js';
+import type { ScenarioContext, ScenarioResult } from './scenario.js';
 import { echoScenario } from './scenarios/echo.js';
 import { fanoutScenario } from './scenarios/fanout.js';
+import { heartbeatScenario } from './scenarios/heartbeat.js';
 import { idleScenario } from './scenarios/idle.js';
-import { formatValue, markdownTable } from './table.js';
+import { WorkerPool } from './worker-pool.js';
 
 /**
- * Tether against raw `ws` and Socket.IO in one run (`npm run bench:compare`): the same
- * scenarios, payloads and client counts for each; each server in a child process of its
- * own (its CPU measured with `process.cpuUsage()`, its memory after a full GC); the load
- * clients in this process. Scenarios run interleaved (idle for each server, then fan-out
- * for each, ...), so slow drifts in machine load spread over all of them.
+ * Tether against raw `ws` (plain, and pre-framed/corked/batched) and Socket.IO in one run
+ * (`npm run bench:compare`): the same scenarios, payloads and client counts for each;
+ * each server in a child process of its own (its CPU measured with `process.cpuUsage()`,
+ * its memory after a full GC); the load clients in worker processes spread over
+ * 127.0.0.x source addresses. Scenarios run interleaved (idle for each server, then
+ * heartbeat for each, ...), so slow drifts in machine load spread over all of them; with
+ * `repeat` > 1 the whole round runs again and each figure is the median.
  */
 
 /** One server under comparison. */
@@ -28,32 +32,48 @@ export interface CompareTarget {
 }
 
 export interface CompareOptions {
-  idleConnections: number;
+  /** Idle and heartbeat connections. */
+  connections: number;
   subscribers: number;
+  /** Publications per burst in the burst fan-out (the other fan-out publishes one per turn). */
   batch: number;
   payloadBytes: number;
   echoClients: number;
   echoRate: number;
+  /** The heartbeat scenario's interval (every server pings each connection this often). */
+  heartbeatIntervalMs: number;
   warmupMs: number;
   durationMs: number;
+  /** Rounds; each figure is the median of its rounds. */
+  repeat: number;
+  /** Load-generator processes (0: the clients run in this process). */
+  workers: number;
+  /** Loopback source addresses (127.0.0.1 .. 127.0.0.N). */
+  addresses: number;
 }
 
 export const COMPARE_DEFAULTS: CompareOptions = {
-  idleConnections: 1_000,
-  subscribers: 500,
+  connections: 10_000,
+  subscribers: 1_000,
   batch: 20,
   payloadBytes: 64,
-  echoClients: 50,
-  echoRate: 50,
+  echoClients: 100,
+  echoRate: 10,
+  heartbeatIntervalMs: 1_000,
   warmupMs: 1_000,
   durationMs: 5_000,
+  repeat: 1,
+  workers: 3,
+  addresses: 8,
 };
 
-/** The numbers of one server. */
+/** The numbers of one server: each figure's value in every round. */
 export interface TargetNumbers {
   name: string;
   version: string;
+  /** Medians over the rounds. */
   values: Record<string, number | null>;
+  rounds: Record<string, Array<number | null>>;
   failures: string[];
 }
 
@@ -67,71 +87,31 @@ export interface CompareReport {
   targets: TargetNumbers[];
 }
 
-/** The compared metrics: scenario, metric key, label, unit, and which way is better. */
-export const COMPARED: ReadonlyArray<{
-  scenario: 'idle' | 'fanout' | 'echo';
-  key: string;
-  label: string;
-  unit: string;
-  better: 'higher' | 'lower';
-}> = [
-  {
-    scenario: 'fanout',
-    key: 'deliveredPerSec',
-    label: 'fan-out: delivered messages/s',
-    unit: '',
-    better: 'higher',
-  },
-  {
-    scenario: 'fanout',
-    key: 'deliveredPerCpuSec',
-    label: 'fan-out: delivered per server CPU-second',
-    unit: '',
-    better: 'higher',
-  },
-  {
-    scenario: 'fanout',
-    key: 'serverCpuPercent',
-    label: 'fan-out: server CPU',
-    unit: '%',
-    better: 'lower',
-  },
-  { scenario: 'echo', key: 'p50Ms', label: 'echo latency p50', unit: 'ms', better: 'lower' },
-  { scenario: 'echo', key: 'p99Ms', label: 'echo latency p99', unit: 'ms', better: 'lower' },
-  { scenario: 'echo', key: 'maxMs', label: 'echo latency max', unit: 'ms', better: 'lower' },
-  {
-    scenario: 'echo',
-    key: 'serverCpuPercent',
-    label: 'echo: server CPU',
-    unit: '%',
-    better: 'lower',
-  },
-  {
-    scenario: 'idle',
-    key: 'rssPerConnectionKiB',
-    label: 'idle: server RSS per connection',
-    unit: 'KiB',
-    better: 'lower',
-  },
-  {
-    scenario: 'idle',
-    key: 'heapPerConnectionKiB',
-    label: 'idle: server heap per connection',
-    unit: 'KiB',
-    better: 'lower',
-  },
-];
+type Run = (ctx: ScenarioContext) => Promise<ScenarioResult>;
 
-const SCENARIOS: ReadonlyArray<['idle' | 'fanout' | 'echo', Scenario]> = [
-  ['idle', idleScenario],
-  ['fanout', fanoutScenario],
-  ['echo', echoScenario],
-];
+/** The compared scenarios: key prefix, what the server child gets, how the run is sized. */
+function scenarios(o: CompareOptions): Array<{ key: CompareKey; server: object; run: Run }> {
+  return [
+    { key: 'idle', server: {}, run: idleScenario },
+    {
+      key: 'heartbeat',
+      server: { heartbeatIntervalMs: o.heartbeatIntervalMs },
+      run: (ctx) => heartbeatScenario(ctx, o.heartbeatIntervalMs),
+    },
+    {
+      key: 'fanout1',
+      server: {},
+      run: (ctx) => fanoutScenario({ ...ctx, args: { ...ctx.args, batch: 1 } }),
+    },
+    { key: 'fanout', server: {}, run: fanoutScenario },
+    { key: 'echo', server: {}, run: echoScenario },
+  ];
+}
 
 function benchArgs(options: CompareOptions): BenchArgs {
   return {
     ...parseBenchArgs([]),
-    connections: options.idleConnections,
+    connections: options.connections,
     subscribers: options.subscribers,
     batch: options.batch,
     payloadBytes: options.payloadBytes,
@@ -143,7 +123,22 @@ function benchArgs(options: CompareOptions): BenchArgs {
   };
 }
 
-/** Runs every scenario against every target. */
+/** The median of the measured values (null when none was measured). */
+export function median(values: ReadonlyArray<number | null>): number | null {
+  const xs = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+  if (xs.length === 0) return null;
+  const mid = Math.floor(xs.length / 2);
+  return xs.length % 2 === 1
+    ? (xs[mid] as number)
+    : ((xs[mid - 1] as number) + (xs[mid] as number)) / 2;
+}
+
+async function startPool(workers: number): Promise<ClientPool & { stop?(): Promise<void> }> {
+  if (workers <= 0) return new LocalPool();
+  return WorkerPool.start(workers);
+}
+
+/** Runs every scenario against every target, `repeat` rounds. */
 export async function runComparison(
   targets: readonly CompareTarget[],
   options: CompareOptions = COMPARE_DEFAULTS,
@@ -152,46 +147,48 @@ export async function runComparison(
   const startedAt = new Date().toISOString();
   const machine = machineInfo();
   const args = benchArgs(options);
+  const addresses = Array.from(
+    { length: Math.max(1, options.addresses) },
+    (_, i) => `127.0.0.${i + 1}`,
+  );
   const numbers: TargetNumbers[] = targets.map((t) => ({
     name: t.name,
     version: t.version,
     values: {},
+    rounds: {},
     failures: [],
   }));
-  for (const [scenario, run] of SCENARIOS) {
-    for (const [i, target] of targets.entries()) {
-      const into = numbers[i] as TargetNumbers;
-      const hub = await startChildHub({ host: '127.0.0.1', port: 0 }, target.entry);
-      const pool = new LocalPool();
-      let result: ScenarioResult;
-      try {
-        progress.phase(
-          `${target.name}: ${scenario}`,
-          options.warmupMs + options.durationMs + 3_000,
-        );
-        result = await run({
-          args,
-          hub,
-          pool,
-          adapter: target.adapter,
-          addresses: ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'],
-          progress,
-          startBenchHub: () => Promise.reject(new Error('not used by the compared scenarios')),
-        });
-      } catch (err) {
-        result = {
-          scenario,
-          metrics: [],
-          failures: [`failed: ${err instanceof Error ? err.message : String(err)}`],
-          notes: [],
-        };
-      } finally {
-        await pool.closeAll();
-        await hub.close();
+  for (let round = 1; round <= options.repeat; round += 1) {
+    for (const scenario of scenarios(options)) {
+      for (const [i, target] of targets.entries()) {
+        const into = numbers[i] as TargetNumbers;
+        // A fresh pool per run: its drop and delivery counts are this run's alone.
+        const pool = await startPool(options.workers);
+        try {
+          const result = await runOne(target, scenario, {
+            args,
+            pool,
+            addresses,
+            progress,
+            options,
+            round,
+          });
+          for (const m of result.metrics) {
+            const key = `${scenario.key}.${m.key}`;
+            into.rounds[key] = [...(into.rounds[key] ?? []), m.value];
+          }
+          into.failures.push(
+            ...result.failures.map((f) => `${scenario.key} (round ${round}): ${f}`),
+          );
+        } finally {
+          await pool.closeAll();
+          if (pool instanceof WorkerPool) await pool.stop();
+        }
       }
-      for (const m of result.metrics) into.values[`${scenario}.${m.key}`] = m.value;
-      into.failures.push(...result.failures.map((f) => `${scenario}: ${f}`));
     }
+  }
+  for (const n of numbers) {
+    for (const [key, values] of Object.entries(n.rounds)) n.values[key] = median(values);
   }
   progress.clear();
   const after = machineInfo();
@@ -205,69 +202,43 @@ export async function runComparison(
   };
 }
 
-/** `a / b`, or null when either is missing or b is 0. */
-export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
-  if (a === null || a === undefined || b === null || b === undefined || b === 0) return null;
-  return Math.round((a / b) * 100) / 100;
-}
-
-/** Rows of metric | each target | Tether/other ratios (the first target is Tether). */
-export function comparisonRows(report: CompareReport): Array<Array<string>> {
-  const [first, ...others] = report.targets;
-  if (first === undefined) return [];
-  return COMPARED.map((c) => {
-    const key = `${c.scenario}.${c.key}`;
-    const own = first.values[key];
-    return [
-      `${c.label} (${c.better} is better)`,
-      ...report.targets.map((t) => formatValue(t.values[key] ?? null, c.unit)),
-      ...others.map((o) => {
-        const r = ratio(own, o.values[key]);
-        return r === null ? 'n/a' : `${r}×`;
-      }),
-    ];
-  });
-}
-
-/** bench/RESULTS.md. */
-export function renderComparisonMarkdown(report: CompareReport, tetherVersion: string): string {
-  const [first, ...others] = report.targets;
-  const headers = [
-    'metric',
-    ...report.targets.map((t) => t.name),
-    ...others.map((o) => `${first?.name ?? ''}/${o.name}`),
-  ];
-  const o = report.options;
-  const lines = [
-    '# Tether vs ws vs Socket.IO',
-    '',
-    'Written by `npm run bench:compare` (bench/compare.mjs); do not edit by hand, run it again.',
-    '',
-    `- Date: ${report.startedAt} to ${report.finishedAt}`,
-    `- Machine: ${describeMachine(report.machine)}`,
-    `- Load average (1/5/15 min) at the start: ${report.machine.loadAverage.join(' / ')}; at the end: ${report.loadAfter.join(' / ')}. ${report.machine.cores} cores shared with the load clients (and with any other work at that moment): absolute numbers are this machine's, the ratios are the point.`,
-    `- Versions: node ${report.machine.node}, ${report.targets.map((t) => `${t.name} ${t.version}`).join(', ')} (tether packages ${tetherVersion})`,
-    '',
-    '## Results',
-    '',
-    ...markdownTable(headers, comparisonRows(report)),
-    '',
-    'Ratios are Tether divided by the other server: above 1 is better for "higher is better" rows, below 1 for "lower is better" rows.',
-    '',
-  ];
-  const failures = report.targets.flatMap((t) => t.failures.map((f) => `- ${t.name}: ${f}`));
-  if (failures.length > 0) lines.push('## Failures during the run', '', ...failures, '');
-  lines.push(
-    '## Method',
-    '',
-    `- Each server runs in a child process of its own (started fresh for every scenario), with \`--expose-gc\`; the load clients run in the parent process. Scenarios run interleaved: idle for each server, then fan-out for each, then echo for each.`,
-    `- Same payloads for all: \`{ n, ts, pad }\` with a ${o.payloadBytes}-byte pad, JSON text frames, no compression. Same client counts, four loopback source addresses (127.0.0.1-4).`,
-    `- Fan-out: ${o.subscribers} subscribers; the server publishes bursts of ${o.batch} messages in one tick (Tether: \`tether.publish(topic)\`; ws: \`JSON.stringify\` once, then \`client.send\` to each client; Socket.IO: \`io.to(room).emit\`); the next burst starts once every subscriber has the previous one (closed loop: throughput without unbounded queues). ${o.warmupMs} ms warm-up, then ${o.durationMs} ms measured: messages delivered to the clients per second, and per second of the server process's CPU time (\`process.cpuUsage()\`: user + system).`,
-    "- Where fan-out differs: Tether's server coalesces each subscriber's pending frames into one WebSocket message per event-loop tick (a JSON array of `pub` frames, encoded once per publication and shared by all subscribers), so a burst costs one socket write per subscriber; raw ws and Socket.IO send one WebSocket frame per message per client, as their APIs do. With one publication per tick there would be nothing to coalesce; this run does not measure that case.",
-    `- Echo: ${o.echoClients} clients, each ${o.echoRate} request/reply round trips per second (each waits for its reply) through the application's handler (Tether: \`endpoint.handle('echo')\`; ws: a message listener that sends the reply; Socket.IO: an event with an acknowledgement callback). Round trips after a ${o.warmupMs} ms warm-up go into an HDR histogram; ${o.durationMs} ms measured.`,
-    `- Idle: ${o.idleConnections} connections opened (Tether: each completes hello/welcome; Socket.IO: each completes its connect handshake) and held 1 s; server RSS and heap after a full GC, minus the same before, divided by the connections.`,
-    '- Socket.IO runs with the websocket transport only (no polling) on both sides; Tether and Socket.IO send heartbeats every 25 s (none fall inside a run), raw ws has none.',
-    '',
-  );
-  return lines.join('\n');
+async function runOne(
+  target: CompareTarget,
+  scenario: { key: CompareKey; server: object; run: Run },
+  env: {
+    args: BenchArgs;
+    pool: ClientPool;
+    addresses: string[];
+    progress: Progress;
+    options: CompareOptions;
+    round: number;
+  },
+): Promise<ScenarioResult> {
+  const { options, progress } = env;
+  const hub = await startChildHub({ host: '127.0.0.1', port: 0, ...scenario.server }, target.entry);
+  try {
+    progress.phase(
+      `${target.name}: ${scenario.key}${options.repeat > 1 ? ` (round ${env.round})` : ''}`,
+      options.warmupMs + options.durationMs + 3_000,
+    );
+    return await scenario.run({
+      args: env.args,
+      hub,
+      pool: env.pool,
+      adapter: target.adapter,
+      addresses: env.addresses,
+      progress,
+      startBenchHub: () => Promise.reject(new Error('not used by the compared scenarios')),
+    });
+  } catch (err) {
+    return {
+      scenario: 'idle',
+      metrics: [],
+      failures: [`failed: ${err instanceof Error ? err.message : String(err)}`],
+      notes: [],
+    };
+  } finally {
+    await env.pool.closeAll();
+    await hub.close();
+  }
 }

@@ -37,7 +37,8 @@ export interface Series {
 
 /** A scenario's outcome: its numbers, and the failures that make the run fail. */
 export interface ScenarioResult {
-  scenario: ScenarioName;
+  /** `heartbeat` is measured by bench:compare only. */
+  scenario: ScenarioName | 'heartbeat';
   metrics: Metric[];
   /** Curves over time, where the scenario draws any. */
   series?: Series[];

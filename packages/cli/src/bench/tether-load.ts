@@ -63,7 +63,8 @@ class TetherLoadConnection implements LoadConnection, TetherPublisher {
       perMessageDeflate: false,
       ...(localAddress === undefined ? {} : { localAddress }),
     });
-    this.ws.on('open', () => this.send({ t: 'hello', v: PROTOCOL_VERSION }));
+    // ws answers WebSocket pings by itself: no app pings needed (hello.appPings).
+    this.ws.on('open', () => this.send({ t: 'hello', v: PROTOCOL_VERSION, appPings: false }));
     this.ws.on('message', (data) => this.onMessage(data));
     this.ws.on('unexpected-response', (_req, res) => {
       res.resume();
