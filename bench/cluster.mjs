@@ -34,7 +34,7 @@ const { values } = parseArgs({
 // --quick: a smoke run for tests (a few subscribers, short windows); never for RESULTS.md.
 const options = values.quick
   ? { subscribers: 12, burst: 6, warmupMs: 200, durationMs: 500, rate: 20, latencyMs: 500 }
-  : { subscribers: 600, burst: 12, warmupMs: 1_000, durationMs: 5_000, rate: 50, latencyMs: 5_000 };
+  : { subscribers: 600, burst: 12, warmupMs: 1_000, durationMs: 5_000, rate: 20, latencyMs: 5_000 };
 if (values.subscribers !== undefined) options.subscribers = Number(values.subscribers);
 if (values.duration !== undefined) options.durationMs = Number(values.duration);
 for (const [name, value] of Object.entries(options)) {
