@@ -9,7 +9,8 @@ import type { SessionEvent, SharedStore, Store } from './store/index.js';
  * store): messages another process appended to a session bound here go to its client at
  * once (`appended`); a session a resume on another process took over is let go here, its
  * old connection closed (`moved`); after an outage, when such events may have been
- * missed, every bound session reads its `outSeq` from the store again.
+ * missed, every bound session reads its `outSeq` from the store again: when the store is
+ * back, and again once this process's subscription is (`resubscribed`).
  */
 export class SessionCluster {
   private readonly stops: Array<() => void>;
@@ -39,6 +40,12 @@ export class SessionCluster {
   }
 
   private event(event: SessionEvent): void {
+    if (event.type === 'resubscribed') {
+      // Only now can no later append go unheard: the re-read at health-up may have come
+      // before this process's node channel was subscribed again.
+      for (const session of this.live.values()) if (session.connection) this.resync(session);
+      return;
+    }
     const session = this.live.get(event.sid);
     if (session?.connection === undefined) return;
     if (event.type === 'appended') session.out.appended(event.outSeq);

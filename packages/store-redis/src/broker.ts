@@ -140,6 +140,18 @@ export class RedisBroker {
       if (pub === undefined) return;
       for (const listener of [...set]) listener(pub);
     });
+    c.on('ready', () => {
+      // Emitted (on the next tick) after ioredis renewed the subscriptions of a reconnection
+      // (autoResubscribe): a PING queued behind them answers once they are in place. Events
+      // published before that were lost; the listeners read the store again then.
+      c.ping().then(
+        () => {
+          if (this.connection !== c) return;
+          for (const listener of [...this.sessionListeners]) listener({ type: 'resubscribed' });
+        },
+        () => {},
+      );
+    });
     c.on('error', () => {
       // Reported through the store's health (its own connection sees the same outage).
     });

@@ -20,6 +20,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { RedisStore } from '../src/index.js';
 import { startHalfFront } from './half-front.js';
+import { startSubscribeGate } from './subscribe-gate.js';
 
 const HOST = '127.0.0.1';
 const missing = systemDepMissing('redis-server');
@@ -176,6 +177,48 @@ describe.skipIf(missing)('a session held across nodes', () => {
     // The same connection all along: a re-read, not a resume.
     expect(opens).toEqual([false]);
     expect(c.state).toBe('open');
+    expect(errors).toEqual([]);
+  });
+  it('after a Redis outage, what B appends while A is back but not yet subscribed again is delivered', async () => {
+    const dir = await tempDir('tether-redis-resubscribe-');
+    cleanups.push(() => dir.cleanup());
+    const persistent = ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir.path];
+    const redis = await redisAt(persistent);
+    const gate = await startSubscribeGate(redis.port);
+    cleanups.push(() => gate.close());
+    const a = await node(`redis://${HOST}:${gate.port}`, 'resub:');
+    const b = await node(redis.url, 'resub:');
+    const { c, got, opens, errors } = client(a.url);
+    await waitFor(() => c.state === 'open');
+    const sid = c.sessionId ?? '';
+    await b.ws.sendTo(sid, 1);
+    await waitFor(() => got.length >= 1, { message: 'message 1' });
+
+    gate.hold(true);
+    await redis.stop();
+    await waitFor(() => !a.store.health().up && !b.store.health().up, {
+      message: 'both nodes see Redis down',
+    });
+    await redisAt(persistent, redis.port);
+    // A's commands are back; its subscriber connection is back without its channels.
+    await waitFor(() => a.store.health().up && b.store.health().up && gate.held > 0, {
+      timeoutMs: 10_000,
+      message: 'both back, A subscribing',
+    });
+    // A's re-read went out when it came back up; this read queues behind it on the same
+    // connection, so once it is answered, that re-read was answered too.
+    await a.store.getSession(sid);
+    // The news on A's node channel finds no subscriber.
+    await b.ws.sendTo(sid, 2);
+    expect(got).toEqual([1]);
+
+    gate.hold(false);
+    await waitFor(() => got.length >= 2, { timeoutMs: 10_000, message: 'message 2' });
+    expect(got).toEqual([1, 2]);
+    await b.ws.sendTo(sid, 3);
+    await waitFor(() => got.length >= 3, { message: 'message 3, live again' });
+    expect(got).toEqual([1, 2, 3]);
+    expect(opens).toEqual([false]);
     expect(errors).toEqual([]);
   });
 });

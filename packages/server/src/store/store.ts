@@ -343,7 +343,12 @@ export type SessionEvent =
   /** Another process appended to the session's log; its `outSeq` is now at least this. */
   | { type: 'appended'; sid: string; outSeq: number }
   /** A resume on another process took the session over. */
-  | { type: 'moved'; sid: string };
+  | { type: 'moved'; sid: string }
+  /**
+   * This process listens again after its link to the store was down: events of that time
+   * were lost, so every session bound here reads its counters from the store.
+   */
+  | { type: 'resubscribed' };
 
 /** Stable codes of {@link StoreError}. */
 export const StoreErrorCode = {
