@@ -10,7 +10,7 @@ import type { SessionEvent, SharedStore, Store } from './store/index.js';
  * once (`appended`); a session a resume on another process took over is let go here, its
  * old connection closed (`moved`); after an outage, when such events may have been
  * missed, every bound session reads its `outSeq` from the store again: when the store is
- * back, and again once this process's subscription is (`resubscribed`).
+ * back, and again once this process's subscriptions are (`onResubscribed`).
  */
 export class SessionCluster {
   private readonly stops: Array<() => void>;
@@ -29,9 +29,12 @@ export class SessionCluster {
         if (!health.up) this.down = true;
         else if (this.down) {
           this.down = false;
-          for (const session of live.values()) if (session.connection) this.resync(session);
+          this.resyncAll();
         }
       }),
+      // Again once the node channel is subscribed again: the read above may have come
+      // before that, and an append in between was announced to nobody.
+      shared.onResubscribed(() => this.resyncAll()),
     ];
   }
 
@@ -40,12 +43,6 @@ export class SessionCluster {
   }
 
   private event(event: SessionEvent): void {
-    if (event.type === 'resubscribed') {
-      // Only now can no later append go unheard: the re-read at health-up may have come
-      // before this process's node channel was subscribed again.
-      for (const session of this.live.values()) if (session.connection) this.resync(session);
-      return;
-    }
     const session = this.live.get(event.sid);
     if (session?.connection === undefined) return;
     if (event.type === 'appended') session.out.appended(event.outSeq);
@@ -70,6 +67,10 @@ export class SessionCluster {
       },
       (err: unknown) => this.fault(session, err),
     );
+  }
+
+  private resyncAll(): void {
+    for (const session of this.live.values()) if (session.connection) this.resync(session);
   }
 
   private resync(session: Session): void {

@@ -336,6 +336,13 @@ export interface SharedStore {
    * a listener reads the store. Returns the disposer.
    */
   onSessionEvent(listener: (event: SessionEvent) => void): () => void;
+  /**
+   * Called each time this process's subscriptions (publications, session events) are in
+   * place again after its link to the store was down, which can be later than
+   * {@link onHealth} says `up`: what was published before was not heard here, so the
+   * listener reads the store. Returns the disposer.
+   */
+  onResubscribed(listener: () => void): () => void;
 }
 
 /** What {@link SharedStore.onSessionEvent} reports. */
@@ -343,12 +350,7 @@ export type SessionEvent =
   /** Another process appended to the session's log; its `outSeq` is now at least this. */
   | { type: 'appended'; sid: string; outSeq: number }
   /** A resume on another process took the session over. */
-  | { type: 'moved'; sid: string }
-  /**
-   * This process listens again after its link to the store was down: events of that time
-   * were lost, so every session bound here reads its counters from the store.
-   */
-  | { type: 'resubscribed' };
+  | { type: 'moved'; sid: string };
 
 /** Stable codes of {@link StoreError}. */
 export const StoreErrorCode = {
