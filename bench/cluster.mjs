@@ -28,15 +28,33 @@ const { values } = parseArgs({
     out: { type: 'string', default: here('./RESULTS.md') },
     subscribers: { type: 'string' },
     duration: { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 
 // --quick: a smoke run for tests (a few subscribers, short windows); never for RESULTS.md.
 const options = values.quick
-  ? { subscribers: 12, burst: 6, warmupMs: 200, durationMs: 500, rate: 20, latencyMs: 500 }
-  : { subscribers: 600, burst: 12, warmupMs: 1_000, durationMs: 5_000, rate: 20, latencyMs: 5_000 };
+  ? {
+      subscribers: 12,
+      burst: 6,
+      warmupMs: 200,
+      durationMs: 500,
+      rate: 20,
+      latencyMs: 500,
+      rounds: 1,
+    }
+  : {
+      subscribers: 600,
+      burst: 12,
+      warmupMs: 1_000,
+      durationMs: 5_000,
+      rate: 20,
+      latencyMs: 5_000,
+      rounds: 3,
+    };
 if (values.subscribers !== undefined) options.subscribers = Number(values.subscribers);
 if (values.duration !== undefined) options.durationMs = Number(values.duration);
+if (values.rounds !== undefined) options.rounds = Number(values.rounds);
 for (const [name, value] of Object.entries(options)) {
   if (!Number.isInteger(value) || value <= 0) {
     throw new Error(`bench:cluster: --${name} must be a positive integer, got ${value}`);
@@ -87,18 +105,79 @@ function failures(r) {
 const machine = machineInfo();
 const startedAt = new Date();
 const withWorkers = serveHasWorkers();
+const SETUPS = [
+  ['oneNode', '1 node', 1, undefined],
+  ['threeNodes', '3 nodes', 3, undefined],
+  ...(withWorkers
+    ? [
+        ['oneWorker', '--workers 1', 1, 1],
+        ['twoWorkers', '--workers 2', 1, 2],
+      ]
+    : []),
+];
+// Rounds interleave the setups (1 node, 3 nodes, ..., then again), so a drift in the
+// machine's load spreads over all of them; each cell is the median over the rounds.
+const rounds = Object.fromEntries(SETUPS.map(([key]) => [key, []]));
+for (let round = 1; round <= options.rounds; round++) {
+  for (const [key, name, hubs, workers] of SETUPS) {
+    rounds[key].push(await setup(`${name} (round ${round} of ${options.rounds})`, hubs, workers));
+  }
+}
 const results = {
-  oneNode: await setup('1 node', 1),
-  threeNodes: await setup('3 nodes', 3),
-  oneWorker: withWorkers ? await setup('--workers 1', 1, 1) : undefined,
-  twoWorkers: withWorkers ? await setup('--workers 2', 1, 2) : undefined,
+  oneNode: undefined,
+  threeNodes: undefined,
+  oneWorker: undefined,
+  twoWorkers: undefined,
 };
+for (const [key, name] of SETUPS) results[key] = combine(name, rounds[key]);
+
+function median(values) {
+  const sorted = values.filter(Number.isFinite).sort((x, y) => x - y);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** One setup over its rounds: medians of the rates and latencies, sums of the counts. */
+function combine(name, runs) {
+  const failures = runs.flatMap((r) => r.failures.map((f) => `${r.name}: ${f}`));
+  const done = runs.filter((r) => r.latency !== undefined);
+  if (done.length < runs.length) return { name, failures, rounds: runs };
+  const med = (pick) => median(done.map(pick));
+  const sum = (pick) => done.reduce((total, r) => total + pick(r), 0);
+  return {
+    name,
+    processes: done[0].processes,
+    workers: done[0].workers,
+    subscribers: done[0].subscribers,
+    publications: sum((r) => r.publications),
+    latencyPublications: sum((r) => r.latencyPublications),
+    deliveredPerSecond: med((r) => r.deliveredPerSecond),
+    deliveredPerHubCpuSecond: med((r) => r.deliveredPerHubCpuSecond),
+    hubCpuPercent: med((r) => r.hubCpuPercent),
+    redisCpuPercent: med((r) => r.redisCpuPercent),
+    loadCpuPercent: med((r) => r.loadCpuPercent),
+    latency: {
+      count: sum((r) => r.latency.count),
+      p50Ms: med((r) => r.latency.p50Ms),
+      p99Ms: med((r) => r.latency.p99Ms),
+      maxMs: Math.max(...done.map((r) => r.latency.maxMs)),
+    },
+    lost: sum((r) => r.lost),
+    duplicates: sum((r) => r.duplicates),
+    skipped: sum((r) => r.skipped),
+    gaps: sum((r) => r.gaps),
+    reconnects: sum((r) => r.reconnects),
+    failures,
+    rounds: runs,
+  };
+}
 const endedAt = new Date();
 const loadEnd = loadavg().map((n) => Math.round(n * 100) / 100);
 
 const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
 const pct = (n) => (Number.isFinite(n) ? `${Math.round(n)}%` : 'n/a');
-const ms = (n) => (Number.isFinite(n) ? `${n} ms` : 'n/a');
+const ms = (n) => (Number.isFinite(n) ? `${Math.round(n * 100) / 100} ms` : 'n/a');
 const ratio = (a, b) =>
   Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${Math.round((a / b) * 100) / 100}×` : '';
 const NOT_MEASURED = 'not measured';
@@ -118,7 +197,7 @@ const ROWS = [
   ['fan-out: load clients CPU (% of one core)', pct, (r) => r.loadCpuPercent],
   ['publish-to-deliver latency p50 (lower is better)', ms, (r) => r.latency.p50Ms],
   ['publish-to-deliver latency p99 (lower is better)', ms, (r) => r.latency.p99Ms],
-  ['publish-to-deliver latency max', ms, (r) => r.latency.maxMs],
+  ['publish-to-deliver latency max, over all rounds', ms, (r) => r.latency.maxMs],
   [
     'lost / duplicated / skipped / gap signals',
     null,
@@ -184,6 +263,7 @@ function markdown() {
     `- ${int(options.subscribers)} subscribers (real \`TetherClient\`s in the bench process, one topic), spread round-robin over the hubs; every publication enters through \`/api/publish\` of the hubs in turn, so with 3 nodes two thirds of them reach a subscriber's hub through Redis.`,
     `- Fan-out throughput: bursts of ${options.burst} publications (\`{ n, ts, pad }\`, 64-byte pad), the next burst once every subscriber has the previous one (closed loop); ${options.warmupMs} ms warm-up, then ${options.durationMs} ms measured. Hub CPU: user + system time of every hub process and its children (\`/proc/<pid>/stat\`), summed; Redis' likewise.`,
     `- Publish-to-deliver latency: ${options.rate} publications/s for ${options.latencyMs} ms (open loop), through the hubs in turn; each carries \`performance.now()\` taken just before its \`/api/publish\` call, and each subscriber records the time to its \`pub\` event (HTTP + Redis script + Redis pub/sub + fan-out + client parse), in an HDR histogram.`,
+    `- ${options.rounds} round(s): the setups run interleaved (1 node, 3 nodes${withWorkers ? ', --workers 1, --workers 2' : ''}, then again), each with fresh processes; every cell is the median over the rounds (max: the largest), the counts are sums.`,
     '- Every subscriber audits its offsets: a setup with a lost, duplicated or skipped publication or a gap signal is marked FAIL.',
     END,
   );

@@ -35,11 +35,13 @@ interface SetupResult {
   skipped: number;
   gaps: number;
   failures: string[];
+  /** Each round's own result. */
+  rounds: unknown[];
 }
 
 interface Report {
   withWorkers: boolean;
-  options: { subscribers: number; rate: number; latencyMs: number };
+  options: { subscribers: number; rate: number; latencyMs: number; rounds: number };
   results: Record<'oneNode' | 'threeNodes' | 'oneWorker' | 'twoWorkers', SetupResult | undefined>;
 }
 
@@ -98,6 +100,7 @@ describe.skipIf(systemDepMissing('redis-server'))('npm run bench:cluster', () =>
     for (const key of setups) {
       const r = report.results[key] as SetupResult;
       expect(r.failures, key).toEqual([]);
+      expect(r.rounds).toHaveLength(report.options.rounds);
       expect({ lost: r.lost, duplicates: r.duplicates, skipped: r.skipped, gaps: r.gaps }).toEqual({
         lost: 0,
         duplicates: 0,
