@@ -105,9 +105,12 @@ function failures(r) {
 const machine = machineInfo();
 const startedAt = new Date();
 const withWorkers = serveHasWorkers();
+// Where serve has --workers, its default with Redis is one worker per core: a node is
+// then started with --workers 1, so that "1 node" is one process.
+const perNode = withWorkers ? 1 : undefined;
 const SETUPS = [
-  ['oneNode', '1 node', 1, undefined],
-  ['threeNodes', '3 nodes', 3, undefined],
+  ['oneNode', '1 node', 1, perNode],
+  ['threeNodes', '3 nodes', 3, perNode],
   ...(withWorkers
     ? [
         ['oneWorker', '--workers 1', 1, 1],
@@ -259,7 +262,7 @@ function markdown() {
   lines.push(
     '### Method',
     '',
-    `- Each setup starts a fresh redis-server (no persistence: \`--save '' --appendonly no\`) and its hubs as \`tether serve --insecure --store redis://…\` child processes (built CLI), per-IP cap lifted; \`--workers N\` is one \`tether serve\` with N workers on one port. Setups run one after the other.`,
+    `- Each setup starts a fresh redis-server (no persistence: \`--save '' --appendonly no\`) and its hubs as \`tether serve --insecure --store redis://…\` child processes (built CLI), per-IP cap lifted; \`--workers N\` is one \`tether serve\` with N workers on one port; where serve has the flag (its default with Redis: one worker per core), each node runs with \`--workers 1\`. Setups run one after the other.`,
     `- ${int(options.subscribers)} subscribers (real \`TetherClient\`s in the bench process, one topic), spread round-robin over the hubs; every publication enters through \`/api/publish\` of the hubs in turn, so with 3 nodes two thirds of them reach a subscriber's hub through Redis.`,
     `- Fan-out throughput: bursts of ${options.burst} publications (\`{ n, ts, pad }\`, 64-byte pad), the next burst once every subscriber has the previous one (closed loop); ${options.warmupMs} ms warm-up, then ${options.durationMs} ms measured. Hub CPU: user + system time of every hub process and its children (\`/proc/<pid>/stat\`), summed; Redis' likewise.`,
     `- Publish-to-deliver latency: ${options.rate} publications/s for ${options.latencyMs} ms (open loop), through the hubs in turn; each carries \`performance.now()\` taken just before its \`/api/publish\` call, and each subscriber records the time to its \`pub\` event (HTTP + Redis script + Redis pub/sub + fan-out + client parse), in an HDR histogram.`,
