@@ -1,17 +1,21 @@
 /**
  * Issue 12 acceptance: three `tether serve --store redis://` processes on one real
- * redis-server, 60 clients spread over them (each behind a front that forwards to the
- * first node of its list that is up: a load balancer without sticky sessions),
- * numbered publications entering through every node and numbered server -> session
- * sends (`/api/send`) through every node. One node is SIGKILLed mid-stream. Every client
+ * redis-server, 60 clients spread over them. Each client is given every hub's URL, its
+ * "home" hub first (20 start on each): the client's own failover, no load balancer.
+ * Numbered publications enter through every node, numbered server -> session sends
+ * (`/api/send`) through every node, and every client sends numbered reliable messages
+ * that the hubs forward to one backend. One node is SIGKILLed mid-stream. Every client
  * ends with every publication of its topics and every message to its session exactly
- * once, in order; the clients of the killed node resumed (`resumed: true`) elsewhere.
+ * once, in order; the clients of the killed node resumed (`resumed: true`) on the
+ * others. The backend sees each client message, in order per session; only a message
+ * the killed node was forwarding at the kill may come again (docs/cluster.md: it did not
+ * commit), with the same Idempotency-Key, and deduplication by key is the sent sequence.
  */
 import { TetherClient } from '@tether/client';
 import { startRedis, systemDepMissing, waitFor, withTimeout } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type Front, startFront, Upstreams } from '../../store-redis/test/switch-front.js';
+import { type BackendCall, startBackend } from '../../hub/test/backend-helpers.js';
 import { type HubProcess, startHubProcess } from './hub-process.js';
 
 const KEY = 'cluster-sigkill-api-key-0123456789';
@@ -28,7 +32,6 @@ afterEach(async () => {
 
 interface Watched {
   client: TetherClient;
-  front: Front;
   topics: string[];
   /** `data` of each publication, by topic. */
   pubs: Map<string, number[]>;
@@ -36,28 +39,37 @@ interface Watched {
   messages: number[];
   /** `resumed` of each open. */
   opens: boolean[];
+  /** The hub (index) of each open. */
+  picks: number[];
   ready: Array<Promise<unknown>>;
+  /** The client's reliable sends, resolved once acknowledged. */
+  sends: Array<Promise<unknown>>;
 }
 
-function watch(i: number, front: Front): Watched {
-  const client = new TetherClient(front.url, {
-    WebSocket: WebSocket as never,
-    minReconnectDelayMs: 50,
-    maxReconnectDelayMs: 400,
-  });
+function watch(i: number, urls: readonly string[]): Watched {
+  // Its home hub first, then the others in turn.
+  const order = [i % 3, (i + 1) % 3, (i + 2) % 3];
+  const client = new TetherClient(
+    order.map((n) => urls[n] ?? ''),
+    { WebSocket: WebSocket as never, minReconnectDelayMs: 50, maxReconnectDelayMs: 400 },
+  );
   cleanups.push(() => client.close());
   const topics = ['demo:all', `demo:t${i % 3}`];
   const w: Watched = {
     client,
-    front,
     topics,
     pubs: new Map(),
     gaps: [],
     messages: [],
     opens: [],
+    picks: [],
     ready: [],
+    sends: [],
   };
-  client.on('open', (e) => w.opens.push(e.resumed));
+  client.on('open', (e) => {
+    w.opens.push(e.resumed);
+    w.picks.push(urls.indexOf(client.url ?? ''));
+  });
   client.on('message', (e) => w.messages.push(e.data as number));
   for (const topic of topics) {
     const got: number[] = [];
@@ -81,32 +93,49 @@ async function api(hub: HubProcess, path: string, body: unknown): Promise<void> 
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
+/** The backend's message calls of one session: `data.n`, its key, and the hub that called. */
+function callsOf(calls: readonly BackendCall[], session: string) {
+  return calls
+    .filter((call) => call.event === 'message' && call.body.session === session)
+    .map((call) => ({
+      n: (call.body.data as { n: number }).n,
+      key: String(call.headers['idempotency-key']),
+      status: call.status,
+      // Each hub calls the backend under its own base path: /h0, /h1, /h2.
+      hub: Number(/^\/h(\d)\//.exec(call.path)?.[1] ?? -1),
+    }));
+}
+
+const increasing = (ns: readonly number[]) => ns.every((n, k) => k === 0 || n > (ns[k - 1] ?? 0));
+
 describe.skipIf(missing)('a cluster of three hubs on Redis, one SIGKILLed', () => {
-  it('loses nothing: every publication and every session message once, in order, on every client', async () => {
+  it('loses nothing: every publication, every session message and every client message once, in order', async () => {
     const redis = await startRedis();
     cleanups.push(() => redis.stop());
+    const backend = await startBackend();
+    cleanups.push(() => backend.close());
     const hubs: HubProcess[] = [];
     for (let n = 0; n < 3; n++) {
       const hub = await startHubProcess(
-        ['--port', '0', '--host', '127.0.0.1', '--insecure', '--store', `${redis.url}/0`],
+        [
+          ...['--port', '0', '--host', '127.0.0.1', '--insecure'],
+          ...['--store', `${redis.url}/0`, '--backend-url', `${backend.url}/h${n}`],
+        ],
         {
           TETHER_API_KEY: KEY,
           TETHER_LOG_LEVEL: 'warn',
           // Pages read their files next to their package's sources; the bundle has none.
           TETHER_DASHBOARD: 'false',
           TETHER_DEMO: 'false',
+          TETHER_BACKEND_RETRY_MIN: '20ms',
+          TETHER_BACKEND_RETRY_MAX: '200ms',
         },
       );
       cleanups.push(() => hub.stop());
       hubs.push(hub);
     }
-    const ups = new Upstreams(hubs.map((h) => Number(new URL(h.url).port)));
-    const clients: Watched[] = [];
-    for (let i = 0; i < CLIENTS; i++) {
-      const front = await startFront(ups, [i % 3, (i + 1) % 3, (i + 2) % 3]);
-      cleanups.push(() => front.close());
-      clients.push(watch(i, front));
-    }
+    const urls = hubs.map((h) => `${h.url.replace(/^http/, 'ws')}/ws`);
+    const clients = Array.from({ length: CLIENTS }, (_, i) => watch(i, urls));
     await withTimeout(
       Promise.all(
         clients.map((w) => waitFor(() => w.client.state === 'open' && w.opens.length > 0)),
@@ -114,6 +143,8 @@ describe.skipIf(missing)('a cluster of three hubs on Redis, one SIGKILLed', () =
       20_000,
       'every client open',
     );
+    // 20 on each hub: every client is on its home hub.
+    expect(clients.map((w) => w.picks[0])).toEqual(clients.map((_, i) => i % 3));
     const sids = clients.map((w) => w.client.sessionId ?? '');
     await withTimeout(
       Promise.all(clients.flatMap((w) => w.ready)),
@@ -122,14 +153,18 @@ describe.skipIf(missing)('a cluster of three hubs on Redis, one SIGKILLed', () =
     );
 
     // Each step: one publication per topic and one message per session, each entering
-    // through a live node other than (mostly) the one holding the client.
-    const live = () => [0, 1, 2].filter((n) => ups.isUp(n));
+    // through a live node other than (mostly) the one holding the client; one reliable
+    // send per client.
+    const down = new Set<number>();
+    const live = () => [0, 1, 2].filter((n) => !down.has(n));
     for (let step = 1; step <= STEPS; step++) {
       if (step === KILL_AT) {
         // Between steps: no API call is in flight to it, so every number is known sent.
+        // Client messages may be in flight: being forwarded, or forwarded and not stored.
         await hubs[VICTIM]?.stop();
-        ups.markDown(VICTIM);
+        down.add(VICTIM);
       }
+      for (const w of clients) w.sends.push(w.client.send({ n: step }));
       const nodes = live();
       const via = (k: number) => hubs[nodes[(step + k) % nodes.length] ?? 0] as HubProcess;
       await Promise.all([
@@ -151,27 +186,62 @@ describe.skipIf(missing)('a cluster of three hubs on Redis, one SIGKILLed', () =
           behind.map((w) => ({
             messages: w.messages.length,
             pubs: [...w.pubs.values()].map((p) => p.length),
-            picks: w.front.picks,
+            picks: w.picks,
             opens: w.opens,
             state: w.client.state,
           })),
         )}`,
       );
     });
+    await withTimeout(
+      Promise.all(clients.flatMap((w) => w.sends)),
+      30_000,
+      'every client send acknowledged',
+    );
 
     let moved = 0;
-    for (const w of clients) {
+    let again = 0;
+    for (const [i, w] of clients.entries()) {
       expect(w.messages).toEqual(range(STEPS));
       for (const t of w.topics) expect(w.pubs.get(t)).toEqual(range(STEPS));
       expect(w.gaps).toEqual([]);
       // Every reconnection resumed the session; the victim's clients moved elsewhere.
       expect(w.opens.slice(1).every((r) => r)).toBe(true);
-      if (w.front.picks[0] === VICTIM) {
+      const victim = w.picks[0] === VICTIM;
+      if (victim) {
         moved++;
         expect(w.opens.length).toBeGreaterThanOrEqual(2);
-        expect(w.front.picks.at(-1)).not.toBe(VICTIM);
+        expect(w.picks.at(-1)).not.toBe(VICTIM);
+      } else {
+        expect(w.picks).toEqual([i % 3]);
       }
+      // Client -> backend: accepted, each key always the same message, and deduplication
+      // by key is the sent sequence.
+      const calls = callsOf(backend.calls, sids[i] ?? '');
+      expect(calls.every((c) => c.status === 200 && c.hub >= 0)).toBe(true);
+      const first = new Map<string, (typeof calls)[number]>();
+      for (const c of calls) {
+        const seen = first.get(c.key);
+        if (seen === undefined) {
+          first.set(c.key, c);
+          continue;
+        }
+        // A repeat: only of a message the killed hub forwarded and did not store, once,
+        // by the hub the client moved to.
+        expect(seen.n).toBe(c.n);
+        expect(seen.hub).toBe(VICTIM);
+        expect(c.hub).not.toBe(VICTIM);
+        again++;
+      }
+      expect([...first.values()].map((c) => c.n)).toEqual(range(STEPS));
+      // In order per session, on each side of the kill.
+      const before = calls.filter((c) => c.hub === VICTIM).map((c) => c.n);
+      const after = calls.filter((c) => c.hub !== VICTIM).map((c) => c.n);
+      expect(increasing(before) && increasing(after)).toBe(true);
+      if (victim) expect(after[0]).toBeLessThanOrEqual((before.at(-1) ?? 0) + 1);
+      else expect(before).toEqual([]);
     }
     expect(moved).toBe(CLIENTS / 3);
+    console.info(`cluster-sigkill: ${again} client messages forwarded again after the kill`);
   });
 });

@@ -9,7 +9,8 @@ import type { SessionEvent, SharedStore, Store } from './store/index.js';
  * store): messages another process appended to a session bound here go to its client at
  * once (`appended`); a session a resume on another process took over is let go here, its
  * old connection closed (`moved`); after an outage, when such events may have been
- * missed, every bound session reads its `outSeq` from the store again.
+ * missed, every bound session reads its `outSeq` from the store again: when the store is
+ * back, and again once this process's subscriptions are (`onResubscribed`).
  */
 export class SessionCluster {
   private readonly stops: Array<() => void>;
@@ -28,9 +29,12 @@ export class SessionCluster {
         if (!health.up) this.down = true;
         else if (this.down) {
           this.down = false;
-          for (const session of live.values()) if (session.connection) this.resync(session);
+          this.resyncAll();
         }
       }),
+      // Again once the node channel is subscribed again: the read above may have come
+      // before that, and an append in between was announced to nobody.
+      shared.onResubscribed(() => this.resyncAll()),
     ];
   }
 
@@ -63,6 +67,10 @@ export class SessionCluster {
       },
       (err: unknown) => this.fault(session, err),
     );
+  }
+
+  private resyncAll(): void {
+    for (const session of this.live.values()) if (session.connection) this.resync(session);
   }
 
   private resync(session: Session): void {

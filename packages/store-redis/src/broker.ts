@@ -53,6 +53,7 @@ export class RedisBroker {
   private connection: Redis | undefined;
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly sessionListeners = new Set<(event: SessionEvent) => void>();
+  private readonly resubscribedListeners = new Set<() => void>();
   private closed = false;
 
   constructor(
@@ -97,6 +98,14 @@ export class RedisBroker {
     };
   }
 
+  /** Called each time the subscriptions are in place after a (re)connection. */
+  onResubscribed(listener: () => void): () => void {
+    this.resubscribedListeners.add(listener);
+    return () => {
+      this.resubscribedListeners.delete(listener);
+    };
+  }
+
   /** Topics this process listens to. */
   get topics(): number {
     return this.listeners.size;
@@ -106,6 +115,7 @@ export class RedisBroker {
     this.closed = true;
     this.listeners.clear();
     this.sessionListeners.clear();
+    this.resubscribedListeners.clear();
     const c = this.connection;
     this.connection = undefined;
     if (c !== undefined) await endConnection(c);
@@ -139,6 +149,18 @@ export class RedisBroker {
       const pub = parseBrokerMessage(message);
       if (pub === undefined) return;
       for (const listener of [...set]) listener(pub);
+    });
+    c.on('ready', () => {
+      // Emitted (on the next tick) after ioredis renewed the subscriptions of a reconnection
+      // (autoResubscribe): a PING queued behind them answers once they are in place. Events
+      // published before that were lost; the listeners read the store again then.
+      c.ping().then(
+        () => {
+          if (this.connection !== c) return;
+          for (const listener of [...this.resubscribedListeners]) listener();
+        },
+        () => {},
+      );
     });
     c.on('error', () => {
       // Reported through the store's health (its own connection sees the same outage).

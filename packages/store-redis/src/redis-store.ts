@@ -97,6 +97,10 @@ export class RedisStore implements Store, SharedStore {
     return this.broker.onSessionEvent(this.node, listener);
   }
 
+  onResubscribed(listener: () => void): () => void {
+    return this.broker.onResubscribed(listener);
+  }
+
   detachSession(sid: string, disconnectedAt: number, expiresAt: number): Promise<boolean> {
     return this.op(() => {
       checkName('sid', sid);

@@ -336,6 +336,13 @@ export interface SharedStore {
    * a listener reads the store. Returns the disposer.
    */
   onSessionEvent(listener: (event: SessionEvent) => void): () => void;
+  /**
+   * Called each time this process's subscriptions (publications, session events) are in
+   * place again after its link to the store was down, which can be later than
+   * {@link onHealth} says `up`: what was published before was not heard here, so the
+   * listener reads the store. Returns the disposer.
+   */
+  onResubscribed(listener: () => void): () => void;
 }
 
 /** What {@link SharedStore.onSessionEvent} reports. */

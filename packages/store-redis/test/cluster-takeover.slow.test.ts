@@ -1,0 +1,224 @@
+/**
+ * Two paths of a cluster that only a session held across nodes takes, on one real
+ * redis-server: a takeover (the session resumed on node B while node A still holds its
+ * old connection: A closes that one with 4010, the client stays on B) and the re-read
+ * after a Redis outage (node A missed the news that node B appended to a session it
+ * holds: it reads the session's `outSeq` again once Redis is back, and delivers).
+ */
+import { TetherClient } from '@tether/client';
+import { type Endpoint, silentLogger, TetherServer } from '@tether/server';
+import {
+  createFaultProxy,
+  type RedisInstance,
+  startRedis,
+  systemDepMissing,
+  tempDir,
+  waitFor,
+  withTimeout,
+} from '@tether/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { RedisStore } from '../src/index.js';
+import { startHalfFront } from './half-front.js';
+import { startSubscribeGate } from './subscribe-gate.js';
+
+const HOST = '127.0.0.1';
+const missing = systemDepMissing('redis-server');
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await withTimeout(c(), 10_000, 'cleanup');
+});
+
+interface Node {
+  ws: Endpoint;
+  url: string;
+  store: RedisStore;
+  /** Client messages processed by this node, in order. */
+  processed: number[];
+  /** Close code and side of each connection that closed here. */
+  closes: Array<{ code: number; by: string }>;
+}
+
+async function node(redisUrl: string, prefix: string): Promise<Node> {
+  const store = new RedisStore({ url: redisUrl, prefix, reconnectMaxMs: 100 });
+  const tether = new TetherServer({ port: 0, host: HOST, logger: silentLogger, store });
+  const ws = tether.endpoint('/ws');
+  const processed: number[] = [];
+  const closes: Node['closes'] = [];
+  ws.onMessage((data) => {
+    processed.push(data as number);
+  });
+  ws.on('close', (e) => closes.push({ code: e.code, by: e.initiatedBy }));
+  const address = await tether.listen();
+  cleanups.push(async () => {
+    await tether.close({ drainTimeoutMs: 0 });
+    await store.close();
+  });
+  return { ws, url: `ws://${HOST}:${address.port}/ws`, store, processed, closes };
+}
+
+function client(urls: string | readonly string[]) {
+  const c = new TetherClient(urls, {
+    WebSocket: WebSocket as never,
+    minReconnectDelayMs: 20,
+    maxReconnectDelayMs: 100,
+  });
+  cleanups.push(() => c.close());
+  const got: number[] = [];
+  const opens: boolean[] = [];
+  const errors: string[] = [];
+  c.on('message', (e) => got.push(e.data as number));
+  c.on('open', (e) => opens.push(e.resumed));
+  c.on('error', (e) => errors.push(e.error.code));
+  return { c, got, opens, errors };
+}
+
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+async function redisAt(extraArgs: string[], port?: number): Promise<RedisInstance> {
+  const r = await startRedis(port === undefined ? { extraArgs } : { extraArgs, port });
+  cleanups.push(() => r.stop());
+  return r;
+}
+
+describe.skipIf(missing)('a session held across nodes', () => {
+  it('resumed on B while A still holds its old connection: A closes it with 4010, the client stays on B, nothing twice', async () => {
+    const redis = await redisAt([]);
+    const a = await node(redis.url, 'take:');
+    const b = await node(redis.url, 'take:');
+    // The client reaches A through a front that can drop the client's side only: the
+    // client sees its socket die, A keeps an open connection (a partition, seen from A).
+    const front = await startHalfFront(Number(new URL(a.url).port));
+    cleanups.push(() => front.close());
+    const { c, got, opens, errors } = client([front.url, b.url]);
+    await waitFor(() => c.state === 'open');
+    const sid = c.sessionId ?? '';
+    for (let n = 1; n <= 6; n++) {
+      await withTimeout(c.send(n), 5_000, `send ${n} acknowledged`);
+      await (n % 2 === 1 ? a : b).ws.sendTo(sid, n);
+    }
+    await waitFor(() => got.length >= 6, { message: 'messages 1-6' });
+
+    front.dropClientSide();
+    // A still holds the session: it writes 7 to the dead connection (and stores it).
+    await a.ws.sendTo(sid, 7);
+    const sends = [c.send(7)];
+    await waitFor(() => opens.length === 2 && c.state === 'open', {
+      timeoutMs: 10_000,
+      message: 'resumed on B',
+    });
+    expect(opens).toEqual([false, true]);
+    expect(c.url).toBe(b.url);
+    expect(c.sessionId).toBe(sid);
+    // Told on its node channel that B took the session over, A ends its old connection.
+    await waitFor(() => a.closes.length > 0, { timeoutMs: 10_000, message: 'A closed it' });
+    expect(a.closes).toEqual([{ code: 4010, by: 'server' }]);
+    expect(front.orphaned).toMatch(/"t":"goodbye","code":4010/);
+    expect(a.ws.connections.size).toBe(0);
+
+    for (let n = 8; n <= 12; n++) {
+      sends.push(c.send(n));
+      await (n % 2 === 1 ? a : b).ws.sendTo(sid, n);
+    }
+    await withTimeout(Promise.all(sends), 10_000, 'sends 7-12 acknowledged');
+    await waitFor(() => got.length >= 12, { timeoutMs: 10_000, message: 'messages 1-12' });
+    expect(got).toEqual(range(1, 12));
+    expect(a.processed).toEqual(range(1, 6));
+    expect(b.processed).toEqual(range(7, 12));
+    // On B only, never told to stop.
+    expect(c.state).toBe('open');
+    expect(c.url).toBe(b.url);
+    expect(opens).toEqual([false, true]);
+    expect(errors).toEqual([]);
+    expect(b.ws.connections.size).toBe(1);
+    expect(b.closes).toEqual([]);
+  });
+
+  it('after a Redis outage, A reads a session again: what B appended meanwhile is delivered, once', async () => {
+    const dir = await tempDir('tether-redis-reread-');
+    cleanups.push(() => dir.cleanup());
+    const persistent = ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir.path];
+    const redis = await redisAt(persistent);
+    // A reaches Redis through a proxy that can keep it away after Redis is back.
+    const proxy = await createFaultProxy({ target: { host: HOST, port: redis.port } });
+    cleanups.push(() => proxy.close());
+    const a = await node(`redis://${HOST}:${proxy.port}`, 'reread:');
+    const b = await node(redis.url, 'reread:');
+    const { c, got, opens, errors } = client(a.url);
+    await waitFor(() => c.state === 'open');
+    const sid = c.sessionId ?? '';
+    await b.ws.sendTo(sid, 1);
+    await a.ws.sendTo(sid, 2);
+    await b.ws.sendTo(sid, 3);
+    await waitFor(() => got.length >= 3, { message: 'messages 1-3' });
+
+    await redis.stop();
+    proxy.refuseConnections(true);
+    await waitFor(() => !a.store.health().up && !b.store.health().up, {
+      message: 'both nodes see Redis down',
+    });
+    await redisAt(persistent, redis.port);
+    await waitFor(() => b.store.health().up, { timeoutMs: 10_000, message: 'B back' });
+    // B appends while A cannot hear it: the news on A's node channel is lost.
+    await b.ws.sendTo(sid, 4);
+    await b.ws.sendTo(sid, 5);
+    expect(a.store.health().up).toBe(false);
+    expect(got).toEqual(range(1, 3));
+
+    proxy.refuseConnections(false);
+    await waitFor(() => a.store.health().up, { timeoutMs: 10_000, message: 'A back' });
+    // Nothing else happens to the session: only A's re-read can deliver 4 and 5.
+    await waitFor(() => got.length >= 5, { timeoutMs: 10_000, message: 'messages 4-5' });
+    expect(got).toEqual(range(1, 5));
+    await b.ws.sendTo(sid, 6);
+    await waitFor(() => got.length >= 6, { message: 'message 6, live again' });
+    expect(got).toEqual(range(1, 6));
+    // The same connection all along: a re-read, not a resume.
+    expect(opens).toEqual([false]);
+    expect(c.state).toBe('open');
+    expect(errors).toEqual([]);
+  });
+  it('after a Redis outage, what B appends while A is back but not yet subscribed again is delivered', async () => {
+    const dir = await tempDir('tether-redis-resubscribe-');
+    cleanups.push(() => dir.cleanup());
+    const persistent = ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir.path];
+    const redis = await redisAt(persistent);
+    const gate = await startSubscribeGate(redis.port);
+    cleanups.push(() => gate.close());
+    const a = await node(`redis://${HOST}:${gate.port}`, 'resub:');
+    const b = await node(redis.url, 'resub:');
+    const { c, got, opens, errors } = client(a.url);
+    await waitFor(() => c.state === 'open');
+    const sid = c.sessionId ?? '';
+    await b.ws.sendTo(sid, 1);
+    await waitFor(() => got.length >= 1, { message: 'message 1' });
+
+    gate.hold(true);
+    await redis.stop();
+    await waitFor(() => !a.store.health().up && !b.store.health().up, {
+      message: 'both nodes see Redis down',
+    });
+    await redisAt(persistent, redis.port);
+    // A's commands are back; its subscriber connection is back without its channels.
+    await waitFor(() => a.store.health().up && b.store.health().up && gate.held > 0, {
+      timeoutMs: 10_000,
+      message: 'both back, A subscribing',
+    });
+    // A's re-read went out when it came back up; this read queues behind it on the same
+    // connection, so once it is answered, that re-read was answered too.
+    await a.store.getSession(sid);
+    // The news on A's node channel finds no subscriber.
+    await b.ws.sendTo(sid, 2);
+    expect(got).toEqual([1]);
+
+    gate.hold(false);
+    await waitFor(() => got.length >= 2, { timeoutMs: 10_000, message: 'message 2' });
+    expect(got).toEqual([1, 2]);
+    await b.ws.sendTo(sid, 3);
+    await waitFor(() => got.length >= 3, { message: 'message 3, live again' });
+    expect(got).toEqual([1, 2, 3]);
+    expect(opens).toEqual([false]);
+    expect(errors).toEqual([]);
+  });
+});
