@@ -5,7 +5,10 @@ import { type Delivery, pubEncoder } from './subscription.js';
 export interface RelayTarget {
   /** A publication of `topic` appended by any process (this one's own too). */
   publication(topic: string, delivery: Delivery): void;
-  /** The store is reachable again after an outage: what was missed meanwhile is in it. */
+  /**
+   * The store is reachable again after an outage, and again once its subscriptions are
+   * back: what was missed meanwhile is in it.
+   */
   reconnected(): void;
 }
 
@@ -19,6 +22,7 @@ export interface RelayTarget {
 export class TopicRelay {
   private readonly listening = new Map<string, () => void>();
   private readonly stopHealth: (() => void) | undefined;
+  private readonly stopResubscribed: (() => void) | undefined;
   private down = false;
 
   constructor(
@@ -32,6 +36,9 @@ export class TopicRelay {
         this.target.reconnected();
       }
     });
+    // The store's commands come back before its subscriptions: a publication of another
+    // process in between was heard by nobody here. Once they are back, catch up again.
+    this.stopResubscribed = shared?.onResubscribed(() => this.target.reconnected());
   }
 
   /** Starts hearing `topic` (idempotent). */
@@ -59,6 +66,7 @@ export class TopicRelay {
   /** Stops everything (the server closes). */
   dispose(): void {
     this.stopHealth?.();
+    this.stopResubscribed?.();
     for (const stop of this.listening.values()) stop();
     this.listening.clear();
   }

@@ -222,3 +222,50 @@ describe.skipIf(missing)('a session held across nodes', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe.skipIf(missing)('a topic heard across nodes', () => {
+  it('after a Redis outage, what B publishes while A is back but not yet subscribed again is delivered', async () => {
+    const dir = await tempDir('tether-redis-topic-resubscribe-');
+    cleanups.push(() => dir.cleanup());
+    const persistent = ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir.path];
+    const redis = await redisAt(persistent);
+    const gate = await startSubscribeGate(redis.port);
+    cleanups.push(() => gate.close());
+    const a = await node(`redis://${HOST}:${gate.port}`, 'topic-resub:');
+    const b = await node(redis.url, 'topic-resub:');
+    const { c, errors } = client(a.url);
+    const sub = c.subscribe('feed');
+    const pubs: number[] = [];
+    const gaps: unknown[] = [];
+    sub.on('pub', (e) => pubs.push(e.data as number));
+    sub.on('gap', (e) => gaps.push(e));
+    await sub.ready();
+    await b.ws.publish('feed', 1);
+    await waitFor(() => pubs.length >= 1, { message: 'publication 1' });
+
+    gate.hold(true);
+    await redis.stop();
+    await waitFor(() => !a.store.health().up && !b.store.health().up, {
+      message: 'both nodes see Redis down',
+    });
+    await redisAt(persistent, redis.port);
+    await waitFor(() => a.store.health().up && b.store.health().up && gate.held > 0, {
+      timeoutMs: 10_000,
+      message: 'both back, A subscribing',
+    });
+    // A's catch-up read went out when it came back up; this one queues behind it.
+    await a.store.topicHead('feed');
+    // The publication's news finds no subscriber on A's node.
+    await b.ws.publish('feed', 2);
+    expect(pubs).toEqual([1]);
+
+    gate.hold(false);
+    await waitFor(() => pubs.length >= 2, { timeoutMs: 10_000, message: 'publication 2' });
+    expect(pubs).toEqual([1, 2]);
+    await b.ws.publish('feed', 3);
+    await waitFor(() => pubs.length >= 3, { message: 'publication 3, live again' });
+    expect(pubs).toEqual([1, 2, 3]);
+    expect(gaps).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});
