@@ -1,4 +1,4 @@
-import { DisposerBag, listen, messageBytes } from '@tether/common';
+import { messageBytes } from '@tether/common';
 import {
   CloseCode,
   ErrorCode,
@@ -24,7 +24,7 @@ import { replaceForPeer } from './peer-limit.js';
 import { randomId } from './random-id.js';
 import { TokenBucket } from './rate-limiter.js';
 import type { Session } from './session.js';
-import type { TetherSocket } from './tether-socket.js';
+import type { SocketOwner, TetherSocket } from './tether-socket.js';
 import type { ExpiringSubject } from './token-expiry.js';
 import type { Subscriber } from './topics.js';
 
@@ -39,7 +39,13 @@ import type { Subscriber } from './topics.js';
  * and gets what it missed from the store.
  */
 export class Connection
-  implements TetherConnection, Subscriber, HeartbeatSubject, ExpiringSubject, WriterOwner
+  implements
+    TetherConnection,
+    Subscriber,
+    HeartbeatSubject,
+    ExpiringSubject,
+    WriterOwner,
+    SocketOwner
 {
   readonly id = randomId(9);
   readonly ip: string;
@@ -49,7 +55,7 @@ export class Connection
   readonly bucket: TokenBucket | undefined;
   readonly credentials: ConnectionCredentials;
   /** Handlers in flight, pending requests and the handler chain. */
-  readonly work = new ConnectionWork(() => this.bound);
+  readonly work: ConnectionWork = new ConnectionWork(this);
   private current: ConnectionState = 'handshake';
   private bound: Session | undefined;
   private clientInfo: ConnectionInfo['client'];
@@ -62,7 +68,6 @@ export class Connection
   /** Whether the hello came, messages held until it is answered, inbound counts. */
   readonly inbound = new ConnectionInbound();
   private readonly closing: ConnectionClose;
-  private readonly listeners = new DisposerBag();
 
   constructor(
     readonly ws: TetherSocket,
@@ -87,18 +92,8 @@ export class Connection
     this.bucket = rate
       ? new TokenBucket(rate.perSecond, rate.burst, rate.dropsBeforeClose, now)
       : undefined;
-    ws.onImplicitClose((code) => this.onImplicitClose(code));
-    // Kept for the socket's whole life (not in the bag): ws may report a socket error
-    // while closing, and an 'error' without a listener would crash the process.
-    ws.on('error', (err) => logSocketError(host.logger, this, err));
-    this.listeners.add(
-      listen(ws, 'message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary)),
-    );
-    this.listeners.add(listen(ws, 'pong', () => this.onPong()));
-    this.listeners.add(listen(ws, 'ping', () => this.seen()));
-    this.listeners.add(
-      listen(ws, 'close', (code: number, reason: Buffer) => this.onClose(code, reason)),
-    );
+    // Shared listeners (no closure per connection): the socket calls the socket* methods.
+    ws.attach(this);
   }
 
   get path(): string {
@@ -336,7 +331,7 @@ export class Connection
   /** One probe: a WebSocket ping (its pong gives the RTT), and an app `ping` unless appPings is false. */
   ping(now: number): void {
     this.liveness.pinged(now, this.host.options.heartbeatIntervalMs);
-    this.ws.ping();
+    this.ws.heartbeat();
     // Built by hand: the same ASCII bytes as `encodeFrame({ t: 'ping', ts })`.
     if (this.appPings) this.writer.offer(`{"t":"ping","ts":${this.host.clock.now()}}`);
   }
@@ -358,12 +353,16 @@ export class Connection
     );
   }
 
-  private seen(): void {
+  socketPing(): void {
     this.liveness.touch(this.host.clock.monotonic());
   }
 
-  private onMessage(data: RawData, isBinary: boolean): void {
-    this.seen();
+  socketError(err: Error): void {
+    logSocketError(this.host.logger, this, err);
+  }
+
+  socketMessage(data: RawData, isBinary: boolean): void {
+    this.liveness.touch(this.host.clock.monotonic());
     const bytes = messageBytes(data);
     this.inbound.received(bytes);
     this.host.counters.add('bytesIn', bytes);
@@ -375,12 +374,12 @@ export class Connection
     this.host.route(this, data, isBinary);
   }
 
-  private onPong(): void {
+  socketPong(): void {
     const rtt = this.liveness.ponged(this.host.clock.monotonic());
     if (rtt !== undefined) this.recordRtt(rtt);
   }
 
-  private onImplicitClose(code: number): string {
+  implicitClose(code: number): string {
     const reason = this.closing.implicit(code, this.host.options.maxMessageBytes);
     if (code === CloseCode.MESSAGE_TOO_BIG) {
       this.sendError({ t: 'error', code: ErrorCode.TOO_BIG, message: reason });
@@ -390,9 +389,9 @@ export class Connection
     return reason;
   }
 
-  private onClose(wsCode: number, wsReason: Buffer): void {
+  socketClose(wsCode: number, wsReason: Buffer): void {
     this.transition('closed');
-    this.listeners.dispose();
+    this.ws.detach();
     this.writer.discard();
     this.inbound.clear();
     this.host.closed(this, this.closing.event(wsCode, wsReason));

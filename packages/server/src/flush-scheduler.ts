@@ -1,3 +1,12 @@
+import { textFrame } from './tether-socket.js';
+
+/** A message shared by the connections of one flush run: its UTF-8 bytes and its text frame. */
+export interface SharedMessage {
+  readonly data: Buffer;
+  /** {@link textFrame} of `data`: header and payload, built once. */
+  readonly frame: Buffer;
+}
+
 /** Something that writes what it queued during the current tick. */
 export interface Flushable {
   flush(): void;
@@ -21,13 +30,14 @@ export class FlushScheduler {
    * connections of a run hold the same sequence: its message is joined and converted to
    * UTF-8 bytes once, and every socket is handed the same Buffer.
    */
-  private shared: Map<string, Array<{ frames: readonly string[]; data: Buffer }>> | undefined;
+  private shared: Map<string, Array<SharedMessage & { frames: readonly string[] }>> | undefined;
 
   /**
-   * The bytes of `message` (the frames joined), shared with every connection of this run
-   * whose queue holds the same frames; undefined outside a run (a write that cannot wait).
+   * The bytes of `message` (the frames joined) and their frame, shared with every
+   * connection of this run whose queue holds the same frames; undefined outside a run (a
+   * write that cannot wait).
    */
-  sharedMessage(frames: readonly string[], message: () => string): Buffer | undefined {
+  sharedMessage(frames: readonly string[], message: () => string): SharedMessage | undefined {
     const shared = this.shared;
     const first = frames[0];
     if (shared === undefined || first === undefined) return undefined;
@@ -36,10 +46,11 @@ export class FlushScheduler {
       candidates = [];
       shared.set(first, candidates);
     }
-    for (const c of candidates) if (sameFrames(c.frames, frames)) return c.data;
+    for (const c of candidates) if (sameFrames(c.frames, frames)) return c;
     const data = Buffer.from(message());
-    candidates.push({ frames, data });
-    return data;
+    const entry = { frames, data, frame: textFrame(data) };
+    candidates.push(entry);
+    return entry;
   }
 
   mark(item: Flushable): void {

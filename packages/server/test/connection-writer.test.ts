@@ -29,6 +29,11 @@ function setup(
       raw.push(message);
       sent.push(String(message));
     },
+    /** A shared message: its bytes (the frame is written as they are). */
+    sendFramed: (_frame: Buffer, data: Buffer) => {
+      raw.push(data);
+      sent.push(String(data));
+    },
     terminate: () => {},
   };
   const counters = new EndpointCounters();
