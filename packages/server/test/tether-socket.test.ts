@@ -5,10 +5,11 @@
  * And its events reach the connection through listeners shared by every socket.
  */
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { withTimeout } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Sender, WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { type SocketOwner, TetherSocket, textFrame } from '../src/tether-socket.js';
 import { RawClient, type Started, startTether, until } from './helpers.js';
 
@@ -54,6 +55,11 @@ function countWsWrites(socket: TetherSocket): { send: number; ping: number } {
   }) as typeof socket.ping;
   return counts;
 }
+
+/** ws's own framing (its Sender is not in its typings). */
+const { Sender } = createRequire(import.meta.url)('ws') as {
+  Sender: { frame(data: Buffer, options: Record<string, unknown>): Buffer[] };
+};
 
 const SIZES = [0, 5, 125, 126, 200, 65_535, 65_536, 70_000];
 
