@@ -44,8 +44,8 @@ export function textFrame(payload: Buffer): Buffer {
 /**
  * The `ws` socket class the endpoints use (ws's documented `WebSocket` server option).
  *
- * Events go to one {@link SocketOwner} through listeners shared by every socket (they
- * find their owner through `this`), so a connection costs no closure per event.
+ * Events go to one {@link SocketOwner} straight from {@link emit}, so a connection
+ * costs no closure and no listener per event.
  *
  * When `ws` itself rejects an incoming message (over `maxPayload`: 1009; invalid UTF-8:
  * 1007; a WebSocket protocol violation: 1002) it calls `close(code)` without a reason,
@@ -62,6 +62,8 @@ export function textFrame(payload: Buffer): Buffer {
  */
 export class TetherSocket extends WebSocket {
   private owner: SocketOwner | undefined = undefined;
+  /** Whether messages, pings, pongs and the close go to the owner (until {@link detach}). */
+  private routing = false;
   /** Whether the `implicitClose` hook is armed (a close the server starts has its own reason). */
   private implicitArmed = false;
   /** The TCP socket, when frames may be written to it directly (no extension negotiated). */
@@ -81,32 +83,59 @@ export class TetherSocket extends WebSocket {
     if (this.extensions === '') this.raw = socket;
   }
 
-  /** Who gets this socket's events (see {@link attach}). */
-  get socketOwner(): SocketOwner | undefined {
-    return this.owner;
-  }
-
-  /** Routes this socket's events to `owner` until {@link detach} (errors until the end). */
+  /**
+   * Routes this socket's events to `owner` until {@link detach} (errors until the end).
+   * They are handed over in {@link emit}, not through listeners: a connection costs no
+   * closure and no entry in the socket's listener table (which ws's own listeners on
+   * the socket keep small).
+   */
   attach(owner: SocketOwner): void {
     this.owner = owner;
+    this.routing = true;
     this.implicitArmed = true;
-    this.on('error', onError);
-    this.on('message', onMessage);
-    this.on('pong', onPong);
-    this.on('ping', onPing);
-    this.on('close', onClose);
   }
 
   /**
-   * Stops routing messages, pings and pongs. The error listener stays for the socket's
-   * whole life: ws may report an error while closing, and an 'error' without a
-   * listener would crash the process.
+   * Stops routing messages, pings, pongs and the close. Errors still reach the owner for
+   * the socket's whole life: ws may report an error while closing, and an 'error' with
+   * nobody to take it would crash the process.
    */
   detach(): void {
-    this.off('message', onMessage);
-    this.off('pong', onPong);
-    this.off('ping', onPing);
-    this.off('close', onClose);
+    this.routing = false;
+  }
+
+  /**
+   * ws reports events by calling `emit` on the socket: the owner gets its events first
+   * (no listener per connection), then any listener registered the usual way.
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const owner = this.owner;
+    if (owner !== undefined) {
+      if (this.routing) {
+        switch (event) {
+          case 'message':
+            owner.socketMessage(args[0] as RawData, args[1] as boolean);
+            break;
+          case 'pong':
+            owner.socketPong();
+            break;
+          case 'ping':
+            owner.socketPing();
+            break;
+          case 'close':
+            owner.socketClose(args[0] as number, args[1] as Buffer);
+            break;
+          default:
+            break;
+        }
+      }
+      if (event === 'error') {
+        owner.socketError(args[0] as Error);
+        // Taken: without other listeners, EventEmitter would throw it.
+        if (this.listenerCount('error') === 0) return true;
+      }
+    }
+    return super.emit(event, ...args);
   }
 
   /** Disarms the implicit-close hook: the server starts this close with its own reason. */
@@ -150,26 +179,4 @@ export class TetherSocket extends WebSocket {
   private rawSocket(): Duplex | undefined {
     return this.readyState === WebSocket.OPEN ? this.raw : undefined;
   }
-}
-
-// Listeners shared by every TetherSocket: ws calls them with `this` = the socket, and only
-// TetherSockets register them (in attach).
-function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-  (this as TetherSocket).socketOwner?.socketMessage(data, isBinary);
-}
-
-function onPong(this: WebSocket): void {
-  (this as TetherSocket).socketOwner?.socketPong();
-}
-
-function onPing(this: WebSocket): void {
-  (this as TetherSocket).socketOwner?.socketPing();
-}
-
-function onClose(this: WebSocket, code: number, reason: Buffer): void {
-  (this as TetherSocket).socketOwner?.socketClose(code, reason);
-}
-
-function onError(this: WebSocket, err: Error): void {
-  (this as TetherSocket).socketOwner?.socketError(err);
 }
