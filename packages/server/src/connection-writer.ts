@@ -118,7 +118,7 @@ export class ConnectionWriter {
    * Returns false when it was not queued: the connection is closing, or the frame would
    * push what is held for the client past `slowConsumerBytes` (the owner is told).
    */
-  offer(encoded: string, bytes = Buffer.byteLength(encoded)): boolean {
+  offer(encoded: string, bytes = Buffer.byteLength(encoded), schedule = true): boolean {
     const state = this.owner.state;
     if (state === 'closing' || state === 'closed') return false;
     if (this.peerMaxBytes !== undefined && bytes > this.peerMaxBytes) {
@@ -129,7 +129,7 @@ export class ConnectionWriter {
       this.owner.slowConsumer(pending + bytes);
       return false;
     }
-    this.push(encoded, bytes);
+    this.push(encoded, bytes, schedule);
     return true;
   }
 
@@ -139,16 +139,18 @@ export class ConnectionWriter {
    * frames already queued it keeps its place in their batch.
    */
   reply(encoded: string): boolean {
-    if (!this.offer(encoded)) return false;
-    if (this.queue?.length === 1 && this.owner.state === 'open') {
-      this.host.flusher.forget(this);
-      this.flush();
-    }
+    const alone = (this.queue?.length ?? 0) === 0 && this.owner.state === 'open';
+    // Alone: not scheduled for the end of the turn (no immediate to run for nothing).
+    if (!this.offer(encoded, undefined, !alone)) return false;
+    if (alone && this.queue?.length === 1) this.flush();
     return true;
   }
 
-  /** Queues a frame past the slow-consumer check: a closing connection still says why. */
-  push(encoded: string, bytes = Buffer.byteLength(encoded)): void {
+  /**
+   * Queues a frame past the slow-consumer check: a closing connection still says why.
+   * `schedule` false: the caller flushes at once (a reply), the turn's flush is not needed.
+   */
+  push(encoded: string, bytes = Buffer.byteLength(encoded), schedule = true): void {
     this.queue ??= [];
     this.queue.push(encoded);
     this.queuedBytes += bytes;
@@ -162,7 +164,7 @@ export class ConnectionWriter {
       // reading shows up as unsent bytes.
       this.host.flusher.forget(this);
       this.flush();
-    } else if (this.queue.length === 1) {
+    } else if (schedule && this.queue.length === 1) {
       this.host.flusher.mark(this);
     }
   }
@@ -214,14 +216,14 @@ export class ConnectionWriter {
       for (const batch of peerMax === undefined
         ? batches(frames, maxBatch, maxMessageBytes)
         : batches(frames, maxBatch, peerMax, utf8Bytes)) {
-        // The callback runs once the bytes reached the kernel: replays waiting for room go on.
-        this.ws.send(batch.message, this.wake);
         // The frames' UTF-8 bytes are counted already; one batch of all of them (the usual
         // case) adds only `[`, `]` and commas, so the message need not be measured again.
         const bytes =
           batch.frames === frames.length
             ? queuedBytes + (frames.length > 1 ? frames.length + 1 : 0)
             : Buffer.byteLength(batch.message);
+        // The callback runs once the bytes reached the kernel: replays waiting for room go on.
+        this.ws.sendText(batch.message, bytes, this.wake);
         this.sentMessages += batch.frames;
         this.sentBytes += bytes;
         this.host.counters.add('messagesOut', batch.frames);

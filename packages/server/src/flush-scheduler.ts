@@ -24,6 +24,7 @@ export interface Flushable {
 export class FlushScheduler {
   private dirty = new Set<Flushable>();
   private scheduled = false;
+  private running = false;
   /**
    * During a run: the messages built so far, by their first frame. Fan-out queues the
    * same frame strings (a publication is encoded once) on every subscriber, so most
@@ -38,9 +39,11 @@ export class FlushScheduler {
    * write that cannot wait).
    */
   sharedMessage(frames: readonly string[], message: () => string): SharedMessage | undefined {
-    const shared = this.shared;
     const first = frames[0];
-    if (shared === undefined || first === undefined) return undefined;
+    if (!this.running || first === undefined) return undefined;
+    // Allocated by the first shared message of a run (a run of replies needs none).
+    this.shared ??= new Map();
+    const shared = this.shared;
     let candidates = shared.get(first);
     if (candidates === undefined) {
       candidates = [];
@@ -68,11 +71,13 @@ export class FlushScheduler {
   private readonly run = (): void => {
     this.scheduled = false;
     const items = this.dirty;
+    if (items.size === 0) return;
     this.dirty = new Set();
-    this.shared = new Map();
+    this.running = true;
     try {
       for (const item of items) item.flush();
     } finally {
+      this.running = false;
       this.shared = undefined;
     }
   };

@@ -25,7 +25,20 @@ type WsSetSocket = (socket: Duplex, head: Buffer, options: object) => void;
  * a single write of the same bytes instead of its own framing and a two-buffer writev.
  */
 export function textFrame(payload: Buffer): Buffer {
-  const length = payload.length;
+  const frame = frameFor(payload.length);
+  payload.copy(frame, frame.length - payload.length);
+  return frame;
+}
+
+/** {@link textFrame} of `text` whose UTF-8 length is `bytes`: encoded straight into the frame. */
+export function textFrameOf(text: string, bytes: number): Buffer {
+  const frame = frameFor(bytes);
+  frame.write(text, frame.length - bytes, 'utf8');
+  return frame;
+}
+
+/** A frame buffer for a `length`-byte text payload, header written, payload not yet. */
+function frameFor(length: number): Buffer {
   const head = length < 126 ? 2 : length < 65_536 ? 4 : 10;
   const frame = Buffer.allocUnsafe(head + length);
   frame[0] = 0x81;
@@ -37,7 +50,6 @@ export function textFrame(payload: Buffer): Buffer {
     frame[1] = 127;
     frame.writeBigUInt64BE(BigInt(length), 2);
   }
-  payload.copy(frame, head);
   return frame;
 }
 
@@ -158,6 +170,17 @@ export class TetherSocket extends WebSocket {
     const raw = this.rawSocket();
     if (raw === undefined) this.send(data, TEXT, done);
     else raw.write(frame, done);
+  }
+
+  /**
+   * Sends `text` (its UTF-8 length is `bytes`) as one text frame: encoded straight into
+   * a framed buffer and written once, instead of ws's conversion, framing and two-buffer
+   * writev; `ws.send` where raw writes are not safe.
+   */
+  sendText(text: string, bytes: number, done: () => void): void {
+    const raw = this.rawSocket();
+    if (raw === undefined) this.send(text, done);
+    else raw.write(textFrameOf(text, bytes), done);
   }
 
   override close(code?: number, data?: string | Buffer): void {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { withTimeout } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { type SocketOwner, TetherSocket, textFrame } from '../src/tether-socket.js';
+import { type SocketOwner, TetherSocket, textFrame, textFrameOf } from '../src/tether-socket.js';
 import { RawClient, type Started, startTether, until } from './helpers.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -79,8 +79,18 @@ describe('textFrame', () => {
   });
 });
 
+describe('textFrameOf', () => {
+  it('frames a string with the same bytes as textFrame of its UTF-8 (multi-byte text too)', () => {
+    for (const size of SIZES) {
+      const text = `${'é€'.repeat(size >> 2)}${'a'.repeat(size & 3)}`;
+      const data = Buffer.from(text);
+      expect(textFrameOf(text, data.length).equals(textFrame(data)), `length ${size}`).toBe(true);
+    }
+  });
+});
+
 describe('TetherSocket raw writes', () => {
-  it('writes shared frames and heartbeats without ws send/ping; the client reads them intact', async () => {
+  it('writes shared frames, texts and heartbeats without ws send/ping; the client reads them intact', async () => {
     const { server, client } = await pair(false);
     const writes = countWsWrites(server);
     const received: string[] = [];
@@ -93,10 +103,11 @@ describe('TetherSocket raw writes', () => {
     for (const text of texts) {
       const data = Buffer.from(text);
       server.sendFramed(textFrame(data), data, () => {});
+      server.sendText(text, data.length, () => {});
     }
     server.heartbeat();
-    await until(() => received.length === texts.length && pongs === 1, 'messages and pong');
-    expect(received).toEqual(texts);
+    await until(() => received.length === texts.length * 2 && pongs === 1, 'messages and pong');
+    expect(received).toEqual(texts.flatMap((text) => [text, text]));
     expect(writes).toEqual({ send: 0, ping: 0 });
   });
 
@@ -112,10 +123,11 @@ describe('TetherSocket raw writes', () => {
     });
     const data = Buffer.from('x'.repeat(2_000));
     server.sendFramed(textFrame(data), data, () => {});
+    server.sendText(data.toString(), data.length, () => {});
     server.heartbeat();
-    await until(() => received.length === 1 && pongs === 1, 'message and pong');
-    expect(received[0]).toBe(data.toString());
-    expect(writes).toEqual({ send: 1, ping: 1 });
+    await until(() => received.length === 2 && pongs === 1, 'messages and pong');
+    expect(received).toEqual([data.toString(), data.toString()]);
+    expect(writes).toEqual({ send: 2, ping: 1 });
   });
 });
 
