@@ -28,6 +28,9 @@ import type { SocketOwner, TetherSocket } from './tether-socket.js';
 import type { ExpiringSubject } from './token-expiry.js';
 import type { Subscriber } from './topics.js';
 
+/** Every role a connection plays for the other parts of the server. */
+type ConnectionRoles = TetherConnection & Subscriber & HeartbeatSubject & ExpiringSubject;
+
 /**
  * One WebSocket connection: its state, counters, heartbeat timestamps, rate bucket and
  * close path. Writes go through its {@link ConnectionWriter} (queue, batches, acks,
@@ -38,15 +41,7 @@ import type { Subscriber } from './topics.js';
  * the connection as a slow consumer (4009) instead of being queued; the client resumes
  * and gets what it missed from the store.
  */
-export class Connection
-  implements
-    TetherConnection,
-    Subscriber,
-    HeartbeatSubject,
-    ExpiringSubject,
-    WriterOwner,
-    SocketOwner
-{
+export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
   readonly id = randomId(9);
   readonly ip: string;
   readonly user: string | undefined;
@@ -67,7 +62,8 @@ export class Connection
   private readonly writer: ConnectionWriter;
   /** Whether the hello came, messages held until it is answered, inbound counts. */
   readonly inbound = new ConnectionInbound();
-  private readonly closing: ConnectionClose;
+  /** The close path, built when first needed (an idle connection never is). */
+  private closePath: ConnectionClose | undefined;
 
   constructor(
     readonly ws: TetherSocket,
@@ -82,7 +78,6 @@ export class Connection
       host.options.tokenRefreshLeadMs,
     );
     this.writer = new ConnectionWriter(ws, host, this);
-    this.closing = new ConnectionClose(ws, this.writer, this);
     this.credentials.expireAt(identity.expiresAt);
     const now = host.clock.monotonic();
     this.connectedAt = host.clock.now();
@@ -297,7 +292,7 @@ export class Connection
 
   /** Sends `goodbye` now without closing (graceful shutdown waits for handlers first). */
   sendGoodbye(code: number, reason: string, retryAfterMs?: number): void {
-    this.closing.goodbye(code, reason, retryAfterMs);
+    this.closer.goodbye(code, reason, retryAfterMs);
   }
 
   /**
@@ -306,12 +301,17 @@ export class Connection
    * would never answer the close handshake).
    */
   closeWith(code: number, reason: string, retryAfterMs?: number, terminate = false): void {
-    this.closing.close(code, reason, retryAfterMs, terminate);
+    this.closer.close(code, reason, retryAfterMs, terminate);
+  }
+
+  private get closer(): ConnectionClose {
+    this.closePath ??= new ConnectionClose(this.ws, this.writer, this);
+    return this.closePath;
   }
 
   /** Whether a close began (for the write path: replays stop waiting). */
   get closeStarted(): boolean {
-    return this.closing.started;
+    return this.closePath?.started ?? false;
   }
 
   /** The write path refused a frame: what is held would pass `slowConsumerBytes`. */
@@ -380,12 +380,12 @@ export class Connection
   }
 
   implicitClose(code: number): string {
-    const reason = this.closing.implicit(code, this.host.options.maxMessageBytes);
+    const reason = this.closer.implicit(code, this.host.options.maxMessageBytes);
     if (code === CloseCode.MESSAGE_TOO_BIG) {
       this.sendError({ t: 'error', code: ErrorCode.TOO_BIG, message: reason });
     }
-    this.closing.goodbye(code, reason);
-    this.closing.startClosing();
+    this.closer.goodbye(code, reason);
+    this.closer.startClosing();
     return reason;
   }
 
@@ -394,6 +394,6 @@ export class Connection
     this.ws.detach();
     this.writer.discard();
     this.inbound.clear();
-    this.host.closed(this, this.closing.event(wsCode, wsReason));
+    this.host.closed(this, this.closer.event(wsCode, wsReason));
   }
 }
