@@ -5,7 +5,7 @@
 //   node bench/compare.mjs [--quick] [--out PATH] [--connections N] [--subscribers N]
 //     [--duration MS] [--repeat N] [--workers N]
 // The logic lives in packages/cli/src/bench/compare.ts (built by `npm run build`).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { COMPARE_DEFAULTS, runComparison } from '../packages/cli/dist/bench/compare.js';
@@ -68,6 +68,18 @@ const sized = {
 };
 for (const [key, value] of Object.entries(sized)) if (value !== undefined) options[key] = value;
 
+/**
+ * The marked sections of the file being replaced (`<!-- NAME:begin -->` ...
+ * `<!-- NAME:end -->`, e.g. an earlier table or another scenario's results), carried
+ * over below the new report so a rerun does not erase them.
+ */
+function kept(path) {
+  if (!existsSync(path)) return '';
+  const text = readFileSync(path, 'utf8');
+  const sections = text.match(/<!-- ([\w-]+):begin -->[\s\S]*?<!-- \1:end -->/g) ?? [];
+  return sections.map((section) => `\n${section}\n`).join('');
+}
+
 const adapters = new URL('./adapters.mjs', import.meta.url).href;
 const wsVersion = version('../node_modules/ws/package.json');
 const targets = [
@@ -103,6 +115,6 @@ console.log('');
 for (const line of formatTable(comparisonHeaders(report), comparisonRows(report)))
   console.log(line);
 for (const t of report.targets) for (const f of t.failures) console.log(`FAIL ${t.name}: ${f}`);
-writeFileSync(values.out, renderComparisonMarkdown(report, version('../package.json')));
+writeFileSync(values.out, renderComparisonMarkdown(report, version('../package.json')) + kept(values.out));
 console.log(`\nwrote ${values.out}`);
 process.exitCode = report.targets.some((t) => t.failures.length > 0) ? 1 : 0;

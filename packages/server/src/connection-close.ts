@@ -58,7 +58,7 @@ export class ConnectionClose {
     this.closeInfo = { code, reason };
     this.goodbye(code, reason, retryAfterMs);
     this.startClosing();
-    this.ws.onImplicitClose(undefined);
+    this.ws.closingWithReason();
     this.ws.close(code, truncateReason(reason));
     if (terminate) this.ws.terminate();
   }

@@ -14,7 +14,8 @@ export interface Inbound {
  * asynchronous hello is answered (handed on in order once released), and the counts.
  */
 export class ConnectionInbound {
-  private held: Inbound[] = [];
+  /** Allocated when the first message is held (most connections never hold one). */
+  private held: Inbound[] | undefined;
   private holding = false;
   private hello = false;
   private frames = 0;
@@ -60,6 +61,7 @@ export class ConnectionInbound {
 
   /** Keeps `message` while held; false when too many wait (the connection is abusive). */
   keep(message: Inbound): boolean {
+    this.held ??= [];
     if (this.held.length >= MAX_HELD_MESSAGES) return false;
     this.held.push(message);
     return true;
@@ -68,13 +70,14 @@ export class ConnectionInbound {
   /** Hands the held messages to `route` in order, while the gate stays open and `more()`. */
   release(route: (message: Inbound) => void, more: () => boolean): void {
     this.holding = false;
-    while (!this.holding && this.held.length > 0 && more()) {
-      route(this.held.shift() as Inbound);
+    const held = this.held;
+    while (held !== undefined && !this.holding && held.length > 0 && more()) {
+      route(held.shift() as Inbound);
     }
   }
 
   clear(): void {
-    this.held = [];
+    this.held = undefined;
   }
 }
 

@@ -2,7 +2,7 @@ import { encodeFrame, joinEncoded } from '@tether/protocol';
 import type { AckScheduler } from './ack-scheduler.js';
 import { batches } from './batching.js';
 import type { ConnectionState } from './connection-types.js';
-import type { FlushScheduler } from './flush-scheduler.js';
+import type { FlushScheduler, SharedMessage } from './flush-scheduler.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import type { EndpointCounters } from './stats.js';
@@ -33,8 +33,6 @@ export interface WriterOwner {
 }
 
 const utf8Bytes = (text: string): number => Buffer.byteLength(text);
-/** Shared message bytes go out as a text frame, like the string they encode. */
-const TEXT = { binary: false } as const;
 
 /**
  * A connection's write path: the queue of encoded frames, its bytes, the cumulative ack
@@ -48,11 +46,12 @@ const TEXT = { binary: false } as const;
  * ({@link whenWritable}) instead of filling the queue.
  */
 export class ConnectionWriter {
-  private queue: string[] = [];
+  /** Frames waiting for the flush; allocated on first use (an idle connection holds none). */
+  private queue: string[] | undefined;
   /** UTF-8 bytes of the frames in `queue`. */
   private queuedBytes = 0;
   /** Pumps waiting for room (see {@link whenWritable}). */
-  private waiters: Array<() => void> = [];
+  private waiters: Array<() => void> | undefined;
   private pendingAck = 0;
   private ackSent = 0;
   private sentMessages = 0;
@@ -109,6 +108,7 @@ export class ConnectionWriter {
   whenWritable(): Promise<boolean> {
     if (!this.writable()) return Promise.resolve(false);
     return new Promise((resolve) => {
+      this.waiters ??= [];
       this.waiters.push(() => resolve(this.writable()));
     });
   }
@@ -118,7 +118,7 @@ export class ConnectionWriter {
    * Returns false when it was not queued: the connection is closing, or the frame would
    * push what is held for the client past `slowConsumerBytes` (the owner is told).
    */
-  offer(encoded: string, bytes = Buffer.byteLength(encoded)): boolean {
+  offer(encoded: string, bytes = Buffer.byteLength(encoded), schedule = true): boolean {
     const state = this.owner.state;
     if (state === 'closing' || state === 'closed') return false;
     if (this.peerMaxBytes !== undefined && bytes > this.peerMaxBytes) {
@@ -129,7 +129,7 @@ export class ConnectionWriter {
       this.owner.slowConsumer(pending + bytes);
       return false;
     }
-    this.push(encoded, bytes);
+    this.push(encoded, bytes, schedule);
     return true;
   }
 
@@ -139,16 +139,19 @@ export class ConnectionWriter {
    * frames already queued it keeps its place in their batch.
    */
   reply(encoded: string): boolean {
-    if (!this.offer(encoded)) return false;
-    if (this.queue.length === 1 && this.owner.state === 'open') {
-      this.host.flusher.forget(this);
-      this.flush();
-    }
+    const alone = (this.queue?.length ?? 0) === 0 && this.owner.state === 'open';
+    // Alone: not scheduled for the end of the turn (no immediate to run for nothing).
+    if (!this.offer(encoded, undefined, !alone)) return false;
+    if (alone && this.queue?.length === 1) this.flush();
     return true;
   }
 
-  /** Queues a frame past the slow-consumer check: a closing connection still says why. */
-  push(encoded: string, bytes = Buffer.byteLength(encoded)): void {
+  /**
+   * Queues a frame past the slow-consumer check: a closing connection still says why.
+   * `schedule` false: the caller flushes at once (a reply), the turn's flush is not needed.
+   */
+  push(encoded: string, bytes = Buffer.byteLength(encoded), schedule = true): void {
+    this.queue ??= [];
     this.queue.push(encoded);
     this.queuedBytes += bytes;
     const { maxMessageBytes, slowConsumerBytes } = this.host.options;
@@ -161,7 +164,7 @@ export class ConnectionWriter {
       // reading shows up as unsent bytes.
       this.host.flusher.forget(this);
       this.flush();
-    } else if (this.queue.length === 1) {
+    } else if (schedule && this.queue.length === 1) {
       this.host.flusher.mark(this);
     }
   }
@@ -185,12 +188,13 @@ export class ConnectionWriter {
     if (this.pendingAck > this.ackSent && this.owner.state !== 'closed') {
       this.ackSent = this.pendingAck;
       const ack = encodeFrame({ t: 'ack', seq: this.pendingAck });
+      this.queue ??= [];
       this.queue.push(ack);
       queuedBytes += ack.length; // ASCII
     }
     const frames = this.queue;
-    if (frames.length === 0) return;
-    this.queue = [];
+    if (frames === undefined || frames.length === 0) return;
+    this.queue = undefined;
     this.queuedBytes = 0;
     if (this.ws.readyState !== TetherSocket.OPEN) return;
     const { maxBatch, maxMessageBytes } = this.host.options;
@@ -202,9 +206,9 @@ export class ConnectionWriter {
       frames.length <= maxBatch &&
       queuedBytes + frames.length + 1 <= maxMessageBytes
     ) {
-      const data = this.host.flusher.sharedMessage(frames, () => joinEncoded(frames));
-      if (data !== undefined) {
-        this.sendShared(data, frames.length);
+      const shared = this.host.flusher.sharedMessage(frames, () => joinEncoded(frames));
+      if (shared !== undefined) {
+        this.sendShared(shared, frames.length);
         return;
       }
     }
@@ -212,14 +216,14 @@ export class ConnectionWriter {
       for (const batch of peerMax === undefined
         ? batches(frames, maxBatch, maxMessageBytes)
         : batches(frames, maxBatch, peerMax, utf8Bytes)) {
-        // The callback runs once the bytes reached the kernel: replays waiting for room go on.
-        this.ws.send(batch.message, this.wake);
         // The frames' UTF-8 bytes are counted already; one batch of all of them (the usual
         // case) adds only `[`, `]` and commas, so the message need not be measured again.
         const bytes =
           batch.frames === frames.length
             ? queuedBytes + (frames.length > 1 ? frames.length + 1 : 0)
             : Buffer.byteLength(batch.message);
+        // The callback runs once the bytes reached the kernel: replays waiting for room go on.
+        this.ws.sendText(batch.message, bytes, this.wake);
         this.sentMessages += batch.frames;
         this.sentBytes += bytes;
         this.host.counters.add('messagesOut', batch.frames);
@@ -234,9 +238,11 @@ export class ConnectionWriter {
     }
   }
 
-  private sendShared(data: Buffer, frames: number): void {
+  private sendShared(shared: SharedMessage, frames: number): void {
+    const { data } = shared;
     try {
-      this.ws.send(data, TEXT, this.wake);
+      // Framed once for every socket that gets it: one write of the same bytes each.
+      this.ws.sendFramed(shared.frame, data, this.wake);
     } catch (err) {
       this.host.logger.error(
         { cid: this.owner.id, err: err instanceof Error ? err.message : String(err) },
@@ -256,7 +262,7 @@ export class ConnectionWriter {
    * replays: the connection is closing or closed.
    */
   discard(): void {
-    this.queue = [];
+    this.queue = undefined;
     this.queuedBytes = 0;
     this.host.flusher.forget(this);
     this.host.acks.forget(this);
@@ -268,9 +274,9 @@ export class ConnectionWriter {
   }
 
   private readonly wake = (): void => {
-    if (this.waiters.length === 0) return;
     const waiters = this.waiters;
-    this.waiters = [];
+    if (waiters === undefined || waiters.length === 0) return;
+    this.waiters = undefined;
     for (const wake of waiters) wake();
   };
 }

@@ -1,4 +1,4 @@
-import { DisposerBag, listen, messageBytes } from '@tether/common';
+import { messageBytes } from '@tether/common';
 import {
   CloseCode,
   ErrorCode,
@@ -24,9 +24,12 @@ import { replaceForPeer } from './peer-limit.js';
 import { randomId } from './random-id.js';
 import { TokenBucket } from './rate-limiter.js';
 import type { Session } from './session.js';
-import type { TetherSocket } from './tether-socket.js';
+import type { SocketOwner, TetherSocket } from './tether-socket.js';
 import type { ExpiringSubject } from './token-expiry.js';
 import type { Subscriber } from './topics.js';
+
+/** Every role a connection plays for the other parts of the server. */
+type ConnectionRoles = TetherConnection & Subscriber & HeartbeatSubject & ExpiringSubject;
 
 /**
  * One WebSocket connection: its state, counters, heartbeat timestamps, rate bucket and
@@ -38,9 +41,7 @@ import type { Subscriber } from './topics.js';
  * the connection as a slow consumer (4009) instead of being queued; the client resumes
  * and gets what it missed from the store.
  */
-export class Connection
-  implements TetherConnection, Subscriber, HeartbeatSubject, ExpiringSubject, WriterOwner
-{
+export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
   readonly id = randomId(9);
   readonly ip: string;
   readonly user: string | undefined;
@@ -49,7 +50,7 @@ export class Connection
   readonly bucket: TokenBucket | undefined;
   readonly credentials: ConnectionCredentials;
   /** Handlers in flight, pending requests and the handler chain. */
-  readonly work = new ConnectionWork(() => this.bound);
+  readonly work: ConnectionWork = new ConnectionWork(this);
   private current: ConnectionState = 'handshake';
   private bound: Session | undefined;
   private clientInfo: ConnectionInfo['client'];
@@ -61,8 +62,8 @@ export class Connection
   private readonly writer: ConnectionWriter;
   /** Whether the hello came, messages held until it is answered, inbound counts. */
   readonly inbound = new ConnectionInbound();
-  private readonly closing: ConnectionClose;
-  private readonly listeners = new DisposerBag();
+  /** The close path, built when first needed (an idle connection never is). */
+  private closePath: ConnectionClose | undefined;
 
   constructor(
     readonly ws: TetherSocket,
@@ -77,7 +78,6 @@ export class Connection
       host.options.tokenRefreshLeadMs,
     );
     this.writer = new ConnectionWriter(ws, host, this);
-    this.closing = new ConnectionClose(ws, this.writer, this);
     this.credentials.expireAt(identity.expiresAt);
     const now = host.clock.monotonic();
     this.connectedAt = host.clock.now();
@@ -87,18 +87,8 @@ export class Connection
     this.bucket = rate
       ? new TokenBucket(rate.perSecond, rate.burst, rate.dropsBeforeClose, now)
       : undefined;
-    ws.onImplicitClose((code) => this.onImplicitClose(code));
-    // Kept for the socket's whole life (not in the bag): ws may report a socket error
-    // while closing, and an 'error' without a listener would crash the process.
-    ws.on('error', (err) => logSocketError(host.logger, this, err));
-    this.listeners.add(
-      listen(ws, 'message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary)),
-    );
-    this.listeners.add(listen(ws, 'pong', () => this.onPong()));
-    this.listeners.add(listen(ws, 'ping', () => this.seen()));
-    this.listeners.add(
-      listen(ws, 'close', (code: number, reason: Buffer) => this.onClose(code, reason)),
-    );
+    // Shared listeners (no closure per connection): the socket calls the socket* methods.
+    ws.attach(this);
   }
 
   get path(): string {
@@ -302,7 +292,7 @@ export class Connection
 
   /** Sends `goodbye` now without closing (graceful shutdown waits for handlers first). */
   sendGoodbye(code: number, reason: string, retryAfterMs?: number): void {
-    this.closing.goodbye(code, reason, retryAfterMs);
+    this.closer.goodbye(code, reason, retryAfterMs);
   }
 
   /**
@@ -311,12 +301,17 @@ export class Connection
    * would never answer the close handshake).
    */
   closeWith(code: number, reason: string, retryAfterMs?: number, terminate = false): void {
-    this.closing.close(code, reason, retryAfterMs, terminate);
+    this.closer.close(code, reason, retryAfterMs, terminate);
+  }
+
+  private get closer(): ConnectionClose {
+    this.closePath ??= new ConnectionClose(this.ws, this.writer, this);
+    return this.closePath;
   }
 
   /** Whether a close began (for the write path: replays stop waiting). */
   get closeStarted(): boolean {
-    return this.closing.started;
+    return this.closePath?.started ?? false;
   }
 
   /** The write path refused a frame: what is held would pass `slowConsumerBytes`. */
@@ -336,7 +331,7 @@ export class Connection
   /** One probe: a WebSocket ping (its pong gives the RTT), and an app `ping` unless appPings is false. */
   ping(now: number): void {
     this.liveness.pinged(now, this.host.options.heartbeatIntervalMs);
-    this.ws.ping();
+    this.ws.heartbeat();
     // Built by hand: the same ASCII bytes as `encodeFrame({ t: 'ping', ts })`.
     if (this.appPings) this.writer.offer(`{"t":"ping","ts":${this.host.clock.now()}}`);
   }
@@ -358,12 +353,16 @@ export class Connection
     );
   }
 
-  private seen(): void {
+  socketPing(): void {
     this.liveness.touch(this.host.clock.monotonic());
   }
 
-  private onMessage(data: RawData, isBinary: boolean): void {
-    this.seen();
+  socketError(err: Error): void {
+    logSocketError(this.host.logger, this, err);
+  }
+
+  socketMessage(data: RawData, isBinary: boolean): void {
+    this.liveness.touch(this.host.clock.monotonic());
     const bytes = messageBytes(data);
     this.inbound.received(bytes);
     this.host.counters.add('bytesIn', bytes);
@@ -375,26 +374,26 @@ export class Connection
     this.host.route(this, data, isBinary);
   }
 
-  private onPong(): void {
+  socketPong(): void {
     const rtt = this.liveness.ponged(this.host.clock.monotonic());
     if (rtt !== undefined) this.recordRtt(rtt);
   }
 
-  private onImplicitClose(code: number): string {
-    const reason = this.closing.implicit(code, this.host.options.maxMessageBytes);
+  implicitClose(code: number): string {
+    const reason = this.closer.implicit(code, this.host.options.maxMessageBytes);
     if (code === CloseCode.MESSAGE_TOO_BIG) {
       this.sendError({ t: 'error', code: ErrorCode.TOO_BIG, message: reason });
     }
-    this.closing.goodbye(code, reason);
-    this.closing.startClosing();
+    this.closer.goodbye(code, reason);
+    this.closer.startClosing();
     return reason;
   }
 
-  private onClose(wsCode: number, wsReason: Buffer): void {
+  socketClose(wsCode: number, wsReason: Buffer): void {
     this.transition('closed');
-    this.listeners.dispose();
+    this.ws.detach();
     this.writer.discard();
     this.inbound.clear();
-    this.host.closed(this, this.closing.event(wsCode, wsReason));
+    this.host.closed(this, this.closer.event(wsCode, wsReason));
   }
 }

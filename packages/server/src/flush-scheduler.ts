@@ -1,3 +1,12 @@
+import { textFrame } from './tether-socket.js';
+
+/** A message shared by the connections of one flush run: its UTF-8 bytes and its text frame. */
+export interface SharedMessage {
+  readonly data: Buffer;
+  /** {@link textFrame} of `data`: header and payload, built once. */
+  readonly frame: Buffer;
+}
+
 /** Something that writes what it queued during the current tick. */
 export interface Flushable {
   flush(): void;
@@ -15,31 +24,36 @@ export interface Flushable {
 export class FlushScheduler {
   private dirty = new Set<Flushable>();
   private scheduled = false;
+  private running = false;
   /**
    * During a run: the messages built so far, by their first frame. Fan-out queues the
    * same frame strings (a publication is encoded once) on every subscriber, so most
    * connections of a run hold the same sequence: its message is joined and converted to
    * UTF-8 bytes once, and every socket is handed the same Buffer.
    */
-  private shared: Map<string, Array<{ frames: readonly string[]; data: Buffer }>> | undefined;
+  private shared: Map<string, Array<SharedMessage & { frames: readonly string[] }>> | undefined;
 
   /**
-   * The bytes of `message` (the frames joined), shared with every connection of this run
-   * whose queue holds the same frames; undefined outside a run (a write that cannot wait).
+   * The bytes of `message` (the frames joined) and their frame, shared with every
+   * connection of this run whose queue holds the same frames; undefined outside a run (a
+   * write that cannot wait).
    */
-  sharedMessage(frames: readonly string[], message: () => string): Buffer | undefined {
-    const shared = this.shared;
+  sharedMessage(frames: readonly string[], message: () => string): SharedMessage | undefined {
     const first = frames[0];
-    if (shared === undefined || first === undefined) return undefined;
+    if (!this.running || first === undefined) return undefined;
+    // Allocated by the first shared message of a run (a run of replies needs none).
+    this.shared ??= new Map();
+    const shared = this.shared;
     let candidates = shared.get(first);
     if (candidates === undefined) {
       candidates = [];
       shared.set(first, candidates);
     }
-    for (const c of candidates) if (sameFrames(c.frames, frames)) return c.data;
+    for (const c of candidates) if (sameFrames(c.frames, frames)) return c;
     const data = Buffer.from(message());
-    candidates.push({ frames, data });
-    return data;
+    const entry = { frames, data, frame: textFrame(data) };
+    candidates.push(entry);
+    return entry;
   }
 
   mark(item: Flushable): void {
@@ -57,11 +71,13 @@ export class FlushScheduler {
   private readonly run = (): void => {
     this.scheduled = false;
     const items = this.dirty;
+    if (items.size === 0) return;
     this.dirty = new Set();
-    this.shared = new Map();
+    this.running = true;
     try {
       for (const item of items) item.flush();
     } finally {
+      this.running = false;
       this.shared = undefined;
     }
   };

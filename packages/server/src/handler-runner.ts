@@ -104,7 +104,7 @@ export class ConnectionWork {
   private running = 0;
   private requests = 0;
 
-  constructor(private readonly session: () => TailHolder | undefined) {}
+  constructor(private readonly owner: { readonly session: TailHolder | undefined }) {}
 
   /**
    * Tail of the chain that keeps handlers in order. Once welcomed it is the session's,
@@ -112,7 +112,7 @@ export class ConnectionWork {
    * messages wait for those still running from its previous connection).
    */
   get serialTail(): Promise<void> | undefined {
-    const session = this.session();
+    const session = this.owner.session;
     return session === undefined ? this.ownTail : session.serialTail;
   }
 
@@ -127,7 +127,7 @@ export class ConnectionWork {
   }
 
   setSerialTail(tail: Promise<void> | undefined): void {
-    const session = this.session();
+    const session = this.owner.session;
     if (session === undefined) this.ownTail = tail;
     else session.setSerialTail(tail);
   }

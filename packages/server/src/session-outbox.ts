@@ -74,7 +74,7 @@ export class SessionOutbox {
     return new Promise<number>((resolve, reject) => {
       this.pending.push({ data, resolve, reject });
       // A microtask: every send of this synchronous burst joins the same write.
-      if (this.pending.length === 1 && !this.appending) queueMicrotask(this.append);
+      if (this.pending.length === 1 && !this.appending) queueMicrotask(() => this.append());
     });
   }
 
@@ -128,7 +128,7 @@ export class SessionOutbox {
     void this.replay(connection, preload);
   }
 
-  private readonly append = (): void => {
+  private append(): void {
     if (this.appending || this.pending.length === 0) return;
     this.appending = true;
     const batch = this.pending.splice(0);
@@ -165,7 +165,7 @@ export class SessionOutbox {
         this.append();
       },
     );
-  };
+  }
 
   /** Reads the store's `outSeq` (another process appended): later seqs follow it. */
   private async catchUp(): Promise<void> {

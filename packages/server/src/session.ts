@@ -83,8 +83,9 @@ export class Session {
   /**
    * Answers of reliable frames by seq, oldest first, at most `sessionMaxAnswers`: a frame
    * resent after its answer was lost gets the same answer (the same offset) again.
+   * Allocated with the first answer (most sessions never send a reliable frame).
    */
-  private readonly answers = new Map<number, ReliableAnswer>();
+  private answers: Map<number, ReliableAnswer> | undefined;
   readonly out: SessionOutbox;
 
   constructor(
@@ -171,7 +172,7 @@ export class Session {
   admit(seq: number): Admission {
     if (seq <= this.claimed) {
       // A resend after its answer was lost: the same answer again, before the ack.
-      const answer = this.answers.get(seq);
+      const answer = this.answers?.get(seq);
       if (answer !== undefined) this.sendAnswer(answer);
       if (seq <= this.persisted) {
         this.connection?.ack(this.persisted, true);
@@ -196,6 +197,7 @@ export class Session {
    * bound now (the one that sent the frame may be gone) and is kept for resends.
    */
   answer(seq: number, frame: ReliableAnswer): void {
+    this.answers ??= new Map();
     this.answers.set(seq, frame);
     if (this.answers.size > SERVER_DEFAULTS.sessionMaxAnswers) {
       const oldest = this.answers.keys().next().value;
@@ -209,7 +211,7 @@ export class Session {
    * (evicted, or lost with a restart). One still running gets its answer when done.
    */
   answerLost(seq: number): boolean {
-    return seq <= this.persisted && !this.answers.has(seq);
+    return seq <= this.persisted && !this.answers?.has(seq);
   }
 
   private sendAnswer(frame: ReliableAnswer): void {

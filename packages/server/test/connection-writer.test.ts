@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { AckScheduler } from '../src/ack-scheduler.js';
 import type { ConnectionState } from '../src/connection-types.js';
 import { ConnectionWriter } from '../src/connection-writer.js';
-import { FlushScheduler } from '../src/flush-scheduler.js';
+import { type Flushable, FlushScheduler } from '../src/flush-scheduler.js';
 import { silentLogger } from '../src/logger.js';
 import { resolveEndpointOptions } from '../src/options.js';
 import { EndpointCounters } from '../src/stats.js';
@@ -28,6 +28,17 @@ function setup(
     send: (message: string | Buffer) => {
       raw.push(message);
       sent.push(String(message));
+    },
+    /** A message written as one prebuilt frame: its text, checked against its byte count. */
+    sendText: (text: string, bytes: number) => {
+      if (Buffer.byteLength(text) !== bytes) throw new Error(`${bytes} bytes stated for ${text}`);
+      raw.push(text);
+      sent.push(text);
+    },
+    /** A shared message: its bytes (the frame is written as they are). */
+    sendFramed: (_frame: Buffer, data: Buffer) => {
+      raw.push(data);
+      sent.push(String(data));
     },
     terminate: () => {},
   };
@@ -79,6 +90,20 @@ describe('ConnectionWriter', () => {
     expect(sent).toHaveLength(1);
     writer.flush();
     expect(sent[1]).toBe('[{"t":"msg","data":1},{"t":"res","id":2,"ok":true}]');
+  });
+
+  it('schedules no end-of-turn flush for a reply written at once (an immediate for nothing)', () => {
+    const marked: Flushable[] = [];
+    const flusher = new (class extends FlushScheduler {
+      override mark(item: Flushable): void {
+        marked.push(item);
+        super.mark(item);
+      }
+    })();
+    const { writer, sent } = setup({}, flusher);
+    writer.reply('{"t":"res","id":1,"ok":true}');
+    expect(sent).toEqual(['{"t":"res","id":1,"ok":true}']);
+    expect(marked).toEqual([]);
   });
 
   it('encodes a batch that many connections get in one turn once, and writes the same bytes to each', async () => {

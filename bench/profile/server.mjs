@@ -1,0 +1,80 @@
+// Child of drive.mjs: the bench's Tether server (or raw ws with the README heartbeat),
+// answering the driver over IPC: memory after GC, CPU over a window (optionally with the
+// V8 CPU profiler on), a heap snapshot. Files go to $PROFILE_OUT (default: cwd).
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
+
+const kind = process.argv[2];
+const interval = Number(process.env.HB ?? 1000);
+const out = process.env.PROFILE_OUT ?? process.cwd();
+const inspector = new Session();
+inspector.connect();
+let url;
+if (kind === 'tether') {
+  const { startBenchServer } = await import('../../packages/cli/dist/bench/hub-server.js');
+  const server = await startBenchServer({
+    host: '127.0.0.1',
+    port: 0,
+    heartbeatIntervalMs: interval,
+  });
+  url = server.url;
+} else {
+  const { WebSocketServer } = await import('ws');
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  const alive = new WeakSet();
+  wss.on('connection', (ws) => {
+    alive.add(ws);
+    ws.on('pong', () => alive.add(ws));
+    ws.on('message', (data) => {
+      const message = JSON.parse(data.toString());
+      if (message.type === 'echo') ws.send(JSON.stringify(message));
+    });
+  });
+  setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.has(ws)) ws.terminate();
+      else {
+        alive.delete(ws);
+        ws.ping();
+      }
+    }
+  }, interval);
+  url = `ws://127.0.0.1:${wss.address().port}/ws`;
+}
+
+const gc = () => {
+  globalThis.gc?.();
+  globalThis.gc?.();
+};
+let before;
+process.on('message', async (command) => {
+  if (command === 'mem') {
+    gc();
+    process.send({ mem: process.memoryUsage() });
+  } else if (command === 'start') {
+    if (process.env.PROF) {
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.setSamplingInterval', {
+        interval: Number(process.env.PINT ?? 200),
+      });
+      await inspector.post('Profiler.start');
+    }
+    before = { cpu: process.cpuUsage(), at: performance.now() };
+    process.send({ started: true });
+  } else if (command === 'stop') {
+    const cpu = process.cpuUsage(before.cpu);
+    const wall = performance.now() - before.at;
+    if (process.env.PROF) {
+      const { profile } = await inspector.post('Profiler.stop');
+      writeFileSync(join(out, `${kind}-${process.env.PROF}.cpuprofile`), JSON.stringify(profile));
+    }
+    process.send({ cpu: ((cpu.user + cpu.system) / 1000 / wall) * 100 });
+  } else if (command === 'snap') {
+    gc();
+    process.send({ snap: writeHeapSnapshot(join(out, `${kind}.heapsnapshot`)) });
+  } else if (command === 'exit') process.exit(0);
+});
+process.send({ url });
