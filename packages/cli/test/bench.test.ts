@@ -138,6 +138,13 @@ describe('tether bench', () => {
       const curve = storm?.series?.find((c) => c.key === `${phase}.resumesPerBucket`);
       expect(curve?.bucketMs).toBe(250);
       expect(curve?.values.reduce((a, b) => a + b, 0)).toBe(200);
+      // Where the attempts spent their time: both sides saw every client come back.
+      const total = (key: string) =>
+        storm?.series?.find((c) => c.key === `${phase}.${key}`)?.values.reduce((a, b) => a + b, 0);
+      expect(total('clientWelcomesPerBucket')).toBeGreaterThanOrEqual(200);
+      expect(total('serverWelcomesPerBucket')).toBeGreaterThanOrEqual(200);
+      expect(total('serverUpgradesPerBucket')).toBeGreaterThanOrEqual(200);
+      expect(metric(report, 'storm', `${phase}.attempt.welcomeP50Ms`)).toBeGreaterThan(0);
     }
     expect(metric(report, 'storm', 'published')).toBeGreaterThan(0);
     expect(metric(report, 'storm', 'delivered')).toBe(

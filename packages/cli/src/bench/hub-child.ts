@@ -5,6 +5,7 @@
  * close or when the parent goes away.
  */
 import { type BenchServer, type BenchServerOptions, startBenchServer } from './hub-server.js';
+import { HubTracer } from './hub-trace.js';
 import { serveIpc } from './ipc.js';
 import { type PublishArgs, publishBurst } from './publish-burst.js';
 import { collectGarbage, LoopDelayMonitor, processUsage } from './usage.js';
@@ -23,11 +24,13 @@ async function closeAndExit(options: {
 }
 
 server = await startBenchServer(config);
+const tracer = new HubTracer(server.tether, server.endpoint);
 serveIpc(
   {
     publish: (args: PublishArgs) => publishBurst(server as BenchServer, args),
     usage: () => ({ ...processUsage(), connections: server?.tether.stats().connections ?? 0 }),
     loopDelay: () => loop.take(),
+    trace: (args: { since: number; bucketMs: number }) => tracer.take(args.since, args.bucketMs),
     gc: () => collectGarbage(),
     close: (options: { retryAfterMs?: number; retrySpreadMs?: number }) => closeAndExit(options),
   },

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type BenchServer, type BenchServerOptions, startBenchServer } from './hub-server.js';
+import { type HubTrace, HubTracer } from './hub-trace.js';
 import { IpcPeer } from './ipc.js';
 import { fetchUsage } from './metrics-usage.js';
 import { type PublishArgs, publishBurst } from './publish-burst.js';
@@ -49,6 +50,8 @@ export interface BenchHub {
    * a restarted child starts a new interval). Undefined for an external server.
    */
   loopDelay(): Promise<LoopDelay | undefined>;
+  /** The server's storm trace (see hub-trace.ts) since `since`; undefined for an external server. */
+  trace(since: number, bucketMs: number): Promise<HubTrace | undefined>;
   /** Full GC in the server process, where possible; false when not. */
   gc(): Promise<boolean>;
   /** Drains (goodbye + 1012 with the hint), stops, and starts again on the same port. */
@@ -69,12 +72,14 @@ export async function startInProcessHub(options: BenchServerOptions): Promise<Be
   let server = await startBenchServer(options);
   const port = server.port;
   const loop = new LoopDelayMonitor();
+  let tracer = new HubTracer(server.tether, server.endpoint);
   return {
     kind: 'in-process',
     url: server.url,
     publish: (args) => publishBurst(server, args),
     usage: async () => ({ ...processUsage(), connections: server.tether.stats().connections }),
     loopDelay: async () => loop.take(),
+    trace: async (since, bucketMs) => tracer.take(since, bucketMs),
     gc: async () => collectGarbage(),
     async restart(restart) {
       await server.close({
@@ -82,10 +87,13 @@ export async function startInProcessHub(options: BenchServerOptions): Promise<Be
         retrySpreadMs: restart.retrySpreadMs,
         drainTimeoutMs: restart.crash === true ? 0 : 5_000,
       });
+      tracer.stop();
       server = await startBenchServer({ ...options, port });
+      tracer = new HubTracer(server.tether, server.endpoint);
     },
     async close() {
       loop.stop();
+      tracer.stop();
       await server.close({ retryAfterMs: 0, retrySpreadMs: 0, drainTimeoutMs: 2_000 });
     },
   };
@@ -149,6 +157,7 @@ export async function startChildHub(
     publish: (args) => current.peer.call<number>('publish', args),
     usage: () => current.peer.call<HubUsage>('usage'),
     loopDelay: () => current.peer.call<LoopDelay>('loopDelay'),
+    trace: (since, bucketMs) => current.peer.call<HubTrace>('trace', { since, bucketMs }),
     gc: () => current.peer.call<boolean>('gc'),
     async restart(restart) {
       if (restart.crash === true) {
@@ -202,6 +211,7 @@ export async function connectExternalHub(url: string, opsKey?: string): Promise<
     },
     usage: () => fetchUsage(url, opsKey),
     loopDelay: async () => undefined,
+    trace: async () => undefined,
     gc: async () => false,
     restart: async () => {
       throw new Error(

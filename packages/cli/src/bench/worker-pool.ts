@@ -12,6 +12,7 @@ import {
   type StormOpens,
   type StormStatus,
 } from './storm-fleet.js';
+import { mergeAttempts, type StormAttempts } from './storm-trace.js';
 import type { ProcessUsage } from './usage.js';
 
 /**
@@ -214,6 +215,12 @@ class WorkerStormFleet implements StormFleet {
 
   async audit(published: number): Promise<StormAudit> {
     return mergeStorm.audit(await this.all<StormAudit>('storm.audit', () => ({ published })));
+  }
+
+  async attempts(since: number, bucketMs: number): Promise<StormAttempts> {
+    return mergeAttempts(
+      await this.all<StormAttempts>('storm.attempts', () => ({ since, bucketMs })),
+    );
   }
 
   async close(): Promise<void> {

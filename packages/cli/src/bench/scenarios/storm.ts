@@ -15,6 +15,7 @@ import {
   type Series,
 } from '../scenario.js';
 import { StormClients, type StormFleet, type StormOpens } from '../storm-fleet.js';
+import { traceReport } from '../storm-trace.js';
 import { cpuPercent, type ProcessUsage } from '../usage.js';
 import { WORKER_ENTRY, WorkerPool } from '../worker-pool.js';
 
@@ -96,7 +97,8 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
       progress.phase(`storm: ${kind} restart`, stormDeadlineMs(kind, args));
       const phase = await restartPhase(kind, { args, hub, fleet, publisher, durable, total });
       metrics.push(...phase.metrics);
-      series.push(phase.curve);
+      series.push(phase.curve, ...phase.traceSeries);
+      notes.push(phase.traceNote);
       failures.push(...phase.failures);
     }
     await sleep(AFTER_MS);
@@ -169,6 +171,9 @@ export function reconnectCurve(firstOpenAt: readonly number[], since: number, bu
 interface PhaseResult {
   metrics: Metric[];
   curve: Series;
+  /** Where the attempts spent their time (see storm-trace.ts). */
+  traceSeries: Series[];
+  traceNote: string;
   failures: string[];
 }
 
@@ -229,6 +234,13 @@ async function restartPhase(
     failures.push(`${kind}: ${total - opens.resumed} clients did not resume their session`);
   }
   const label = kind === 'graceful' ? 'graceful restart' : 'SIGKILL';
+  const trace = traceReport(
+    kind,
+    label,
+    STORM_BUCKET_MS,
+    await hub.trace(restartAt, STORM_BUCKET_MS).catch(() => undefined),
+    await fleet.attempts(restartAt, STORM_BUCKET_MS),
+  );
   const m = (key: string, what: string, value: number | null, unit: string): Metric => ({
     key: `${kind}.${key}`,
     label: `${label}: ${what}`,
@@ -237,6 +249,8 @@ async function restartPhase(
   });
   return {
     failures,
+    traceSeries: trace.series,
+    traceNote: trace.note,
     curve: {
       key: `${kind}.resumesPerBucket`,
       label: `${label}: resumes per ${STORM_BUCKET_MS} ms after the restart began`,
@@ -255,6 +269,7 @@ async function restartPhase(
       m('loopDelayP50Ms', 'server event-loop delay p50', loop?.p50Ms ?? null, 'ms'),
       m('loopDelayP99Ms', 'server event-loop delay p99', loop?.p99Ms ?? null, 'ms'),
       m('loopDelayMaxMs', 'server event-loop delay max', loop?.maxMs ?? null, 'ms'),
+      ...trace.metrics,
     ],
   };
 }
