@@ -15,12 +15,17 @@ let server: BenchServer | undefined;
 // From the start: a restarted child measures the reconnect storm it meets.
 const loop = new LoopDelayMonitor();
 
+let closing: Promise<void> | undefined;
+
 async function closeAndExit(options: {
   retryAfterMs?: number;
   retrySpreadMs?: number;
 }): Promise<void> {
-  await server?.close({ drainTimeoutMs: 5_000, ...options });
-  setImmediate(() => process.exit(0));
+  closing ??= (async () => {
+    await server?.close({ drainTimeoutMs: 5_000, ...options });
+    setImmediate(() => process.exit(0));
+  })();
+  return closing;
 }
 
 server = await startBenchServer(config);
@@ -33,6 +38,12 @@ serveIpc(
     trace: (args: { since: number; bucketMs: number }) => tracer.take(args.since, args.bucketMs),
     gc: () => collectGarbage(),
     close: (options: { retryAfterMs?: number; retrySpreadMs?: number }) => closeAndExit(options),
+    // Answers as soon as the port is free (a standalone server stops listening when its
+    // drain begins), so that a replacement can start while this process drains and exits.
+    drain: (options: { retryAfterMs?: number; retrySpreadMs?: number }) => {
+      void closeAndExit(options);
+      return { listening: server?.tether.httpServer.listening ?? false };
+    },
   },
   () => void closeAndExit({ retryAfterMs: 0, retrySpreadMs: 0 }),
 );
