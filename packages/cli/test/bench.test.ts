@@ -7,7 +7,11 @@ import { LatencyRecorder } from '../src/bench/histogram.js';
 import { startInProcessHub } from '../src/bench/hub.js';
 import { LocalPool } from '../src/bench/pool.js';
 import type { BenchReport } from '../src/bench/run.js';
-import { reconnectCurve, stormDeadlineMs } from '../src/bench/scenarios/storm.js';
+import {
+  reconnectCurve,
+  STORM_WORKER_NICE,
+  stormDeadlineMs,
+} from '../src/bench/scenarios/storm.js';
 import { formatTable } from '../src/bench/table.js';
 import { main } from '../src/index.js';
 import { capture, runNode } from './cli-helpers.js';
@@ -138,6 +142,13 @@ describe('tether bench', () => {
       const curve = storm?.series?.find((c) => c.key === `${phase}.resumesPerBucket`);
       expect(curve?.bucketMs).toBe(250);
       expect(curve?.values.reduce((a, b) => a + b, 0)).toBe(200);
+      // Where the attempts spent their time: both sides saw every client come back.
+      const total = (key: string) =>
+        storm?.series?.find((c) => c.key === `${phase}.${key}`)?.values.reduce((a, b) => a + b, 0);
+      expect(total('clientWelcomesPerBucket')).toBeGreaterThanOrEqual(200);
+      expect(total('serverWelcomesPerBucket')).toBeGreaterThanOrEqual(200);
+      expect(total('serverUpgradesPerBucket')).toBeGreaterThanOrEqual(200);
+      expect(metric(report, 'storm', `${phase}.attempt.welcomeP50Ms`)).toBeGreaterThan(0);
     }
     expect(metric(report, 'storm', 'published')).toBeGreaterThan(0);
     expect(metric(report, 'storm', 'delivered')).toBe(
@@ -303,6 +314,8 @@ describe('tether bench', () => {
     expect(storm?.failures).toEqual([]);
     expect(code).toBe(0);
     expect(metric(report, 'storm', 'workers')).toBe(2);
+    // The clients yield to the hub they measure.
+    expect(metric(report, 'storm', 'workerNice')).toBe(STORM_WORKER_NICE);
     for (const phase of ['graceful', 'kill']) {
       expect(metric(report, 'storm', `${phase}.resumed`)).toBe(200);
       expect(metric(report, 'storm', `${phase}.loopDelayP99Ms`)).not.toBeNull();

@@ -5,6 +5,7 @@
  * close or when the parent goes away.
  */
 import { type BenchServer, type BenchServerOptions, startBenchServer } from './hub-server.js';
+import { HubTracer } from './hub-trace.js';
 import { serveIpc } from './ipc.js';
 import { type PublishArgs, publishBurst } from './publish-burst.js';
 import { collectGarbage, LoopDelayMonitor, processUsage } from './usage.js';
@@ -14,22 +15,35 @@ let server: BenchServer | undefined;
 // From the start: a restarted child measures the reconnect storm it meets.
 const loop = new LoopDelayMonitor();
 
+let closing: Promise<void> | undefined;
+
 async function closeAndExit(options: {
   retryAfterMs?: number;
   retrySpreadMs?: number;
 }): Promise<void> {
-  await server?.close({ drainTimeoutMs: 5_000, ...options });
-  setImmediate(() => process.exit(0));
+  closing ??= (async () => {
+    await server?.close({ drainTimeoutMs: 5_000, ...options });
+    setImmediate(() => process.exit(0));
+  })();
+  return closing;
 }
 
 server = await startBenchServer(config);
+const tracer = new HubTracer(server.tether, server.endpoint);
 serveIpc(
   {
     publish: (args: PublishArgs) => publishBurst(server as BenchServer, args),
     usage: () => ({ ...processUsage(), connections: server?.tether.stats().connections ?? 0 }),
     loopDelay: () => loop.take(),
+    trace: (args: { since: number; bucketMs: number }) => tracer.take(args.since, args.bucketMs),
     gc: () => collectGarbage(),
     close: (options: { retryAfterMs?: number; retrySpreadMs?: number }) => closeAndExit(options),
+    // Answers as soon as the port is free (a standalone server stops listening when its
+    // drain begins), so that a replacement can start while this process drains and exits.
+    drain: (options: { retryAfterMs?: number; retrySpreadMs?: number }) => {
+      void closeAndExit(options);
+      return { listening: server?.tether.httpServer.listening ?? false };
+    },
   },
   () => void closeAndExit({ retryAfterMs: 0, retrySpreadMs: 0 }),
 );

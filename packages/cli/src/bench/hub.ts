@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type BenchServer, type BenchServerOptions, startBenchServer } from './hub-server.js';
+import { type HubTrace, HubTracer } from './hub-trace.js';
 import { IpcPeer } from './ipc.js';
 import { fetchUsage } from './metrics-usage.js';
 import { type PublishArgs, publishBurst } from './publish-burst.js';
@@ -49,6 +50,8 @@ export interface BenchHub {
    * a restarted child starts a new interval). Undefined for an external server.
    */
   loopDelay(): Promise<LoopDelay | undefined>;
+  /** The server's storm trace (see hub-trace.ts) since `since`; undefined for an external server. */
+  trace(since: number, bucketMs: number): Promise<HubTrace | undefined>;
   /** Full GC in the server process, where possible; false when not. */
   gc(): Promise<boolean>;
   /** Drains (goodbye + 1012 with the hint), stops, and starts again on the same port. */
@@ -69,26 +72,43 @@ export async function startInProcessHub(options: BenchServerOptions): Promise<Be
   let server = await startBenchServer(options);
   const port = server.port;
   const loop = new LoopDelayMonitor();
+  let tracer = new HubTracer(server.tether, server.endpoint);
   return {
     kind: 'in-process',
     url: server.url,
     publish: (args) => publishBurst(server, args),
     usage: async () => ({ ...processUsage(), connections: server.tether.stats().connections }),
     loopDelay: async () => loop.take(),
+    trace: async (since, bucketMs) => tracer.take(since, bucketMs),
     gc: async () => collectGarbage(),
     async restart(restart) {
-      await server.close({
+      // The old server stops listening as its close begins: the new one binds the port
+      // while the old one drains (as a replacement process of `tether serve` would).
+      const closed = server.close({
         retryAfterMs: restart.retryAfterMs,
         retrySpreadMs: restart.retrySpreadMs,
         drainTimeoutMs: restart.crash === true ? 0 : 5_000,
       });
-      server = await startBenchServer({ ...options, port });
+      tracer.stop();
+      [, server] = await Promise.all([closed, startBenchServer({ ...options, port })]);
+      tracer = new HubTracer(server.tether, server.endpoint);
     },
     async close() {
       loop.stop();
+      tracer.stop();
       await server.close({ retryAfterMs: 0, retrySpreadMs: 0, drainTimeoutMs: 2_000 });
     },
   };
+}
+
+/** Resolves with `promise`, or calls `onLate` after `ms` and waits on. */
+async function withDeadline(promise: Promise<void>, ms: number, onLate: () => void): Promise<void> {
+  const timer = setTimeout(onLate, ms);
+  try {
+    await promise;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** How long a child hub may take to drain, close and answer. */
@@ -120,28 +140,48 @@ export async function startChildHub(
   };
   let current = await spawnChild(options);
   const port = current.port;
-  /** Drains and stops the child; resolves with why the drain failed (then it was killed). */
-  const stop = async (hint: {
-    retryAfterMs: number;
-    retrySpreadMs: number;
-  }): Promise<string | undefined> => {
+  /**
+   * Drains and stops the child; resolves with why the drain failed (then it was killed).
+   * With `early`, `replace` runs as soon as the child stopped listening (its drain and
+   * exit go on meanwhile): a restart then takes one process start, not a drain plus one.
+   */
+  const stop = async (
+    hint: { retryAfterMs: number; retrySpreadMs: number },
+    replace?: () => Promise<void>,
+  ): Promise<string | undefined> => {
     const { child, peer } = current;
-    if (child.exitCode !== null || child.signalCode !== null) return undefined;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await replace?.();
+      return undefined;
+    }
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     // Only the server's close options: any other key is refused by TetherServer.close().
     const options = { retryAfterMs: hint.retryAfterMs, retrySpreadMs: hint.retrySpreadMs };
-    // The drain itself is bounded (5 s, then terminate); a loaded machine with 10,000
-    // clients needs well beyond that to answer all of them and close the store.
-    const failed = await peer.call('close', options, CLOSE_ANSWER_MS).then(
-      () => undefined,
-      (err: Error) => {
-        child.kill('SIGKILL');
-        return err.message;
-      },
-    );
-    await exited;
+    const killed = (err: Error) => {
+      child.kill('SIGKILL');
+      return err.message;
+    };
+    let failed: string | undefined;
+    if (replace === undefined) {
+      // The drain itself is bounded (5 s, then terminate); a loaded machine with 10,000
+      // clients needs well beyond that to answer all of them and close the store.
+      failed = await peer.call('close', options, CLOSE_ANSWER_MS).then(() => undefined, killed);
+      await exited;
+    } else {
+      const drain = await peer
+        .call<{ listening: boolean }>('drain', options, CLOSE_ANSWER_MS)
+        .then(
+          (r) => (r.listening ? 'bench hub: still listening after its drain began' : undefined),
+          killed,
+        );
+      const exit = withDeadline(exited, CLOSE_ANSWER_MS, () => child.kill('SIGKILL'));
+      await Promise.all([replace(), exit]);
+      failed = drain;
+    }
     // The answer may be lost to the child's own exit: a clean exit is a finished drain.
-    return child.exitCode === 0 ? undefined : failed;
+    return child.exitCode === 0
+      ? undefined
+      : (failed ?? `bench hub exited with ${child.exitCode ?? child.signalCode}`);
   };
   return {
     kind: 'child',
@@ -149,6 +189,7 @@ export async function startChildHub(
     publish: (args) => current.peer.call<number>('publish', args),
     usage: () => current.peer.call<HubUsage>('usage'),
     loopDelay: () => current.peer.call<LoopDelay>('loopDelay'),
+    trace: (since, bucketMs) => current.peer.call<HubTrace>('trace', { since, bucketMs }),
     gc: () => current.peer.call<boolean>('gc'),
     async restart(restart) {
       if (restart.crash === true) {
@@ -159,8 +200,9 @@ export async function startChildHub(
         current = await spawnChild({ ...options, port });
         return;
       }
-      const failed = await stop(restart);
-      current = await spawnChild({ ...options, port });
+      const failed = await stop(restart, async () => {
+        current = await spawnChild({ ...options, port });
+      });
       // A drain that failed became a kill: say so rather than measure the wrong restart.
       if (failed !== undefined) throw new Error(`the drained restart failed: ${failed}`);
     },
@@ -202,6 +244,7 @@ export async function connectExternalHub(url: string, opsKey?: string): Promise<
     },
     usage: () => fetchUsage(url, opsKey),
     loopDelay: async () => undefined,
+    trace: async () => undefined,
     gc: async () => false,
     restart: async () => {
       throw new Error(

@@ -1,8 +1,7 @@
-import type { WebSocketConstructor, WebSocketInit } from '@tether/client';
-import { WebSocket } from 'ws';
 import { AuditedClient } from '../chaos/audited-client.js';
 import { type SequenceVerdict, sumVerdicts } from '../chaos/sequence-audit.js';
 import { fulfilledWithin, waitUntil } from '../wait-until.js';
+import { AttemptLog, type StormAttempts } from './storm-trace.js';
 
 /**
  * The storm's clients: real Tether clients (default reconnect policy), each receiving a
@@ -60,17 +59,9 @@ export interface StormFleet {
   /** Whether every client has publications 1..`published`. */
   complete(published: number): Promise<boolean>;
   audit(published: number): Promise<StormAudit>;
+  /** Every socket attempt started after `since`, per bucket of `bucketMs` (see storm-trace.ts). */
+  attempts(since: number, bucketMs: number): Promise<StormAttempts>;
   close(): Promise<void>;
-}
-
-/** `ws`'s WebSocket bound to a source address (the Tether client passes url and protocols). */
-function boundWebSocket(localAddress: string): WebSocketConstructor {
-  class Bound extends WebSocket {
-    constructor(url: string, protocols?: string | string[], init?: WebSocketInit) {
-      super(url, protocols, { ...init, localAddress });
-    }
-  }
-  return Bound as unknown as WebSocketConstructor;
 }
 
 /** The clients of this process. */
@@ -78,6 +69,7 @@ export class StormClients implements StormFleet {
   private clients: AuditedClient[] = [];
   private openLog: Array<Array<{ at: number; resumed: boolean }>> = [];
   private readonly disposers: Array<() => void> = [];
+  private readonly attemptLog = new AttemptLog();
 
   async open(options: StormOpenOptions): Promise<number> {
     const first = this.clients.length;
@@ -86,14 +78,16 @@ export class StormClients implements StormFleet {
         options.addresses.length === 0
           ? undefined
           : options.addresses[i % options.addresses.length];
-      const client = new AuditedClient(
-        `${options.prefix}${i + 1}`,
-        options.url,
-        address === undefined ? {} : { WebSocket: boundWebSocket(address) },
-      );
+      const index = this.clients.length;
+      const client = new AuditedClient(`${options.prefix}${i + 1}`, options.url, {
+        WebSocket: this.attemptLog.socketClass(index, address),
+      });
       const log: Array<{ at: number; resumed: boolean }> = [];
       this.disposers.push(
-        client.client.on('open', (event) => log.push({ at: Date.now(), resumed: event.resumed })),
+        client.client.on('open', (event) => {
+          log.push({ at: Date.now(), resumed: event.resumed });
+          this.attemptLog.welcomed(index);
+        }),
       );
       this.clients.push(client);
       this.openLog.push(log);
@@ -151,6 +145,10 @@ export class StormClients implements StormFleet {
       verdict: sumVerdicts(this.clients.map((c) => c.pubs.verdict(published))),
       gaps: this.clients.reduce((sum, c) => sum + c.gaps, 0),
     };
+  }
+
+  async attempts(since: number, bucketMs: number): Promise<StormAttempts> {
+    return this.attemptLog.summary(since, bucketMs);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { LatencyRecorder } from './histogram.js';
 import { IpcPeer } from './ipc.js';
@@ -12,6 +13,7 @@ import {
   type StormOpens,
   type StormStatus,
 } from './storm-fleet.js';
+import { mergeAttempts, type StormAttempts } from './storm-trace.js';
 import type { ProcessUsage } from './usage.js';
 
 /**
@@ -38,8 +40,12 @@ export class WorkerPool implements ClientPool {
     private readonly children: ChildProcess[],
   ) {}
 
-  /** Forks `count` workers and waits until each is ready. */
-  static async start(count: number, entry = WORKER_ENTRY): Promise<WorkerPool> {
+  /**
+   * Forks `count` workers and waits until each is ready. `nice`: the workers' scheduling
+   * priority (`os.setPriority`; raising it needs no privilege), so that a load generator
+   * sharing the machine does not starve the server it measures.
+   */
+  static async start(count: number, entry = WORKER_ENTRY, nice?: number): Promise<WorkerPool> {
     if (!existsSync(entry)) {
       throw new Error(`worker processes need the built CLI (${entry} is missing: npm run build)`);
     }
@@ -49,6 +55,7 @@ export class WorkerPool implements ClientPool {
         Array.from({ length: count }, async (_, i) => {
           const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
           children.push(child);
+          if (nice !== undefined && child.pid !== undefined) setPriority(child.pid, nice);
           await waitReady(child, `bench worker ${i + 1}`);
           return new IpcPeer(child, `bench worker ${i + 1}`);
         }),
@@ -146,6 +153,11 @@ export class WorkerPool implements ClientPool {
     await this.all('closeAll', () => ({}));
   }
 
+  /** The workers' scheduling priorities (`os.getPriority`). */
+  priorities(): number[] {
+    return this.children.flatMap((c) => (c.pid === undefined ? [] : [getPriority(c.pid)]));
+  }
+
   /** The storm's clients, spread over the workers. */
   storm(): StormFleet {
     return new WorkerStormFleet(this.peers);
@@ -214,6 +226,12 @@ class WorkerStormFleet implements StormFleet {
 
   async audit(published: number): Promise<StormAudit> {
     return mergeStorm.audit(await this.all<StormAudit>('storm.audit', () => ({ published })));
+  }
+
+  async attempts(since: number, bucketMs: number): Promise<StormAttempts> {
+    return mergeAttempts(
+      await this.all<StormAttempts>('storm.attempts', () => ({ since, bucketMs })),
+    );
   }
 
   async close(): Promise<void> {

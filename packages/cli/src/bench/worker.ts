@@ -28,6 +28,8 @@ serveIpc({
   'storm.opens': (args: { since: number }) => storm.opens(args.since),
   'storm.complete': (args: { published: number }) => storm.complete(args.published),
   'storm.audit': (args: { published: number }) => storm.audit(args.published),
+  'storm.attempts': (args: { since: number; bucketMs: number }) =>
+    storm.attempts(args.since, args.bucketMs),
   'storm.close': () => storm.close(),
 });
 process.send?.({ ready: true });

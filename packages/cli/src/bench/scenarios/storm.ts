@@ -15,6 +15,7 @@ import {
   type Series,
 } from '../scenario.js';
 import { StormClients, type StormFleet, type StormOpens } from '../storm-fleet.js';
+import { traceReport } from '../storm-trace.js';
 import { cpuPercent, type ProcessUsage } from '../usage.js';
 import { WORKER_ENTRY, WorkerPool } from '../worker-pool.js';
 
@@ -27,6 +28,14 @@ const AFTER_MS = 1_000;
 const SETTLE_MS = 10_000;
 const CPU_SAMPLE_MS = 100;
 const STATUS_POLL_MS = 100;
+/**
+ * Scheduling priority of the storm's client processes. On a machine they share with the
+ * hub, the clients at the same priority took most of the CPU and left the hub ~35-45 % of
+ * one core: connections waited in its accept queue past the clients' connect timeout
+ * (at 10,000 clients 4,000-5,000 attempts ended with no HTTP 101). At 5 the hub is
+ * served first; far lower and the clients handle their welcomes after their own timeout.
+ */
+export const STORM_WORKER_NICE = 5;
 /** Width of one bucket of the reconnect curve. */
 export const STORM_BUCKET_MS = 250;
 
@@ -60,7 +69,7 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
   try {
     hub = await ctx.startBenchHub({ store });
     const workers = stormWorkersFor(args, existsSync(WORKER_ENTRY));
-    pool = workers > 0 ? await WorkerPool.start(workers) : undefined;
+    pool = workers > 0 ? await WorkerPool.start(workers, undefined, STORM_WORKER_NICE) : undefined;
     fleet = pool?.storm() ?? new StormClients();
     const total = args.stormClients;
     progress.phase(`storm: connecting ${total} clients`, total * 5);
@@ -78,6 +87,12 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
       { key: 'clients', label: 'clients', value: total, unit: '' },
       { key: 'workers', label: 'client processes', value: Math.max(1, workers), unit: '' },
       { key: 'addresses', label: 'source addresses', value: ctx.addresses.length, unit: '' },
+      {
+        key: 'workerNice',
+        label: 'client process priority (nice)',
+        value: pool === undefined ? null : Math.min(...pool.priorities()),
+        unit: '',
+      },
     );
 
     const rate = stormRateFor(args);
@@ -96,7 +111,8 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
       progress.phase(`storm: ${kind} restart`, stormDeadlineMs(kind, args));
       const phase = await restartPhase(kind, { args, hub, fleet, publisher, durable, total });
       metrics.push(...phase.metrics);
-      series.push(phase.curve);
+      series.push(phase.curve, ...phase.traceSeries);
+      notes.push(phase.traceNote);
       failures.push(...phase.failures);
     }
     await sleep(AFTER_MS);
@@ -169,6 +185,9 @@ export function reconnectCurve(firstOpenAt: readonly number[], since: number, bu
 interface PhaseResult {
   metrics: Metric[];
   curve: Series;
+  /** Where the attempts spent their time (see storm-trace.ts). */
+  traceSeries: Series[];
+  traceNote: string;
   failures: string[];
 }
 
@@ -229,6 +248,13 @@ async function restartPhase(
     failures.push(`${kind}: ${total - opens.resumed} clients did not resume their session`);
   }
   const label = kind === 'graceful' ? 'graceful restart' : 'SIGKILL';
+  const trace = traceReport(
+    kind,
+    label,
+    STORM_BUCKET_MS,
+    await hub.trace(restartAt, STORM_BUCKET_MS).catch(() => undefined),
+    await fleet.attempts(restartAt, STORM_BUCKET_MS),
+  );
   const m = (key: string, what: string, value: number | null, unit: string): Metric => ({
     key: `${kind}.${key}`,
     label: `${label}: ${what}`,
@@ -237,6 +263,8 @@ async function restartPhase(
   });
   return {
     failures,
+    traceSeries: trace.series,
+    traceNote: trace.note,
     curve: {
       key: `${kind}.resumesPerBucket`,
       label: `${label}: resumes per ${STORM_BUCKET_MS} ms after the restart began`,
@@ -255,6 +283,7 @@ async function restartPhase(
       m('loopDelayP50Ms', 'server event-loop delay p50', loop?.p50Ms ?? null, 'ms'),
       m('loopDelayP99Ms', 'server event-loop delay p99', loop?.p99Ms ?? null, 'ms'),
       m('loopDelayMaxMs', 'server event-loop delay max', loop?.maxMs ?? null, 'ms'),
+      ...trace.metrics,
     ],
   };
 }
