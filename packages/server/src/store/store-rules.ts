@@ -179,8 +179,8 @@ export function checkPublication(time: number, data: string): void {
 
 /**
  * The steps every store's append takes before it writes, in the order that keeps a
- * failure free of effects: the publication is checked before `start` begins the topic's
- * history, the topic's bounds (a user `historyFor` may throw) are resolved before an
+ * failure free of effects: the publication was checked (`StoreBase.appendPublication`)
+ * before `start` begins the topic's history, the topic's bounds (a user `historyFor` may throw) are resolved before an
  * offset is taken, and the encoder runs before anything is committed. The store then
  * commits `pub` at the next offset and retains it when `maxCount` > 0.
  */
@@ -192,7 +192,6 @@ export function nextPublication<T extends { epoch: string; head: number }>(
   start: () => T,
   encode: PublicationEncoder | undefined,
 ): { topic: T; maxCount: number; pub: Publication } {
-  checkPublication(time, data);
   const t = start();
   const { maxCount } = bounds.of(topic);
   const base = { epoch: t.epoch, offset: t.head + 1, time, data };
