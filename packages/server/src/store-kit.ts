@@ -11,7 +11,12 @@
 // The storage API the server itself uses, then the parts only a store's author needs.
 export * from './store/index.js';
 export { rotatedHash, rotatedTokenHash } from './store/session-token.js';
-export { type CheckedSessionPatch, type PageBounds, StoreBase } from './store/store-base.js';
+export {
+  type CheckedSessionPatch,
+  type PageBounds,
+  StoreBase,
+  type TopicAppend,
+} from './store/store-base.js';
 export {
   type ResolvedStoreOptions,
   resolveStoreOptions,

@@ -5,28 +5,8 @@
  * nodes never assign one offset or one seq twice), sent on one connection (operations
  * of one store take effect in call order). Topic and session logs are Redis Streams.
  */
-import {
-  type CheckedSessionPatch,
-  checkCount,
-  checkName,
-  newEpoch,
-  type PageBounds,
-  type Publication,
-  type PublicationEncoder,
-  type SessionAppendResult,
-  type SessionEvent,
-  type SessionMessage,
-  type SessionRecord,
-  type SessionReplay,
-  type SharedStore,
-  StoreBase,
-  type StoreHealth,
-  type StoreStats,
-  type SweepResult,
-  type TopicPosition,
-  type TopicReplay,
-  type TopicSnapshot,
-} from '@tether/server/store';
+import type * as S from '@tether/server/store';
+import { checkCount, checkName, newEpoch, StoreBase } from '@tether/server/store';
 import { RedisBroker } from './broker.js';
 import { NodeLease } from './node-lease.js';
 import {
@@ -36,10 +16,10 @@ import {
 } from './options.js';
 import { appendPublication } from './redis-append.js';
 import { RedisConnection } from './redis-connection.js';
-import { appendArgs, bound, opt, publicationsOf, type Reply, withSid } from './replies.js';
+import { appendArgs, opt, pageArgs, type Reply, snapshotOf, withSid } from './replies.js';
 
 /** A {@link Store} in Redis, shared by every server process that names the same Redis and prefix. */
-export class RedisStore extends StoreBase<ResolvedRedisOptions> implements SharedStore {
+export class RedisStore extends StoreBase<ResolvedRedisOptions> implements S.Store, S.SharedStore {
   readonly kind = 'redis';
   readonly node: string;
   private readonly connection: RedisConnection;
@@ -59,17 +39,17 @@ export class RedisStore extends StoreBase<ResolvedRedisOptions> implements Share
   }
 
   /** The store itself: it is shared by every process naming the same Redis and prefix. */
-  get shared(): SharedStore {
+  get shared(): S.SharedStore {
     return this;
   }
 
   // ---- shared-store API ----
 
-  health(): StoreHealth {
+  health(): S.StoreHealth {
     return this.connection.health();
   }
 
-  onHealth(listener: (health: StoreHealth) => void): () => void {
+  onHealth(listener: (health: S.StoreHealth) => void): () => void {
     return this.connection.onHealth(listener);
   }
 
@@ -77,11 +57,11 @@ export class RedisStore extends StoreBase<ResolvedRedisOptions> implements Share
     return this.connection.onReset(listener);
   }
 
-  subscribePublications(topic: string, listener: (publication: Publication) => void): () => void {
+  subscribePublications(topic: string, listener: (publication: S.Publication) => void): () => void {
     return this.broker.subscribe(topic, listener);
   }
 
-  onSessionEvent(listener: (event: SessionEvent) => void): () => void {
+  onSessionEvent(listener: (event: S.SessionEvent) => void): () => void {
     return this.broker.onSessionEvent(this.node, listener);
   }
 
@@ -106,7 +86,7 @@ export class RedisStore extends StoreBase<ResolvedRedisOptions> implements Share
 
   // ---- sessions ----
 
-  protected insertSession(record: SessionRecord): Promise<SessionRecord> {
+  protected insertSession(record: S.SessionRecord): Promise<S.SessionRecord> {
     return this.op(() => {
       const { sid } = record;
       return this.redis
@@ -120,17 +100,17 @@ export class RedisStore extends StoreBase<ResolvedRedisOptions> implements Share
           opt(record.disconnectedAt),
           opt(record.expiresAt),
         )
-        .then((flat) => withSid(sid, flat) as SessionRecord);
+        .then((flat) => withSid(sid, flat) as S.SessionRecord);
     });
   }
 
-  getSession(sid: string): Promise<SessionRecord | undefined> {
+  getSession(sid: string): Promise<S.SessionRecord | undefined> {
     return this.op(() =>
       this.redis.getSession(this.prefix, sid).then((flat) => withSid(sid, flat)),
     );
   }
 
-  protected patchSession(sid: string, patch: CheckedSessionPatch): Promise<SessionRecord> {
+  protected patchSession(sid: string, patch: S.CheckedSessionPatch): Promise<S.SessionRecord> {
     return this.op(() =>
       this.redis
         .updateSession(
@@ -144,7 +124,7 @@ export class RedisStore extends StoreBase<ResolvedRedisOptions> implements Share
           opt(patch.ackedSeq),
           opt(patch.inSeq),
         )
-        .then((flat) => withSid(sid, flat) as SessionRecord),
+        .then((flat) => withSid(sid, flat) as S.SessionRecord),
     );
   }
 
@@ -152,10 +132,10 @@ export class RedisStore extends StoreBase<ResolvedRedisOptions> implements Share
     return this.op(() => this.redis.deleteSession(this.prefix, sid).then((n) => n === 1));
   }
 
-  sessionsOfUser(userId: string): Promise<SessionRecord[]> {
+  sessionsOfUser(userId: string): Promise<S.SessionRecord[]> {
     return this.op(() =>
       this.redis.sessionsOfUser(this.prefix, userId).then((rows) => {
-        const out: SessionRecord[] = [];
+        const out: S.SessionRecord[] = [];
         for (const row of Array.isArray(rows) ? rows : []) {
           const [sid, flat] = row as [string, Reply];
           const r = withSid(String(sid), flat);
@@ -174,8 +154,8 @@ export class RedisStore extends StoreBase<ResolvedRedisOptions> implements Share
 
   appendSessionMessages(
     sid: string,
-    messages: readonly SessionMessage[],
-  ): Promise<SessionAppendResult> {
+    messages: readonly S.SessionMessage[],
+  ): Promise<S.SessionAppendResult> {
     return this.op(() => {
       const { prefix, sessionMaxMessages, sessionMaxBytes } = this.options;
       const head = [prefix, sid, sessionMaxMessages, sessionMaxBytes];
@@ -190,19 +170,17 @@ export class RedisStore extends StoreBase<ResolvedRedisOptions> implements Share
   protected readSessionMessages(
     sid: string,
     afterSeq: number,
-    page: PageBounds,
-  ): Promise<SessionReplay> {
+    page: S.PageBounds,
+  ): Promise<S.SessionReplay> {
     return this.op(() =>
-      this.redis
-        .sessionAfter(this.prefix, sid, afterSeq, bound(page.max), bound(page.budget))
-        .then((r) => {
-          const flat = r as Reply[];
-          const messages: SessionMessage[] = [];
-          for (let i = 2; i < flat.length; i += 2) {
-            messages.push({ seq: Number(flat[i]), payload: String(flat[i + 1]) });
-          }
-          return { messages, complete: flat[0] === 1, outSeq: Number(flat[1]) };
-        }),
+      this.redis.sessionAfter(this.prefix, sid, afterSeq, ...pageArgs(page)).then((r) => {
+        const flat = r as Reply[];
+        const messages: S.SessionMessage[] = [];
+        for (let i = 2; i < flat.length; i += 2) {
+          messages.push({ seq: Number(flat[i]), payload: String(flat[i + 1]) });
+        }
+        return { messages, complete: flat[0] === 1, outSeq: Number(flat[1]) };
+      }),
     );
   }
 
@@ -212,46 +190,27 @@ export class RedisStore extends StoreBase<ResolvedRedisOptions> implements Share
 
   // ---- topics ----
 
-  protected appendToTopic(
-    topic: string,
-    data: string,
-    time: number,
-    encode: PublicationEncoder | undefined,
-  ): Promise<Publication> {
+  protected appendToTopic(append: S.TopicAppend): Promise<S.Publication> {
     return this.op(() => {
       // Resolved before the offset is taken: a failing `historyFor` consumes nothing.
-      const { maxCount, maxAgeMs } = this.options.bounds.of(topic);
-      const request = { prefix: this.prefix, topic, data, time, maxCount, maxAgeMs };
-      return appendPublication(this.redis, { ...request, candidate: newEpoch() }, encode);
+      const { maxCount, maxAgeMs } = this.options.bounds.of(append.topic);
+      const request = { ...append, prefix: this.prefix, maxCount, maxAgeMs };
+      return appendPublication(this.redis, { ...request, candidate: newEpoch() });
     });
   }
 
   protected readPublications(
     topic: string,
-    from: TopicPosition,
-    page: PageBounds,
-  ): Promise<TopicReplay> {
+    from: S.TopicPosition,
+    page: S.PageBounds,
+  ): Promise<S.TopicReplay> {
+    const { epoch, offset } = from;
     return this.op(() =>
       this.redis
-        .publicationsAfter(
-          this.prefix,
-          topic,
-          String(from.epoch),
-          from.offset,
-          bound(page.max),
-          bound(page.budget),
-          newEpoch(),
-          this.now(),
-        )
+        .publicationsAfter(this.prefix, topic, String(epoch), offset, ...this.topicPage(page))
         .then((r) => {
           const flat = r as Reply[];
-          const epoch = String(flat[1]);
-          return {
-            recovered: flat[0] === 1,
-            epoch,
-            offset: Number(flat[2]),
-            publications: publicationsOf(epoch, flat, 3),
-          };
+          return { recovered: flat[0] === 1, ...snapshotOf(flat, 1) };
         }),
     );
   }
@@ -259,28 +218,16 @@ export class RedisStore extends StoreBase<ResolvedRedisOptions> implements Share
   protected readLastPublications(
     topic: string,
     n: number,
-    page: PageBounds,
-  ): Promise<TopicSnapshot> {
+    page: S.PageBounds,
+  ): Promise<S.TopicSnapshot> {
     return this.op(() =>
       this.redis
-        .lastPublications(
-          this.prefix,
-          topic,
-          n,
-          bound(page.max),
-          bound(page.budget),
-          newEpoch(),
-          this.now(),
-        )
-        .then((r) => {
-          const flat = r as Reply[];
-          const epoch = String(flat[0]);
-          return { epoch, offset: Number(flat[1]), publications: publicationsOf(epoch, flat, 2) };
-        }),
+        .lastPublications(this.prefix, topic, n, ...this.topicPage(page))
+        .then((r) => snapshotOf(r as Reply[], 0)),
     );
   }
 
-  protected readTopicHead(topic: string): Promise<TopicPosition> {
+  protected readTopicHead(topic: string): Promise<S.TopicPosition> {
     return this.op(() =>
       this.redis.topicHead(this.prefix, topic, newEpoch(), this.now()).then((r) => {
         const [epoch, offset] = r as [string, number];
@@ -291,7 +238,7 @@ export class RedisStore extends StoreBase<ResolvedRedisOptions> implements Share
 
   // ---- housekeeping ----
 
-  protected removeExpired(now: number): Promise<SweepResult> {
+  protected removeExpired(now: number): Promise<S.SweepResult> {
     return this.op(() =>
       this.redis
         .sweep(this.prefix, now, this.options.historyMaxAgeMs, this.options.topicIdleMs)
@@ -306,7 +253,7 @@ export class RedisStore extends StoreBase<ResolvedRedisOptions> implements Share
     );
   }
 
-  protected readCounts(): Promise<Omit<StoreStats, 'kind' | 'sweeps'>> {
+  protected readCounts(): Promise<Omit<S.StoreStats, 'kind' | 'sweeps'>> {
     return this.op(() =>
       this.redis.stats(this.prefix).then((r) => {
         const [sessions, sessionMessages, topics, publications] = (r as number[]).map(Number);
@@ -346,6 +293,11 @@ export class RedisStore extends StoreBase<ResolvedRedisOptions> implements Share
 
   private get redis() {
     return this.connection.client;
+  }
+
+  /** A topic read's last arguments: the page, and the epoch a topic without history starts with. */
+  private topicPage(page: S.PageBounds): [max: number, budget: number, epoch: string, now: number] {
+    return [...pageArgs(page), newEpoch(), this.now()];
   }
 
   private op<T>(fn: () => Promise<T>): Promise<T> {

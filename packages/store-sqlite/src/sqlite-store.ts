@@ -18,27 +18,13 @@
 import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkInt, OptionError } from '@tether/common';
+import type * as S from '@tether/server/store';
 import {
-  type CheckedSessionPatch,
-  type PageBounds,
-  type Publication,
-  type PublicationEncoder,
   resolveStoreOptions,
-  type SessionAppendResult,
-  type SessionMessage,
-  type SessionRecord,
-  type SessionReplay,
-  type SqliteSynchronous,
   STORE_DEFAULTS,
   StoreBase,
   StoreError,
   StoreErrorCode,
-  type StoreOptions,
-  type StoreStats,
-  type SweepResult,
-  type TopicPosition,
-  type TopicReplay,
-  type TopicSnapshot,
 } from '@tether/server/store';
 import {
   openSqlite,
@@ -52,11 +38,11 @@ import { SqliteTopics, type TopicRow } from './sqlite-topics.js';
 import { WriteBatcher } from './write-batcher.js';
 
 /** Options of {@link SqliteStore}. */
-export interface SqliteStoreOptions extends StoreOptions {
+export interface SqliteStoreOptions extends S.StoreOptions {
   /** The database file; its directory is created if missing. `:memory:` for a private in-memory database. */
   path: string;
   /** `normal` (default: survives a killed process) or `full` (also survives power loss; one fsync per commit). */
-  synchronous?: SqliteSynchronous;
+  synchronous?: S.SqliteSynchronous;
   /** How long to wait for another process's lock before failing with `STORE_BUSY` (default 5000 ms). */
   busyTimeoutMs?: number;
   /** Most operations per transaction (default 1000). */
@@ -72,7 +58,7 @@ export interface SqliteStoreOptions extends StoreOptions {
 const SQLITE_KEYS = ['path', 'synchronous', 'busyTimeoutMs', 'maxBatch', 'batchMaxMs'] as const;
 
 /** A {@link Store} in a SQLite file. */
-export class SqliteStore extends StoreBase {
+export class SqliteStore extends StoreBase implements S.Store {
   readonly kind = 'sqlite';
   /** The database file. */
   readonly path: string;
@@ -151,15 +137,15 @@ export class SqliteStore extends StoreBase {
 
   // ---- sessions ----
 
-  protected insertSession(record: SessionRecord): Promise<SessionRecord> {
+  protected insertSession(record: S.SessionRecord): Promise<S.SessionRecord> {
     return this.write(() => this.sessions.create(record));
   }
 
-  getSession(sid: string): Promise<SessionRecord | undefined> {
+  getSession(sid: string): Promise<S.SessionRecord | undefined> {
     return this.read(() => this.sessions.get(sid));
   }
 
-  protected patchSession(sid: string, patch: CheckedSessionPatch): Promise<SessionRecord> {
+  protected patchSession(sid: string, patch: S.CheckedSessionPatch): Promise<S.SessionRecord> {
     return this.write(() => this.sessions.update(sid, patch));
   }
 
@@ -167,7 +153,7 @@ export class SqliteStore extends StoreBase {
     return this.write(() => this.sessions.delete(sid));
   }
 
-  sessionsOfUser(userId: string): Promise<SessionRecord[]> {
+  sessionsOfUser(userId: string): Promise<S.SessionRecord[]> {
     return this.read(() => this.sessions.ofUser(userId));
   }
 
@@ -177,16 +163,16 @@ export class SqliteStore extends StoreBase {
 
   appendSessionMessages(
     sid: string,
-    messages: readonly SessionMessage[],
-  ): Promise<SessionAppendResult> {
+    messages: readonly S.SessionMessage[],
+  ): Promise<S.SessionAppendResult> {
     return this.write(() => this.sessions.append(sid, messages));
   }
 
   protected readSessionMessages(
     sid: string,
     afterSeq: number,
-    page: PageBounds,
-  ): Promise<SessionReplay> {
+    page: S.PageBounds,
+  ): Promise<S.SessionReplay> {
     return this.read(() => this.sessions.after(sid, afterSeq, page));
   }
 
@@ -196,32 +182,27 @@ export class SqliteStore extends StoreBase {
 
   // ---- topics ----
 
-  protected appendToTopic(
-    topic: string,
-    data: string,
-    time: number,
-    encode: PublicationEncoder | undefined,
-  ): Promise<Publication> {
-    return this.write(() => this.topics.append(topic, data, time, this.now(), encode));
+  protected appendToTopic(append: S.TopicAppend): Promise<S.Publication> {
+    return this.write(() => this.topics.append(append, this.now()));
   }
 
   protected readPublications(
     topic: string,
-    from: TopicPosition,
-    page: PageBounds,
-  ): Promise<TopicReplay> {
+    from: S.TopicPosition,
+    page: S.PageBounds,
+  ): Promise<S.TopicReplay> {
     return this.topicRead(topic, (row) => this.topics.after(row, topic, from, page));
   }
 
   protected readLastPublications(
     topic: string,
     n: number,
-    page: PageBounds,
-  ): Promise<TopicSnapshot> {
+    page: S.PageBounds,
+  ): Promise<S.TopicSnapshot> {
     return this.topicRead(topic, (row) => this.topics.last(row, topic, n, page));
   }
 
-  protected readTopicHead(topic: string): Promise<TopicPosition> {
+  protected readTopicHead(topic: string): Promise<S.TopicPosition> {
     return this.topicRead(topic, (row) => ({ epoch: row.epoch, offset: row.head }));
   }
 
@@ -241,7 +222,7 @@ export class SqliteStore extends StoreBase {
 
   // ---- housekeeping ----
 
-  protected removeExpired(now: number): Promise<SweepResult> {
+  protected removeExpired(now: number): Promise<S.SweepResult> {
     return this.write(() => {
       const expiredSessions = this.sessions.expire(now);
       const { trimmed, dropped } = this.topics.sweep(now);
@@ -249,7 +230,7 @@ export class SqliteStore extends StoreBase {
     });
   }
 
-  protected readCounts(): Promise<Omit<StoreStats, 'kind' | 'sweeps'>> {
+  protected readCounts(): Promise<Omit<S.StoreStats, 'kind' | 'sweeps'>> {
     return this.read(() => {
       const s = this.sessions.counts();
       const t = this.topics.counts();

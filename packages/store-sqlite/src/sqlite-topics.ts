@@ -11,10 +11,10 @@ import {
   nextPublication,
   type PageBounds,
   type Publication,
-  type PublicationEncoder,
   publicationBytes,
   StoreError,
   StoreErrorCode,
+  type TopicAppend,
   TopicBounds,
   type TopicHistoryLimits,
   type TopicPosition,
@@ -66,15 +66,10 @@ export class SqliteTopics {
     return row;
   }
 
-  append(
-    topic: string,
-    data: string,
-    time: number,
-    now: number,
-    encode?: PublicationEncoder,
-  ): Publication {
-    const ensure = () => this.ensure(topic, now);
-    const { maxCount, pub } = nextPublication(topic, data, time, this.bounds, ensure, encode);
+  append(append: TopicAppend, now: number): Publication {
+    const { topic, data, time } = append;
+    const start = () => this.ensure(topic, now);
+    const { maxCount, pub } = nextPublication(append, this.bounds, start);
     this.s.advance.run(pub.offset, time, topic);
     if (maxCount > 0) {
       this.s.insertPub.run(topic, pub.offset, time, data, pub.frame);

@@ -4,22 +4,14 @@
  * topic in a new epoch and resumes of older sessions get `unknown`.
  */
 import { MemoryTopics } from './memory-topics.js';
+import type * as S from './store.js';
+import { StoreError, StoreErrorCode } from './store.js';
 import {
-  type Publication,
-  type PublicationEncoder,
-  type SessionAppendResult,
-  type SessionMessage,
-  type SessionRecord,
-  type SessionReplay,
-  StoreError,
-  StoreErrorCode,
-  type StoreStats,
-  type SweepResult,
-  type TopicPosition,
-  type TopicReplay,
-  type TopicSnapshot,
-} from './store.js';
-import { type CheckedSessionPatch, type PageBounds, StoreBase } from './store-base.js';
+  type CheckedSessionPatch,
+  type PageBounds,
+  StoreBase,
+  type TopicAppend,
+} from './store-base.js';
 import { resolveStoreOptions, type StoreOptions } from './store-options.js';
 import { canReplaySession, checkAppend, overflowDrops, takePage } from './store-rules.js';
 
@@ -30,7 +22,7 @@ interface LoggedMessage {
 }
 
 interface SessionEntry {
-  record: SessionRecord;
+  record: S.SessionRecord;
   log: LoggedMessage[];
   logBytes: number;
 }
@@ -39,7 +31,7 @@ interface SessionEntry {
 export type MemoryStoreOptions = StoreOptions;
 
 /** A {@link Store} held in this process's memory. */
-export class MemoryStore extends StoreBase {
+export class MemoryStore extends StoreBase implements S.Store {
   readonly kind = 'memory';
   private readonly sessions = new Map<string, SessionEntry>();
   private readonly byUser = new Map<string, Set<string>>();
@@ -73,7 +65,7 @@ export class MemoryStore extends StoreBase {
 
   // ---- sessions ----
 
-  protected insertSession(record: SessionRecord): Promise<SessionRecord> {
+  protected insertSession(record: S.SessionRecord): Promise<S.SessionRecord> {
     return this.op(() => {
       const { sid } = record;
       if (this.sessions.has(sid)) {
@@ -85,14 +77,14 @@ export class MemoryStore extends StoreBase {
     });
   }
 
-  getSession(sid: string): Promise<SessionRecord | undefined> {
+  getSession(sid: string): Promise<S.SessionRecord | undefined> {
     return this.op(() => {
       const entry = this.sessions.get(sid);
       return entry ? { ...entry.record } : undefined;
     });
   }
 
-  protected patchSession(sid: string, patch: CheckedSessionPatch): Promise<SessionRecord> {
+  protected patchSession(sid: string, patch: CheckedSessionPatch): Promise<S.SessionRecord> {
     return this.op(() => {
       const entry = this.requireSession(sid);
       const r = entry.record;
@@ -114,10 +106,10 @@ export class MemoryStore extends StoreBase {
     return this.op(() => this.removeSession(sid));
   }
 
-  sessionsOfUser(userId: string): Promise<SessionRecord[]> {
+  sessionsOfUser(userId: string): Promise<S.SessionRecord[]> {
     return this.op(() => {
       const sids = this.byUser.get(userId) ?? new Set<string>();
-      const out: SessionRecord[] = [];
+      const out: S.SessionRecord[] = [];
       for (const sid of sids) {
         const entry = this.sessions.get(sid);
         if (entry) out.push({ ...entry.record });
@@ -142,8 +134,8 @@ export class MemoryStore extends StoreBase {
 
   appendSessionMessages(
     sid: string,
-    messages: readonly SessionMessage[],
-  ): Promise<SessionAppendResult> {
+    messages: readonly S.SessionMessage[],
+  ): Promise<S.SessionAppendResult> {
     return this.op(() => {
       const entry = this.requireSession(sid);
       const sizes = checkAppend(sid, entry.record.outSeq, messages);
@@ -173,7 +165,7 @@ export class MemoryStore extends StoreBase {
     sid: string,
     afterSeq: number,
     { max, budget }: PageBounds,
-  ): Promise<SessionReplay> {
+  ): Promise<S.SessionReplay> {
     return this.op(() => {
       const entry = this.sessions.get(sid);
       if (!entry) return { messages: [], complete: false, outSeq: 0 };
@@ -196,20 +188,15 @@ export class MemoryStore extends StoreBase {
 
   // ---- topics ----
 
-  protected appendToTopic(
-    topic: string,
-    data: string,
-    time: number,
-    encode: PublicationEncoder | undefined,
-  ): Promise<Publication> {
-    return this.op(() => this.topics.append(topic, data, time, this.now(), encode));
+  protected appendToTopic(append: TopicAppend): Promise<S.Publication> {
+    return this.op(() => this.topics.append(append, this.now()));
   }
 
   protected readPublications(
     topic: string,
-    from: TopicPosition,
+    from: S.TopicPosition,
     page: PageBounds,
-  ): Promise<TopicReplay> {
+  ): Promise<S.TopicReplay> {
     return this.op(() => this.topics.after(topic, from, page, this.now()));
   }
 
@@ -217,17 +204,17 @@ export class MemoryStore extends StoreBase {
     topic: string,
     n: number,
     page: PageBounds,
-  ): Promise<TopicSnapshot> {
+  ): Promise<S.TopicSnapshot> {
     return this.op(() => this.topics.last(topic, n, page, this.now()));
   }
 
-  protected readTopicHead(topic: string): Promise<TopicPosition> {
+  protected readTopicHead(topic: string): Promise<S.TopicPosition> {
     return this.op(() => this.topics.head(topic, this.now()));
   }
 
   // ---- housekeeping ----
 
-  protected removeExpired(now: number): Promise<SweepResult> {
+  protected removeExpired(now: number): Promise<S.SweepResult> {
     return this.op(() => {
       let expiredSessions = 0;
       for (const [sid, { record }] of this.sessions) {
@@ -241,7 +228,7 @@ export class MemoryStore extends StoreBase {
     });
   }
 
-  protected readCounts(): Promise<Omit<StoreStats, 'kind' | 'sweeps'>> {
+  protected readCounts(): Promise<Omit<S.StoreStats, 'kind' | 'sweeps'>> {
     return this.op(() => {
       let sessionMessages = 0;
       for (const s of this.sessions.values()) sessionMessages += s.log.length;

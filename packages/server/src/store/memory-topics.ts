@@ -5,14 +5,8 @@
  * index computation.
  */
 
-import type {
-  Publication,
-  PublicationEncoder,
-  TopicPosition,
-  TopicReplay,
-  TopicSnapshot,
-} from './store.js';
-import type { PageBounds } from './store-base.js';
+import type { Publication, TopicPosition, TopicReplay, TopicSnapshot } from './store.js';
+import type { PageBounds, TopicAppend } from './store-base.js';
 import type { TopicHistoryLimits } from './store-options.js';
 import {
   canReplayTopic,
@@ -41,19 +35,12 @@ export class MemoryTopics {
     this.bounds = new TopicBounds(limits);
   }
 
-  append(
-    topic: string,
-    data: string,
-    time: number,
-    now: number,
-    encode?: PublicationEncoder,
-  ): Publication {
-    const ensure = () => this.ensure(topic, now);
-    const next = nextPublication(topic, data, time, this.bounds, ensure, encode);
+  append(append: TopicAppend, now: number): Publication {
+    const next = nextPublication(append, this.bounds, () => this.ensure(append.topic, now));
     const { topic: t, maxCount } = next;
     const pub = Object.freeze(next.pub);
     t.head = pub.offset;
-    t.lastAt = time;
+    t.lastAt = pub.time;
     if (maxCount > 0) {
       t.pubs.push(pub);
       if (t.pubs.length > maxCount) t.pubs.splice(0, t.pubs.length - maxCount);

@@ -11,12 +11,9 @@ import {
   type NewSession,
   type Publication,
   type PublicationEncoder,
-  type SessionAppendResult,
-  type SessionMessage,
   type SessionPatch,
   type SessionRecord,
   type SessionReplay,
-  type Store,
   StoreError,
   StoreErrorCode,
   type StoreStats,
@@ -34,6 +31,17 @@ export interface PageBounds {
   budget: number;
 }
 
+/** A publication to append, checked: what `appendToTopic` and `nextPublication` take. */
+export interface TopicAppend {
+  topic: string;
+  /** The encoded payload, opaque to the store. */
+  data: string;
+  /** Publication time, ms since the epoch. */
+  time: number;
+  /** Builds the stored `pub` frame once the offset is known (see {@link PublicationEncoder}). */
+  encode: PublicationEncoder | undefined;
+}
+
 /** A {@link SessionPatch} checked, the new token already hashed: what a backend writes. */
 export interface CheckedSessionPatch {
   /** Replaces the stored hash (see `rotatedHash`). */
@@ -49,15 +57,14 @@ export interface CheckedSessionPatch {
 }
 
 /**
- * A {@link Store} whose public methods check their arguments once, here, and reject
- * malformed ones with `INVALID_ARGUMENT` (never a synchronous throw), then call the
- * backend's hooks. Backends implement the hooks and the methods that take no
- * argument to check (`getSession`, `deleteSession`, `sessionsOfUser`,
- * `appendSessionMessages`, `close`).
+ * The methods of a {@link Store} that take arguments to check: each checks them once,
+ * here, rejects malformed ones with `INVALID_ARGUMENT` (never a synchronous throw), then
+ * calls the backend's hook. A backend `extends StoreBase implements Store`: it writes the
+ * hooks and the methods with nothing to check (`getSession`, `deleteSession`,
+ * `sessionsOfUser`, `appendSessionMessages`, whose seq check needs the stored `outSeq`,
+ * and `close`).
  */
-export abstract class StoreBase<O extends ResolvedStoreOptions = ResolvedStoreOptions>
-  implements Store
-{
+export abstract class StoreBase<O extends ResolvedStoreOptions = ResolvedStoreOptions> {
   abstract readonly kind: string;
   private sweeper: Sweep | undefined;
   private refused = 0;
@@ -84,8 +91,6 @@ export abstract class StoreBase<O extends ResolvedStoreOptions = ResolvedStoreOp
     );
   }
 
-  abstract getSession(sid: string): Promise<SessionRecord | undefined>;
-
   updateSession(sid: string, patch: SessionPatch): Promise<SessionRecord> {
     return this.checked(() => {
       const checked: CheckedSessionPatch = {
@@ -103,19 +108,11 @@ export abstract class StoreBase<O extends ResolvedStoreOptions = ResolvedStoreOp
     });
   }
 
-  abstract deleteSession(sid: string): Promise<boolean>;
-  abstract sessionsOfUser(userId: string): Promise<SessionRecord[]>;
-
   releaseSessions(now: number, expiresAt: number, node?: string): Promise<number> {
     return this.checked(() =>
       this.releaseConnected(checkCount('now', now), checkCount('expiresAt', expiresAt), node),
     );
   }
-
-  abstract appendSessionMessages(
-    sid: string,
-    messages: readonly SessionMessage[],
-  ): Promise<SessionAppendResult>;
 
   sessionMessagesAfter(
     sid: string,
@@ -142,7 +139,7 @@ export abstract class StoreBase<O extends ResolvedStoreOptions = ResolvedStoreOp
   ): Promise<Publication> {
     return this.checked(() => {
       checkPublication(time, data);
-      return this.appendToTopic(checkName('topic', topic), data, time, encode);
+      return this.appendToTopic({ topic: checkName('topic', topic), data, time, encode });
     });
   }
 
@@ -198,8 +195,6 @@ export abstract class StoreBase<O extends ResolvedStoreOptions = ResolvedStoreOp
     }));
   }
 
-  abstract close(): Promise<void>;
-
   // ---- for backends ----
 
   /** Starts the periodic sweep (`sweepIntervalMs`; 0: none). Call once the store can run it. */
@@ -239,12 +234,7 @@ export abstract class StoreBase<O extends ResolvedStoreOptions = ResolvedStoreOp
     page: PageBounds,
   ): Promise<SessionReplay>;
   protected abstract trimSession(sid: string, uptoSeq: number): Promise<void>;
-  protected abstract appendToTopic(
-    topic: string,
-    data: string,
-    time: number,
-    encode: PublicationEncoder | undefined,
-  ): Promise<Publication>;
+  protected abstract appendToTopic(append: TopicAppend): Promise<Publication>;
   protected abstract readPublications(
     topic: string,
     from: TopicPosition,
