@@ -42,18 +42,14 @@ export interface TopicAppend {
   encode: PublicationEncoder | undefined;
 }
 
-/** A {@link SessionPatch} checked, the new token already hashed: what a backend writes. */
-export interface CheckedSessionPatch {
+/**
+ * A {@link SessionPatch} checked, the new token already hashed: what a backend writes.
+ * `ackedSeq` and `inSeq` only move forward: the backend keeps the larger value (and
+ * clamps `ackedSeq` to `outSeq`).
+ */
+export interface CheckedSessionPatch extends Omit<SessionPatch, 'token' | 'previousToken'> {
   /** Replaces the stored hash (see `rotatedHash`). */
   tokenHash?: string;
-  userId?: string | null;
-  node?: string | null;
-  disconnectedAt?: number | null;
-  expiresAt?: number | null;
-  /** Only moves forward: the backend keeps the larger one (and clamps it to `outSeq`). */
-  ackedSeq?: number;
-  /** Only moves forward: the backend keeps the larger one. */
-  inSeq?: number;
 }
 
 /**
