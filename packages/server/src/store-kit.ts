@@ -1,8 +1,8 @@
 /**
  * `@tether/server/store`: the parts every {@link Store} implementation shares, so a
  * durable store in its own package (`@tether/store-sqlite`, `@tether/store-redis`) keeps
- * exactly the memory store's rules: option resolution and defaults, name and count
- * checks, replay windows, history bounds, resume-token hashing. Not needed to use the
+ * exactly the memory store's rules: the {@link StoreBase} class that checks every
+ * method's arguments once, option resolution and defaults, name and count checks, replay windows, history bounds, resume-token hashing. Not needed to use the
  * server; only to write a store.
  *
  * @packageDocumentation
@@ -11,6 +11,12 @@
 // The storage API the server itself uses, then the parts only a store's author needs.
 export * from './store/index.js';
 export { rotatedHash, rotatedTokenHash } from './store/session-token.js';
+export {
+  type CheckedSessionPatch,
+  type PageBounds,
+  StoreBase,
+  type TopicAppend,
+} from './store/store-base.js';
 export {
   type ResolvedStoreOptions,
   resolveStoreOptions,

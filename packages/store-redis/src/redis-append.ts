@@ -4,16 +4,13 @@
  * replaces (the encoder is pure), and the append stays one atomic step across processes.
  */
 import { randomBytes } from 'node:crypto';
-import type { Publication, PublicationEncoder } from '@tether/server/store';
+import type { Publication, PublicationEncoder, TopicAppend } from '@tether/server/store';
 import type { ScriptClient } from './redis-connection.js';
 import { occurrences, offsetMarker, publicationOf, type Reply } from './replies.js';
 
-/** What one append writes: where, what, and the topic's history bounds. */
-export interface AppendRequest {
+/** What one append writes: where, what (and how its frame is encoded), the topic's history bounds. */
+export interface AppendRequest extends TopicAppend {
   prefix: string;
-  topic: string;
-  data: string;
-  time: number;
   /** The epoch a topic without history starts with. */
   candidate: string;
   maxCount: number;
@@ -22,13 +19,9 @@ export interface AppendRequest {
 
 type FrameArgs = [mode: string, frame: string, epochMark: string, offsetMark: string];
 
-/** Appends `req.data` to the topic; with `encode`, its frame is stored too. */
-export function appendPublication(
-  redis: ScriptClient,
-  req: AppendRequest,
-  encode: PublicationEncoder | undefined,
-): Promise<Publication> {
-  const { time, data } = req;
+/** Appends `req.data` to the topic; with `req.encode`, its frame is stored too. */
+export function appendPublication(redis: ScriptClient, req: AppendRequest): Promise<Publication> {
+  const { time, data, encode } = req;
   if (encode === undefined) return append(redis, req, ['none', '', '', '']);
   const epochMark = `~${randomBytes(12).toString('base64url')}`;
   const offsetMark = offsetMarker();

@@ -5,33 +5,8 @@
  * nodes never assign one offset or one seq twice), sent on one connection (operations
  * of one store take effect in call order). Topic and session logs are Redis Streams.
  */
-import { Sweep } from '@tether/common';
-import {
-  checkCount,
-  checkName,
-  checkPage,
-  checkPublication,
-  hashToken,
-  type NewSession,
-  newEpoch,
-  type Publication,
-  type PublicationEncoder,
-  rotatedHash,
-  type SessionAppendResult,
-  type SessionEvent,
-  type SessionMessage,
-  type SessionPatch,
-  type SessionRecord,
-  type SessionReplay,
-  type SharedStore,
-  type Store,
-  type StoreHealth,
-  type StoreStats,
-  type SweepResult,
-  type TopicPosition,
-  type TopicReplay,
-  type TopicSnapshot,
-} from '@tether/server/store';
+import type * as S from '@tether/server/store';
+import { checkCount, checkName, newEpoch, StoreBase } from '@tether/server/store';
 import { RedisBroker } from './broker.js';
 import { NodeLease } from './node-lease.js';
 import {
@@ -41,47 +16,40 @@ import {
 } from './options.js';
 import { appendPublication } from './redis-append.js';
 import { RedisConnection } from './redis-connection.js';
-import { appendArgs, bound, opt, publicationsOf, type Reply, withSid } from './replies.js';
+import { appendArgs, opt, pageArgs, type Reply, snapshotOf, withSid } from './replies.js';
 
 /** A {@link Store} in Redis, shared by every server process that names the same Redis and prefix. */
-export class RedisStore implements Store, SharedStore {
+export class RedisStore extends StoreBase<ResolvedRedisOptions> implements S.Store, S.SharedStore {
   readonly kind = 'redis';
   readonly node: string;
-  private readonly options: ResolvedRedisOptions;
   private readonly connection: RedisConnection;
   private readonly broker: RedisBroker;
-  private readonly sweeper: Sweep | undefined;
   private readonly lease: NodeLease;
   private readonly prefix: string;
   private closed = false;
-  private sweeps = 0;
 
   constructor(options: RedisStoreOptions) {
-    this.options = resolveRedisOptions(options);
+    super(resolveRedisOptions(options));
     this.prefix = this.options.prefix;
     this.node = this.options.node;
     this.connection = new RedisConnection(this.options);
     this.broker = new RedisBroker(this.options.url, this.connection.redisOptions, this.prefix);
-    const { sweepIntervalMs, clock } = this.options;
-    if (sweepIntervalMs > 0) {
-      this.sweeper = new Sweep('redis-store-sweep', sweepIntervalMs, () => this.sweepNow(), clock);
-      this.sweeper.start();
-    }
+    this.startSweep('redis-store-sweep');
     this.lease = new NodeLease(this.connection, this.options);
   }
 
   /** The store itself: it is shared by every process naming the same Redis and prefix. */
-  get shared(): SharedStore {
+  get shared(): S.SharedStore {
     return this;
   }
 
   // ---- shared-store API ----
 
-  health(): StoreHealth {
+  health(): S.StoreHealth {
     return this.connection.health();
   }
 
-  onHealth(listener: (health: StoreHealth) => void): () => void {
+  onHealth(listener: (health: S.StoreHealth) => void): () => void {
     return this.connection.onHealth(listener);
   }
 
@@ -89,11 +57,11 @@ export class RedisStore implements Store, SharedStore {
     return this.connection.onReset(listener);
   }
 
-  subscribePublications(topic: string, listener: (publication: Publication) => void): () => void {
+  subscribePublications(topic: string, listener: (publication: S.Publication) => void): () => void {
     return this.broker.subscribe(topic, listener);
   }
 
-  onSessionEvent(listener: (event: SessionEvent) => void): () => void {
+  onSessionEvent(listener: (event: S.SessionEvent) => void): () => void {
     return this.broker.onSessionEvent(this.node, listener);
   }
 
@@ -122,63 +90,56 @@ export class RedisStore implements Store, SharedStore {
 
   // ---- sessions ----
 
-  createSession(init: NewSession): Promise<SessionRecord> {
+  protected insertSession(record: S.SessionRecord): Promise<S.SessionRecord> {
     return this.op(() => {
-      const sid = checkName('sid', init.sid);
-      const token = hashToken(checkName('token', init.token));
-      const createdAt = checkCount('createdAt', init.createdAt);
+      const { sid } = record;
       return this.redis
         .createSession(
           this.prefix,
           sid,
-          token,
-          opt(init.userId ?? null),
-          opt(init.node ?? null),
-          createdAt,
-          opt(init.disconnectedAt ?? null),
-          opt(init.expiresAt ?? null),
+          record.tokenHash,
+          opt(record.userId),
+          opt(record.node),
+          record.createdAt,
+          opt(record.disconnectedAt),
+          opt(record.expiresAt),
         )
-        .then((flat) => withSid(sid, flat) as SessionRecord);
+        .then((flat) => withSid(sid, flat) as S.SessionRecord);
     });
   }
 
-  getSession(sid: string): Promise<SessionRecord | undefined> {
+  getSession(sid: string): Promise<S.SessionRecord | undefined> {
     return this.op(() =>
       this.redis.getSession(this.prefix, sid).then((flat) => withSid(sid, flat)),
     );
   }
 
-  updateSession(sid: string, patch: SessionPatch): Promise<SessionRecord> {
-    return this.op(() => {
-      const token =
-        patch.token === undefined ? undefined : rotatedHash(patch.token, patch.previousToken);
-      const acked =
-        patch.ackedSeq === undefined ? undefined : checkCount('ackedSeq', patch.ackedSeq);
-      const inSeq = patch.inSeq === undefined ? undefined : checkCount('inSeq', patch.inSeq);
-      return this.redis
+  protected patchSession(sid: string, patch: S.CheckedSessionPatch): Promise<S.SessionRecord> {
+    return this.op(() =>
+      this.redis
         .updateSession(
           this.prefix,
           sid,
-          opt(token),
+          opt(patch.tokenHash),
           opt(patch.userId),
           opt(patch.node),
           opt(patch.disconnectedAt),
           opt(patch.expiresAt),
-          opt(acked),
-          opt(inSeq),
+          opt(patch.ackedSeq),
+          opt(patch.inSeq),
         )
-        .then((flat) => withSid(sid, flat) as SessionRecord);
-    });
+        .then((flat) => withSid(sid, flat) as S.SessionRecord),
+    );
   }
 
   deleteSession(sid: string): Promise<boolean> {
     return this.op(() => this.redis.deleteSession(this.prefix, sid).then((n) => n === 1));
   }
 
-  sessionsOfUser(userId: string): Promise<SessionRecord[]> {
+  sessionsOfUser(userId: string): Promise<S.SessionRecord[]> {
     return this.op(() =>
       this.redis.sessionsOfUser(this.prefix, userId).then((rows) => {
-        const out: SessionRecord[] = [];
+        const out: S.SessionRecord[] = [];
         for (const row of Array.isArray(rows) ? rows : []) {
           const [sid, flat] = row as [string, Reply];
           const r = withSid(String(sid), flat);
@@ -189,20 +150,16 @@ export class RedisStore implements Store, SharedStore {
     );
   }
 
-  releaseSessions(now: number, expiresAt: number, node?: string): Promise<number> {
-    return this.op(() => {
-      checkCount('now', now);
-      checkCount('expiresAt', expiresAt);
-      return this.redis
-        .releaseSessions(this.prefix, now, expiresAt, node ?? '')
-        .then((n) => Number(n));
-    });
+  protected releaseConnected(now: number, expiresAt: number, node?: string): Promise<number> {
+    return this.op(() =>
+      this.redis.releaseSessions(this.prefix, now, expiresAt, node ?? '').then((n) => Number(n)),
+    );
   }
 
   appendSessionMessages(
     sid: string,
-    messages: readonly SessionMessage[],
-  ): Promise<SessionAppendResult> {
+    messages: readonly S.SessionMessage[],
+  ): Promise<S.SessionAppendResult> {
     return this.op(() => {
       const { prefix, sessionMaxMessages, sessionMaxBytes } = this.options;
       const head = [prefix, sid, sessionMaxMessages, sessionMaxBytes];
@@ -214,126 +171,81 @@ export class RedisStore implements Store, SharedStore {
     });
   }
 
-  sessionMessagesAfter(
+  protected readSessionMessages(
     sid: string,
     afterSeq: number,
-    limit?: number,
-    maxBytes?: number,
-  ): Promise<SessionReplay> {
-    return this.op(() => {
-      checkCount('afterSeq', afterSeq);
-      const page = checkPage(limit, maxBytes);
-      const [max, budget] = [bound(page.max), bound(page.budget)];
-      return this.redis.sessionAfter(this.prefix, sid, afterSeq, max, budget).then((r) => {
+    page: S.PageBounds,
+  ): Promise<S.SessionReplay> {
+    return this.op(() =>
+      this.redis.sessionAfter(this.prefix, sid, afterSeq, ...pageArgs(page)).then((r) => {
         const flat = r as Reply[];
-        const messages: SessionMessage[] = [];
+        const messages: S.SessionMessage[] = [];
         for (let i = 2; i < flat.length; i += 2) {
           messages.push({ seq: Number(flat[i]), payload: String(flat[i + 1]) });
         }
         return { messages, complete: flat[0] === 1, outSeq: Number(flat[1]) };
-      });
-    });
+      }),
+    );
   }
 
-  trimSessionMessages(sid: string, uptoSeq: number): Promise<void> {
-    return this.op(() => {
-      checkCount('uptoSeq', uptoSeq);
-      return this.redis.trimSession(this.prefix, sid, uptoSeq).then(() => undefined);
-    });
+  protected trimSession(sid: string, uptoSeq: number): Promise<void> {
+    return this.op(() => this.redis.trimSession(this.prefix, sid, uptoSeq).then(() => undefined));
   }
 
   // ---- topics ----
 
-  appendPublication(
-    topic: string,
-    data: string,
-    time: number,
-    encode?: PublicationEncoder,
-  ): Promise<Publication> {
+  protected appendToTopic(append: S.TopicAppend): Promise<S.Publication> {
     return this.op(() => {
-      checkName('topic', topic);
-      checkPublication(time, data);
       // Resolved before the offset is taken: a failing `historyFor` consumes nothing.
-      const { maxCount, maxAgeMs } = this.options.bounds.of(topic);
-      const request = { prefix: this.prefix, topic, data, time, maxCount, maxAgeMs };
-      return appendPublication(this.redis, { ...request, candidate: newEpoch() }, encode);
+      const { maxCount, maxAgeMs } = this.options.bounds.of(append.topic);
+      const request = { ...append, prefix: this.prefix, maxCount, maxAgeMs };
+      return appendPublication(this.redis, { ...request, candidate: newEpoch() });
     });
   }
 
-  publicationsAfter(
+  protected readPublications(
     topic: string,
-    from: TopicPosition,
-    limit?: number,
-    maxBytes?: number,
-  ): Promise<TopicReplay> {
-    return this.op(() => {
-      checkName('topic', topic);
-      checkCount('from.offset', from.offset);
-      const page = checkPage(limit, maxBytes);
-      const [max, budget] = [bound(page.max), bound(page.budget)];
-      return this.redis
-        .publicationsAfter(
-          this.prefix,
-          topic,
-          String(from.epoch),
-          from.offset,
-          max,
-          budget,
-          newEpoch(),
-          this.now(),
-        )
+    from: S.TopicPosition,
+    page: S.PageBounds,
+  ): Promise<S.TopicReplay> {
+    const { epoch, offset } = from;
+    return this.op(() =>
+      this.redis
+        .publicationsAfter(this.prefix, topic, String(epoch), offset, ...this.topicPage(page))
         .then((r) => {
           const flat = r as Reply[];
-          const epoch = String(flat[1]);
-          return {
-            recovered: flat[0] === 1,
-            epoch,
-            offset: Number(flat[2]),
-            publications: publicationsOf(epoch, flat, 3),
-          };
-        });
-    });
+          return { recovered: flat[0] === 1, ...snapshotOf(flat, 1) };
+        }),
+    );
   }
 
-  lastPublications(
+  protected readLastPublications(
     topic: string,
     n: number,
-    limit?: number,
-    maxBytes?: number,
-  ): Promise<TopicSnapshot> {
-    return this.op(() => {
-      checkName('topic', topic);
-      checkCount('n', n);
-      const page = checkPage(limit, maxBytes);
-      const [max, budget] = [bound(page.max), bound(page.budget)];
-      return this.redis
-        .lastPublications(this.prefix, topic, n, max, budget, newEpoch(), this.now())
-        .then((r) => {
-          const flat = r as Reply[];
-          const epoch = String(flat[0]);
-          return { epoch, offset: Number(flat[1]), publications: publicationsOf(epoch, flat, 2) };
-        });
-    });
+    page: S.PageBounds,
+  ): Promise<S.TopicSnapshot> {
+    return this.op(() =>
+      this.redis
+        .lastPublications(this.prefix, topic, n, ...this.topicPage(page))
+        .then((r) => snapshotOf(r as Reply[], 0)),
+    );
   }
 
-  topicHead(topic: string): Promise<TopicPosition> {
-    return this.op(() => {
-      checkName('topic', topic);
-      return this.redis.topicHead(this.prefix, topic, newEpoch(), this.now()).then((r) => {
+  protected readTopicHead(topic: string): Promise<S.TopicPosition> {
+    return this.op(() =>
+      this.redis.topicHead(this.prefix, topic, newEpoch(), this.now()).then((r) => {
         const [epoch, offset] = r as [string, number];
         return { epoch: String(epoch), offset: Number(offset) };
-      });
-    });
+      }),
+    );
   }
 
   // ---- housekeeping ----
 
-  sweep(now?: number): Promise<SweepResult> {
-    return this.op(() => {
-      const at = checkCount('now', now ?? this.now());
-      this.sweeps++;
-      return this.redis
-        .sweep(this.prefix, at, this.options.historyMaxAgeMs, this.options.topicIdleMs)
+  protected removeExpired(now: number): Promise<S.SweepResult> {
+    return this.op(() =>
+      this.redis
+        .sweep(this.prefix, now, this.options.historyMaxAgeMs, this.options.topicIdleMs)
         .then((r) => {
           const [expiredSessions, trimmedPublications, droppedTopics] = (r as number[]).map(Number);
           return {
@@ -341,17 +253,16 @@ export class RedisStore implements Store, SharedStore {
             trimmedPublications: trimmedPublications ?? 0,
             droppedTopics: droppedTopics ?? 0,
           };
-        });
-    });
+        }),
+    );
   }
 
-  stats(): Promise<StoreStats> {
+  protected readCounts(): Promise<Omit<S.StoreStats, 'kind' | 'sweeps'>> {
     return this.op(() =>
       this.redis.stats(this.prefix).then((r) => {
         const [sessions, sessionMessages, topics, publications] = (r as number[]).map(Number);
         const counts = this.connection.operationCounts();
         return {
-          kind: this.kind,
           sessions: sessions ?? 0,
           sessionMessages: sessionMessages ?? 0,
           topics: topics ?? 0,
@@ -362,7 +273,6 @@ export class RedisStore implements Store, SharedStore {
           // This stats call itself is still in flight.
           pendingOperations: Math.max(0, counts.pending - 1),
           largestBatch: 1,
-          sweeps: this.sweeps,
         };
       }),
     );
@@ -371,11 +281,16 @@ export class RedisStore implements Store, SharedStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.sweeper?.stop();
+    this.stopSweep();
     this.lease.stop();
     const closing = this.connection.close();
     await this.broker.close();
     await closing;
+  }
+
+  /** The periodic sweep waits while Redis is unreachable: it would only fail. */
+  protected canSweep(): boolean {
+    return !this.closed && this.connection.health().up;
   }
 
   // ---- internals ----
@@ -384,16 +299,12 @@ export class RedisStore implements Store, SharedStore {
     return this.connection.client;
   }
 
+  /** A topic read's last arguments: the page, and the epoch a topic without history starts with. */
+  private topicPage(page: S.PageBounds): [max: number, budget: number, epoch: string, now: number] {
+    return [...pageArgs(page), newEpoch(), this.now()];
+  }
+
   private op<T>(fn: () => Promise<T>): Promise<T> {
     return this.connection.op(fn);
-  }
-
-  private sweepNow(): void {
-    if (this.closed || !this.connection.health().up) return;
-    this.sweep().catch((err: unknown) => this.options.onError(this.connection.storeError(err)));
-  }
-
-  private now(): number {
-    return this.options.clock.now();
   }
 }

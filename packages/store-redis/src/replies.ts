@@ -4,11 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  type PageBounds,
   type Publication,
   type SessionMessage,
   type SessionRecord,
   StoreError,
   StoreErrorCode,
+  type TopicSnapshot,
 } from '@tether/server/store';
 
 /** A reply of a script. */
@@ -53,7 +55,7 @@ export function withSid(sid: string, flat: Reply): SessionRecord | undefined {
 }
 
 /** Publications from a flat script reply: offset, time, data, frame per publication. */
-export function publicationsOf(epoch: string, flat: Reply[], start: number): Publication[] {
+function publicationsOf(epoch: string, flat: Reply[], start: number): Publication[] {
   const out: Publication[] = [];
   for (let i = start; i + 3 < flat.length + 1 && i < flat.length; i += 4) {
     out.push({
@@ -65,6 +67,17 @@ export function publicationsOf(epoch: string, flat: Reply[], start: number): Pub
     });
   }
   return out;
+}
+
+/** A topic's epoch, head offset and publications from a flat script reply, from index `at`. */
+export function snapshotOf(flat: Reply[], at: number): TopicSnapshot {
+  const epoch = String(flat[at]);
+  return { epoch, offset: Number(flat[at + 1]), publications: publicationsOf(epoch, flat, at + 2) };
+}
+
+/** A page's bounds as script arguments: most items, most bytes (`-1`: unbounded). */
+export function pageArgs(page: PageBounds): [max: number, budget: number] {
+  return [bound(page.max), bound(page.budget)];
 }
 
 /** A 16-digit number no payload is likely to contain: the offset marker of frame templates. */
@@ -84,7 +97,7 @@ export function publicationOf(r: Reply[], time: number, data: string): Publicati
 }
 
 /** A limit as the scripts take it: -1 for none. */
-export function bound(limit: number): number {
+function bound(limit: number): number {
   return Number.isFinite(limit) ? limit : -1;
 }
 

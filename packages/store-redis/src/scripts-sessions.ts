@@ -60,6 +60,32 @@ local function ack(sid, upto)
     if freed > 0 then redis.call('HINCRBY', k, 'b', -freed) end
   end
 end
+-- The session's disconnect time (a value, or false/nil: connected), and the \`live\` set of
+-- connected sids that follows it.
+local function setDisconnectedAt(sid, d)
+  if d then
+    redis.call('HSET', skey(sid), 'd', d)
+    redis.call('SREM', P .. 'live', sid)
+  else
+    redis.call('HDEL', skey(sid), 'd')
+    redis.call('SADD', P .. 'live', sid)
+  end
+end
+-- The session's expiry (a value, or false/nil: none), and the \`exp\` zset that follows it.
+local function setExpiresAt(sid, e)
+  if e then
+    redis.call('HSET', skey(sid), 'e', e)
+    redis.call('ZADD', P .. 'exp', e, sid)
+  else
+    redis.call('HDEL', skey(sid), 'e')
+    redis.call('ZREM', P .. 'exp', sid)
+  end
+end
+-- Marks a session disconnected at d, resumable until e.
+local function disconnect(sid, d, e)
+  setDisconnectedAt(sid, d)
+  setExpiresAt(sid, e)
+end
 local function removeSession(sid)
   local k = skey(sid)
   if redis.call('EXISTS', k) == 0 then return 0 end
@@ -99,11 +125,8 @@ if uid then
   redis.call('ZADD', ukey(uid), ARGV[6], sid)
 end
 if node then redis.call('HSET', k, 'n', node) end
-if d then redis.call('HSET', k, 'd', d) else redis.call('SADD', P .. 'live', sid) end
-if e then
-  redis.call('HSET', k, 'e', e)
-  redis.call('ZADD', P .. 'exp', e, sid)
-end
+setDisconnectedAt(sid, d)
+setExpiresAt(sid, e)
 redis.call('SADD', P .. 'sessions', sid)
 -- A session of the same sid that expired may have left its log: start empty.
 redis.call('DEL', lkey(sid))
@@ -142,25 +165,9 @@ if hasNode then
   end
 end
 local d, hasD = opt(ARGV[6])
-if hasD then
-  if d then
-    redis.call('HSET', k, 'd', d)
-    redis.call('SREM', P .. 'live', sid)
-  else
-    redis.call('HDEL', k, 'd')
-    redis.call('SADD', P .. 'live', sid)
-  end
-end
+if hasD then setDisconnectedAt(sid, d) end
 local e, hasE = opt(ARGV[7])
-if hasE then
-  if e then
-    redis.call('HSET', k, 'e', e)
-    redis.call('ZADD', P .. 'exp', e, sid)
-  else
-    redis.call('HDEL', k, 'e')
-    redis.call('ZREM', P .. 'exp', sid)
-  end
-end
+if hasE then setExpiresAt(sid, e) end
 local acked = opt(ARGV[8])
 if acked then ack(sid, tonumber(acked)) end
 local inSeq = opt(ARGV[9])
@@ -194,10 +201,10 @@ for _, sid in ipairs(redis.call('SMEMBERS', P .. 'live')) do
   local node = redis.call('HGET', k, 'n')
   if ARGV[4] == '' or node == ARGV[4] then
     if redis.call('HEXISTS', k, 'd') == 0 then
-      redis.call('HSET', k, 'd', ARGV[2], 'e', ARGV[3])
-      redis.call('ZADD', P .. 'exp', ARGV[3], sid)
+      disconnect(sid, ARGV[2], ARGV[3])
       n = n + 1
     end
+    -- Also a sid left in \`live\` with a disconnect time.
     redis.call('SREM', P .. 'live', sid)
   end
 end
@@ -273,9 +280,7 @@ export const DETACH_SESSION = `${SESSION_LIB}
 local sid = ARGV[2]
 local k = skey(sid)
 if redis.call('HGET', k, 'n') ~= ARGV[3] or redis.call('HEXISTS', k, 'd') == 1 then return 0 end
-redis.call('HSET', k, 'd', ARGV[4], 'e', ARGV[5])
-redis.call('SREM', P .. 'live', sid)
-redis.call('ZADD', P .. 'exp', ARGV[5], sid)
+disconnect(sid, ARGV[4], ARGV[5])
 return 1
 `;
 
@@ -297,10 +302,7 @@ for _, sid in ipairs(redis.call('SMEMBERS', P .. 'live')) do
   local k = skey(sid)
   local holder = redis.call('HGET', k, 'n')
   if holder and gone[holder] and redis.call('HEXISTS', k, 'd') == 0 then
-    local e = now + tonumber(ARGV[5])
-    redis.call('HSET', k, 'd', now, 'e', e)
-    redis.call('ZADD', P .. 'exp', e, sid)
-    redis.call('SREM', P .. 'live', sid)
+    disconnect(sid, now, now + tonumber(ARGV[5]))
     n = n + 1
   end
 end

@@ -1,23 +1,18 @@
 /**
  * Sessions and session logs in SQLite: synchronous operations on prepared
- * statements. `SqliteStore` runs them inside its batched transactions, so
- * each one sees and leaves a consistent state.
+ * statements, on arguments `StoreBase` has checked. `SqliteStore` runs them
+ * inside its batched transactions, so each one sees and leaves a consistent state.
  */
 import {
+  type CheckedSessionPatch,
   canReplaySession,
   checkAppend,
-  checkCount,
-  checkName,
-  checkPage,
-  hashToken,
   messageBytes,
-  type NewSession,
   overflowDrops,
-  rotatedHash,
+  type PageBounds,
   type SessionAppendResult,
   type SessionLogLimits,
   type SessionMessage,
-  type SessionPatch,
   type SessionRecord,
   type SessionReplay,
   StoreError,
@@ -67,18 +62,16 @@ export class SqliteSessions {
     this.s = prepareStatements(db);
   }
 
-  create(init: NewSession): SessionRecord {
-    const sid = checkName('sid', init.sid);
-    const tokenHash = hashToken(checkName('token', init.token));
-    const createdAt = checkCount('createdAt', init.createdAt);
+  create(record: SessionRecord): SessionRecord {
+    const { sid } = record;
     const { changes } = this.s.insert.run(
       sid,
-      tokenHash,
-      init.userId ?? null,
-      init.node ?? null,
-      createdAt,
-      init.disconnectedAt ?? null,
-      init.expiresAt ?? null,
+      record.tokenHash,
+      record.userId,
+      record.node,
+      record.createdAt,
+      record.disconnectedAt,
+      record.expiresAt,
     );
     if (changes === 0) {
       throw new StoreError(StoreErrorCode.SESSION_EXISTS, `session ${sid} exists`);
@@ -91,25 +84,19 @@ export class SqliteSessions {
     return row ? toRecord(row) : undefined;
   }
 
-  update(sid: string, patch: SessionPatch): SessionRecord {
+  update(sid: string, patch: CheckedSessionPatch): SessionRecord {
     const row = this.requireRow(sid);
-    const tokenHash =
-      patch.token !== undefined ? rotatedHash(patch.token, patch.previousToken) : row.token_hash;
-    const inSeq =
-      patch.inSeq !== undefined
-        ? Math.max(row.in_seq, checkCount('inSeq', patch.inSeq))
-        : row.in_seq;
     this.s.update.run(
-      tokenHash,
+      patch.tokenHash ?? row.token_hash,
       patch.userId !== undefined ? patch.userId : row.user_id,
       patch.node !== undefined ? patch.node : row.node,
       patch.disconnectedAt !== undefined ? patch.disconnectedAt : row.disconnected_at,
       patch.expiresAt !== undefined ? patch.expiresAt : row.expires_at,
       row.acked_seq,
-      inSeq,
+      Math.max(row.in_seq, patch.inSeq ?? 0),
       sid,
     );
-    if (patch.ackedSeq !== undefined) this.ackRow(row, checkCount('ackedSeq', patch.ackedSeq));
+    if (patch.ackedSeq !== undefined) this.ackRow(row, patch.ackedSeq);
     return this.require(sid);
   }
 
@@ -123,8 +110,6 @@ export class SqliteSessions {
   }
 
   release(now: number, expiresAt: number, node?: string): number {
-    checkCount('now', now);
-    checkCount('expiresAt', expiresAt);
     const result =
       node === undefined
         ? this.s.releaseAll.run(now, expiresAt)
@@ -162,9 +147,7 @@ export class SqliteSessions {
     return { outSeq, dropped: over.drop };
   }
 
-  after(sid: string, afterSeq: number, limit?: number, maxBytes?: number): SessionReplay {
-    checkCount('afterSeq', afterSeq);
-    const { max, budget } = checkPage(limit, maxBytes);
+  after(sid: string, afterSeq: number, { max, budget }: PageBounds): SessionReplay {
     const row = this.row(sid);
     if (!row) return { messages: [], complete: false, outSeq: 0 };
     const oldest = row.out_seq - row.log_count + 1;
@@ -183,7 +166,6 @@ export class SqliteSessions {
   }
 
   trim(sid: string, uptoSeq: number): void {
-    checkCount('uptoSeq', uptoSeq);
     const row = this.row(sid);
     if (row) this.ackRow(row, uptoSeq);
   }

@@ -17,31 +17,14 @@
  */
 import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { checkInt, OptionError, Sweep } from '@tether/common';
+import { checkInt, OptionError } from '@tether/common';
+import type * as S from '@tether/server/store';
 import {
-  checkCount,
-  checkName,
-  type NewSession,
-  type Publication,
-  type PublicationEncoder,
-  type ResolvedStoreOptions,
   resolveStoreOptions,
-  type SessionAppendResult,
-  type SessionMessage,
-  type SessionPatch,
-  type SessionRecord,
-  type SessionReplay,
-  type SqliteSynchronous,
   STORE_DEFAULTS,
-  type Store,
+  StoreBase,
   StoreError,
   StoreErrorCode,
-  type StoreOptions,
-  type StoreStats,
-  type SweepResult,
-  type TopicPosition,
-  type TopicReplay,
-  type TopicSnapshot,
 } from '@tether/server/store';
 import {
   openSqlite,
@@ -55,11 +38,11 @@ import { SqliteTopics, type TopicRow } from './sqlite-topics.js';
 import { WriteBatcher } from './write-batcher.js';
 
 /** Options of {@link SqliteStore}. */
-export interface SqliteStoreOptions extends StoreOptions {
+export interface SqliteStoreOptions extends S.StoreOptions {
   /** The database file; its directory is created if missing. `:memory:` for a private in-memory database. */
   path: string;
   /** `normal` (default: survives a killed process) or `full` (also survives power loss; one fsync per commit). */
-  synchronous?: SqliteSynchronous;
+  synchronous?: S.SqliteSynchronous;
   /** How long to wait for another process's lock before failing with `STORE_BUSY` (default 5000 ms). */
   busyTimeoutMs?: number;
   /** Most operations per transaction (default 1000). */
@@ -75,26 +58,23 @@ export interface SqliteStoreOptions extends StoreOptions {
 const SQLITE_KEYS = ['path', 'synchronous', 'busyTimeoutMs', 'maxBatch', 'batchMaxMs'] as const;
 
 /** A {@link Store} in a SQLite file. */
-export class SqliteStore implements Store {
+export class SqliteStore extends StoreBase implements S.Store {
   readonly kind = 'sqlite';
   /** The database file. */
   readonly path: string;
   /** The journal mode in effect (`wal` for files, `memory` for `:memory:`). */
   readonly journalMode: string;
-  private readonly options: ResolvedStoreOptions;
   private readonly db: SqliteDatabase;
   private readonly sessions: SqliteSessions;
   private readonly topics: SqliteTopics;
   private readonly batcher: WriteBatcher;
-  private readonly sweeper: Sweep | undefined;
   private closing: Promise<void> | undefined;
-  private sweeps = 0;
 
   constructor(options: SqliteStoreOptions) {
     if (typeof options !== 'object' || options === null) {
       throw new OptionError('store', 'expected sqlite store options with a path');
     }
-    this.options = resolveStoreOptions(options, 'store', SQLITE_KEYS);
+    super(resolveStoreOptions(options, 'store', SQLITE_KEYS));
     if (typeof options.path !== 'string' || options.path.length === 0) {
       throw new OptionError('store.path', 'expected the path of the SQLite file');
     }
@@ -144,20 +124,7 @@ export class SqliteStore implements Store {
       closedError: () => new StoreError(StoreErrorCode.CLOSED, 'store is closed'),
     });
 
-    const { sweepIntervalMs, clock, onError } = this.options;
-    if (sweepIntervalMs > 0) {
-      this.sweeper = new Sweep(
-        'store-sweep',
-        sweepIntervalMs,
-        () => {
-          this.sweep().catch((err: unknown) => {
-            if (!this.closing) onError(toStoreError(err));
-          });
-        },
-        clock,
-      );
-      this.sweeper.start();
-    }
+    this.startSweep('store-sweep');
   }
 
   private read<T>(run: () => T): Promise<T> {
@@ -170,15 +137,15 @@ export class SqliteStore implements Store {
 
   // ---- sessions ----
 
-  createSession(session: NewSession): Promise<SessionRecord> {
-    return this.write(() => this.sessions.create(session));
+  protected insertSession(record: S.SessionRecord): Promise<S.SessionRecord> {
+    return this.write(() => this.sessions.create(record));
   }
 
-  getSession(sid: string): Promise<SessionRecord | undefined> {
+  getSession(sid: string): Promise<S.SessionRecord | undefined> {
     return this.read(() => this.sessions.get(sid));
   }
 
-  updateSession(sid: string, patch: SessionPatch): Promise<SessionRecord> {
+  protected patchSession(sid: string, patch: S.CheckedSessionPatch): Promise<S.SessionRecord> {
     return this.write(() => this.sessions.update(sid, patch));
   }
 
@@ -186,71 +153,56 @@ export class SqliteStore implements Store {
     return this.write(() => this.sessions.delete(sid));
   }
 
-  sessionsOfUser(userId: string): Promise<SessionRecord[]> {
+  sessionsOfUser(userId: string): Promise<S.SessionRecord[]> {
     return this.read(() => this.sessions.ofUser(userId));
   }
 
-  releaseSessions(now: number, expiresAt: number, node?: string): Promise<number> {
+  protected releaseConnected(now: number, expiresAt: number, node?: string): Promise<number> {
     return this.write(() => this.sessions.release(now, expiresAt, node));
   }
 
   appendSessionMessages(
     sid: string,
-    messages: readonly SessionMessage[],
-  ): Promise<SessionAppendResult> {
+    messages: readonly S.SessionMessage[],
+  ): Promise<S.SessionAppendResult> {
     return this.write(() => this.sessions.append(sid, messages));
   }
 
-  sessionMessagesAfter(
+  protected readSessionMessages(
     sid: string,
     afterSeq: number,
-    limit?: number,
-    maxBytes?: number,
-  ): Promise<SessionReplay> {
-    return this.read(() => this.sessions.after(sid, afterSeq, limit, maxBytes));
+    page: S.PageBounds,
+  ): Promise<S.SessionReplay> {
+    return this.read(() => this.sessions.after(sid, afterSeq, page));
   }
 
-  trimSessionMessages(sid: string, uptoSeq: number): Promise<void> {
+  protected trimSession(sid: string, uptoSeq: number): Promise<void> {
     return this.write(() => this.sessions.trim(sid, uptoSeq));
   }
 
   // ---- topics ----
 
-  appendPublication(
-    topic: string,
-    data: string,
-    time: number,
-    encode?: PublicationEncoder,
-  ): Promise<Publication> {
-    return this.write(() =>
-      this.topics.append(topic, data, time, this.options.clock.now(), encode),
-    );
+  protected appendToTopic(append: S.TopicAppend): Promise<S.Publication> {
+    return this.write(() => this.topics.append(append, this.now()));
   }
 
-  publicationsAfter(
+  protected readPublications(
     topic: string,
-    from: TopicPosition,
-    limit?: number,
-    maxBytes?: number,
-  ): Promise<TopicReplay> {
-    return this.topicRead(topic, (row) => {
-      checkCount('from.offset', from.offset);
-      return this.topics.after(row, topic, from, limit, maxBytes);
-    });
+    from: S.TopicPosition,
+    page: S.PageBounds,
+  ): Promise<S.TopicReplay> {
+    return this.topicRead(topic, (row) => this.topics.after(row, topic, from, page));
   }
 
-  lastPublications(
+  protected readLastPublications(
     topic: string,
     n: number,
-    limit?: number,
-    maxBytes?: number,
-  ): Promise<TopicSnapshot> {
-    return this.topicRead(topic, (row) =>
-      this.topics.last(row, topic, checkCount('n', n), limit, maxBytes),
-    );
+    page: S.PageBounds,
+  ): Promise<S.TopicSnapshot> {
+    return this.topicRead(topic, (row) => this.topics.last(row, topic, n, page));
   }
 
-  topicHead(topic: string): Promise<TopicPosition> {
+  protected readTopicHead(topic: string): Promise<S.TopicPosition> {
     return this.topicRead(topic, (row) => ({ epoch: row.epoch, offset: row.head }));
   }
 
@@ -261,33 +213,29 @@ export class SqliteStore implements Store {
    */
   private async topicRead<T>(topic: string, fn: (row: TopicRow) => T): Promise<T> {
     const found = await this.read(() => {
-      const row = this.topics.find(checkName('topic', topic));
+      const row = this.topics.find(topic);
       return row ? { value: fn(row) } : undefined;
     });
     if (found) return found.value;
-    return this.write(() => fn(this.topics.ensure(topic, this.options.clock.now())));
+    return this.write(() => fn(this.topics.ensure(topic, this.now())));
   }
 
   // ---- housekeeping ----
 
-  sweep(now?: number): Promise<SweepResult> {
-    const at = now ?? this.options.clock.now();
+  protected removeExpired(now: number): Promise<S.SweepResult> {
     return this.write(() => {
-      checkCount('now', at);
-      const expiredSessions = this.sessions.expire(at);
-      const { trimmed, dropped } = this.topics.sweep(at);
-      this.sweeps++;
+      const expiredSessions = this.sessions.expire(now);
+      const { trimmed, dropped } = this.topics.sweep(now);
       return { expiredSessions, trimmedPublications: trimmed, droppedTopics: dropped };
     });
   }
 
-  stats(): Promise<StoreStats> {
+  protected readCounts(): Promise<Omit<S.StoreStats, 'kind' | 'sweeps'>> {
     return this.read(() => {
       const s = this.sessions.counts();
       const t = this.topics.counts();
       const b = this.batcher;
       return {
-        kind: this.kind,
         sessions: s.sessions,
         sessionMessages: s.messages,
         topics: t.topics,
@@ -297,9 +245,12 @@ export class SqliteStore implements Store {
         failedOperations: b.failedOperations,
         pendingOperations: b.pending,
         largestBatch: b.largestBatch,
-        sweeps: this.sweeps,
       };
     });
+  }
+
+  protected canSweep(): boolean {
+    return this.closing === undefined;
   }
 
   close(): Promise<void> {
@@ -308,7 +259,7 @@ export class SqliteStore implements Store {
   }
 
   private async shutdown(): Promise<void> {
-    this.sweeper?.stop();
+    this.stopSweep();
     try {
       this.batcher.close();
     } finally {

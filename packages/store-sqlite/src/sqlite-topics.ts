@@ -7,15 +7,14 @@
 
 import {
   canReplayTopic,
-  checkName,
-  checkPage,
   newEpoch,
   nextPublication,
+  type PageBounds,
   type Publication,
-  type PublicationEncoder,
   publicationBytes,
   StoreError,
   StoreErrorCode,
+  type TopicAppend,
   TopicBounds,
   type TopicHistoryLimits,
   type TopicPosition,
@@ -54,7 +53,7 @@ export class SqliteTopics {
 
   /** The topic's row, or `undefined` when it has no history yet (a read that may need a write). */
   find(topic: string): TopicRow | undefined {
-    return this.s.get.get(checkName('topic', topic)) as TopicRow | undefined;
+    return this.s.get.get(topic) as TopicRow | undefined;
   }
 
   /** The topic's row, starting its history (a new epoch, head 0) if it has none. A write. */
@@ -67,15 +66,10 @@ export class SqliteTopics {
     return row;
   }
 
-  append(
-    topic: string,
-    data: string,
-    time: number,
-    now: number,
-    encode?: PublicationEncoder,
-  ): Publication {
-    const ensure = () => this.ensure(topic, now);
-    const { maxCount, pub } = nextPublication(topic, data, time, this.bounds, ensure, encode);
+  append(append: TopicAppend, now: number): Publication {
+    const { topic, data, time } = append;
+    const start = () => this.ensure(topic, now);
+    const { maxCount, pub } = nextPublication(append, this.bounds, start);
     this.s.advance.run(pub.offset, time, topic);
     if (maxCount > 0) {
       this.s.insertPub.run(topic, pub.offset, time, data, pub.frame);
@@ -88,10 +82,8 @@ export class SqliteTopics {
     row: TopicRow,
     topic: string,
     from: TopicPosition,
-    limit?: number,
-    maxBytes?: number,
+    { max, budget }: PageBounds,
   ): TopicReplay {
-    const { max, budget } = checkPage(limit, maxBytes);
     const oldest = this.oldest(topic, row.head);
     if (!canReplayTopic(row.epoch, row.head, oldest, from)) {
       return { recovered: false, epoch: row.epoch, offset: row.head, publications: [] };
@@ -110,8 +102,7 @@ export class SqliteTopics {
    * so they are the ones after `head - n`, read forward by a cursor that stops at the
    * page bound (a huge `n` reads one page, not the whole history).
    */
-  last(row: TopicRow, topic: string, n: number, limit?: number, maxBytes?: number): TopicSnapshot {
-    const { max, budget } = checkPage(limit, maxBytes);
+  last(row: TopicRow, topic: string, n: number, { max, budget }: PageBounds): TopicSnapshot {
     const rows = n === 0 ? [] : this.page(topic, Math.max(0, row.head - n), max, budget);
     return {
       epoch: row.epoch,

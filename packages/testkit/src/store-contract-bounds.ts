@@ -142,6 +142,8 @@ export function historyBoundsContract(make: MakeStore): void {
         store.createSession({ sid: 'x', token: '', createdAt: T0 }),
       ];
       for (const c of cases) expect((await rejection(c)).code).toBe('INVALID_ARGUMENT');
+      // Refused before they reach the backend, and still counted as failed operations.
+      expect((await store.stats()).failedOperations).toBe(cases.length);
       // The store still works afterwards.
       expect((await store.appendPublication('t', 'ok', T0)).offset).toBe(1);
     });

@@ -31,19 +31,26 @@ export interface CompareTarget {
   adapter: AdapterSpec;
 }
 
-export interface CompareOptions {
-  /** Idle and heartbeat connections. */
-  connections: number;
-  subscribers: number;
-  /** Publications per burst in the burst fan-out (the other fan-out publishes one per turn). */
-  batch: number;
-  payloadBytes: number;
-  echoClients: number;
-  echoRate: number;
+/** The sizes bench:compare hands to the bench scenarios, as `tether bench` has them. */
+const SCENARIO_SIZES = [
+  'connections',
+  'subscribers',
+  'batch',
+  'payloadBytes',
+  'echoClients',
+  'echoRate',
+  'warmupMs',
+  'durationMs',
+] as const;
+
+/**
+ * The scenario sizes (`connections`: the idle and heartbeat connections; `batch`: the
+ * publications per burst of the burst fan-out, the other fan-out publishes one per turn),
+ * then what only bench:compare has.
+ */
+export interface CompareOptions extends Pick<BenchArgs, (typeof SCENARIO_SIZES)[number]> {
   /** The heartbeat scenario's interval (every server pings each connection this often). */
   heartbeatIntervalMs: number;
-  warmupMs: number;
-  durationMs: number;
   /** Rounds; each figure is the median of its rounds. */
   repeat: number;
   /** Load-generator processes (0: the clients run in this process). */
@@ -109,18 +116,8 @@ function scenarios(o: CompareOptions): Array<{ key: CompareKey; server: object; 
 }
 
 function benchArgs(options: CompareOptions): BenchArgs {
-  return {
-    ...parseBenchArgs([]),
-    connections: options.connections,
-    subscribers: options.subscribers,
-    batch: options.batch,
-    payloadBytes: options.payloadBytes,
-    echoClients: options.echoClients,
-    echoRate: options.echoRate,
-    warmupMs: options.warmupMs,
-    durationMs: options.durationMs,
-    holdMs: 1_000,
-  };
+  const sizes = Object.fromEntries(SCENARIO_SIZES.map((key) => [key, options[key]]));
+  return { ...parseBenchArgs([]), ...sizes, holdMs: 1_000 };
 }
 
 /** The median of the measured values (null when none was measured). */

@@ -1,11 +1,11 @@
 import type { FaultProxy } from '@tether/fault-proxy';
-import type { Json } from '@tether/protocol';
 import { type BenchServer, startBenchServer } from '../bench/hub-server.js';
 import { sleep, waitUntil } from '../wait-until.js';
 import type { ChaosAuditArgs } from './args.js';
-import { AuditedClient, auditNumber } from './audited-client.js';
+import { AuditedClient } from './audited-client.js';
 import { FaultDriver, type FaultLog, seededRandom } from './faults.js';
-import { SequenceAudit, type SequenceVerdict, sumVerdicts } from './sequence-audit.js';
+import { type SequenceVerdict, sumVerdicts } from './sequence-audit.js';
+import { InOrderPublisher, SenderAudits } from './server-audit.js';
 import { type ChaosVerdict, judgeAudit } from './verdict.js';
 
 /** Poll interval of the audit's waits (connect, settle): the settle check walks every sequence. */
@@ -67,7 +67,7 @@ export async function runChaosAudit(
   onPhase: (phase: string) => void = () => {},
 ): Promise<ChaosVerdict> {
   const { createFaultProxy } = await import('@tether/fault-proxy');
-  const received = new Map<string, SequenceAudit>();
+  const received = new SenderAudits();
   const serverTimeouts: Array<{ name: string; at: number }> = [];
   const server: BenchServer = await startBenchServer({
     host: '127.0.0.1',
@@ -76,18 +76,7 @@ export async function runChaosAudit(
     heartbeatIntervalMs: args.heartbeatIntervalMs,
     heartbeatTimeoutMs: args.heartbeatTimeoutMs,
     ...(args.resumeWindowMs === undefined ? {} : { resumeWindowMs: args.resumeWindowMs }),
-    onMessage: (data: Json) => {
-      const from =
-        typeof data === 'object' && data !== null && !Array.isArray(data) ? data.from : undefined;
-      const n = auditNumber(data);
-      if (typeof from !== 'string' || n === undefined) return;
-      let audit = received.get(from);
-      if (audit === undefined) {
-        audit = new SequenceAudit();
-        received.set(from, audit);
-      }
-      audit.record(n);
-    },
+    onMessage: (data) => received.record(data),
   });
   server.endpoint.on('close', (event) => {
     const name = event.connection.info().client?.name;
@@ -131,7 +120,7 @@ export async function runChaosAudit(
             c.open &&
             c.pubs.complete(traffic.published) &&
             c.sendsAcked + c.sendsFailed >= (sent[i] ?? 0) &&
-            (received.get(c.name)?.complete(sent[i] ?? 0) ?? (sent[i] ?? 0) === 0),
+            received.of(c.name).complete(sent[i] ?? 0),
         ),
       args.settleMs,
       POLL_MS,
@@ -162,9 +151,7 @@ export async function runChaosAudit(
       publications: sumVerdicts(clients.map((c) => c.pubs.verdict(traffic.published))),
       sendsIssued: sent.reduce((a, b) => a + b, 0),
       sendsAcked: clients.reduce((sum, c) => sum + c.sendsAcked, 0),
-      sends: sumVerdicts(
-        clients.map((c, i) => (received.get(c.name) ?? new SequenceAudit()).verdict(sent[i] ?? 0)),
-      ),
+      sends: received.verdict(clients.map((c, i) => [c.name, sent[i] ?? 0])),
       reconnects: clients.reduce((sum, c) => sum + c.reconnects, 0),
       resumeFailures: clients.reduce((sum, c) => sum + c.resumeFailures, 0),
       gapSignals: clients.reduce((sum, c) => sum + c.gaps, 0),
@@ -189,27 +176,13 @@ async function runTraffic(
   args: ChaosAuditArgs,
 ): Promise<{ published: number; sent: number[]; publishErrors: number }> {
   const sent = clients.map(() => 0);
-  let published = 0;
-  let publishErrors = 0;
-  let publishing = Promise.resolve();
+  const publisher = new InOrderPublisher((data) => server.tether.publish(AUDIT_TOPIC, data));
   const started = performance.now();
   const end = started + args.durationMs;
   while (performance.now() < end) {
     const elapsedSec = (performance.now() - started) / 1000;
     const duePubs = Math.floor(elapsedSec * args.publishRate);
-    // One publication at a time, in order: a slow store must not reorder the numbering.
-    while (published < duePubs) {
-      published += 1;
-      const n = published;
-      publishing = publishing.then(() =>
-        server.tether.publish(AUDIT_TOPIC, { n }).then(
-          () => {},
-          () => {
-            publishErrors += 1;
-          },
-        ),
-      );
-    }
+    while (publisher.published < duePubs) publisher.next();
     const dueSends = Math.floor(elapsedSec * args.sendRate);
     clients.forEach((client, i) => {
       while ((sent[i] as number) < dueSends) {
@@ -219,8 +192,8 @@ async function runTraffic(
     });
     await sleep(TRAFFIC_TICK_MS);
   }
-  await publishing;
-  return { published, sent, publishErrors };
+  await publisher.settled();
+  return { published: publisher.published, sent, publishErrors: publisher.failed };
 }
 
 function mergeCounts(records: ReadonlyArray<Record<string, number>>): Record<string, number> {

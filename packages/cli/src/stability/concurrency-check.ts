@@ -1,6 +1,7 @@
 import { startBenchServer } from '../bench/hub-server.js';
-import { AuditedClient, auditNumber } from '../chaos/audited-client.js';
-import { SequenceAudit, sumVerdicts } from '../chaos/sequence-audit.js';
+import { AuditedClient } from '../chaos/audited-client.js';
+import { sumVerdicts } from '../chaos/sequence-audit.js';
+import { SenderAudits } from '../chaos/server-audit.js';
 import { type CheckResult, runCheck, sleep, waitUntil } from './check.js';
 
 const TOPIC = 'stability:concurrency';
@@ -19,17 +20,11 @@ export function concurrencyCheck(options: {
     'concurrency',
     `${options.clients} concurrent clients: publications to all, sends from each`,
     async (check) => {
-      const processed = new Map<string, SequenceAudit>();
+      const processed = new SenderAudits();
       const server = await startBenchServer({
         host: '127.0.0.1',
         port: 0,
-        onMessage: (data) => {
-          const from = (data as { from?: unknown }).from;
-          const n = auditNumber(data);
-          if (typeof from !== 'string' || n === undefined) return;
-          if (!processed.has(from)) processed.set(from, new SequenceAudit());
-          processed.get(from)?.record(n);
-        },
+        onMessage: (data) => processed.record(data),
       });
       const clients = Array.from(
         { length: options.clients },
@@ -67,14 +62,12 @@ export function concurrencyCheck(options: {
               (c) =>
                 c.pubs.complete(published) &&
                 c.sendsAcked === sends &&
-                processed.get(c.name)?.complete(sends),
+                processed.of(c.name).complete(sends),
             ),
           30_000,
         );
         const pubs = sumVerdicts(clients.map((c) => c.pubs.verdict(published)));
-        const sent = sumVerdicts(
-          clients.map((c) => (processed.get(c.name) ?? new SequenceAudit()).verdict(sends)),
-        );
+        const sent = processed.verdict(clients.map((c) => [c.name, sends]));
         check
           .number('publications delivered', `${pubs.delivered}/${pubs.expected}`)
           .number('sends processed by the server', `${sent.delivered}/${sent.expected}`)

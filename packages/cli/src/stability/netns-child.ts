@@ -14,8 +14,9 @@
 
 import { type BenchServer, startBenchServer } from '../bench/hub-server.js';
 import { serveIpc } from '../bench/ipc.js';
-import { AuditedClient, auditNumber } from '../chaos/audited-client.js';
-import { SequenceAudit, type SequenceVerdict, sumVerdicts } from '../chaos/sequence-audit.js';
+import { AuditedClient } from '../chaos/audited-client.js';
+import { type SequenceVerdict, sumVerdicts } from '../chaos/sequence-audit.js';
+import { InOrderPublisher, SenderAudits } from '../chaos/server-audit.js';
 
 /** Topic of the numbered publications. */
 export const NETNS_TOPIC = 'stability:netns';
@@ -80,30 +81,17 @@ function every(everyMs: number, tick: () => void): () => void {
 }
 
 async function runServer(config: NetnsServerConfig): Promise<void> {
-  const received = new Map<string, SequenceAudit>();
+  const received = new SenderAudits();
   const closes: NetnsClose[] = [];
-  let published = 0;
-  let publishErrors = 0;
-  let publishing = Promise.resolve();
   let stopPublishing: (() => void) | undefined;
   const server: BenchServer = await startBenchServer({
     host: config.host,
     port: 0,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
-    onMessage: (data) => {
-      const from =
-        typeof data === 'object' && data !== null && !Array.isArray(data) ? data.from : undefined;
-      const n = auditNumber(data);
-      if (typeof from !== 'string' || n === undefined) return;
-      let audit = received.get(from);
-      if (audit === undefined) {
-        audit = new SequenceAudit();
-        received.set(from, audit);
-      }
-      audit.record(n);
-    },
+    onMessage: (data) => received.record(data),
   });
+  const publisher = new InOrderPublisher((data) => server.tether.publish(NETNS_TOPIC, data));
   server.endpoint.on('close', (event) => {
     const name = event.connection.info().client?.name;
     if (name !== undefined) closes.push({ name, code: event.code, at: Date.now() });
@@ -116,34 +104,21 @@ async function runServer(config: NetnsServerConfig): Promise<void> {
   serveIpc(
     {
       start: (args: { everyMs: number }) => {
-        stopPublishing = every(args.everyMs, () => {
-          published += 1;
-          const n = published;
-          // One at a time, in order: the numbering is the order of publication.
-          publishing = publishing.then(() =>
-            server.tether.publish(NETNS_TOPIC, { n }).then(
-              () => {},
-              () => {
-                publishErrors += 1;
-              },
-            ),
-          );
-        });
+        stopPublishing = every(args.everyMs, () => publisher.next());
       },
-      published: () => published,
+      published: () => publisher.published,
       stop: async () => {
         stopPublishing?.();
-        await publishing;
-        return published;
+        await publisher.settled();
+        return publisher.published;
       },
       report: (args: { sent: Record<string, number> }): NetnsServerReport => {
-        const names = Object.keys(args.sent);
-        const audit = (name: string): SequenceAudit => received.get(name) ?? new SequenceAudit();
+        const sent = Object.entries(args.sent);
         return {
-          published,
-          publishErrors,
-          sends: sumVerdicts(names.map((name) => audit(name).verdict(args.sent[name] ?? 0))),
-          complete: names.every((name) => audit(name).complete(args.sent[name] ?? 0)),
+          published: publisher.published,
+          publishErrors: publisher.failed,
+          sends: received.verdict(sent),
+          complete: sent.every(([name, count]) => received.of(name).complete(count)),
           closes,
         };
       },

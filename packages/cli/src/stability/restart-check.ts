@@ -5,8 +5,9 @@ import { formatDuration } from '@tether/common';
 import type { Json } from '@tether/protocol';
 import { type BenchHub, startBenchHub } from '../bench/hub.js';
 import { NumberedPublisher } from '../bench/numbered-publisher.js';
-import { AuditedClient, auditNumber } from '../chaos/audited-client.js';
-import { SequenceAudit, sumVerdicts } from '../chaos/sequence-audit.js';
+import { AuditedClient } from '../chaos/audited-client.js';
+import { sumVerdicts } from '../chaos/sequence-audit.js';
+import { SenderAudits } from '../chaos/server-audit.js';
 import { type CheckResult, runCheck, sleep, waitUntil } from './check.js';
 
 const TOPIC = 'stability:restart';
@@ -90,21 +91,17 @@ export function restartCheck(options: RestartOptions): Promise<CheckResult> {
         }
         await traffic.stop();
         const sent = traffic.sent;
-        const processed = (): Map<string, SequenceAudit> => readLog(messageLog);
+        const processed = (): SenderAudits => readLog(messageLog);
         let log = processed();
         await waitUntil(() => {
           log = processed();
           return clients.every(
-            (c, i) =>
-              c.pubs.complete(traffic.published) &&
-              (log.get(c.name)?.complete(sent[i] ?? 0) ?? false),
+            (c, i) => c.pubs.complete(traffic.published) && log.of(c.name).complete(sent[i] ?? 0),
           );
         }, 20_000);
         log = processed();
         const pubs = sumVerdicts(clients.map((c) => c.pubs.verdict(traffic.published)));
-        const sends = sumVerdicts(
-          clients.map((c, i) => (log.get(c.name) ?? new SequenceAudit()).verdict(sent[i] ?? 0)),
-        );
+        const sends = log.verdict(clients.map((c, i) => [c.name, sent[i] ?? 0]));
         const resumed = clients.reduce((sum, c) => sum + c.resumes, 0);
         const expectedResumes = clients.length * restarts.length;
         check
@@ -148,17 +145,11 @@ export function restartCheck(options: RestartOptions): Promise<CheckResult> {
 }
 
 /** The server's record of processed client messages, per sender. */
-function readLog(path: string): Map<string, SequenceAudit> {
-  const audits = new Map<string, SequenceAudit>();
+function readLog(path: string): SenderAudits {
+  const audits = new SenderAudits();
   if (!existsSync(path)) return audits;
   for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line === '') continue;
-    const data = JSON.parse(line) as Json;
-    const from = (data as { from?: unknown }).from;
-    const n = auditNumber(data);
-    if (typeof from !== 'string' || n === undefined) continue;
-    if (!audits.has(from)) audits.set(from, new SequenceAudit());
-    audits.get(from)?.record(n);
+    if (line !== '') audits.record(JSON.parse(line) as Json);
   }
   return audits;
 }

@@ -3,41 +3,17 @@
  * dependency-free; state dies with the process, so a restart starts every
  * topic in a new epoch and resumes of older sessions get `unknown`.
  */
-import { Sweep } from '@tether/common';
 import { MemoryTopics } from './memory-topics.js';
-import { hashToken, rotatedHash } from './session-token.js';
+import type * as S from './store.js';
+import { StoreError, StoreErrorCode } from './store.js';
 import {
-  type NewSession,
-  type Publication,
-  type PublicationEncoder,
-  type SessionAppendResult,
-  type SessionMessage,
-  type SessionPatch,
-  type SessionRecord,
-  type SessionReplay,
-  type Store,
-  StoreError,
-  StoreErrorCode,
-  type StoreStats,
-  type SweepResult,
-  type TopicPosition,
-  type TopicReplay,
-  type TopicSnapshot,
-} from './store.js';
-import {
-  type ResolvedStoreOptions,
-  resolveStoreOptions,
-  type StoreOptions,
-} from './store-options.js';
-import {
-  canReplaySession,
-  checkAppend,
-  checkCount,
-  checkName,
-  checkPage,
-  overflowDrops,
-  takePage,
-} from './store-rules.js';
+  type CheckedSessionPatch,
+  type PageBounds,
+  StoreBase,
+  type TopicAppend,
+} from './store-base.js';
+import { resolveStoreOptions, type StoreOptions } from './store-options.js';
+import { canReplaySession, checkAppend, overflowDrops, takePage } from './store-rules.js';
 
 interface LoggedMessage {
   seq: number;
@@ -46,7 +22,7 @@ interface LoggedMessage {
 }
 
 interface SessionEntry {
-  record: SessionRecord;
+  record: S.SessionRecord;
   log: LoggedMessage[];
   logBytes: number;
 }
@@ -55,26 +31,19 @@ interface SessionEntry {
 export type MemoryStoreOptions = StoreOptions;
 
 /** A {@link Store} held in this process's memory. */
-export class MemoryStore implements Store {
+export class MemoryStore extends StoreBase implements S.Store {
   readonly kind = 'memory';
-  private readonly options: ResolvedStoreOptions;
   private readonly sessions = new Map<string, SessionEntry>();
   private readonly byUser = new Map<string, Set<string>>();
   private readonly topics: MemoryTopics;
-  private readonly sweeper: Sweep | undefined;
   private closed = false;
   private operations = 0;
   private failedOperations = 0;
-  private sweeps = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.options = resolveStoreOptions(options, 'store');
+    super(resolveStoreOptions(options, 'store'));
     this.topics = new MemoryTopics(this.options);
-    const { sweepIntervalMs, clock } = this.options;
-    if (sweepIntervalMs > 0) {
-      this.sweeper = new Sweep('store-sweep', sweepIntervalMs, () => this.sweepNow(), clock);
-      this.sweeper.start();
-    }
+    this.startSweep('store-sweep');
   }
 
   /** Runs `fn` as one store operation: refused after close, counted, errors as rejections. */
@@ -96,42 +65,30 @@ export class MemoryStore implements Store {
 
   // ---- sessions ----
 
-  createSession(init: NewSession): Promise<SessionRecord> {
+  protected insertSession(record: S.SessionRecord): Promise<S.SessionRecord> {
     return this.op(() => {
-      const sid = checkName('sid', init.sid);
+      const { sid } = record;
       if (this.sessions.has(sid)) {
         throw new StoreError(StoreErrorCode.SESSION_EXISTS, `session ${sid} exists`);
       }
-      const record: SessionRecord = {
-        sid,
-        tokenHash: hashToken(checkName('token', init.token)),
-        userId: init.userId ?? null,
-        node: init.node ?? null,
-        createdAt: checkCount('createdAt', init.createdAt),
-        disconnectedAt: init.disconnectedAt ?? null,
-        expiresAt: init.expiresAt ?? null,
-        outSeq: 0,
-        ackedSeq: 0,
-        inSeq: 0,
-      };
-      this.sessions.set(sid, { record, log: [], logBytes: 0 });
+      this.sessions.set(sid, { record: { ...record }, log: [], logBytes: 0 });
       this.indexUser(sid, null, record.userId);
       return { ...record };
     });
   }
 
-  getSession(sid: string): Promise<SessionRecord | undefined> {
+  getSession(sid: string): Promise<S.SessionRecord | undefined> {
     return this.op(() => {
       const entry = this.sessions.get(sid);
       return entry ? { ...entry.record } : undefined;
     });
   }
 
-  updateSession(sid: string, patch: SessionPatch): Promise<SessionRecord> {
+  protected patchSession(sid: string, patch: CheckedSessionPatch): Promise<S.SessionRecord> {
     return this.op(() => {
       const entry = this.requireSession(sid);
       const r = entry.record;
-      if (patch.token !== undefined) r.tokenHash = rotatedHash(patch.token, patch.previousToken);
+      if (patch.tokenHash !== undefined) r.tokenHash = patch.tokenHash;
       if (patch.userId !== undefined && patch.userId !== r.userId) {
         this.indexUser(sid, r.userId, patch.userId);
         r.userId = patch.userId;
@@ -139,10 +96,8 @@ export class MemoryStore implements Store {
       if (patch.node !== undefined) r.node = patch.node;
       if (patch.disconnectedAt !== undefined) r.disconnectedAt = patch.disconnectedAt;
       if (patch.expiresAt !== undefined) r.expiresAt = patch.expiresAt;
-      if (patch.ackedSeq !== undefined) {
-        this.ack(entry, checkCount('ackedSeq', patch.ackedSeq));
-      }
-      if (patch.inSeq !== undefined) r.inSeq = Math.max(r.inSeq, checkCount('inSeq', patch.inSeq));
+      if (patch.ackedSeq !== undefined) this.ack(entry, patch.ackedSeq);
+      if (patch.inSeq !== undefined) r.inSeq = Math.max(r.inSeq, patch.inSeq);
       return { ...r };
     });
   }
@@ -151,10 +106,10 @@ export class MemoryStore implements Store {
     return this.op(() => this.removeSession(sid));
   }
 
-  sessionsOfUser(userId: string): Promise<SessionRecord[]> {
+  sessionsOfUser(userId: string): Promise<S.SessionRecord[]> {
     return this.op(() => {
       const sids = this.byUser.get(userId) ?? new Set<string>();
-      const out: SessionRecord[] = [];
+      const out: S.SessionRecord[] = [];
       for (const sid of sids) {
         const entry = this.sessions.get(sid);
         if (entry) out.push({ ...entry.record });
@@ -163,10 +118,8 @@ export class MemoryStore implements Store {
     });
   }
 
-  releaseSessions(now: number, expiresAt: number, node?: string): Promise<number> {
+  protected releaseConnected(now: number, expiresAt: number, node?: string): Promise<number> {
     return this.op(() => {
-      checkCount('now', now);
-      checkCount('expiresAt', expiresAt);
       let changed = 0;
       for (const { record } of this.sessions.values()) {
         if (record.disconnectedAt !== null) continue;
@@ -181,8 +134,8 @@ export class MemoryStore implements Store {
 
   appendSessionMessages(
     sid: string,
-    messages: readonly SessionMessage[],
-  ): Promise<SessionAppendResult> {
+    messages: readonly S.SessionMessage[],
+  ): Promise<S.SessionAppendResult> {
     return this.op(() => {
       const entry = this.requireSession(sid);
       const sizes = checkAppend(sid, entry.record.outSeq, messages);
@@ -208,15 +161,12 @@ export class MemoryStore implements Store {
     });
   }
 
-  sessionMessagesAfter(
+  protected readSessionMessages(
     sid: string,
     afterSeq: number,
-    limit?: number,
-    maxBytes?: number,
-  ): Promise<SessionReplay> {
+    { max, budget }: PageBounds,
+  ): Promise<S.SessionReplay> {
     return this.op(() => {
-      checkCount('afterSeq', afterSeq);
-      const { max, budget } = checkPage(limit, maxBytes);
       const entry = this.sessions.get(sid);
       if (!entry) return { messages: [], complete: false, outSeq: 0 };
       const { outSeq } = entry.record;
@@ -229,9 +179,8 @@ export class MemoryStore implements Store {
     });
   }
 
-  trimSessionMessages(sid: string, uptoSeq: number): Promise<void> {
+  protected trimSession(sid: string, uptoSeq: number): Promise<void> {
     return this.op(() => {
-      checkCount('uptoSeq', uptoSeq);
       const entry = this.sessions.get(sid);
       if (entry) this.ack(entry, uptoSeq);
     });
@@ -239,50 +188,52 @@ export class MemoryStore implements Store {
 
   // ---- topics ----
 
-  appendPublication(
-    topic: string,
-    data: string,
-    time: number,
-    encode?: PublicationEncoder,
-  ): Promise<Publication> {
-    return this.op(() => this.topics.append(topic, data, time, this.now(), encode));
+  protected appendToTopic(append: TopicAppend): Promise<S.Publication> {
+    return this.op(() => this.topics.append(append, this.now()));
   }
 
-  publicationsAfter(
+  protected readPublications(
     topic: string,
-    from: TopicPosition,
-    limit?: number,
-    maxBytes?: number,
-  ): Promise<TopicReplay> {
-    return this.op(() => this.topics.after(topic, from, this.now(), limit, maxBytes));
+    from: S.TopicPosition,
+    page: PageBounds,
+  ): Promise<S.TopicReplay> {
+    return this.op(() => this.topics.after(topic, from, page, this.now()));
   }
 
-  lastPublications(
+  protected readLastPublications(
     topic: string,
     n: number,
-    limit?: number,
-    maxBytes?: number,
-  ): Promise<TopicSnapshot> {
-    return this.op(() => this.topics.last(topic, n, this.now(), limit, maxBytes));
+    page: PageBounds,
+  ): Promise<S.TopicSnapshot> {
+    return this.op(() => this.topics.last(topic, n, page, this.now()));
   }
 
-  topicHead(topic: string): Promise<TopicPosition> {
+  protected readTopicHead(topic: string): Promise<S.TopicPosition> {
     return this.op(() => this.topics.head(topic, this.now()));
   }
 
   // ---- housekeeping ----
 
-  sweep(now?: number): Promise<SweepResult> {
-    return this.op(() => this.sweepAt(checkCount('now', now ?? this.now())));
+  protected removeExpired(now: number): Promise<S.SweepResult> {
+    return this.op(() => {
+      let expiredSessions = 0;
+      for (const [sid, { record }] of this.sessions) {
+        if (record.expiresAt !== null && record.expiresAt <= now) {
+          this.removeSession(sid);
+          expiredSessions++;
+        }
+      }
+      const { trimmed, dropped } = this.topics.sweep(now);
+      return { expiredSessions, trimmedPublications: trimmed, droppedTopics: dropped };
+    });
   }
 
-  stats(): Promise<StoreStats> {
+  protected readCounts(): Promise<Omit<S.StoreStats, 'kind' | 'sweeps'>> {
     return this.op(() => {
       let sessionMessages = 0;
       for (const s of this.sessions.values()) sessionMessages += s.log.length;
       const { topics, publications } = this.topics.counts();
       return {
-        kind: this.kind,
         sessions: this.sessions.size,
         sessionMessages,
         topics,
@@ -292,49 +243,21 @@ export class MemoryStore implements Store {
         failedOperations: this.failedOperations,
         pendingOperations: 0,
         largestBatch: 1,
-        sweeps: this.sweeps,
       };
     });
   }
 
   close(): Promise<void> {
     this.closed = true;
-    this.sweeper?.stop();
+    this.stopSweep();
     return Promise.resolve();
   }
 
+  protected canSweep(): boolean {
+    return !this.closed;
+  }
+
   // ---- internals ----
-
-  private sweepNow(): void {
-    if (this.closed) return;
-    try {
-      this.sweepAt(this.options.clock.now());
-    } catch (err) {
-      this.failedOperations++;
-      this.options.onError(
-        err instanceof StoreError
-          ? err
-          : new StoreError(StoreErrorCode.FAILED, 'memory store sweep failed', { cause: err }),
-      );
-    }
-  }
-
-  private sweepAt(now: number): SweepResult {
-    this.sweeps++;
-    let expiredSessions = 0;
-    for (const [sid, { record }] of this.sessions) {
-      if (record.expiresAt !== null && record.expiresAt <= now) {
-        this.removeSession(sid);
-        expiredSessions++;
-      }
-    }
-    const { trimmed, dropped } = this.topics.sweep(now);
-    return { expiredSessions, trimmedPublications: trimmed, droppedTopics: dropped };
-  }
-
-  private now(): number {
-    return this.options.clock.now();
-  }
 
   private requireSession(sid: string): SessionEntry {
     const entry = this.sessions.get(sid);

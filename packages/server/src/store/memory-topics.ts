@@ -1,22 +1,15 @@
 /**
- * Topic histories in process memory: synchronous operations that
- * `MemoryStore` wraps. Each topic keeps its retained publications as one
- * array with contiguous offsets, so "after offset N" is an index computation.
+ * Topic histories in process memory: synchronous operations that `MemoryStore`
+ * wraps, on arguments `StoreBase` has checked. Each topic keeps its retained
+ * publications as one array with contiguous offsets, so "after offset N" is an
+ * index computation.
  */
 
-import type {
-  Publication,
-  PublicationEncoder,
-  TopicPosition,
-  TopicReplay,
-  TopicSnapshot,
-} from './store.js';
+import type { Publication, TopicPosition, TopicReplay, TopicSnapshot } from './store.js';
+import type { PageBounds, TopicAppend } from './store-base.js';
 import type { TopicHistoryLimits } from './store-options.js';
 import {
   canReplayTopic,
-  checkCount,
-  checkName,
-  checkPage,
   newEpoch,
   nextPublication,
   publicationBytes,
@@ -42,19 +35,12 @@ export class MemoryTopics {
     this.bounds = new TopicBounds(limits);
   }
 
-  append(
-    topic: string,
-    data: string,
-    time: number,
-    now: number,
-    encode?: PublicationEncoder,
-  ): Publication {
-    const ensure = () => this.ensure(topic, now);
-    const next = nextPublication(topic, data, time, this.bounds, ensure, encode);
+  append(append: TopicAppend, now: number): Publication {
+    const next = nextPublication(append, this.bounds, () => this.ensure(append.topic, now));
     const { topic: t, maxCount } = next;
     const pub = Object.freeze(next.pub);
     t.head = pub.offset;
-    t.lastAt = time;
+    t.lastAt = pub.time;
     if (maxCount > 0) {
       t.pubs.push(pub);
       if (t.pubs.length > maxCount) t.pubs.splice(0, t.pubs.length - maxCount);
@@ -62,15 +48,7 @@ export class MemoryTopics {
     return pub;
   }
 
-  after(
-    topic: string,
-    from: TopicPosition,
-    now: number,
-    limit?: number,
-    maxBytes?: number,
-  ): TopicReplay {
-    checkCount('from.offset', from.offset);
-    const { max, budget } = checkPage(limit, maxBytes);
+  after(topic: string, from: TopicPosition, { max, budget }: PageBounds, now: number): TopicReplay {
     const t = this.ensure(topic, now);
     const oldest = t.pubs[0]?.offset ?? t.head + 1;
     if (!canReplayTopic(t.epoch, t.head, oldest, from)) {
@@ -81,9 +59,7 @@ export class MemoryTopics {
     return { recovered: true, epoch: t.epoch, offset: t.head, publications };
   }
 
-  last(topic: string, n: number, now: number, limit?: number, maxBytes?: number): TopicSnapshot {
-    checkCount('n', n);
-    const { max, budget } = checkPage(limit, maxBytes);
+  last(topic: string, n: number, { max, budget }: PageBounds, now: number): TopicSnapshot {
     const t = this.ensure(topic, now);
     const start = Math.max(0, t.pubs.length - n);
     const publications =
@@ -129,7 +105,7 @@ export class MemoryTopics {
 
   /** The topic's entry, starting its history (a new epoch, head 0) if it has none. */
   private ensure(name: string, now: number): TopicEntry {
-    let t = this.topics.get(checkName('topic', name));
+    let t = this.topics.get(name);
     if (!t) {
       t = { epoch: newEpoch(), head: 0, pubs: [], lastAt: now };
       this.topics.set(name, t);

@@ -4,13 +4,8 @@
  * one place so the memory and SQLite stores (and later Redis) cannot drift.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  type Publication,
-  type PublicationEncoder,
-  type SessionMessage,
-  StoreError,
-  StoreErrorCode,
-} from './store.js';
+import { type Publication, type SessionMessage, StoreError, StoreErrorCode } from './store.js';
+import type { TopicAppend } from './store-base.js';
 import type { TopicBounds } from './topic-bounds.js';
 
 /** A new random epoch id: 72 bits, 12 base64url characters. */
@@ -179,20 +174,16 @@ export function checkPublication(time: number, data: string): void {
 
 /**
  * The steps every store's append takes before it writes, in the order that keeps a
- * failure free of effects: the publication is checked before `start` begins the topic's
- * history, the topic's bounds (a user `historyFor` may throw) are resolved before an
- * offset is taken, and the encoder runs before anything is committed. The store then
+ * failure free of effects: the publication was checked (`StoreBase.appendPublication`)
+ * before `start` begins the topic's history, the topic's bounds (a user `historyFor` may
+ * throw) are resolved before an offset is taken, and the encoder runs before anything is committed. The store then
  * commits `pub` at the next offset and retains it when `maxCount` > 0.
  */
 export function nextPublication<T extends { epoch: string; head: number }>(
-  topic: string,
-  data: string,
-  time: number,
+  { topic, data, time, encode }: TopicAppend,
   bounds: TopicBounds,
   start: () => T,
-  encode: PublicationEncoder | undefined,
 ): { topic: T; maxCount: number; pub: Publication } {
-  checkPublication(time, data);
   const t = start();
   const { maxCount } = bounds.of(topic);
   const base = { epoch: t.epoch, offset: t.head + 1, time, data };

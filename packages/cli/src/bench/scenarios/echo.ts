@@ -1,11 +1,6 @@
 import { LatencyRecorder } from '../histogram.js';
-import {
-  openLoad,
-  perSecond,
-  type ScenarioContext,
-  type ScenarioResult,
-  serverCpu,
-} from '../scenario.js';
+import type { ScenarioContext, ScenarioResult } from '../scenario.js';
+import * as kit from '../scenario.js';
 
 /**
  * Request/reply latency: `--echo-clients` clients each send `--rate` echo requests per
@@ -22,7 +17,7 @@ export async function echoScenario(ctx: ScenarioContext): Promise<ScenarioResult
     notes.push('echo measured with app ping/pong (a server given by URL has no echo handler)');
   if (hub.kind === 'in-process') notes.push('in-process hub: server CPU includes the load clients');
   progress.phase(`echo: opening ${args.echoClients} clients`, args.echoClients / 2);
-  const opened = await openLoad(ctx, failures, {
+  const opened = await kit.openLoad(ctx, failures, {
     what: 'clients',
     count: args.echoClients,
     timeoutMs: 60_000,
@@ -51,12 +46,12 @@ export async function echoScenario(ctx: ScenarioContext): Promise<ScenarioResult
     scenario: 'echo',
     metrics: [
       { key: 'clients', label: 'clients', value: opened.opened, unit: '' },
-      perSecond('roundTripsPerSec', 'round trips', s.count, args.durationMs / 1000),
+      kit.perSecond('roundTripsPerSec', 'round trips', s.count, args.durationMs / 1000),
       { key: 'p50Ms', label: 'latency p50', value: s.p50Ms, unit: 'ms' },
       { key: 'p90Ms', label: 'latency p90', value: s.p90Ms, unit: 'ms' },
       { key: 'p99Ms', label: 'latency p99', value: s.p99Ms, unit: 'ms' },
       { key: 'maxMs', label: 'latency max', value: s.maxMs, unit: 'ms' },
-      serverCpu('serverCpuPercent', 'server CPU', usageBefore, usageAfter),
+      kit.serverCpu('serverCpuPercent', 'server CPU', usageBefore, usageAfter),
     ],
     failures,
     notes,

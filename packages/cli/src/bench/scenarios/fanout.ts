@@ -1,12 +1,5 @@
-import {
-  countDrops,
-  openLoad,
-  perSecond,
-  round,
-  type ScenarioContext,
-  type ScenarioResult,
-  serverCpu,
-} from '../scenario.js';
+import type { ScenarioContext, ScenarioResult } from '../scenario.js';
+import * as kit from '../scenario.js';
 
 /** Topic of the fan-out scenario. */
 export const FANOUT_TOPIC = 'bench:fanout';
@@ -25,7 +18,7 @@ export async function fanoutScenario(ctx: ScenarioContext): Promise<ScenarioResu
   const failures: string[] = [];
   const notes: string[] = [];
   progress.phase(`fanout: opening ${args.subscribers} subscribers`, args.subscribers / 2);
-  const opened = await openLoad(ctx, failures, {
+  const opened = await kit.openLoad(ctx, failures, {
     what: 'subscribers',
     count: args.subscribers,
     timeoutMs: 60_000 + args.subscribers * 10,
@@ -66,7 +59,7 @@ export async function fanoutScenario(ctx: ScenarioContext): Promise<ScenarioResu
   const elapsedSec = (performance.now() - started) / 1000;
   const usageAfter = await hub.usage();
   const delivered = (await pool.delivered()) - deliveredBefore;
-  await countDrops(ctx, failures, 'subscribers');
+  await kit.countDrops(ctx, failures, 'subscribers');
   await pool.closeAll();
   const serverCpuSec =
     usageBefore && usageAfter ? (usageAfter.cpuMs - usageBefore.cpuMs) / 1000 : undefined;
@@ -80,13 +73,13 @@ export async function fanoutScenario(ctx: ScenarioContext): Promise<ScenarioResu
     scenario: 'fanout',
     metrics: [
       { key: 'subscribers', label: 'subscribers', value: subscribed, unit: '' },
-      perSecond('publicationsPerSec', 'publications', published - publishedBefore, elapsedSec),
-      perSecond('deliveredPerSec', 'delivered messages', delivered, elapsedSec),
-      serverCpu('serverCpuPercent', 'server CPU', usageBefore, usageAfter),
+      kit.perSecond('publicationsPerSec', 'publications', published - publishedBefore, elapsedSec),
+      kit.perSecond('deliveredPerSec', 'delivered messages', delivered, elapsedSec),
+      kit.serverCpu('serverCpuPercent', 'server CPU', usageBefore, usageAfter),
       {
         key: 'deliveredPerCpuSec',
         label: 'delivered per server CPU-second',
-        value: serverCpuSec && serverCpuSec > 0 ? round(delivered / serverCpuSec, 0) : null,
+        value: serverCpuSec && serverCpuSec > 0 ? kit.round(delivered / serverCpuSec, 0) : null,
         unit: '',
       },
     ],

@@ -1,13 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  countDrops,
-  openLoad,
-  perSecond,
-  round,
-  type ScenarioContext,
-  type ScenarioResult,
-  serverCpu,
-} from '../scenario.js';
+import type { ScenarioContext, ScenarioResult } from '../scenario.js';
+import * as kit from '../scenario.js';
 
 /**
  * Idle connections at scale: opens `--connections` Tether connections (hello/welcome
@@ -21,7 +14,7 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
   await hub.gc();
   const before = await hub.usage();
   progress.phase(`idle: opening ${args.connections} connections`, args.connections / 2);
-  const opened = await openLoad(ctx, failures, {
+  const opened = await kit.openLoad(ctx, failures, {
     what: 'connections',
     count: args.connections,
     timeoutMs: 60_000 + args.connections * 10,
@@ -31,10 +24,10 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
   await sleep(args.holdMs);
   const gcRan = await hub.gc();
   const after = await hub.usage();
-  const dropped = await countDrops(ctx, failures, 'idle connections');
+  const dropped = await kit.countDrops(ctx, failures, 'idle connections');
   await pool.closeAll();
   const perConn = (bytes: number): number | null =>
-    opened.opened === 0 ? null : round(bytes / opened.opened / 1024, 2);
+    opened.opened === 0 ? null : kit.round(bytes / opened.opened / 1024, 2);
   if (before !== undefined && !gcRan)
     notes.push('no GC in the server process: memory figures are noisier');
   if (hub.kind === 'in-process') {
@@ -44,7 +37,7 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
     scenario: 'idle',
     metrics: [
       { key: 'connections', label: 'connections open', value: opened.opened, unit: '' },
-      perSecond('connectRatePerSec', 'connect rate', opened.opened, opened.elapsedMs / 1000),
+      kit.perSecond('connectRatePerSec', 'connect rate', opened.opened, opened.elapsedMs / 1000),
       {
         key: 'rssPerConnectionKiB',
         label: 'server RSS per connection',
@@ -65,8 +58,8 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
         value: before && after ? perConn(after.heapUsedBytes - before.heapUsedBytes) : null,
         unit: 'KiB',
       },
-      serverCpu('serverCpuConnectPercent', 'server CPU while connecting', before, afterOpen),
-      serverCpu('serverCpuIdlePercent', 'server CPU while idle', afterOpen, after),
+      kit.serverCpu('serverCpuConnectPercent', 'server CPU while connecting', before, afterOpen),
+      kit.serverCpu('serverCpuIdlePercent', 'server CPU while idle', afterOpen, after),
       { key: 'dropped', label: 'dropped while idle', value: dropped, unit: '' },
     ],
     failures,
