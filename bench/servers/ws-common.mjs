@@ -1,4 +1,8 @@
-// Shared by the raw `ws` bench servers: the published message and the heartbeat.
+// Shared by the raw `ws` bench servers: the server itself, the published message and the
+// heartbeat.
+import { WebSocketServer } from 'ws';
+import { serveIpc } from '../../packages/cli/dist/bench/ipc.js';
+import { collectGarbage, processUsage } from '../../packages/cli/dist/bench/usage.js';
 
 /** One fan-out message. */
 export function benchPub(topic, n, pad) {
@@ -29,4 +33,44 @@ export function startHeartbeat(wss, intervalMs) {
       ws.ping();
     }
   }, intervalMs);
+}
+
+/**
+ * A raw `ws` bench server driven over IPC like the Tether bench hub (publish, usage, gc,
+ * close): echo answered from the message listener, ws's README heartbeat when
+ * `config.heartbeatIntervalMs` is set, and fan-out by `publish(wss, request)`, the one
+ * thing the variants do differently.
+ */
+export async function runWsBenchServer(config, publish) {
+  const wss = new WebSocketServer({
+    host: config.host ?? '127.0.0.1',
+    port: config.port ?? 0,
+    path: '/ws',
+    perMessageDeflate: false,
+  });
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => {
+      const message = JSON.parse(data.toString());
+      if (message.type === 'echo')
+        ws.send(JSON.stringify({ type: 'echo', id: message.id, data: message.data }));
+    });
+  });
+  const heartbeat = startHeartbeat(wss, config.heartbeatIntervalMs);
+  await new Promise((resolve) => wss.once('listening', resolve));
+  const { port } = wss.address();
+  const close = () => {
+    clearInterval(heartbeat);
+    for (const ws of wss.clients) ws.terminate();
+    wss.close(() => setImmediate(() => process.exit(0)));
+  };
+  serveIpc(
+    {
+      publish: (request) => publish(wss, request),
+      usage: () => ({ ...processUsage(), connections: wss.clients.size }),
+      gc: () => collectGarbage(),
+      close,
+    },
+    close,
+  );
+  process.send({ ready: true, port, url: `ws://127.0.0.1:${port}/ws` });
 }
