@@ -3,65 +3,16 @@
  * any node reaches the session's client on the node that holds it, live, in order,
  * once; a client moving between nodes (and back) keeps its dedupe mark and its log.
  */
-import { TetherClient } from '@tether/client';
-import { type Endpoint, silentLogger, TetherServer } from '@tether/server';
-import { startRedis, systemDepMissing, waitFor, withTimeout } from '@tether/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import { systemDepMissing, waitFor, withTimeout } from '@tether/testkit';
+import { describe, expect, it } from 'vitest';
 import { RedisStore } from '../src/index.js';
+import { afterTest, client, type Node, node, range, redisAt } from './cluster-nodes.js';
 
-const HOST = '127.0.0.1';
 const missing = systemDepMissing('redis-server');
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await withTimeout(c(), 10_000, 'cleanup');
-});
-
-interface Node {
-  ws: Endpoint;
-  url: string;
-  store: RedisStore;
-  /** Client messages processed by this node, in order. */
-  processed: number[];
-}
-
-async function node(redisUrl: string, prefix: string): Promise<Node> {
-  const store = new RedisStore({ url: redisUrl, prefix, reconnectMaxMs: 100 });
-  const tether = new TetherServer({ port: 0, host: HOST, logger: silentLogger, store });
-  const ws = tether.endpoint('/ws');
-  const processed: number[] = [];
-  ws.onMessage((data) => {
-    processed.push(data as number);
-  });
-  const address = await tether.listen();
-  cleanups.push(async () => {
-    await tether.close({ drainTimeoutMs: 0 });
-    await store.close();
-  });
-  return { ws, url: `ws://${HOST}:${address.port}/ws`, store, processed };
-}
-
-function client(url: string | readonly string[]) {
-  const c = new TetherClient(url, {
-    WebSocket: WebSocket as never,
-    minReconnectDelayMs: 20,
-    maxReconnectDelayMs: 100,
-  });
-  cleanups.push(() => c.close());
-  const got: number[] = [];
-  const opens: boolean[] = [];
-  c.on('message', (e) => got.push(e.data as number));
-  c.on('open', (e) => opens.push(e.resumed));
-  return { c, got, opens };
-}
-
-const range = (from: number, to: number) =>
-  Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe.skipIf(missing)('sessions shared through Redis', () => {
   it('a message sent through any node reaches the session on the node holding it, in order, once', async () => {
-    const redis = await startRedis();
-    cleanups.push(() => redis.stop());
+    const redis = await redisAt();
     const a = await node(redis.url, 'send:');
     const b = await node(redis.url, 'send:');
     const { c, got } = client(b.url);
@@ -86,8 +37,7 @@ describe.skipIf(missing)('sessions shared through Redis', () => {
   });
 
   it('a client moving between nodes and back keeps its dedupe mark and its log', async () => {
-    const redis = await startRedis();
-    cleanups.push(() => redis.stop());
+    const redis = await redisAt();
     const nodes = [await node(redis.url, 'move:'), await node(redis.url, 'move:')];
     // The client's own failover: both URLs, node 0 first.
     const { c, got, opens } = client(nodes.map((n) => n.url));
@@ -133,8 +83,7 @@ describe.skipIf(missing)('sessions shared through Redis', () => {
   });
 
   it('releases the sessions of a node whose lease ran out, and only those', async () => {
-    const redis = await startRedis();
-    cleanups.push(() => redis.stop());
+    const redis = await redisAt();
     const lease = (node: string) =>
       new RedisStore({
         url: redis.url,
@@ -146,7 +95,7 @@ describe.skipIf(missing)('sessions shared through Redis', () => {
       });
     const dead = lease('dead');
     const alive = lease('alive');
-    cleanups.push(() => alive.close());
+    afterTest(() => alive.close());
     const now = Date.now();
     await dead.createSession({ sid: 's-dead', token: 't', node: 'dead', createdAt: now });
     await alive.createSession({ sid: 's-alive', token: 't', node: 'alive', createdAt: now });

@@ -5,81 +5,44 @@
  * after a Redis outage (node A missed the news that node B appended to a session it
  * holds: it reads the session's `outSeq` again once Redis is back, and delivers).
  */
-import { TetherClient } from '@tether/client';
-import { type Endpoint, silentLogger, TetherServer } from '@tether/server';
-import {
-  createFaultProxy,
-  type RedisInstance,
-  startRedis,
-  systemDepMissing,
-  tempDir,
-  waitFor,
-  withTimeout,
-} from '@tether/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { RedisStore } from '../src/index.js';
+import { createFaultProxy, systemDepMissing, tempDir, waitFor, withTimeout } from '@tether/testkit';
+import { describe, expect, it } from 'vitest';
+import { afterTest, client, HOST, node, range, redisAt } from './cluster-nodes.js';
 import { startHalfFront } from './half-front.js';
 import { startSubscribeGate } from './subscribe-gate.js';
 
-const HOST = '127.0.0.1';
 const missing = systemDepMissing('redis-server');
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await withTimeout(c(), 10_000, 'cleanup');
-});
 
-interface Node {
-  ws: Endpoint;
-  url: string;
-  store: RedisStore;
-  /** Client messages processed by this node, in order. */
-  processed: number[];
-  /** Close code and side of each connection that closed here. */
-  closes: Array<{ code: number; by: string }>;
-}
-
-async function node(redisUrl: string, prefix: string): Promise<Node> {
-  const store = new RedisStore({ url: redisUrl, prefix, reconnectMaxMs: 100 });
-  const tether = new TetherServer({ port: 0, host: HOST, logger: silentLogger, store });
-  const ws = tether.endpoint('/ws');
-  const processed: number[] = [];
-  const closes: Node['closes'] = [];
-  ws.onMessage((data) => {
-    processed.push(data as number);
-  });
-  ws.on('close', (e) => closes.push({ code: e.code, by: e.initiatedBy }));
-  const address = await tether.listen();
-  cleanups.push(async () => {
-    await tether.close({ drainTimeoutMs: 0 });
-    await store.close();
-  });
-  return { ws, url: `ws://${HOST}:${address.port}/ws`, store, processed, closes };
-}
-
-function client(urls: string | readonly string[]) {
-  const c = new TetherClient(urls, {
-    WebSocket: WebSocket as never,
-    minReconnectDelayMs: 20,
-    maxReconnectDelayMs: 100,
-  });
-  cleanups.push(() => c.close());
-  const got: number[] = [];
-  const opens: boolean[] = [];
-  const errors: string[] = [];
-  c.on('message', (e) => got.push(e.data as number));
-  c.on('open', (e) => opens.push(e.resumed));
-  c.on('error', (e) => errors.push(e.error.code));
-  return { c, got, opens, errors };
-}
-
-const range = (from: number, to: number) =>
-  Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-async function redisAt(extraArgs: string[], port?: number): Promise<RedisInstance> {
-  const r = await startRedis(port === undefined ? { extraArgs } : { extraArgs, port });
-  cleanups.push(() => r.stop());
-  return r;
+/**
+ * Node A reaches Redis through a gate that can hold back its SUBSCRIBE, node B directly;
+ * Redis keeps its data across a restart.
+ */
+async function gatedPair(prefix: string) {
+  const dir = await tempDir(`tether-redis-${prefix}`);
+  afterTest(() => dir.cleanup());
+  const persistent = ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir.path];
+  const redis = await redisAt(persistent);
+  const gate = await startSubscribeGate(redis.port);
+  afterTest(() => gate.close());
+  const a = await node(`redis://${HOST}:${gate.port}`, `${prefix}:`);
+  const b = await node(redis.url, `${prefix}:`);
+  /**
+   * Redis restarts; once this returns both nodes' commands are back, and A's subscriber
+   * connection is back without its channels until `gate.hold(false)`.
+   */
+  const restartHoldingA = async (): Promise<void> => {
+    gate.hold(true);
+    await redis.stop();
+    await waitFor(() => !a.store.health().up && !b.store.health().up, {
+      message: 'both nodes see Redis down',
+    });
+    await redisAt(persistent, redis.port);
+    await waitFor(() => a.store.health().up && b.store.health().up && gate.held > 0, {
+      timeoutMs: 10_000,
+      message: 'both back, A subscribing',
+    });
+  };
+  return { a, b, gate, restartHoldingA };
 }
 
 describe.skipIf(missing)('a session held across nodes', () => {
@@ -90,7 +53,7 @@ describe.skipIf(missing)('a session held across nodes', () => {
     // The client reaches A through a front that can drop the client's side only: the
     // client sees its socket die, A keeps an open connection (a partition, seen from A).
     const front = await startHalfFront(Number(new URL(a.url).port));
-    cleanups.push(() => front.close());
+    afterTest(() => front.close());
     const { c, got, opens, errors } = client([front.url, b.url]);
     await waitFor(() => c.state === 'open');
     const sid = c.sessionId ?? '';
@@ -137,12 +100,12 @@ describe.skipIf(missing)('a session held across nodes', () => {
 
   it('after a Redis outage, A reads a session again: what B appended meanwhile is delivered, once', async () => {
     const dir = await tempDir('tether-redis-reread-');
-    cleanups.push(() => dir.cleanup());
+    afterTest(() => dir.cleanup());
     const persistent = ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir.path];
     const redis = await redisAt(persistent);
     // A reaches Redis through a proxy that can keep it away after Redis is back.
     const proxy = await createFaultProxy({ target: { host: HOST, port: redis.port } });
-    cleanups.push(() => proxy.close());
+    afterTest(() => proxy.close());
     const a = await node(`redis://${HOST}:${proxy.port}`, 'reread:');
     const b = await node(redis.url, 'reread:');
     const { c, got, opens, errors } = client(a.url);
@@ -180,31 +143,15 @@ describe.skipIf(missing)('a session held across nodes', () => {
     expect(errors).toEqual([]);
   });
   it('after a Redis outage, what B appends while A is back but not yet subscribed again is delivered', async () => {
-    const dir = await tempDir('tether-redis-resubscribe-');
-    cleanups.push(() => dir.cleanup());
-    const persistent = ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir.path];
-    const redis = await redisAt(persistent);
-    const gate = await startSubscribeGate(redis.port);
-    cleanups.push(() => gate.close());
-    const a = await node(`redis://${HOST}:${gate.port}`, 'resub:');
-    const b = await node(redis.url, 'resub:');
+    const { a, b, gate, restartHoldingA } = await gatedPair('resub');
     const { c, got, opens, errors } = client(a.url);
     await waitFor(() => c.state === 'open');
     const sid = c.sessionId ?? '';
     await b.ws.sendTo(sid, 1);
     await waitFor(() => got.length >= 1, { message: 'message 1' });
 
-    gate.hold(true);
-    await redis.stop();
-    await waitFor(() => !a.store.health().up && !b.store.health().up, {
-      message: 'both nodes see Redis down',
-    });
-    await redisAt(persistent, redis.port);
     // A's commands are back; its subscriber connection is back without its channels.
-    await waitFor(() => a.store.health().up && b.store.health().up && gate.held > 0, {
-      timeoutMs: 10_000,
-      message: 'both back, A subscribing',
-    });
+    await restartHoldingA();
     // A's re-read went out when it came back up; this read queues behind it on the same
     // connection, so once it is answered, that re-read was answered too.
     await a.store.getSession(sid);
@@ -225,14 +172,7 @@ describe.skipIf(missing)('a session held across nodes', () => {
 
 describe.skipIf(missing)('a topic heard across nodes', () => {
   it('after a Redis outage, what B publishes while A is back but not yet subscribed again is delivered', async () => {
-    const dir = await tempDir('tether-redis-topic-resubscribe-');
-    cleanups.push(() => dir.cleanup());
-    const persistent = ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir.path];
-    const redis = await redisAt(persistent);
-    const gate = await startSubscribeGate(redis.port);
-    cleanups.push(() => gate.close());
-    const a = await node(`redis://${HOST}:${gate.port}`, 'topic-resub:');
-    const b = await node(redis.url, 'topic-resub:');
+    const { a, b, gate, restartHoldingA } = await gatedPair('topic-resub');
     const { c, errors } = client(a.url);
     const sub = c.subscribe('feed');
     const pubs: number[] = [];
@@ -243,16 +183,7 @@ describe.skipIf(missing)('a topic heard across nodes', () => {
     await b.ws.publish('feed', 1);
     await waitFor(() => pubs.length >= 1, { message: 'publication 1' });
 
-    gate.hold(true);
-    await redis.stop();
-    await waitFor(() => !a.store.health().up && !b.store.health().up, {
-      message: 'both nodes see Redis down',
-    });
-    await redisAt(persistent, redis.port);
-    await waitFor(() => a.store.health().up && b.store.health().up && gate.held > 0, {
-      timeoutMs: 10_000,
-      message: 'both back, A subscribing',
-    });
+    await restartHoldingA();
     // A's catch-up read went out when it came back up; this one queues behind it.
     await a.store.topicHead('feed');
     // The publication's news finds no subscriber on A's node.
