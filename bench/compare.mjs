@@ -115,6 +115,9 @@ console.log('');
 for (const line of formatTable(comparisonHeaders(report), comparisonRows(report)))
   console.log(line);
 for (const t of report.targets) for (const f of t.failures) console.log(`FAIL ${t.name}: ${f}`);
-writeFileSync(values.out, renderComparisonMarkdown(report, version('../package.json')) + kept(values.out));
+writeFileSync(
+  values.out,
+  renderComparisonMarkdown(report, version('../package.json')) + kept(values.out),
+);
 console.log(`\nwrote ${values.out}`);
 process.exitCode = report.targets.some((t) => t.failures.length > 0) ? 1 : 0;
