@@ -1,6 +1,6 @@
 import { formatDuration } from '@tether/common';
 import type { CliIo, SignalSource } from '@tether/hub';
-import { type Command, EXIT, onStopSignals } from './command.js';
+import { type Command, type CommandDeps, EXIT, onStopSignals } from './command.js';
 import { PROBE_USAGE, type ProbeArgs, parseProbeArgs } from './probe-args.js';
 import { type ProbeEvent, runProbeConnection } from './probe-connection.js';
 import {
@@ -59,17 +59,20 @@ export const probeCommand: Command<ProbeArgs> = {
   summary: 'connect to any WebSocket server, hold the connection, report RTT and the close',
   usage: PROBE_USAGE,
   parse: parseProbeArgs,
-  async run(args, deps) {
-    const { io } = deps;
-    const controller = new AbortController();
-    const stopListening = onStopSignals(deps.signals, () => controller.abort());
-    try {
-      const report = await probe(args, io, controller.signal);
-      if (args.json) io.stdout(JSON.stringify(report, null, 2));
-      else for (const line of formatProbeSummary(report)) io.stdout(line);
-      return report.healthy ? EXIT.ok : EXIT.failed;
-    } finally {
-      stopListening();
-    }
-  },
+  run: runProbe,
 };
+
+/** Probes until the connection ends or SIGINT/SIGTERM stops it; prints the report. */
+async function runProbe(args: ProbeArgs, deps: CommandDeps): Promise<number> {
+  const { io } = deps;
+  const controller = new AbortController();
+  const stopListening = onStopSignals(deps.signals, () => controller.abort());
+  try {
+    const report = await probe(args, io, controller.signal);
+    if (args.json) io.stdout(JSON.stringify(report, null, 2));
+    else for (const line of formatProbeSummary(report)) io.stdout(line);
+    return report.healthy ? EXIT.ok : EXIT.failed;
+  } finally {
+    stopListening();
+  }
+}

@@ -97,16 +97,7 @@ export class AttemptLog {
   }
 
   summary(since: number, bucketMs: number): StormAttempts {
-    const out: StormAttempts = {
-      outcomes: {},
-      tcpMs: [],
-      upgradeMs: [],
-      welcomeMs: [],
-      started: [],
-      connected: [],
-      upgraded: [],
-      welcomed: [],
-    };
+    const out = emptyAttempts();
     const bump = (series: number[], at: number | undefined) => {
       if (at === undefined) return;
       const i = Math.max(0, Math.floor((at - since) / bucketMs));
@@ -133,13 +124,9 @@ export class AttemptLog {
   }
 }
 
-/** Adds the summaries of several processes. */
-export function mergeAttempts(parts: readonly StormAttempts[]): StormAttempts {
-  const add = (a: number[], b: readonly number[]) => {
-    for (const [i, v] of b.entries()) a[i] = (a[i] ?? 0) + v;
-    return a;
-  };
-  const out: StormAttempts = {
+/** A summary with nothing in it yet. */
+function emptyAttempts(): StormAttempts {
+  return {
     outcomes: {},
     tcpMs: [],
     upgradeMs: [],
@@ -149,6 +136,15 @@ export function mergeAttempts(parts: readonly StormAttempts[]): StormAttempts {
     upgraded: [],
     welcomed: [],
   };
+}
+
+/** Adds the summaries of several processes. */
+export function mergeAttempts(parts: readonly StormAttempts[]): StormAttempts {
+  const add = (a: number[], b: readonly number[]) => {
+    for (const [i, v] of b.entries()) a[i] = (a[i] ?? 0) + v;
+    return a;
+  };
+  const out = emptyAttempts();
   for (const p of parts) {
     for (const [k, n] of Object.entries(p.outcomes)) out.outcomes[k] = (out.outcomes[k] ?? 0) + n;
     out.tcpMs.push(...p.tcpMs);

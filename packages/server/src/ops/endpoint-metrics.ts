@@ -6,13 +6,20 @@
 import type { EndpointStats } from '../stats.js';
 import type { ServerStats } from '../tether-server.js';
 
-/** A metric read from stats `S` (an endpoint's or the server's) at scrape time. */
+/**
+ * A metric read from stats `S` (an endpoint's or the server's) at scrape time. Its type
+ * follows the Prometheus naming rule: a name ending in `_total` is a counter, any other
+ * a gauge (see {@link metricType}).
+ */
 export interface ScrapedMetric<S> {
   name: string;
   help: string;
   read: (stats: S) => number;
-  /** Default `counter`. */
-  type?: 'counter' | 'gauge';
+}
+
+/** `counter` for a name ending in `_total` (the Prometheus rule for counters), else `gauge`. */
+export function metricType(name: string): 'counter' | 'gauge' {
+  return name.endsWith('_total') ? 'counter' : 'gauge';
 }
 
 /** The per-endpoint metrics, in the order they are exported. */
@@ -21,13 +28,11 @@ export const PER_ENDPOINT_METRICS: readonly ScrapedMetric<EndpointStats>[] = [
     name: 'tether_connections',
     help: 'Open WebSocket connections (any state).',
     read: (e) => e.connections,
-    type: 'gauge',
   },
   {
     name: 'tether_connections_ready',
     help: 'Connections welcomed and open.',
     read: (e) => e.ready,
-    type: 'gauge',
   },
   { name: 'tether_connects_total', help: 'WebSocket upgrades accepted.', read: (e) => e.accepted },
   {
@@ -79,7 +84,6 @@ export const PER_ENDPOINT_METRICS: readonly ScrapedMetric<EndpointStats>[] = [
     name: 'tether_handlers_in_flight',
     help: 'Request and message handlers running now.',
     read: (e) => e.inFlight,
-    type: 'gauge',
   },
   {
     name: 'tether_replayed_messages_total',
@@ -95,7 +99,6 @@ export const PER_ENDPOINT_METRICS: readonly ScrapedMetric<EndpointStats>[] = [
     name: 'tether_sessions',
     help: 'Sessions held (connected, or disconnected within their resume window).',
     read: (e) => e.sessions,
-    type: 'gauge',
   },
   {
     name: 'tether_direct_messages_stored_total',
@@ -115,19 +118,16 @@ export const SERVER_METRICS: readonly ScrapedMetric<ServerStats>[] = [
     name: 'tether_draining',
     help: '1 while the server shuts down gracefully (readiness fails), else 0.',
     read: (s) => (s.state === 'running' ? 0 : 1),
-    type: 'gauge',
   },
   {
     name: 'tether_topics',
     help: 'Topics with subscribers or history in this process.',
     read: (s) => s.topics.topics,
-    type: 'gauge',
   },
   {
     name: 'tether_subscriptions',
     help: 'Topic subscriptions of open connections.',
     read: (s) => s.topics.subscriptions,
-    type: 'gauge',
   },
   {
     name: 'tether_publications_total',

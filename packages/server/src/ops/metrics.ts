@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, type LabelValues, Registry } from 'prom-clie
 import type { Endpoint } from '../endpoint-types.js';
 import type { ServerStats, TetherServer } from '../tether-server.js';
 import { OPS_DEFAULTS } from './defaults.js';
-import { PER_ENDPOINT_METRICS, SERVER_METRICS } from './endpoint-metrics.js';
+import { metricType, PER_ENDPOINT_METRICS, SERVER_METRICS } from './endpoint-metrics.js';
 import { registerProcessMetrics } from './process-metrics.js';
 
 /**
@@ -82,7 +82,7 @@ export class TetherMetrics {
     const snapshot = () => this.snapshot();
     /** A metric read from the stats when Prometheus scrapes: `fill` adds each series. */
     const scraped = <L extends string>(
-      metric: { name: string; help: string; type?: 'counter' | 'gauge' },
+      metric: { name: string; help: string },
       labelNames: readonly L[],
       fill: (add: (labels: LabelValues<L>, n: number) => void) => void,
     ): void => {
@@ -91,7 +91,7 @@ export class TetherMetrics {
         this.reset();
         fill((labels, n) => this.inc(labels, n));
       }
-      if (metric.type === 'gauge') new Gauge({ ...config, collect });
+      if (metricType(metric.name) === 'gauge') new Gauge({ ...config, collect });
       else new Counter({ ...config, collect });
     };
     const histogram = <L extends string>(
