@@ -6,13 +6,11 @@
  * The backend must hold every reading once and in order, and every command it sent must
  * have reached its device once and been reported done.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { pythonVenv, systemDepMissing, VenvUnavailableError, withTimeout } from '@tether/testkit';
+import { pythonVenv, systemDepMissing, VenvUnavailableError } from '@tether/testkit';
 import { describe, expect, it } from 'vitest';
+import { ROOT, runExample } from '../../server/test/example-process.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DIR = join(ROOT, 'examples/device-fleet');
 const DEVICES = 5;
 const READINGS = 200;
@@ -44,22 +42,7 @@ describe.skipIf(missing)('examples/device-fleet', () => {
     }
     const args = ['examples/device-fleet/run.mjs', '--python', join(venv, 'bin', 'python')];
     args.push('--devices', String(DEVICES), '--readings', String(READINGS));
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-    });
-    const code = await withTimeout(
-      new Promise<number | null>((resolve) => child.once('exit', resolve)),
-      120_000,
-      'the example exits',
-    ).catch((err: unknown) => {
-      child.kill('SIGKILL');
-      throw err;
-    });
+    const { code, output } = await runExample(args[0] as string, args.slice(1), 120_000);
     const line = output.split('\n').find((l) => l.startsWith('REPORT '));
     expect(line, output).toBeDefined();
     const report = JSON.parse(line?.slice('REPORT '.length) ?? '{}') as {

@@ -63,3 +63,33 @@ export async function startExample(
     throw err;
   }
 }
+
+/**
+ * Runs `node <script> ...args` to its end (a SIGKILL past `timeoutMs`); resolves with its
+ * exit code and everything it printed (stdout and stderr).
+ */
+export async function runExample(
+  script: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: string): void => {
+    output += chunk;
+  };
+  child.stdout.setEncoding('utf8').on('data', keep);
+  child.stderr.setEncoding('utf8').on('data', keep);
+  const code = await withTimeout(
+    new Promise<number | null>((resolve) => child.once('exit', resolve)),
+    timeoutMs,
+    'the example exits',
+  ).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  return { code, output };
+}
