@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getFreePort, waitFor, withTimeout } from '@tether/testkit';
+import { getFreePort, runCommand, waitFor, withTimeout } from '@tether/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /**
@@ -22,35 +22,6 @@ const hasGit =
   spawnSync('git', ['-C', ROOT, 'rev-parse', '--git-dir'], { stdio: 'ignore' }).status === 0;
 const skip = process.env.TETHER_SKIP_CLEAN_CLONE === '1' || !hasGit;
 if (!hasGit) console.warn('\n!!  SKIPPED: the clean-clone test needs git and a git checkout\n');
-
-/** Runs a command; resolves with its status and output, rejects past `timeoutMs`. */
-function run(
-  command: string,
-  args: string[],
-  options: { cwd: string; timeoutMs: number; env?: NodeJS.ProcessEnv },
-): Promise<{ status: number | null; output: string }> {
-  const child = spawn(command, args, {
-    cwd: options.cwd,
-    env: options.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const done = new Promise<{ status: number | null; output: string }>((resolve) => {
-    child.on('close', (status) => resolve({ status, output }));
-  });
-  return withTimeout(done, options.timeoutMs, `${command} ${args.join(' ')}`).catch(
-    (err: unknown) => {
-      child.kill('SIGKILL');
-      throw new Error(`${(err as Error).message}\n--- output ---\n${output.slice(-4000)}`);
-    },
-  );
-}
 
 /** Copies the working tree's non-ignored files over `target` (TETHER_CLONE_OVERLAY=1). */
 function overlay(target: string): void {
@@ -81,7 +52,7 @@ describe.skipIf(skip)('a fresh clone: npm ci && npm start', () => {
   it(
     'installs, starts a hub that answers /healthz and /readyz, and exits 0 on SIGTERM',
     async () => {
-      const clone = await run('git', ['clone', '--quiet', ROOT, dir], {
+      const clone = await runCommand('git', ['clone', '--quiet', ROOT, dir], {
         cwd: tmpdir(),
         timeoutMs: 60_000,
       });
@@ -90,11 +61,15 @@ describe.skipIf(skip)('a fresh clone: npm ci && npm start', () => {
       // No CI variable: npm ci then behaves as on a developer's machine. VITEST is dropped
       // so the hub logs as it does for a user.
       const env = { ...process.env, CI: '', VITEST: undefined, NODE_ENV: undefined };
-      const install = await run('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], {
-        cwd: dir,
-        timeoutMs: 8 * 60_000,
-        env,
-      });
+      const install = await runCommand(
+        'npm',
+        ['ci', '--prefer-offline', '--no-audit', '--no-fund'],
+        {
+          cwd: dir,
+          timeoutMs: 8 * 60_000,
+          env,
+        },
+      );
       expect(install.status, install.output.slice(-4000)).toBe(0);
 
       // Issue 14: every public package packs from the fresh clone with its dist and types
@@ -102,7 +77,7 @@ describe.skipIf(skip)('a fresh clone: npm ci && npm start', () => {
       const PUBLIC = ['common', 'protocol', 'fault-proxy', 'server', 'store-sqlite', 'client'];
       PUBLIC.push('dashboard', 'hub', 'cli');
       const workspaces = PUBLIC.flatMap((name) => ['--workspace', `@tether/${name}`]);
-      const pack = await run('npm', ['pack', '--dry-run', '--json', ...workspaces], {
+      const pack = await runCommand('npm', ['pack', '--dry-run', '--json', ...workspaces], {
         cwd: dir,
         timeoutMs: 5 * 60_000,
         env,

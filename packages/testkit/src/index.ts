@@ -46,6 +46,7 @@ export {
 } from './prometheus.js';
 export { pythonVenv, VenvUnavailableError } from './python-venv.js';
 export { type RedisInstance, type StartRedisOptions, startRedis } from './redis.js';
+export { type RunCommandOptions, runCommand } from './run-command.js';
 export { type MakeStore, runStoreContract, type StoreFactory } from './store-contract.js';
 export { optionError, type StoreFiles, storeFiles } from './stores.js';
 export {

@@ -2,10 +2,9 @@
  * The leak check fails the build: vitest run on a fixture file with the suite's setup
  * file exits 1 naming what the file left behind, and 0 when the file closes it all.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { withTimeout } from '../src/wait.js';
+import { runCommand } from '../src/run-command.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const config = fileURLToPath(new URL('./fixtures/leak/vitest.config.ts', import.meta.url));
@@ -15,28 +14,12 @@ async function runFixture(
   mode: 'leak' | 'clean',
 ): Promise<{ code: number | null; output: string }> {
   const env = { ...process.env, LEAK_FIXTURE: mode, TETHER_LEAK_CHECK: '', NO_COLOR: '1' };
-  const child = spawn(process.execPath, [vitest, 'run', '--config', config], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  try {
-    const code = await withTimeout(
-      new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c))),
-      60_000,
-      `vitest on the ${mode} fixture`,
-    );
-    return { code, output };
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
+  const { status, output } = await runCommand(
+    process.execPath,
+    [vitest, 'run', '--config', config],
+    { cwd: root, env, timeoutMs: 60_000, label: `vitest on the ${mode} fixture` },
+  );
+  return { code: status, output };
 }
 
 describe('leak check', () => {

@@ -7,11 +7,10 @@
  * as plain JavaScript (ESM) and once as TypeScript type-checked by the repo's `tsc`
  * against the installed packages' types. Slow-ish (an npm install): tens of seconds.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type TempDir, tempDir, withTimeout } from '@tether/testkit';
+import { runCommand, type TempDir, tempDir } from '@tether/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -34,41 +33,15 @@ const PACKED: Readonly<Record<string, readonly string[]>> = {
 /** What the memory-store app installs: no SQLite, no logger, no metrics library. */
 const APP_PACKAGES = ['common', 'protocol', 'server', 'client'] as const;
 
-/** Runs a command to its exit; rejects past `timeoutMs` (killing it) naming the command. */
-async function run(
-  command: string,
-  args: readonly string[],
-  cwd: string,
-  timeoutMs: number,
-): Promise<{ status: number | null; output: string }> {
-  const child = spawn(command, args, {
-    cwd,
-    // The app is a stranger to this repo: no workspace config, no test-runner env.
-    env: {
-      ...process.env,
-      VITEST: undefined,
-      NODE_ENV: undefined,
-      npm_config_workspace: undefined,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  try {
-    const status = await withTimeout(
-      new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code))),
-      timeoutMs,
-      `${command} ${args.join(' ')}`,
-    );
-    return { status, output };
-  } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  }
+/** Runs a command to its exit as a stranger to this repo would: no workspace config, no test-runner env. */
+function run(command: string, args: readonly string[], cwd: string, timeoutMs: number) {
+  const env = {
+    ...process.env,
+    VITEST: undefined,
+    NODE_ENV: undefined,
+    npm_config_workspace: undefined,
+  };
+  return runCommand(command, args, { cwd, env, timeoutMs });
 }
 
 /** The 20-line app of README.md's "Use Tether in your own project", in JavaScript. */
