@@ -89,16 +89,25 @@ describe('textFrameOf', () => {
   });
 });
 
+/** What `client` receives, and how many pongs `server` heard. */
+function watch(
+  server: { on(event: 'pong', f: () => void): unknown },
+  client: { on(event: 'message', f: (data: { toString(): string }) => void): unknown },
+) {
+  const received: string[] = [];
+  client.on('message', (data) => received.push(data.toString()));
+  let count = 0;
+  server.on('pong', () => {
+    count += 1;
+  });
+  return { received, pongs: () => count };
+}
+
 describe('TetherSocket raw writes', () => {
   it('writes shared frames, texts and heartbeats without ws send/ping; the client reads them intact', async () => {
     const { server, client } = await pair(false);
     const writes = countWsWrites(server);
-    const received: string[] = [];
-    client.on('message', (data) => received.push(data.toString()));
-    let pongs = 0;
-    server.on('pong', () => {
-      pongs += 1;
-    });
+    const { received, pongs } = watch(server, client);
     const texts = SIZES.map((size, i) => `${i}:${'é'.repeat(size >> 1)}`);
     for (const text of texts) {
       const data = Buffer.from(text);
@@ -106,7 +115,7 @@ describe('TetherSocket raw writes', () => {
       server.sendText(text, data.length, () => {});
     }
     server.heartbeat();
-    await until(() => received.length === texts.length * 2 && pongs === 1, 'messages and pong');
+    await until(() => received.length === texts.length * 2 && pongs() === 1, 'messages and pong');
     expect(received).toEqual(texts.flatMap((text) => [text, text]));
     expect(writes).toEqual({ send: 0, ping: 0 });
   });
@@ -115,17 +124,12 @@ describe('TetherSocket raw writes', () => {
     const { server, client } = await pair(true);
     expect(server.extensions).toContain('permessage-deflate');
     const writes = countWsWrites(server);
-    const received: string[] = [];
-    client.on('message', (data) => received.push(data.toString()));
-    let pongs = 0;
-    server.on('pong', () => {
-      pongs += 1;
-    });
+    const { received, pongs } = watch(server, client);
     const data = Buffer.from('x'.repeat(2_000));
     server.sendFramed(textFrame(data), data, () => {});
     server.sendText(data.toString(), data.length, () => {});
     server.heartbeat();
-    await until(() => received.length === 2 && pongs === 1, 'messages and pong');
+    await until(() => received.length === 2 && pongs() === 1, 'messages and pong');
     expect(received).toEqual([data.toString(), data.toString()]);
     expect(writes).toEqual({ send: 2, ping: 1 });
   });
