@@ -7,6 +7,14 @@ export interface SharedMessage {
   readonly frame: Buffer;
 }
 
+/**
+ * How many different messages of one run may start with the same frame and still be
+ * shared. Past it a queue is written on its own without searching: connections whose
+ * queues all differ (an ack or a reply of their own after the same publication) would
+ * otherwise cost a search over all the others each, quadratic in the connections.
+ */
+export const SHARED_CANDIDATES = 4;
+
 /** Something that writes what it queued during the current tick. */
 export interface Flushable {
   flush(): void;
@@ -36,7 +44,8 @@ export class FlushScheduler {
   /**
    * The bytes of `message` (the frames joined) and their frame, shared with every
    * connection of this run whose queue holds the same frames; undefined outside a run (a
-   * write that cannot wait).
+   * write that cannot wait) and past {@link SHARED_CANDIDATES} different messages with
+   * the same first frame (the caller writes its own).
    */
   sharedMessage(frames: readonly string[], message: () => string): SharedMessage | undefined {
     const first = frames[0];
@@ -50,6 +59,7 @@ export class FlushScheduler {
       shared.set(first, candidates);
     }
     for (const c of candidates) if (sameFrames(c.frames, frames)) return c;
+    if (candidates.length >= SHARED_CANDIDATES) return undefined;
     const data = Buffer.from(message());
     const entry = { frames, data, frame: textFrame(data) };
     candidates.push(entry);

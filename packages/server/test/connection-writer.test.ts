@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { AckScheduler } from '../src/ack-scheduler.js';
 import type { ConnectionState } from '../src/connection-types.js';
 import { ConnectionWriter } from '../src/connection-writer.js';
-import { type Flushable, FlushScheduler } from '../src/flush-scheduler.js';
+import { type Flushable, FlushScheduler, SHARED_CANDIDATES } from '../src/flush-scheduler.js';
 import { silentLogger } from '../src/logger.js';
 import { resolveEndpointOptions } from '../src/options.js';
 import { EndpointCounters } from '../src/stats.js';
@@ -125,6 +125,26 @@ describe('ConnectionWriter', () => {
     expect(String(sentA)).toBe(`[${pub1},${pub2}]`);
     expect(String(sentC)).toBe(pub2);
     expect(sentC).not.toBe(sentA);
+  });
+
+  it('compares a queue with a bounded number of others: queues that all differ (an ack each) cost no quadratic search', async () => {
+    const flusher = new FlushScheduler();
+    const pub = '{"t":"pub","topic":"t","epoch":"e","offset":1,"data":1,"time":0}';
+    const results: Array<boolean> = [];
+    // 200 connections in one run: the same publication, then a frame of their own.
+    for (let i = 0; i < 200; i += 1) {
+      const frames = [pub, `{"t":"ack","seq":${i}}`];
+      flusher.mark({
+        flush: () => {
+          const shared = flusher.sharedMessage(frames, () => frames.join(','));
+          results.push(shared !== undefined);
+        },
+      });
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(results).toHaveLength(200);
+    // A handful are kept for sharing; the rest are written on their own, unsearched.
+    expect(results.filter(Boolean).length).toBeLessThanOrEqual(SHARED_CANDIDATES);
   });
 
   it('refuses a frame that would pass slowConsumerBytes and tells the owner', () => {
