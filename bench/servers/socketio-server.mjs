@@ -14,6 +14,7 @@ const io = new Server(http, {
   serveClient: false,
   // The heartbeat scenario: Engine.IO pings every client this often.
   ...(config.heartbeatIntervalMs === undefined ? {} : { pingInterval: config.heartbeatIntervalMs }),
+  ...(config.heartbeatTimeoutMs === undefined ? {} : { pingTimeout: config.heartbeatTimeoutMs }),
 });
 io.on('connection', (socket) => {
   socket.on('sub', (topic, ack) => {

@@ -1,3 +1,4 @@
+import { PROTOCOL_DEFAULTS } from '@tether/protocol';
 import { type BenchArgs, parseBenchArgs } from './args.js';
 import type { CompareKey } from './compare-report.js';
 import { startChildHub } from './hub.js';
@@ -51,6 +52,12 @@ const SCENARIO_SIZES = [
 export interface CompareOptions extends Pick<BenchArgs, (typeof SCENARIO_SIZES)[number]> {
   /** The heartbeat scenario's interval (every server pings each connection this often). */
   heartbeatIntervalMs: number;
+  /**
+   * Every server's dead-connection rule in the heartbeat scenario: a connection silent
+   * this long past an interval is cut (Tether: `heartbeatTimeoutMs`; ws: the same rule in
+   * its interval; Socket.IO: `pingTimeout`), so all of them keep the same connections.
+   */
+  heartbeatTimeoutMs: number;
   /** Rounds; each figure is the median of its rounds. */
   repeat: number;
   /** Load-generator processes (0: the clients run in this process). */
@@ -67,6 +74,7 @@ export const COMPARE_DEFAULTS: CompareOptions = {
   echoClients: 100,
   echoRate: 10,
   heartbeatIntervalMs: 1_000,
+  heartbeatTimeoutMs: PROTOCOL_DEFAULTS.heartbeatTimeoutMs,
   warmupMs: 1_000,
   durationMs: 5_000,
   repeat: 1,
@@ -102,7 +110,7 @@ function scenarios(o: CompareOptions): Array<{ key: CompareKey; server: object; 
     { key: 'idle', server: {}, run: idleScenario },
     {
       key: 'heartbeat',
-      server: { heartbeatIntervalMs: o.heartbeatIntervalMs },
+      server: { heartbeatIntervalMs: o.heartbeatIntervalMs, heartbeatTimeoutMs: o.heartbeatTimeoutMs },
       run: (ctx) => heartbeatScenario(ctx, o.heartbeatIntervalMs),
     },
     {

@@ -48,6 +48,12 @@ export async function heartbeatScenario(
         value: before && after ? cpuPercent(before, after) : null,
         unit: '%',
       },
+      {
+        key: 'connectionsAfter',
+        label: 'connections open at the end',
+        value: after?.connections ?? null,
+        unit: '',
+      },
       { key: 'dropped', label: 'dropped', value: dropped, unit: '' },
     ],
     failures,
