@@ -110,7 +110,10 @@ function scenarios(o: CompareOptions): Array<{ key: CompareKey; server: object; 
     { key: 'idle', server: {}, run: idleScenario },
     {
       key: 'heartbeat',
-      server: { heartbeatIntervalMs: o.heartbeatIntervalMs, heartbeatTimeoutMs: o.heartbeatTimeoutMs },
+      server: {
+        heartbeatIntervalMs: o.heartbeatIntervalMs,
+        heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+      },
       run: (ctx) => heartbeatScenario(ctx, o.heartbeatIntervalMs),
     },
     {
