@@ -316,6 +316,11 @@ export const HUB_SCHEMA = v
       'graceful shutdown: time clients get before the rest are cut',
       { flag: '--drain-timeout', arg: '<d>', env: ['TETHER_DRAIN_TIMEOUT'] },
     ),
+    restartReconnectRate: setting(
+      v.int(1, 1_000_000).default(SERVER_DEFAULTS.restartReconnectRate),
+      'graceful shutdown: clients asked back per second at most',
+      { env: ['TETHER_RESTART_RECONNECT_RATE'] },
+    ),
     limits: LIMITS.prefault({}),
     history: HISTORY.prefault({}),
     // The demo page chats on `demo:chat`: open to every connection of an insecure hub,

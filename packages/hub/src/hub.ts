@@ -132,6 +132,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       logger,
       store,
       drainTimeoutMs: config.drainTimeoutMs,
+      restartReconnectRate: config.restartReconnectRate,
       trustProxy: config.trustProxy,
     });
     const access = new TopicAccess(config.topics, {

@@ -112,6 +112,15 @@ export const SERVER_DEFAULTS = {
    */
   restartRetrySpreadMs: 4_000,
   /**
+   * Graceful shutdown: the clients are asked back at about this many per second at most.
+   * A drain that sets no `retrySpreadMs` spreads the hints over
+   * max(restartRetrySpreadMs, connections / this) seconds: 4,000 connections or fewer over
+   * 4 s, 10,000 over 10 s. A 2-core hub that resumed 10,000 SQLite sessions while the
+   * clients shared its cores absorbed ~700 resumes/s; hints spread over 4 s asked ~1,700/s
+   * of it and the last clients waited in its accept queue for seconds.
+   */
+  restartReconnectRate: 1_000,
+  /**
    * 30 s: how long before a connection's token expires (the `expiresAt` of `authenticate`)
    * the server sends `refresh`, capped at half the token's remaining lifetime (a 5 s token
    * is asked after 2.5 s). A token provider usually answers in well under a second; 30 s

@@ -31,6 +31,11 @@ export interface TetherServerOptions {
   /** Default of `close({ drainTimeoutMs })`. Default 10 000 ms. */
   drainTimeoutMs?: number;
   /**
+   * Graceful shutdown: clients asked back per second at most. A `close()` without
+   * `retrySpreadMs` spreads the hints over max(4 s, connections / this). Default 1 000.
+   */
+  restartReconnectRate?: number;
+  /**
    * Standalone mode: time a client has to send complete request headers before it gets
    * 408 and is cut (also before a WebSocket upgrade). Default 10 000 ms. With `server`,
    * set `headersTimeout` on your own server instead.
@@ -61,6 +66,7 @@ export interface ResolvedServerOptions {
   clock: Clock;
   trustProxy: TrustedProxies;
   drainTimeoutMs: number;
+  restartReconnectRate: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   store: StoreSpec;
@@ -74,6 +80,7 @@ const SERVER_KEYS = [
   'clock',
   'trustProxy',
   'drainTimeoutMs',
+  'restartReconnectRate',
   'headersTimeoutMs',
   'requestTimeoutMs',
   'store',
@@ -141,6 +148,12 @@ export function resolveServerOptions(options: TetherServerOptions = {}): Resolve
       options.drainTimeoutMs ?? SERVER_DEFAULTS.drainTimeoutMs,
       0,
       DAY_MS,
+    ),
+    restartReconnectRate: checkInt(
+      'restartReconnectRate',
+      options.restartReconnectRate ?? SERVER_DEFAULTS.restartReconnectRate,
+      1,
+      1_000_000,
     ),
     headersTimeoutMs,
     requestTimeoutMs,

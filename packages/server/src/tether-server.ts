@@ -1,14 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  checkInt,
-  checkKnownKeys,
-  DisposerBag,
-  hintedDelay,
-  OptionError,
-  Timer,
-} from '@tether/common';
+import { DisposerBag, hintedDelay, OptionError, Timer } from '@tether/common';
 import { CloseCode, type Json, SUBPROTOCOL } from '@tether/protocol';
+import { type CloseOptions, checkCloseOptions, restartSpreadMs } from './close-options.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { TetherEndpoint } from './endpoint.js';
 import type { Endpoint } from './endpoint-types.js';
@@ -29,17 +23,7 @@ import { createStore, type Store } from './store/index.js';
 import { type PublishResult, TopicHub, type TopicStats } from './topics.js';
 import { type AnyHttpServer, UpgradeRouter } from './upgrade-router.js';
 
-/** Options of {@link TetherServer.close}. */
-export interface CloseOptions {
-  /** How long clients get to close before the rest are terminated. Default: the server's `drainTimeoutMs` (10 s). */
-  drainTimeoutMs?: number;
-  /** The `goodbye` reason. Default `server shutting down`. */
-  reason?: string;
-  /** Smallest `retryAfter` hint. Default 1000 ms. */
-  retryAfterMs?: number;
-  /** Each client's hint is drawn uniformly from [retryAfterMs, retryAfterMs + this]. Default 4000 ms. */
-  retrySpreadMs?: number;
-}
+export type { CloseOptions } from './close-options.js';
 
 /** Where a standalone server listens. */
 export interface ServerAddress {
@@ -249,10 +233,15 @@ export class TetherServer {
     const drainTimeoutMs = options.drainTimeoutMs ?? this.options.drainTimeoutMs;
     const reason = options.reason ?? 'server shutting down';
     const base = options.retryAfterMs ?? SERVER_DEFAULTS.restartRetryAfterMs;
-    const spread = options.retrySpreadMs ?? SERVER_DEFAULTS.restartRetrySpreadMs;
+    const connections = this.stats().connections;
+    const spread =
+      options.retrySpreadMs ?? restartSpreadMs(connections, this.options.restartReconnectRate);
     this.state = 'draining';
     const endpoints = [...this.byPath.values()];
-    logger.info({ connections: this.stats().connections, drainTimeoutMs }, 'shutting down');
+    logger.info(
+      { connections, drainTimeoutMs, retryAfterMs: base, retrySpreadMs: spread },
+      'shutting down',
+    );
 
     const httpClosed =
       this.standalone && this.httpServer.listening ? this.stopListening() : Promise.resolve();
@@ -366,19 +355,5 @@ export class TetherServer {
     }
     response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
     response.end('not found\n');
-  }
-}
-
-const CLOSE_OPTION_KEYS = ['drainTimeoutMs', 'reason', 'retryAfterMs', 'retrySpreadMs'] as const;
-
-/** Validates `close()` options; throws an `OptionError` naming the bad one. */
-function checkCloseOptions(options: CloseOptions): void {
-  checkKnownKeys('close', options, CLOSE_OPTION_KEYS);
-  for (const key of ['drainTimeoutMs', 'retryAfterMs', 'retrySpreadMs'] as const) {
-    const value = options[key];
-    if (value !== undefined) checkInt(`close.${key}`, value, 0);
-  }
-  if (options.reason !== undefined && typeof options.reason !== 'string') {
-    throw new OptionError('close.reason', `expected a string, got ${typeof options.reason}`);
   }
 }

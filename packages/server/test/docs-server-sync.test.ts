@@ -51,6 +51,7 @@ const SERVER_OPTIONS = {
   clock: true,
   trustProxy: true,
   drainTimeoutMs: true,
+  restartReconnectRate: true,
   headersTimeoutMs: true,
   requestTimeoutMs: true,
   store: true,

@@ -63,6 +63,38 @@ describe('graceful shutdown', () => {
     expect(tether.address()).toBeUndefined();
   });
 
+  it('spreads the hints over connections / restartReconnectRate when that is wider than 4 s', async () => {
+    // 40 connections at 4 per second: a 10 s spread, hints in [1 s, 11 s]. With the fixed
+    // 4 s spread every hint was at most 5 s.
+    started = await startTether({}, { restartReconnectRate: 4 });
+    const { tether, url } = started;
+    const many = await Promise.all(Array.from({ length: 40 }, () => RawClient.connect(url)));
+    clients.push(...many);
+
+    await tether.close({ drainTimeoutMs: 2_000 });
+
+    await Promise.all(many.map((c) => c.waitClosed()));
+    const hints = many.map((c) => c.frames.at(-1)?.retryAfter as number);
+    for (const hint of hints) {
+      expect(hint).toBeGreaterThanOrEqual(1000);
+      expect(hint).toBeLessThanOrEqual(11_000);
+    }
+    // 40 uniform draws over [1 s, 11 s]: all of them at or below 5 s has odds of 0.4^40.
+    expect(Math.max(...hints)).toBeGreaterThan(5_000);
+  });
+
+  it('keeps the 4 s spread below restartReconnectRate × 4 connections, and refuses a bad rate', async () => {
+    expect(() => new TetherServer({ restartReconnectRate: 0 })).toThrow(/restartReconnectRate/);
+    expect(() => new TetherServer({ restartReconnectRate: 1.5 })).toThrow(/restartReconnectRate/);
+    started = await startTether({}, { restartReconnectRate: 10 });
+    const { tether, url } = started;
+    const many = await Promise.all(Array.from({ length: 30 }, () => RawClient.connect(url)));
+    clients.push(...many);
+    await tether.close({ drainTimeoutMs: 2_000 });
+    await Promise.all(many.map((c) => c.waitClosed()));
+    for (const c of many) expect(c.frames.at(-1)?.retryAfter).toBeLessThanOrEqual(5_000);
+  });
+
   it('lets an in-flight handler finish: its reply arrives before the close; new upgrades get 503', async () => {
     // Attached: the application's HTTP server keeps listening, so late upgrades reach the
     // draining endpoint and get 503 (a standalone server stops listening at once instead).
