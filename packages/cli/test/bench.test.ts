@@ -225,8 +225,15 @@ describe('tether bench', () => {
   it('gives the storm its deadlines and draws its reconnect curve', () => {
     const args = parseBenchArgs(['storm']);
     expect(args.stormRestart).toBe('both');
-    // Hint 1 s + up to 4 s, the client waits up to twice its hint: 10 s, + 5 s.
+    // 200 clients: the server's spread is its 4 s floor; hint 1 s + up to 4 s, the client
+    // waits up to twice its hint: 10 s, + 5 s.
     expect(stormDeadlineMs('graceful', args)).toBe(15_000);
+    // 10,000 clients: the server spreads over 10 s (1,000/s): hint up to 11 s, 22 s + 5 s.
+    expect(stormDeadlineMs('graceful', parseBenchArgs(['storm', '--storm-clients', '10000']))).toBe(
+      27_000,
+    );
+    // Once the clients were given their hints, the largest one sets the window.
+    expect(stormDeadlineMs('graceful', args, 7_000)).toBe(19_000);
     // No hint: the client's maximum backoff (30 s) + 5 s.
     expect(stormDeadlineMs('kill', args)).toBe(35_000);
     expect(

@@ -36,6 +36,7 @@
  */
 
 export { OptionError, TetherError } from '@tether/common';
+export { restartSpreadMs } from './close-options.js';
 // Every type of a connection, its events and its handlers is public (the file holds only those).
 export type * from './connection-types.js';
 export { SERVER_DEFAULTS } from './defaults.js';

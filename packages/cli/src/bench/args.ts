@@ -34,7 +34,6 @@ export const BENCH_DEFAULTS = {
   stormDeliveriesPerSec: 20_000,
   /** Retry hint of the storm's restart: what `tether serve` gives clients on SIGTERM. */
   stormRetryAfterMs: 1_000,
-  stormRetrySpreadMs: 4_000,
   /** How long the storm waits for every client to be back (the verdict's deadline is shorter). */
   stormTimeoutMs: 60_000,
   /** Storm clients per worker process (full Tether clients weigh more than load connections). */
@@ -70,7 +69,8 @@ export interface BenchArgs {
   /** Undefined: decided by the connection counts. */
   workers: number | undefined;
   stormRetryAfterMs: number;
-  stormRetrySpreadMs: number;
+  /** `--retry-spread`; undefined: the server's own (4 s, or connections / restartReconnectRate). */
+  stormRetrySpreadMs: number | undefined;
   /** Which restarts the storm runs, in order: a drain with hints, a SIGKILL, or both. */
   stormRestart: StormRestart;
   /** `--storm-rate`; undefined: {@link stormRateFor} decides. */
@@ -105,7 +105,8 @@ Options:
   --rate <n>             echo: round trips per second per client (default 50)
   --storm-clients <n>    storm: clients (default 200)
   --retry-after <d>      storm: the restart's retry hint (default 1s, like tether serve)
-  --retry-spread <d>     storm: hint spread (default 4s)
+  --retry-spread <d>     storm: hint spread (default: the server's, like tether serve:
+                         4s, or 1s per 1,000 clients where that is more)
   --storm-restart <kind> storm: graceful, kill or both (default both, in that order)
   --storm-rate <n>       storm: publications per second (default 20, at most 20000
                          deliveries/s in all: 2/s at 10000 clients)
@@ -198,7 +199,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     concurrency: f.num('concurrency', d.concurrency),
     workers: f.optionalNum('workers'),
     stormRetryAfterMs: f.num('retry-after', d.stormRetryAfterMs),
-    stormRetrySpreadMs: f.num('retry-spread', d.stormRetrySpreadMs),
+    stormRetrySpreadMs: f.optionalNum('retry-spread'),
     stormRestart: f.str<StormRestart>('storm-restart', 'both'),
     stormRate: f.optionalNum('storm-rate'),
     json: f.bool('json'),

@@ -30,7 +30,8 @@ export interface HubUsage extends ProcessUsage {
 /** How a restart drains: the retry hint given to each client; or a crash. */
 export interface RestartOptions {
   retryAfterMs: number;
-  retrySpreadMs: number;
+  /** Undefined: the server's own spread (as `tether serve` on SIGTERM). */
+  retrySpreadMs?: number | undefined;
   /**
    * Child hub: SIGKILL instead of a drain (clients see 1006, nothing is flushed). In
    * process: every socket is destroyed without goodbye (the closest this process can
@@ -146,7 +147,7 @@ export async function startChildHub(
    * exit go on meanwhile): a restart then takes one process start, not a drain plus one.
    */
   const stop = async (
-    hint: { retryAfterMs: number; retrySpreadMs: number },
+    hint: { retryAfterMs: number; retrySpreadMs?: number | undefined },
     replace?: () => Promise<void>,
   ): Promise<string | undefined> => {
     const { child, peer } = current;

@@ -41,6 +41,8 @@ export interface StormOpens {
   resumed: number;
   /** ... and how many were told the session was lost (`recovered: false`). */
   notResumed: number;
+  /** The largest `retryAfter` hint a client was given after `since` (null: none was). */
+  maxHintMs: number | null;
 }
 
 export interface StormAudit {
@@ -70,6 +72,8 @@ export class StormClients implements StormFleet {
   private openLog: Array<Array<{ at: number; resumed: boolean }>> = [];
   private readonly disposers: Array<() => void> = [];
   private readonly attemptLog = new AttemptLog();
+  /** Server hints the clients acted on: when, and the hint (ms). */
+  private readonly hints: Array<{ at: number; ms: number }> = [];
 
   async open(options: StormOpenOptions): Promise<number> {
     const first = this.clients.length;
@@ -87,6 +91,11 @@ export class StormClients implements StormFleet {
         client.client.on('open', (event) => {
           log.push({ at: Date.now(), resumed: event.resumed });
           this.attemptLog.welcomed(index);
+        }),
+        client.client.on('retry', (event) => {
+          if (event.kind === 'hint' && event.retryAfterMs !== undefined) {
+            this.hints.push({ at: Date.now(), ms: event.retryAfterMs });
+          }
         }),
       );
       this.clients.push(client);
@@ -125,7 +134,10 @@ export class StormClients implements StormFleet {
   }
 
   async opens(since: number): Promise<StormOpens> {
-    const result: StormOpens = { firstOpenAt: [], resumed: 0, notResumed: 0 };
+    const result: StormOpens = { firstOpenAt: [], resumed: 0, notResumed: 0, maxHintMs: null };
+    for (const hint of this.hints) {
+      if (hint.at > since) result.maxHintMs = Math.max(result.maxHintMs ?? 0, hint.ms);
+    }
     for (const log of this.openLog) {
       const first = log.find((o) => o.at > since);
       if (first === undefined) continue;
@@ -156,6 +168,7 @@ export class StormClients implements StormFleet {
     await Promise.all(this.clients.map((c) => c.close().catch(() => {})));
     this.clients = [];
     this.openLog = [];
+    this.hints.length = 0;
   }
 }
 
@@ -178,6 +191,10 @@ export const mergeStorm = {
       firstOpenAt: parts.flatMap((p) => p.firstOpenAt),
       resumed: parts.reduce((s, p) => s + p.resumed, 0),
       notResumed: parts.reduce((s, p) => s + p.notResumed, 0),
+      maxHintMs: parts.reduce<number | null>(
+        (max, p) => (p.maxHintMs === null ? max : Math.max(max ?? 0, p.maxHintMs)),
+        null,
+      ),
     };
   },
   audit(parts: readonly StormAudit[]): StormAudit {

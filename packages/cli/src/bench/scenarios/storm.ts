@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLIENT_DEFAULTS } from '@tether/client';
+import { restartSpreadMs, SERVER_DEFAULTS } from '@tether/server';
 import { waitUntil } from '../../wait-until.js';
 import { BENCH_DEFAULTS, type BenchArgs, stormRateFor, stormWorkersFor } from '../args.js';
 import type { BenchHub } from '../hub.js';
@@ -144,7 +145,7 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
       { key: 'gapSignals', label: 'gap signals', value: gaps, unit: '' },
     );
     notes.push(
-      `store ${tempDir === undefined ? store : 'sqlite (temporary file)'}; ${rate} publications/s (${Math.round(rate * total)} deliveries/s); graceful: retry hint ${args.stormRetryAfterMs} ms + up to ${args.stormRetrySpreadMs} ms, then the client's spread; kill: no hint, the client's backoff jitter (max ${CLIENT_DEFAULTS.maxReconnectDelayMs} ms)`,
+      `store ${tempDir === undefined ? store : 'sqlite (temporary file)'}; ${rate} publications/s (${Math.round(rate * total)} deliveries/s); graceful: retry hint ${args.stormRetryAfterMs} ms + up to ${args.stormRetrySpreadMs === undefined ? "the server's spread (4 s, or 1 s per 1,000 connections)" : `${args.stormRetrySpreadMs} ms`}, then the client's spread; kill: no hint, the client's backoff jitter (max ${CLIENT_DEFAULTS.maxReconnectDelayMs} ms)`,
     );
     return { scenario: 'storm', metrics, failures, notes, series };
   } finally {
@@ -160,10 +161,20 @@ export async function stormScenario(ctx: ScenarioContext): Promise<ScenarioResul
  * hint in [retryAfter, retryAfter + spread] and waits up to hint × (1 + retryAfterSpread)
  * (at least hint + minReconnectDelay); kill: up to the client's maximum backoff. Plus
  * {@link BENCH_DEFAULTS.stormSlackMs} for the server's restart and the handshakes.
+ * `maxHintMs`: the largest hint the clients were given (the hinted window is theirs);
+ * before the restart, the one the server will give: `--retry-spread`, or the server's
+ * own spread for this many clients.
  */
-export function stormDeadlineMs(kind: PhaseKind, args: BenchArgs): number {
+export function stormDeadlineMs(
+  kind: PhaseKind,
+  args: BenchArgs,
+  maxHintMs: number | null = null,
+): number {
   if (kind === 'kill') return CLIENT_DEFAULTS.maxReconnectDelayMs + BENCH_DEFAULTS.stormSlackMs;
-  const hint = args.stormRetryAfterMs + args.stormRetrySpreadMs;
+  const spread =
+    args.stormRetrySpreadMs ??
+    restartSpreadMs(args.stormClients, SERVER_DEFAULTS.restartReconnectRate);
+  const hint = maxHintMs ?? args.stormRetryAfterMs + spread;
   const window = Math.max(
     hint + CLIENT_DEFAULTS.minReconnectDelayMs,
     hint * (1 + CLIENT_DEFAULTS.retryAfterSpread),
@@ -204,7 +215,6 @@ async function restartPhase(
 ): Promise<PhaseResult> {
   const { args, hub, fleet, publisher, durable, total } = run;
   const failures: string[] = [];
-  const deadlineMs = stormDeadlineMs(kind, args);
   const sampler = new CpuSampler(hub);
   sampler.start();
   const restartAt = Date.now();
@@ -231,6 +241,10 @@ async function restartPhase(
   await sampler.stop();
   const loop = await hub.loopDelay().catch(() => undefined);
   const opens: StormOpens = await fleet.opens(restartAt);
+  const deadlineMs = stormDeadlineMs(kind, args, opens.maxHintMs);
+  if (kind === 'graceful' && opens.maxHintMs === null) {
+    failures.push('graceful: no client was given a retry hint');
+  }
   const lastOpen = opens.firstOpenAt.reduce((a, b) => Math.max(a, b), restartAt);
   const allBackMs = back >= total ? lastOpen - restartAt : null;
   const counts = reconnectCurve(opens.firstOpenAt, restartAt, STORM_BUCKET_MS);
@@ -274,6 +288,7 @@ async function restartPhase(
     metrics: [
       m('restartMs', 'server down and up again', serverBackAt - restartAt, 'ms'),
       m('allBackMs', 'time until all resumed', allBackMs, 'ms'),
+      m('maxHintMs', 'largest retry hint given', opens.maxHintMs, 'ms'),
       m('deadlineMs', 'deadline', deadlineMs, 'ms'),
       m('resumed', 'sessions resumed', opens.resumed, ''),
       m('notResumed', 'sessions lost (told)', opens.notResumed, ''),
