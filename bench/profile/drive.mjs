@@ -2,7 +2,8 @@
 // Profiling harness behind bench/PROFILE.md (not a benchmark: bench:compare is).
 //   node bench/profile/drive.mjs tether|ws CONNECTIONS WINDOW_MS
 // env: HB=interval ms (1000), ECHO=N clients × 10 req/s during the window, PROF=name
-// (CPU profile of the window, PINT=sampling µs), SNAP=1 (heap snapshot), PROFILE_OUT=dir.
+// (CPU profile of the window, PINT=sampling µs), SNAP=1 (heap snapshot), PROFILE_OUT=dir,
+// EWARM=ms of echo before the window (1000).
 // Then: node bench/profile/top.mjs FILE.cpuprofile, node bench/profile/heap.mjs FILE N.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -57,11 +58,20 @@ const echoes = conns.slice(0, Number(process.env.ECHO ?? 0)).map(async (c) => {
     await sleep(Math.max(0, 100 - (Date.now() - at)));
   }
 });
-if (echoes.length > 0) await sleep(1_000);
+if (echoes.length > 0) await sleep(Number(process.env.EWARM ?? 1_000));
 await ask('start');
 await sleep(Number(windowMs));
-const { cpu } = await ask('stop');
-console.log(kind, 'server CPU %', cpu.toFixed(1), 'echoes', done, 'drops', drops);
+const { cpu, user, system } = await ask('stop');
+console.log(
+  kind,
+  'server CPU %',
+  cpu.toFixed(1),
+  `(user ${user.toFixed(1)}, system ${system.toFixed(1)})`,
+  'echoes',
+  done,
+  'drops',
+  drops,
+);
 stop = true;
 await Promise.allSettled(echoes);
 for (const c of conns) c.close();

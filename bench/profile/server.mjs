@@ -71,7 +71,11 @@ process.on('message', async (command) => {
       const { profile } = await inspector.post('Profiler.stop');
       writeFileSync(join(out, `${kind}-${process.env.PROF}.cpuprofile`), JSON.stringify(profile));
     }
-    process.send({ cpu: ((cpu.user + cpu.system) / 1000 / wall) * 100 });
+    process.send({
+      cpu: ((cpu.user + cpu.system) / 1000 / wall) * 100,
+      user: (cpu.user / 1000 / wall) * 100,
+      system: (cpu.system / 1000 / wall) * 100,
+    });
   } else if (command === 'snap') {
     gc();
     process.send({ snap: writeHeapSnapshot(join(out, `${kind}.heapsnapshot`)) });

@@ -75,7 +75,10 @@ export const COMPARE_DEFAULTS: CompareOptions = {
   echoRate: 10,
   heartbeatIntervalMs: 1_000,
   heartbeatTimeoutMs: PROTOCOL_DEFAULTS.heartbeatTimeoutMs,
-  warmupMs: 1_000,
+  // V8 compiles a server's hot paths in its first seconds of load: with 1 s, half of
+  // Tether's echo CPU in the window was the optimizing compiler (perf: TurboFan frames on
+  // top), and a larger code base pays more of it. Steady state is what a server runs in.
+  warmupMs: 5_000,
   durationMs: 5_000,
   repeat: 1,
   workers: 3,
