@@ -121,8 +121,9 @@ describe.skipIf(skip)('a fresh clone: npm ci && npm start', () => {
       });
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
+      await health.arrayBuffer();
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-      expect(ready.status, await ready.clone().text()).toBe(200);
+      expect(ready.status, await ready.text()).toBe(200);
       // Durable by default, and open only because npm start asks for development mode.
       expect(existsSync(join(dir, 'data', 'tether.db'))).toBe(true);
       expect(err).toContain('WARNING: authentication is OFF');

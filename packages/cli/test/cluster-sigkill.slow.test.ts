@@ -88,7 +88,8 @@ async function api(hub: HubProcess, path: string, body: unknown): Promise<void> 
     headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  if (res.status !== 200) throw new Error(`${path} -> ${res.status} ${await res.text()}`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${path} -> ${res.status} ${text}`);
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);

@@ -118,7 +118,9 @@ describe('tether (main)', () => {
     const health = await fetch(`${running.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok', state: 'running' });
-    expect((await fetch(`${running.url}/nothing`)).status).toBe(404);
+    const missing = await fetch(`${running.url}/nothing`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
 
     const client = await rawClient(`ws://${HOST}:${running.port}/ws`);
     expect(client.frames[0]).toMatchObject({
@@ -286,7 +288,9 @@ describe.skipIf(!built)('the built command (packages/cli/dist present)', () => {
         });
       });
       const url = await withTimeout(listening, 10_000, 'listening line');
-      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: 'ok' });
       const exit = new Promise<number | null>((resolve) =>
         child.on('exit', (code) => resolve(code)),
       );

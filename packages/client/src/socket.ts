@@ -90,6 +90,8 @@ export class SocketConnection {
   private readonly socket: WebSocketLike;
   private closed = false;
   private disposed = false;
+  /** Listeners of {@link whenClosed} still waiting; {@link abort} ends their wait. */
+  private readonly closeWaiters = new Set<() => void>();
   private readonly listeners: Array<
     [Parameters<WebSocketLike['addEventListener']>[0], (e: SocketEvent) => void]
   >;
@@ -159,12 +161,14 @@ export class SocketConnection {
   /**
    * Gives up on the socket now (half-open link, connect timeout): `ws` is
    * terminated at once; a browser socket gets a close frame it may never
-   * answer, and is simply forgotten.
+   * answer, and is simply forgotten: whoever waits in {@link whenClosed} stops
+   * waiting, so the forgotten socket holds no listener of ours.
    */
   abort(code: number, reason: string): void {
     const extras = this.socket as unknown as WsExtras;
     if (typeof extras.terminate === 'function') extras.terminate.call(this.socket);
     else this.close(code, reason);
+    for (const done of [...this.closeWaiters]) done();
   }
 
   /** Stops delivering events to the handlers (the error listener stays, see above). */
@@ -175,14 +179,16 @@ export class SocketConnection {
       if (fn !== noop) this.socket.removeEventListener(type, fn);
   }
 
-  /** Resolves when the socket is closed (at once if it already is). */
+  /** Resolves when the socket is closed (at once if it already is) or aborted. */
   whenClosed(): Promise<void> {
     if (this.closed || this.socket.readyState === CLOSED) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         this.socket.removeEventListener('close', done);
+        this.closeWaiters.delete(done);
         resolve();
       };
+      this.closeWaiters.add(done);
       this.socket.addEventListener('close', done);
     });
   }

@@ -65,11 +65,14 @@ describe('dashboard handler', () => {
     const js = await fetch(`${base}/ops/dash/dashboard.js`);
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(await js.text()).toContain('poll');
-    expect((await fetch(`${base}/ops/dash/dashboard.css`)).headers.get('content-type')).toBe(
-      'text/css; charset=utf-8',
-    );
-    expect((await fetch(`${base}/elsewhere`)).status).toBe(418);
-    expect((await fetch(`${base}/ops/dashboards`)).status).toBe(418);
+    const css = await fetch(`${base}/ops/dash/dashboard.css`);
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    expect(await css.text()).not.toBe('');
+    for (const path of ['/elsewhere', '/ops/dashboards']) {
+      const other = await fetch(`${base}${path}`);
+      expect(other.status, path).toBe(418);
+      expect(await other.text(), path).toBe('not the dashboard');
+    }
   });
 
   it('never serves files outside its folder, and answers only GET and HEAD', async () => {
@@ -87,6 +90,7 @@ describe('dashboard handler', () => {
     const post = await fetch(`${base}/dashboard/`, { method: 'POST' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
+    await post.arrayBuffer();
     const head = await fetch(`${base}/dashboard/charts.js`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(Number(head.headers.get('content-length'))).toBeGreaterThan(100);

@@ -49,7 +49,9 @@ export async function startProcess(command: string, args: string[], cwd: string,
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`the backend exited: ${output}`);
-      return (await fetch(`${url}/messages`).catch(() => undefined))?.ok || undefined;
+      const response = await fetch(`${url}/messages`).catch(() => undefined);
+      await response?.arrayBuffer();
+      return response?.ok || undefined;
     },
     { timeoutMs: 30_000, message: `the example backend on ${url}` },
   );

@@ -77,6 +77,7 @@ describe.skipIf(!built)('the built command with stdout gone', () => {
           const answer = await fetch(`http://${HOST}:${port}/healthz`, { signal }).catch(
             () => undefined,
           );
+          await answer?.arrayBuffer().catch(() => undefined);
           return answer?.ok;
         },
         { timeoutMs: 10_000, message: `the hub serving (stderr: ${err})` },

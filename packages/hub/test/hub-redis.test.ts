@@ -62,17 +62,22 @@ describe.skipIf(missing)('tether serve --store redis://', () => {
         body: JSON.stringify({ topic: 'demo:news', data: i }),
       });
       expect(res.status).toBe(200);
+      await res.arrayBuffer();
     }
     await waitFor(() => got.length === 20, { timeoutMs: 10_000 });
     expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
 
-    const ready = async () => fetch(`http://${HOST}:${a.port}/readyz`);
+    // The status and the body: every answer is read to its end.
+    const ready = async () => {
+      const r = await fetch(`http://${HOST}:${a.port}/readyz`);
+      return { status: r.status, text: await r.text() };
+    };
     expect((await ready()).status).toBe(200);
     await redis.stop();
     const down = await waitFor(
       async () => {
         const r = await ready();
-        return r.status === 503 ? r.text() : undefined;
+        return r.status === 503 ? r.text : undefined;
       },
       { timeoutMs: 10_000, message: '/readyz 503' },
     );
@@ -92,10 +97,14 @@ describe.skipIf(missing)('tether serve --store redis://', () => {
     const url = redis.url.replace('redis://', `redis://:${secret}@`);
     // In the URL: used, and shown masked.
     const a = await hub(`${url}/0`, {}, io);
-    expect((await fetch(`http://${HOST}:${a.port}/readyz`)).status).toBe(200);
+    const readyA = await fetch(`http://${HOST}:${a.port}/readyz`);
+    expect(readyA.status).toBe(200);
+    await readyA.arrayBuffer();
     // From the setting (TETHER_REDIS_PASSWORD): the URL holds none.
     const b = await hub(`${redis.url}/0`, { redis: { password: secret } }, io);
-    expect((await fetch(`http://${HOST}:${b.port}/readyz`)).status).toBe(200);
+    const readyB = await fetch(`http://${HOST}:${b.port}/readyz`);
+    expect(readyB.status).toBe(200);
+    await readyB.arrayBuffer();
     expect([...io.out, ...io.err].join('\n')).not.toContain(secret);
     expect(io.out.join('\n')).toMatch(/store: redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0 \(shared\)/);
   });

@@ -183,6 +183,7 @@ describe.skipIf(missing)('Prometheus and promtool against a live hub', () => {
         body: JSON.stringify({ topic: 'demo:prom', data: i }),
       });
       expect(response.status).toBe(200);
+      await response.arrayBuffer();
     }
     await waitFor(() => subscriber.frames.some((f) => f.t === 'pub' && f.offset === 3), {
       message: 'the 3rd publication',
@@ -197,7 +198,9 @@ describe.skipIf(missing)('Prometheus and promtool against a live hub', () => {
     subscriber.ws.close(1000);
     await withTimeout(subscriber.closed, 5000, 'close');
 
-    expect((await fetch(`${hub.url}/metrics`)).status).toBe(401);
+    const refused = await fetch(`${hub.url}/metrics`);
+    expect(refused.status).toBe(401);
+    await refused.arrayBuffer();
     const text = await hubMetrics();
     // Node's process metrics under their standard names, next to Tether's own.
     for (const name of [

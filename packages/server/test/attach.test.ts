@@ -91,7 +91,9 @@ describe('attaching', () => {
     const plain = await fetch(`http://${HOST}:${port}/ws`);
     expect(plain.status).toBe(426);
     expect(await plain.text()).toContain(SUBPROTOCOL);
-    expect((await fetch(`http://${HOST}:${port}/nothing`)).status).toBe(404);
+    const other = await fetch(`http://${HOST}:${port}/nothing`);
+    expect(other.status).toBe(404);
+    await other.arrayBuffer();
   });
 });
 

@@ -33,12 +33,16 @@ describe('examples/test-dashboard', () => {
     expect(await app?.stop()).toBe(0); // a graceful exit on SIGTERM
   });
 
-  const post = (path: string, body: unknown) =>
-    fetch(`${base}${path}`, {
+  // Reads every answer to its end (an unread body stays a pending stream until the file ends).
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${base}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
+    const text = await res.text();
+    return { status: res.status, json: async (): Promise<unknown> => JSON.parse(text) };
+  };
   const connect = (path: string) => {
     const client = new TetherClient(`${base.replace('http', 'ws')}${path}`, { WebSocket });
     clients.push(client);

@@ -24,6 +24,13 @@ afterEach(async () => {
   await Promise.all(https.splice(0).map((h) => new Promise((r) => h.close(r))));
 });
 
+/** The status of a request, its body read to the end (an unread body stays a pending stream). */
+async function statusOf(url: string, init?: RequestInit): Promise<number> {
+  const response = await fetch(url, init);
+  await response.arrayBuffer();
+  return response.status;
+}
+
 /** An HTTP server answering with the ops handler only (404 elsewhere). */
 async function opsServer(options: OpsHandlerOptions): Promise<string> {
   const handler = createOpsHandler(options);
@@ -187,7 +194,8 @@ describe('operations HTTP handlers', () => {
     const post = await fetch(`${base}/healthz`, { method: 'POST' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
-    expect((await fetch(`${base}/other`)).status).toBe(404);
+    await post.arrayBuffer();
+    expect(await statusOf(`${base}/other`)).toBe(404);
   });
 
   it('fails /readyz when a check hangs past its deadline, and while draining', async () => {
@@ -203,7 +211,7 @@ describe('operations HTTP handlers', () => {
       checks: { server: 'ok', store: 'timed out after 50 ms' },
     });
     // Without sampler and metrics, /stats and /metrics are not this handler's.
-    expect((await fetch(`${base}/stats`)).status).toBe(404);
+    expect(await statusOf(`${base}/stats`)).toBe(404);
   });
 
   it('protects /stats and /metrics with the operations key, never the health checks', async () => {
@@ -217,8 +225,8 @@ describe('operations HTTP handlers', () => {
       metrics: new TetherMetrics(tether),
       key: 'ops-key-0123456789',
     });
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect(await statusOf(`${base}/healthz`)).toBe(200);
+    expect(await statusOf(`${base}/readyz`)).toBe(200);
     const refused = await fetch(`${base}/stats`);
     expect(refused.status).toBe(401);
     expect(await refused.json()).toEqual({
@@ -227,12 +235,11 @@ describe('operations HTTP handlers', () => {
         message: '/stats needs the operations key (Authorization: Bearer KEY or X-Api-Key)',
       },
     });
-    expect((await fetch(`${base}/metrics`, { headers: { 'X-Api-Key': 'wrong' } })).status).toBe(
-      401,
-    );
-    const ok = await fetch(`${base}/metrics`, {
-      headers: { Authorization: 'Bearer ops-key-0123456789' },
-    });
-    expect(ok.status).toBe(200);
+    expect(await statusOf(`${base}/metrics`, { headers: { 'X-Api-Key': 'wrong' } })).toBe(401);
+    expect(
+      await statusOf(`${base}/metrics`, {
+        headers: { Authorization: 'Bearer ops-key-0123456789' },
+      }),
+    ).toBe(200);
   });
 });

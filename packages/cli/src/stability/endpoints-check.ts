@@ -87,7 +87,11 @@ export function endpointsCheck(clientsPerEndpoint: number): Promise<CheckResult>
         check
           .number('unknown path', `HTTP ${unknown}`)
           .expect(unknown === 404, `unknown path got ${unknown}, not 404`);
-        const app = await fetch(`http://127.0.0.1:${port}/app`).then((r) => r.status);
+        // Read to the end: an unread body stays a pending stream in this process.
+        const app = await fetch(`http://127.0.0.1:${port}/app`).then(async (r) => {
+          await r.arrayBuffer();
+          return r.status;
+        });
         check
           .number("the application's own route", `HTTP ${app}`)
           .expect(app === 200, `/app got ${app}`);
