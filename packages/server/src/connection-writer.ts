@@ -108,9 +108,21 @@ export class ConnectionWriter {
   whenWritable(): Promise<boolean> {
     if (!this.writable()) return Promise.resolve(false);
     return new Promise((resolve) => {
+      const first = this.waiters === undefined;
       this.waiters ??= [];
       this.waiters.push(() => resolve(this.writable()));
+      // Raw writes made while nobody waited have no callback: ask for one behind them.
+      // With frames queued, their flush (this turn) carries it.
+      if (first && (this.queue?.length ?? 0) === 0) this.ws.afterWrites(this.wake);
     });
+  }
+
+  /**
+   * The callback for a write: none while no replay waits for room and the write is raw
+   * (a callback per write costs Node a tick and an object on every socket of a fan-out).
+   */
+  private writeDone(): (() => void) | undefined {
+    return this.waiters === undefined && this.ws.rawWrites ? undefined : this.wake;
   }
 
   /**
@@ -223,7 +235,7 @@ export class ConnectionWriter {
             ? queuedBytes + (frames.length > 1 ? frames.length + 1 : 0)
             : Buffer.byteLength(batch.message);
         // The callback runs once the bytes reached the kernel: replays waiting for room go on.
-        this.ws.sendText(batch.message, bytes, this.wake);
+        this.ws.sendText(batch.message, bytes, this.writeDone());
         this.sentMessages += batch.frames;
         this.sentBytes += bytes;
         this.host.counters.add('messagesOut', batch.frames);
@@ -242,7 +254,7 @@ export class ConnectionWriter {
     const { data } = shared;
     try {
       // Framed once for every socket that gets it: one write of the same bytes each.
-      this.ws.sendFramed(shared.frame, data, this.wake);
+      this.ws.sendFramed(shared.frame, data, this.writeDone());
     } catch (err) {
       this.host.logger.error(
         { cid: this.owner.id, err: err instanceof Error ? err.message : String(err) },
