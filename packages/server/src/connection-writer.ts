@@ -7,6 +7,7 @@ import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import type { EndpointCounters } from './stats.js';
 import { TetherSocket } from './tether-socket.js';
+import type { TopicTurn, TurnSeat, TurnWriter } from './topic-turn.js';
 
 /** What the write path needs from the endpoint. */
 export interface WriterHost {
@@ -45,9 +46,14 @@ const utf8Bytes = (text: string): number => Buffer.byteLength(text);
  * is refused and the owner closes as a slow consumer. Replays wait for room
  * ({@link whenWritable}) instead of filling the queue.
  */
-export class ConnectionWriter {
+export class ConnectionWriter implements TurnWriter {
   /** Frames waiting for the flush; allocated on first use (an idle connection holds none). */
   private queue: string[] | undefined;
+  /**
+   * The topic turn this connection takes as one shared message (topic-turn.ts), while
+   * its own queue is empty: anything else written leaves it first.
+   */
+  private seat: TurnSeat | undefined;
   /** UTF-8 bytes of the frames in `queue`. */
   private queuedBytes = 0;
   /** Pumps waiting for room (see {@link whenWritable}). */
@@ -92,7 +98,7 @@ export class ConnectionWriter {
 
   /** Bytes held for this client: unsent by the socket plus queued for the next write. */
   get pendingBytes(): number {
-    return this.ws.bufferedAmount + this.queuedBytes;
+    return this.ws.bufferedAmount + this.queuedBytes + (this.seat?.turn?.bytes ?? 0);
   }
 
   /** Whether `bytes` more may be queued by a replay (which leaves half the limit to live traffic). */
@@ -131,6 +137,7 @@ export class ConnectionWriter {
    * push what is held for the client past `slowConsumerBytes` (the owner is told).
    */
   offer(encoded: string, bytes = Buffer.byteLength(encoded), schedule = true): boolean {
+    if (this.seat !== undefined) this.leaveTurn();
     const state = this.owner.state;
     if (state === 'closing' || state === 'closed') return false;
     if (this.peerMaxBytes !== undefined && bytes > this.peerMaxBytes) {
@@ -151,6 +158,7 @@ export class ConnectionWriter {
    * frames already queued it keeps its place in their batch.
    */
   reply(encoded: string): boolean {
+    if (this.seat !== undefined) this.leaveTurn();
     const alone = (this.queue?.length ?? 0) === 0 && this.owner.state === 'open';
     // Alone: not scheduled for the end of the turn (no immediate to run for nothing).
     if (!this.offer(encoded, undefined, !alone)) return false;
@@ -163,6 +171,7 @@ export class ConnectionWriter {
    * `schedule` false: the caller flushes at once (a reply), the turn's flush is not needed.
    */
   push(encoded: string, bytes = Buffer.byteLength(encoded), schedule = true): void {
+    if (this.seat !== undefined) this.leaveTurn();
     this.queue ??= [];
     this.queue.push(encoded);
     this.queuedBytes += bytes;
@@ -196,6 +205,7 @@ export class ConnectionWriter {
 
   /** Writes everything queued: one WebSocket message per batch of up to `maxBatch` frames. */
   flush(): void {
+    if (this.seat !== undefined) this.leaveTurn();
     let queuedBytes = this.queuedBytes;
     if (this.pendingAck > this.ackSent && this.owner.state !== 'closed') {
       this.ackSent = this.pendingAck;
@@ -250,6 +260,61 @@ export class ConnectionWriter {
     }
   }
 
+  joinTurn(seat: TurnSeat, bytes: number): number {
+    if (
+      this.seat !== undefined ||
+      (this.queue?.length ?? 0) > 0 ||
+      this.peerMaxBytes !== undefined ||
+      this.owner.state !== 'open' ||
+      this.ws.readyState !== TetherSocket.OPEN
+    ) {
+      return -1;
+    }
+    // Over the slow-consumer limit: the usual way refuses it and closes with 4009.
+    const pending = this.ws.bufferedAmount;
+    const room = this.host.options.slowConsumerBytes - pending;
+    if (pending > 0 && bytes > room) return -1;
+    this.seat = seat;
+    // With nothing held, one frame always goes (it may be larger than the limit).
+    return Math.max(room, bytes);
+  }
+
+  leaveTurn(): void {
+    const seat = this.seat;
+    const turn = seat?.turn;
+    this.seat = undefined;
+    if (seat === undefined || turn === undefined) return;
+    seat.settle();
+    // Each frame as if offered now: the slow-consumer check and batching as usual.
+    for (let i = 0; i < turn.frames.length; i += 1) {
+      if (!this.offer(turn.frames[i] as string, turn.sizes[i])) return;
+    }
+  }
+
+  writeTurn(seat: TurnSeat, turn: TopicTurn): void {
+    if (this.seat !== seat) return;
+    this.seat = undefined;
+    if (this.owner.state !== 'open' || this.ws.readyState !== TetherSocket.OPEN) return;
+    const { maxBatch, maxMessageBytes, slowConsumerBytes } = this.host.options;
+    const count = turn.frames.length;
+    const pending = this.ws.bufferedAmount;
+    if (
+      this.pendingAck <= this.ackSent &&
+      count <= maxBatch &&
+      turn.bytes + count + 1 <= maxMessageBytes &&
+      (pending === 0 || pending + turn.bytes <= slowConsumerBytes)
+    ) {
+      this.sendShared(turn.message(), count);
+      return;
+    }
+    // Not as one shared message here (this endpoint's limits, an ack to ride along, a
+    // socket that holds too much): the frames go the usual way, written now.
+    for (let i = 0; i < count; i += 1) {
+      if (!this.offer(turn.frames[i] as string, turn.sizes[i], false)) return;
+    }
+    this.flush();
+  }
+
   private sendShared(shared: SharedMessage, frames: number): void {
     const { data } = shared;
     try {
@@ -274,6 +339,7 @@ export class ConnectionWriter {
    * replays: the connection is closing or closed.
    */
   discard(): void {
+    this.seat = undefined;
     this.queue = undefined;
     this.queuedBytes = 0;
     this.host.flusher.forget(this);
