@@ -295,20 +295,20 @@ export class ConnectionWriter implements TurnWriter {
     if (this.seat !== seat) return;
     this.seat = undefined;
     if (this.owner.state !== 'open' || this.ws.readyState !== TetherSocket.OPEN) return;
-    const { maxBatch, maxMessageBytes, slowConsumerBytes } = this.host.options;
+    const { maxBatch, maxMessageBytes } = this.host.options;
     const count = turn.frames.length;
-    const pending = this.ws.bufferedAmount;
+    // No slow-consumer check here: the turn ended before it held more than this socket's
+    // room when it sat down (joinTurn), and nothing else was written to it since.
     if (
       this.pendingAck <= this.ackSent &&
       count <= maxBatch &&
-      turn.bytes + count + 1 <= maxMessageBytes &&
-      (pending === 0 || pending + turn.bytes <= slowConsumerBytes)
+      turn.bytes + count + 1 <= maxMessageBytes
     ) {
       this.sendShared(turn.message(), count);
       return;
     }
-    // Not as one shared message here (this endpoint's limits, an ack to ride along, a
-    // socket that holds too much): the frames go the usual way, written now.
+    // Not as one shared message here (this endpoint's limits, an ack to ride along): the
+    // frames go the usual way, written now.
     for (let i = 0; i < count; i += 1) {
       if (!this.offer(turn.frames[i] as string, turn.sizes[i], false)) return;
     }
