@@ -80,13 +80,14 @@ await runFor(1_000);
 const before = delivered;
 await ask('start');
 await runFor(Number(windowMs));
-const { cpu, cpuMs } = await ask('stop');
+const { cpu, cpuMs, userMs, systemMs } = await ask('stop');
 const got = delivered - before;
 const cpuSec = cpuMs / 1000;
 console.log(
   kind,
   `subscribers ${n} batch ${batch}: delivered ${got}, server CPU % ${cpu.toFixed(1)},`,
-  `delivered per server CPU-second ${Math.round(got / cpuSec)}, drops ${drops}`,
+  `delivered per server CPU-second ${Math.round(got / cpuSec)}, drops ${drops};`,
+  `per 1,000 delivered: user ${((userMs * 1000) / got).toFixed(2)} ms, system ${((systemMs * 1000) / got).toFixed(2)} ms`,
 );
 for (const c of conns) c.close();
 child.send('exit');

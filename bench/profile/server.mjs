@@ -106,6 +106,8 @@ process.on('message', async (command) => {
     process.send({
       cpu: ((cpu.user + cpu.system) / 1000 / wall) * 100,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      userMs: cpu.user / 1000,
+      systemMs: cpu.system / 1000,
     });
   } else if (command === 'snap') {
     gc();
