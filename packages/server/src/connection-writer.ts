@@ -248,8 +248,7 @@ export class ConnectionWriter implements TurnWriter {
         this.ws.sendText(batch.message, bytes, this.writeDone());
         this.sentMessages += batch.frames;
         this.sentBytes += bytes;
-        this.host.counters.add('messagesOut', batch.frames);
-        this.host.counters.add('bytesOut', bytes);
+        this.host.counters.sent(batch.frames, bytes);
       }
     } catch (err) {
       this.host.logger.error(
@@ -330,8 +329,7 @@ export class ConnectionWriter implements TurnWriter {
     }
     this.sentMessages += frames;
     this.sentBytes += data.length;
-    this.host.counters.add('messagesOut', frames);
-    this.host.counters.add('bytesOut', data.length);
+    this.host.counters.sent(frames, data.length);
   }
 
   /**

@@ -91,6 +91,7 @@ export class Subscription implements TurnSeat {
     const turn = this.seatedIn;
     if (turn === undefined) return;
     this.seatedIn = undefined;
+    turn.released();
     this.atEpoch = turn.epoch;
     this.at = turn.offset;
   }

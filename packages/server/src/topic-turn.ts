@@ -58,6 +58,8 @@ export class TopicTurn implements Flushable {
   /** The newest publication's offset. */
   offset: number;
   private readonly seats: Subscription[] = [];
+  /** Seats not left yet. */
+  private sitting = 0;
   /** The least any seat may take before passing its slow-consumer limit. */
   private room = Number.POSITIVE_INFINITY;
   private shared: SharedMessage | undefined;
@@ -73,9 +75,14 @@ export class TopicTurn implements Flushable {
     this.push(first);
   }
 
-  /** Seated subscriptions so far. */
+  /** Subscriptions seated so far and not left. */
   get seated(): number {
-    return this.seats.length;
+    return this.sitting;
+  }
+
+  /** A seat left (its subscription settled). */
+  released(): void {
+    this.sitting -= 1;
   }
 
   /** Whether `delivery` continues this turn (same epoch, next offset, room left). */
@@ -102,6 +109,7 @@ export class TopicTurn implements Flushable {
     if (room < this.room) this.room = room;
     sub.sit(this);
     this.seats.push(sub);
+    this.sitting += 1;
     if (this.seats.length === 1) this.flusher.mark(this);
     return true;
   }
@@ -167,8 +175,11 @@ export function fanOutTurn(
   hole: (sub: Subscription) => Promise<void>,
 ): number {
   let turn = target.turn;
-  if (turn?.continuedBy(delivery)) turn.add(delivery);
-  else {
+  if (turn?.continuedBy(delivery)) {
+    turn.add(delivery);
+    // Every subscriber sits in the turn (a burst's usual case): nothing to do for each.
+    if (turn.seated === target.subs.size) return turn.seated;
+  } else {
     turn?.end();
     turn = undefined;
   }
