@@ -1,6 +1,8 @@
-// Child of drive.mjs: the bench's Tether server (or raw ws with the README heartbeat),
+// Child of drive.mjs and fanout.mjs: the bench's Tether server (or raw ws with the README
+// heartbeat, publishing as bench/servers/ws-batched-server.mjs does),
 // answering the driver over IPC: memory after GC, CPU over a window (optionally with the
-// V8 CPU profiler on), a heap snapshot. Files go to $PROFILE_OUT (default: cwd).
+// V8 CPU profiler on), a heap snapshot, a publish burst. Files go to $PROFILE_OUT
+// (default: cwd).
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
@@ -12,6 +14,8 @@ const out = process.env.PROFILE_OUT ?? process.cwd();
 const inspector = new Session();
 inspector.connect();
 let url;
+/** Publishes one burst `{ topic, count, payloadBytes, first }` (fanout.mjs). */
+let publish;
 if (kind === 'tether') {
   const { startBenchServer } = await import('../../packages/cli/dist/bench/hub-server.js');
   const server = await startBenchServer({
@@ -20,6 +24,8 @@ if (kind === 'tether') {
     heartbeatIntervalMs: interval,
   });
   url = server.url;
+  const { publishBurst } = await import('../../packages/cli/dist/bench/publish-burst.js');
+  publish = (request) => publishBurst(server, request);
 } else {
   const { WebSocketServer } = await import('ws');
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
@@ -43,6 +49,30 @@ if (kind === 'tether') {
     }
   }, interval);
   url = `ws://127.0.0.1:${wss.address().port}/ws`;
+  const { Sender } = await import('ws');
+  const { benchPub } = await import('../servers/ws-common.mjs');
+  // As ws-batched-server.mjs: one array per burst, framed once, written corked.
+  publish = ({ topic, count, payloadBytes, first }) => {
+    const pad = 'x'.repeat(payloadBytes);
+    const messages = [];
+    for (let i = 0; i < count; i += 1) messages.push(benchPub(topic, first + i, pad));
+    const text = JSON.stringify(count === 1 ? messages[0] : messages);
+    const [head, body] = Sender.frame(Buffer.from(text), {
+      fin: true,
+      rsv1: false,
+      opcode: 1,
+      mask: false,
+      readOnly: false,
+    });
+    for (const ws of wss.clients) {
+      const socket = ws._socket;
+      socket.cork();
+      socket.write(head);
+      socket.write(body);
+      socket.uncork();
+    }
+    return count;
+  };
 }
 
 const gc = () => {
@@ -51,7 +81,9 @@ const gc = () => {
 };
 let before;
 process.on('message', async (command) => {
-  if (command === 'mem') {
+  if (typeof command === 'object' && command.publish) {
+    process.send({ published: await publish(command.publish) });
+  } else if (command === 'mem') {
     gc();
     process.send({ mem: process.memoryUsage() });
   } else if (command === 'start') {
@@ -75,6 +107,9 @@ process.on('message', async (command) => {
       cpu: ((cpu.user + cpu.system) / 1000 / wall) * 100,
       user: (cpu.user / 1000 / wall) * 100,
       system: (cpu.system / 1000 / wall) * 100,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      userMs: cpu.user / 1000,
+      systemMs: cpu.system / 1000,
     });
   } else if (command === 'snap') {
     gc();

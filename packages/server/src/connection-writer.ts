@@ -7,6 +7,7 @@ import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import type { EndpointCounters } from './stats.js';
 import { TetherSocket } from './tether-socket.js';
+import type { TopicTurn, TurnSeat, TurnWriter } from './topic-turn.js';
 
 /** What the write path needs from the endpoint. */
 export interface WriterHost {
@@ -45,9 +46,14 @@ const utf8Bytes = (text: string): number => Buffer.byteLength(text);
  * is refused and the owner closes as a slow consumer. Replays wait for room
  * ({@link whenWritable}) instead of filling the queue.
  */
-export class ConnectionWriter {
+export class ConnectionWriter implements TurnWriter {
   /** Frames waiting for the flush; allocated on first use (an idle connection holds none). */
   private queue: string[] | undefined;
+  /**
+   * The topic turn this connection takes as one shared message (topic-turn.ts), while
+   * its own queue is empty: anything else written leaves it first.
+   */
+  private seat: TurnSeat | undefined;
   /** UTF-8 bytes of the frames in `queue`. */
   private queuedBytes = 0;
   /** Pumps waiting for room (see {@link whenWritable}). */
@@ -92,7 +98,7 @@ export class ConnectionWriter {
 
   /** Bytes held for this client: unsent by the socket plus queued for the next write. */
   get pendingBytes(): number {
-    return this.ws.bufferedAmount + this.queuedBytes;
+    return this.ws.bufferedAmount + this.queuedBytes + (this.seat?.turn?.bytes ?? 0);
   }
 
   /** Whether `bytes` more may be queued by a replay (which leaves half the limit to live traffic). */
@@ -108,9 +114,21 @@ export class ConnectionWriter {
   whenWritable(): Promise<boolean> {
     if (!this.writable()) return Promise.resolve(false);
     return new Promise((resolve) => {
+      const first = this.waiters === undefined;
       this.waiters ??= [];
       this.waiters.push(() => resolve(this.writable()));
+      // Raw writes made while nobody waited have no callback: ask for one behind them.
+      // With frames queued, their flush (this turn) carries it.
+      if (first && (this.queue?.length ?? 0) === 0) this.ws.afterWrites(this.wake);
     });
+  }
+
+  /**
+   * The callback for a write: none while no replay waits for room and the write is raw
+   * (a callback per write costs Node a tick and an object on every socket of a fan-out).
+   */
+  private writeDone(): (() => void) | undefined {
+    return this.waiters === undefined && this.ws.rawWrites ? undefined : this.wake;
   }
 
   /**
@@ -119,6 +137,7 @@ export class ConnectionWriter {
    * push what is held for the client past `slowConsumerBytes` (the owner is told).
    */
   offer(encoded: string, bytes = Buffer.byteLength(encoded), schedule = true): boolean {
+    if (this.seat !== undefined) this.leaveTurn();
     const state = this.owner.state;
     if (state === 'closing' || state === 'closed') return false;
     if (this.peerMaxBytes !== undefined && bytes > this.peerMaxBytes) {
@@ -139,6 +158,7 @@ export class ConnectionWriter {
    * frames already queued it keeps its place in their batch.
    */
   reply(encoded: string): boolean {
+    if (this.seat !== undefined) this.leaveTurn();
     const alone = (this.queue?.length ?? 0) === 0 && this.owner.state === 'open';
     // Alone: not scheduled for the end of the turn (no immediate to run for nothing).
     if (!this.offer(encoded, undefined, !alone)) return false;
@@ -151,6 +171,7 @@ export class ConnectionWriter {
    * `schedule` false: the caller flushes at once (a reply), the turn's flush is not needed.
    */
   push(encoded: string, bytes = Buffer.byteLength(encoded), schedule = true): void {
+    if (this.seat !== undefined) this.leaveTurn();
     this.queue ??= [];
     this.queue.push(encoded);
     this.queuedBytes += bytes;
@@ -184,6 +205,7 @@ export class ConnectionWriter {
 
   /** Writes everything queued: one WebSocket message per batch of up to `maxBatch` frames. */
   flush(): void {
+    if (this.seat !== undefined) this.leaveTurn();
     let queuedBytes = this.queuedBytes;
     if (this.pendingAck > this.ackSent && this.owner.state !== 'closed') {
       this.ackSent = this.pendingAck;
@@ -223,11 +245,10 @@ export class ConnectionWriter {
             ? queuedBytes + (frames.length > 1 ? frames.length + 1 : 0)
             : Buffer.byteLength(batch.message);
         // The callback runs once the bytes reached the kernel: replays waiting for room go on.
-        this.ws.sendText(batch.message, bytes, this.wake);
+        this.ws.sendText(batch.message, bytes, this.writeDone());
         this.sentMessages += batch.frames;
         this.sentBytes += bytes;
-        this.host.counters.add('messagesOut', batch.frames);
-        this.host.counters.add('bytesOut', bytes);
+        this.host.counters.sent(batch.frames, bytes);
       }
     } catch (err) {
       this.host.logger.error(
@@ -238,11 +259,66 @@ export class ConnectionWriter {
     }
   }
 
+  joinTurn(seat: TurnSeat, bytes: number): number {
+    if (
+      this.seat !== undefined ||
+      (this.queue?.length ?? 0) > 0 ||
+      this.peerMaxBytes !== undefined ||
+      this.owner.state !== 'open' ||
+      this.ws.readyState !== TetherSocket.OPEN
+    ) {
+      return -1;
+    }
+    // Over the slow-consumer limit: the usual way refuses it and closes with 4009.
+    const pending = this.ws.bufferedAmount;
+    const room = this.host.options.slowConsumerBytes - pending;
+    if (pending > 0 && bytes > room) return -1;
+    this.seat = seat;
+    // With nothing held, one frame always goes (it may be larger than the limit).
+    return Math.max(room, bytes);
+  }
+
+  leaveTurn(): void {
+    const seat = this.seat;
+    const turn = seat?.turn;
+    this.seat = undefined;
+    if (seat === undefined || turn === undefined) return;
+    seat.settle();
+    // Each frame as if offered now: the slow-consumer check and batching as usual.
+    for (let i = 0; i < turn.frames.length; i += 1) {
+      if (!this.offer(turn.frames[i] as string, turn.sizes[i])) return;
+    }
+  }
+
+  writeTurn(seat: TurnSeat, turn: TopicTurn): void {
+    if (this.seat !== seat) return;
+    this.seat = undefined;
+    if (this.owner.state !== 'open' || this.ws.readyState !== TetherSocket.OPEN) return;
+    const { maxBatch, maxMessageBytes } = this.host.options;
+    const count = turn.frames.length;
+    // No slow-consumer check here: the turn ended before it held more than this socket's
+    // room when it sat down (joinTurn), and nothing else was written to it since.
+    if (
+      this.pendingAck <= this.ackSent &&
+      count <= maxBatch &&
+      turn.bytes + count + 1 <= maxMessageBytes
+    ) {
+      this.sendShared(turn.message(), count);
+      return;
+    }
+    // Not as one shared message here (this endpoint's limits, an ack to ride along): the
+    // frames go the usual way, written now.
+    for (let i = 0; i < count; i += 1) {
+      if (!this.offer(turn.frames[i] as string, turn.sizes[i], false)) return;
+    }
+    this.flush();
+  }
+
   private sendShared(shared: SharedMessage, frames: number): void {
     const { data } = shared;
     try {
       // Framed once for every socket that gets it: one write of the same bytes each.
-      this.ws.sendFramed(shared.frame, data, this.wake);
+      this.ws.sendFramed(shared.frame, data, this.writeDone());
     } catch (err) {
       this.host.logger.error(
         { cid: this.owner.id, err: err instanceof Error ? err.message : String(err) },
@@ -253,8 +329,7 @@ export class ConnectionWriter {
     }
     this.sentMessages += frames;
     this.sentBytes += data.length;
-    this.host.counters.add('messagesOut', frames);
-    this.host.counters.add('bytesOut', data.length);
+    this.host.counters.sent(frames, data.length);
   }
 
   /**
@@ -262,6 +337,7 @@ export class ConnectionWriter {
    * replays: the connection is closing or closed.
    */
   discard(): void {
+    this.seat = undefined;
     this.queue = undefined;
     this.queuedBytes = 0;
     this.host.flusher.forget(this);

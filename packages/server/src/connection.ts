@@ -59,7 +59,7 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
   private appPings = true;
   private subscribed: Set<string> | undefined;
   private drain: { reason: string; retryAfterMs: number } | undefined;
-  private readonly writer: ConnectionWriter;
+  readonly writer: ConnectionWriter;
   /** Whether the hello came, messages held until it is answered, inbound counts. */
   readonly inbound = new ConnectionInbound();
   /** The close path, built when first needed (an idle connection never is). */

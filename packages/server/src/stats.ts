@@ -181,6 +181,12 @@ export class EndpointCounters {
     this[name] += by;
   }
 
+  /** Counts one write: `messages` frames in `bytes` (on every socket of a fan-out: no keyed access). */
+  sent(messages: number, bytes: number): void {
+    this.messagesOut += messages;
+    this.bytesOut += bytes;
+  }
+
   /** Counts a refused upgrade. */
   refuse(reason: RefusalReason): void {
     this.refused[reason] += 1;

@@ -1,4 +1,5 @@
 import type { Publication, PublicationEncoder } from './store/index.js';
+import type { TopicTurn, TurnSeat } from './topic-turn.js';
 import type { SubscribeContext, Subscriber } from './topics.js';
 
 /** A publication as fanned out: its position and its `pub` frame, encoded once. */
@@ -44,10 +45,11 @@ export type DeliveryOutcome = 'sent' | 'skipped' | 'hole' | 'refused';
  * The held ones are bounded by the slow-consumer limit; past it they are dropped and
  * the replay reads them from the store instead (`overflowed`).
  */
-export class Subscription {
+export class Subscription implements TurnSeat {
   live = false;
-  epoch = '';
-  offset = 0;
+  private seatedIn: TopicTurn | undefined = undefined;
+  private atEpoch = '';
+  private at = 0;
   private held: Delivery[] = [];
   private heldBytes = 0;
   private overflowed = false;
@@ -58,10 +60,45 @@ export class Subscription {
     readonly context: SubscribeContext,
   ) {}
 
+  /** The topic turn it takes as one shared message, while it sits in one (topic-turn.ts). */
+  get turn(): TopicTurn | undefined {
+    return this.seatedIn;
+  }
+
+  /** Seated in `turn`: from now its position is the turn's. */
+  sit(turn: TopicTurn): void {
+    this.seatedIn = turn;
+  }
+
+  /** Epoch of the last publication it was sent (or, in a turn, the turn's). */
+  get epoch(): string {
+    return this.seatedIn === undefined ? this.atEpoch : this.seatedIn.epoch;
+  }
+
+  /** Offset of the last publication it was sent (or, in a turn, the turn's newest). */
+  get offset(): number {
+    return this.seatedIn === undefined ? this.at : this.seatedIn.offset;
+  }
+
   /** The snapshot was read and `subscribed` sent: replay from `start`. */
   begin(snapshot: SubscriptionSnapshot): void {
-    this.epoch = snapshot.epoch;
-    this.offset = snapshot.start;
+    this.atEpoch = snapshot.epoch;
+    this.at = snapshot.start;
+  }
+
+  /** Leaves its turn: the turn's newest publication is its position. */
+  settle(): void {
+    const turn = this.seatedIn;
+    if (turn === undefined) return;
+    this.seatedIn = undefined;
+    turn.released();
+    this.atEpoch = turn.epoch;
+    this.at = turn.offset;
+  }
+
+  /** Whether `delivery` would be sent by {@link deliver} (the next offset, or a new epoch). */
+  follows(delivery: Delivery): boolean {
+    return delivery.epoch !== this.epoch || delivery.offset === this.offset + 1;
   }
 
   /** A replay (re)starts: live publications wait until it has caught up. */
@@ -71,8 +108,8 @@ export class Subscription {
 
   /** The replay sent the publication at `epoch`/`offset`. */
   replayed(epoch: string, offset: number): void {
-    this.epoch = epoch;
-    this.offset = offset;
+    this.atEpoch = epoch;
+    this.at = offset;
   }
 
   /** A live publication while catching up: kept for later (or dropped past the bound). */
@@ -127,8 +164,8 @@ export class Subscription {
       if (delivery.offset !== this.offset + 1) return 'hole';
     }
     if (!this.subscriber.sendEncoded(delivery.frame, delivery.bytes)) return 'refused';
-    this.epoch = delivery.epoch;
-    this.offset = delivery.offset;
+    this.atEpoch = delivery.epoch;
+    this.at = delivery.offset;
     return 'sent';
   }
 }

@@ -84,7 +84,7 @@ export class TetherServer {
     const spec = this.options.store;
     this.store = createStore(spec, { clock: this.options.clock });
     this.ownsStore = this.store !== spec;
-    this.topics = new TopicHub(this.store, this.options.clock, this.options.logger);
+    this.topics = new TopicHub(this.store, this.options.clock, this.options.logger, this.flusher);
     this.disposers.add(() => this.topics.dispose());
     const reset = this.store.shared?.onReset(() => this.storeReset());
     if (reset !== undefined) this.disposers.add(reset);

@@ -3,6 +3,7 @@ import { TetherError } from '@tether/common';
 import type { Json, Position, ServerFrame } from '@tether/protocol';
 import type { ConnectionState } from './connection-types.js';
 import type { EndpointCounters } from './stats.js';
+import type { TurnWriter } from './topic-turn.js';
 
 /** A subscriber: receives already-encoded frames, so one encoding serves everyone. */
 export interface Subscriber {
@@ -18,6 +19,8 @@ export interface Subscriber {
   /** Resolves after the next write (true) or once closed (false). */
   whenWritable(): Promise<boolean>;
   closeWith(code: number, reason: string): void;
+  /** Its write path (for topic turns: one shared message for a turn's publications). */
+  readonly writer: TurnWriter;
 }
 
 /** What a `sub` asks for. */

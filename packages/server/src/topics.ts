@@ -2,6 +2,7 @@ import type { Clock } from '@tether/common';
 import { CloseCode, ErrorCode, isValidTopic, type Json, type Position } from '@tether/protocol';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { encodeData } from './encode-data.js';
+import type { FlushScheduler } from './flush-scheduler.js';
 import { errorFrame, errorMessage } from './frame-errors.js';
 import type { Logger } from './logger.js';
 import { ReplayLanes } from './replay-lanes.js';
@@ -13,6 +14,7 @@ import {
   type SubscriptionSnapshot,
 } from './subscription.js';
 import { TopicRelay } from './topic-relay.js';
+import { fanOutTurn, type TopicTurn, unseat } from './topic-turn.js';
 import {
   type PublishResult,
   type SubscribeContext,
@@ -30,6 +32,8 @@ interface TopicState {
   subs: Map<Subscriber, Subscription>;
   /** The newest publication fanned out here since this state exists. */
   head: Position | undefined;
+  /** This event-loop turn's publications, shared by the subscribers seated in it. */
+  turn: TopicTurn | undefined;
 }
 
 /**
@@ -63,6 +67,7 @@ export class TopicHub implements Topics {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly flusher: FlushScheduler,
   ) {
     this.relay = new TopicRelay(store.shared, {
       publication: (topic, delivery) => this.fanOut(topic, delivery),
@@ -109,11 +114,12 @@ export class TopicHub implements Topics {
   ): void {
     let state = this.topics.get(topic);
     if (state === undefined) {
-      state = { subs: new Map(), head: undefined };
+      state = { subs: new Map(), head: undefined, turn: undefined };
       this.topics.set(topic, state);
       // One subscription per topic and process, whatever the number of subscribers here.
       this.relay.listen(topic);
     }
+    unseat(state.subs.get(subscriber)); // a resubscribe: the old one takes no more
     if (!state.subs.has(subscriber)) this.subscriptions += 1;
     const sub = new Subscription(subscriber, topic, context);
     state.subs.set(subscriber, sub);
@@ -122,7 +128,9 @@ export class TopicHub implements Topics {
 
   unsubscribe(subscriber: Subscriber, topic: string): boolean {
     const state = this.topics.get(topic);
-    if (state === undefined || !state.subs.delete(subscriber)) return false;
+    if (state === undefined) return false;
+    unseat(state.subs.get(subscriber)); // what was published before goes, in order; no more
+    if (!state.subs.delete(subscriber)) return false;
     this.subscriptions -= 1;
     if (state.subs.size === 0) {
       this.topics.delete(topic);
@@ -176,17 +184,9 @@ export class TopicHub implements Topics {
     if (head === undefined || head.epoch !== delivery.epoch || delivery.offset > head.offset) {
       state.head = { epoch: delivery.epoch, offset: delivery.offset };
     }
-    let delivered = 0;
-    for (const sub of state.subs.values()) {
-      if (sub.live) {
-        const outcome = sub.deliver(delivery);
-        if (outcome === 'sent') delivered += 1;
-        else if (outcome === 'hole') void this.catchUp(state, sub, delivery.offset);
-      } else {
-        sub.hold(delivery);
-      }
-    }
-    return delivered;
+    return fanOutTurn(state, delivery, this.flusher, (sub) =>
+      this.catchUp(state, sub, delivery.offset),
+    );
   }
 
   /** Whether `sub` is still the subscriber's subscription and its connection is open. */
@@ -337,6 +337,7 @@ export class TopicHub implements Topics {
    * aside, then live.
    */
   private async catchUp(state: TopicState, sub: Subscription, head: number): Promise<void> {
+    unseat(sub);
     sub.catchingUp();
     let target = head;
     try {

@@ -22,6 +22,9 @@ function setup(
   const sent: string[] = [];
   /** What `send` got, as it got it (a string, or shared bytes). */
   const raw: Array<string | Buffer> = [];
+  /** The completion callback each write was given (undefined: none). */
+  const callbacks: Array<(() => void) | undefined> = [];
+  const afterWrites: Array<() => void> = [];
   const ws = {
     bufferedAmount: 0,
     readyState: TetherSocket.OPEN,
@@ -30,15 +33,22 @@ function setup(
       sent.push(String(message));
     },
     /** A message written as one prebuilt frame: its text, checked against its byte count. */
-    sendText: (text: string, bytes: number) => {
+    sendText: (text: string, bytes: number, done?: () => void) => {
       if (Buffer.byteLength(text) !== bytes) throw new Error(`${bytes} bytes stated for ${text}`);
       raw.push(text);
       sent.push(text);
+      callbacks.push(done);
     },
     /** A shared message: its bytes (the frame is written as they are). */
-    sendFramed: (_frame: Buffer, data: Buffer) => {
+    sendFramed: (_frame: Buffer, data: Buffer, done?: () => void) => {
       raw.push(data);
       sent.push(String(data));
+      callbacks.push(done);
+    },
+    rawWrites: true,
+    /** Asked for a callback behind the writes made so far. */
+    afterWrites: (done: () => void) => {
+      afterWrites.push(done);
     },
     terminate: () => {},
   };
@@ -62,7 +72,7 @@ function setup(
     },
     owner,
   );
-  return { writer, ws, sent, raw, counters, slow, owner };
+  return { writer, ws, sent, raw, counters, slow, owner, callbacks, afterWrites };
 }
 
 describe('ConnectionWriter', () => {
@@ -158,6 +168,43 @@ describe('ConnectionWriter', () => {
     // With nothing held, one frame always goes (it may be larger than the limit).
     ws.bufferedAmount = 0;
     expect(writer.offer('y'.repeat(2000))).toBe(true);
+  });
+
+  it('writes without a completion callback while no replay waits; one that waits is called back behind them', async () => {
+    const { writer, ws, callbacks, afterWrites } = setup();
+    writer.offer('{"t":"msg","data":1}');
+    writer.flush();
+    writer.reply('{"t":"res","id":1,"ok":true}');
+    // Nobody waits for room: no callback per write (a tick and an object each in Node).
+    expect(callbacks).toEqual([undefined, undefined]);
+    expect(afterWrites).toHaveLength(0);
+    // The socket still holds those bytes: a replay waiting for room asks for a callback
+    // behind them, and is woken by it.
+    ws.bufferedAmount = 10_000;
+    const waiting = writer.whenWritable();
+    const also = writer.whenWritable();
+    expect(afterWrites).toHaveLength(1);
+    ws.bufferedAmount = 0;
+    afterWrites[0]?.();
+    expect(await waiting).toBe(true);
+    expect(await also).toBe(true);
+    // Frames queued: their write carries the callback (no extra empty write).
+    writer.offer('{"t":"msg","data":2}');
+    const queued = writer.whenWritable();
+    expect(afterWrites).toHaveLength(1);
+    writer.flush();
+    const done = callbacks[2];
+    expect(done).toBeTypeOf('function');
+    done?.();
+    expect(await queued).toBe(true);
+  });
+
+  it('gives every write its callback where writes are not raw (ws send with an extension)', () => {
+    const { writer, ws, callbacks } = setup();
+    ws.rawWrites = false;
+    writer.offer('{"t":"msg","data":1}');
+    writer.flush();
+    expect(callbacks[0]).toBeTypeOf('function');
   });
 
   it('queues nothing once closing, and wakes replays waiting for room with false', async () => {

@@ -120,6 +120,29 @@ describe('TetherSocket raw writes', () => {
     expect(writes).toEqual({ send: 0, ping: 0 });
   });
 
+  it('calls afterWrites back once the raw writes before it (made without a callback) reached the kernel', async () => {
+    const { server, client } = await pair(false);
+    const { received } = watch(server, client);
+    // Larger than loopback's socket buffers: the write cannot complete at once.
+    const data = Buffer.alloc(32 << 20, 0x61);
+    server.sendFramed(textFrame(data), data);
+    expect(server.bufferedAmount).toBeGreaterThan(0);
+    let held = -1;
+    await withTimeout(
+      new Promise<void>((resolve) =>
+        server.afterWrites(() => {
+          held = server.bufferedAmount;
+          resolve();
+        }),
+      ),
+      10_000,
+      'afterWrites callback',
+    );
+    expect(held).toBe(0);
+    await until(() => received.length === 1, 'the large message');
+    expect(received[0]?.length).toBe(data.length);
+  });
+
   it('falls back to ws send and ping when permessage-deflate is negotiated', async () => {
     const { server, client } = await pair(true);
     expect(server.extensions).toContain('permessage-deflate');
