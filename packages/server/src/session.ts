@@ -69,7 +69,7 @@ export interface SessionCounters {
  *
  * Server -> client: see {@link SessionOutbox}.
  */
-export class Session {
+export class Session extends SessionOutbox {
   private bound: Connection | undefined;
   private windowEnd: number | undefined;
   private tail: Promise<void> | undefined;
@@ -86,18 +86,22 @@ export class Session {
    * Allocated with the first answer (most sessions never send a reliable frame).
    */
   private answers: Map<number, ReliableAnswer> | undefined;
-  readonly out: SessionOutbox;
 
   constructor(
     readonly id: string,
     readonly userId: string | null,
     counters: SessionCounters,
-    private readonly host: SessionHost,
+    host: SessionHost,
   ) {
+    super(counters.outSeq, counters.ackedSeq, host);
     this.processedSeq = counters.inSeq;
     this.claimed = counters.inSeq;
     this.persisted = counters.inSeq;
-    this.out = new SessionOutbox(this, counters.outSeq, counters.ackedSeq, host);
+  }
+
+  /** Server -> client delivery (the base class: one object per session). */
+  get out(): SessionOutbox {
+    return this;
   }
 
   /** Highest client seq the store knows was processed (`welcome.ack`). */
@@ -126,21 +130,21 @@ export class Session {
 
   /** Whether writes of this session are still on their way to the store. */
   get busy(): boolean {
-    return this.persisting || this.out.busy;
+    return this.persisting || this.outBusy;
   }
 
   /** Binds `connection` (new, or resuming from `fromSeq`); delivery starts with {@link start}. */
   bind(connection: Connection, fromSeq: number): void {
     this.bound = connection;
     this.windowEnd = undefined;
-    this.out.bind(connection, fromSeq);
+    this.bindOut(connection, fromSeq);
   }
 
   /** The bound connection went away; the resume window ends at `expiresAt`. */
   unbind(expiresAt?: number): void {
     this.bound = undefined;
     this.windowEnd = expiresAt;
-    this.out.unbind();
+    this.unbindOut();
   }
 
   /**
@@ -152,7 +156,7 @@ export class Session {
     this.processedSeq = Math.max(this.processedSeq, record.inSeq);
     this.claimed = Math.max(this.claimed, record.inSeq);
     this.persisted = Math.max(this.persisted, record.inSeq);
-    this.out.refresh(record.outSeq, record.ackedSeq);
+    this.refreshOut(record.outSeq, record.ackedSeq);
     if (this.bound === undefined) this.windowEnd = record.expiresAt ?? undefined;
   }
 
@@ -163,7 +167,7 @@ export class Session {
 
   /** After `welcome`: replays `preload` and whatever else is missed, then goes live. */
   start(connection: Connection, preload: readonly SessionMessage[]): void {
-    this.out.start(connection, preload);
+    this.startOut(connection, preload);
   }
 
   // ---- client -> server ----
