@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { Clock } from '@tether/common';
 import type { Json } from '@tether/protocol';
 import type { ConnectionIdentity } from './connection-host.js';
 import { refreshAtFor } from './token-expiry.js';
@@ -9,11 +8,15 @@ import { refreshAtFor } from './token-expiry.js';
  * client's `welcome`, the expiry, when to
  * ask for a fresh token, and the numbering of `auth` frames (the answer of an older
  * one does nothing).
+ *
+ * Built only for a connection that has any of it (claims, welcome data, an expiring
+ * token) or once an `auth` frame comes: most connections of an app without tokens never
+ * need one.
  */
 export class ConnectionCredentials {
   private claims: Readonly<Record<string, Json>> | undefined;
-  private expires: number | undefined;
-  private refreshDue: number | undefined;
+  private expires: number | undefined = undefined;
+  private refreshDue: number | undefined = undefined;
   private attempts = 0;
 
   /** The upgrade request, for the hook on a refresh (kept only for expiring tokens). */
@@ -21,11 +24,7 @@ export class ConnectionCredentials {
   /** Data for the client's `welcome` (the `welcome` of `authenticate`). */
   readonly welcome: Readonly<Record<string, Json>> | undefined;
 
-  constructor(
-    identity: Pick<ConnectionIdentity, 'request' | 'data' | 'welcome'>,
-    private readonly clock: Clock,
-    private readonly refreshLeadMs: number,
-  ) {
+  constructor(identity: Pick<ConnectionIdentity, 'request' | 'data' | 'welcome'>) {
     this.request = identity.request;
     this.claims = identity.data;
     this.welcome = identity.welcome;
@@ -45,13 +44,14 @@ export class ConnectionCredentials {
     return this.refreshDue;
   }
 
-  /** The token expires at `expiresAt`: a refresh is due `refreshLeadMs` before (see {@link refreshAtFor}). */
-  expireAt(expiresAt: number | undefined): void {
+  /**
+   * The token expires at `expiresAt`: a refresh is due `refreshLeadMs` before (see
+   * {@link refreshAtFor}; `now`: wall-clock ms).
+   */
+  expireAt(expiresAt: number | undefined, now: number, refreshLeadMs: number): void {
     this.expires = expiresAt;
     this.refreshDue =
-      expiresAt === undefined
-        ? undefined
-        : refreshAtFor(expiresAt, this.clock.now(), this.refreshLeadMs);
+      expiresAt === undefined ? undefined : refreshAtFor(expiresAt, now, refreshLeadMs);
   }
 
   /** A refreshed token was accepted: its claims replace the old ones. */

@@ -1,4 +1,5 @@
 import type { RawData } from 'ws';
+import { ConnectionLiveness } from './connection-liveness.js';
 import type { Logger } from './logger.js';
 
 /** Messages held while the connection waits (an asynchronous hello); more is abuse. */
@@ -12,14 +13,20 @@ export interface Inbound {
 /**
  * The inbound side of a connection: whether the hello came, the messages held while an
  * asynchronous hello is answered (handed on in order once released), and the counts.
+ * A base class of {@link Connection} (see {@link ConnectionLiveness}).
  */
-export class ConnectionInbound {
+export abstract class ConnectionInbound extends ConnectionLiveness {
   /** Allocated when the first message is held (most connections never hold one). */
-  private held: Inbound[] | undefined;
+  private held: Inbound[] | undefined = undefined;
   private holding = false;
   private hello = false;
   private frames = 0;
   private bytes = 0;
+
+  /** The inbound side as its own view (`conn.inbound.helloSeen`): the connection itself. */
+  get inbound(): ConnectionInbound {
+    return this;
+  }
 
   /** Whether a hello arrived (a second one is a DUPLICATE_HELLO). */
   get helloSeen(): boolean {
@@ -45,22 +52,22 @@ export class ConnectionInbound {
   }
 
   /** A WebSocket message of `bytes` arrived. */
-  received(bytes: number): void {
+  protected received(bytes: number): void {
     this.bytes += bytes;
   }
 
   /** Whether messages are being held. */
-  get isHolding(): boolean {
+  protected get isHolding(): boolean {
     return this.holding;
   }
 
-  /** Stops passing messages on until {@link release}. */
-  hold(): void {
+  /** Stops passing messages on until {@link releaseHeld}. */
+  protected holdMessages(): void {
     this.holding = true;
   }
 
   /** Keeps `message` while held; false when too many wait (the connection is abusive). */
-  keep(message: Inbound): boolean {
+  protected keep(message: Inbound): boolean {
     this.held ??= [];
     if (this.held.length >= MAX_HELD_MESSAGES) return false;
     this.held.push(message);
@@ -68,7 +75,7 @@ export class ConnectionInbound {
   }
 
   /** Hands the held messages to `route` in order, while the gate stays open and `more()`. */
-  release(route: (message: Inbound) => void, more: () => boolean): void {
+  protected releaseHeld(route: (message: Inbound) => void, more: () => boolean): void {
     this.holding = false;
     const held = this.held;
     while (held !== undefined && !this.holding && held.length > 0 && more()) {
@@ -76,7 +83,7 @@ export class ConnectionInbound {
     }
   }
 
-  clear(): void {
+  protected clearHeld(): void {
     this.held = undefined;
   }
 }

@@ -12,8 +12,7 @@ import type { RawData } from 'ws';
 import { ConnectionClose } from './connection-close.js';
 import { ConnectionCredentials } from './connection-credentials.js';
 import type { ConnectionHost, ConnectionIdentity } from './connection-host.js';
-import { ConnectionInbound, logSocketError } from './connection-inbound.js';
-import { ConnectionLiveness } from './connection-liveness.js';
+import { logSocketError } from './connection-inbound.js';
 import type { ConnectionInfo, ConnectionState, TetherConnection } from './connection-types.js';
 import { ConnectionWriter, type WriterOwner } from './connection-writer.js';
 import { encodeData } from './encode-data.js';
@@ -24,6 +23,7 @@ import { replaceForPeer } from './peer-limit.js';
 import { randomId } from './random-id.js';
 import { TokenBucket } from './rate-limiter.js';
 import type { Session } from './session.js';
+import { packTime, unpackTime } from './store/packed-time.js';
 import type { SocketOwner, TetherSocket } from './tether-socket.js';
 import type { ExpiringSubject } from './token-expiry.js';
 import type { Subscriber } from './topics.js';
@@ -35,60 +35,71 @@ type ConnectionRoles = TetherConnection & Subscriber & HeartbeatSubject & Expiri
  * One WebSocket connection: its state, counters, heartbeat timestamps, rate bucket and
  * close path. Writes go through its {@link ConnectionWriter} (queue, batches, acks,
  * slow-consumer check). State changes only in `transition()`; every other field is
- * changed by a method of this class, never from another file.
+ * changed by a method of this class or of its base classes (liveness, inbound, work:
+ * one object per connection), never from another file.
  *
  * A frame that would push what is held for the client past `slowConsumerBytes` closes
  * the connection as a slow consumer (4009) instead of being queued; the client resumes
  * and gets what it missed from the store.
  */
-export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
+export class Connection
+  extends ConnectionWork
+  implements ConnectionRoles, WriterOwner, SocketOwner
+{
   readonly id = randomId(9);
   readonly ip: string;
   readonly user: string | undefined;
-  readonly connectedAt: number;
-  readonly openedAt: number;
+  /** Wall-clock ms of the upgrade, packed (see store/packed-time.ts). */
+  private readonly connected: number;
   readonly bucket: TokenBucket | undefined;
-  readonly credentials: ConnectionCredentials;
-  /** Handlers in flight, pending requests and the handler chain. */
-  readonly work: ConnectionWork = new ConnectionWork(this);
+  /** Claims, welcome data, token expiry, `auth` numbering: built when there is any. */
+  private creds: ConnectionCredentials | undefined;
   private current: ConnectionState = 'handshake';
-  private bound: Session | undefined;
-  private clientInfo: ConnectionInfo['client'];
-  private readonly liveness: ConnectionLiveness;
+  private bound: Session | undefined = undefined;
+  private clientInfo: ConnectionInfo['client'] = undefined;
   private errorFrames = 0;
   private appPings = true;
-  private subscribed: Set<string> | undefined;
-  private drain: { reason: string; retryAfterMs: number } | undefined;
+  private subscribed: Set<string> | undefined = undefined;
+  private drain: { reason: string; retryAfterMs: number } | undefined = undefined;
   private readonly writer: ConnectionWriter;
-  /** Whether the hello came, messages held until it is answered, inbound counts. */
-  readonly inbound = new ConnectionInbound();
   /** The close path, built when first needed (an idle connection never is). */
-  private closePath: ConnectionClose | undefined;
+  private closePath: ConnectionClose | undefined = undefined;
+  readonly ws: TetherSocket;
+  private readonly host: ConnectionHost;
 
-  constructor(
-    readonly ws: TetherSocket,
-    private readonly host: ConnectionHost,
-    identity: ConnectionIdentity,
-  ) {
+  constructor(ws: TetherSocket, host: ConnectionHost, identity: ConnectionIdentity) {
+    const now = host.clock.monotonic();
+    super(now);
+    this.ws = ws;
+    this.host = host;
     this.ip = identity.ip;
     this.user = identity.user;
-    this.credentials = new ConnectionCredentials(
-      identity,
-      host.clock,
-      host.options.tokenRefreshLeadMs,
-    );
+    this.creds =
+      identity.data === undefined &&
+      identity.welcome === undefined &&
+      identity.request === undefined &&
+      identity.expiresAt === undefined
+        ? undefined
+        : new ConnectionCredentials(identity);
     this.writer = new ConnectionWriter(ws, host, this);
-    this.credentials.expireAt(identity.expiresAt);
-    const now = host.clock.monotonic();
-    this.connectedAt = host.clock.now();
-    this.openedAt = now;
-    this.liveness = new ConnectionLiveness(now);
+    this.connected = packTime(host.clock.now());
+    this.creds?.expireAt(identity.expiresAt, host.clock.now(), host.options.tokenRefreshLeadMs);
     const rate = host.options.rateLimit;
     this.bucket = rate
       ? new TokenBucket(rate.perSecond, rate.burst, rate.dropsBeforeClose, now)
       : undefined;
     // Shared listeners (no closure per connection): the socket calls the socket* methods.
     ws.attach(this);
+  }
+
+  /** Wall-clock ms when the upgrade completed. */
+  get connectedAt(): number {
+    return unpackTime(this.connected);
+  }
+
+  /** The token's side of the connection; undefined when it has none (see ConnectionCredentials). */
+  get credentials(): ConnectionCredentials | undefined {
+    return this.creds;
   }
 
   get path(): string {
@@ -113,31 +124,15 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
 
   /** The token's claims; replaced when a refreshed token carries new ones. */
   get data(): Readonly<Record<string, Json>> | undefined {
-    return this.credentials.data;
+    return this.creds?.data;
   }
 
   get tokenExpiresAt(): number | undefined {
-    return this.credentials.expiresAt;
+    return this.creds?.expiresAt;
   }
 
   get refreshAt(): number | undefined {
-    return this.credentials.refreshAt;
-  }
-
-  get lastSeenAt(): number {
-    return this.liveness.lastSeenAt;
-  }
-
-  get nextPingAt(): number {
-    return this.liveness.nextPingAt;
-  }
-
-  get closingSince(): number | undefined {
-    return this.liveness.closingSince;
-  }
-
-  get rttMs(): number | undefined {
-    return this.liveness.rttMs;
+    return this.creds?.refreshAt;
   }
 
   /** Topics this connection subscribed to (undefined before the first subscribe). */
@@ -189,15 +184,17 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
 
   /** A refreshed token was accepted: its claims and expiry replace the old ones. */
   refreshed(data: Readonly<Record<string, Json>> | undefined, expiresAt: number | undefined): void {
-    this.credentials.replaceClaims(data);
-    this.credentials.expireAt(expiresAt);
+    const { clock, options } = this.host;
+    this.creds ??= new ConnectionCredentials({ request: undefined, data, welcome: undefined });
+    this.creds.replaceClaims(data);
+    this.creds.expireAt(expiresAt, clock.now(), options.tokenRefreshLeadMs);
     this.host.tokenChanged(this);
   }
 
   /** Sends `refresh` (once per token): the token expires at `tokenExpiresAt`. */
   askForToken(): void {
-    const exp = this.credentials.expiresAt;
-    this.credentials.refreshSent();
+    const exp = this.creds?.expiresAt;
+    this.creds?.refreshSent();
     if (exp === undefined) return;
     this.enqueue({ t: 'refresh', exp, within: Math.max(0, exp - this.host.clock.now()) });
   }
@@ -208,8 +205,8 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
     if (from === to || from === 'closed') return;
     this.current = to;
     const now = this.host.clock.monotonic();
-    if (to === 'closing') this.liveness.closing(now);
-    if (to === 'open') this.liveness.opened(now, this.host.options.heartbeatIntervalMs);
+    if (to === 'closing') this.closing(now);
+    if (to === 'open') this.opened(now, this.host.options.heartbeatIntervalMs);
     this.host.logger.debug({ cid: this.id, from, to }, 'connection state');
   }
 
@@ -224,11 +221,11 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
       client: this.clientInfo,
       state: this.current,
       connectedAt: this.connectedAt,
-      lastSeenAt: Math.round(clock.now() - (clock.monotonic() - this.liveness.lastSeenAt)),
-      rttMs: this.liveness.rttMs,
-      messagesIn: this.inbound.messagesIn,
+      lastSeenAt: Math.round(clock.now() - (clock.monotonic() - this.lastSeenAt)),
+      rttMs: this.rttMs,
+      messagesIn: this.messagesIn,
       messagesOut: this.writer.messagesOut,
-      bytesIn: this.inbound.bytesIn,
+      bytesIn: this.bytesIn,
       bytesOut: this.writer.bytesOut,
       errors: this.errorFrames,
       bufferedBytes: this.writer.pendingBytes,
@@ -330,31 +327,31 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
 
   /** One probe: a WebSocket ping (its pong gives the RTT), and an app `ping` unless appPings is false. */
   ping(now: number): void {
-    this.liveness.pinged(now, this.host.options.heartbeatIntervalMs);
+    this.pinged(now, this.host.options.heartbeatIntervalMs);
     this.ws.heartbeat();
     // Built by hand: the same ASCII bytes as `encodeFrame({ t: 'ping', ts })`.
     if (this.appPings) this.writer.offer(`{"t":"ping","ts":${this.host.clock.now()}}`);
   }
 
   recordRtt(rttMs: number): void {
-    if (this.liveness.measured(rttMs)) this.host.rttMeasured(this, rttMs);
+    if (this.measured(rttMs)) this.host.rttMeasured(this, rttMs);
   }
 
   /** Stops routing inbound messages until {@link release} (an asynchronous hello is pending). */
   hold(): void {
-    this.inbound.hold();
+    this.holdMessages();
   }
 
   /** Routes the messages held since {@link hold}, in order. */
   release(): void {
-    this.inbound.release(
+    this.releaseHeld(
       (next) => this.host.route(this, next.data, next.isBinary),
       () => this.current !== 'closed',
     );
   }
 
   socketPing(): void {
-    this.liveness.touch(this.host.clock.monotonic());
+    this.touch(this.host.clock.monotonic());
   }
 
   socketError(err: Error): void {
@@ -362,12 +359,12 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
   }
 
   socketMessage(data: RawData, isBinary: boolean): void {
-    this.liveness.touch(this.host.clock.monotonic());
+    this.touch(this.host.clock.monotonic());
     const bytes = messageBytes(data);
-    this.inbound.received(bytes);
+    this.received(bytes);
     this.host.counters.add('bytesIn', bytes);
-    if (this.inbound.isHolding) {
-      if (!this.inbound.keep({ data, isBinary }))
+    if (this.isHolding) {
+      if (!this.keep({ data, isBinary }))
         this.closeWith(CloseCode.POLICY_VIOLATION, 'too many messages before welcome', 1000);
       return;
     }
@@ -375,7 +372,7 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
   }
 
   socketPong(): void {
-    const rtt = this.liveness.ponged(this.host.clock.monotonic());
+    const rtt = this.ponged(this.host.clock.monotonic());
     if (rtt !== undefined) this.recordRtt(rtt);
   }
 
@@ -393,7 +390,7 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
     this.transition('closed');
     this.ws.detach();
     this.writer.discard();
-    this.inbound.clear();
+    this.clearHeld();
     this.host.closed(this, this.closer.event(wsCode, wsReason));
   }
 }
