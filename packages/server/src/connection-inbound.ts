@@ -3,6 +3,9 @@ import { ConnectionLiveness } from './connection-liveness.js';
 import type { Logger } from './logger.js';
 
 /** Messages held while the connection waits (an asynchronous hello); more is abuse. */
+/** Bits of {@link ConnectionInbound}'s `gate`: one small integer field for both flags. */
+const HELLO_SEEN = 1;
+const HOLDING = 2;
 const MAX_HELD_MESSAGES = 256;
 /** One inbound WebSocket message as `ws` reports it. */
 export interface Inbound {
@@ -18,8 +21,8 @@ export interface Inbound {
 export abstract class ConnectionInbound extends ConnectionLiveness {
   /** Allocated when the first message is held (most connections never hold one). */
   private held: Inbound[] | undefined = undefined;
-  private holding = false;
-  private hello = false;
+  /** {@link HELLO_SEEN} | {@link HOLDING}. */
+  private gate = 0;
   private frames = 0;
   private bytes = 0;
 
@@ -30,7 +33,7 @@ export abstract class ConnectionInbound extends ConnectionLiveness {
 
   /** Whether a hello arrived (a second one is a DUPLICATE_HELLO). */
   get helloSeen(): boolean {
-    return this.hello;
+    return (this.gate & HELLO_SEEN) !== 0;
   }
 
   /** Client frames received (a batch counts each frame in it). */
@@ -43,7 +46,7 @@ export abstract class ConnectionInbound extends ConnectionLiveness {
   }
 
   helloArrived(): void {
-    this.hello = true;
+    this.gate |= HELLO_SEEN;
   }
 
   /** `frames` client frames arrived in one WebSocket message. */
@@ -58,12 +61,12 @@ export abstract class ConnectionInbound extends ConnectionLiveness {
 
   /** Whether messages are being held. */
   protected get isHolding(): boolean {
-    return this.holding;
+    return (this.gate & HOLDING) !== 0;
   }
 
   /** Stops passing messages on until {@link releaseHeld}. */
   protected holdMessages(): void {
-    this.holding = true;
+    this.gate |= HOLDING;
   }
 
   /** Keeps `message` while held; false when too many wait (the connection is abusive). */
@@ -76,9 +79,9 @@ export abstract class ConnectionInbound extends ConnectionLiveness {
 
   /** Hands the held messages to `route` in order, while the gate stays open and `more()`. */
   protected releaseHeld(route: (message: Inbound) => void, more: () => boolean): void {
-    this.holding = false;
+    this.gate &= ~HOLDING;
     const held = this.held;
-    while (held !== undefined && !this.holding && held.length > 0 && more()) {
+    while (held !== undefined && !this.isHolding && held.length > 0 && more()) {
       route(held.shift() as Inbound);
     }
   }

@@ -1,7 +1,7 @@
 /**
  * A connection's heartbeat timestamps (monotonic ms): when it opened, the last inbound
- * traffic, when the next ping is due, when the close began, and the round-trip time last
- * measured.
+ * traffic, when the next ping is due, and the round-trip time last measured (when the
+ * close began is the close path's: ConnectionClose).
  *
  * The first of the base classes a {@link Connection} is built from (liveness, inbound,
  * work): each keeps its concept in its own file, and an idle connection is still one
@@ -19,7 +19,6 @@ export abstract class ConnectionLiveness {
   readonly openedAt: number;
   private seen: number;
   private pingDue = 0;
-  private closingAt: number | undefined = undefined;
   /** The last ping's send time, unfloored (the RTT needs it); undefined once answered. */
   private pingSentAt: number | undefined = undefined;
   private rttUs: number | undefined = undefined;
@@ -37,11 +36,6 @@ export abstract class ConnectionLiveness {
   /** When the next heartbeat is due. */
   get nextPingAt(): number {
     return this.pingDue;
-  }
-
-  /** When the close began (goodbye + close frame sent), if it did. */
-  get closingSince(): number | undefined {
-    return this.closingAt;
   }
 
   /** Latest round-trip time in ms (to the microsecond); undefined until measured. */
@@ -86,9 +80,5 @@ export abstract class ConnectionLiveness {
     if (rttMs < 0 || rttMs >= 600_000) return false;
     this.rttUs = Math.round(rttMs * 1000);
     return true;
-  }
-
-  protected closing(now: number): void {
-    this.closingAt = Math.floor(now);
   }
 }

@@ -9,7 +9,7 @@ import {
   type ServerFrame,
 } from '@tether/protocol';
 import type { RawData } from 'ws';
-import { ConnectionClose } from './connection-close.js';
+import { ConnectionClose, type DrainClose } from './connection-close.js';
 import { ConnectionCredentials } from './connection-credentials.js';
 import type { ConnectionHost, ConnectionIdentity } from './connection-host.js';
 import { logSocketError } from './connection-inbound.js';
@@ -60,7 +60,6 @@ export class Connection
   private errorFrames = 0;
   private appPings = true;
   private subscribed: Set<string> | undefined = undefined;
-  private drain: { reason: string; retryAfterMs: number } | undefined = undefined;
   private readonly writer: ConnectionWriter;
   /** The close path, built when first needed (an idle connection never is). */
   private closePath: ConnectionClose | undefined = undefined;
@@ -141,8 +140,13 @@ export class Connection
   }
 
   /** Set by graceful shutdown: the goodbye went out, the close follows when handlers finish. */
-  get drainClose(): { reason: string; retryAfterMs: number } | undefined {
-    return this.drain;
+  get drainClose(): DrainClose | undefined {
+    return this.closePath?.drain;
+  }
+
+  /** When the close began (monotonic ms: goodbye + close frame sent), if it did. */
+  get closingSince(): number | undefined {
+    return this.closePath?.closingSince;
   }
 
   /** Bytes held for this client: unsent by the socket plus queued for the next write. */
@@ -179,7 +183,7 @@ export class Connection
 
   /** Graceful shutdown sent `goodbye`: the close follows once handlers finish. */
   closeWhenIdle(reason: string, retryAfterMs: number): void {
-    this.drain = { reason, retryAfterMs };
+    this.closer.closeWhenIdle(reason, retryAfterMs);
   }
 
   /** A refreshed token was accepted: its claims and expiry replace the old ones. */
@@ -205,7 +209,7 @@ export class Connection
     if (from === to || from === 'closed') return;
     this.current = to;
     const now = this.host.clock.monotonic();
-    if (to === 'closing') this.closing(now);
+    if (to === 'closing') this.closer.closing(now);
     if (to === 'open') this.opened(now, this.host.options.heartbeatIntervalMs);
     this.host.logger.debug({ cid: this.id, from, to }, 'connection state');
   }
@@ -235,7 +239,7 @@ export class Connection
   send(data: Json): boolean {
     // Validate before the state check, so a bad payload is an error whatever the state.
     const encoded = encodeData(data, (message) => new DeliveryError('INVALID_PAYLOAD', message));
-    if (this.current !== 'open' || this.drain !== undefined) return false;
+    if (this.current !== 'open' || this.drainClose !== undefined) return false;
     return this.sendEncoded(`{"t":"msg","data":${encoded}}`);
   }
 

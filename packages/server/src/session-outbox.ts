@@ -64,6 +64,11 @@ export abstract class SessionOutbox {
     this.acked = ackedSeq;
   }
 
+  /** The connection bound to the session; undefined while disconnected. */
+  get connection(): Connection | undefined {
+    return this.target;
+  }
+
   /** Highest seq committed (what a client may acknowledge). */
   get outSeq(): number {
     return this.committed;
