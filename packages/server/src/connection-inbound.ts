@@ -6,6 +6,8 @@ import type { Logger } from './logger.js';
 /** Bits of {@link ConnectionInbound}'s `gate`: one small integer field for both flags. */
 const HELLO_SEEN = 1;
 const HOLDING = 2;
+/** The hello said `appPings: false`. */
+const NO_APP_PINGS = 4;
 const MAX_HELD_MESSAGES = 256;
 /** One inbound WebSocket message as `ws` reports it. */
 export interface Inbound {
@@ -21,7 +23,7 @@ export interface Inbound {
 export abstract class ConnectionInbound extends ConnectionLiveness {
   /** Allocated when the first message is held (most connections never hold one). */
   private held: Inbound[] | undefined = undefined;
-  /** {@link HELLO_SEEN} | {@link HOLDING}. */
+  /** {@link HELLO_SEEN} | {@link HOLDING} | {@link NO_APP_PINGS}. */
   private gate = 0;
   private frames = 0;
   private bytes = 0;
@@ -34,6 +36,17 @@ export abstract class ConnectionInbound extends ConnectionLiveness {
   /** Whether a hello arrived (a second one is a DUPLICATE_HELLO). */
   get helloSeen(): boolean {
     return (this.gate & HELLO_SEEN) !== 0;
+  }
+
+  /** `hello.appPings` (false: the client watches liveness itself; WebSocket pings suffice). */
+  get appPings(): boolean {
+    return (this.gate & NO_APP_PINGS) === 0;
+  }
+
+  /** Records the hello's `appPings` (default true). */
+  protected pingsWith(appPings: boolean | undefined): void {
+    if (appPings === false) this.gate |= NO_APP_PINGS;
+    else this.gate &= ~NO_APP_PINGS;
   }
 
   /** Client frames received (a batch counts each frame in it). */

@@ -58,7 +58,6 @@ export class Connection
   private bound: Session | undefined = undefined;
   private clientInfo: ConnectionInfo['client'] = undefined;
   private errorFrames = 0;
-  private appPings = true;
   private subscribed: Set<string> | undefined = undefined;
   private readonly writer: ConnectionWriter;
   /** The close path, built when first needed (an idle connection never is). */
@@ -326,7 +325,7 @@ export class Connection
 
   /** `hello.appPings` (false: the client watches liveness itself; WebSocket pings suffice). */
   probeWith(appPings: boolean | undefined): void {
-    this.appPings = appPings ?? true;
+    this.pingsWith(appPings);
   }
 
   /** One probe: a WebSocket ping (its pong gives the RTT), and an app `ping` unless appPings is false. */
