@@ -80,8 +80,9 @@ export class Connection
         ? undefined
         : new ConnectionCredentials(identity);
     this.writer = new ConnectionWriter(ws, host, this);
-    this.connected = packTime(host.clock.now());
-    this.creds?.expireAt(identity.expiresAt, host.clock.now(), host.options.tokenRefreshLeadMs);
+    const wall = host.clock.now();
+    this.connected = packTime(wall);
+    this.creds?.expireAt(identity.expiresAt, wall, host.options.tokenRefreshLeadMs);
     const rate = host.options.rateLimit;
     this.bucket = rate
       ? new TokenBucket(rate.perSecond, rate.burst, rate.dropsBeforeClose, now)

@@ -53,7 +53,6 @@ export abstract class SessionOutbox {
   /** Messages waiting for the next store write; allocated with the first (most sessions never send one). */
   private pending: PendingMessage[] | undefined;
   private appending = false;
-  private conflicts = 0;
 
   constructor(
     outSeq: number,
@@ -141,7 +140,11 @@ export abstract class SessionOutbox {
     void this.replay(connection, preload);
   }
 
-  private append(): void {
+  /**
+   * Writes what is pending in one store append. `conflicts`: how many times in a row this
+   * batch lost the race for the next seq (a retry passes it on; anything else starts at 0).
+   */
+  private append(conflicts = 0): void {
     const batch = this.pending;
     if (this.appending || batch === undefined) return;
     this.appending = true;
@@ -155,7 +158,6 @@ export abstract class SessionOutbox {
     this.host.track(store.appendSessionMessages(this.id, messages)).then(
       (result) => {
         this.appending = false;
-        this.conflicts = 0;
         this.committed = Math.max(this.committed, result.outSeq);
         counters.add('messagesStored', messages.length);
         counters.add('messagesDropped', result.dropped);
@@ -164,17 +166,16 @@ export abstract class SessionOutbox {
         this.append();
       },
       (err: unknown) => {
-        if (isSeqConflict(err) && ++this.conflicts <= MAX_SEQ_CONFLICTS) {
+        if (isSeqConflict(err) && conflicts + 1 <= MAX_SEQ_CONFLICTS) {
           // Another process sharing the store appended first: number again after it.
           this.pending = this.pending === undefined ? batch : batch.concat(this.pending);
           this.catchUp().finally(() => {
             this.appending = false;
-            this.append();
+            this.append(conflicts + 1);
           });
           return;
         }
         this.appending = false;
-        this.conflicts = 0;
         for (const m of batch) m.reject(err);
         this.append();
       },
