@@ -3,15 +3,18 @@ import type { Json } from '@tether/protocol';
 import type { ConnectionIdentity } from './connection-host.js';
 import { refreshAtFor } from './token-expiry.js';
 
+/** The parts of a connection's identity its credentials keep (any may be absent). */
+type CredentialParts = Partial<
+  Pick<ConnectionIdentity, 'user' | 'request' | 'data' | 'welcome' | 'expiresAt'>
+>;
+
 /**
- * What a connection's token said and how long it holds: the claims, the data for the
- * client's `welcome`, the expiry, when to
- * ask for a fresh token, and the numbering of `auth` frames (the answer of an older
- * one does nothing).
+ * What a connection's token said and how long it holds: the user, the claims, the data
+ * for the client's `welcome`, the expiry, when to ask for a fresh token, and the
+ * numbering of `auth` frames (the answer of an older one does nothing).
  *
- * Built only for a connection that has any of it (claims, welcome data, an expiring
- * token) or once an `auth` frame comes: most connections of an app without tokens never
- * need one.
+ * Built only for a connection that has any of it (a user, claims, welcome data, an
+ * expiring token): most connections of an app without tokens never need one.
  */
 export class ConnectionCredentials {
   private claims: Readonly<Record<string, Json>> | undefined;
@@ -19,12 +22,22 @@ export class ConnectionCredentials {
   private refreshDue: number | undefined = undefined;
   private attempts = 0;
 
+  /** The user the `authenticate` hook named (a refreshed token must name the same). */
+  readonly user: string | undefined;
   /** The upgrade request, for the hook on a refresh (kept only for expiring tokens). */
   readonly request: IncomingMessage | undefined;
   /** Data for the client's `welcome` (the `welcome` of `authenticate`). */
   readonly welcome: Readonly<Record<string, Json>> | undefined;
 
-  constructor(identity: Pick<ConnectionIdentity, 'request' | 'data' | 'welcome'>) {
+  /** Credentials for `identity`, or undefined when it has none of them (no token). */
+  static of(identity: CredentialParts): ConnectionCredentials | undefined {
+    const { user, request, data, welcome, expiresAt } = identity;
+    const none = [user, request, data, welcome, expiresAt].every((v) => v === undefined);
+    return none ? undefined : new ConnectionCredentials(identity);
+  }
+
+  constructor(identity: CredentialParts) {
+    this.user = identity.user;
     this.request = identity.request;
     this.claims = identity.data;
     this.welcome = identity.welcome;

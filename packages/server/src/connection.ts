@@ -48,7 +48,6 @@ export class Connection
 {
   readonly id = randomId(9);
   readonly ip: string;
-  readonly user: string | undefined;
   /** Wall-clock ms of the upgrade, packed (see store/packed-time.ts). */
   private readonly connected: number;
   readonly bucket: TokenBucket | undefined;
@@ -71,14 +70,7 @@ export class Connection
     this.ws = ws;
     this.host = host;
     this.ip = identity.ip;
-    this.user = identity.user;
-    this.creds =
-      identity.data === undefined &&
-      identity.welcome === undefined &&
-      identity.request === undefined &&
-      identity.expiresAt === undefined
-        ? undefined
-        : new ConnectionCredentials(identity);
+    this.creds = ConnectionCredentials.of(identity);
     this.writer = new ConnectionWriter(ws, host, this);
     const wall = host.clock.now();
     this.connected = packTime(wall);
@@ -94,6 +86,11 @@ export class Connection
   /** Wall-clock ms when the upgrade completed. */
   get connectedAt(): number {
     return unpackTime(this.connected);
+  }
+
+  /** The user the `authenticate` hook named, if any. */
+  get user(): string | undefined {
+    return this.creds?.user;
   }
 
   /** The token's side of the connection; undefined when it has none (see ConnectionCredentials). */
@@ -189,7 +186,7 @@ export class Connection
   /** A refreshed token was accepted: its claims and expiry replace the old ones. */
   refreshed(data: Readonly<Record<string, Json>> | undefined, expiresAt: number | undefined): void {
     const { clock, options } = this.host;
-    this.creds ??= new ConnectionCredentials({ request: undefined, data, welcome: undefined });
+    this.creds ??= new ConnectionCredentials({ data });
     this.creds.replaceClaims(data);
     this.creds.expireAt(expiresAt, clock.now(), options.tokenRefreshLeadMs);
     this.host.tokenChanged(this);
