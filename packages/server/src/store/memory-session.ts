@@ -36,19 +36,53 @@ function unpackHash(packed: string): string {
   return hashes.join(' ');
 }
 
+/** A session's messages not acknowledged yet, oldest first, and their bytes. */
+class SessionLog {
+  readonly items: LoggedMessage[] = [];
+  private total = 0;
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  push(message: LoggedMessage): void {
+    this.items.push(message);
+    this.total += message.bytes;
+  }
+
+  /** Drops the `n` oldest messages, `bytes` in all. */
+  dropOldest(n: number, bytes: number): void {
+    if (n === 0) return;
+    this.items.splice(0, n);
+    this.total -= bytes;
+  }
+
+  /** Drops the messages up to `seq`. */
+  dropUpTo(seq: number): void {
+    let n = 0;
+    let bytes = 0;
+    for (const m of this.items) {
+      if (m.seq > seq) break;
+      bytes += m.bytes;
+      n++;
+    }
+    this.dropOldest(n, bytes);
+  }
+}
+
 /**
- * One session of the memory store: its record and its log in one object, every number a
- * small integer where it can be (times: see packed-time.ts), the log allocated with the first message. An idle
- * connected session (the common case) costs this object and its packed token hash.
+ * One session of the memory store: its record in one object, every number a small
+ * integer where it can be (times: see packed-time.ts), the log allocated with the first
+ * message and dropped once acknowledged. An idle connected session (the common case)
+ * costs this object and its packed token hash.
  */
 export class MemorySession {
   private hash: string;
   private created: number;
   private disconnected: number | null;
   private expires: number | null;
-  /** Messages not acknowledged yet, oldest first (undefined until the first append). */
-  private messages: LoggedMessage[] | undefined;
-  private messageBytes = 0;
+  /** Messages not acknowledged yet (undefined while there are none). */
+  private messages: SessionLog | undefined = undefined;
   private user: string | null;
   private nodeName: string | null;
   private out: number;
@@ -110,7 +144,7 @@ export class MemorySession {
 
   /** Messages kept for replay. */
   get log(): readonly LoggedMessage[] {
-    return this.messages ?? [];
+    return this.messages?.items ?? [];
   }
 
   /** Applies a checked patch (the user index is the store's: it compares `userId` first). */
@@ -141,21 +175,16 @@ export class MemorySession {
     maxMessages: number,
     maxBytes: number,
   ): number {
-    this.messages ??= [];
+    this.messages ??= new SessionLog();
     const log = this.messages;
     messages.forEach((m, i) => {
-      const bytes = sizes[i] ?? 0;
-      log.push({ seq: m.seq, payload: m.payload, bytes });
-      this.messageBytes += bytes;
+      log.push({ seq: m.seq, payload: m.payload, bytes: sizes[i] ?? 0 });
     });
     this.out += messages.length;
-    const over = overflowDrops(log.length, this.messageBytes, maxMessages, maxBytes, () =>
-      sizesOf(log),
+    const over = overflowDrops(log.items.length, log.bytes, maxMessages, maxBytes, () =>
+      sizesOf(log.items),
     );
-    if (over.drop > 0) {
-      log.splice(0, over.drop);
-      this.messageBytes -= over.bytes;
-    }
+    log.dropOldest(over.drop, over.bytes);
     return over.drop;
   }
 
@@ -164,14 +193,9 @@ export class MemorySession {
     this.acked = Math.max(this.acked, Math.min(uptoSeq, this.out));
     const log = this.messages;
     if (log === undefined) return;
-    let n = 0;
-    while (n < log.length && (log[n]?.seq ?? 0) <= this.acked) {
-      this.messageBytes -= log[n]?.bytes ?? 0;
-      n++;
-    }
-    if (n > 0) log.splice(0, n);
-    // An acknowledged log is dropped with its array: an idle session holds none.
-    if (log.length === 0) this.messages = undefined;
+    log.dropUpTo(this.acked);
+    // An acknowledged log is dropped: an idle session holds none.
+    if (log.items.length === 0) this.messages = undefined;
   }
 }
 
