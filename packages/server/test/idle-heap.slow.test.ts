@@ -22,7 +22,7 @@ const MEASURED = 2_000;
 /**
  * Tether's own heap per idle connection above raw ws's, in bytes. Before issue 13's
  * work this harness measured about 1,980 (five objects per connection, two per session,
- * three per memory-store session, a closure, heap-number timestamps); now 1,300 to 1,450.
+ * three per memory-store session, a closure, heap-number timestamps); now 1,250 to 1,450.
  */
 const MAX_EXTRA_BYTES = 1_600;
 
