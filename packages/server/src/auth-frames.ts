@@ -13,8 +13,9 @@ import type { RouterContext } from './router-context.js';
  */
 export function onAuth(ctx: RouterContext, conn: Connection, frame: AuthFrame): void {
   const hook = ctx.options.authenticate;
-  const request = conn.credentials.request;
-  if (hook === undefined || request === undefined) {
+  const credentials = conn.credentials;
+  const request = credentials?.request;
+  if (hook === undefined || credentials === undefined || request === undefined) {
     conn.sendError(
       errorFrame(
         ErrorCode.AUTH_FAILED,
@@ -26,7 +27,7 @@ export function onAuth(ctx: RouterContext, conn: Connection, frame: AuthFrame): 
     );
     return;
   }
-  const attempt = conn.credentials.nextAttempt();
+  const attempt = credentials.nextAttempt();
   runAuthenticate(
     hook,
     {
@@ -40,7 +41,7 @@ export function onAuth(ctx: RouterContext, conn: Connection, frame: AuthFrame): 
     ctx.logger,
     () => ctx.clock.now(),
     (outcome) => {
-      if (!conn.credentials.isLatest(attempt) || conn.state !== 'open') return;
+      if (!credentials.isLatest(attempt) || conn.state !== 'open') return;
       if (!outcome.ok) {
         const internal = outcome.code === CloseCode.INTERNAL_ERROR;
         conn.sendError(

@@ -18,19 +18,49 @@ export interface ClosingConnection extends TetherConnection {
   transition(to: ConnectionState): void;
 }
 
+/** Graceful shutdown's close, once the connection's handlers finished. */
+export interface DrainClose {
+  reason: string;
+  retryAfterMs: number;
+}
+
 /**
  * How a connection ends when the server ends it: `goodbye` (once), everything queued,
- * then the close frame; and the close event, which says who ended it and why.
+ * then the close frame; and the close event, which says who ended it and why. Built
+ * when a close begins (or graceful shutdown asks for one): it also keeps when the close
+ * began and the shutdown's pending close, which an open connection never needs.
  */
 export class ConnectionClose {
   private closeInfo: { code: number; reason: string } | undefined;
   private goodbyeSent = false;
+  private closingAt: number | undefined = undefined;
+  private drainInfo: DrainClose | undefined = undefined;
 
   constructor(
     private readonly ws: TetherSocket,
     private readonly writer: ConnectionWriter,
     private readonly connection: ClosingConnection,
   ) {}
+
+  /** When the close began (monotonic ms: goodbye + close frame sent), if it did. */
+  get closingSince(): number | undefined {
+    return this.closingAt;
+  }
+
+  /** Set by graceful shutdown: the goodbye went out, the close follows when handlers finish. */
+  get drain(): DrainClose | undefined {
+    return this.drainInfo;
+  }
+
+  /** Graceful shutdown sent `goodbye`: the close follows once handlers finish. */
+  closeWhenIdle(reason: string, retryAfterMs: number): void {
+    this.drainInfo = { reason, retryAfterMs };
+  }
+
+  /** The connection's state became `closing` at `now` (monotonic ms). */
+  closing(now: number): void {
+    this.closingAt = Math.floor(now);
+  }
 
   /** Whether the server began a close (or `ws` refused a frame and is closing). */
   get started(): boolean {

@@ -1,31 +1,43 @@
 import type { IncomingMessage } from 'node:http';
-import type { Clock } from '@tether/common';
 import type { Json } from '@tether/protocol';
 import type { ConnectionIdentity } from './connection-host.js';
 import { refreshAtFor } from './token-expiry.js';
 
+/** The parts of a connection's identity its credentials keep (any may be absent). */
+type CredentialParts = Partial<
+  Pick<ConnectionIdentity, 'user' | 'request' | 'data' | 'welcome' | 'expiresAt'>
+>;
+
 /**
- * What a connection's token said and how long it holds: the claims, the data for the
- * client's `welcome`, the expiry, when to
- * ask for a fresh token, and the numbering of `auth` frames (the answer of an older
- * one does nothing).
+ * What a connection's token said and how long it holds: the user, the claims, the data
+ * for the client's `welcome`, the expiry, when to ask for a fresh token, and the
+ * numbering of `auth` frames (the answer of an older one does nothing).
+ *
+ * Built only for a connection that has any of it (a user, claims, welcome data, an
+ * expiring token): most connections of an app without tokens never need one.
  */
 export class ConnectionCredentials {
   private claims: Readonly<Record<string, Json>> | undefined;
-  private expires: number | undefined;
-  private refreshDue: number | undefined;
+  private expires: number | undefined = undefined;
+  private refreshDue: number | undefined = undefined;
   private attempts = 0;
 
+  /** The user the `authenticate` hook named (a refreshed token must name the same). */
+  readonly user: string | undefined;
   /** The upgrade request, for the hook on a refresh (kept only for expiring tokens). */
   readonly request: IncomingMessage | undefined;
   /** Data for the client's `welcome` (the `welcome` of `authenticate`). */
   readonly welcome: Readonly<Record<string, Json>> | undefined;
 
-  constructor(
-    identity: Pick<ConnectionIdentity, 'request' | 'data' | 'welcome'>,
-    private readonly clock: Clock,
-    private readonly refreshLeadMs: number,
-  ) {
+  /** Credentials for `identity`, or undefined when it has none of them (no token). */
+  static of(identity: CredentialParts): ConnectionCredentials | undefined {
+    const { user, request, data, welcome, expiresAt } = identity;
+    const none = [user, request, data, welcome, expiresAt].every((v) => v === undefined);
+    return none ? undefined : new ConnectionCredentials(identity);
+  }
+
+  constructor(identity: CredentialParts) {
+    this.user = identity.user;
     this.request = identity.request;
     this.claims = identity.data;
     this.welcome = identity.welcome;
@@ -45,13 +57,14 @@ export class ConnectionCredentials {
     return this.refreshDue;
   }
 
-  /** The token expires at `expiresAt`: a refresh is due `refreshLeadMs` before (see {@link refreshAtFor}). */
-  expireAt(expiresAt: number | undefined): void {
+  /**
+   * The token expires at `expiresAt`: a refresh is due `refreshLeadMs` before (see
+   * {@link refreshAtFor}; `now`: wall-clock ms).
+   */
+  expireAt(expiresAt: number | undefined, now: number, refreshLeadMs: number): void {
     this.expires = expiresAt;
     this.refreshDue =
-      expiresAt === undefined
-        ? undefined
-        : refreshAtFor(expiresAt, this.clock.now(), this.refreshLeadMs);
+      expiresAt === undefined ? undefined : refreshAtFor(expiresAt, now, refreshLeadMs);
   }
 
   /** A refreshed token was accepted: its claims replace the old ones. */

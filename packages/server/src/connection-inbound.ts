@@ -1,7 +1,13 @@
 import type { RawData } from 'ws';
+import { ConnectionLiveness } from './connection-liveness.js';
 import type { Logger } from './logger.js';
 
 /** Messages held while the connection waits (an asynchronous hello); more is abuse. */
+/** Bits of {@link ConnectionInbound}'s `gate`: one small integer field for both flags. */
+const HELLO_SEEN = 1;
+const HOLDING = 2;
+/** The hello said `appPings: false`. */
+const NO_APP_PINGS = 4;
 const MAX_HELD_MESSAGES = 256;
 /** One inbound WebSocket message as `ws` reports it. */
 export interface Inbound {
@@ -12,18 +18,35 @@ export interface Inbound {
 /**
  * The inbound side of a connection: whether the hello came, the messages held while an
  * asynchronous hello is answered (handed on in order once released), and the counts.
+ * A base class of {@link Connection} (see {@link ConnectionLiveness}).
  */
-export class ConnectionInbound {
+export abstract class ConnectionInbound extends ConnectionLiveness {
   /** Allocated when the first message is held (most connections never hold one). */
-  private held: Inbound[] | undefined;
-  private holding = false;
-  private hello = false;
+  private held: Inbound[] | undefined = undefined;
+  /** {@link HELLO_SEEN} | {@link HOLDING} | {@link NO_APP_PINGS}. */
+  private gate = 0;
   private frames = 0;
   private bytes = 0;
 
+  /** The inbound side as its own view (`conn.inbound.helloSeen`): the connection itself. */
+  get inbound(): ConnectionInbound {
+    return this;
+  }
+
   /** Whether a hello arrived (a second one is a DUPLICATE_HELLO). */
   get helloSeen(): boolean {
-    return this.hello;
+    return (this.gate & HELLO_SEEN) !== 0;
+  }
+
+  /** `hello.appPings` (false: the client watches liveness itself; WebSocket pings suffice). */
+  get appPings(): boolean {
+    return (this.gate & NO_APP_PINGS) === 0;
+  }
+
+  /** Records the hello's `appPings` (default true). */
+  protected pingsWith(appPings: boolean | undefined): void {
+    if (appPings === false) this.gate |= NO_APP_PINGS;
+    else this.gate &= ~NO_APP_PINGS;
   }
 
   /** Client frames received (a batch counts each frame in it). */
@@ -36,7 +59,7 @@ export class ConnectionInbound {
   }
 
   helloArrived(): void {
-    this.hello = true;
+    this.gate |= HELLO_SEEN;
   }
 
   /** `frames` client frames arrived in one WebSocket message. */
@@ -45,22 +68,22 @@ export class ConnectionInbound {
   }
 
   /** A WebSocket message of `bytes` arrived. */
-  received(bytes: number): void {
+  protected received(bytes: number): void {
     this.bytes += bytes;
   }
 
   /** Whether messages are being held. */
-  get isHolding(): boolean {
-    return this.holding;
+  protected get isHolding(): boolean {
+    return (this.gate & HOLDING) !== 0;
   }
 
-  /** Stops passing messages on until {@link release}. */
-  hold(): void {
-    this.holding = true;
+  /** Stops passing messages on until {@link releaseHeld}. */
+  protected holdMessages(): void {
+    this.gate |= HOLDING;
   }
 
   /** Keeps `message` while held; false when too many wait (the connection is abusive). */
-  keep(message: Inbound): boolean {
+  protected keep(message: Inbound): boolean {
     this.held ??= [];
     if (this.held.length >= MAX_HELD_MESSAGES) return false;
     this.held.push(message);
@@ -68,15 +91,15 @@ export class ConnectionInbound {
   }
 
   /** Hands the held messages to `route` in order, while the gate stays open and `more()`. */
-  release(route: (message: Inbound) => void, more: () => boolean): void {
-    this.holding = false;
+  protected releaseHeld(route: (message: Inbound) => void, more: () => boolean): void {
+    this.gate &= ~HOLDING;
     const held = this.held;
-    while (held !== undefined && !this.holding && held.length > 0 && more()) {
+    while (held !== undefined && !this.isHolding && held.length > 0 && more()) {
       route(held.shift() as Inbound);
     }
   }
 
-  clear(): void {
+  protected clearHeld(): void {
     this.held = undefined;
   }
 }

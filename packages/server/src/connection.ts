@@ -9,11 +9,10 @@ import {
   type ServerFrame,
 } from '@tether/protocol';
 import type { RawData } from 'ws';
-import { ConnectionClose } from './connection-close.js';
+import { ConnectionClose, type DrainClose } from './connection-close.js';
 import { ConnectionCredentials } from './connection-credentials.js';
 import type { ConnectionHost, ConnectionIdentity } from './connection-host.js';
-import { ConnectionInbound, logSocketError } from './connection-inbound.js';
-import { ConnectionLiveness } from './connection-liveness.js';
+import { logSocketError } from './connection-inbound.js';
 import type { ConnectionInfo, ConnectionState, TetherConnection } from './connection-types.js';
 import { ConnectionWriter, type WriterOwner } from './connection-writer.js';
 import { encodeData } from './encode-data.js';
@@ -24,6 +23,7 @@ import { replaceForPeer } from './peer-limit.js';
 import { randomId } from './random-id.js';
 import { TokenBucket } from './rate-limiter.js';
 import type { Session } from './session.js';
+import { packTime, unpackTime } from './store/packed-time.js';
 import type { SocketOwner, TetherSocket } from './tether-socket.js';
 import type { ExpiringSubject } from './token-expiry.js';
 import type { Subscriber } from './topics.js';
@@ -35,60 +35,67 @@ type ConnectionRoles = TetherConnection & Subscriber & HeartbeatSubject & Expiri
  * One WebSocket connection: its state, counters, heartbeat timestamps, rate bucket and
  * close path. Writes go through its {@link ConnectionWriter} (queue, batches, acks,
  * slow-consumer check). State changes only in `transition()`; every other field is
- * changed by a method of this class, never from another file.
+ * changed by a method of this class or of its base classes (liveness, inbound, work:
+ * one object per connection), never from another file.
  *
  * A frame that would push what is held for the client past `slowConsumerBytes` closes
  * the connection as a slow consumer (4009) instead of being queued; the client resumes
  * and gets what it missed from the store.
  */
-export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
+export class Connection
+  extends ConnectionWork
+  implements ConnectionRoles, WriterOwner, SocketOwner
+{
   readonly id = randomId(9);
   readonly ip: string;
-  readonly user: string | undefined;
-  readonly connectedAt: number;
-  readonly openedAt: number;
+  /** Wall-clock ms of the upgrade, packed (see store/packed-time.ts). */
+  private readonly connected: number;
   readonly bucket: TokenBucket | undefined;
-  readonly credentials: ConnectionCredentials;
-  /** Handlers in flight, pending requests and the handler chain. */
-  readonly work: ConnectionWork = new ConnectionWork(this);
+  /** Claims, welcome data, token expiry, `auth` numbering: built when there is any. */
+  private creds: ConnectionCredentials | undefined;
   private current: ConnectionState = 'handshake';
-  private bound: Session | undefined;
-  private clientInfo: ConnectionInfo['client'];
-  private readonly liveness: ConnectionLiveness;
+  private bound: Session | undefined = undefined;
+  private clientInfo: ConnectionInfo['client'] = undefined;
   private errorFrames = 0;
-  private appPings = true;
-  private subscribed: Set<string> | undefined;
-  private drain: { reason: string; retryAfterMs: number } | undefined;
+  private subscribed: Set<string> | undefined = undefined;
   readonly writer: ConnectionWriter;
-  /** Whether the hello came, messages held until it is answered, inbound counts. */
-  readonly inbound = new ConnectionInbound();
   /** The close path, built when first needed (an idle connection never is). */
-  private closePath: ConnectionClose | undefined;
+  private closePath: ConnectionClose | undefined = undefined;
+  readonly ws: TetherSocket;
+  private readonly host: ConnectionHost;
 
-  constructor(
-    readonly ws: TetherSocket,
-    private readonly host: ConnectionHost,
-    identity: ConnectionIdentity,
-  ) {
-    this.ip = identity.ip;
-    this.user = identity.user;
-    this.credentials = new ConnectionCredentials(
-      identity,
-      host.clock,
-      host.options.tokenRefreshLeadMs,
-    );
-    this.writer = new ConnectionWriter(ws, host, this);
-    this.credentials.expireAt(identity.expiresAt);
+  constructor(ws: TetherSocket, host: ConnectionHost, identity: ConnectionIdentity) {
     const now = host.clock.monotonic();
-    this.connectedAt = host.clock.now();
-    this.openedAt = now;
-    this.liveness = new ConnectionLiveness(now);
+    super(now);
+    this.ws = ws;
+    this.host = host;
+    this.ip = identity.ip;
+    this.creds = ConnectionCredentials.of(identity);
+    this.writer = new ConnectionWriter(ws, host, this);
+    const wall = host.clock.now();
+    this.connected = packTime(wall);
+    this.creds?.expireAt(identity.expiresAt, wall, host.options.tokenRefreshLeadMs);
     const rate = host.options.rateLimit;
     this.bucket = rate
       ? new TokenBucket(rate.perSecond, rate.burst, rate.dropsBeforeClose, now)
       : undefined;
     // Shared listeners (no closure per connection): the socket calls the socket* methods.
     ws.attach(this);
+  }
+
+  /** Wall-clock ms when the upgrade completed. */
+  get connectedAt(): number {
+    return unpackTime(this.connected);
+  }
+
+  /** The user the `authenticate` hook named, if any. */
+  get user(): string | undefined {
+    return this.creds?.user;
+  }
+
+  /** The token's side of the connection; undefined when it has none (see ConnectionCredentials). */
+  get credentials(): ConnectionCredentials | undefined {
+    return this.creds;
   }
 
   get path(): string {
@@ -113,31 +120,15 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
 
   /** The token's claims; replaced when a refreshed token carries new ones. */
   get data(): Readonly<Record<string, Json>> | undefined {
-    return this.credentials.data;
+    return this.creds?.data;
   }
 
   get tokenExpiresAt(): number | undefined {
-    return this.credentials.expiresAt;
+    return this.creds?.expiresAt;
   }
 
   get refreshAt(): number | undefined {
-    return this.credentials.refreshAt;
-  }
-
-  get lastSeenAt(): number {
-    return this.liveness.lastSeenAt;
-  }
-
-  get nextPingAt(): number {
-    return this.liveness.nextPingAt;
-  }
-
-  get closingSince(): number | undefined {
-    return this.liveness.closingSince;
-  }
-
-  get rttMs(): number | undefined {
-    return this.liveness.rttMs;
+    return this.creds?.refreshAt;
   }
 
   /** Topics this connection subscribed to (undefined before the first subscribe). */
@@ -146,8 +137,13 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
   }
 
   /** Set by graceful shutdown: the goodbye went out, the close follows when handlers finish. */
-  get drainClose(): { reason: string; retryAfterMs: number } | undefined {
-    return this.drain;
+  get drainClose(): DrainClose | undefined {
+    return this.closePath?.drain;
+  }
+
+  /** When the close began (monotonic ms: goodbye + close frame sent), if it did. */
+  get closingSince(): number | undefined {
+    return this.closePath?.closingSince;
   }
 
   /** Bytes held for this client: unsent by the socket plus queued for the next write. */
@@ -184,20 +180,22 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
 
   /** Graceful shutdown sent `goodbye`: the close follows once handlers finish. */
   closeWhenIdle(reason: string, retryAfterMs: number): void {
-    this.drain = { reason, retryAfterMs };
+    this.closer.closeWhenIdle(reason, retryAfterMs);
   }
 
   /** A refreshed token was accepted: its claims and expiry replace the old ones. */
   refreshed(data: Readonly<Record<string, Json>> | undefined, expiresAt: number | undefined): void {
-    this.credentials.replaceClaims(data);
-    this.credentials.expireAt(expiresAt);
+    const { clock, options } = this.host;
+    this.creds ??= new ConnectionCredentials({ data });
+    this.creds.replaceClaims(data);
+    this.creds.expireAt(expiresAt, clock.now(), options.tokenRefreshLeadMs);
     this.host.tokenChanged(this);
   }
 
   /** Sends `refresh` (once per token): the token expires at `tokenExpiresAt`. */
   askForToken(): void {
-    const exp = this.credentials.expiresAt;
-    this.credentials.refreshSent();
+    const exp = this.creds?.expiresAt;
+    this.creds?.refreshSent();
     if (exp === undefined) return;
     this.enqueue({ t: 'refresh', exp, within: Math.max(0, exp - this.host.clock.now()) });
   }
@@ -208,8 +206,8 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
     if (from === to || from === 'closed') return;
     this.current = to;
     const now = this.host.clock.monotonic();
-    if (to === 'closing') this.liveness.closing(now);
-    if (to === 'open') this.liveness.opened(now, this.host.options.heartbeatIntervalMs);
+    if (to === 'closing') this.closer.closing(now);
+    if (to === 'open') this.opened(now, this.host.options.heartbeatIntervalMs);
     this.host.logger.debug({ cid: this.id, from, to }, 'connection state');
   }
 
@@ -224,11 +222,11 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
       client: this.clientInfo,
       state: this.current,
       connectedAt: this.connectedAt,
-      lastSeenAt: Math.round(clock.now() - (clock.monotonic() - this.liveness.lastSeenAt)),
-      rttMs: this.liveness.rttMs,
-      messagesIn: this.inbound.messagesIn,
+      lastSeenAt: Math.round(clock.now() - (clock.monotonic() - this.lastSeenAt)),
+      rttMs: this.rttMs,
+      messagesIn: this.messagesIn,
       messagesOut: this.writer.messagesOut,
-      bytesIn: this.inbound.bytesIn,
+      bytesIn: this.bytesIn,
       bytesOut: this.writer.bytesOut,
       errors: this.errorFrames,
       bufferedBytes: this.writer.pendingBytes,
@@ -238,7 +236,7 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
   send(data: Json): boolean {
     // Validate before the state check, so a bad payload is an error whatever the state.
     const encoded = encodeData(data, (message) => new DeliveryError('INVALID_PAYLOAD', message));
-    if (this.current !== 'open' || this.drain !== undefined) return false;
+    if (this.current !== 'open' || this.drainClose !== undefined) return false;
     return this.sendEncoded(`{"t":"msg","data":${encoded}}`);
   }
 
@@ -325,36 +323,36 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
 
   /** `hello.appPings` (false: the client watches liveness itself; WebSocket pings suffice). */
   probeWith(appPings: boolean | undefined): void {
-    this.appPings = appPings ?? true;
+    this.pingsWith(appPings);
   }
 
   /** One probe: a WebSocket ping (its pong gives the RTT), and an app `ping` unless appPings is false. */
   ping(now: number): void {
-    this.liveness.pinged(now, this.host.options.heartbeatIntervalMs);
+    this.pinged(now, this.host.options.heartbeatIntervalMs);
     this.ws.heartbeat();
     // Built by hand: the same ASCII bytes as `encodeFrame({ t: 'ping', ts })`.
     if (this.appPings) this.writer.offer(`{"t":"ping","ts":${this.host.clock.now()}}`);
   }
 
   recordRtt(rttMs: number): void {
-    if (this.liveness.measured(rttMs)) this.host.rttMeasured(this, rttMs);
+    if (this.measured(rttMs)) this.host.rttMeasured(this, rttMs);
   }
 
   /** Stops routing inbound messages until {@link release} (an asynchronous hello is pending). */
   hold(): void {
-    this.inbound.hold();
+    this.holdMessages();
   }
 
   /** Routes the messages held since {@link hold}, in order. */
   release(): void {
-    this.inbound.release(
+    this.releaseHeld(
       (next) => this.host.route(this, next.data, next.isBinary),
       () => this.current !== 'closed',
     );
   }
 
   socketPing(): void {
-    this.liveness.touch(this.host.clock.monotonic());
+    this.touch(this.host.clock.monotonic());
   }
 
   socketError(err: Error): void {
@@ -362,12 +360,12 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
   }
 
   socketMessage(data: RawData, isBinary: boolean): void {
-    this.liveness.touch(this.host.clock.monotonic());
+    this.touch(this.host.clock.monotonic());
     const bytes = messageBytes(data);
-    this.inbound.received(bytes);
+    this.received(bytes);
     this.host.counters.add('bytesIn', bytes);
-    if (this.inbound.isHolding) {
-      if (!this.inbound.keep({ data, isBinary }))
+    if (this.isHolding) {
+      if (!this.keep({ data, isBinary }))
         this.closeWith(CloseCode.POLICY_VIOLATION, 'too many messages before welcome', 1000);
       return;
     }
@@ -375,7 +373,7 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
   }
 
   socketPong(): void {
-    const rtt = this.liveness.ponged(this.host.clock.monotonic());
+    const rtt = this.ponged(this.host.clock.monotonic());
     if (rtt !== undefined) this.recordRtt(rtt);
   }
 
@@ -393,7 +391,7 @@ export class Connection implements ConnectionRoles, WriterOwner, SocketOwner {
     this.transition('closed');
     this.ws.detach();
     this.writer.discard();
-    this.inbound.clear();
+    this.clearHeld();
     this.host.closed(this, this.closer.event(wsCode, wsReason));
   }
 }

@@ -236,7 +236,7 @@ function welcome(
     time: ctx.clock.now(),
   };
   if (grant.reason !== undefined) frame.reason = grant.reason;
-  const data = conn.credentials.welcome;
+  const data = conn.credentials?.welcome;
   if (data !== undefined) frame.data = { ...data };
   conn.welcomed(grant.session, hello.client);
   conn.limitOutgoing(hello.maxMessageBytes);

@@ -1,4 +1,5 @@
 import type { Connection } from './connection.js';
+import { ConnectionInbound } from './connection-inbound.js';
 
 /**
  * Running application code (handlers, hooks) for a connection: synchronously when it
@@ -97,14 +98,21 @@ interface TailHolder {
 
 /**
  * The application work of one connection: the tail of its handler chain (the session's
- * once welcomed), the handlers in flight and the requests not answered yet.
+ * once welcomed), the handlers in flight and the requests not answered yet. A base class
+ * of {@link Connection} (see ConnectionLiveness).
  */
-export class ConnectionWork {
-  private ownTail: Promise<void> | undefined;
+export abstract class ConnectionWork extends ConnectionInbound {
+  private ownTail: Promise<void> | undefined = undefined;
   private running = 0;
   private requests = 0;
 
-  constructor(private readonly owner: { readonly session: TailHolder | undefined }) {}
+  /** The session once welcomed: its chain is the one handlers follow. */
+  abstract get session(): TailHolder | undefined;
+
+  /** The work as its own view (`conn.work.inFlight`): the connection itself. */
+  get work(): ConnectionWork {
+    return this;
+  }
 
   /**
    * Tail of the chain that keeps handlers in order. Once welcomed it is the session's,
@@ -112,7 +120,7 @@ export class ConnectionWork {
    * messages wait for those still running from its previous connection).
    */
   get serialTail(): Promise<void> | undefined {
-    const session = this.owner.session;
+    const session = this.session;
     return session === undefined ? this.ownTail : session.serialTail;
   }
 
@@ -127,7 +135,7 @@ export class ConnectionWork {
   }
 
   setSerialTail(tail: Promise<void> | undefined): void {
-    const session = this.owner.session;
+    const session = this.session;
     if (session === undefined) this.ownTail = tail;
     else session.setSerialTail(tail);
   }

@@ -2,7 +2,7 @@ import { CloseCode } from '@tether/protocol';
 import type { Connection } from './connection.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { errorMessage } from './frame-errors.js';
-import type { Session, SessionHost } from './session.js';
+import type { SessionHost } from './session.js';
 import { type SessionMessage, StoreErrorCode } from './store/index.js';
 
 /**
@@ -35,8 +35,12 @@ function msgFrame(seq: number, data: string): string {
  * either `live` (each committed message goes out at once) or catching up (a replay
  * reads pages from the store as the socket drains, then switches to live when it
  * reached the last committed seq: nothing is skipped or sent twice in between).
+ *
+ * The base class of {@link Session} (`session.out` is the session itself): one object
+ * per session instead of two, since an idle connection holds one of each.
  */
-export class SessionOutbox {
+export abstract class SessionOutbox {
+  abstract readonly id: string;
   /** Highest seq committed to the store. */
   private committed: number;
   /** Highest seq the client acknowledged. */
@@ -46,18 +50,22 @@ export class SessionOutbox {
   /** The connection messages are delivered to (bound), live or catching up. */
   private target: Connection | undefined;
   private live = false;
-  private pending: PendingMessage[] = [];
+  /** Messages waiting for the next store write; allocated with the first (most sessions never send one). */
+  private pending: PendingMessage[] | undefined;
   private appending = false;
-  private conflicts = 0;
 
   constructor(
-    private readonly session: Session,
     outSeq: number,
     ackedSeq: number,
-    private readonly host: SessionHost,
+    protected readonly host: SessionHost,
   ) {
     this.committed = outSeq;
     this.acked = ackedSeq;
+  }
+
+  /** The connection bound to the session; undefined while disconnected. */
+  get connection(): Connection | undefined {
+    return this.target;
   }
 
   /** Highest seq committed (what a client may acknowledge). */
@@ -65,16 +73,19 @@ export class SessionOutbox {
     return this.committed;
   }
 
-  get busy(): boolean {
-    return this.appending || this.pending.length > 0;
+  /** Whether messages are waiting for, or in, a store write. */
+  get outBusy(): boolean {
+    return this.appending || this.pending !== undefined;
   }
 
   /** Stores one message (`data` already encoded); resolves with its seq once committed. */
   send(data: string): Promise<number> {
     return new Promise<number>((resolve, reject) => {
+      const first = this.pending === undefined;
+      this.pending ??= [];
       this.pending.push({ data, resolve, reject });
       // A microtask: every send of this synchronous burst joins the same write.
-      if (this.pending.length === 1 && !this.appending) queueMicrotask(() => this.append());
+      if (first && !this.appending) queueMicrotask(() => this.append());
     });
   }
 
@@ -84,7 +95,7 @@ export class SessionOutbox {
     if (seq > this.acked) {
       this.acked = seq;
       this.host
-        .track(this.host.store.trimSessionMessages(this.session.id, seq))
+        .track(this.host.store.trimSessionMessages(this.id, seq))
         .catch((err: unknown) => this.fault('trimming acknowledged messages failed', err));
     }
     return true;
@@ -94,7 +105,7 @@ export class SessionOutbox {
    * The store's counters, which another process sharing the store may have moved (it
    * appended, or the client acknowledged there): they only move forward.
    */
-  refresh(outSeq: number, ackedSeq: number): void {
+  refreshOut(outSeq: number, ackedSeq: number): void {
     this.committed = Math.max(this.committed, outSeq);
     this.acked = Math.max(this.acked, ackedSeq);
   }
@@ -112,36 +123,41 @@ export class SessionOutbox {
     void this.replay(conn, []);
   }
 
-  bind(connection: Connection, fromSeq: number): void {
+  /** Delivers to `connection` from `fromSeq` on (see {@link startOut}). */
+  bindOut(connection: Connection, fromSeq: number): void {
     this.target = connection;
     this.live = false;
     this.delivered = fromSeq;
   }
 
-  unbind(): void {
+  unbindOut(): void {
     this.target = undefined;
     this.live = false;
   }
 
-  start(connection: Connection, preload: readonly SessionMessage[]): void {
+  startOut(connection: Connection, preload: readonly SessionMessage[]): void {
     if (this.target !== connection) return;
     void this.replay(connection, preload);
   }
 
-  private append(): void {
-    if (this.appending || this.pending.length === 0) return;
+  /**
+   * Writes what is pending in one store append. `conflicts`: how many times in a row this
+   * batch lost the race for the next seq (a retry passes it on; anything else starts at 0).
+   */
+  private append(conflicts = 0): void {
+    const batch = this.pending;
+    if (this.appending || batch === undefined) return;
     this.appending = true;
-    const batch = this.pending.splice(0);
+    this.pending = undefined;
     const first = this.committed + 1;
     const messages = batch.map((m, i) => ({
       seq: first + i,
       payload: msgFrame(first + i, m.data),
     }));
     const { store, counters } = this.host;
-    this.host.track(store.appendSessionMessages(this.session.id, messages)).then(
+    this.host.track(store.appendSessionMessages(this.id, messages)).then(
       (result) => {
         this.appending = false;
-        this.conflicts = 0;
         this.committed = Math.max(this.committed, result.outSeq);
         counters.add('messagesStored', messages.length);
         counters.add('messagesDropped', result.dropped);
@@ -150,17 +166,16 @@ export class SessionOutbox {
         this.append();
       },
       (err: unknown) => {
-        if (isSeqConflict(err) && ++this.conflicts <= MAX_SEQ_CONFLICTS) {
+        if (isSeqConflict(err) && conflicts + 1 <= MAX_SEQ_CONFLICTS) {
           // Another process sharing the store appended first: number again after it.
-          this.pending.unshift(...batch);
+          this.pending = this.pending === undefined ? batch : batch.concat(this.pending);
           this.catchUp().finally(() => {
             this.appending = false;
-            this.append();
+            this.append(conflicts + 1);
           });
           return;
         }
         this.appending = false;
-        this.conflicts = 0;
         for (const m of batch) m.reject(err);
         this.append();
       },
@@ -170,7 +185,7 @@ export class SessionOutbox {
   /** Reads the store's `outSeq` (another process appended): later seqs follow it. */
   private async catchUp(): Promise<void> {
     try {
-      const record = await this.host.store.getSession(this.session.id);
+      const record = await this.host.store.getSession(this.id);
       if (record !== undefined) this.appended(record.outSeq);
     } catch {
       // The next append fails the same way and says why.
@@ -225,7 +240,7 @@ export class SessionOutbox {
           if (!(await conn.whenWritable()) || this.target !== conn) return;
         }
         const page = await store.sessionMessagesAfter(
-          this.session.id,
+          this.id,
           this.delivered,
           SERVER_DEFAULTS.replayPageSize,
           pageBytes,
@@ -250,7 +265,7 @@ export class SessionOutbox {
    */
   private fellBehind(conn: Connection): void {
     this.host.logger.info(
-      { sid: this.session.id, cid: conn.id, delivered: this.delivered },
+      { sid: this.id, cid: conn.id, delivered: this.delivered },
       'client fell behind its session retention',
     );
     this.host.counters.add('slowConsumers');
@@ -258,7 +273,7 @@ export class SessionOutbox {
   }
 
   private fault(message: string, err: unknown): void {
-    this.host.logger.error({ sid: this.session.id, err: errorMessage(err) }, message);
+    this.host.logger.error({ sid: this.id, err: errorMessage(err) }, message);
   }
 }
 

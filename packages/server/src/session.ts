@@ -1,8 +1,8 @@
 import type { ErrorFrame, PublishedFrame } from '@tether/protocol';
 import type { Connection } from './connection.js';
-import { SERVER_DEFAULTS } from './defaults.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
+import { SessionInbound } from './session-inbound.js';
 import { SessionOutbox } from './session-outbox.js';
 import type { EndpointCounters, ResumeFailure } from './stats.js';
 import type { SessionMessage, Store } from './store/index.js';
@@ -69,45 +69,30 @@ export interface SessionCounters {
  *
  * Server -> client: see {@link SessionOutbox}.
  */
-export class Session {
-  private bound: Connection | undefined;
-  private windowEnd: number | undefined;
-  private tail: Promise<void> | undefined;
-  /** Highest client seq processed (handler finished), in memory. */
-  private processedSeq: number;
-  /** Highest client seq accepted for processing (queued or running). */
-  private claimed: number;
-  /** Highest client seq committed to the store: what acks and `welcome.ack` say. */
-  private persisted: number;
-  private persisting = false;
-  /**
-   * Answers of reliable frames by seq, oldest first, at most `sessionMaxAnswers`: a frame
-   * resent after its answer was lost gets the same answer (the same offset) again.
-   * Allocated with the first answer (most sessions never send a reliable frame).
-   */
-  private answers: Map<number, ReliableAnswer> | undefined;
-  readonly out: SessionOutbox;
+export class Session extends SessionOutbox {
+  private windowEnd: number | undefined = undefined;
+  private tail: Promise<void> | undefined = undefined;
+  /** Client -> server state, built with the first reliable frame (see SessionInbound). */
+  private reliable: SessionInbound | undefined;
 
   constructor(
     readonly id: string,
     readonly userId: string | null,
     counters: SessionCounters,
-    private readonly host: SessionHost,
+    host: SessionHost,
   ) {
-    this.processedSeq = counters.inSeq;
-    this.claimed = counters.inSeq;
-    this.persisted = counters.inSeq;
-    this.out = new SessionOutbox(this, counters.outSeq, counters.ackedSeq, host);
+    super(counters.outSeq, counters.ackedSeq, host);
+    this.reliable = counters.inSeq > 0 ? new SessionInbound(counters.inSeq) : undefined;
+  }
+
+  /** Server -> client delivery (the base class: one object per session). */
+  get out(): SessionOutbox {
+    return this;
   }
 
   /** Highest client seq the store knows was processed (`welcome.ack`). */
   get inSeq(): number {
-    return this.persisted;
-  }
-
-  /** The connection bound to the session; undefined while disconnected. */
-  get connection(): Connection | undefined {
-    return this.bound;
+    return this.reliable?.persisted ?? 0;
   }
 
   /** While disconnected: when the resume window ends (wall-clock ms). */
@@ -126,21 +111,19 @@ export class Session {
 
   /** Whether writes of this session are still on their way to the store. */
   get busy(): boolean {
-    return this.persisting || this.out.busy;
+    return (this.reliable?.busy ?? false) || this.outBusy;
   }
 
   /** Binds `connection` (new, or resuming from `fromSeq`); delivery starts with {@link start}. */
   bind(connection: Connection, fromSeq: number): void {
-    this.bound = connection;
     this.windowEnd = undefined;
-    this.out.bind(connection, fromSeq);
+    this.bindOut(connection, fromSeq);
   }
 
   /** The bound connection went away; the resume window ends at `expiresAt`. */
   unbind(expiresAt?: number): void {
-    this.bound = undefined;
     this.windowEnd = expiresAt;
-    this.out.unbind();
+    this.unbindOut();
   }
 
   /**
@@ -149,11 +132,10 @@ export class Session {
    * move forward; an unbound session takes the record's resume window.
    */
   refresh(record: SessionCounters & { expiresAt: number | null }): void {
-    this.processedSeq = Math.max(this.processedSeq, record.inSeq);
-    this.claimed = Math.max(this.claimed, record.inSeq);
-    this.persisted = Math.max(this.persisted, record.inSeq);
-    this.out.refresh(record.outSeq, record.ackedSeq);
-    if (this.bound === undefined) this.windowEnd = record.expiresAt ?? undefined;
+    if (this.reliable !== undefined) this.reliable.refresh(record.inSeq);
+    else if (record.inSeq > 0) this.reliable = new SessionInbound(record.inSeq);
+    this.refreshOut(record.outSeq, record.ackedSeq);
+    if (this.connection === undefined) this.windowEnd = record.expiresAt ?? undefined;
   }
 
   /** A stored session, not bound here: its resume window ends at `expiresAt`. */
@@ -163,33 +145,35 @@ export class Session {
 
   /** After `welcome`: replays `preload` and whatever else is missed, then goes live. */
   start(connection: Connection, preload: readonly SessionMessage[]): void {
-    this.out.start(connection, preload);
+    this.startOut(connection, preload);
   }
 
   // ---- client -> server ----
 
   /** Decides about an arriving reliable frame; a `run` claims its seq. */
   admit(seq: number): Admission {
-    if (seq <= this.claimed) {
+    this.reliable ??= new SessionInbound(0);
+    const r = this.reliable;
+    if (seq <= r.claimed) {
       // A resend after its answer was lost: the same answer again, before the ack.
-      const answer = this.answers?.get(seq);
+      const answer = r.answerFor(seq);
       if (answer !== undefined) this.sendAnswer(answer);
-      if (seq <= this.persisted) {
-        this.connection?.ack(this.persisted, true);
-      } else if (seq <= this.processedSeq && !this.persisting) {
+      if (seq <= r.persisted) {
+        this.connection?.ack(r.persisted, true);
+      } else if (seq <= r.processed && !r.busy) {
         // Processed, but its commit failed earlier: try again, the ack follows it.
         this.persist();
       }
       return 'duplicate';
     }
-    if (seq > this.claimed + 1) return 'out-of-order';
-    this.claimed = seq;
+    if (seq > r.claimed + 1) return 'out-of-order';
+    r.claim(seq);
     return 'run';
   }
 
   /** At run time: whether `seq` still follows what was processed (an earlier one may have failed). */
   isNext(seq: number): boolean {
-    return seq === this.processedSeq + 1;
+    return seq === (this.reliable?.processed ?? 0) + 1;
   }
 
   /**
@@ -197,12 +181,8 @@ export class Session {
    * bound now (the one that sent the frame may be gone) and is kept for resends.
    */
   answer(seq: number, frame: ReliableAnswer): void {
-    this.answers ??= new Map();
-    this.answers.set(seq, frame);
-    if (this.answers.size > SERVER_DEFAULTS.sessionMaxAnswers) {
-      const oldest = this.answers.keys().next().value;
-      if (oldest !== undefined) this.answers.delete(oldest);
-    }
+    this.reliable ??= new SessionInbound(0);
+    this.reliable.remember(seq, frame);
     this.sendAnswer(frame);
   }
 
@@ -211,7 +191,8 @@ export class Session {
    * (evicted, or lost with a restart). One still running gets its answer when done.
    */
   answerLost(seq: number): boolean {
-    return seq <= this.persisted && !this.answers?.has(seq);
+    const r = this.reliable;
+    return seq <= (r?.persisted ?? 0) && r?.answerFor(seq) === undefined;
   }
 
   private sendAnswer(frame: ReliableAnswer): void {
@@ -223,9 +204,8 @@ export class Session {
 
   /** The handler of `seq` finished: record it, commit it, then ack it. */
   processed(seq: number): void {
-    if (seq !== this.processedSeq + 1) return;
-    this.processedSeq = seq;
-    this.persist();
+    this.reliable ??= new SessionInbound(0);
+    if (this.reliable.markProcessed(seq)) this.persist();
   }
 
   /**
@@ -233,25 +213,21 @@ export class Session {
    * the client may send it again (everything queued after it is dropped at its turn).
    */
   failed(seq: number): void {
-    if (this.claimed >= seq) this.claimed = Math.max(this.processedSeq, seq - 1);
+    this.reliable?.failed(seq);
   }
 
   /** Commits `processedSeq` to the store (one write at a time, coalesced), then acks it. */
   private persist(): void {
-    if (this.persisting || this.processedSeq <= this.persisted) return;
-    this.persisting = true;
-    const target = this.processedSeq;
+    const r = this.reliable;
+    const target = r?.beginCommit();
+    if (r === undefined || target === undefined) return;
     this.host.track(this.host.store.updateSession(this.id, { inSeq: target })).then(
       () => {
-        this.persisting = false;
-        if (target > this.persisted) {
-          this.persisted = target;
-          this.connection?.ack(target);
-        }
+        if (r.endCommit(target)) this.connection?.ack(target);
         this.persist();
       },
       (err: unknown) => {
-        this.persisting = false;
+        r.endCommit();
         // Not acked: the client resends after a reconnect, and the retry happens then.
         // A session evicted or expired meanwhile is gone on purpose: no fault of the server.
         const gone = (err as { code?: unknown } | undefined)?.code === 'SESSION_NOT_FOUND';

@@ -348,7 +348,7 @@ export class SessionRegistry {
     );
     await reconnected;
     // Appended elsewhere up to here: the replay reads on to it before going live.
-    session.out.refresh(replay.outSeq, 0);
+    session.out.refreshOut(replay.outSeq, 0);
     if (!replay.complete) {
       // Messages after resume.seq are gone (retention overflow): the session cannot go on.
       if (session.connection === connection) session.unbind();

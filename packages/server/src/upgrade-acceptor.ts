@@ -13,6 +13,7 @@ import type { ResolvedEndpointOptions } from './options.js';
 import type { EndpointCounters, RefusalReason } from './stats.js';
 import { TetherSocket } from './tether-socket.js';
 import type { TrustedProxies } from './trusted-proxies.js';
+import { destroySocket } from './upgrade-router.js';
 
 /** A refusal decided before the upgrade, delivered after it as goodbye + close. */
 export interface LateRefusal {
@@ -214,6 +215,7 @@ export class UpgradeAcceptor {
     let upgraded = false;
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       upgraded = true;
+      socket.removeListener('error', destroySocket);
       if (outcome.ok) {
         this.host.upgraded(
           ws as TetherSocket,

@@ -77,7 +77,11 @@ export class UpgradeRouter {
   }
 }
 
-/** Shared by every upgrading socket (no closure each): Node calls it with the socket as `this`. */
-function destroySocket(this: Duplex): void {
+/**
+ * Shared by every upgrading socket (no closure each): Node calls it with the socket as
+ * `this`. Removed once `ws` took the socket over (its own error listener stands in), so
+ * an idle connection's socket holds one error listener, not an array of two.
+ */
+export function destroySocket(this: Duplex): void {
   this.destroy();
 }

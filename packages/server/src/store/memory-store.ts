@@ -3,6 +3,7 @@
  * dependency-free; state dies with the process, so a restart starts every
  * topic in a new epoch and resumes of older sessions get `unknown`.
  */
+import { type LoggedMessage, MemorySession } from './memory-session.js';
 import { MemoryTopics } from './memory-topics.js';
 import type * as S from './store.js';
 import { StoreError, StoreErrorCode } from './store.js';
@@ -13,19 +14,7 @@ import {
   type TopicAppend,
 } from './store-base.js';
 import { resolveStoreOptions, type StoreOptions } from './store-options.js';
-import { canReplaySession, checkAppend, overflowDrops, takePage } from './store-rules.js';
-
-interface LoggedMessage {
-  seq: number;
-  payload: string;
-  bytes: number;
-}
-
-interface SessionEntry {
-  record: S.SessionRecord;
-  log: LoggedMessage[];
-  logBytes: number;
-}
+import { canReplaySession, checkAppend, takePage } from './store-rules.js';
 
 /** Options of {@link MemoryStore}: only the shared ones. */
 export type MemoryStoreOptions = StoreOptions;
@@ -33,7 +22,7 @@ export type MemoryStoreOptions = StoreOptions;
 /** A {@link Store} held in this process's memory. */
 export class MemoryStore extends StoreBase implements S.Store {
   readonly kind = 'memory';
-  private readonly sessions = new Map<string, SessionEntry>();
+  private readonly sessions = new Map<string, MemorySession>();
   private readonly byUser = new Map<string, Set<string>>();
   private readonly topics: MemoryTopics;
   private closed = false;
@@ -71,7 +60,7 @@ export class MemoryStore extends StoreBase implements S.Store {
       if (this.sessions.has(sid)) {
         throw new StoreError(StoreErrorCode.SESSION_EXISTS, `session ${sid} exists`);
       }
-      this.sessions.set(sid, { record: { ...record }, log: [], logBytes: 0 });
+      this.sessions.set(sid, new MemorySession(record));
       this.indexUser(sid, null, record.userId);
       return { ...record };
     });
@@ -80,25 +69,18 @@ export class MemoryStore extends StoreBase implements S.Store {
   getSession(sid: string): Promise<S.SessionRecord | undefined> {
     return this.op(() => {
       const entry = this.sessions.get(sid);
-      return entry ? { ...entry.record } : undefined;
+      return entry?.record(sid);
     });
   }
 
   protected patchSession(sid: string, patch: CheckedSessionPatch): Promise<S.SessionRecord> {
     return this.op(() => {
       const entry = this.requireSession(sid);
-      const r = entry.record;
-      if (patch.tokenHash !== undefined) r.tokenHash = patch.tokenHash;
-      if (patch.userId !== undefined && patch.userId !== r.userId) {
-        this.indexUser(sid, r.userId, patch.userId);
-        r.userId = patch.userId;
+      if (patch.userId !== undefined && patch.userId !== entry.userId) {
+        this.indexUser(sid, entry.userId, patch.userId);
       }
-      if (patch.node !== undefined) r.node = patch.node;
-      if (patch.disconnectedAt !== undefined) r.disconnectedAt = patch.disconnectedAt;
-      if (patch.expiresAt !== undefined) r.expiresAt = patch.expiresAt;
-      if (patch.ackedSeq !== undefined) this.ack(entry, patch.ackedSeq);
-      if (patch.inSeq !== undefined) r.inSeq = Math.max(r.inSeq, patch.inSeq);
-      return { ...r };
+      entry.patch(patch);
+      return entry.record(sid);
     });
   }
 
@@ -112,7 +94,7 @@ export class MemoryStore extends StoreBase implements S.Store {
       const out: S.SessionRecord[] = [];
       for (const sid of sids) {
         const entry = this.sessions.get(sid);
-        if (entry) out.push({ ...entry.record });
+        if (entry) out.push(entry.record(sid));
       }
       return out.sort((a, b) => a.createdAt - b.createdAt || (a.sid < b.sid ? -1 : 1));
     });
@@ -121,11 +103,10 @@ export class MemoryStore extends StoreBase implements S.Store {
   protected releaseConnected(now: number, expiresAt: number, node?: string): Promise<number> {
     return this.op(() => {
       let changed = 0;
-      for (const { record } of this.sessions.values()) {
-        if (record.disconnectedAt !== null) continue;
-        if (node !== undefined && record.node !== node) continue;
-        record.disconnectedAt = now;
-        record.expiresAt = expiresAt;
+      for (const entry of this.sessions.values()) {
+        if (!entry.connected) continue;
+        if (node !== undefined && entry.node !== node) continue;
+        entry.release(now, expiresAt);
         changed++;
       }
       return changed;
@@ -138,26 +119,10 @@ export class MemoryStore extends StoreBase implements S.Store {
   ): Promise<S.SessionAppendResult> {
     return this.op(() => {
       const entry = this.requireSession(sid);
-      const sizes = checkAppend(sid, entry.record.outSeq, messages);
-      messages.forEach((m, i) => {
-        const bytes = sizes[i] ?? 0;
-        entry.log.push({ seq: m.seq, payload: m.payload, bytes });
-        entry.logBytes += bytes;
-      });
-      entry.record.outSeq += messages.length;
+      const sizes = checkAppend(sid, entry.outSeq, messages);
       const { sessionMaxMessages, sessionMaxBytes } = this.options;
-      const over = overflowDrops(
-        entry.log.length,
-        entry.logBytes,
-        sessionMaxMessages,
-        sessionMaxBytes,
-        () => sizesOf(entry.log),
-      );
-      if (over.drop > 0) {
-        entry.log.splice(0, over.drop);
-        entry.logBytes -= over.bytes;
-      }
-      return { outSeq: entry.record.outSeq, dropped: over.drop };
+      const dropped = entry.append(messages, sizes, sessionMaxMessages, sessionMaxBytes);
+      return { outSeq: entry.outSeq, dropped };
     });
   }
 
@@ -169,10 +134,10 @@ export class MemoryStore extends StoreBase implements S.Store {
     return this.op(() => {
       const entry = this.sessions.get(sid);
       if (!entry) return { messages: [], complete: false, outSeq: 0 };
-      const { outSeq } = entry.record;
-      const oldest = entry.log[0]?.seq ?? outSeq + 1;
+      const { outSeq, log } = entry;
+      const oldest = log[0]?.seq ?? outSeq + 1;
       const start = Math.max(0, afterSeq + 1 - oldest);
-      const messages = takePage(logFrom(entry.log, start), max, budget, (m) => m.bytes).map(
+      const messages = takePage(logFrom(log, start), max, budget, (m) => m.bytes).map(
         ({ seq, payload }) => ({ seq, payload }),
       );
       return { messages, complete: canReplaySession(outSeq, oldest, afterSeq), outSeq };
@@ -182,7 +147,7 @@ export class MemoryStore extends StoreBase implements S.Store {
   protected trimSession(sid: string, uptoSeq: number): Promise<void> {
     return this.op(() => {
       const entry = this.sessions.get(sid);
-      if (entry) this.ack(entry, uptoSeq);
+      entry?.ack(uptoSeq);
     });
   }
 
@@ -217,8 +182,8 @@ export class MemoryStore extends StoreBase implements S.Store {
   protected removeExpired(now: number): Promise<S.SweepResult> {
     return this.op(() => {
       let expiredSessions = 0;
-      for (const [sid, { record }] of this.sessions) {
-        if (record.expiresAt !== null && record.expiresAt <= now) {
+      for (const [sid, entry] of this.sessions) {
+        if (entry.expiredAt(now)) {
           this.removeSession(sid);
           expiredSessions++;
         }
@@ -259,7 +224,7 @@ export class MemoryStore extends StoreBase implements S.Store {
 
   // ---- internals ----
 
-  private requireSession(sid: string): SessionEntry {
+  private requireSession(sid: string): MemorySession {
     const entry = this.sessions.get(sid);
     if (!entry) {
       throw new StoreError(StoreErrorCode.SESSION_NOT_FOUND, `session ${sid} not found`);
@@ -267,22 +232,11 @@ export class MemoryStore extends StoreBase implements S.Store {
     return entry;
   }
 
-  private ack(entry: SessionEntry, uptoSeq: number): void {
-    const r = entry.record;
-    r.ackedSeq = Math.max(r.ackedSeq, Math.min(uptoSeq, r.outSeq));
-    let n = 0;
-    while (n < entry.log.length && (entry.log[n]?.seq ?? 0) <= r.ackedSeq) {
-      entry.logBytes -= entry.log[n]?.bytes ?? 0;
-      n++;
-    }
-    if (n > 0) entry.log.splice(0, n);
-  }
-
   private removeSession(sid: string): boolean {
     const entry = this.sessions.get(sid);
     if (!entry) return false;
     this.sessions.delete(sid);
-    this.indexUser(sid, entry.record.userId, null);
+    this.indexUser(sid, entry.userId, null);
     return true;
   }
 
@@ -306,9 +260,4 @@ export class MemoryStore extends StoreBase implements S.Store {
 /** A log's messages from index `start` on, without copying it. */
 function* logFrom(log: readonly LoggedMessage[], start: number): Generator<LoggedMessage> {
   for (let i = start; i < log.length; i++) yield log[i] as LoggedMessage;
-}
-
-/** Payload sizes of a log, oldest first, without copying it. */
-function* sizesOf(log: readonly LoggedMessage[]): Generator<number> {
-  for (const m of log) yield m.bytes;
 }
