@@ -61,8 +61,10 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     this.flusher = shared.flusher;
     this.acks = new AckScheduler(options.ackDelayMs, shared.flusher, shared.clock);
     this.tickMs = sweepTickMs(options);
-    this.stability = new StabilityWatch(shared.clock, options, (event) =>
-      this.events.emit('stale', event),
+    this.stability = new StabilityWatch(
+      shared.clock,
+      { ...options, graceMs: this.tickMs },
+      (event) => this.events.emit('stale', event),
     );
     this.expiry = new TokenExpiryWatch<Connection>(shared.clock, (connection, action) => {
       if (action === 'refresh') {

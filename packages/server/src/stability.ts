@@ -103,7 +103,17 @@ export class StabilityWatch {
 
   constructor(
     private readonly clock: Clock,
-    private readonly timing: { heartbeatIntervalMs: number; heartbeatTimeoutMs: number },
+    /**
+     * `graceMs`: the sweep's tick. A connection that answers every ping is silent for up
+     * to an interval plus the next ping's round trip, and longer when the pass that pings
+     * it runs a little late: silence counts as a missed heartbeat only past interval + a
+     * tick (a pass late by more than two ticks judges nothing).
+     */
+    private readonly timing: {
+      heartbeatIntervalMs: number;
+      heartbeatTimeoutMs: number;
+      graceMs: number;
+    },
     private readonly emitStale: (event: StaleEvent) => void,
   ) {}
 
@@ -114,8 +124,8 @@ export class StabilityWatch {
   sweep(connection: StaleSubject & TetherConnection, now: number, action: HeartbeatAction): void {
     if (connection.state !== 'open') return;
     const silentMs = now - connection.lastSeenAt;
-    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.timing;
-    if (silentMs < heartbeatIntervalMs && action !== 'heartbeat-timeout') return;
+    const { heartbeatIntervalMs, heartbeatTimeoutMs, graceMs } = this.timing;
+    if (silentMs < heartbeatIntervalMs + graceMs && action !== 'heartbeat-timeout') return;
     if (this.staleFor.get(connection) === connection.lastSeenAt) return;
     this.staleFor.set(connection, connection.lastSeenAt);
     this.staleCount += 1;
