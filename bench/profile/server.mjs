@@ -49,30 +49,9 @@ if (kind === 'tether') {
     }
   }, interval);
   url = `ws://127.0.0.1:${wss.address().port}/ws`;
-  const { Sender } = await import('ws');
-  const { benchPub } = await import('../servers/ws-common.mjs');
+  const { publishBatched } = await import('../servers/ws-common.mjs');
   // As ws-batched-server.mjs: one array per burst, framed once, written corked.
-  publish = ({ topic, count, payloadBytes, first }) => {
-    const pad = 'x'.repeat(payloadBytes);
-    const messages = [];
-    for (let i = 0; i < count; i += 1) messages.push(benchPub(topic, first + i, pad));
-    const text = JSON.stringify(count === 1 ? messages[0] : messages);
-    const [head, body] = Sender.frame(Buffer.from(text), {
-      fin: true,
-      rsv1: false,
-      opcode: 1,
-      mask: false,
-      readOnly: false,
-    });
-    for (const ws of wss.clients) {
-      const socket = ws._socket;
-      socket.cork();
-      socket.write(head);
-      socket.write(body);
-      socket.uncork();
-    }
-    return count;
-  };
+  publish = (request) => publishBatched(wss, request);
 }
 
 const gc = () => {

@@ -1,12 +1,41 @@
 // Shared by the raw `ws` bench servers: the server itself, the published message and the
 // heartbeat.
-import { WebSocketServer } from 'ws';
+import { Sender, WebSocket, WebSocketServer } from 'ws';
 import { serveIpc } from '../../packages/cli/dist/bench/ipc.js';
 import { collectGarbage, processUsage } from '../../packages/cli/dist/bench/usage.js';
 
 /** One fan-out message. */
 export function benchPub(topic, n, pad) {
   return { type: 'pub', topic, data: { n, ts: Date.now(), pad } };
+}
+
+/**
+ * The batched variant's fan-out: a turn's messages as ONE JSON array (one message alone
+ * as itself), framed ONCE with `Sender.frame` (server frames are not masked), and the same
+ * frame bytes written to every open client's socket between cork() and uncork().
+ */
+export function publishBatched(wss, { topic, count, payloadBytes, first }) {
+  const pad = 'x'.repeat(payloadBytes);
+  const messages = [];
+  for (let i = 0; i < count; i += 1) messages.push(benchPub(topic, first + i, pad));
+  const text = JSON.stringify(count === 1 ? messages[0] : messages);
+  const [head, body] = Sender.frame(Buffer.from(text), {
+    fin: true,
+    rsv1: false,
+    opcode: 1,
+    mask: false,
+    readOnly: false,
+  });
+  for (const ws of wss.clients) {
+    if (ws.readyState !== WebSocket.OPEN) continue;
+    // Private, but the point of this variant: the socket under ws, written directly.
+    const socket = ws._socket;
+    socket.cork();
+    socket.write(head);
+    socket.write(body);
+    socket.uncork();
+  }
+  return count;
 }
 
 /**
