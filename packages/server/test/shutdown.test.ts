@@ -31,6 +31,18 @@ afterEach(async () => {
   proxy = undefined;
 });
 
+/** Drains a server of `count` raw clients at `restartReconnectRate: rate`; the goodbye hints they got. */
+async function drainHints(count: number, rate: number): Promise<number[]> {
+  started = await startTether({}, { restartReconnectRate: rate });
+  const many = await Promise.all(
+    Array.from({ length: count }, () => RawClient.connect(started?.url ?? '')),
+  );
+  clients.push(...many);
+  await started.tether.close({ drainTimeoutMs: 2_000 });
+  await Promise.all(many.map((c) => c.waitClosed()));
+  return many.map((c) => c.frames.at(-1)?.retryAfter as number);
+}
+
 describe('graceful shutdown', () => {
   it('sends goodbye (1012, jittered retryAfter) then closes 1012 to 100 clients, and resolves', async () => {
     started = await startTether();
@@ -66,15 +78,7 @@ describe('graceful shutdown', () => {
   it('spreads the hints over connections / restartReconnectRate when that is wider than 4 s', async () => {
     // 40 connections at 4 per second: a 10 s spread, hints in [1 s, 11 s]. With the fixed
     // 4 s spread every hint was at most 5 s.
-    started = await startTether({}, { restartReconnectRate: 4 });
-    const { tether, url } = started;
-    const many = await Promise.all(Array.from({ length: 40 }, () => RawClient.connect(url)));
-    clients.push(...many);
-
-    await tether.close({ drainTimeoutMs: 2_000 });
-
-    await Promise.all(many.map((c) => c.waitClosed()));
-    const hints = many.map((c) => c.frames.at(-1)?.retryAfter as number);
+    const hints = await drainHints(40, 4);
     for (const hint of hints) {
       expect(hint).toBeGreaterThanOrEqual(1000);
       expect(hint).toBeLessThanOrEqual(11_000);
@@ -86,13 +90,7 @@ describe('graceful shutdown', () => {
   it('keeps the 4 s spread below restartReconnectRate × 4 connections, and refuses a bad rate', async () => {
     expect(() => new TetherServer({ restartReconnectRate: 0 })).toThrow(/restartReconnectRate/);
     expect(() => new TetherServer({ restartReconnectRate: 1.5 })).toThrow(/restartReconnectRate/);
-    started = await startTether({}, { restartReconnectRate: 10 });
-    const { tether, url } = started;
-    const many = await Promise.all(Array.from({ length: 30 }, () => RawClient.connect(url)));
-    clients.push(...many);
-    await tether.close({ drainTimeoutMs: 2_000 });
-    await Promise.all(many.map((c) => c.waitClosed()));
-    for (const c of many) expect(c.frames.at(-1)?.retryAfter).toBeLessThanOrEqual(5_000);
+    for (const hint of await drainHints(30, 10)) expect(hint).toBeLessThanOrEqual(5_000);
   });
 
   it('lets an in-flight handler finish: its reply arrives before the close; new upgrades get 503', async () => {
