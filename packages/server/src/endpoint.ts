@@ -63,7 +63,11 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     this.tickMs = sweepTickMs(options);
     this.stability = new StabilityWatch(
       shared.clock,
-      { ...options, graceMs: this.tickMs },
+      {
+        heartbeatIntervalMs: options.heartbeatIntervalMs,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+        graceMs: this.tickMs,
+      },
       (event) => this.events.emit('stale', event),
     );
     this.expiry = new TokenExpiryWatch<Connection>(shared.clock, (connection, action) => {
