@@ -3,7 +3,10 @@
 // Socket.IO, same scenarios, one run, each server in its own child process, the load in
 // worker processes; prints the table and writes bench/RESULTS.md.
 //   node bench/compare.mjs [--quick] [--out PATH] [--connections N] [--subscribers N]
-//     [--duration MS] [--repeat N] [--workers N]
+//     [--duration MS] [--repeat N] [--workers N] [--only SCENARIO,...] [--servers NAME,...]
+// --only (idle, heartbeat, fanout1, fanout, echo) and --servers (Tether, ws, ws-batched,
+// socket.io) run a part, for profiling one figure: the report then lacks the rest, so
+// give it an --out of its own.
 // The logic lives in packages/cli/src/bench/compare.ts (built by `npm run build`).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +33,8 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     repeat: { type: 'string' },
     workers: { type: 'string' },
+    only: { type: 'string' },
+    servers: { type: 'string' },
   },
 });
 
@@ -59,6 +64,23 @@ const options = values.quick
       workers: 1,
     }
   : { ...COMPARE_DEFAULTS };
+/** A comma-separated subset of `allowed`, or a usage error that names the flag. */
+function subset(name, allowed) {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const picked = raw
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
+  const bad = picked.filter((s) => !allowed.includes(s));
+  if (picked.length === 0 || bad.length > 0) {
+    console.error(`--${name} takes a comma-separated list of ${allowed.join(', ')} (got "${raw}")`);
+    process.exit(2);
+  }
+  return picked;
+}
+const only = subset('only', ['idle', 'heartbeat', 'fanout1', 'fanout', 'echo']);
+if (only !== undefined) options.only = only;
 const sized = {
   connections: count('connections', 1, 100_000),
   subscribers: count('subscribers', 1, 100_000),
@@ -109,7 +131,16 @@ const targets = [
   },
 ];
 
-const report = await runComparison(targets, options, Progress.forStderr());
+const serverKey = (name) => name.toLowerCase().replace(/ \((\w+)\)/, '-$1');
+const servers = subset(
+  'servers',
+  targets.map((t) => serverKey(t.name)),
+);
+const report = await runComparison(
+  servers === undefined ? targets : targets.filter((t) => servers.includes(serverKey(t.name))),
+  options,
+  Progress.forStderr(),
+);
 console.log(`bench:compare on ${describeMachine(report.machine)}`);
 console.log('');
 for (const line of formatTable(comparisonHeaders(report), comparisonRows(report)))

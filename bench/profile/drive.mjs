@@ -3,7 +3,9 @@
 //   node bench/profile/drive.mjs tether|ws CONNECTIONS WINDOW_MS
 // env: HB=interval ms (1000), ECHO=N clients × 10 req/s during the window, PROF=name
 // (CPU profile of the window, PINT=sampling µs), SNAP=1 (heap snapshot), PROFILE_OUT=dir,
-// EWARM=ms of echo before the window (1000).
+// EWARM=ms of echo before the window (1000), EPERIOD=ms between one client's echoes (100;
+// 0: closed loop, as fast as the server answers), CHILD_FLAGS=node flags for the server
+// child (e.g. --perf-basic-prof for perf's JIT names).
 // Then: node bench/profile/top.mjs FILE.cpuprofile, node bench/profile/heap.mjs FILE N.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -13,7 +15,7 @@ import { wsAdapter } from '../adapters.mjs';
 
 const [kind = 'tether', count = '2000', windowMs = '5000'] = process.argv.slice(2);
 const child = fork(fileURLToPath(new URL('./server.mjs', import.meta.url)), [kind], {
-  execArgv: ['--expose-gc'],
+  execArgv: ['--expose-gc', ...(process.env.CHILD_FLAGS ?? '').split(' ').filter(Boolean)],
 });
 const next = async () => (await once(child, 'message'))[0];
 const ask = async (command) => {
@@ -55,13 +57,14 @@ const echoes = conns.slice(0, Number(process.env.ECHO ?? 0)).map(async (c) => {
     const at = Date.now();
     await c.echo('x'.repeat(64));
     done += 1;
-    await sleep(Math.max(0, 100 - (Date.now() - at)));
+    const period = Number(process.env.EPERIOD ?? 100);
+    if (period > 0) await sleep(Math.max(0, period - (Date.now() - at)));
   }
 });
 if (echoes.length > 0) await sleep(Number(process.env.EWARM ?? 1_000));
 await ask('start');
 await sleep(Number(windowMs));
-const { cpu, user, system } = await ask('stop');
+const { cpu, user, system, cpuMs, userMs } = await ask('stop');
 console.log(
   kind,
   'server CPU %',
@@ -69,6 +72,9 @@ console.log(
   `(user ${user.toFixed(1)}, system ${system.toFixed(1)})`,
   'echoes',
   done,
+  done > 0
+    ? `server µs per echo ${((cpuMs * 1000) / done).toFixed(1)} (user ${((userMs * 1000) / done).toFixed(1)})`
+    : '',
   'drops',
   drops,
 );

@@ -5,7 +5,7 @@
 // next one once every subscriber has the previous one, for WINDOW_MS.
 //   node bench/profile/fanout.mjs tether|ws SUBSCRIBERS BATCH WINDOW_MS
 // env: PROF=name (CPU profile of the window, PINT=sampling µs), PROFILE_OUT=dir, PAD=payload
-// padding bytes (64, as bench:compare).
+// padding bytes (64, as bench:compare), CHILD_FLAGS=node flags for the server child.
 // Prints delivered per server CPU-second; then: node bench/profile/top.mjs FILE.cpuprofile
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,7 +15,7 @@ import { wsAdapter } from '../adapters.mjs';
 
 const [kind = 'tether', count = '1000', batch = '20', windowMs = '5000'] = process.argv.slice(2);
 const child = fork(fileURLToPath(new URL('./server.mjs', import.meta.url)), [kind], {
-  execArgv: ['--expose-gc'],
+  execArgv: ['--expose-gc', ...(process.env.CHILD_FLAGS ?? '').split(' ').filter(Boolean)],
   // No heartbeat during the window: only fan-out is measured.
   env: { ...process.env, HB: process.env.HB ?? '600000' },
 });

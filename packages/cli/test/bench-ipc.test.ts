@@ -5,11 +5,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once, type TempDir, tempDir, waitFor, withTimeout } from '@tether/testkit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startChildHub } from '../src/bench/hub.js';
 import { IpcError, IpcPeer } from '../src/bench/ipc.js';
 import { WorkerPool } from '../src/bench/worker-pool.js';
 
 /** The built worker entry (workers run compiled code; the sources have no worker.js). */
 const WORKER_ENTRY = fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url));
+/** The built hub child entry (startChildHub's default). */
+const HUB_CHILD = fileURLToPath(new URL('../dist/bench/hub-child.js', import.meta.url));
 
 /**
  * The bench's IPC to its hub child and client workers must turn every way a child can go
@@ -163,6 +166,30 @@ describe('WorkerPool', () => {
       stopped = true;
     } finally {
       if (!stopped) await pool.stop();
+    }
+  });
+
+  it('a child hub measures its event loop unless told not to (bench:compare)', async (context) => {
+    if (!existsSync(HUB_CHILD)) {
+      context.skip('packages/cli/dist is not built (npm run build)');
+      return;
+    }
+    const measured = await startChildHub({ host: '127.0.0.1', port: 0 }, HUB_CHILD);
+    try {
+      expect(await measured.loopDelay()).toEqual(
+        expect.objectContaining({ p50Ms: expect.any(Number), maxMs: expect.any(Number) }),
+      );
+      expect(await measured.trace(0, 100)).toBeDefined();
+    } finally {
+      await measured.close();
+    }
+    const plain = await startChildHub({ host: '127.0.0.1', port: 0, instrument: false }, HUB_CHILD);
+    try {
+      expect(await plain.loopDelay()).toBeUndefined();
+      expect(await plain.trace(0, 100)).toBeUndefined();
+      expect((await plain.usage())?.connections).toBe(0);
+    } finally {
+      await plain.close();
     }
   });
 });

@@ -64,6 +64,8 @@ export interface CompareOptions extends Pick<BenchArgs, (typeof SCENARIO_SIZES)[
   workers: number;
   /** Loopback source addresses (127.0.0.1 .. 127.0.0.N). */
   addresses: number;
+  /** Only these scenarios (a partial run, for profiling one figure); default: all. */
+  only?: readonly CompareKey[];
 }
 
 export const COMPARE_DEFAULTS: CompareOptions = {
@@ -171,6 +173,7 @@ export async function runComparison(
   }));
   for (let round = 1; round <= options.repeat; round += 1) {
     for (const scenario of scenarios(options)) {
+      if (options.only !== undefined && !options.only.includes(scenario.key)) continue;
       for (const [i, target] of targets.entries()) {
         const into = numbers[i] as TargetNumbers;
         // A fresh pool per run: its drop and delivery counts are this run's alone.
@@ -226,7 +229,10 @@ async function runOne(
   },
 ): Promise<ScenarioResult> {
   const { options, progress } = env;
-  const hub = await startChildHub({ host: '127.0.0.1', port: 0, ...scenario.server }, target.entry);
+  const hub = await startChildHub(
+    { host: '127.0.0.1', port: 0, instrument: false, ...scenario.server },
+    target.entry,
+  );
   try {
     progress.phase(
       `${target.name}: ${scenario.key}${options.repeat > 1 ? ` (round ${env.round})` : ''}`,

@@ -4,16 +4,19 @@
  * and `--expose-gc`; configured by a JSON argument; driven over IPC; exits when told to
  * close or when the parent goes away.
  */
-import { type BenchServer, type BenchServerOptions, startBenchServer } from './hub-server.js';
+import type { ChildHubOptions } from './hub.js';
+import { type BenchServer, startBenchServer } from './hub-server.js';
 import { HubTracer } from './hub-trace.js';
 import { serveIpc } from './ipc.js';
 import { type PublishArgs, publishBurst } from './publish-burst.js';
 import { collectGarbage, LoopDelayMonitor, processUsage } from './usage.js';
 
-const config = JSON.parse(process.argv[2] ?? '{}') as BenchServerOptions;
+const { instrument = true, ...config } = JSON.parse(process.argv[2] ?? '{}') as ChildHubOptions;
 let server: BenchServer | undefined;
-// From the start: a restarted child measures the reconnect storm it meets.
-const loop = new LoopDelayMonitor();
+// From the start: a restarted child measures the reconnect storm it meets. Left out
+// where nobody reads them (bench:compare): a 10 ms delay monitor and a 20 ms trace tick
+// wake the event loop 150 times a second, which the servers compared with it do not pay.
+const loop = instrument ? new LoopDelayMonitor() : undefined;
 
 let closing: Promise<void> | undefined;
 
@@ -29,13 +32,13 @@ async function closeAndExit(options: {
 }
 
 server = await startBenchServer(config);
-const tracer = new HubTracer(server.tether, server.endpoint);
+const tracer = instrument ? new HubTracer(server.tether, server.endpoint) : undefined;
 serveIpc(
   {
     publish: (args: PublishArgs) => publishBurst(server as BenchServer, args),
     usage: () => ({ ...processUsage(), connections: server?.tether.stats().connections ?? 0 }),
-    loopDelay: () => loop.take(),
-    trace: (args: { since: number; bucketMs: number }) => tracer.take(args.since, args.bucketMs),
+    loopDelay: () => loop?.take(),
+    trace: (args: { since: number; bucketMs: number }) => tracer?.take(args.since, args.bucketMs),
     gc: () => collectGarbage(),
     close: (options: { retryAfterMs?: number; retrySpreadMs?: number }) => closeAndExit(options),
     // Answers as soon as the port is free (a standalone server stops listening when its

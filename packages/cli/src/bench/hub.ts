@@ -116,15 +116,24 @@ async function withDeadline(promise: Promise<void>, ms: number, onLate: () => vo
 const CLOSE_ANSWER_MS = 60_000;
 
 /** The bench server in a child process (needs the built CLI). */
+/** What a child hub is started with: the bench server's options, and whether it measures itself. */
+export interface ChildHubOptions extends BenchServerOptions {
+  /**
+   * The event-loop delay monitor and the storm trace (default true). bench:compare turns
+   * them off: it reads neither, and the servers it compares run without them.
+   */
+  instrument?: boolean;
+}
+
 export async function startChildHub(
-  options: BenchServerOptions,
+  options: ChildHubOptions,
   entry = HUB_CHILD_ENTRY,
 ): Promise<BenchHub> {
   if (!canForkHub(entry)) {
     throw new Error(`a child hub needs the built CLI (${entry} is missing: npm run build)`);
   }
   const spawnChild = async (
-    config: BenchServerOptions,
+    config: ChildHubOptions,
   ): Promise<{ child: ChildProcess; peer: IpcPeer; port: number; url: string }> => {
     const { logger: _logger, onMessage: _onMessage, ...plain } = config;
     const child = fork(entry, [JSON.stringify(plain)], {
@@ -189,8 +198,10 @@ export async function startChildHub(
     url: current.url,
     publish: (args) => current.peer.call<number>('publish', args),
     usage: () => current.peer.call<HubUsage>('usage'),
-    loopDelay: () => current.peer.call<LoopDelay>('loopDelay'),
-    trace: (since, bucketMs) => current.peer.call<HubTrace>('trace', { since, bucketMs }),
+    // A child started without `instrument` answers null (IPC has no undefined).
+    loopDelay: async () => (await current.peer.call<LoopDelay | null>('loopDelay')) ?? undefined,
+    trace: async (since, bucketMs) =>
+      (await current.peer.call<HubTrace | null>('trace', { since, bucketMs })) ?? undefined,
     gc: () => current.peer.call<boolean>('gc'),
     async restart(restart) {
       if (restart.crash === true) {
