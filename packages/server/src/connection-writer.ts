@@ -241,6 +241,11 @@ export class ConnectionWriter implements TurnWriter {
       }
     }
     try {
+      if (frames.length === 1) {
+        // One frame (a reply, an ack): written as it is, a batch of one in any case.
+        this.sendMessage(frames[0] as string, 1, queuedBytes);
+        return;
+      }
       for (const batch of peerMax === undefined
         ? batches(frames, maxBatch, maxMessageBytes)
         : batches(frames, maxBatch, peerMax, utf8Bytes)) {
@@ -250,11 +255,7 @@ export class ConnectionWriter implements TurnWriter {
           batch.frames === frames.length
             ? queuedBytes + (frames.length > 1 ? frames.length + 1 : 0)
             : Buffer.byteLength(batch.message);
-        // The callback runs once the bytes reached the kernel: replays waiting for room go on.
-        this.ws.sendText(batch.message, bytes, this.writeDone());
-        this.sentMessages += batch.frames;
-        this.sentBytes += bytes;
-        this.host.counters.sent(batch.frames, bytes);
+        this.sendMessage(batch.message, batch.frames, bytes);
       }
     } catch (err) {
       this.host.logger.error(
@@ -318,6 +319,15 @@ export class ConnectionWriter implements TurnWriter {
       if (!this.offer(turn.frames[i] as string, turn.sizes[i], false)) return;
     }
     this.flush();
+  }
+
+  /** Writes `message` (`frames` frames joined, `bytes` UTF-8 bytes) as one WebSocket message. */
+  private sendMessage(message: string, frames: number, bytes: number): void {
+    // The callback runs once the bytes reached the kernel: replays waiting for room go on.
+    this.ws.sendText(message, bytes, this.writeDone());
+    this.sentMessages += frames;
+    this.sentBytes += bytes;
+    this.host.counters.sent(frames, bytes);
   }
 
   private sendShared(shared: SharedMessage, frames: number): void {
