@@ -4,7 +4,7 @@
 // worker processes; prints the table and writes bench/RESULTS.md.
 //   node bench/compare.mjs [--quick] [--out PATH] [--connections N] [--subscribers N]
 //     [--duration MS] [--repeat N] [--workers N] [--only SCENARIO,...] [--servers NAME,...]
-// --only (idle, heartbeat, fanout1, fanout, echo) and --servers (Tether, ws, ws-batched,
+// --only (idle, heartbeat, fanout1, fanout, echo) and --servers (tether, ws, ws-batched,
 // socket.io) run a part, for profiling one figure: the report then lacks the rest, so
 // give it an --out of its own.
 // The logic lives in packages/cli/src/bench/compare.ts (built by `npm run build`).

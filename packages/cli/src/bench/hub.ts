@@ -115,7 +115,6 @@ async function withDeadline(promise: Promise<void>, ms: number, onLate: () => vo
 /** How long a child hub may take to drain, close and answer. */
 const CLOSE_ANSWER_MS = 60_000;
 
-/** The bench server in a child process (needs the built CLI). */
 /** What a child hub is started with: the bench server's options, and whether it measures itself. */
 export interface ChildHubOptions extends BenchServerOptions {
   /**
@@ -125,6 +124,7 @@ export interface ChildHubOptions extends BenchServerOptions {
   instrument?: boolean;
 }
 
+/** The bench server in a child process (needs the built CLI). */
 export async function startChildHub(
   options: ChildHubOptions,
   entry = HUB_CHILD_ENTRY,
