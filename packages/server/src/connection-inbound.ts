@@ -2,12 +2,12 @@ import type { RawData } from 'ws';
 import { ConnectionLiveness } from './connection-liveness.js';
 import type { Logger } from './logger.js';
 
-/** Messages held while the connection waits (an asynchronous hello); more is abuse. */
-/** Bits of {@link ConnectionInbound}'s `gate`: one small integer field for both flags. */
+/** Bits of {@link ConnectionInbound}'s `gate`: one small integer field for its three flags. */
 const HELLO_SEEN = 1;
 const HOLDING = 2;
 /** The hello said `appPings: false`. */
 const NO_APP_PINGS = 4;
+/** Messages held while the connection waits (an asynchronous hello); more is abuse. */
 const MAX_HELD_MESSAGES = 256;
 /** One inbound WebSocket message as `ws` reports it. */
 export interface Inbound {

@@ -186,7 +186,7 @@ export class Connection
   /** A refreshed token was accepted: its claims and expiry replace the old ones. */
   refreshed(data: Readonly<Record<string, Json>> | undefined, expiresAt: number | undefined): void {
     const { clock, options } = this.host;
-    this.creds ??= new ConnectionCredentials({ data });
+    this.creds ??= new ConnectionCredentials({});
     this.creds.replaceClaims(data);
     this.creds.expireAt(expiresAt, clock.now(), options.tokenRefreshLeadMs);
     this.host.tokenChanged(this);

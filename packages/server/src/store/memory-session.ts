@@ -117,10 +117,6 @@ export class MemorySession {
     };
   }
 
-  get createdAt(): number {
-    return unpackTime(this.created);
-  }
-
   get userId(): string | null {
     return this.user;
   }
