@@ -6,7 +6,7 @@
  */
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { withTimeout } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -197,5 +197,154 @@ describe('TetherSocket events', () => {
     // No 'error' listener: taken by the owner instead of thrown.
     expect(server.emit('error', new Error('late'))).toBe(true);
     expect(seen).toEqual(['message', 'error']);
+  });
+});
+
+/**
+ * A client that speaks WebSocket by hand over TCP, so a test chooses the exact bytes of
+ * each write (one write arrives as one chunk on loopback while the server keeps up).
+ */
+async function rawPair(): Promise<{
+  server: TetherSocket;
+  write(bytes: number[] | Buffer): void;
+  reads: () => number;
+  /** What the client read after the 101 response. */
+  received: () => Buffer;
+}> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, WebSocket: TetherSocket });
+  cleanups.push(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+  await once(wss, 'listening');
+  const { port } = wss.address() as AddressInfo;
+  const accepted = once(wss, 'connection');
+  // Half-open allowed: it keeps writing after the server's FIN (the test after a close frame).
+  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  socket.setNoDelay(true);
+  cleanups.push(() => {
+    socket.destroy();
+  });
+  let bytes = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    bytes = Buffer.concat([bytes, chunk]);
+  });
+  socket.write(
+    `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  const [server] = (await withTimeout(accepted, 5_000, 'connection')) as [TetherSocket];
+  cleanups.push(() => server.terminate());
+  // Counts the chunks the server's socket reads (each write below is one).
+  let reads = 0;
+  (server as unknown as { _socket: Socket })._socket.on('data', () => {
+    reads += 1;
+  });
+  return {
+    server,
+    write: (bytes) => socket.write(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes)),
+    reads: () => reads,
+    received: () => bytes.subarray(bytes.indexOf('\r\n\r\n') + 4),
+  };
+}
+
+/** A masked client frame with a zero mask (payload bytes as given). */
+function clientFrame(first: number, payload: number[]): number[] {
+  return [first, 0x80 | payload.length, 0, 0, 0, 0, ...payload];
+}
+const PONG = clientFrame(0x8a, []);
+
+/** Counts the frames that go through ws's receiver stream (its `_write`). */
+function countReceiverWrites(server: TetherSocket): () => number {
+  const receiver = (server as unknown as { _receiver: { _write: (...a: unknown[]) => void } })
+    ._receiver;
+  const original = receiver._write.bind(receiver);
+  let count = 0;
+  receiver._write = (...args: unknown[]) => {
+    count += 1;
+    original(...args);
+  };
+  return () => count;
+}
+
+describe('TetherSocket pongs', () => {
+  it("takes a bare pong read on its own without running ws's receiver stream", async () => {
+    const { server, write, reads } = await rawPair();
+    const streamed = countReceiverWrites(server);
+    let pongs = 0;
+    server.on('pong', () => {
+      pongs += 1;
+    });
+    for (let i = 1; i <= 3; i += 1) {
+      write(PONG);
+      await until(() => pongs === i, `pong ${i}`);
+    }
+    expect(reads()).toBe(3);
+    expect(streamed()).toBe(0);
+    // A message still goes the receiver's way.
+    const messages: string[] = [];
+    server.on('message', (data) => messages.push(data.toString()));
+    write(clientFrame(0x81, [0x68, 0x69]));
+    await until(() => messages.length === 1, 'message');
+    expect(messages).toEqual(['hi']);
+    expect(streamed()).toBe(1);
+  });
+
+  it('still counts a pong split over two reads, or read with a message, in order', async () => {
+    const { server, write, reads } = await rawPair();
+    const seen: string[] = [];
+    server.on('pong', () => seen.push('pong'));
+    server.on('message', (data) => seen.push(data.toString()));
+    write(PONG.slice(0, 1));
+    await until(() => reads() === 1, 'first byte read');
+    write(PONG.slice(1));
+    await until(() => seen.length === 1, 'split pong');
+    write([...clientFrame(0x81, [0x61]), ...PONG, ...clientFrame(0x81, [0x62])]);
+    await until(() => seen.length === 4, 'pong between messages');
+    expect(seen).toEqual(['pong', 'a', 'pong', 'b']);
+  });
+
+  it("reads pong-shaped bytes inside a frame as that frame's payload", async () => {
+    const { server, write, reads } = await rawPair();
+    let pongs = 0;
+    server.on('pong', () => {
+      pongs += 1;
+    });
+    const messages: Buffer[] = [];
+    server.on('message', (data) => messages.push(data as Buffer));
+    // A binary frame's header and mask alone, then six payload bytes that look like a pong.
+    write([0x82, 0x80 | 6, 0, 0, 0, 0]);
+    await until(() => reads() === 1, 'header read');
+    write(PONG);
+    await until(() => messages.length === 1, 'binary message');
+    expect([...(messages[0] as Buffer)]).toEqual(PONG);
+    expect(pongs).toBe(0);
+  });
+
+  it('leaves an unmasked pong to ws, which closes with 1002', async () => {
+    const { server, write, received } = await rawPair();
+    let pongs = 0;
+    server.on('pong', () => {
+      pongs += 1;
+    });
+    const errors: string[] = [];
+    server.on('error', (err) => errors.push(err.message));
+    write([0x8a, 0x00, 0, 0, 0, 0]);
+    // ws's close frame: 0x88, length 2, code 1002.
+    await until(() => received().length >= 4, 'close frame');
+    expect([...received().subarray(0, 4)]).toEqual([0x88, 2, 1002 >> 8, 1002 & 0xff]);
+    expect(errors).toEqual(['Invalid WebSocket frame: MASK must be set']);
+    expect(pongs).toBe(0);
+  });
+
+  it("ignores a pong that follows the client's close frame, as ws does", async () => {
+    const { server, write, reads } = await rawPair();
+    let pongs = 0;
+    server.on('pong', () => {
+      pongs += 1;
+    });
+    write(clientFrame(0x88, [0x03, 0xe8]));
+    await until(() => reads() === 1, 'close frame read');
+    write(PONG);
+    // Counted by a listener after ws's: ws has had the chunk once it counts.
+    await until(() => reads() === 2, 'pong read');
+    expect(pongs).toBe(0);
   });
 });
