@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Connect-path harness behind bench/PROFILE.md "Idle memory and connect rate" (not a
+// benchmark: bench:compare is). Opens TOTAL connections from this one process, at most
+// CONCURRENCY in flight, to the bench server child (Tether: handshake, then hello until
+// welcome; raw ws: the handshake alone), and prints the rate, the latency of the
+// handshake and of the whole connect (p50/p99), and the server's CPU per connect.
+//   node bench/profile/connect.mjs tether|ws TOTAL CONCURRENCY
+// env: PROF=name (CPU profile of the opening, PINT=sampling µs), PROFILE_OUT=dir.
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+
+const [kind = 'tether', total = '3000', concurrency = '200'] = process.argv.slice(2);
+const child = fork(fileURLToPath(new URL('./server.mjs', import.meta.url)), [kind], {
+  execArgv: ['--expose-gc'],
+  // No heartbeat during the open: only connects are measured.
+  env: { ...process.env, HB: '600000' },
+});
+const next = async () => (await once(child, 'message'))[0];
+const ask = async (command) => {
+  child.send(command);
+  return next();
+};
+const { url } = await next();
+const n = Number(total);
+const opens = [];
+const readies = [];
+const sockets = [];
+let started = 0;
+
+/** One connect: resolves once open (ws) or welcomed (Tether); 10 s safety net. */
+const connectOne = (i) =>
+  new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const ws = new WebSocket(url, kind === 'tether' ? ['tether.v1'] : [], {
+      perMessageDeflate: false,
+      localAddress: `127.0.0.${1 + (i % 8)}`,
+    });
+    sockets.push(ws);
+    const timer = setTimeout(() => reject(new Error(`connect ${i} took over 10 s`)), 10_000);
+    const done = () => {
+      clearTimeout(timer);
+      readies.push(performance.now() - t0);
+      resolve();
+    };
+    ws.on('error', reject);
+    ws.on('open', () => {
+      opens.push(performance.now() - t0);
+      if (kind !== 'tether') done();
+      else ws.send(JSON.stringify({ t: 'hello', v: 1, appPings: false }));
+    });
+    ws.on('message', (data) => {
+      if (String(data).includes('"t":"welcome"')) done();
+    });
+  });
+
+const worker = async () => {
+  while (started < n) {
+    const i = started;
+    started += 1;
+    await connectOne(i);
+  }
+};
+await ask('start');
+const t0 = performance.now();
+await Promise.all(Array.from({ length: Number(concurrency) }, worker));
+const elapsed = performance.now() - t0;
+const usage = await ask('stop');
+const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)].toFixed(1);
+console.log(
+  `${kind} connections ${n} in flight ${concurrency}: ${Math.round((n / elapsed) * 1000)}/s; ` +
+    `handshake p50 ${pct(opens, 0.5)} p99 ${pct(opens, 0.99)} ms; ` +
+    `connect p50 ${pct(readies, 0.5)} p99 ${pct(readies, 0.99)} ms; ` +
+    `server CPU ${usage.cpu.toFixed(1)} %, per connect ${(usage.cpuMs / n).toFixed(3)} ms ` +
+    `(user ${(usage.userMs / n).toFixed(3)}, system ${(usage.systemMs / n).toFixed(3)})`,
+);
+for (const ws of sockets) ws.terminate();
+child.send('exit');
