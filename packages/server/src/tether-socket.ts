@@ -44,8 +44,7 @@ const OPCODE_CLOSE = 0x08;
  * emitted as ws emits it, without the Writable machinery and the parser each chunk
  * otherwise runs through. That is each idle connection's one read per heartbeat. Any
  * other chunk (a pong with payload, split or read with other frames, an unmasked one)
- * goes to ws unchanged. Should a later ws rename these fields, the checks fail and every
- * chunk goes to ws (slower, never wrong); tether-socket.test.ts then fails first.
+ * goes to ws unchanged.
  */
 function receiverWrite(
   this: WsReceiver,
