@@ -1,4 +1,4 @@
-import { type Duplex, Writable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket } from 'ws';
 
 /** What a socket reports to the connection that owns it (see {@link TetherSocket.attach}). */
@@ -19,63 +19,6 @@ const PING_FRAME = Buffer.from([0x89, 0x00]);
 const TEXT = { binary: false } as const;
 const EMPTY = Buffer.alloc(0);
 type WsSetSocket = (socket: Duplex, head: Buffer, options: object) => void;
-
-/** ws's receiver (a Writable fed by the TCP socket) as {@link receiverWrite} reads it: ws 8's fields. */
-interface WsReceiver extends Writable {
-  /** Parser state; 0 (GET_INFO): between frames. */
-  _state: number;
-  /** Bytes read and not parsed yet. */
-  _bufferedBytes: number;
-  /** Opcode of the last frame parsed; after a close frame (8) ws discards what follows. */
-  _opcode: number;
-  _errored: boolean;
-  /** False: ws defers each control event to its own turn; left to ws then. */
-  _allowSynchronousEvents: boolean;
-}
-
-const RECEIVER_BETWEEN_FRAMES = 0;
-const OPCODE_CLOSE = 0x08;
-
-/**
- * `write` of every TetherSocket's receiver (ws's socket `data` listener calls it for each
- * chunk read). A chunk that is exactly one client pong without payload (FIN, opcode 0xA,
- * masked, length 0: six bytes), read while the receiver is between frames with nothing
- * buffered, nothing queued and no close frame seen, is the pong ws would parse: it is
- * emitted as ws emits it, without the Writable machinery and the parser each chunk
- * otherwise runs through. That is each idle connection's one read per heartbeat. Any
- * other chunk (a pong with payload, split or read with other frames, an unmasked one)
- * goes to ws unchanged.
- */
-function receiverWrite(
-  this: WsReceiver,
-  chunk: Buffer,
-  encoding?: BufferEncoding | ((err?: Error | null) => void),
-  cb?: (err?: Error | null) => void,
-): boolean {
-  if (
-    chunk.length === 6 &&
-    chunk[0] === 0x8a &&
-    chunk[1] === 0x80 &&
-    this._state === RECEIVER_BETWEEN_FRAMES &&
-    this._bufferedBytes === 0 &&
-    this._opcode !== OPCODE_CLOSE &&
-    !this._errored &&
-    this._allowSynchronousEvents &&
-    this.writableLength === 0 &&
-    !this.writableEnded &&
-    encoding === undefined &&
-    cb === undefined
-  ) {
-    this.emit('pong', EMPTY);
-    return true;
-  }
-  return (Writable.prototype.write as (c: Buffer, e: unknown, cb: unknown) => boolean).call(
-    this,
-    chunk,
-    encoding,
-    cb,
-  );
-}
 
 /**
  * One unmasked, unfragmented text frame of `payload`, header and payload in one Buffer
@@ -150,8 +93,6 @@ export class TetherSocket extends WebSocket {
       head,
       options,
     );
-    (this as unknown as { _receiver: WsReceiver })._receiver.write =
-      receiverWrite as WsReceiver['write'];
     if (this.extensions === '') this.raw = socket;
   }
 
