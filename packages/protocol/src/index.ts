@@ -32,6 +32,9 @@ export { ProtocolError } from './protocol-error.js';
 export {
   AUTH_SUBPROTOCOL_PREFIX,
   authSubprotocol,
+  EARLY_SUBPROTOCOL,
+  HELLO_SUBPROTOCOL_PREFIX,
+  helloSubprotocol,
   PROTOCOL_VERSION,
   SUBPROTOCOL,
   tokenFromSubprotocols,

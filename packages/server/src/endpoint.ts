@@ -102,7 +102,8 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
       trustProxy: shared.trustProxy,
       drainRetryAfterMs: () => this.drain?.retryAfterMs(),
       waiting: () => shared.heartbeat.wake(),
-      upgraded: (ws, identity, refusal) => this.upgraded(ws, identity, refusal),
+      upgraded: (ws, identity, refusal, earlyHello) =>
+        this.upgraded(ws, identity, refusal, earlyHello),
       handshakeDone: () => this.checkDrained(),
     });
     const handlers = this.handlers;
@@ -211,6 +212,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     ws: TetherSocket,
     identity: ConnectionIdentity,
     refusal: LateRefusal | undefined,
+    earlyHello: Buffer | undefined,
   ): void {
     const connection = new Connection(ws, this, identity);
     this.registry.set(connection.id, connection);
@@ -218,6 +220,9 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     this.shared.heartbeat.wake();
     this.logger.debug({ cid: connection.id, ip: identity.ip }, 'upgraded');
     if (refusal !== undefined) connection.closeWith(refusal.code, refusal.reason);
+    // The hello that came with the upgrade: its first message, as if sent as a frame (the
+    // 101 is written already, so the welcome follows it).
+    else if (earlyHello !== undefined) connection.socketMessage(earlyHello, false);
   }
 
   private ready(connection: Connection, grant: SessionGrant): void {

@@ -1,5 +1,10 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
-import { tokenFromSubprotocols } from '@tether/protocol';
+import {
+  EARLY_SUBPROTOCOL,
+  HELLO_SUBPROTOCOL_PREFIX,
+  tokenFromSubprotocols,
+} from '@tether/protocol';
 import { resolveClientIp, type TrustedProxies } from './trusted-proxies.js';
 
 /**
@@ -16,6 +21,27 @@ export function offeredSubprotocols(request: IncomingMessage): string[] {
     .split(',')
     .map((p) => p.trim())
     .filter((p) => p.length > 0);
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * The early hello the client offered (`tether.v1.early` and `tether.hello.<base64url>`,
+ * see docs/protocol.md), as the UTF-8 bytes of its JSON text: undefined when it offered
+ * not both, when the value is not base64url of valid UTF-8, or when it is longer than
+ * `maxBytes` (the client then sends its hello as a frame).
+ */
+export function earlyHelloOf(offered: readonly string[], maxBytes: number): Buffer | undefined {
+  if (!offered.includes(EARLY_SUBPROTOCOL)) return undefined;
+  const entry = offered.find((p) => p.startsWith(HELLO_SUBPROTOCOL_PREFIX));
+  if (entry === undefined) return undefined;
+  const b64 = entry.slice(HELLO_SUBPROTOCOL_PREFIX.length);
+  // Base64url without padding never has a length of 1 modulo 4.
+  if (b64.length % 4 === 1 || b64.length > Math.ceil((maxBytes * 4) / 3) || !BASE64URL.test(b64)) {
+    return undefined;
+  }
+  const bytes = Buffer.from(b64, 'base64url');
+  return bytes.length <= maxBytes && isUtf8(bytes) ? bytes : undefined;
 }
 
 /**

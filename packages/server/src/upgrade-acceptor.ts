@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Clock } from '@tether/common';
-import { CloseCode, SUBPROTOCOL } from '@tether/protocol';
+import { CloseCode, EARLY_SUBPROTOCOL, SUBPROTOCOL } from '@tether/protocol';
 import { WebSocketServer } from 'ws';
 import { type AuthOutcome, authenticateUpgrade } from './auth.js';
 import type { ConnectionIdentity } from './connection-host.js';
 import { SERVER_DEFAULTS } from './defaults.js';
-import { clientIp, IpCounter, offeredSubprotocols } from './handshake.js';
+import { clientIp, earlyHelloOf, IpCounter, offeredSubprotocols } from './handshake.js';
 import { rejectUpgrade, retryAfterSeconds } from './http-reject.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
@@ -33,8 +33,16 @@ export interface AcceptorHost {
   drainRetryAfterMs(): number | undefined;
   /** A handshake started waiting for the auth hook (the sweep must run). */
   waiting(): void;
-  /** A socket was upgraded; with `refusal` it must be closed right away. */
-  upgraded(ws: TetherSocket, identity: ConnectionIdentity, refusal: LateRefusal | undefined): void;
+  /**
+   * A socket was upgraded; with `refusal` it must be closed right away. `earlyHello`: the
+   * client's `hello` carried in the upgrade (JSON text), to be taken as its first message.
+   */
+  upgraded(
+    ws: TetherSocket,
+    identity: ConnectionIdentity,
+    refusal: LateRefusal | undefined,
+    earlyHello: Buffer | undefined,
+  ): void;
   /** A pending handshake finished either way. */
   handshakeDone(): void;
 }
@@ -54,6 +62,8 @@ interface PendingHandshake {
 export class UpgradeAcceptor {
   private readonly wss: WebSocketServer;
   private readonly pending = new Set<PendingHandshake>();
+  /** Upgrades whose `hello` came with them (they get `tether.v1.early`), until accepted. */
+  private readonly early = new WeakMap<IncomingMessage, Buffer>();
   private readonly ips = new IpCounter();
 
   constructor(private readonly host: AcceptorHost) {
@@ -63,7 +73,8 @@ export class UpgradeAcceptor {
       perMessageDeflate: false,
       clientTracking: false,
       // ws would otherwise select the first offered protocol, which may be a tether.auth.* token.
-      handleProtocols: () => SUBPROTOCOL,
+      handleProtocols: (_offered, request) =>
+        this.early.has(request) ? EARLY_SUBPROTOCOL : SUBPROTOCOL,
       WebSocket: TetherSocket,
     });
   }
@@ -86,6 +97,10 @@ export class UpgradeAcceptor {
       );
       return;
     }
+    // One over the message limit is not taken: the client then sends its hello as a frame,
+    // which the limit refuses the usual way (1009).
+    const earlyHello = earlyHelloOf(offered, options.maxMessageBytes);
+    if (earlyHello !== undefined) this.early.set(request, earlyHello);
     const origin = request.headers.origin;
     let originOk: boolean;
     try {
@@ -213,8 +228,10 @@ export class UpgradeAcceptor {
       return;
     }
     let upgraded = false;
+    const earlyHello = this.early.get(request);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       upgraded = true;
+      this.early.delete(request);
       socket.removeListener('error', destroySocket);
       if (outcome.ok) {
         this.host.upgraded(
@@ -229,6 +246,7 @@ export class UpgradeAcceptor {
             request: outcome.expiresAt === undefined ? undefined : request,
           },
           undefined,
+          earlyHello,
         );
         return;
       }
@@ -238,6 +256,7 @@ export class UpgradeAcceptor {
         ws as TetherSocket,
         { ip, user: undefined, data: undefined, expiresAt: undefined, request: undefined },
         { code: outcome.code, reason: outcome.reason },
+        undefined,
       );
     });
     // ws answered the request itself (a malformed handshake): give the slot back.

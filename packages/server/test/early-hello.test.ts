@@ -1,0 +1,124 @@
+/**
+ * Early hello: the client's `hello` carried in the upgrade (`tether.v1.early` and
+ * `tether.hello.<base64url>`), answered with `welcome` right after it, one round trip
+ * sooner; the same rules as a `hello` frame, and plain `tether.v1` otherwise.
+ */
+import {
+  authSubprotocol,
+  EARLY_SUBPROTOCOL,
+  HELLO_SUBPROTOCOL_PREFIX,
+  type HelloFrame,
+  helloSubprotocol,
+  SUBPROTOCOL,
+} from '@tether/protocol';
+import { describe, expect, it } from 'vitest';
+import { RawClient, serverPerTest } from './helpers.js';
+
+const server = serverPerTest();
+
+const HELLO: HelloFrame = { t: 'hello', v: 1, appPings: false };
+
+/** Opens a socket offering `hello` in the upgrade (and `extra` subprotocols). */
+async function early(url: string, hello: HelloFrame = HELLO, extra: string[] = []) {
+  return server.keep(
+    await RawClient.open(url, {
+      protocols: [SUBPROTOCOL, EARLY_SUBPROTOCOL, helloSubprotocol(hello), ...extra],
+    }),
+  );
+}
+
+describe('early hello', () => {
+  it('is answered with welcome without a hello frame; the connection then works', async () => {
+    const { endpoint, url } = await server.start();
+    endpoint.handle('echo', (data) => data ?? null);
+    const client = await early(url);
+    expect(client.ws.protocol).toBe(EARLY_SUBPROTOCOL);
+    const welcome = await client.next((f) => f.t === 'welcome');
+    expect(welcome).toMatchObject({ v: 1, resumed: false });
+    expect(await client.request('echo', 'hi', 1)).toMatchObject({ ok: true, data: 'hi' });
+  });
+
+  it('resumes a session like a hello frame does', async () => {
+    const { url } = await server.start();
+    const first = await early(url);
+    const welcome = await first.next((f) => f.t === 'welcome');
+    first.close();
+    await first.waitClosed();
+    const resume = { sid: welcome.sid as string, token: welcome.token as string, seq: 0 };
+    const second = await early(url, { ...HELLO, resume });
+    expect(await second.next((f) => f.t === 'welcome')).toMatchObject({
+      sid: welcome.sid,
+      resumed: true,
+    });
+  });
+
+  it('gets what a hello frame gets when it is wrong: an unsupported version, the same error and close', async () => {
+    const { url } = await server.start();
+    const client = await early(url, { ...HELLO, v: 99 });
+    expect(await client.next((f) => f.t === 'error')).toMatchObject({
+      code: 'UNSUPPORTED_VERSION',
+    });
+    const framed = server.keep(await RawClient.open(url));
+    framed.sendJson({ ...HELLO, v: 99 });
+    const [a, b] = await Promise.all([client.waitClosed(), framed.waitClosed()]);
+    expect(a).toEqual(b);
+  });
+
+  it('counts as the hello: a hello frame after it is a duplicate', async () => {
+    const { url } = await server.start();
+    const client = await early(url);
+    await client.next((f) => f.t === 'welcome');
+    client.sendJson(HELLO);
+    expect(await client.next((f) => f.t === 'error')).toMatchObject({ code: 'DUPLICATE_HELLO' });
+  });
+
+  it('needs both subprotocols: either alone selects tether.v1 and waits for the hello frame', async () => {
+    const { url } = await server.start();
+    const markerOnly = server.keep(
+      await RawClient.open(url, { protocols: [SUBPROTOCOL, EARLY_SUBPROTOCOL] }),
+    );
+    const helloOnly = server.keep(
+      await RawClient.open(url, { protocols: [SUBPROTOCOL, helloSubprotocol(HELLO)] }),
+    );
+    for (const client of [markerOnly, helloOnly]) {
+      expect(client.ws.protocol).toBe(SUBPROTOCOL);
+      client.sendJson({ t: 'ping', ts: 1 });
+      expect(await client.next((f) => f.t === 'error')).toMatchObject({ code: 'HELLO_REQUIRED' });
+      client.sendJson(HELLO);
+      await client.next((f) => f.t === 'welcome');
+    }
+  });
+
+  it('is not taken when unreadable or over the message limit: the client sends the frame', async () => {
+    const { url } = await server.start({ maxMessageBytes: 1_024 });
+    const offering = async (value: string) =>
+      server.keep(
+        await RawClient.open(url, {
+          protocols: [SUBPROTOCOL, EARLY_SUBPROTOCOL, `${HELLO_SUBPROTOCOL_PREFIX}${value}`],
+        }),
+      );
+    // Not base64url; base64url of bytes that are not UTF-8 (0xff 0xfe).
+    const unreadable = [await offering('!!'), await offering('__4')];
+    const big = { ...HELLO, client: { name: 'x'.repeat(1_100) } };
+    const tooBig = await early(url, big);
+    for (const client of [...unreadable, tooBig]) expect(client.ws.protocol).toBe(SUBPROTOCOL);
+    for (const client of unreadable) {
+      client.sendJson(HELLO);
+      await client.next((f) => f.t === 'welcome');
+    }
+    tooBig.sendJson(big);
+    expect((await tooBig.waitClosed()).code).toBe(1009);
+  });
+
+  it('comes after the auth hook: a refused token closes, an accepted one is welcomed as its user', async () => {
+    const { url } = await server.start({
+      authenticate: ({ token }) => (token === 'good' ? { user: 'u1' } : false),
+    });
+    const good = await early(url, HELLO, [authSubprotocol('good')]);
+    await good.next((f) => f.t === 'welcome');
+    const bad = await early(url, HELLO, [authSubprotocol('bad')]);
+    const closed = await bad.waitClosed();
+    expect(closed.code).toBe(4001);
+    expect(bad.frames.some((f) => f.t === 'welcome')).toBe(false);
+  });
+});
