@@ -63,6 +63,12 @@ export const CLIENT_DEFAULTS = {
   closeTimeoutMs: 1_000,
   /** How the token travels: the `tether.auth.*` subprotocol works in browsers and Node alike. */
   authVia: 'subprotocol' as 'subprotocol' | 'header',
+  /**
+   * Carry `hello` in the upgrade (the `tether.v1.early` and `tether.hello.*` subprotocols):
+   * a server that takes it answers with `welcome` right after the upgrade, one round trip
+   * sooner; one that does not gets the `hello` frame as before.
+   */
+  earlyHello: true,
   /** Messages buffered per `messages()` / `states()` iterator before it fails with ITERATOR_OVERFLOW. */
   iteratorBufferSize: 1_000,
 } as const;

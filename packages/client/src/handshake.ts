@@ -1,4 +1,11 @@
-import { authSubprotocol, type HelloFrame, PROTOCOL_VERSION, SUBPROTOCOL } from '@tether/protocol';
+import {
+  authSubprotocol,
+  EARLY_SUBPROTOCOL,
+  type HelloFrame,
+  helloSubprotocol,
+  PROTOCOL_VERSION,
+  SUBPROTOCOL,
+} from '@tether/protocol';
 import type { TokenSource } from './options.js';
 import type { WebSocketInit } from './socket.js';
 
@@ -16,21 +23,29 @@ export function isToken(value: unknown): value is string {
 }
 
 /**
- * What the upgrade offers: `tether.v1` first (the server selects it), and
- * the token as a `tether.auth.<base64url>` subprotocol, or, with `header`,
- * as `Authorization: Bearer` (only implementations that accept handshake
- * headers, such as `ws`, send it).
+ * What the upgrade offers: `tether.v1` first (the server selects it), with `hello` the
+ * early hello (`tether.v1.early`, which a server that takes it selects instead, and
+ * `tether.hello.<base64url>`), and the token as a `tether.auth.<base64url>` subprotocol,
+ * or, with `header`, as `Authorization: Bearer` (only implementations that accept
+ * handshake headers, such as `ws`, send it).
  */
 export function handshakeFor(
   token: string | undefined,
   authVia: 'subprotocol' | 'header',
+  hello?: HelloFrame,
 ): { protocols: string[]; init: WebSocketInit | undefined } {
   const protocols = [SUBPROTOCOL];
+  if (hello !== undefined) protocols.push(EARLY_SUBPROTOCOL, helloSubprotocol(hello));
   if (token === undefined) return { protocols, init: undefined };
   if (authVia === 'header')
     return { protocols, init: { headers: { Authorization: `Bearer ${token}` } } };
   protocols.push(authSubprotocol(token));
   return { protocols, init: undefined };
+}
+
+/** Whether the server took the hello carried in the upgrade (it selected `tether.v1.early`). */
+export function tookEarlyHello(selected: string): boolean {
+  return selected === EARLY_SUBPROTOCOL;
 }
 
 /**

@@ -245,8 +245,13 @@ export class ConnectionLifecycle {
     const current = (): boolean => id === this.attemptId;
     const { session, transmitter } = this.parts;
     const { client, maxMessageBytes } = this.opts;
-    const opened = this.parts.transport.open(url, token, current, {
-      onOpen: () => transmitter.sendControl(session.hello(client, maxMessageBytes)),
+    // Built before the socket: it may travel in the upgrade (early hello).
+    const hello = session.hello(client, maxMessageBytes);
+    const opened = this.parts.transport.open(url, token, hello, current, {
+      // A server that took the early hello answers it; the others get the frame.
+      onOpen: (earlyHello) => {
+        if (!earlyHello) transmitter.sendControl(hello);
+      },
       onText: (text) => this.onText(id, text),
       onClose: (code, reason, wasClean) => this.connectionEnded(code, reason, wasClean),
       onError: (error) => this.emitError(error),

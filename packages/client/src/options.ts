@@ -33,6 +33,14 @@ export interface TetherClientOptions {
    * handshake headers (`ws`); browsers cannot.
    */
   authVia?: 'subprotocol' | 'header';
+  /**
+   * Carry `hello` in the upgrade as the offered subprotocols `tether.v1.early` and
+   * `tether.hello.<base64url(hello)>`: a server that takes it sends `welcome` right after
+   * the upgrade, so the connection is ready one round trip sooner; other servers get the
+   * `hello` frame as before. Turn off where something between client and server refuses
+   * long `Sec-WebSocket-Protocol` headers. Default true.
+   */
+  earlyHello?: boolean;
   /** Connect at construction. Default true. */
   autoConnect?: boolean;
   /** Smallest reconnect delay, ms. Default 500. */
@@ -103,6 +111,7 @@ export interface ResolvedOptions {
   WebSocket: WebSocketConstructor;
   token: TokenSource | undefined;
   authVia: 'subprotocol' | 'header';
+  earlyHello: boolean;
   autoConnect: boolean;
   minReconnectDelayMs: number;
   maxReconnectDelayMs: number;
@@ -136,6 +145,7 @@ const KNOWN_OPTIONS = [
   'WebSocket',
   'token',
   'authVia',
+  'earlyHello',
   'autoConnect',
   'minReconnectDelayMs',
   'maxReconnectDelayMs',
@@ -240,6 +250,7 @@ export function resolveOptions(options: TetherClientOptions): ResolvedOptions {
     WebSocket,
     token: o.token,
     authVia,
+    earlyHello: checkBool('earlyHello', o.earlyHello ?? D.earlyHello),
     autoConnect: checkBool('autoConnect', o.autoConnect ?? D.autoConnect),
     minReconnectDelayMs: minDelay,
     maxReconnectDelayMs: maxDelay,

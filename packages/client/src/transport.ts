@@ -1,8 +1,8 @@
 import { type Clock, type Emitter, TetherError, Timer } from '@tether/common';
-import { CloseCode } from '@tether/protocol';
+import { CloseCode, type HelloFrame } from '@tether/protocol';
 import { ServerProtocolError } from './errors.js';
 import type { ClientEventMap } from './events.js';
-import { handshakeFor } from './handshake.js';
+import { handshakeFor, tookEarlyHello } from './handshake.js';
 import type { ResolvedOptions } from './options.js';
 import {
   closeCodeForHttpStatus,
@@ -26,7 +26,8 @@ const NO_HINT: CloseHint = { code: undefined, retryAfterMs: undefined };
 
 /** What the lifecycle hears from the socket of the current attempt. */
 export interface TransportEvents {
-  onOpen(): void;
+  /** The socket opened; `earlyHello`: the server took the hello carried in the upgrade. */
+  onOpen(earlyHello: boolean): void;
   onText(text: string): void;
   onClose(code: number, reason: string, wasClean: boolean): void;
   onError(error: TetherError): void;
@@ -72,25 +73,28 @@ export class Transport {
   }
 
   /**
-   * Opens the socket of a new attempt to `url`. `current()` says whether the attempt is
-   * still the latest: an older socket's events do nothing. False when the constructor threw.
+   * Opens the socket of a new attempt to `url`, offering `hello` in the upgrade when the
+   * options allow it. `current()` says whether the attempt is still the latest: an older
+   * socket's events do nothing. False when the constructor threw.
    */
   open(
     url: string,
     token: string | undefined,
+    hello: HelloFrame,
     current: () => boolean,
     on: TransportEvents,
   ): boolean {
     this.hint = NO_HINT;
     this.url = url;
-    const { protocols, init } = handshakeFor(token, this.opts.authVia);
+    const early = this.opts.earlyHello ? hello : undefined;
+    const { protocols, init } = handshakeFor(token, this.opts.authVia, early);
     try {
       const conn = new SocketConnection(this.opts.WebSocket, url, protocols, init, {
         onOpen: () => {
           if (!current()) return;
           this.opened = true;
           this.neverOpened = 0;
-          on.onOpen();
+          on.onOpen(early !== undefined && tookEarlyHello(conn.protocol));
         },
         onText: (text) => {
           if (current()) on.onText(text);

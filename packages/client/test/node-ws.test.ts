@@ -4,7 +4,7 @@
 import { AuthError } from '@tether/server';
 import { waitFor } from '@tether/testkit';
 import { describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { FinalCloseError, type RetryEvent } from '../src/index.js';
 import { HOST } from './helpers/real-server.js';
 import { useRealSetup } from './helpers/real-setup.js';
@@ -133,5 +133,69 @@ describe('against the real server', () => {
       message: 'all server connections closed',
     });
     expect(clients.every((c) => c.state === 'closed')).toBe(true);
+  });
+});
+
+/** ws's WebSocket recording what each socket sends and which subprotocol it got. */
+function recordingWebSocket(): { ctor: typeof WebSocket; sent: string[]; protocols: string[] } {
+  const sent: string[] = [];
+  const protocols: string[] = [];
+  class Recording extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      this.on('open', () => protocols.push(this.protocol));
+    }
+    override send(data: unknown, ...rest: unknown[]): void {
+      sent.push(String(data));
+      (super.send as (...a: unknown[]) => void)(data, ...rest);
+    }
+  }
+  return { ctor: Recording as unknown as typeof WebSocket, sent, protocols };
+}
+
+const helloFrames = (sent: string[]): string[] => sent.filter((s) => s.includes('"t":"hello"'));
+
+describe('early hello', () => {
+  it('carries hello in the upgrade: no hello frame, and a reconnect resumes the same way', async () => {
+    const s = await server();
+    const ws = recordingWebSocket();
+    const c = client(s.url, { WebSocket: ws.ctor as never });
+    const opens: boolean[] = [];
+    c.on('open', ({ resumed }) => opens.push(resumed));
+    await c.connect();
+    await expect(c.request('echo', 1)).resolves.toBe(1);
+    for (const conn of s.endpoint.connections.values()) conn.close(1011, 'again');
+    await waitFor(() => opens.length === 2, { message: 'reconnected' });
+    expect(opens).toEqual([false, true]);
+    expect(ws.protocols).toEqual(['tether.v1.early', 'tether.v1.early']);
+    expect(helloFrames(ws.sent)).toEqual([]);
+  });
+
+  it('sends the hello frame with earlyHello off', async () => {
+    const s = await server();
+    const ws = recordingWebSocket();
+    const c = client(s.url, { WebSocket: ws.ctor as never, earlyHello: false });
+    await c.connect();
+    expect(ws.protocols).toEqual(['tether.v1']);
+    expect(helloFrames(ws.sent)).toHaveLength(1);
+  });
+
+  it('sends the hello frame to a server that selects plain tether.v1', async () => {
+    const plain = new WebSocketServer({ host: HOST, port: 0, handleProtocols: () => 'tether.v1' });
+    defer(() => new Promise((resolve) => plain.close(resolve)));
+    await new Promise((resolve) => plain.once('listening', resolve));
+    const offered: string[][] = [];
+    const first: string[] = [];
+    plain.on('connection', (socket, request) => {
+      offered.push(String(request.headers['sec-websocket-protocol']).split(/, */));
+      socket.once('message', (data) => first.push(String(data)));
+    });
+    const port = (plain.address() as { port: number }).port;
+    const c = client(`ws://${HOST}:${port}/ws`, { connectTimeoutMs: 5_000 });
+    await waitFor(() => first.length === 1, { message: 'the first frame' });
+    expect(offered[0]?.slice(0, 2)).toEqual(['tether.v1', 'tether.v1.early']);
+    expect(offered[0]?.[2]).toMatch(/^tether\.hello\.[A-Za-z0-9_-]+$/);
+    expect(JSON.parse(first[0] as string)).toMatchObject({ t: 'hello', v: 1 });
+    await c.close();
   });
 });
