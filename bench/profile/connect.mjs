@@ -5,6 +5,7 @@
 // welcome; raw ws: the handshake alone), and prints the rate, the latency of the
 // handshake and of the whole connect (p50/p99), and the server's CPU per connect.
 //   node bench/profile/connect.mjs tether|ws TOTAL CONCURRENCY
+// env: EARLY=0 sends the hello as a frame after the upgrade instead of in it (early hello).
 // env: PROF=name (CPU profile of the opening, PINT=sampling µs), PROFILE_OUT=dir.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -24,6 +25,18 @@ const ask = async (command) => {
 };
 const { url } = await next();
 const n = Number(total);
+const HELLO = { t: 'hello', v: 1, appPings: false };
+const early = kind === 'tether' && process.env.EARLY !== '0';
+const protocols =
+  kind !== 'tether'
+    ? []
+    : early
+      ? [
+          'tether.v1',
+          'tether.v1.early',
+          `tether.hello.${Buffer.from(JSON.stringify(HELLO)).toString('base64url')}`,
+        ]
+      : ['tether.v1'];
 const opens = [];
 const readies = [];
 const sockets = [];
@@ -33,7 +46,7 @@ let started = 0;
 const connectOne = (i) =>
   new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const ws = new WebSocket(url, kind === 'tether' ? ['tether.v1'] : [], {
+    const ws = new WebSocket(url, protocols, {
       perMessageDeflate: false,
       localAddress: `127.0.0.${1 + (i % 8)}`,
     });
@@ -48,7 +61,7 @@ const connectOne = (i) =>
     ws.on('open', () => {
       opens.push(performance.now() - t0);
       if (kind !== 'tether') done();
-      else ws.send(JSON.stringify({ t: 'hello', v: 1, appPings: false }));
+      else if (ws.protocol !== 'tether.v1.early') ws.send(JSON.stringify(HELLO));
     });
     ws.on('message', (data) => {
       if (String(data).includes('"t":"welcome"')) done();
@@ -69,7 +82,7 @@ const elapsed = performance.now() - t0;
 const usage = await ask('stop');
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)].toFixed(1);
 console.log(
-  `${kind} connections ${n} in flight ${concurrency}: ${Math.round((n / elapsed) * 1000)}/s; ` +
+  `${kind}${early ? ' (early hello)' : ''} connections ${n} in flight ${concurrency}: ${Math.round((n / elapsed) * 1000)}/s; ` +
     `handshake p50 ${pct(opens, 0.5)} p99 ${pct(opens, 0.99)} ms; ` +
     `connect p50 ${pct(readies, 0.5)} p99 ${pct(readies, 0.99)} ms; ` +
     `server CPU ${usage.cpu.toFixed(1)} %, per connect ${(usage.cpuMs / n).toFixed(3)} ms ` +

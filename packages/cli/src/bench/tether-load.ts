@@ -1,4 +1,9 @@
-import { PROTOCOL_VERSION, SUBPROTOCOL } from '@tether/protocol';
+import {
+  EARLY_SUBPROTOCOL,
+  helloSubprotocol,
+  PROTOCOL_VERSION,
+  SUBPROTOCOL,
+} from '@tether/protocol';
 import { type RawData, WebSocket } from 'ws';
 import type { LoadAdapter, LoadConnection, LoadHooks } from './load-adapter.js';
 
@@ -59,12 +64,17 @@ class TetherLoadConnection implements LoadConnection, TetherPublisher {
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = { resolve, reject };
     });
-    this.ws = new WebSocket(url, [SUBPROTOCOL], {
+    // ws answers WebSocket pings by itself: no app pings needed (hello.appPings).
+    const hello = { t: 'hello' as const, v: PROTOCOL_VERSION, appPings: false };
+    // The hello travels in the upgrade (early hello); a server that does not take it
+    // selects plain tether.v1 and gets the frame once open.
+    this.ws = new WebSocket(url, [SUBPROTOCOL, EARLY_SUBPROTOCOL, helloSubprotocol(hello)], {
       perMessageDeflate: false,
       ...(localAddress === undefined ? {} : { localAddress }),
     });
-    // ws answers WebSocket pings by itself: no app pings needed (hello.appPings).
-    this.ws.on('open', () => this.send({ t: 'hello', v: PROTOCOL_VERSION, appPings: false }));
+    this.ws.on('open', () => {
+      if (this.ws.protocol !== EARLY_SUBPROTOCOL) this.send(hello);
+    });
     this.ws.on('message', (data) => this.onMessage(data));
     this.ws.on('unexpected-response', (_req, res) => {
       res.resume();
