@@ -273,14 +273,17 @@ describe('auth', () => {
     let n = 0;
     const h = harness({ random: () => 0, token: async () => `token-${++n}` });
     await h.flushMicrotasks();
+    // After tether.v1, the early hello (its marker and the hello), then the token.
     expect(h.ws.last().protocols).toEqual([
       'tether.v1',
+      'tether.v1.early',
+      expect.stringMatching(/^tether\.hello\.[A-Za-z0-9_-]+$/),
       `tether.auth.${Buffer.from('token-1').toString('base64url')}`,
     ]);
     h.ws.last().drop();
     h.clock.advance(500);
     await h.flushMicrotasks();
-    expect(h.ws.last().protocols[1]).toBe(
+    expect(h.ws.last().protocols.at(-1)).toBe(
       `tether.auth.${Buffer.from('token-2').toString('base64url')}`,
     );
     await h.client.close();
@@ -289,7 +292,11 @@ describe('auth', () => {
   it('sends an Authorization header in header mode', () => {
     const h = harness({ token: 'abc', authVia: 'header' });
     expect(h.ws.last().init).toEqual({ headers: { Authorization: 'Bearer abc' } });
-    expect(h.ws.last().protocols).toEqual(['tether.v1']);
+    expect(h.ws.last().protocols).toEqual([
+      'tether.v1',
+      'tether.v1.early',
+      expect.stringMatching(/^tether\.hello\./),
+    ]);
     void h.client.close();
   });
 

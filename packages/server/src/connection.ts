@@ -251,6 +251,12 @@ export class Connection
     this.writer.offer(encodeFrame(frame));
   }
 
+  /** Writes `frame` now, after whatever is queued (the welcome: nothing waits for the turn). */
+  sendNow(frame: ServerFrame): void {
+    this.writer.offer(encodeFrame(frame), undefined, false);
+    this.writer.flush();
+  }
+
   /** Queues a `res`, written at once when nothing else waits. */
   reply(frame: ServerFrame): void {
     this.writer.reply(encodeFrame(frame));

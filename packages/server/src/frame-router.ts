@@ -241,7 +241,8 @@ function welcome(
   conn.welcomed(grant.session, hello.client);
   conn.limitOutgoing(hello.maxMessageBytes);
   conn.probeWith(hello.appPings);
-  conn.enqueue(frame);
+  // Written at once rather than at the end of the turn: the client is waiting for it.
+  conn.sendNow(frame);
   conn.transition('open');
   // Replayed messages follow the welcome, before anything live.
   grant.session.start(conn, grant.preload);
