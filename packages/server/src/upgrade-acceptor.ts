@@ -35,7 +35,8 @@ export interface AcceptorHost {
   waiting(): void;
   /**
    * A socket was upgraded; with `refusal` it must be closed right away. `earlyHello`: the
-   * client's `hello` carried in the upgrade (JSON text), to be taken as its first message.
+   * client's `hello` carried in the upgrade (its JSON's UTF-8 bytes), to be taken as its
+   * first message.
    */
   upgraded(
     ws: TetherSocket,
