@@ -245,10 +245,9 @@ export class ConnectionLifecycle {
     const current = (): boolean => id === this.attemptId;
     const { session, transmitter } = this.parts;
     const { client, maxMessageBytes } = this.opts;
-    // Built before the socket: it may travel in the upgrade (early hello).
+    // Built before the socket: it may travel in the upgrade (early hello), else on open.
     const hello = session.hello(client, maxMessageBytes);
     const opened = this.parts.transport.open(url, token, hello, current, {
-      // A server that took the early hello answers it; the others get the frame.
       onOpen: (earlyHello) => {
         if (!earlyHello) transmitter.sendControl(hello);
       },

@@ -246,15 +246,10 @@ export class Connection
     this.closeWith(code, reason, retryAfterMs);
   }
 
-  /** Queues one frame. */
-  enqueue(frame: ServerFrame): void {
-    this.writer.offer(encodeFrame(frame));
-  }
-
-  /** Writes `frame` now, after whatever is queued (the welcome: nothing waits for the turn). */
-  sendNow(frame: ServerFrame): void {
-    this.writer.offer(encodeFrame(frame), undefined, false);
-    this.writer.flush();
+  /** Queues one frame; `now`: written at once, after what is queued (the welcome). */
+  enqueue(frame: ServerFrame, now = false): void {
+    this.writer.offer(encodeFrame(frame), undefined, !now);
+    if (now) this.writer.flush();
   }
 
   /** Queues a `res`, written at once when nothing else waits. */

@@ -242,7 +242,7 @@ function welcome(
   conn.limitOutgoing(hello.maxMessageBytes);
   conn.probeWith(hello.appPings);
   // Written at once rather than at the end of the turn: the client is waiting for it.
-  conn.sendNow(frame);
+  conn.enqueue(frame, true);
   conn.transition('open');
   // Replayed messages follow the welcome, before anything live.
   grant.session.start(conn, grant.preload);
