@@ -11,6 +11,12 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import {
+  EARLY_SUBPROTOCOL,
+  helloSubprotocol,
+  PROTOCOL_VERSION,
+  SUBPROTOCOL,
+} from '../../packages/protocol/dist/index.js';
 
 const [kind = 'tether', total = '3000', concurrency = '200'] = process.argv.slice(2);
 const child = fork(fileURLToPath(new URL('./server.mjs', import.meta.url)), [kind], {
@@ -25,18 +31,14 @@ const ask = async (command) => {
 };
 const { url } = await next();
 const n = Number(total);
-const HELLO = { t: 'hello', v: 1, appPings: false };
+const HELLO = { t: 'hello', v: PROTOCOL_VERSION, appPings: false };
 const early = kind === 'tether' && process.env.EARLY !== '0';
 const protocols =
   kind !== 'tether'
     ? []
     : early
-      ? [
-          'tether.v1',
-          'tether.v1.early',
-          `tether.hello.${Buffer.from(JSON.stringify(HELLO)).toString('base64url')}`,
-        ]
-      : ['tether.v1'];
+      ? [SUBPROTOCOL, EARLY_SUBPROTOCOL, helloSubprotocol(HELLO)]
+      : [SUBPROTOCOL];
 const opens = [];
 const readies = [];
 const sockets = [];
@@ -61,7 +63,7 @@ const connectOne = (i) =>
     ws.on('open', () => {
       opens.push(performance.now() - t0);
       if (kind !== 'tether') done();
-      else if (ws.protocol !== 'tether.v1.early') ws.send(JSON.stringify(HELLO));
+      else if (ws.protocol !== EARLY_SUBPROTOCOL) ws.send(JSON.stringify(HELLO));
     });
     ws.on('message', (data) => {
       if (String(data).includes('"t":"welcome"')) done();

@@ -52,12 +52,12 @@ console.log(
 if (process.env.SNAP) console.log(await ask('snap'));
 let stop = false;
 let done = 0;
+const period = Number(process.env.EPERIOD ?? 100);
 const echoes = conns.slice(0, Number(process.env.ECHO ?? 0)).map(async (c) => {
   while (!stop) {
     const at = Date.now();
     await c.echo('x'.repeat(64));
     done += 1;
-    const period = Number(process.env.EPERIOD ?? 100);
     if (period > 0) await sleep(Math.max(0, period - (Date.now() - at)));
   }
 });

@@ -43,11 +43,6 @@ export function handshakeFor(
   return { protocols, init: undefined };
 }
 
-/** Whether the server took the hello carried in the upgrade (it selected `tether.v1.early`). */
-export function tookEarlyHello(selected: string): boolean {
-  return selected === EARLY_SUBPROTOCOL;
-}
-
 /**
  * The first frame on every socket; asks to resume `session` when there is one, and
  * states the largest message the client accepts when it has a limit.

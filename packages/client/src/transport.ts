@@ -1,8 +1,8 @@
 import { type Clock, type Emitter, TetherError, Timer } from '@tether/common';
-import { CloseCode, type HelloFrame } from '@tether/protocol';
+import { CloseCode, EARLY_SUBPROTOCOL, type HelloFrame } from '@tether/protocol';
 import { ServerProtocolError } from './errors.js';
 import type { ClientEventMap } from './events.js';
-import { handshakeFor, tookEarlyHello } from './handshake.js';
+import { handshakeFor } from './handshake.js';
 import type { ResolvedOptions } from './options.js';
 import {
   closeCodeForHttpStatus,
@@ -94,7 +94,8 @@ export class Transport {
           if (!current()) return;
           this.opened = true;
           this.neverOpened = 0;
-          on.onOpen(early !== undefined && tookEarlyHello(conn.protocol));
+          // The server took the hello from the upgrade when it selected tether.v1.early.
+          on.onOpen(early !== undefined && conn.protocol === EARLY_SUBPROTOCOL);
         },
         onText: (text) => {
           if (current()) on.onText(text);

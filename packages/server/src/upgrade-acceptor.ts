@@ -98,10 +98,6 @@ export class UpgradeAcceptor {
       );
       return;
     }
-    // One over the message limit is not taken: the client then sends its hello as a frame,
-    // which the limit refuses the usual way (1009).
-    const earlyHello = earlyHelloOf(offered, options.maxMessageBytes);
-    if (earlyHello !== undefined) this.early.set(request, earlyHello);
     const origin = request.headers.origin;
     let originOk: boolean;
     try {
@@ -124,6 +120,10 @@ export class UpgradeAcceptor {
       });
       return;
     }
+    // Read only for an upgrade that is not refused. One over the message limit is not
+    // taken: the client then sends its hello as a frame, which the limit refuses (1009).
+    const earlyHello = earlyHelloOf(offered, options.maxMessageBytes);
+    if (earlyHello !== undefined) this.early.set(request, earlyHello);
     const authenticate = options.authenticate;
     if (authenticate === undefined) {
       this.accept(request, socket, head, ip, {

@@ -43,6 +43,14 @@ export const ECHO_METHOD = 'echo';
 
 type Frame = { t?: unknown; [key: string]: unknown };
 
+// ws answers WebSocket pings by itself: no app pings needed (hello.appPings).
+const HELLO = { t: 'hello' as const, v: PROTOCOL_VERSION, appPings: false };
+/**
+ * The hello travels in the upgrade (early hello), encoded once for every connection; a
+ * server that does not take it selects plain tether.v1 and gets the frame once open.
+ */
+const OFFERED = [SUBPROTOCOL, EARLY_SUBPROTOCOL, helloSubprotocol(HELLO)];
+
 class TetherLoadConnection implements LoadConnection, TetherPublisher {
   readonly ready: Promise<void>;
   private readonly ws: WebSocket;
@@ -64,16 +72,12 @@ class TetherLoadConnection implements LoadConnection, TetherPublisher {
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = { resolve, reject };
     });
-    // ws answers WebSocket pings by itself: no app pings needed (hello.appPings).
-    const hello = { t: 'hello' as const, v: PROTOCOL_VERSION, appPings: false };
-    // The hello travels in the upgrade (early hello); a server that does not take it
-    // selects plain tether.v1 and gets the frame once open.
-    this.ws = new WebSocket(url, [SUBPROTOCOL, EARLY_SUBPROTOCOL, helloSubprotocol(hello)], {
+    this.ws = new WebSocket(url, OFFERED, {
       perMessageDeflate: false,
       ...(localAddress === undefined ? {} : { localAddress }),
     });
     this.ws.on('open', () => {
-      if (this.ws.protocol !== EARLY_SUBPROTOCOL) this.send(hello);
+      if (this.ws.protocol !== EARLY_SUBPROTOCOL) this.send(HELLO);
     });
     this.ws.on('message', (data) => this.onMessage(data));
     this.ws.on('unexpected-response', (_req, res) => {
