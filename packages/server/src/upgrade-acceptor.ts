@@ -78,6 +78,11 @@ export class UpgradeAcceptor {
         this.early.has(request) ? EARLY_SUBPROTOCOL : SUBPROTOCOL,
       WebSocket: TetherSocket,
     });
+    // ws writes the 101 right after this event: with an early hello the welcome follows
+    // in the same turn, so the 101 waits corked to leave with it (TetherSocket.firstSendJoins101).
+    this.wss.on('headers', (_headers, request) => {
+      if (this.early.has(request)) request.socket.cork();
+    });
   }
 
   /** Upgrades waiting for the auth hook. */
@@ -234,6 +239,7 @@ export class UpgradeAcceptor {
       upgraded = true;
       this.early.delete(request);
       socket.removeListener('error', destroySocket);
+      if (earlyHello !== undefined) (ws as TetherSocket).firstSendJoins101();
       if (outcome.ok) {
         this.host.upgraded(
           ws as TetherSocket,

@@ -3,6 +3,8 @@
  * `tether.hello.<base64url>`), answered with `welcome` right after it, one round trip
  * sooner; the same rules as a `hello` frame, and plain `tether.v1` otherwise.
  */
+
+import type { Socket } from 'node:net';
 import {
   authSubprotocol,
   EARLY_SUBPROTOCOL,
@@ -12,11 +14,42 @@ import {
   SUBPROTOCOL,
 } from '@tether/protocol';
 import { describe, expect, it } from 'vitest';
-import { RawClient, serverPerTest } from './helpers.js';
+import { MemoryStore, type NewSession } from '../src/index.js';
+import { RawClient, type Started, serverPerTest } from './helpers.js';
 
 const server = serverPerTest();
 
 const HELLO: HelloFrame = { t: 'hello', v: 1, appPings: false };
+
+type Chunk = { chunk: Buffer | string };
+type Hidden = {
+  _write(chunk: Buffer | string, encoding: string, cb: () => void): void;
+  _writev(chunks: Chunk[], cb: () => void): void;
+};
+
+/**
+ * What the server hands its TCP sockets to send, one string per write that reaches the
+ * socket's handle (several chunks of one corked write joined): the writes the kernel sees.
+ */
+function recordWrites(started: Started): string[][] {
+  const writes: string[][] = [];
+  started.tether.httpServer.on('connection', (socket: Socket) => {
+    const hidden = socket as unknown as Hidden;
+    const write = hidden._write.bind(socket);
+    const writev = hidden._writev.bind(socket);
+    const mine: string[] = [];
+    writes.push(mine);
+    hidden._write = (chunk, encoding, cb) => {
+      mine.push(String(chunk));
+      write(chunk, encoding, cb);
+    };
+    hidden._writev = (chunks, cb) => {
+      mine.push(chunks.map((c) => String(c.chunk)).join(''));
+      writev(chunks, cb);
+    };
+  });
+  return writes;
+}
 
 /** Opens a socket offering `hello` in the upgrade (and `extra` subprotocols). */
 async function early(url: string, hello: HelloFrame = HELLO, extra: string[] = []) {
@@ -120,5 +153,46 @@ describe('early hello', () => {
     const closed = await bad.waitClosed();
     expect(closed.code).toBe(4001);
     expect(bad.frames.some((f) => f.t === 'welcome')).toBe(false);
+  });
+
+  it('sends the 101 and the welcome in one write', async () => {
+    const started = await server.start();
+    const writes = recordWrites(started);
+    const client = await early(started.url);
+    await client.next((f) => f.t === 'welcome');
+    const first = writes[0]?.[0] ?? '';
+    expect(first).toMatch(/^HTTP\/1\.1 101 /);
+    expect(first).toContain('"t":"welcome"');
+  });
+
+  it('sends the 101 alone at once where the hello is a frame', async () => {
+    const started = await server.start();
+    const writes = recordWrites(started);
+    const client = server.keep(await RawClient.open(started.url));
+    // Open: the 101 arrived, before any hello was sent.
+    expect(writes[0]?.[0]).toMatch(/^HTTP\/1\.1 101 /);
+    expect(writes[0]?.[0]).not.toContain('welcome');
+    client.sendJson(HELLO);
+    await client.next((f) => f.t === 'welcome');
+  });
+
+  it('lets the 101 go at the end of the turn when the store answers later', async () => {
+    let release = (): void => {};
+    const store = new (class extends MemoryStore {
+      override createSession(init: NewSession) {
+        return new Promise<void>((resolve) => {
+          release = resolve;
+        }).then(() => super.createSession(init));
+      }
+    })();
+    const started = await server.start({}, { store });
+    const writes = recordWrites(started);
+    // Open: the 101 is not held for a welcome that is still waiting for the store.
+    const client = await early(started.url);
+    expect(writes[0]).toHaveLength(1);
+    expect(writes[0]?.[0]).not.toContain('welcome');
+    release();
+    await client.next((f) => f.t === 'welcome');
+    await store.close();
   });
 });
