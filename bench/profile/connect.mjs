@@ -7,7 +7,8 @@
 //   node bench/profile/connect.mjs tether|ws TOTAL CONCURRENCY
 // env: EARLY=0 sends the hello as a frame after the upgrade instead of in it (early hello).
 // env: OPENONLY=1 counts a Tether connect done at the 101 (the upgrade path alone).
-// env: PROF=name (CPU profile of the opening, PINT=sampling µs), PROFILE_OUT=dir.
+// env: PROF=name (CPU profile of the opening, PINT=sampling µs), PROFILE_OUT=dir,
+// CHILD_FLAGS=node flags for the server child (e.g. --perf-basic-prof for perf).
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +22,7 @@ import {
 
 const [kind = 'tether', total = '3000', concurrency = '200'] = process.argv.slice(2);
 const child = fork(fileURLToPath(new URL('./server.mjs', import.meta.url)), [kind], {
-  execArgv: ['--expose-gc'],
+  execArgv: ['--expose-gc', ...(process.env.CHILD_FLAGS ?? '').split(' ').filter(Boolean)],
   // No heartbeat during the open: only connects are measured.
   env: { ...process.env, HB: '600000' },
 });
