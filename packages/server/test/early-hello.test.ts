@@ -3,7 +3,6 @@
  * `tether.hello.<base64url>`), answered with `welcome` right after it, one round trip
  * sooner; the same rules as a `hello` frame, and plain `tether.v1` otherwise.
  */
-
 import type { Socket } from 'node:net';
 import {
   authSubprotocol,
@@ -193,6 +192,8 @@ describe('early hello', () => {
     expect(writes[0]?.[0]).not.toContain('welcome');
     release();
     await client.next((f) => f.t === 'welcome');
+    // The application's store outlives the server that uses it.
+    await started.tether.close({ drainTimeoutMs: 0 });
     await store.close();
   });
 });
