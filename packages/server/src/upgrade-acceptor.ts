@@ -78,11 +78,6 @@ export class UpgradeAcceptor {
         this.early.has(request) ? EARLY_SUBPROTOCOL : SUBPROTOCOL,
       WebSocket: TetherSocket,
     });
-    // ws writes the 101 right after this event: with an early hello the welcome follows
-    // in the same turn, so the 101 waits corked to leave with it (TetherSocket.firstSendJoins101).
-    this.wss.on('headers', (_headers, request) => {
-      if (this.early.has(request)) request.socket.cork();
-    });
   }
 
   /** Upgrades waiting for the auth hook. */
@@ -235,6 +230,10 @@ export class UpgradeAcceptor {
     }
     let upgraded = false;
     const earlyHello = this.early.get(request);
+    // With an early hello the welcome follows the 101 in this turn: ws writes the 101
+    // into the corked socket, which uncorks at the first frame sent
+    // (TetherSocket.firstSendJoins101). A handshake ws refuses ends the socket, uncorking it.
+    if (earlyHello !== undefined) socket.cork();
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       upgraded = true;
       this.early.delete(request);

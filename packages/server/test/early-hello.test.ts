@@ -14,7 +14,7 @@ import {
 } from '@tether/protocol';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, type NewSession } from '../src/index.js';
-import { RawClient, type Started, serverPerTest } from './helpers.js';
+import { RawClient, rawUpgrade, type Started, serverPerTest } from './helpers.js';
 
 const server = serverPerTest();
 
@@ -173,6 +173,18 @@ describe('early hello', () => {
     expect(writes[0]?.[0]).not.toContain('welcome');
     client.sendJson(HELLO);
     await client.next((f) => f.t === 'welcome');
+  });
+
+  it('leaves the answer to a handshake ws refuses unheld', async () => {
+    const { port } = await server.start();
+    // A second version header makes "13, 8": ws answers 400 into the corked socket.
+    const answer = await rawUpgrade(port, '/ws', {
+      'Sec-WebSocket-Protocol': [SUBPROTOCOL, EARLY_SUBPROTOCOL, helloSubprotocol(HELLO)].join(
+        ', ',
+      ),
+      'Sec-WebSocket-Version': '8',
+    });
+    expect(answer.status).toBe(400);
   });
 
   it('lets the 101 go at the end of the turn when the store answers later', async () => {
