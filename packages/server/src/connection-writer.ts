@@ -7,7 +7,7 @@ import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import type { EndpointCounters } from './stats.js';
 import { TetherSocket } from './tether-socket.js';
-import type { TopicTurn, TurnSeat, TurnWriter } from './topic-turn.js';
+import type { TurnBatch, TurnSeat, TurnWriter } from './topic-turn.js';
 
 /** What the write path needs from the endpoint. */
 export interface WriterHost {
@@ -50,8 +50,9 @@ export class ConnectionWriter implements TurnWriter {
   /** Frames waiting for the flush; allocated on first use (an idle connection holds none). */
   private queue: string[] | undefined;
   /**
-   * The topic turn this connection takes as one shared message (topic-turn.ts), while
-   * its own queue is empty: anything else written leaves it first.
+   * The topic lane this connection takes publications from as one shared message per
+   * turn (topic-turn.ts), while its own queue is empty: anything else written leaves it
+   * first. The seat stands from turn to turn until then.
    */
   private seat: TurnSeat | undefined;
   /** UTF-8 bytes of the frames in `queue`. */
@@ -267,8 +268,15 @@ export class ConnectionWriter implements TurnWriter {
   }
 
   joinTurn(seat: TurnSeat, bytes: number): number {
+    const standing = this.seat;
+    if (standing !== undefined) {
+      // Seated in a batch still open (this turn's publications of another topic): no.
+      if (standing.turn?.pending) return -1;
+      // Standing in another topic's lane with nothing pending there: it moves here.
+      this.seat = undefined;
+      standing.settle();
+    }
     if (
-      this.seat !== undefined ||
       (this.queue?.length ?? 0) > 0 ||
       this.peerMaxBytes !== undefined ||
       this.owner.state !== 'open' ||
@@ -287,38 +295,56 @@ export class ConnectionWriter implements TurnWriter {
 
   leaveTurn(): void {
     const seat = this.seat;
-    const turn = seat?.turn;
+    if (seat === undefined) return;
     this.seat = undefined;
-    if (seat === undefined || turn === undefined) return;
+    const batch = seat.turn?.openBatch;
     seat.settle();
-    // Each frame as if offered now: the slow-consumer check and batching as usual.
-    for (let i = 0; i < turn.frames.length; i += 1) {
-      if (!this.offer(turn.frames[i] as string, turn.sizes[i])) return;
+    if (batch === undefined) return;
+    // Each frame of the open batch as if offered now: the slow-consumer check and
+    // batching as usual.
+    for (let i = 0; i < batch.frames.length; i += 1) {
+      if (!this.offer(batch.frames[i] as string, batch.sizes[i])) return;
     }
   }
 
-  writeTurn(seat: TurnSeat, turn: TopicTurn): void {
-    if (this.seat !== seat) return;
-    this.seat = undefined;
-    if (this.owner.state !== 'open' || this.ws.readyState !== TetherSocket.OPEN) return;
-    const { maxBatch, maxMessageBytes } = this.host.options;
-    const count = turn.frames.length;
-    // No slow-consumer check here: the turn ended before it held more than this socket's
-    // room when it sat down (joinTurn), and nothing else was written to it since.
+  writeTurn(seat: TurnSeat, batch: TurnBatch): number {
+    if (this.seat !== seat) return -1;
+    if (this.owner.state !== 'open' || this.ws.readyState !== TetherSocket.OPEN) {
+      this.standDown();
+      return -1;
+    }
+    const { maxBatch, maxMessageBytes, slowConsumerBytes } = this.host.options;
+    const count = batch.frames.length;
+    // Nothing else was written to this connection since it sat down (that makes it
+    // leave): only the socket's unsent bytes count against the limit.
+    const pending = this.ws.bufferedAmount;
+    const room = slowConsumerBytes - pending - batch.bytes;
     if (
       this.pendingAck <= this.ackSent &&
       count <= maxBatch &&
-      turn.bytes + count + 1 <= maxMessageBytes
+      batch.bytes + count + 1 <= maxMessageBytes &&
+      (pending === 0 || room >= 0)
     ) {
-      this.sendShared(turn.message(), count);
-      return;
+      this.sendShared(batch.message(), count);
+      // The next batch's room, as if none of this one reached the kernel yet.
+      return Math.max(room, 0);
     }
-    // Not as one shared message here (this endpoint's limits, an ack to ride along): the
-    // frames go the usual way, written now.
+    // Not as one shared message here (this endpoint's limits, an ack to ride along, a
+    // socket near its limit): it leaves the lane and the frames go the usual way, each
+    // checked against the limit, written now.
+    this.standDown();
     for (let i = 0; i < count; i += 1) {
-      if (!this.offer(turn.frames[i] as string, turn.sizes[i], false)) return;
+      if (!this.offer(batch.frames[i] as string, batch.sizes[i], false)) break;
     }
     this.flush();
+    return -1;
+  }
+
+  /** Leaves the lane between batches: nothing is pending there for this connection. */
+  private standDown(): void {
+    const seat = this.seat;
+    this.seat = undefined;
+    seat?.settle();
   }
 
   /** Writes `message` (`frames` frames joined, `bytes` UTF-8 bytes) as one WebSocket message. */
@@ -353,7 +379,7 @@ export class ConnectionWriter implements TurnWriter {
    * replays: the connection is closing or closed.
    */
   discard(): void {
-    this.seat = undefined;
+    this.standDown();
     this.queue = undefined;
     this.queuedBytes = 0;
     this.host.flusher.forget(this);

@@ -21,100 +21,43 @@ export interface TurnWriter {
   /**
    * Seats `seat` when the connection has nothing of its own to write and may take a
    * shared message (no `hello.maxMessageBytes`, open, under the slow-consumer limit with
-   * `bytes` more). Returns how many bytes the turn may hold for it before what it holds
-   * would pass `slowConsumerBytes`; -1: not seated, the publication goes the usual way.
+   * `bytes` more). A seat it keeps in another topic's lane, with nothing pending there,
+   * is given up for this one. Returns how many bytes the batch may hold for it before
+   * what it holds would pass `slowConsumerBytes`; -1: not seated, the publication goes
+   * the usual way.
    */
   joinTurn(seat: TurnSeat, bytes: number): number;
-  /** Anything else for the connection: the turn's frames so far are queued first (order). */
+  /** Anything else for the connection: the open batch's frames so far are queued first (order). */
   leaveTurn(): void;
-  /** The turn ends: its shared message is written (or its frames queued, where it does not fit). */
-  writeTurn(seat: TurnSeat, turn: TopicTurn): void;
+  /**
+   * A batch ends: its shared message is written, or its frames go the usual way (the
+   * connection closing, an ack to ride along, what the socket holds near its limit), and
+   * then the connection leaves the lane. Returns how many bytes the next batch may hold
+   * for it (as {@link joinTurn}); -1 once it left.
+   */
+  writeTurn(seat: TurnSeat, batch: TurnBatch): number;
 }
 
-/** A turn holds at most this many frames / bytes; past it, it is written and a new one starts. */
+/** A batch holds at most this many frames / bytes; past it, it is written and a new one starts. */
 const TURN_FRAMES = SERVER_DEFAULTS.maxBatch;
 const TURN_BYTES = SERVER_DEFAULTS.maxMessageBytes / 2;
 
-/**
- * The publications of one topic fanned out within one event-loop turn, recorded once
- * for every subscriber that had nothing else to write when the turn began: at the flush
- * each of them gets the same message, joined, converted and framed once, in one write.
- * Without it, each publication of a burst was offered to every subscriber's own queue
- * (bursts of 20 to 1,000 subscribers: 20,000 offers per burst) and compared there.
- *
- * Only subscriptions that are live and follow the first publication sit in a turn; the
- * others (catching up, a hole, a queue of their own, a client message limit) take each
- * publication the usual way. Anything else written to a seated connection, an
- * unsubscribe, a resubscribe or a replay makes it leave first: the frames so far go into
- * its own queue, ahead of what follows, and it takes later publications the usual way.
- */
-export class TopicTurn implements Flushable {
+/** The publications of one topic fanned out within one event-loop turn. */
+export class TurnBatch {
   readonly frames: string[] = [];
   /** UTF-8 bytes of each frame. */
   readonly sizes: number[] = [];
   /** UTF-8 bytes of all frames. */
   bytes = 0;
-  epoch: string;
-  /** The newest publication's offset. */
-  offset: number;
-  private readonly seats: Subscription[] = [];
-  /** Seats not left yet. */
-  private sitting = 0;
-  /** The least any seat may take before passing its slow-consumer limit. */
-  private room = Number.POSITIVE_INFINITY;
   private shared: SharedMessage | undefined;
-  private ended = false;
 
-  constructor(
-    first: Delivery,
-    private readonly flusher: FlushScheduler,
-    private readonly onEnd: (turn: TopicTurn) => void,
-  ) {
-    this.epoch = first.epoch;
-    this.offset = first.offset;
-    this.push(first);
+  push(delivery: Delivery): void {
+    this.frames.push(delivery.frame);
+    this.sizes.push(delivery.bytes);
+    this.bytes += delivery.bytes;
   }
 
-  /** Subscriptions seated so far and not left. */
-  get seated(): number {
-    return this.sitting;
-  }
-
-  /** A seat left (its subscription settled). */
-  released(): void {
-    this.sitting -= 1;
-  }
-
-  /** Whether `delivery` continues this turn (same epoch, next offset, room left). */
-  continuedBy(delivery: Delivery): boolean {
-    return (
-      !this.ended &&
-      delivery.epoch === this.epoch &&
-      delivery.offset === this.offset + 1 &&
-      this.frames.length < TURN_FRAMES &&
-      this.bytes + delivery.bytes <= Math.min(TURN_BYTES, this.room)
-    );
-  }
-
-  /** A publication that continues the turn ({@link continuedBy}): every seat gets it. */
-  add(delivery: Delivery): void {
-    this.offset = delivery.offset;
-    this.push(delivery);
-  }
-
-  /** Tries to seat a live subscription that follows the turn's first publication. */
-  seat(sub: Subscription): boolean {
-    const room = sub.subscriber.writer.joinTurn(sub, this.bytes);
-    if (room < 0) return false;
-    if (room < this.room) this.room = room;
-    sub.sit(this);
-    this.seats.push(sub);
-    this.sitting += 1;
-    if (this.seats.length === 1) this.flusher.mark(this);
-    return true;
-  }
-
-  /** The shared message of the turn (its frames joined, UTF-8, framed), built once. */
+  /** The shared message (the frames joined, UTF-8, framed), built once. */
   message(): SharedMessage {
     if (this.shared === undefined) {
       const data = Buffer.from(joinEncoded(this.frames));
@@ -122,29 +65,151 @@ export class TopicTurn implements Flushable {
     }
     return this.shared;
   }
+}
 
-  /** Ends the turn now (a publication that does not continue it, or the turn is full). */
+/**
+ * A topic's lane: the subscriptions that take its publications as one shared message
+ * per event-loop turn, each recorded once for all of them. At the flush every seat gets
+ * the same message, joined, converted and framed once, in one write. Without it, each
+ * publication of a burst was offered to every subscriber's own queue (bursts of 20 to
+ * 1,000 subscribers: 20,000 offers per burst) and compared there.
+ *
+ * Seats stand from turn to turn: a publication that follows the lane's newest one
+ * opens the next batch for all of them at once, so a topic whose subscribers only take
+ * its publications costs nothing per subscriber until the flush. Only subscriptions
+ * that are live and follow the batch's first publication take a seat; the others
+ * (catching up, a hole, a queue of their own, a client message limit) take each
+ * publication the usual way. Anything else written to a seated connection, an
+ * unsubscribe, a resubscribe or a replay makes it leave first: the open batch's frames
+ * so far go into its own queue, ahead of what follows. A publication that does not
+ * follow the lane (a new epoch, a gap) ends it: every seat leaves at the lane's newest.
+ */
+export class TopicTurn implements Flushable {
+  epoch: string;
+  /** The newest publication's offset (written or in the open batch). */
+  offset: number;
+  /** This event-loop turn's publications; undefined between turns. */
+  private batch: TurnBatch | undefined;
+  private seats: Subscription[] = [];
+  /** Seats not left yet. */
+  private sitting = 0;
+  /**
+   * The least any seat may take in a batch before what it holds passes its slow-consumer
+   * limit: from each seat's socket when it sat down or was last written to (nothing else
+   * is written to a seated connection, and what a socket holds only drains meanwhile).
+   */
+  private room = Number.POSITIVE_INFINITY;
+
+  constructor(
+    first: Delivery,
+    private readonly flusher: FlushScheduler,
+  ) {
+    this.epoch = first.epoch;
+    this.offset = first.offset;
+    const batch = new TurnBatch();
+    batch.push(first);
+    this.batch = batch;
+  }
+
+  /** Subscriptions seated and not left. */
+  get seated(): number {
+    return this.sitting;
+  }
+
+  /** UTF-8 bytes of the open batch (held for each seat until the flush). */
+  get bytes(): number {
+    return this.batch?.bytes ?? 0;
+  }
+
+  /** Whether a batch is open (publications of this turn not written yet). */
+  get pending(): boolean {
+    return this.batch !== undefined;
+  }
+
+  /** The open batch, if any. */
+  get openBatch(): TurnBatch | undefined {
+    return this.batch;
+  }
+
+  /** A seat left (its subscription settled). */
+  released(): void {
+    this.sitting -= 1;
+  }
+
+  /** Whether `delivery` continues the open batch (the next offset, room left). */
+  continuedBy(delivery: Delivery): boolean {
+    const batch = this.batch;
+    return (
+      batch !== undefined &&
+      this.follows(delivery) &&
+      batch.frames.length < TURN_FRAMES &&
+      batch.bytes + delivery.bytes <= Math.min(TURN_BYTES, this.room)
+    );
+  }
+
+  /** Whether `delivery` is the lane's next publication (same epoch, next offset). */
+  follows(delivery: Delivery): boolean {
+    return delivery.epoch === this.epoch && delivery.offset === this.offset + 1;
+  }
+
+  /** A publication that continues the open batch, or opens the next one: every seat gets it. */
+  add(delivery: Delivery): void {
+    this.offset = delivery.offset;
+    if (this.batch === undefined) {
+      // Seats are taken at a batch's first publication: the ones left go first, so a
+      // subscription that left and sits down again is listed once.
+      this.compact();
+      this.batch = new TurnBatch();
+      if (this.sitting > 0) this.flusher.mark(this);
+    }
+    this.batch.push(delivery);
+  }
+
+  /** Tries to seat a live subscription that follows the open batch's first publication. */
+  seat(sub: Subscription): boolean {
+    const room = sub.subscriber.writer.joinTurn(sub, this.bytes);
+    if (room < 0) return false;
+    if (room < this.room) this.room = room;
+    sub.sit(this);
+    this.seats.push(sub);
+    this.sitting += 1;
+    if (this.sitting === 1 && this.batch !== undefined) this.flusher.mark(this);
+    return true;
+  }
+
+  /** Writes the open batch now (a publication that does not continue it, or it is full). */
   end(): void {
+    if (this.batch === undefined) return;
     this.flusher.forget(this);
     this.flush();
   }
 
-  /** The flush: every subscription still seated gets the turn's message. */
-  flush(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.onEnd(this);
-    for (const sub of this.seats) {
-      if (sub.turn !== this) continue; // left already, with the frames of its time
-      sub.settle();
-      sub.subscriber.writer.writeTurn(sub, this);
-    }
+  /** The lane ends (a publication that does not follow it): every seat leaves. */
+  retire(): void {
+    this.end();
+    for (const sub of this.seats) if (sub.turn === this) unseat(sub);
+    this.seats = [];
   }
 
-  private push(delivery: Delivery): void {
-    this.frames.push(delivery.frame);
-    this.sizes.push(delivery.bytes);
-    this.bytes += delivery.bytes;
+  /** The flush: every subscription still seated gets the open batch's message. */
+  flush(): void {
+    const batch = this.batch;
+    if (batch === undefined) return;
+    this.batch = undefined;
+    let room = Number.POSITIVE_INFINITY;
+    for (const sub of this.seats) {
+      if (sub.turn !== this) continue; // left already, with the frames of its time
+      const left = sub.subscriber.writer.writeTurn(sub, batch);
+      if (left >= 0 && left < room) room = left;
+    }
+    this.room = room;
+    this.compact();
+  }
+
+  /** Drops the seats that were left from the list. */
+  private compact(): void {
+    if (this.sitting < this.seats.length)
+      this.seats = this.seats.filter((sub) => sub.turn === this);
   }
 }
 
@@ -163,9 +228,9 @@ export interface TurnTarget {
 }
 
 /**
- * Fans `delivery` out to `target`'s subscribers: recorded once in the topic's turn for
- * those seated in it (a publication that continues the turn), seating those that can
- * be (a publication that starts one), the usual way for the others. `hole`: a live
+ * Fans `delivery` out to `target`'s subscribers: recorded once in the topic's lane for
+ * those seated in it (a publication that follows the lane), seating those that can be
+ * (a publication that opens a batch), the usual way for the others. `hole`: a live
  * subscription missed publications and must catch up. Returns how many got it.
  */
 export function fanOutTurn(
@@ -174,32 +239,39 @@ export function fanOutTurn(
   flusher: FlushScheduler,
   hole: (sub: Subscription) => Promise<void>,
 ): number {
-  let turn = target.turn;
-  if (turn?.continuedBy(delivery)) {
-    turn.add(delivery);
-    // Every subscriber sits in the turn (a burst's usual case): nothing to do for each.
-    if (turn.seated === target.subs.size) return turn.seated;
-  } else {
-    turn?.end();
-    turn = undefined;
+  let lane = target.turn;
+  /** Whether `delivery` opens a batch: live subscriptions that follow it may take a seat. */
+  let opens = false;
+  if (lane !== undefined) {
+    if (lane.continuedBy(delivery)) lane.add(delivery);
+    else {
+      lane.end();
+      if (lane.seated > 0 && lane.follows(delivery)) {
+        lane.add(delivery);
+        opens = true;
+      } else {
+        lane.retire();
+        lane = undefined;
+      }
+    }
+    // Every subscriber sits in the lane (the usual case): nothing to do for each.
+    if (lane !== undefined && lane.seated === target.subs.size) return lane.seated;
   }
-  const seating =
-    turn === undefined
-      ? new TopicTurn(delivery, flusher, (ended) => {
-          if (target.turn === ended) target.turn = undefined;
-        })
-      : undefined;
+  if (lane === undefined) {
+    lane = new TopicTurn(delivery, flusher);
+    opens = true;
+  }
   let delivered = 0;
   for (const sub of target.subs.values()) {
-    if (sub.turn !== undefined && sub.turn === turn) delivered += 1;
+    if (sub.turn === lane) delivered += 1;
     else if (!sub.live) sub.hold(delivery);
-    else if (seating !== undefined && sub.follows(delivery) && seating.seat(sub)) delivered += 1;
+    else if (opens && sub.follows(delivery) && lane.seat(sub)) delivered += 1;
     else {
       const outcome = sub.deliver(delivery);
       if (outcome === 'sent') delivered += 1;
       else if (outcome === 'hole') void hole(sub);
     }
   }
-  if (seating !== undefined && seating.seated > 0) target.turn = seating;
+  target.turn = lane.seated > 0 ? lane : undefined;
   return delivered;
 }

@@ -285,4 +285,106 @@ describe('topic turns', () => {
     expect(a.offsets()).toEqual(range(2, 21));
     expect(a.closes).toEqual([]);
   });
+
+  it('keeps the seats from turn to turn: a later burst seats nobody again and everyone gets it in order', async () => {
+    const { hub, subs } = await setup(20);
+    await burst(hub, 1, 10);
+    await turn();
+    const join = vi.spyOn(ConnectionWriter.prototype, 'joinTurn');
+    const offer = vi.spyOn(ConnectionWriter.prototype, 'offer');
+    for (let round = 0; round < 3; round += 1) {
+      await burst(hub, 11 + round * 10, 10);
+      await turn();
+    }
+    expect(join).not.toHaveBeenCalled();
+    expect(offer).not.toHaveBeenCalled();
+    for (const s of subs) {
+      expect(s.messages).toHaveLength(4);
+      expect(s.offsets()).toEqual(range(2, 41));
+    }
+  });
+
+  it('moves a connection between the lanes of two topics it takes in turn, in order, nothing lost', async () => {
+    const { hub, subs } = await setup(3);
+    const [a, b] = subs as [Sub, Sub, Sub];
+    hub.subscribe(a.sub, 'u', {}, a.context);
+    await withTimeout(
+      (async () => {
+        while (!a.frames().some((f) => f.t === 'subscribed' && f.topic === 'u')) await turn();
+      })(),
+      5_000,
+      'subscribed to u',
+    );
+    for (let round = 0; round < 4; round += 1) {
+      await burst(hub, round * 10, 3);
+      await turn();
+      await Promise.all([hub.publish('u', round), hub.publish('u', round + 0.5)]);
+      await turn();
+    }
+    const seen = a
+      .frames()
+      .filter((f) => f.t === 'pub')
+      .map((f) => `${String(f.topic)}${String(f.offset)}`);
+    expect(seen).toEqual(
+      [0, 1, 2, 3].flatMap((r) => [
+        `t${2 + r * 3}`,
+        `t${3 + r * 3}`,
+        `t${4 + r * 3}`,
+        `u${1 + r * 2}`,
+        `u${2 + r * 2}`,
+      ]),
+    );
+    expect(b.offsets()).toEqual(range(2, 13));
+  });
+
+  it('checks a standing seat against the slow-consumer limit at each batch: a socket that filled up between turns closes with 4009', async () => {
+    const limit = 16 * 1024;
+    const { hub, subs } = await setup(3, limit);
+    const [a, b] = subs as [Sub, Sub, Sub];
+    const pad = 'x'.repeat(200);
+    await hub.publish(TOPIC, { i: 0, pad });
+    await turn();
+    // Between turns, b's client stops reading with most of its limit unsent.
+    b.ws.bufferedAmount = limit - 1_000;
+    b.ws.stalled = true;
+    const all: Array<Promise<unknown>> = [];
+    for (let i = 1; i <= 20; i += 1) all.push(hub.publish(TOPIC, { i, pad }));
+    await Promise.all(all);
+    await turn();
+    expect(b.closes).toEqual([4009]);
+    expect(b.ws.bufferedAmount).toBeLessThanOrEqual(limit + 400);
+    expect(b.offsets()).toEqual(range(2, b.offsets().length + 1));
+    expect(a.offsets()).toEqual(range(2, 22));
+    expect(a.closes).toEqual([]);
+  });
+
+  it('takes nothing more to a seat that unsubscribed or closed between turns; the others go on', async () => {
+    const { hub, subs } = await setup(4);
+    const [a, b, c] = subs as [Sub, Sub, Sub, Sub];
+    await burst(hub, 1, 5);
+    await turn();
+    hub.unsubscribe(b.sub, TOPIC);
+    c.sub.closeWith(1001, 'going away');
+    hub.unsubscribeAll(c.sub, [TOPIC]);
+    for (let round = 0; round < 2; round += 1) {
+      await burst(hub, 6 + round * 5, 5);
+      await turn();
+    }
+    expect(a.offsets()).toEqual(range(2, 16));
+    expect(b.offsets()).toEqual(range(2, 6));
+    expect(c.offsets()).toEqual(range(2, 6));
+  });
+
+  it('writes nothing to a standing seat whose connection began closing; the others go on', async () => {
+    const { hub, subs } = await setup(3);
+    const [a, b] = subs as [Sub, Sub, Sub];
+    await burst(hub, 1, 5);
+    await turn();
+    // Closing, still subscribed (the close is under way): no frame may follow.
+    b.owner.state = 'closing';
+    await burst(hub, 6, 5);
+    await turn();
+    expect(a.offsets()).toEqual(range(2, 11));
+    expect(b.offsets()).toEqual(range(2, 6));
+  });
 });
