@@ -91,6 +91,12 @@ export class TopicTurn implements Flushable {
   /** This event-loop turn's publications; undefined between turns. */
   private batch: TurnBatch | undefined;
   private seats: Subscription[] = [];
+  /**
+   * Each seat's writer, beside it: the flush goes straight to the writers (a writer
+   * whose seat is no longer the subscription listed writes nothing), without reading
+   * each subscription and connection on the way.
+   */
+  private writers: TurnWriter[] = [];
   /** Seats not left yet. */
   private sitting = 0;
   /**
@@ -167,11 +173,13 @@ export class TopicTurn implements Flushable {
 
   /** Tries to seat a live subscription that follows the open batch's first publication. */
   seat(sub: Subscription): boolean {
-    const room = sub.subscriber.writer.joinTurn(sub, this.bytes);
+    const writer = sub.subscriber.writer;
+    const room = writer.joinTurn(sub, this.bytes);
     if (room < 0) return false;
     if (room < this.room) this.room = room;
     sub.sit(this);
     this.seats.push(sub);
+    this.writers.push(writer);
     this.sitting += 1;
     if (this.sitting === 1 && this.batch !== undefined) this.flusher.mark(this);
     return true;
@@ -189,6 +197,7 @@ export class TopicTurn implements Flushable {
     this.end();
     for (const sub of this.seats) if (sub.turn === this) unseat(sub);
     this.seats = [];
+    this.writers = [];
   }
 
   /** The flush: every subscription still seated gets the open batch's message. */
@@ -197,9 +206,10 @@ export class TopicTurn implements Flushable {
     if (batch === undefined) return;
     this.batch = undefined;
     let room = Number.POSITIVE_INFINITY;
-    for (const sub of this.seats) {
-      if (sub.turn !== this) continue; // left already, with the frames of its time
-      const left = sub.subscriber.writer.writeTurn(sub, batch);
+    const { seats, writers } = this;
+    for (let i = 0; i < seats.length; i += 1) {
+      // -1 from a seat left already (with the frames of its time) or leaving now.
+      const left = (writers[i] as TurnWriter).writeTurn(seats[i] as Subscription, batch);
       if (left >= 0 && left < room) room = left;
     }
     this.room = room;
@@ -208,8 +218,17 @@ export class TopicTurn implements Flushable {
 
   /** Drops the seats that were left from the list. */
   private compact(): void {
-    if (this.sitting < this.seats.length)
-      this.seats = this.seats.filter((sub) => sub.turn === this);
+    if (this.sitting === this.seats.length) return;
+    const seats: Subscription[] = [];
+    const writers: TurnWriter[] = [];
+    for (let i = 0; i < this.seats.length; i += 1) {
+      const sub = this.seats[i] as Subscription;
+      if (sub.turn !== this) continue;
+      seats.push(sub);
+      writers.push(this.writers[i] as TurnWriter);
+    }
+    this.seats = seats;
+    this.writers = writers;
   }
 }
 
