@@ -21,6 +21,7 @@ export interface WriterHost {
 /** What the write path needs from its connection. */
 export interface WriterOwner {
   readonly id: string;
+  /** Leaves `open` only through {@link ConnectionWriter.discard} (a seated writer is open). */
   readonly state: ConnectionState;
   /** Whether a close has begun (a `goodbye` is out or the socket reported a bad frame). */
   readonly closeStarted: boolean;
@@ -273,8 +274,7 @@ export class ConnectionWriter implements TurnWriter {
       // Seated in a batch still open (this turn's publications of another topic): no.
       if (standing.turn?.pending) return -1;
       // Standing in another topic's lane with nothing pending there: it moves here.
-      this.seat = undefined;
-      standing.settle();
+      this.standDown();
     }
     if (
       (this.queue?.length ?? 0) > 0 ||
@@ -294,22 +294,19 @@ export class ConnectionWriter implements TurnWriter {
   }
 
   leaveTurn(): void {
-    const seat = this.seat;
-    if (seat === undefined) return;
-    this.seat = undefined;
-    const batch = seat.turn?.openBatch;
-    seat.settle();
+    const batch = this.seat?.turn?.openBatch;
+    this.standDown();
     if (batch === undefined) return;
-    // Each frame of the open batch as if offered now: the slow-consumer check and
-    // batching as usual.
+    // Each frame of the open batch as if offered now: slow-consumer check, batching.
     for (let i = 0; i < batch.frames.length; i += 1) {
       if (!this.offer(batch.frames[i] as string, batch.sizes[i])) return;
     }
   }
 
   writeTurn(seat: TurnSeat, batch: TurnBatch): number {
+    // Still seated: still open (a close leaves the lane first, see ConnectionClose).
     if (this.seat !== seat) return -1;
-    if (this.owner.state !== 'open' || this.ws.readyState !== TetherSocket.OPEN) {
+    if (this.ws.readyState !== TetherSocket.OPEN) {
       this.standDown();
       return -1;
     }
@@ -317,7 +314,7 @@ export class ConnectionWriter implements TurnWriter {
     const count = batch.frames.length;
     // Nothing else was written to this connection since it sat down (that makes it
     // leave): only the socket's unsent bytes count against the limit.
-    const pending = this.ws.bufferedAmount;
+    const pending = this.ws.unsentBytes;
     const room = slowConsumerBytes - pending - batch.bytes;
     if (
       this.pendingAck <= this.ackSent &&

@@ -36,6 +36,9 @@ function subscriber(flusher: FlushScheduler, id: string, slowConsumerBytes = 4 *
     stalled: false,
     readyState: TetherSocket.OPEN,
     rawWrites: true,
+    get unsentBytes() {
+      return this.bufferedAmount;
+    },
     sendText: (text: string, bytes: number) => {
       messages.push(text);
       if (ws.stalled) ws.bufferedAmount += bytes;
@@ -380,8 +383,11 @@ describe('topic turns', () => {
     const [a, b] = subs as [Sub, Sub, Sub];
     await burst(hub, 1, 5);
     await turn();
-    // Closing, still subscribed (the close is under way): no frame may follow.
+    // Closing, still subscribed (the close is under way), as ConnectionClose.startClosing
+    // does it: its queue written, the state changed, the writer discarded.
+    b.writer.flush();
     b.owner.state = 'closing';
+    b.writer.discard();
     await burst(hub, 6, 5);
     await turn();
     expect(a.offsets()).toEqual(range(2, 11));
