@@ -4,8 +4,10 @@ import type { Json } from '@tether/protocol';
 import type { RawData } from 'ws';
 import type { AckScheduler } from './ack-scheduler.js';
 import type { Connection } from './connection.js';
+import type { ConnectionLiveness } from './connection-liveness.js';
 import type { CloseEvent } from './connection-types.js';
 import type { FlushScheduler } from './flush-scheduler.js';
+import type { LivenessTable } from './liveness-table.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import type { EndpointCounters } from './stats.js';
@@ -20,6 +22,8 @@ export interface ConnectionHost {
   /** Delays acks by `ackDelayMs` so that several share one frame. */
   readonly acks: AckScheduler;
   readonly counters: EndpointCounters;
+  /** The heartbeat's timestamps of the endpoint's connections. */
+  readonly liveness: LivenessTable<ConnectionLiveness>;
   /** The connection passed `slowConsumerBytes` and is being closed with 4009. */
   slowConsumer(connection: Connection, bytes: number): void;
   /** The connection's token deadlines changed: the expiry watch looks again. */

@@ -66,7 +66,7 @@ export class Connection
 
   constructor(ws: TetherSocket, host: ConnectionHost, identity: ConnectionIdentity) {
     const now = host.clock.monotonic();
-    super(now);
+    super(now, host.liveness);
     this.ws = ws;
     this.host = host;
     this.ip = identity.ip;
@@ -206,6 +206,7 @@ export class Connection
     if (from === to || from === 'closed') return;
     this.current = to;
     const now = this.host.clock.monotonic();
+    if (to === 'closing' || to === 'closed') this.leftOpen();
     if (to === 'closing') this.closer.closing(now);
     if (to === 'open') this.opened(now, this.host.options.heartbeatIntervalMs);
     this.host.logger.debug({ cid: this.id, from, to }, 'connection state');

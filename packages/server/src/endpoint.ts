@@ -5,6 +5,7 @@ import { CloseCode, type Json } from '@tether/protocol';
 import { AckScheduler } from './ack-scheduler.js';
 import { Connection } from './connection.js';
 import type { ConnectionHost, ConnectionIdentity } from './connection-host.js';
+import type { ConnectionLiveness } from './connection-liveness.js';
 import type {
   CloseEvent,
   MessageHandler,
@@ -17,7 +18,9 @@ import type { Endpoint, EndpointEvents, EndpointShared } from './endpoint-types.
 import { DeliveryError } from './errors.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import { type RouterContext, routeGuarded } from './frame-router.js';
-import { heartbeatAction, type SweepTarget, sweepTickMs } from './heartbeat.js';
+import { type SweepTarget, sweepTickMs } from './heartbeat.js';
+import { HeartbeatPass } from './heartbeat-pass.js';
+import { LivenessTable } from './liveness-table.js';
 import type { Logger } from './logger.js';
 import { asOpen } from './message-frames.js';
 import type { ResolvedEndpointOptions } from './options.js';
@@ -39,6 +42,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   readonly acks: AckScheduler;
   readonly tickMs: number;
   private readonly registry = new Map<string, Connection>();
+  readonly liveness = new LivenessTable<ConnectionLiveness>();
   private readonly acceptor: UpgradeAcceptor;
   private readonly handlers = new EndpointHandlers();
   private readonly events: Emitter<EndpointEvents>;
@@ -47,6 +51,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   /** One timer for the token deadlines of every connection (refresh, then 4002). */
   private readonly expiry: TokenExpiryWatch<Connection>;
   private readonly stability: StabilityWatch;
+  private readonly beats: HeartbeatPass;
   private drain:
     | { reason: string; retryAfterMs: () => number; waiters: Array<() => void> }
     | undefined;
@@ -69,6 +74,14 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
         graceMs: this.tickMs,
       },
       (event) => this.events.emit('stale', event),
+    );
+    this.beats = new HeartbeatPass(
+      this.liveness,
+      options,
+      this.tickMs,
+      this.counters,
+      this.logger,
+      this.stability,
     );
     this.expiry = new TokenExpiryWatch<Connection>(shared.clock, (connection, action) => {
       if (action === 'refresh') {
@@ -254,6 +267,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   /** Called by a connection when its socket closed. */
   closed(connection: Connection, event: CloseEvent): void {
     this.registry.delete(connection.id);
+    connection.leaveTable();
     this.expiry.untrack(connection);
     this.acceptor.release(connection.ip);
     if (connection.topics !== undefined)
@@ -292,37 +306,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
   /** One heartbeat pass (see {@link heartbeatAction}); returns whether anything is left to watch. */
   sweep(now: number, judge: boolean): boolean {
     if (judge) this.acceptor.sweep(now);
-    for (const connection of this.registry.values()) {
-      const action = heartbeatAction(connection, now, this.options);
-      if (judge) this.stability.sweep(connection, now, action);
-      if (!judge && action !== 'ping') continue;
-      switch (action) {
-        case 'ping':
-          connection.ping(now);
-          break;
-        case 'heartbeat-timeout':
-          this.counters.add('heartbeatTimeouts');
-          this.logger.info(
-            { cid: connection.id, ip: connection.ip },
-            'heartbeat timeout (half-open), terminating',
-          );
-          connection.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout', undefined, true);
-          break;
-        case 'handshake-timeout':
-          this.counters.add('handshakeTimeouts');
-          this.logger.info({ cid: connection.id, ip: connection.ip }, 'no hello in time');
-          connection.closeWith(
-            CloseCode.HANDSHAKE_TIMEOUT,
-            `no hello within ${this.options.handshakeTimeoutMs} ms`,
-          );
-          break;
-        case 'terminate':
-          connection.terminate();
-          break;
-        default:
-          break;
-      }
-    }
+    this.beats.run(now, judge);
     return this.registry.size > 0 || this.acceptor.pendingCount > 0;
   }
 

@@ -149,6 +149,37 @@ describe('heartbeats over real sockets, time from a ManualClock', () => {
   });
 });
 
+describe('the heartbeat timestamps of a connection that left', () => {
+  it('keeps its own last inbound time after its slot in the liveness table went to a new connection', async () => {
+    const clock = new ManualClock();
+    const s = await startManual(clock);
+    const first = await connect(s.url, true);
+    clock.advance(100);
+    first.sendJson({ t: 'ping', ts: 1 });
+    await first.next((f) => f.t === 'pong');
+    const left = [...s.endpoint.connections.values()][0];
+    const heard = clock.now();
+    expect(left?.info().lastSeenAt).toBe(heard);
+    let closes = 0;
+    s.endpoint.on('close', () => {
+      closes += 1;
+    });
+    first.close();
+    await until(() => closes === 1, 'the first connection gone');
+    clock.advance(400);
+    const second = await connect(s.url, true);
+    clock.advance(200);
+    second.sendJson({ t: 'ping', ts: 2 });
+    await second.next((f) => f.t === 'pong');
+    const now = [...s.endpoint.connections.values()][0];
+    expect(now).not.toBe(left);
+    expect(now?.info().lastSeenAt).toBe(clock.now());
+    // Where the first one was last heard from, 600 ms ago.
+    expect(left?.info().lastSeenAt).toBe(heard);
+    expect(heard).toBe(clock.now() - 600);
+  });
+});
+
 /**
  * A server with `options` and one raw client whose link through a fault proxy is then
  * paused (the half-open link of a dead peer); the server's close events are recorded.
