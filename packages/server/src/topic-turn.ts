@@ -137,9 +137,14 @@ export class TopicTurn implements Flushable {
     return this.batch;
   }
 
-  /** A seat left (its subscription settled). */
+  /**
+   * A seat left (its subscription settled). The list drops the seats left once they
+   * are half of it, so a lane whose topic falls quiet holds no more than twice the
+   * subscriptions still seated (with their connections) until its next publication.
+   */
   released(): void {
     this.sitting -= 1;
+    if (this.sitting * 2 < this.seats.length) this.compact();
   }
 
   /** Whether `delivery` continues the open batch (the next offset, room left). */

@@ -393,4 +393,28 @@ describe('topic turns', () => {
     expect(a.offsets()).toEqual(range(2, 11));
     expect(b.offsets()).toEqual(range(2, 6));
   });
+
+  it('lets go of the connections that left a lane whose topic fell quiet, past half of its seats', async () => {
+    const { hub, subs } = await setup(10);
+    await burst(hub, 1, 3);
+    await turn();
+    // The lane's list of seats, read from the hub's private state.
+    const seats = () =>
+      (
+        (hub as unknown as { topics: Map<string, { turn?: { seats: unknown[] } }> }).topics.get(
+          TOPIC,
+        )?.turn?.seats ?? []
+      ).length;
+    expect(seats()).toBe(10);
+    // No publication follows: the leavers are dropped from the list all the same.
+    for (const s of subs.slice(0, 8)) {
+      s.sub.closeWith(1001, 'going away');
+      hub.unsubscribeAll(s.sub, [TOPIC]);
+    }
+    expect(seats()).toBeLessThanOrEqual(4);
+    await burst(hub, 4, 2);
+    await turn();
+    expect(seats()).toBe(2);
+    for (const s of subs.slice(8)) expect(s.offsets()).toEqual(range(2, 6));
+  });
 });
