@@ -3,7 +3,8 @@
 // Socket.IO, same scenarios, one run, each server in its own child process, the load in
 // worker processes; prints the table and writes bench/RESULTS.md.
 //   node bench/compare.mjs [--quick] [--out PATH] [--connections N] [--subscribers N]
-//     [--duration MS] [--repeat N] [--workers N] [--only SCENARIO,...] [--servers NAME,...]
+//     [--duration MS] [--warmup MS] [--repeat N] [--workers N] [--only SCENARIO,...]
+//     [--servers NAME,...]
 // --only (idle, heartbeat, fanout1, fanout, echo) and --servers (tether, ws, ws-batched,
 // socket.io) run a part, for profiling one figure: the report then lacks the rest, so
 // give it an --out of its own.
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     connections: { type: 'string' },
     subscribers: { type: 'string' },
     duration: { type: 'string' },
+    warmup: { type: 'string' },
     repeat: { type: 'string' },
     workers: { type: 'string' },
     only: { type: 'string' },
@@ -85,6 +87,7 @@ const sized = {
   connections: count('connections', 1, 100_000),
   subscribers: count('subscribers', 1, 100_000),
   durationMs: count('duration', 100, 600_000),
+  warmupMs: count('warmup', 0, 600_000),
   repeat: count('repeat', 1, 10),
   workers: count('workers', 0, 16),
 };
