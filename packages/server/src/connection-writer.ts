@@ -272,7 +272,7 @@ export class ConnectionWriter implements TurnWriter {
     const standing = this.seat;
     if (standing !== undefined) {
       // Seated in a batch still open (this turn's publications of another topic): no.
-      if (standing.turn?.pending) return -1;
+      if (standing.turn?.openBatch !== undefined) return -1;
       // Standing in another topic's lane with nothing pending there: it moves here.
       this.standDown();
     }
@@ -314,7 +314,7 @@ export class ConnectionWriter implements TurnWriter {
     const count = batch.frames.length;
     // Nothing else was written to this connection since it sat down (that makes it
     // leave): only the socket's unsent bytes count against the limit.
-    const pending = this.ws.unsentBytes;
+    const pending = this.ws.bufferedAmount;
     const room = slowConsumerBytes - pending - batch.bytes;
     if (
       this.pendingAck <= this.ackSent &&

@@ -78,7 +78,6 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
     this.beats = new HeartbeatPass(
       this.liveness,
       options,
-      this.tickMs,
       this.counters,
       this.logger,
       this.stability,

@@ -20,8 +20,6 @@ export class HeartbeatPass {
   constructor(
     private readonly liveness: LivenessTable<ConnectionLiveness>,
     private readonly options: ResolvedEndpointOptions,
-    /** The sweep's tick, also the grace before a silent connection counts as stale. */
-    private readonly tickMs: number,
     private readonly counters: EndpointCounters,
     private readonly logger: Logger,
     private readonly stability: StabilityWatch,
@@ -29,14 +27,15 @@ export class HeartbeatPass {
 
   /**
    * One pass at `now`. With `judge` false it only pings: no deadline is enforced. Only
-   * the connections that may need it are visited: silent past the interval plus the
-   * stale grace or the heartbeat timeout (whichever is shorter), a ping due, or not open.
+   * the connections that may need it are visited: silent long enough to be stale (the
+   * stability watch's threshold) or to be cut (interval + timeout), whichever is
+   * shorter; a ping due; or not open.
    */
   run(now: number, judge: boolean): void {
     this.now = now;
     this.judge = judge;
     const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.options;
-    const quietMs = heartbeatIntervalMs + Math.min(this.tickMs, heartbeatTimeoutMs);
+    const quietMs = Math.min(this.stability.staleAfterMs, heartbeatIntervalMs + heartbeatTimeoutMs);
     this.liveness.forEachDue(now, quietMs, this.visit);
   }
 

@@ -117,6 +117,11 @@ export class StabilityWatch {
     private readonly emitStale: (event: StaleEvent) => void,
   ) {}
 
+  /** Silence (ms) past which an open connection counts as stale: an interval and the grace. */
+  get staleAfterMs(): number {
+    return this.timing.heartbeatIntervalMs + this.timing.graceMs;
+  }
+
   /**
    * Called by the sweep for each connection it judges, before it acts: emits `stale` for
    * an open connection silent for an interval, and in any case before a heartbeat cut.
@@ -124,11 +129,11 @@ export class StabilityWatch {
   sweep(connection: StaleSubject & TetherConnection, now: number, action: HeartbeatAction): void {
     if (connection.state !== 'open') return;
     const silentMs = now - connection.lastSeenAt;
-    const { heartbeatIntervalMs, heartbeatTimeoutMs, graceMs } = this.timing;
-    if (silentMs < heartbeatIntervalMs + graceMs && action !== 'heartbeat-timeout') return;
+    if (silentMs < this.staleAfterMs && action !== 'heartbeat-timeout') return;
     if (this.staleFor.get(connection) === connection.lastSeenAt) return;
     this.staleFor.set(connection, connection.lastSeenAt);
     this.staleCount += 1;
+    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.timing;
     const closesInMs = Math.max(0, heartbeatIntervalMs + heartbeatTimeoutMs - silentMs);
     this.emitStale({ connection, silentMs, closesInMs });
   }

@@ -208,16 +208,6 @@ export class TetherSocket extends WebSocket {
     (this as unknown as { _socket: Duplex })._socket.uncork();
   }
 
-  /**
-   * `bufferedAmount` as the raw write path counts it: the TCP socket's unsent bytes (ws's
-   * sender holds none while writes are raw), without reading the sender; ws's own count
-   * otherwise.
-   */
-  get unsentBytes(): number {
-    const raw = this.rawSocket();
-    return raw === undefined ? this.bufferedAmount : raw.writableLength;
-  }
-
   /** Whether writes go straight to the TCP socket (open, no extension negotiated). */
   get rawWrites(): boolean {
     return this.rawSocket() !== undefined;

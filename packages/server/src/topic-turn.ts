@@ -127,12 +127,7 @@ export class TopicTurn implements Flushable {
     return this.batch?.bytes ?? 0;
   }
 
-  /** Whether a batch is open (publications of this turn not written yet). */
-  get pending(): boolean {
-    return this.batch !== undefined;
-  }
-
-  /** The open batch, if any. */
+  /** The open batch (publications of this turn not written yet), if any. */
   get openBatch(): TurnBatch | undefined {
     return this.batch;
   }

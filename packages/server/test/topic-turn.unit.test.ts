@@ -36,9 +36,6 @@ function subscriber(flusher: FlushScheduler, id: string, slowConsumerBytes = 4 *
     stalled: false,
     readyState: TetherSocket.OPEN,
     rawWrites: true,
-    get unsentBytes() {
-      return this.bufferedAmount;
-    },
     sendText: (text: string, bytes: number) => {
       messages.push(text);
       if (ws.stalled) ws.bufferedAmount += bytes;
