@@ -4,14 +4,17 @@
 // worker processes; prints the table and writes bench/RESULTS.md.
 //   node bench/compare.mjs [--quick] [--out PATH] [--connections N] [--subscribers N]
 //     [--duration MS] [--warmup MS] [--repeat N] [--workers N] [--only SCENARIO,...]
-//     [--servers NAME,...]
+//     [--servers NAME,...] [--pin auto|on|off]
 // --only (idle, heartbeat, fanout1, fanout, echo) and --servers (tether, ws, ws-batched,
 // socket.io) run a part, for profiling one figure: the report then lacks the rest, so
-// give it an --out of its own.
+// give it an --out of its own. --pin (default auto: where the machine allows) runs the
+// server on a core of its own and the load workers on the others in the scenarios that
+// measure server CPU (heartbeat, fan-out, echo); idle is never pinned.
 // The logic lives in packages/cli/src/bench/compare.ts (built by `npm run build`).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { corePlan, PIN_MODES } from '../packages/cli/dist/bench/affinity.js';
 import { COMPARE_DEFAULTS, runComparison } from '../packages/cli/dist/bench/compare.js';
 import {
   comparisonHeaders,
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     only: { type: 'string' },
     servers: { type: 'string' },
+    pin: { type: 'string' },
   },
 });
 
@@ -83,6 +87,19 @@ function subset(name, allowed) {
 }
 const only = subset('only', ['idle', 'heartbeat', 'fanout1', 'fanout', 'echo']);
 if (only !== undefined) options.only = only;
+if (values.pin !== undefined) {
+  if (!PIN_MODES.includes(values.pin)) {
+    console.error(`--pin takes one of ${PIN_MODES.join(', ')} (got "${values.pin}")`);
+    process.exit(2);
+  }
+  options.pin = values.pin;
+}
+try {
+  corePlan(options.pin);
+} catch (err) {
+  console.error(err.message);
+  process.exit(2);
+}
 const sized = {
   connections: count('connections', 1, 100_000),
   subscribers: count('subscribers', 1, 100_000),

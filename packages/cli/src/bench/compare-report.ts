@@ -42,6 +42,13 @@ export const COMPARED: ReadonlyArray<{
     unit: '/s',
     better: 'higher',
   },
+  {
+    scenario: 'idle',
+    key: 'serverCpuPerConnectUs',
+    label: 'connect: server CPU per connect',
+    unit: 'µs',
+    better: 'lower',
+  },
   { scenario: 'echo', key: 'p50Ms', label: 'echo latency p50', unit: 'ms', better: 'lower' },
   { scenario: 'echo', key: 'p99Ms', label: 'echo latency p99', unit: 'ms', better: 'lower' },
   { scenario: 'echo', key: 'maxMs', label: 'echo latency max', unit: 'ms', better: 'lower' },
@@ -116,6 +123,15 @@ export function comparisonHeaders(report: CompareReport): string[] {
   ];
 }
 
+/** How the run placed the servers and the load (`--pin`). */
+function pinning(report: CompareReport): string {
+  const cores = report.cores;
+  if (cores === undefined) {
+    return `not pinned (\`--pin ${report.options.pin}\`): the servers and the load clients shared every core.`;
+  }
+  return `in the heartbeat, fan-out and echo scenarios the server ran on core ${cores.server} alone and the load workers on ${cores.load} (\`taskset\`, \`--pin ${report.options.pin}\`); the idle scenario (memory, connect rate) ran unpinned, its connect rate the whole machine's.`;
+}
+
 /** bench/RESULTS.md (the table of one run, and how it was measured). */
 export function renderComparisonMarkdown(report: CompareReport, tetherVersion: string): string {
   const o = report.options;
@@ -126,7 +142,8 @@ export function renderComparisonMarkdown(report: CompareReport, tetherVersion: s
     '',
     `- Date: ${report.startedAt} to ${report.finishedAt}`,
     `- Machine: ${describeMachine(report.machine)}`,
-    `- Load average (1/5/15 min) at the start: ${report.machine.loadAverage.join(' / ')}; at the end: ${report.loadAfter.join(' / ')}. ${report.machine.cores} cores shared with the load clients (and with any other work at that moment): absolute numbers are this machine's, the ratios are the point.`,
+    `- Load average (1/5/15 min) at the start: ${report.machine.loadAverage.join(' / ')}; at the end: ${report.loadAfter.join(' / ')}. ${report.machine.cores} cores, shared with any other work at that moment: absolute numbers are this machine's, the ratios are the point.`,
+    `- Cores: ${pinning(report)}`,
     `- Versions: node ${report.machine.node}, ${report.targets.map((t) => `${t.name} ${t.version}`).join(', ')} (tether packages ${tetherVersion})`,
     `- Sizes: ${o.connections} idle/heartbeat connections, ${o.subscribers} subscribers, bursts of ${o.batch}, ${o.echoClients} echo clients × ${o.echoRate}/s, ${o.durationMs} ms measured after ${o.warmupMs} ms warm-up, ${o.repeat} round(s) (medians), ${o.workers} load-generator processes over ${o.addresses} loopback addresses.`,
     '',
@@ -145,7 +162,7 @@ export function renderComparisonMarkdown(report: CompareReport, tetherVersion: s
     '- Each server runs in a child process of its own (started fresh for every scenario), with `--expose-gc` and nothing else running in it (the Tether child without the event-loop delay monitor and trace tick that `tether bench` adds); the load clients run in worker processes (`--workers`), each connection bound to one of the loopback source addresses in turn. Scenarios run interleaved: idle for each server, then heartbeat for each, and so on.',
     `- Same payloads for all: \`{ n, ts, pad }\` with a ${o.payloadBytes}-byte pad, JSON text frames, no compression.`,
     `- Heartbeat: ${o.connections} idle connections on a server that pings every connection every ${o.heartbeatIntervalMs} ms (Tether: \`heartbeatIntervalMs\`; ws: one \`setInterval\` that pings every client; Socket.IO: \`pingInterval\`), each cutting a connection silent for the interval + ${o.heartbeatTimeoutMs} ms (Tether: \`heartbeatTimeoutMs\`; ws: checked in its interval; Socket.IO: \`pingTimeout\`), so every server keeps the same connections (ws's README rule, cut one that did not answer the previous ping, dropped up to 46 % of them when the load clients answered late, and then pinged fewer); after two intervals, the server's CPU over ${o.durationMs} ms.`,
-    `- Idle: ${o.connections} connections opened (Tether: each completes hello/welcome; Socket.IO: its connect handshake) and held 1 s; server RSS and heap after a full GC, minus the same before, divided by the connections. Connect rate: connections opened per second of that open (at most ${BENCH_DEFAULTS.concurrency} attempts in flight per load process).`,
+    `- Idle: ${o.connections} connections opened (Tether: each completes hello/welcome; Socket.IO: its connect handshake) and held 1 s; server RSS and heap after a full GC, minus the same before, divided by the connections. Connect rate: connections opened per second of that open (at most ${BENCH_DEFAULTS.concurrency} attempts in flight per load process); the load clients share the machine's cores with the server in this scenario, so the rate is the whole machine's, and "server CPU per connect" is the server child's CPU time over that open divided by the connections.`,
     `- Fan-out: ${o.subscribers} subscribers, closed loop (the next publication or burst starts once every subscriber has the previous one): "one per turn" publishes one message at a time, "bursts" ${o.batch} in one event-loop turn. Tether: \`tether.publish(topic)\`; ws: \`JSON.stringify\` once, then \`client.send\` per client per message; ws (batched): a turn's messages as one JSON array, framed once with \`Sender.frame\` and written to every client's socket corked; Socket.IO: \`io.to(room).emit\`. Messages delivered per second, and per second of the server process's CPU time (\`process.cpuUsage()\`: user + system).`,
     `- Echo: ${o.echoClients} clients, each ${o.echoRate} request/reply round trips per second (each waits for its reply) through the application's handler (Tether: \`endpoint.handle('echo')\`; ws: a message listener that sends the reply; Socket.IO: an event with an acknowledgement callback), in an HDR histogram after the warm-up; the server's CPU over the measured window only (the warm-up is a run of its own: V8 compiles the hot paths in the first seconds, and a 1 s warm-up left half of Tether's echo CPU to the optimizing compiler).`,
     '- Socket.IO runs with the websocket transport only (no polling) on both sides. Outside the heartbeat scenario, Tether and Socket.IO send heartbeats every 25 s (none fall inside a run) and raw ws has none.',

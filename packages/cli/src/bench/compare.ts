@@ -1,4 +1,5 @@
 import { PROTOCOL_DEFAULTS } from '@tether/protocol';
+import { type CorePlan, corePlan, type PinMode } from './affinity.js';
 import { type BenchArgs, parseBenchArgs } from './args.js';
 import type { CompareKey } from './compare-report.js';
 import { startChildHub } from './hub.js';
@@ -66,6 +67,13 @@ export interface CompareOptions extends Pick<BenchArgs, (typeof SCENARIO_SIZES)[
   addresses: number;
   /** Only these scenarios (a partial run, for profiling one figure); default: all. */
   only?: readonly CompareKey[];
+  /**
+   * Core pinning in the scenarios that measure server CPU (heartbeat, fan-out, echo): the
+   * server on the last core, the load workers on the others. The idle scenario is never
+   * pinned: its connect rate is the whole machine's (on two cores the load clients spend
+   * more per connect than the server, so a rate on one client core would measure them).
+   */
+  pin: PinMode;
 }
 
 export const COMPARE_DEFAULTS: CompareOptions = {
@@ -85,6 +93,7 @@ export const COMPARE_DEFAULTS: CompareOptions = {
   repeat: 1,
   workers: 3,
   addresses: 8,
+  pin: 'auto',
 };
 
 /** The numbers of one server: each figure's value in every round. */
@@ -104,17 +113,29 @@ export interface CompareReport {
   /** Load averages at the end (the start is in `machine`). */
   loadAfter: [number, number, number];
   options: CompareOptions;
+  /** The cores of the pinned scenarios; undefined: nothing was pinned. */
+  cores?: CorePlan;
   targets: TargetNumbers[];
 }
 
 type Run = (ctx: ScenarioContext) => Promise<ScenarioResult>;
 
+interface CompareScenario {
+  key: CompareKey;
+  /** What the server child gets. */
+  server: object;
+  run: Run;
+  /** Whether it runs pinned (under a core plan). */
+  pinned: boolean;
+}
+
 /** The compared scenarios: key prefix, what the server child gets, how the run is sized. */
-function scenarios(o: CompareOptions): Array<{ key: CompareKey; server: object; run: Run }> {
+function scenarios(o: CompareOptions): CompareScenario[] {
   return [
-    { key: 'idle', server: {}, run: idleScenario },
+    { key: 'idle', server: {}, run: idleScenario, pinned: false },
     {
       key: 'heartbeat',
+      pinned: true,
       server: {
         heartbeatIntervalMs: o.heartbeatIntervalMs,
         heartbeatTimeoutMs: o.heartbeatTimeoutMs,
@@ -123,11 +144,12 @@ function scenarios(o: CompareOptions): Array<{ key: CompareKey; server: object; 
     },
     {
       key: 'fanout1',
+      pinned: true,
       server: {},
       run: (ctx) => fanoutScenario({ ...ctx, args: { ...ctx.args, batch: 1 } }),
     },
-    { key: 'fanout', server: {}, run: fanoutScenario },
-    { key: 'echo', server: {}, run: echoScenario },
+    { key: 'fanout', server: {}, run: fanoutScenario, pinned: true },
+    { key: 'echo', server: {}, run: echoScenario, pinned: true },
   ];
 }
 
@@ -146,9 +168,12 @@ export function median(values: ReadonlyArray<number | null>): number | null {
     : ((xs[mid - 1] as number) + (xs[mid] as number)) / 2;
 }
 
-async function startPool(workers: number): Promise<ClientPool & { stop?(): Promise<void> }> {
+async function startPool(
+  workers: number,
+  cores: string | undefined,
+): Promise<ClientPool & { stop?(): Promise<void> }> {
   if (workers <= 0) return new LocalPool();
-  return WorkerPool.start(workers);
+  return WorkerPool.start(workers, undefined, undefined, cores);
 }
 
 /** Runs every scenario against every target, `repeat` rounds. */
@@ -159,6 +184,7 @@ export async function runComparison(
 ): Promise<CompareReport> {
   const startedAt = new Date().toISOString();
   const machine = machineInfo();
+  const plan = corePlan(options.pin);
   const args = benchArgs(options);
   const addresses = Array.from(
     { length: Math.max(1, options.addresses) },
@@ -176,10 +202,12 @@ export async function runComparison(
       if (options.only !== undefined && !options.only.includes(scenario.key)) continue;
       for (const [i, target] of targets.entries()) {
         const into = numbers[i] as TargetNumbers;
+        const cores = scenario.pinned ? plan : undefined;
         // A fresh pool per run: its drop and delivery counts are this run's alone.
-        const pool = await startPool(options.workers);
+        const pool = await startPool(options.workers, cores?.load);
         try {
           const result = await runOne(target, scenario, {
+            cores: cores?.server,
             args,
             pool,
             addresses,
@@ -212,14 +240,17 @@ export async function runComparison(
     machine,
     loadAfter: after.loadAverage,
     options,
+    ...(plan === undefined ? {} : { cores: plan }),
     targets: numbers,
   };
 }
 
 async function runOne(
   target: CompareTarget,
-  scenario: { key: CompareKey; server: object; run: Run },
+  scenario: CompareScenario,
   env: {
+    /** The server's cores (a taskset list); undefined: anywhere. */
+    cores: string | undefined;
     args: BenchArgs;
     pool: ClientPool;
     addresses: string[];
@@ -232,6 +263,7 @@ async function runOne(
   const hub = await startChildHub(
     { host: '127.0.0.1', port: 0, instrument: false, ...scenario.server },
     target.entry,
+    env.cores,
   );
   try {
     progress.phase(

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { pinnedFork } from './affinity.js';
 import { type BenchServer, type BenchServerOptions, startBenchServer } from './hub-server.js';
 import { type HubTrace, HubTracer } from './hub-trace.js';
 import { IpcPeer } from './ipc.js';
@@ -124,10 +125,14 @@ export interface ChildHubOptions extends BenchServerOptions {
   instrument?: boolean;
 }
 
-/** The bench server in a child process (needs the built CLI). */
+/**
+ * The bench server in a child process (needs the built CLI); `cores`: a taskset list it
+ * is pinned to, restarts included (bench:compare's `--pin`).
+ */
 export async function startChildHub(
   options: ChildHubOptions,
   entry = HUB_CHILD_ENTRY,
+  cores?: string,
 ): Promise<BenchHub> {
   if (!canForkHub(entry)) {
     throw new Error(`a child hub needs the built CLI (${entry} is missing: npm run build)`);
@@ -137,7 +142,7 @@ export async function startChildHub(
   ): Promise<{ child: ChildProcess; peer: IpcPeer; port: number; url: string }> => {
     const { logger: _logger, onMessage: _onMessage, ...plain } = config;
     const child = fork(entry, [JSON.stringify(plain)], {
-      execArgv: ['--expose-gc'],
+      ...pinnedFork(cores, ['--expose-gc']),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     try {

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { pinnedFork } from './affinity.js';
 import { LatencyRecorder } from './histogram.js';
 import { IpcPeer } from './ipc.js';
 import type { ClientPool, EchoOptions, EchoResult, OpenOptions, OpenResult } from './pool.js';
@@ -43,9 +44,15 @@ export class WorkerPool implements ClientPool {
   /**
    * Forks `count` workers and waits until each is ready. `nice`: the workers' scheduling
    * priority (`os.setPriority`; raising it needs no privilege), so that a load generator
-   * sharing the machine does not starve the server it measures.
+   * sharing the machine does not starve the server it measures. `cores`: a taskset list
+   * the workers are pinned to (bench:compare's `--pin`).
    */
-  static async start(count: number, entry = WORKER_ENTRY, nice?: number): Promise<WorkerPool> {
+  static async start(
+    count: number,
+    entry = WORKER_ENTRY,
+    nice?: number,
+    cores?: string,
+  ): Promise<WorkerPool> {
     if (!existsSync(entry)) {
       throw new Error(`worker processes need the built CLI (${entry} is missing: npm run build)`);
     }
@@ -53,7 +60,10 @@ export class WorkerPool implements ClientPool {
     try {
       const peers = await Promise.all(
         Array.from({ length: count }, async (_, i) => {
-          const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+          const child = fork(entry, [], {
+            ...pinnedFork(cores),
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          });
           children.push(child);
           if (nice !== undefined && child.pid !== undefined) setPriority(child.pid, nice);
           await waitReady(child, `bench worker ${i + 1}`);

@@ -59,6 +59,16 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
         unit: 'KiB',
       },
       kit.serverCpu('serverCpuConnectPercent', 'server CPU while connecting', before, afterOpen),
+      {
+        // What a connect costs the server itself, whoever the bottleneck of the rate was.
+        key: 'serverCpuPerConnectUs',
+        label: 'server CPU per connect',
+        value:
+          before && afterOpen && opened.opened > 0
+            ? kit.round(((afterOpen.cpuMs - before.cpuMs) * 1000) / opened.opened, 1)
+            : null,
+        unit: 'µs',
+      },
       kit.serverCpu('serverCpuIdlePercent', 'server CPU while idle', afterOpen, after),
       { key: 'dropped', label: 'dropped while idle', value: dropped, unit: '' },
     ],

@@ -1,0 +1,124 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCommand, type TempDir, tempDir, withTimeout } from '@tether/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { corePlan } from '../src/bench/affinity.js';
+import { WorkerPool } from '../src/bench/worker-pool.js';
+
+/**
+ * bench:compare's `--pin`: which cores each side gets, and that a child started under a
+ * plan really runs there and still talks over its IPC channel.
+ */
+
+const WORKER_ENTRY = fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const CI = ['1', 'true'].includes((process.env.CI ?? '').toLowerCase());
+const plan = corePlan('auto');
+if (plan === undefined) {
+  console.error(
+    '\n!!! bench pinning check SKIPPED: this machine cannot pin (Linux, 2+ cores and taskset are needed; fails under CI=true)\n',
+  );
+}
+
+/** The cores a process may run on, as the kernel lists them. */
+function allowedCores(pid: number): string {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return /^Cpus_allowed_list:\s*(\S+)$/m.exec(status)?.[1] ?? '';
+}
+
+describe('corePlan', () => {
+  it('puts the server on the last core and the load on the rest', () => {
+    expect(corePlan('auto', 2, 'taskset')).toEqual({ server: '1', load: '0' });
+    expect(corePlan('on', 4, 'taskset')).toEqual({ server: '3', load: '0-2' });
+  });
+
+  it('pins nothing when told not to, or, under auto, where it cannot', () => {
+    expect(corePlan('off', 8, 'taskset')).toBeUndefined();
+    expect(corePlan('auto', 1, 'taskset')).toBeUndefined();
+    expect(corePlan('auto', 2, null)).toBeUndefined();
+  });
+
+  it('refuses `on` where it cannot pin, saying why', () => {
+    expect(() => corePlan('on', 1, 'taskset')).toThrow(
+      '--pin on: pinning needs 2 or more cores (this machine has 1)',
+    );
+    expect(() => corePlan('on', 2, null)).toThrow('--pin on: pinning needs taskset');
+  });
+});
+
+describe.skipIf(plan === undefined && !CI)('pinned workers', () => {
+  it('run on the cores of the plan and answer over IPC', async () => {
+    expect(plan, 'this machine cannot pin').toBeDefined();
+    expect(existsSync(WORKER_ENTRY), 'packages/cli/dist is built').toBe(true);
+    const cores = plan?.load as string;
+    const pool = await withTimeout(
+      WorkerPool.start(2, WORKER_ENTRY, undefined, cores),
+      20_000,
+      'pinned workers started',
+    );
+    try {
+      for (const pid of pool.pids) expect(allowedCores(pid)).toBe(cores);
+      expect(await pool.openCount()).toBe(0);
+    } finally {
+      await pool.stop();
+    }
+    const free = await withTimeout(WorkerPool.start(1, WORKER_ENTRY), 20_000, 'workers started');
+    try {
+      expect(allowedCores(free.pids[0] as number)).not.toBe(cores);
+    } finally {
+      await free.stop();
+    }
+  });
+});
+
+describe('bench:compare', () => {
+  let dir: TempDir | undefined;
+  afterEach(async () => {
+    await dir?.cleanup();
+    dir = undefined;
+  });
+
+  it('refuses a --pin it does not know, naming the flag', async () => {
+    const run = await runCommand('node', ['bench/compare.mjs', '--pin', 'sometimes'], {
+      cwd: ROOT,
+      timeoutMs: 20_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.output).toContain('--pin takes one of auto, on, off (got "sometimes")');
+  });
+
+  it.skipIf(plan === undefined && !CI)(
+    'a quick run says where it pinned the servers, and reports their CPU per connect',
+    async () => {
+      dir = await tempDir('tether-compare-');
+      const out = join(dir.path, 'results.md');
+      const run = await runCommand(
+        'node',
+        [
+          'bench/compare.mjs',
+          '--quick',
+          '--servers',
+          'tether,ws',
+          '--only',
+          'idle,echo',
+          '--pin',
+          'on',
+          '--out',
+          out,
+        ],
+        { cwd: ROOT, timeoutMs: 120_000 },
+      );
+      expect(run.status, run.output).toBe(0);
+      const report = readFileSync(out, 'utf8');
+      expect(report).toContain(
+        `the server ran on core ${plan?.server} alone and the load workers on ${plan?.load}`,
+      );
+      // Both servers measured: a time per connect for each, then their ratio.
+      expect(report).toMatch(
+        /\| connect: server CPU per connect \(lower is better\) \| [\d.,]+ µs \| [\d.,]+ µs \| [\d.]+× \|/,
+      );
+      expect(report).toMatch(/\| echo: server CPU \(lower is better\) \| [\d.]+% \| [\d.]+% \|/);
+    },
+  );
+});
