@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
 
 /**
  * Core pinning for bench:compare: the measured server on a core of its own, the load
@@ -15,10 +15,33 @@ export const PIN_MODES: readonly PinMode[] = ['auto', 'on', 'off'];
 
 /** The cores each side runs on, as taskset's `-c` lists. */
 export interface CorePlan {
-  /** The measured server: the last core. */
+  /** The measured server: the last core this process may use. */
   server: string;
-  /** The load generators: every other core. */
+  /** The load generators: every other one. */
   load: string;
+}
+
+/** The cores in a kernel CPU list (`0-3,8,10-11`). */
+export function parseCpuList(list: string): number[] {
+  const cpus: number[] = [];
+  for (const part of list.trim().split(',')) {
+    const [first, last = first] = part.split('-');
+    const from = Number(first);
+    const to = Number(last);
+    if (first === '' || !Number.isInteger(from) || !Number.isInteger(to)) continue;
+    for (let cpu = from; cpu <= to; cpu += 1) cpus.push(cpu);
+  }
+  return cpus;
+}
+
+/** The cores this process may run on (Linux), or none where that cannot be read. */
+function allowedCpus(): number[] {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    return parseCpuList(/^Cpus_allowed_list:\s*(\S+)$/m.exec(status)?.[1] ?? '');
+  } catch {
+    return [];
+  }
 }
 
 /** The `taskset` command, or null when it does not run here. */
@@ -29,19 +52,19 @@ function tasksetCommand(): string | null {
 }
 
 /**
- * The plan for `mode` on a machine with `cores` cores and `taskset` (null: none; default:
- * this machine's). `auto` gives undefined (no pinning) where pinning is not possible;
- * `on` throws there, with the reason.
+ * The plan for `mode` over the cores `cpus` (default: those this process may use) with
+ * `taskset` (null: none; default: this machine's). `auto` gives undefined (no pinning)
+ * where pinning is not possible; `on` throws there, with the reason.
  */
 export function corePlan(
   mode: PinMode,
-  cores = availableParallelism(),
-  taskset = tasksetCommand(),
+  cpus: readonly number[] = mode === 'off' ? [] : allowedCpus(),
+  taskset = mode === 'off' ? null : tasksetCommand(),
 ): CorePlan | undefined {
   if (mode === 'off') return undefined;
   const missing =
-    cores < 2
-      ? `pinning needs 2 or more cores (this machine has ${cores})`
+    cpus.length < 2
+      ? `pinning needs 2 or more cores (this process may use ${cpus.length})`
       : taskset === null
         ? 'pinning needs taskset (util-linux) on Linux'
         : undefined;
@@ -49,8 +72,7 @@ export function corePlan(
     if (mode === 'on') throw new Error(`--pin on: ${missing}`);
     return undefined;
   }
-  const last = cores - 1;
-  return { server: String(last), load: last === 1 ? '0' : `0-${last - 1}` };
+  return { server: String(cpus[cpus.length - 1]), load: cpus.slice(0, -1).join(',') };
 }
 
 /**
