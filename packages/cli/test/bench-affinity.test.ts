@@ -4,6 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { runCommand, type TempDir, tempDir, withTimeout } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { corePlan, parseCpuList } from '../src/bench/affinity.js';
+import { COMPARE_DEFAULTS, type CompareReport } from '../src/bench/compare.js';
+import { renderComparisonMarkdown } from '../src/bench/compare-report.js';
+import { machineInfo } from '../src/bench/machine.js';
 import { WorkerPool } from '../src/bench/worker-pool.js';
 
 /**
@@ -54,6 +57,40 @@ describe('corePlan', () => {
       '--pin on: pinning needs 2 or more cores (this process may use 1)',
     );
     expect(() => corePlan('on', [0, 1], null)).toThrow('--pin on: pinning needs taskset');
+  });
+});
+
+describe('the report', () => {
+  /** The report's "Cores" line for a run of `only` under a plan of core 1 and core 0. */
+  const coresLine = (only: CompareReport['options']['only'], pinned = true): string => {
+    const report: CompareReport = {
+      startedAt: '2026-01-01T00:00:00.000Z',
+      finishedAt: '2026-01-01T00:01:00.000Z',
+      machine: machineInfo(),
+      loadAfter: [0, 0, 0],
+      options: { ...COMPARE_DEFAULTS, ...(only === undefined ? {} : { only }) },
+      ...(pinned ? { cores: { server: '1', load: '0' } } : {}),
+      targets: [],
+    };
+    const line = renderComparisonMarkdown(report, '0.0.0')
+      .split('\n')
+      .find((l) => l.startsWith('- Cores: '));
+    return line ?? '';
+  };
+
+  it('names the scenarios that ran pinned, and idle as unpinned', () => {
+    expect(coresLine(undefined)).toBe(
+      "- Cores: in the heartbeat, fan-out one per turn, fan-out bursts, echo scenarios the server ran on core 1 alone and the load workers on 0 (`taskset`, `--pin auto`); the idle scenario (memory, connect rate) ran unpinned, its connect rate the whole machine's.",
+    );
+    expect(coresLine(['echo'])).toBe(
+      '- Cores: in the echo scenario the server ran on core 1 alone and the load workers on 0 (`taskset`, `--pin auto`).',
+    );
+    expect(coresLine(['idle'])).toBe(
+      "- Cores: no scenario of this run is pinned (`--pin auto`); the idle scenario (memory, connect rate) ran unpinned, its connect rate the whole machine's.",
+    );
+    expect(coresLine(undefined, false)).toBe(
+      '- Cores: not pinned (`--pin auto`): the servers and the load clients shared every core.',
+    );
   });
 });
 
@@ -123,7 +160,7 @@ describe('bench:compare', () => {
       expect(run.status, run.output).toBe(0);
       const report = readFileSync(out, 'utf8');
       expect(report).toContain(
-        `the server ran on core ${plan?.server} alone and the load workers on ${plan?.load}`,
+        `- Cores: in the echo scenario the server ran on core ${plan?.server} alone and the load workers on ${plan?.load}`,
       );
       // Both servers measured: a time per connect for each, then their ratio.
       expect(report).toMatch(

@@ -123,13 +123,28 @@ export function comparisonHeaders(report: CompareReport): string[] {
   ];
 }
 
+/** The scenarios bench:compare pins, as the report names them. */
+const PINNED_SCENARIOS: ReadonlyArray<[CompareKey, string]> = [
+  ['heartbeat', 'heartbeat'],
+  ['fanout1', 'fan-out one per turn'],
+  ['fanout', 'fan-out bursts'],
+  ['echo', 'echo'],
+];
+
 /** How the run placed the servers and the load (`--pin`). */
 function pinning(report: CompareReport): string {
+  const { pin, only } = report.options;
   const cores = report.cores;
   if (cores === undefined) {
-    return `not pinned (\`--pin ${report.options.pin}\`): the servers and the load clients shared every core.`;
+    return `not pinned (\`--pin ${pin}\`): the servers and the load clients shared every core.`;
   }
-  return `in the heartbeat, fan-out and echo scenarios the server ran on core ${cores.server} alone and the load workers on ${cores.load} (\`taskset\`, \`--pin ${report.options.pin}\`); the idle scenario (memory, connect rate) ran unpinned, its connect rate the whole machine's.`;
+  const ran = (key: CompareKey): boolean => only === undefined || only.includes(key);
+  const pinned = PINNED_SCENARIOS.filter(([key]) => ran(key)).map(([, name]) => name);
+  const idle = ran('idle')
+    ? "; the idle scenario (memory, connect rate) ran unpinned, its connect rate the whole machine's"
+    : '';
+  if (pinned.length === 0) return `no scenario of this run is pinned (\`--pin ${pin}\`)${idle}.`;
+  return `in the ${pinned.join(', ')} scenario${pinned.length > 1 ? 's' : ''} the server ran on core ${cores.server} alone and the load workers on ${cores.load} (\`taskset\`, \`--pin ${pin}\`)${idle}.`;
 }
 
 /** bench/RESULTS.md (the table of one run, and how it was measured). */
