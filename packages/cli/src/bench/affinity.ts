@@ -76,13 +76,14 @@ export function corePlan(
 }
 
 /**
- * `fork()` options that start the child on `cores` (a taskset list; undefined: anywhere):
- * taskset runs node in its own place, so the child keeps its pid, its IPC channel and
- * its arguments, and every thread it starts runs on those cores.
+ * `fork()` options that start the child on `cores` (a taskset list; undefined: anywhere)
+ * with node's `execArgv` (default, as `fork()`'s: this process's): taskset runs node in
+ * its own place, so the child keeps its pid, its IPC channel and its arguments, and
+ * every thread it starts runs on those cores.
  */
 export function pinnedFork(
   cores: string | undefined,
-  execArgv: readonly string[] = [],
+  execArgv: readonly string[] = process.execArgv,
 ): { execPath?: string; execArgv: string[] } {
   if (cores === undefined) return { execArgv: [...execArgv] };
   return { execPath: 'taskset', execArgv: ['-c', cores, process.execPath, ...execArgv] };
