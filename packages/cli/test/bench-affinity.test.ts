@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { runCommand, type TempDir, tempDir, withTimeout } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { corePlan, parseCpuList } from '../src/bench/affinity.js';
-import { COMPARE_DEFAULTS, type CompareReport } from '../src/bench/compare.js';
+import { COMPARE_DEFAULTS, type CompareReport, placement } from '../src/bench/compare.js';
 import { renderComparisonMarkdown } from '../src/bench/compare-report.js';
 import { machineInfo } from '../src/bench/machine.js';
 import { WorkerPool } from '../src/bench/worker-pool.js';
@@ -63,13 +63,16 @@ describe('corePlan', () => {
 describe('the report', () => {
   /** The report's "Cores" line for a run of `only` under a plan of core 1 and core 0. */
   const coresLine = (only: CompareReport['options']['only'], pinned = true): string => {
+    const options = { ...COMPARE_DEFAULTS, ...(only === undefined ? {} : { only }) };
+    const cores = pinned ? { server: '1', load: '0' } : undefined;
     const report: CompareReport = {
       startedAt: '2026-01-01T00:00:00.000Z',
       finishedAt: '2026-01-01T00:01:00.000Z',
       machine: machineInfo(),
       loadAfter: [0, 0, 0],
-      options: { ...COMPARE_DEFAULTS, ...(only === undefined ? {} : { only }) },
-      ...(pinned ? { cores: { server: '1', load: '0' } } : {}),
+      options,
+      ...(cores === undefined ? {} : { cores }),
+      placement: placement(options, cores),
       targets: [],
     };
     const line = renderComparisonMarkdown(report, '0.0.0')

@@ -123,24 +123,15 @@ export function comparisonHeaders(report: CompareReport): string[] {
   ];
 }
 
-/** The scenarios bench:compare pins, as the report names them. */
-const PINNED_SCENARIOS: ReadonlyArray<[CompareKey, string]> = [
-  ['heartbeat', 'heartbeat'],
-  ['fanout1', 'fan-out one per turn'],
-  ['fanout', 'fan-out bursts'],
-  ['echo', 'echo'],
-];
-
 /** How the run placed the servers and the load (`--pin`). */
 function pinning(report: CompareReport): string {
-  const { pin, only } = report.options;
+  const { pin } = report.options;
   const cores = report.cores;
   if (cores === undefined) {
     return `not pinned (\`--pin ${pin}\`): the servers and the load clients shared every core.`;
   }
-  const ran = (key: CompareKey): boolean => only === undefined || only.includes(key);
-  const pinned = PINNED_SCENARIOS.filter(([key]) => ran(key)).map(([, name]) => name);
-  const idle = ran('idle')
+  const pinned = report.placement.filter((s) => s.pinned).map((s) => s.name);
+  const idle = report.placement.some((s) => s.key === 'idle' && !s.pinned)
     ? "; the idle scenario (memory, connect rate) ran unpinned, its connect rate the whole machine's"
     : '';
   if (pinned.length === 0) return `no scenario of this run is pinned (\`--pin ${pin}\`)${idle}.`;

@@ -115,13 +115,23 @@ export interface CompareReport {
   options: CompareOptions;
   /** The cores of the pinned scenarios; undefined: nothing was pinned. */
   cores?: CorePlan;
+  /** The scenarios run, in order, each with its name and whether it ran pinned. */
+  placement: ScenarioPlacement[];
   targets: TargetNumbers[];
+}
+
+/** A scenario of a run: its key, its name in the report, whether it ran under the core plan. */
+export interface ScenarioPlacement {
+  key: CompareKey;
+  name: string;
+  pinned: boolean;
 }
 
 type Run = (ctx: ScenarioContext) => Promise<ScenarioResult>;
 
 interface CompareScenario {
   key: CompareKey;
+  name: string;
   /** What the server child gets. */
   server: object;
   run: Run;
@@ -132,9 +142,10 @@ interface CompareScenario {
 /** The compared scenarios: key prefix, what the server child gets, how the run is sized. */
 function scenarios(o: CompareOptions): CompareScenario[] {
   return [
-    { key: 'idle', server: {}, run: idleScenario, pinned: false },
+    { key: 'idle', name: 'idle', server: {}, run: idleScenario, pinned: false },
     {
       key: 'heartbeat',
+      name: 'heartbeat',
       pinned: true,
       server: {
         heartbeatIntervalMs: o.heartbeatIntervalMs,
@@ -144,13 +155,24 @@ function scenarios(o: CompareOptions): CompareScenario[] {
     },
     {
       key: 'fanout1',
+      name: 'fan-out one per turn',
       pinned: true,
       server: {},
       run: (ctx) => fanoutScenario({ ...ctx, args: { ...ctx.args, batch: 1 } }),
     },
-    { key: 'fanout', server: {}, run: fanoutScenario, pinned: true },
-    { key: 'echo', server: {}, run: echoScenario, pinned: true },
+    { key: 'fanout', name: 'fan-out bursts', server: {}, run: fanoutScenario, pinned: true },
+    { key: 'echo', name: 'echo', server: {}, run: echoScenario, pinned: true },
   ];
+}
+
+/** The scenarios `options` runs, in order, and whether each runs under `plan`. */
+export function placement(
+  options: CompareOptions,
+  plan: CorePlan | undefined,
+): ScenarioPlacement[] {
+  return scenarios(options)
+    .filter((s) => options.only === undefined || options.only.includes(s.key))
+    .map((s) => ({ key: s.key, name: s.name, pinned: plan !== undefined && s.pinned }));
 }
 
 function benchArgs(options: CompareOptions): BenchArgs {
@@ -241,6 +263,7 @@ export async function runComparison(
     loadAfter: after.loadAverage,
     options,
     ...(plan === undefined ? {} : { cores: plan }),
+    placement: placement(options, plan),
     targets: numbers,
   };
 }
