@@ -4,6 +4,7 @@
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
 import { serveIpc } from '../../packages/cli/dist/bench/ipc.js';
+import { BENCH_LISTEN_BACKLOG } from '../../packages/cli/dist/bench/listen.js';
 import { collectGarbage, processUsage } from '../../packages/cli/dist/bench/usage.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
@@ -23,7 +24,13 @@ io.on('connection', (socket) => {
   });
   socket.on('echo', (data, ack) => ack?.(data));
 });
-await new Promise((resolve) => http.listen(config.port ?? 0, config.host ?? '127.0.0.1', resolve));
+// Tether's listen backlog: every compared server queues the same connects.
+await new Promise((resolve) =>
+  http.listen(
+    { port: config.port ?? 0, host: config.host ?? '127.0.0.1', backlog: BENCH_LISTEN_BACKLOG },
+    resolve,
+  ),
+);
 const { port } = http.address();
 
 function close() {

@@ -2,6 +2,7 @@
 // heartbeat.
 import { Sender, WebSocket, WebSocketServer } from 'ws';
 import { serveIpc } from '../../packages/cli/dist/bench/ipc.js';
+import { BENCH_LISTEN_BACKLOG } from '../../packages/cli/dist/bench/listen.js';
 import { collectGarbage, processUsage } from '../../packages/cli/dist/bench/usage.js';
 
 /** One fan-out message. */
@@ -80,6 +81,8 @@ export async function runWsBenchServer(config, publish) {
     port: config.port ?? 0,
     path: '/ws',
     perMessageDeflate: false,
+    // Tether's listen backlog: every compared server queues the same connects.
+    backlog: BENCH_LISTEN_BACKLOG,
   });
   wss.on('connection', (ws) => {
     ws.on('message', (data) => {
