@@ -8,9 +8,9 @@ import { BENCH_LISTEN_BACKLOG } from '../src/bench/listen.js';
 /**
  * bench:compare measures servers, not listen queues: every server it runs must listen
  * with the same backlog. The raw ws and Socket.IO servers once kept Node's 511 while
- * Tether’s is 4096; in the idle scenario their queue overflowed (50 to 165 SYNs dropped
- * a run), the dropped connects came back a second later, and the same build of ws
- * measured anywhere from 978 to 4,464 connects/s.
+ * Tether's is 4096; in the idle scenario raw ws's queue overflowed (50 to 165 SYNs
+ * dropped in 13 of 15 runs), the dropped connects came back a second later, and the same
+ * build of ws measured anywhere from 978 to 4,464 connects/s.
  */
 
 const SERVERS = {
