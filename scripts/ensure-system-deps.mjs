@@ -70,6 +70,13 @@ const DEPS = [
     pkg: 'iptables',
     present: () => isExecutable('/usr/sbin/iptables'),
   },
+  {
+    // bench:compare's backlog check reads listening sockets with `ss`; part of a Debian
+    // base system like `ip`, listed so that a slimmer image gets it too.
+    name: 'ss',
+    pkg: 'iproute2',
+    present: () => isExecutable('/usr/bin/ss'),
+  },
 ];
 
 const APT_ENV = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

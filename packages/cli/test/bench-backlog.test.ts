@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { SYSTEM_DEPS, systemDepMissing } from '@tether/testkit';
 import { describe, expect, it } from 'vitest';
 import { startChildHub } from '../src/bench/hub.js';
 import { BENCH_LISTEN_BACKLOG } from '../src/bench/listen.js';
@@ -24,31 +25,17 @@ const SERVERS = {
   ),
 };
 
-/** `ss` (iproute2) reads a listening socket's backlog; Linux only. */
-function hasSs(): boolean {
-  try {
-    execFileSync('ss', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const canRead = process.platform === 'linux' && hasSs();
-if (!canRead) {
-  const why = 'needs Linux and `ss` (iproute2) to read listen backlogs';
-  if (process.env.CI === 'true') throw new Error(`bench-backlog: ${why}`);
-  console.warn(`\n*** SKIPPED bench-backlog: ${why} ***\n`);
-}
-
 /** The backlog of the socket listening on 127.0.0.1:`port` (the Send-Q column of `ss -l`). */
 function backlogOf(port: number): number {
-  const out = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+  const out = execFileSync(SYSTEM_DEPS.ss.path, ['-ltnH', `sport = :${port}`], {
+    encoding: 'utf8',
+  });
   const columns = out.trim().split(/\s+/);
   // State Recv-Q Send-Q Local Peer: for a listening socket Send-Q is its backlog.
   return Number(columns[2]);
 }
 
-describe.skipIf(!canRead)('bench:compare servers listen with one backlog', () => {
+describe.skipIf(systemDepMissing('ss'))('bench:compare servers listen with one backlog', () => {
   // The kernel caps a backlog at net.core.somaxconn.
   const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
   const expected = Math.min(BENCH_LISTEN_BACKLOG, somaxconn);

@@ -13,6 +13,8 @@ export const SYSTEM_DEPS = {
   'python3-venv': { path: '/usr/bin/python3', debianPackage: 'python3-venv' },
   prometheus: { path: '/usr/bin/prometheus', debianPackage: 'prometheus' },
   promtool: { path: '/usr/bin/promtool', debianPackage: 'prometheus' },
+  /** Socket statistics: bench:compare's backlog check reads a listening socket's queue. */
+  ss: { path: '/usr/bin/ss', debianPackage: 'iproute2' },
 } as const;
 
 /** Name of a system dependency, see {@link SYSTEM_DEPS}. */
