@@ -165,14 +165,23 @@ function scenarios(o: CompareOptions): CompareScenario[] {
   ];
 }
 
+/** The scenarios `options` runs (`only`), in order. */
+function selected(options: CompareOptions): CompareScenario[] {
+  return scenarios(options).filter(
+    (s) => options.only === undefined || options.only.includes(s.key),
+  );
+}
+
 /** The scenarios `options` runs, in order, and whether each runs under `plan`. */
 export function placement(
   options: CompareOptions,
   plan: CorePlan | undefined,
 ): ScenarioPlacement[] {
-  return scenarios(options)
-    .filter((s) => options.only === undefined || options.only.includes(s.key))
-    .map((s) => ({ key: s.key, name: s.name, pinned: plan !== undefined && s.pinned }));
+  return selected(options).map((s) => ({
+    key: s.key,
+    name: s.name,
+    pinned: plan !== undefined && s.pinned,
+  }));
 }
 
 function benchArgs(options: CompareOptions): BenchArgs {
@@ -220,8 +229,7 @@ export async function runComparison(
     failures: [],
   }));
   for (let round = 1; round <= options.repeat; round += 1) {
-    for (const scenario of scenarios(options)) {
-      if (options.only !== undefined && !options.only.includes(scenario.key)) continue;
+    for (const scenario of selected(options)) {
       for (const [i, target] of targets.entries()) {
         const into = numbers[i] as TargetNumbers;
         const cores = scenario.pinned ? plan : undefined;
