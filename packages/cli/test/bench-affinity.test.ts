@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCommand, type TempDir, tempDir, withTimeout } from '@tether/testkit';
+import { isCi, runCommand, type TempDir, tempDir, withTimeout } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { corePlan, parseCpuList } from '../src/bench/affinity.js';
 import { COMPARE_DEFAULTS, type CompareReport, placement } from '../src/bench/compare.js';
@@ -16,7 +16,7 @@ import { WorkerPool } from '../src/bench/worker-pool.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const CI = ['1', 'true'].includes((process.env.CI ?? '').toLowerCase());
+const CI = isCi();
 const plan = corePlan('auto');
 if (plan === undefined) {
   console.error(

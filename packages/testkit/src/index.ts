@@ -51,6 +51,7 @@ export { type MakeStore, runStoreContract, type StoreFactory } from './store-con
 export { optionError, type StoreFiles, storeFiles } from './stores.js';
 export {
   hasSystemDep,
+  isCi,
   requireSystemDep,
   SYSTEM_DEPS,
   type SystemDep,

@@ -84,7 +84,8 @@ function probe(dep: SystemDep): boolean {
   return result.status === 0;
 }
 
-function isCi(): boolean {
+/** Whether this is a CI run (`CI` set, and not to '', '0' or 'false'): a missing dependency fails it. */
+export function isCi(): boolean {
   const value = process.env.CI;
   return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
 }
