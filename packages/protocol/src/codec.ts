@@ -175,6 +175,7 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
       }
       c.int('maxMessageBytes', MIN_PEER_MESSAGE_BYTES, true);
       c.bool('appPings', true);
+      c.bool('pubs', true);
       break;
     }
     case 'welcome': {
@@ -273,6 +274,19 @@ export function validateFrame(value: unknown, sender: Sender, index?: number): F
       c.data(false);
       c.int('time', 0, true);
       break;
+    case 'pubs': {
+      c.topic();
+      c.str('epoch', WIRE_LIMITS.maxTokenLength);
+      const first = c.int('offset', 1) as number;
+      const data = value.data;
+      if (!Array.isArray(data) || data.length === 0 || data.length > WIRE_LIMITS.maxBatch) {
+        return c.fail('data', `an array of 1-${WIRE_LIMITS.maxBatch} JSON values`);
+      }
+      if (first > Number.MAX_SAFE_INTEGER - (data.length - 1))
+        c.fail('offset', 'an offset whose last publication is a safe integer');
+      c.int('time', 0, true);
+      break;
+    }
     case 'error':
       c.str('code', 64);
       if (typeof value.message !== 'string') c.fail('message', 'a string');

@@ -52,6 +52,12 @@ export interface HelloFrame {
    * `true`: the server sends both every interval. See docs/protocol.md, "Heartbeats".
    */
   appPings?: boolean;
+  /**
+   * `true`: this client takes `pubs` frames (several publications of one topic in one
+   * frame, {@link PubsFrame}) in place of runs of `pub` frames. Absent or `false`: the
+   * server sends `pub` frames only. See docs/protocol.md, "pubs".
+   */
+  pubs?: boolean;
 }
 
 /**
@@ -215,6 +221,24 @@ export interface PubFrame {
   time?: number;
 }
 
+/**
+ * S->C, only to a client whose hello had `pubs: true`. Publications of one topic with
+ * consecutive offsets in one epoch, published at the same `time`: `data[i]` is the
+ * publication at offset `offset + i`, exactly as `pub` frames would carry them, without
+ * repeating the envelope. The same bytes for every subscriber that takes them.
+ */
+export interface PubsFrame {
+  t: 'pubs';
+  topic: string;
+  epoch: string;
+  /** Offset of `data[0]`; the others follow one by one. */
+  offset: number;
+  /** The publications, at least one. */
+  data: Json[];
+  /** Server wall-clock time of publication of every one of them (ms). */
+  time?: number;
+}
+
 /** What an error refers to. */
 export interface ErrorRef {
   /** Type of the offending frame, when known. */
@@ -298,6 +322,7 @@ export type ServerFrame =
   | UnsubscribedFrame
   | PublishedFrame
   | PubFrame
+  | PubsFrame
   | ErrorFrame
   | GoodbyeFrame
   | RefreshFrame
@@ -335,6 +360,7 @@ export const SERVER_FRAME_TYPES = [
   'unsubscribed',
   'published',
   'pub',
+  'pubs',
   'error',
   'goodbye',
   'refresh',

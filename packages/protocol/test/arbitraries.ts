@@ -163,6 +163,19 @@ const serverOnly = [
     },
     { requiredKeys: ['t', 'topic', 'epoch', 'offset', 'data'] },
   ),
+  fc
+    .record(
+      {
+        t: fc.constant('pubs'),
+        topic,
+        epoch: token,
+        offset: intFrom(1),
+        data: fc.array(json, { minLength: 1, maxLength: 5 }),
+        time: intFrom(0),
+      },
+      { requiredKeys: ['t', 'topic', 'epoch', 'offset', 'data'] },
+    )
+    .filter((f) => f.offset <= Number.MAX_SAFE_INTEGER - (f.data.length - 1)),
   fc.record(
     { t: fc.constant('goodbye'), code: intFrom(1000), reason: fc.string(), retryAfter: intFrom(0) },
     { requiredKeys: ['t', 'code', 'reason'] },
@@ -242,6 +255,7 @@ const ALL_TYPES = [
   'publish',
   'published',
   'pub',
+  'pubs',
   'error',
   'goodbye',
   'refresh',

@@ -149,6 +149,7 @@ describe('UNKNOWN_TYPE', () => {
       'goodbye',
       'pub',
       'published',
+      'pubs',
       'refresh',
       'subscribed',
       'unsubscribed',

@@ -74,6 +74,12 @@ describe('codec round trip', () => {
       ],
       ['server', { t: 'res', id: 0, ok: false, error: { code: 'TIMEOUT', message: '' } }],
       ['server', { t: 'pub', topic: '_-.:/@#=+', epoch: 'e', offset: 1, data: null, time: 0 }],
+      ['server', { t: 'pubs', topic: 'a', epoch: 'e', offset: 1, data: Array(1000).fill(0) }],
+      [
+        'server',
+        { t: 'pubs', topic: 'a', epoch: 'e', offset: Number.MAX_SAFE_INTEGER - 1, data: [1, 2] },
+      ],
+      ['client', { t: 'hello', v: 1, appPings: false, pubs: true }],
     ];
     for (const [sender, frame] of cases) {
       expect(decodeOne(JSON.stringify(frame), sender)).toEqual(frame);

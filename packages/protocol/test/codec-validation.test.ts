@@ -58,6 +58,7 @@ rule('client', C.hello, 'client', false, BAD.obj());
 rule('client', C.hello, 'client.name', false, BAD.str(128));
 rule('client', C.hello, 'client.version', false, BAD.str(64));
 rule('client', C.hello, 'appPings', false, BAD.bool());
+rule('client', C.hello, 'pubs', false, BAD.bool());
 // welcome (server)
 rule('server', S.welcome, 'v', true, BAD.int(1));
 for (const f of ['sid', 'token', 'cid']) rule('server', S.welcome, f, true, BAD.str(512));
@@ -122,6 +123,11 @@ rule('server', S.pub, 'epoch', true, BAD.str(512));
 rule('server', S.pub, 'offset', true, BAD.int(1));
 rule('server', S.pub, 'data', true, []);
 rule('server', S.pub, 'time', false, BAD.int(0));
+rule('server', S.pubs, 'topic', true, BAD.topic());
+rule('server', S.pubs, 'epoch', true, BAD.str(512));
+rule('server', S.pubs, 'offset', true, BAD.int(1));
+rule('server', S.pubs, 'data', true, [[], Array(1001).fill(0), 'x', 5, null, {}]);
+rule('server', S.pubs, 'time', false, BAD.int(0));
 rule('server', S.goodbye, 'code', true, BAD.int(1000));
 rule('server', S.goodbye, 'reason', true, BAD.anyString());
 rule('server', S.goodbye, 'retryAfter', false, BAD.int(0));
@@ -212,6 +218,16 @@ describe('field validation', () => {
     };
     expect(decodeAll(JSON.stringify(okWithJunkError), 'server')[0]?.ok).toBe(true);
     expect(decodeAll(JSON.stringify(failedWithData), 'server')[0]?.ok).toBe(true);
+  });
+
+  it('pubs: a last publication past the safe integers is BAD_FIELD naming the offset', () => {
+    const frame = { ...S.pubs, offset: Number.MAX_SAFE_INTEGER, data: [1, 2] };
+    const [result] = decodeMessage(JSON.stringify(frame), 'server');
+    expect(result?.ok).toBe(false);
+    if (result?.ok === false) {
+      expect(result.error.code).toBe(ErrorCode.BAD_FIELD);
+      expect(result.error.message).toMatch(/^pubs\.offset: /);
+    }
   });
 
   it('hello accepts any version >= 1 (the server, not the codec, refuses versions it does not speak)', () => {

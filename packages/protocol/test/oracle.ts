@@ -14,6 +14,7 @@ type Kind =
   | { k: 'topic' }
   | { k: 'id' }
   | { k: 'json' }
+  | { k: 'jsonList'; max: number }
   | { k: 'enum'; values: readonly string[] }
   | { k: 'object'; fields?: Schema };
 
@@ -61,6 +62,7 @@ const CLIENT: Record<string, Schema> = {
     ],
     client: [object({ name: [str(128), false], version: [str(64), false] }), false],
     maxMessageBytes: [int(1024), false],
+    pubs: [BOOL, false],
   },
   sub: {
     topic: [TOPIC, true],
@@ -121,6 +123,13 @@ const SERVER: Record<string, Schema> = {
     data: [JSON_VALUE, true],
     time: [int(0), false],
   },
+  pubs: {
+    topic: [TOPIC, true],
+    epoch: [str(512), true],
+    offset: [int(1), true],
+    data: [{ k: 'jsonList', max: 1000 }, true],
+    time: [int(0), false],
+  },
   goodbye: { code: [int(1000), true], reason: [STRING, true], retryAfter: [int(0), false] },
   refresh: { exp: [int(0), true], within: [int(0), true] },
   authed: { exp: [int(0), false] },
@@ -158,6 +167,8 @@ function kindOk(kind: Kind, v: unknown): boolean {
       return kindOk(int(-Number.MAX_SAFE_INTEGER), v) || kindOk(str(128), v);
     case 'json':
       return v !== undefined;
+    case 'jsonList':
+      return Array.isArray(v) && v.length >= 1 && v.length <= kind.max;
     case 'enum':
       return typeof v === 'string' && kind.values.includes(v);
     case 'object':
@@ -190,5 +201,11 @@ export function expectedOutcome(item: unknown, sender: Sender): 'ok' | ErrorCode
   const schema = schemas[item.t] as Schema;
   if (!schemaOk(schema, item)) return 'BAD_FIELD';
   if (item.t === 'res' && !schemaOk(resSchema(item), item)) return 'BAD_FIELD';
+  // A `pubs` frame's last publication is at offset + data.length - 1: a safe integer too.
+  if (
+    item.t === 'pubs' &&
+    (item.offset as number) > Number.MAX_SAFE_INTEGER - ((item.data as unknown[]).length - 1)
+  )
+    return 'BAD_FIELD';
   return 'ok';
 }
