@@ -5,6 +5,7 @@ import {
   decodeMessage,
   type ErrorFrame,
   type Json,
+  type PubFrame,
   type ReqFrame,
   type ServerFrame,
   type WelcomeFrame,
@@ -128,6 +129,22 @@ export class FrameHandler {
       case 'pub':
         host.subscriptions.onPub(frame);
         return;
+      case 'pubs': {
+        // The `pub` frames it stands for, in order (docs/protocol.md, "pubs").
+        const { topic, epoch, offset, data, time } = frame;
+        for (let i = 0; i < data.length; i += 1) {
+          const pub: PubFrame = {
+            t: 'pub',
+            topic,
+            epoch,
+            offset: offset + i,
+            data: data[i] ?? null,
+          };
+          if (time !== undefined) pub.time = time;
+          host.subscriptions.onPub(pub);
+        }
+        return;
+      }
       case 'subscribed': {
         const { t: _t, ...rest } = frame;
         host.events.emit('subscribed', { type: 'subscribed', ...rest });

@@ -54,7 +54,8 @@ export function helloFrame(
   maxMessageBytes?: number,
 ): HelloFrame {
   // This client pings on silence itself (heartbeat.ts): WebSocket pings suffice from the server.
-  const hello: HelloFrame = { t: 'hello', v: PROTOCOL_VERSION, appPings: false };
+  // It takes a burst of one topic as one `pubs` frame (frame-handler.ts expands it).
+  const hello: HelloFrame = { t: 'hello', v: PROTOCOL_VERSION, appPings: false, pubs: true };
   if (session) hello.resume = { sid: session.sid, token: session.token, seq: lastServerSeq };
   if (client) hello.client = client;
   if (maxMessageBytes !== undefined) hello.maxMessageBytes = maxMessageBytes;

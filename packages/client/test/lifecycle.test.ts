@@ -65,7 +65,9 @@ describe('state machine', () => {
     const socket = h.ws.last();
     expect(socket.protocols[0]).toBe('tether.v1');
     socket.open();
-    expect(socket.framesOfType('hello')).toEqual([{ t: 'hello', v: 1, appPings: false }]);
+    expect(socket.framesOfType('hello')).toEqual([
+      { t: 'hello', v: 1, appPings: false, pubs: true },
+    ]);
     expect(h.client.state).toBe('connecting');
     socket.accept();
     await connected;

@@ -167,6 +167,39 @@ describe('subscribe', () => {
     void h.client.close();
   });
 
+  it('asks for pubs frames and takes one as the pub frames it stands for: order, duplicates, time, gaps', async () => {
+    const h = harness({ random: () => 0 });
+    h.ws.last().accept();
+    expect(h.ws.last().framesOfType('hello')[0]).toMatchObject({ pubs: true });
+    const sub = h.client.subscribe('t', { from: { epoch: 'E', offset: 3 } });
+    const it = sub[Symbol.asyncIterator]();
+    const pubs = (offset: number, data: unknown[]) =>
+      ({ t: 'pubs', topic: 't', epoch: 'E', offset, data, time: 1_700 }) as never;
+    // Offsets 2 and 3 were seen already; 5 comes twice (a pub, then inside the pubs).
+    h.ws
+      .last()
+      .receive([
+        subscribed('t', 'E', 5, 3),
+        pubs(2, ['t#2', 't#3', 't#4']),
+        pub('t', 'E', 5),
+        pubs(5, ['t#5', 't#6', 't#7']),
+      ]);
+    const items = await take(it, 4);
+    expect(items.map((i) => (i.type === 'pub' ? [i.offset, i.data, i.replayed] : i.type))).toEqual([
+      [4, 't#4', true],
+      [5, 't#5', true],
+      [6, 't#6', false],
+      [7, 't#7', false],
+    ]);
+    expect(h.of('pub').map((p) => p.time)).toEqual([1_700, undefined, 1_700, 1_700]);
+    expect(sub.position).toEqual({ epoch: 'E', offset: 7 });
+    // A pubs frame that skips an offset is the same protocol error as a pub that does.
+    h.ws.last().receive(pubs(9, ['t#9']));
+    expect(h.of('error')[0]?.error).toBeInstanceOf(SequenceGapError);
+    expect(h.client.state).toBe('reconnecting');
+    void h.client.close();
+  });
+
   it('a publication that skips an offset is a protocol error: reconnect and resubscribe from the last one', () => {
     const h = harness({ random: () => 0 });
     h.ws.last().accept();

@@ -69,6 +69,8 @@ export class ConnectionWriter implements TurnWriter {
    * stated one below the server's own `maxMessageBytes`; undefined otherwise.
    */
   private peerMaxBytes: number | undefined;
+  /** Whether the client takes `pubs` frames (`hello.pubs`): a turn's shared message has them. */
+  takesPubs = false;
 
   /**
    * {@link wakeWaiters} bound to this writer, handed to every write: a bound function
@@ -322,7 +324,7 @@ export class ConnectionWriter implements TurnWriter {
       batch.bytes + count + 1 <= maxMessageBytes &&
       (pending === 0 || room >= 0)
     ) {
-      this.sendShared(batch.message(), count);
+      this.sendShared(this.takesPubs ? batch.pubsMessage() : batch.message(), count);
       // The next batch's room, as if none of this one reached the kernel yet.
       return Math.max(room, 0);
     }

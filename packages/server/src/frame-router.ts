@@ -241,6 +241,7 @@ function welcome(
   conn.welcomed(grant.session, hello.client);
   conn.limitOutgoing(hello.maxMessageBytes);
   conn.probeWith(hello.appPings);
+  conn.writer.takesPubs = hello.pubs === true;
   // Written at once rather than at the end of the turn: the client is waiting for it.
   conn.enqueue(frame, true);
   conn.transition('open');

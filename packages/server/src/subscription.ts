@@ -9,6 +9,10 @@ export interface Delivery {
   frame: string;
   /** UTF-8 bytes of `frame`, counted once for every subscriber. */
   bytes: number;
+  /** Its topic, encoded data and time: what a `pubs` frame carries of it. */
+  topic: string;
+  data: string;
+  time: number;
 }
 
 /** What a subscribe found in the store: the `subscribed` fields and the first replay page. */
@@ -34,6 +38,39 @@ export function pubEncoder(topic: string): PublicationEncoder {
   const head = `{"t":"pub","topic":${JSON.stringify(topic)},"epoch":`;
   return (p) =>
     `${head}${JSON.stringify(p.epoch)},"offset":${p.offset},"data":${p.data},"time":${p.time}}`;
+}
+
+/**
+ * The frames of consecutive deliveries of one topic (one epoch, consecutive offsets) for
+ * a client that takes `pubs` frames: each run of one `time` as one `pubs` frame (the
+ * envelope once, the data in order), a run of one as its own `pub` frame.
+ */
+export function pubsFrames(deliveries: readonly Delivery[]): string[] {
+  const frames: string[] = [];
+  let start = 0;
+  for (let i = 1; i <= deliveries.length; i += 1) {
+    const first = deliveries[start] as Delivery;
+    const next = deliveries[i];
+    if (
+      next !== undefined &&
+      next.time === first.time &&
+      next.topic === first.topic &&
+      next.epoch === first.epoch &&
+      next.offset === first.offset + (i - start)
+    ) {
+      continue;
+    }
+    frames.push(i - start === 1 ? first.frame : pubsFrame(deliveries, start, i));
+    start = i;
+  }
+  return frames;
+}
+
+function pubsFrame(deliveries: readonly Delivery[], start: number, end: number): string {
+  const first = deliveries[start] as Delivery;
+  let data = first.data;
+  for (let i = start + 1; i < end; i += 1) data += `,${(deliveries[i] as Delivery).data}`;
+  return `{"t":"pubs","topic":${JSON.stringify(first.topic)},"epoch":${JSON.stringify(first.epoch)},"offset":${first.offset},"data":[${data}],"time":${first.time}}`;
 }
 
 /** How a live delivery went. */

@@ -52,6 +52,9 @@ export class TopicRelay {
         offset: pub.offset,
         frame,
         bytes: Buffer.byteLength(frame),
+        topic,
+        data: pub.data,
+        time: pub.time,
       });
     });
     this.listening.set(topic, stop);

@@ -1,7 +1,7 @@
 import { joinEncoded } from '@tether/protocol';
 import { SERVER_DEFAULTS } from './defaults.js';
 import type { Flushable, FlushScheduler, SharedMessage } from './flush-scheduler.js';
-import type { Delivery, Subscription } from './subscription.js';
+import { type Delivery, pubsFrames, type Subscription } from './subscription.js';
 import { textFrame } from './tether-socket.js';
 import type { Subscriber } from './topic-types.js';
 
@@ -50,8 +50,11 @@ export class TurnBatch {
   /** UTF-8 bytes of all frames. */
   bytes = 0;
   private shared: SharedMessage | undefined;
+  private readonly deliveries: Delivery[] = [];
+  private sharedPubs: SharedMessage | undefined;
 
   push(delivery: Delivery): void {
+    this.deliveries.push(delivery);
     this.frames.push(delivery.frame);
     this.sizes.push(delivery.bytes);
     this.bytes += delivery.bytes;
@@ -64,6 +67,23 @@ export class TurnBatch {
       this.shared = { data, frame: textFrame(data) };
     }
     return this.shared;
+  }
+
+  /**
+   * The shared message for clients that take `pubs` frames (`hello.pubs`): the batch's
+   * publications of one time as one `pubs` frame, built once; the same bytes as
+   * {@link message} where that saves nothing (a single publication).
+   */
+  pubsMessage(): SharedMessage {
+    if (this.sharedPubs === undefined) {
+      const frames = pubsFrames(this.deliveries);
+      if (frames.length === this.frames.length) this.sharedPubs = this.message();
+      else {
+        const data = Buffer.from(joinEncoded(frames));
+        this.sharedPubs = { data, frame: textFrame(data) };
+      }
+    }
+    return this.sharedPubs;
   }
 }
 

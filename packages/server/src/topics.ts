@@ -101,6 +101,9 @@ export class TopicHub implements Topics {
         offset: pub.offset,
         frame,
         bytes: Buffer.byteLength(frame),
+        topic,
+        data: pub.data,
+        time: pub.time,
       });
       return { epoch: pub.epoch, offset: pub.offset, delivered };
     });

@@ -44,7 +44,8 @@ export const ECHO_METHOD = 'echo';
 type Frame = { t?: unknown; [key: string]: unknown };
 
 // ws answers WebSocket pings by itself: no app pings needed (hello.appPings).
-const HELLO = { t: 'hello' as const, v: PROTOCOL_VERSION, appPings: false };
+// It takes a topic's burst as one `pubs` frame, as the client does (hello.pubs).
+const HELLO = { t: 'hello' as const, v: PROTOCOL_VERSION, appPings: false, pubs: true };
 /**
  * The hello travels in the upgrade (early hello), encoded once for every connection; a
  * server that does not take it selects plain tether.v1 and gets the frame once open.
@@ -152,6 +153,7 @@ class TetherLoadConnection implements LoadConnection, TetherPublisher {
     let pubs = 0;
     for (const frame of parsed) {
       if (frame.t === 'pub') pubs += 1;
+      else if (frame.t === 'pubs') pubs += (frame.data as unknown[]).length;
       else this.onFrame(frame);
     }
     if (pubs > 0) this.hooks.delivered(pubs);
@@ -161,6 +163,9 @@ class TetherLoadConnection implements LoadConnection, TetherPublisher {
     switch (frame.t) {
       case 'pub':
         this.hooks.delivered(1);
+        break;
+      case 'pubs':
+        this.hooks.delivered((frame.data as unknown[]).length);
         break;
       case 'pong':
         this.settle(`pong:${String(frame.ts)}`);
