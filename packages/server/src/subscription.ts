@@ -11,8 +11,23 @@ export interface Delivery {
   bytes: number;
   /** Its topic, encoded data and time: what a `pubs` frame carries of it. */
   topic: string;
-  data: string;
+  /** Undefined where only the frame is known (a shared store relays some that way). */
+  data: string | undefined;
   time: number;
+}
+
+/**
+ * The delivery of a stored publication, its `pub` frame `frame`; `data`: its encoded
+ * payload (the publisher's; a relayed one's when the store sent it, not only the frame).
+ */
+export function deliveryOf(
+  topic: string,
+  pub: Publication,
+  frame: string,
+  data: string | undefined,
+): Delivery {
+  const { epoch, offset, time } = pub;
+  return { epoch, offset, frame, bytes: Buffer.byteLength(frame), topic, data, time };
 }
 
 /** What a subscribe found in the store: the `subscribed` fields and the first replay page. */
@@ -53,6 +68,8 @@ export function pubsFrames(deliveries: readonly Delivery[]): string[] {
     const next = deliveries[i];
     if (
       next !== undefined &&
+      first.data !== undefined &&
+      next.data !== undefined &&
       next.time === first.time &&
       next.topic === first.topic &&
       next.epoch === first.epoch &&
@@ -68,7 +85,7 @@ export function pubsFrames(deliveries: readonly Delivery[]): string[] {
 
 function pubsFrame(deliveries: readonly Delivery[], start: number, end: number): string {
   const first = deliveries[start] as Delivery;
-  let data = first.data;
+  let data = first.data as string;
   for (let i = start + 1; i < end; i += 1) data += `,${(deliveries[i] as Delivery).data}`;
   return `{"t":"pubs","topic":${JSON.stringify(first.topic)},"epoch":${JSON.stringify(first.epoch)},"offset":${first.offset},"data":[${data}],"time":${first.time}}`;
 }

@@ -1,5 +1,5 @@
 import type { SharedStore } from './store/index.js';
-import { type Delivery, pubEncoder } from './subscription.js';
+import { type Delivery, deliveryOf, pubEncoder } from './subscription.js';
 
 /** Where {@link TopicRelay} hands what it hears. */
 export interface RelayTarget {
@@ -47,15 +47,8 @@ export class TopicRelay {
     const encode = pubEncoder(topic);
     const stop = this.shared.subscribePublications(topic, (pub) => {
       const frame = pub.frame ?? encode(pub);
-      this.target.publication(topic, {
-        epoch: pub.epoch,
-        offset: pub.offset,
-        frame,
-        bytes: Buffer.byteLength(frame),
-        topic,
-        data: pub.data,
-        time: pub.time,
-      });
+      // '' when the store relayed the frame alone: never an encoded JSON value.
+      this.target.publication(topic, deliveryOf(topic, pub, frame, pub.data || undefined));
     });
     this.listening.set(topic, stop);
   }

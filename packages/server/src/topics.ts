@@ -9,6 +9,7 @@ import { ReplayLanes } from './replay-lanes.js';
 import type { Publication, Store } from './store/index.js';
 import {
   type Delivery,
+  deliveryOf,
   pubEncoder,
   Subscription,
   type SubscriptionSnapshot,
@@ -96,15 +97,7 @@ export class TopicHub implements Topics {
     return this.store.appendPublication(topic, encoded, this.clock.now(), encode).then((pub) => {
       this.publications += 1;
       const frame = pub.frame ?? encode(pub);
-      const delivered = this.fanOut(topic, {
-        epoch: pub.epoch,
-        offset: pub.offset,
-        frame,
-        bytes: Buffer.byteLength(frame),
-        topic,
-        data: pub.data,
-        time: pub.time,
-      });
+      const delivered = this.fanOut(topic, deliveryOf(topic, pub, frame, encoded));
       return { epoch: pub.epoch, offset: pub.offset, delivered };
     });
   }

@@ -85,6 +85,22 @@ describe('pubsFrames', () => {
     expect(encoded[2]).toBe(run[4]?.frame);
     expect(expanded(frames)).toEqual(run.map((d) => JSON.parse(d.frame)));
   });
+
+  it('sends a publication whose data is not known (relayed as its frame alone) as its pub frame', () => {
+    // A shared store may relay a publication as its stored frame only (data ''): it cannot
+    // join a pubs frame, and the runs around it still can.
+    const relayed = { ...delivery(3, 1_000), data: undefined };
+    const run = [delivery(1, 1_000), delivery(2, 1_000), relayed, delivery(4, 1_000)];
+    const encoded = pubsFrames(run);
+    const frames = decoded(encoded);
+    expect(frames.map((f) => [f.t, f.offset])).toEqual([
+      ['pubs', 1],
+      ['pub', 3],
+      ['pub', 4],
+    ]);
+    expect(encoded[1]).toBe(relayed.frame);
+    expect(expanded(frames)).toEqual(run.map((d) => JSON.parse(d.frame)));
+  });
 });
 
 describe('a burst to clients with and without hello.pubs', () => {
