@@ -45,6 +45,18 @@ function decoded(encoded: readonly string[]): AnyFrame[] {
   });
 }
 
+/**
+ * `pubsFrames` of `run`: each frame a valid server frame, their types and offsets as
+ * `shape`, standing for exactly the run's `pub` frames. Returns the encoded frames.
+ */
+function framesOf(run: Delivery[], shape: Array<[string, number]>): string[] {
+  const encoded = pubsFrames(run);
+  const frames = decoded(encoded);
+  expect(frames.map((f) => [f.t, f.offset])).toEqual(shape);
+  expect(expanded(frames)).toEqual(run.map((d) => JSON.parse(d.frame)));
+  return encoded;
+}
+
 describe('pubsFrames', () => {
   it('writes a run of one time as one pubs frame standing for exactly its pub frames', () => {
     const run = [1, 2, 3, 4].map((o) => delivery(o, 1_000));
@@ -72,9 +84,7 @@ describe('pubsFrames', () => {
       delivery(1, 1_002, 'F'),
       delivery(3, 1_002, 'F'),
     ];
-    const encoded = pubsFrames(run);
-    const frames = decoded(encoded);
-    expect(frames.map((f) => [f.t, f.offset])).toEqual([
+    const encoded = framesOf(run, [
       ['pubs', 5],
       ['pubs', 7],
       ['pub', 9],
@@ -83,7 +93,6 @@ describe('pubsFrames', () => {
     ]);
     // A pub left alone is the publication's own frame, byte for byte.
     expect(encoded[2]).toBe(run[4]?.frame);
-    expect(expanded(frames)).toEqual(run.map((d) => JSON.parse(d.frame)));
   });
 
   it('sends a publication whose data is not known (relayed as its frame alone) as its pub frame', () => {
@@ -91,15 +100,12 @@ describe('pubsFrames', () => {
     // join a pubs frame, and the runs around it still can.
     const relayed = { ...delivery(3, 1_000), data: undefined };
     const run = [delivery(1, 1_000), delivery(2, 1_000), relayed, delivery(4, 1_000)];
-    const encoded = pubsFrames(run);
-    const frames = decoded(encoded);
-    expect(frames.map((f) => [f.t, f.offset])).toEqual([
+    const encoded = framesOf(run, [
       ['pubs', 1],
       ['pub', 3],
       ['pub', 4],
     ]);
     expect(encoded[1]).toBe(relayed.frame);
-    expect(expanded(frames)).toEqual(run.map((d) => JSON.parse(d.frame)));
   });
 });
 
