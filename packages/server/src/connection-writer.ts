@@ -300,9 +300,7 @@ export class ConnectionWriter implements TurnWriter {
     this.standDown();
     if (batch === undefined) return;
     // Each frame of the open batch as if offered now: slow-consumer check, batching.
-    for (let i = 0; i < batch.frames.length; i += 1) {
-      if (!this.offer(batch.frames[i] as string, batch.sizes[i])) return;
-    }
+    for (const { frame, bytes } of batch.deliveries) if (!this.offer(frame, bytes)) return;
   }
 
   writeTurn(seat: TurnSeat, batch: TurnBatch): number {
@@ -313,7 +311,7 @@ export class ConnectionWriter implements TurnWriter {
       return -1;
     }
     const { maxBatch, maxMessageBytes, slowConsumerBytes } = this.host.options;
-    const count = batch.frames.length;
+    const count = batch.deliveries.length;
     // Nothing else was written to this connection since it sat down (that makes it
     // leave): only the socket's unsent bytes count against the limit.
     const pending = this.ws.bufferedAmount;
@@ -332,9 +330,7 @@ export class ConnectionWriter implements TurnWriter {
     // socket near its limit): it leaves the lane and the frames go the usual way, each
     // checked against the limit, written now.
     this.standDown();
-    for (let i = 0; i < count; i += 1) {
-      if (!this.offer(batch.frames[i] as string, batch.sizes[i], false)) break;
-    }
+    for (const { frame, bytes } of batch.deliveries) if (!this.offer(frame, bytes, false)) break;
     this.flush();
     return -1;
   }

@@ -44,26 +44,22 @@ const TURN_BYTES = SERVER_DEFAULTS.maxMessageBytes / 2;
 
 /** The publications of one topic fanned out within one event-loop turn. */
 export class TurnBatch {
-  readonly frames: string[] = [];
-  /** UTF-8 bytes of each frame. */
-  readonly sizes: number[] = [];
+  /** The publications, in order (each its `pub` frame and that frame's UTF-8 bytes). */
+  readonly deliveries: Delivery[] = [];
   /** UTF-8 bytes of all frames. */
   bytes = 0;
   private shared: SharedMessage | undefined;
-  private readonly deliveries: Delivery[] = [];
   private sharedPubs: SharedMessage | undefined;
 
   push(delivery: Delivery): void {
     this.deliveries.push(delivery);
-    this.frames.push(delivery.frame);
-    this.sizes.push(delivery.bytes);
     this.bytes += delivery.bytes;
   }
 
   /** The shared message (the frames joined, UTF-8, framed), built once. */
   message(): SharedMessage {
     if (this.shared === undefined) {
-      const data = Buffer.from(joinEncoded(this.frames));
+      const data = Buffer.from(joinEncoded(this.deliveries.map((d) => d.frame)));
       this.shared = { data, frame: textFrame(data) };
     }
     return this.shared;
@@ -77,7 +73,7 @@ export class TurnBatch {
   pubsMessage(): SharedMessage {
     if (this.sharedPubs === undefined) {
       const frames = pubsFrames(this.deliveries);
-      if (frames.length === this.frames.length) this.sharedPubs = this.message();
+      if (frames.length === this.deliveries.length) this.sharedPubs = this.message();
       else {
         const data = Buffer.from(joinEncoded(frames));
         this.sharedPubs = { data, frame: textFrame(data) };
@@ -168,7 +164,7 @@ export class TopicTurn implements Flushable {
     return (
       batch !== undefined &&
       this.follows(delivery) &&
-      batch.frames.length < TURN_FRAMES &&
+      batch.deliveries.length < TURN_FRAMES &&
       batch.bytes + delivery.bytes <= Math.min(TURN_BYTES, this.room)
     );
   }
