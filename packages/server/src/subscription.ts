@@ -17,16 +17,13 @@ export interface Delivery {
 }
 
 /**
- * The delivery of a stored publication, its `pub` frame `frame`; `data`: its encoded
- * payload (the publisher's; a relayed one's when the store sent it, not only the frame).
+ * The delivery of a stored publication, its `pub` frame `frame`. A shared store relays
+ * some publications as their frame alone, with `data` '' (never an encoded JSON value):
+ * their data is not known here.
  */
-export function deliveryOf(
-  topic: string,
-  pub: Publication,
-  frame: string,
-  data: string | undefined,
-): Delivery {
+export function deliveryOf(topic: string, pub: Publication, frame: string): Delivery {
   const { epoch, offset, time } = pub;
+  const data = pub.data === '' ? undefined : pub.data;
   return { epoch, offset, frame, bytes: Buffer.byteLength(frame), topic, data, time };
 }
 

@@ -47,8 +47,7 @@ export class TopicRelay {
     const encode = pubEncoder(topic);
     const stop = this.shared.subscribePublications(topic, (pub) => {
       const frame = pub.frame ?? encode(pub);
-      // '' when the store relayed the frame alone: never an encoded JSON value.
-      this.target.publication(topic, deliveryOf(topic, pub, frame, pub.data || undefined));
+      this.target.publication(topic, deliveryOf(topic, pub, frame));
     });
     this.listening.set(topic, stop);
   }

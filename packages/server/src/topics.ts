@@ -97,7 +97,7 @@ export class TopicHub implements Topics {
     return this.store.appendPublication(topic, encoded, this.clock.now(), encode).then((pub) => {
       this.publications += 1;
       const frame = pub.frame ?? encode(pub);
-      const delivered = this.fanOut(topic, deliveryOf(topic, pub, frame, encoded));
+      const delivered = this.fanOut(topic, deliveryOf(topic, pub, frame));
       return { epoch: pub.epoch, offset: pub.offset, delivered };
     });
   }

@@ -6,7 +6,7 @@
  */
 import { decodeMessage } from '@tether/protocol';
 import { describe, expect, it } from 'vitest';
-import { type Delivery, pubEncoder, pubsFrames } from '../src/subscription.js';
+import { type Delivery, deliveryOf, pubEncoder, pubsFrames } from '../src/subscription.js';
 import { type AnyFrame, RawClient, serverPerTest, until } from './helpers.js';
 
 type Pub = { t: 'pub'; topic: string; epoch: string; offset: number; data: unknown; time?: number };
@@ -33,7 +33,7 @@ function expanded(frames: readonly AnyFrame[]): Pub[] {
 function delivery(offset: number, time: number, epoch = 'E'): Delivery {
   const data = JSON.stringify({ n: offset });
   const frame = pubEncoder('t')({ epoch, offset, time, data });
-  return { epoch, offset, frame, bytes: Buffer.byteLength(frame), topic: 't', data, time };
+  return deliveryOf('t', { epoch, offset, time, data, frame }, frame);
 }
 
 /** Every frame of `encoded`, validated as a server frame. */
@@ -98,7 +98,12 @@ describe('pubsFrames', () => {
   it('sends a publication whose data is not known (relayed as its frame alone) as its pub frame', () => {
     // A shared store may relay a publication as its stored frame only (data ''): it cannot
     // join a pubs frame, and the runs around it still can.
-    const relayed = { ...delivery(3, 1_000), data: undefined };
+    const stored = delivery(3, 1_000);
+    const relayed = deliveryOf(
+      't',
+      { epoch: 'E', offset: 3, time: 1_000, data: '', frame: stored.frame },
+      stored.frame,
+    );
     const run = [delivery(1, 1_000), delivery(2, 1_000), relayed, delivery(4, 1_000)];
     const encoded = framesOf(run, [
       ['pubs', 1],
