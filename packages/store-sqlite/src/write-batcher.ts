@@ -135,27 +135,23 @@ export class WriteBatcher {
     // How many of `jobs` ran; the others go back to the head of the queue.
     let ran = jobs.length;
     try {
-      const first = jobs[0];
-      if (!write && jobs.length === 1 && first) {
-        // One read needs no snapshot around it.
-        outcomes.push(this.runOne(first));
-      } else {
-        this.executor.transaction(write, () => {
-          outcomes.length = 0;
-          ran = jobs.length;
-          for (const [i, job] of jobs.entries()) {
-            if (i > 0 && performance.now() - started > sliceMs) {
-              ran = i;
-              break;
-            }
-            const outcome = this.runOne(job);
-            // The database rolled everything back on its own: the batch is lost.
-            if (!outcome.ok && !this.executor.inTransaction()) throw outcome.error;
-            outcomes.push(outcome);
+      // Reads too, even one alone: a read of several statements (a topic's head, then
+      // its page) must see one snapshot while other connections commit.
+      this.executor.transaction(write, () => {
+        outcomes.length = 0;
+        ran = jobs.length;
+        for (const [i, job] of jobs.entries()) {
+          if (i > 0 && performance.now() - started > sliceMs) {
+            ran = i;
+            break;
           }
-        });
-        if (write) this.transactions++;
-      }
+          const outcome = this.runOne(job);
+          // The database rolled everything back on its own: the batch is lost.
+          if (!outcome.ok && !this.executor.inTransaction()) throw outcome.error;
+          outcomes.push(outcome);
+        }
+      });
+      if (write) this.transactions++;
     } catch (err) {
       const error = this.options.mapError(err);
       outcomes.length = 0;

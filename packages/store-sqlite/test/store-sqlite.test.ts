@@ -228,6 +228,34 @@ describe('sqlite store: batching', () => {
     batcher.close();
   });
 
+  it('a read alone still reads one snapshot: a write by another connection between its statements is not half-seen', async () => {
+    // lastPublications reads the topic's head, then a page of rows; another process may
+    // append between the two. A clean clone's CI saw the page run past the head it reported.
+    const path = newPath();
+    const reader = openStore(path);
+    const writer = openStore(path);
+    for (let i = 1; i <= 3; i++) await writer.appendPublication('t', `w${i}`, T0);
+    const topics = (reader as unknown as { topics: { page: (...a: unknown[]) => unknown } }).topics;
+    const page = topics.page.bind(topics);
+    let raced = 0;
+    topics.page = (...args: unknown[]) => {
+      // Two more appends committed by the other connection, synchronously, right here.
+      for (let i = 0; i < 2; i++) void writer.appendPublication('t', `late${i}`, T0);
+      (writer as unknown as { batcher: { flushNow(): void } }).batcher.flushNow();
+      raced++;
+      return page(...args);
+    };
+    const last = await reader.lastPublications('t', 2);
+    expect(raced).toBe(1);
+    expect(last.offset).toBe(3);
+    expect(last.publications.map((p) => [p.offset, p.data])).toEqual([
+      [2, 'w2'],
+      [3, 'w3'],
+    ]);
+    topics.page = page;
+    expect((await reader.topicHead('t')).offset).toBe(5);
+  });
+
   it('a failing operation does not fail its batch, and its own writes are undone', async () => {
     const path = newPath();
     const db = rawDb(path);
