@@ -247,9 +247,9 @@ export class Connection
     this.closeWith(code, reason, retryAfterMs);
   }
 
-  /** Queues one frame; `now`: written at once, after what is queued (the welcome). */
-  enqueue(frame: ServerFrame, now = false): void {
-    this.writer.offer(encodeFrame(frame), undefined, !now);
+  /** Queues one frame (or its text); `now`: written at once, after what is queued (the welcome). */
+  enqueue(frame: ServerFrame | string, now = false): void {
+    this.writer.offer(typeof frame === 'string' ? frame : encodeFrame(frame), undefined, !now);
     if (now) this.writer.flush();
   }
 

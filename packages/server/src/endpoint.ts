@@ -32,6 +32,7 @@ import type { TetherSocket } from './tether-socket.js';
 import { TokenExpiryWatch } from './token-expiry.js';
 import type { PublishResult } from './topics.js';
 import { type LateRefusal, UpgradeAcceptor } from './upgrade-acceptor.js';
+import { WelcomeEncoder } from './welcome-encoder.js';
 
 /** The implementation behind {@link Endpoint}; internal to the package. */
 export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
@@ -126,6 +127,7 @@ export class TetherEndpoint implements Endpoint, ConnectionHost, SweepTarget {
       counters: this.counters,
       sessions: this.sessions,
       topics: shared.topics,
+      welcomes: new WelcomeEncoder(options),
       requestHandler: (method) => handlers.request(method),
       get messageHandler() {
         return handlers.messageHandler;

@@ -8,7 +8,6 @@ import {
   type ErrorRef,
   type HelloFrame,
   PROTOCOL_VERSION,
-  type WelcomeFrame,
 } from '@tether/protocol';
 import type { RawData } from 'ws';
 import { onAuth } from './auth-frames.js';
@@ -215,35 +214,23 @@ function welcome(
     ctx.sessions.detach(grant.session, conn.id);
     return;
   }
-  const o = ctx.options;
-  const frame: WelcomeFrame = {
-    t: 'welcome',
-    v: PROTOCOL_VERSION,
+  const welcome = ctx.welcomes.encode({
     sid: grant.session.id,
     token: grant.token,
     cid: conn.id,
     resumed: grant.resumed,
     // Committed to the store: a client never learns of a processed seq the store could lose.
     ack: grant.session.inSeq,
-    hb: { interval: o.heartbeatIntervalMs, timeout: o.heartbeatTimeoutMs },
-    limits: {
-      maxMessageBytes: o.maxMessageBytes,
-      rate: o.rateLimit ? o.rateLimit.perSecond : Number.MAX_SAFE_INTEGER,
-      burst: o.rateLimit ? o.rateLimit.burst : Number.MAX_SAFE_INTEGER,
-      maxBatch: o.maxBatch,
-    },
-    resumeWindow: o.resumeWindowMs,
     time: ctx.clock.now(),
-  };
-  if (grant.reason !== undefined) frame.reason = grant.reason;
-  const data = conn.credentials?.welcome;
-  if (data !== undefined) frame.data = { ...data };
+    reason: grant.reason,
+    data: conn.credentials?.welcome,
+  });
   conn.welcomed(grant.session, hello.client);
   conn.limitOutgoing(hello.maxMessageBytes);
   conn.probeWith(hello.appPings);
   conn.writer.takesPubs = hello.pubs === true;
   // Written at once rather than at the end of the turn: the client is waiting for it.
-  conn.enqueue(frame, true);
+  conn.enqueue(welcome, true);
   conn.transition('open');
   // Replayed messages follow the welcome, before anything live.
   grant.session.start(conn, grant.preload);

@@ -7,6 +7,7 @@ import type { SessionGrant } from './session.js';
 import type { SessionRegistry } from './sessions.js';
 import type { EndpointCounters } from './stats.js';
 import type { Topics } from './topics.js';
+import type { WelcomeEncoder } from './welcome-encoder.js';
 
 /**
  * What the frame router needs from its endpoint. Sessions and topics are reached
@@ -19,6 +20,8 @@ export interface RouterContext {
   readonly counters: EndpointCounters;
   readonly sessions: SessionRegistry;
   readonly topics: Topics;
+  /** The endpoint's welcome frames, their shared part encoded once. */
+  readonly welcomes: WelcomeEncoder;
   requestHandler(method: string): RequestHandler | undefined;
   readonly messageHandler: MessageHandler | undefined;
   hasMessageListeners(): boolean;

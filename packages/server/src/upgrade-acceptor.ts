@@ -63,8 +63,11 @@ interface PendingHandshake {
 export class UpgradeAcceptor {
   private readonly wss: WebSocketServer;
   private readonly pending = new Set<PendingHandshake>();
-  /** Upgrades whose `hello` came with them (they get `tether.v1.early`), until accepted. */
-  private readonly early = new WeakMap<IncomingMessage, Buffer>();
+  /**
+   * Whether the upgrade ws is completing now came with its `hello` (it gets
+   * `tether.v1.early`): ws asks `handleProtocols` synchronously inside `handleUpgrade`.
+   */
+  private upgradingEarly = false;
   private readonly ips = new IpCounter();
 
   constructor(private readonly host: AcceptorHost) {
@@ -74,8 +77,7 @@ export class UpgradeAcceptor {
       perMessageDeflate: false,
       clientTracking: false,
       // ws would otherwise select the first offered protocol, which may be a tether.auth.* token.
-      handleProtocols: (_offered, request) =>
-        this.early.has(request) ? EARLY_SUBPROTOCOL : SUBPROTOCOL,
+      handleProtocols: () => (this.upgradingEarly ? EARLY_SUBPROTOCOL : SUBPROTOCOL),
       WebSocket: TetherSocket,
     });
   }
@@ -123,10 +125,9 @@ export class UpgradeAcceptor {
     // Read only for an upgrade that is not refused. One over the message limit is not
     // taken: the client then sends its hello as a frame, which the limit refuses (1009).
     const earlyHello = earlyHelloOf(offered, options.maxMessageBytes);
-    if (earlyHello !== undefined) this.early.set(request, earlyHello);
     const authenticate = options.authenticate;
     if (authenticate === undefined) {
-      this.accept(request, socket, head, ip, {
+      this.accept(request, socket, head, ip, earlyHello, {
         ok: true,
         user: undefined,
         data: undefined,
@@ -141,7 +142,7 @@ export class UpgradeAcceptor {
         if (done) return;
         done = true;
         this.pending.delete(handshake);
-        this.accept(request, socket, head, ip, outcome);
+        this.accept(request, socket, head, ip, earlyHello, outcome);
         this.host.handshakeDone();
       },
     };
@@ -218,6 +219,7 @@ export class UpgradeAcceptor {
     socket: Duplex,
     head: Buffer,
     ip: string,
+    earlyHello: Buffer | undefined,
     outcome: AuthOutcome,
   ): void {
     if (socket.destroyed || !socket.writable) {
@@ -229,42 +231,46 @@ export class UpgradeAcceptor {
       return;
     }
     let upgraded = false;
-    const earlyHello = this.early.get(request);
     // With an early hello the welcome follows the 101 in this turn: ws writes the 101
     // into the corked socket, which uncorks at the first frame sent
     // (TetherSocket.firstSendJoins101). A handshake ws refuses ends the socket, uncorking it.
     if (earlyHello !== undefined) socket.cork();
-    this.wss.handleUpgrade(request, socket, head, (ws) => {
-      upgraded = true;
-      this.early.delete(request);
-      socket.removeListener('error', destroySocket);
-      if (earlyHello !== undefined) (ws as TetherSocket).firstSendJoins101();
-      if (outcome.ok) {
+    this.upgradingEarly = earlyHello !== undefined;
+    try {
+      this.wss.handleUpgrade(request, socket, head, (ws) => {
+        upgraded = true;
+        this.upgradingEarly = false;
+        socket.removeListener('error', destroySocket);
+        if (earlyHello !== undefined) (ws as TetherSocket).firstSendJoins101();
+        if (outcome.ok) {
+          this.host.upgraded(
+            ws as TetherSocket,
+            {
+              ip,
+              user: outcome.user,
+              data: outcome.data,
+              expiresAt: outcome.expiresAt,
+              welcome: outcome.welcome,
+              // Kept only while a refresh may need it (an auth frame's hook sees it again).
+              request: outcome.expiresAt === undefined ? undefined : request,
+            },
+            undefined,
+            earlyHello,
+          );
+          return;
+        }
+        this.host.counters.refuse(outcome.counter);
+        this.host.logger.info({ ip, code: outcome.code }, 'authentication refused');
         this.host.upgraded(
           ws as TetherSocket,
-          {
-            ip,
-            user: outcome.user,
-            data: outcome.data,
-            expiresAt: outcome.expiresAt,
-            welcome: outcome.welcome,
-            // Kept only while a refresh may need it (an auth frame's hook sees it again).
-            request: outcome.expiresAt === undefined ? undefined : request,
-          },
+          { ip, user: undefined, data: undefined, expiresAt: undefined, request: undefined },
+          { code: outcome.code, reason: outcome.reason },
           undefined,
-          earlyHello,
         );
-        return;
-      }
-      this.host.counters.refuse(outcome.counter);
-      this.host.logger.info({ ip, code: outcome.code }, 'authentication refused');
-      this.host.upgraded(
-        ws as TetherSocket,
-        { ip, user: undefined, data: undefined, expiresAt: undefined, request: undefined },
-        { code: outcome.code, reason: outcome.reason },
-        undefined,
-      );
-    });
+      });
+    } finally {
+      this.upgradingEarly = false;
+    }
     // ws answered the request itself (a malformed handshake): give the slot back.
     if (!upgraded) this.ips.release(ip);
   }
