@@ -45,6 +45,29 @@ export function earlyHelloOf(offered: readonly string[], maxBytes: number): Buff
 }
 
 /**
+ * {@link earlyHelloOf} for one endpoint, remembering the last answer: the clients of one
+ * application send the same hello on every new connect (a resume's differs), so a
+ * connect storm decodes and checks it once instead of once per connect. The bytes are
+ * shared by the connections that sent them and are only ever read.
+ */
+export class EarlyHellos {
+  private lastEntry: string | undefined = undefined;
+  private lastBytes: Buffer | undefined = undefined;
+
+  constructor(private readonly maxBytes: number) {}
+
+  of(offered: readonly string[]): Buffer | undefined {
+    const entry = offered.find((p) => p.startsWith(HELLO_SUBPROTOCOL_PREFIX));
+    if (entry === undefined || !offered.includes(EARLY_SUBPROTOCOL)) return undefined;
+    if (entry !== this.lastEntry) {
+      this.lastBytes = earlyHelloOf(offered, this.maxBytes);
+      this.lastEntry = entry;
+    }
+    return this.lastBytes;
+  }
+}
+
+/**
  * The client's IP: the socket's remote address, or, when that is a proxy listed in
  * `trustProxy`, the rightmost `X-Forwarded-For` entry that is not a trusted proxy
  * (entries to its left are written by the client and may be forged). IPv4-mapped IPv6

@@ -6,7 +6,7 @@ import { WebSocketServer } from 'ws';
 import { type AuthOutcome, authenticateUpgrade } from './auth.js';
 import type { ConnectionIdentity } from './connection-host.js';
 import { SERVER_DEFAULTS } from './defaults.js';
-import { clientIp, earlyHelloOf, IpCounter, offeredSubprotocols } from './handshake.js';
+import { clientIp, EarlyHellos, IpCounter, offeredSubprotocols } from './handshake.js';
 import { rejectUpgrade, retryAfterSeconds } from './http-reject.js';
 import type { Logger } from './logger.js';
 import type { ResolvedEndpointOptions } from './options.js';
@@ -69,8 +69,10 @@ export class UpgradeAcceptor {
    */
   private upgradingEarly = false;
   private readonly ips = new IpCounter();
+  private readonly earlyHellos: EarlyHellos;
 
   constructor(private readonly host: AcceptorHost) {
+    this.earlyHellos = new EarlyHellos(host.options.maxMessageBytes);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: host.options.maxMessageBytes,
@@ -124,7 +126,7 @@ export class UpgradeAcceptor {
     }
     // Read only for an upgrade that is not refused. One over the message limit is not
     // taken: the client then sends its hello as a frame, which the limit refuses (1009).
-    const earlyHello = earlyHelloOf(offered, options.maxMessageBytes);
+    const earlyHello = this.earlyHellos.of(offered);
     const authenticate = options.authenticate;
     if (authenticate === undefined) {
       this.accept(request, socket, head, ip, earlyHello, {

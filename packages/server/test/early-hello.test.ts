@@ -13,6 +13,7 @@ import {
   SUBPROTOCOL,
 } from '@tether/protocol';
 import { describe, expect, it } from 'vitest';
+import { EarlyHellos } from '../src/handshake.js';
 import { MemoryStore, type NewSession } from '../src/index.js';
 import { RawClient, rawUpgrade, type Started, serverPerTest } from './helpers.js';
 
@@ -207,5 +208,39 @@ describe('early hello', () => {
     // The application's store outlives the server that uses it.
     await started.tether.close({ drainTimeoutMs: 0 });
     await store.close();
+  });
+});
+
+describe('early hellos of one endpoint', () => {
+  const offer = (hello: HelloFrame, early = true): string[] => [
+    SUBPROTOCOL,
+    ...(early ? [EARLY_SUBPROTOCOL] : []),
+    helloSubprotocol(hello),
+  ];
+
+  it('decodes a repeated hello once and answers each offer by its own entry', () => {
+    const hellos = new EarlyHellos(1024);
+    const first = hellos.of(offer(HELLO));
+    expect(JSON.parse(String(first))).toEqual(HELLO);
+    // The same entry again: the same bytes, not decoded again.
+    expect(hellos.of(offer(HELLO))).toBe(first);
+    const resume: HelloFrame = { ...HELLO, resume: { sid: 's', token: 't', seq: 3 } };
+    expect(JSON.parse(String(hellos.of(offer(resume))))).toEqual(resume);
+    // The entry it remembers, offered without tether.v1.early: not an early hello.
+    expect(hellos.of(offer(resume, false))).toBeUndefined();
+    expect(hellos.of([SUBPROTOCOL, EARLY_SUBPROTOCOL])).toBeUndefined();
+    // Unreadable, then the same unreadable entry again: refused both times.
+    const bad = [SUBPROTOCOL, EARLY_SUBPROTOCOL, `${HELLO_SUBPROTOCOL_PREFIX}_-_-_`];
+    expect(hellos.of(bad)).toBeUndefined();
+    expect(hellos.of(bad)).toBeUndefined();
+    expect(JSON.parse(String(hellos.of(offer(HELLO))))).toEqual(HELLO);
+  });
+
+  it('refuses a hello over its endpoint limit every time it is offered', () => {
+    const big: HelloFrame = { ...HELLO, client: { name: 'x'.repeat(200) } } as HelloFrame;
+    const hellos = new EarlyHellos(100);
+    expect(hellos.of(offer(big))).toBeUndefined();
+    expect(hellos.of(offer(big))).toBeUndefined();
+    expect(hellos.of(offer(HELLO))).toBeDefined();
   });
 });

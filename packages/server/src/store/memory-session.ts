@@ -21,6 +21,12 @@ const DIGEST_BYTES = 32;
  * characters a hash instead of 64 hex ones (a one-byte string of 48 bytes instead of 80).
  */
 function packHash(tokenHash: string): string {
+  // One digest (every new session): hex pairs stop decoding at the first non-hex one, so
+  // 32 bytes from 64 characters is a digest (upper-case hex is the same digest).
+  if (tokenHash.length === DIGEST_BYTES * 2) {
+    const bytes = Buffer.from(tokenHash, 'hex');
+    if (bytes.length === DIGEST_BYTES) return bytes.toString('latin1');
+  }
   if (!HEX_HASHES.test(tokenHash)) {
     throw new StoreError(StoreErrorCode.FAILED, 'memory store: tokenHash is not hex SHA-256');
   }
