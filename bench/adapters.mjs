@@ -3,6 +3,7 @@
 // join the fan-out, count deliveries, echo.
 import { io } from 'socket.io-client';
 import { WebSocket } from 'ws';
+import { resetSocket } from '../packages/cli/dist/bench/load-adapter.js';
 
 export const wsAdapter = {
   name: 'ws',
@@ -55,6 +56,10 @@ export const wsAdapter = {
         if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
         else ws.close(1000);
       },
+      drop() {
+        closedByUs = true;
+        resetSocket(ws);
+      },
     };
   },
 };
@@ -89,6 +94,13 @@ export const socketioAdapter = {
       echo: (payload) => socket.timeout(30_000).emitWithAck('echo', payload),
       close() {
         closedByUs = true;
+        socket.disconnect();
+      },
+      drop() {
+        closedByUs = true;
+        // The websocket transport's own ws WebSocket (engine.io-client runs `ws` in Node).
+        const ws = socket.io.engine?.transport?.ws;
+        if (typeof ws?.terminate === 'function') resetSocket(ws);
         socket.disconnect();
       },
     };

@@ -4,6 +4,8 @@
  * instead of keeping them. `tether` is built in; `bench:compare` adds raw `ws` and
  * Socket.IO adapters from a module (see {@link AdapterSpec}).
  */
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
 
 /** Callbacks from one connection to its pool. */
 export interface LoadHooks {
@@ -23,6 +25,12 @@ export interface LoadConnection {
   echo(payload: string): Promise<void>;
   /** Closes without reporting through `hooks.closed`. */
   close(): void;
+  /**
+   * Ends the connection at once with a TCP reset, without reporting through
+   * `hooks.closed`: no close handshake and no socket left in TIME_WAIT. A pool's teardown
+   * uses it where the adapter has it (see `ClientPool.closeAll`).
+   */
+  drop?(): void;
 }
 
 /** A WebSocket stack the bench can load. */
@@ -38,3 +46,13 @@ export interface LoadAdapter {
  * cross to worker processes.
  */
 export type AdapterSpec = 'tether' | 'tether-ping' | { module: string; name: string };
+
+/**
+ * Ends a `ws` WebSocket with a TCP reset (`drop`): no close handshake, no socket left in
+ * TIME_WAIT; `terminate()` while it has no socket yet (still connecting).
+ */
+export function resetSocket(ws: WebSocket): void {
+  const socket = (ws as unknown as { _socket?: Socket | null })._socket;
+  if (socket && !socket.destroyed) socket.resetAndDestroy();
+  else ws.terminate();
+}

@@ -63,6 +63,14 @@ export interface ClientPool {
   /** Open connections now. */
   openCount(): Promise<number>;
   usage(): Promise<ProcessUsage[]>;
+  /**
+   * Ends every connection, by a TCP reset where the adapter can (`drop`). A closed
+   * socket otherwise waits in TIME_WAIT for a minute, still holding its source port: with
+   * tens of thousands of them on the bench's few source addresses, the next run's load
+   * clients spent seconds of kernel time in `bind()` looking for a free port (seen as
+   * `inet_bind2_bucket_match_addr_any` under `perf`), and that run's connect rate measured
+   * the kernel's port search, not the server.
+   */
   closeAll(): Promise<void>;
 }
 
@@ -234,7 +242,10 @@ export class LocalPool implements ClientPool {
   }
 
   async closeAll(): Promise<void> {
-    for (const conn of this.connections) conn.close();
+    for (const conn of this.connections) {
+      if (conn.drop) conn.drop();
+      else conn.close();
+    }
     this.connections.length = 0;
     this.live.clear();
     this.subscribed = 0;

@@ -5,7 +5,12 @@ import {
   SUBPROTOCOL,
 } from '@tether/protocol';
 import { type RawData, WebSocket } from 'ws';
-import type { LoadAdapter, LoadConnection, LoadHooks } from './load-adapter.js';
+import {
+  type LoadAdapter,
+  type LoadConnection,
+  type LoadHooks,
+  resetSocket,
+} from './load-adapter.js';
 
 /**
  * The built-in load adapter: the Tether protocol spoken directly over `ws`, the least a
@@ -120,6 +125,11 @@ class TetherLoadConnection implements LoadConnection, TetherPublisher {
     this.closedByUs = true;
     if (this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
     else this.ws.close(1000);
+  }
+
+  drop(): void {
+    this.closedByUs = true;
+    resetSocket(this.ws);
   }
 
   private expect(key: string, frame: Frame): Promise<void> {

@@ -1,0 +1,83 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { SYSTEM_DEPS, systemDepMissing } from '@tether/testkit';
+import { describe, expect, it } from 'vitest';
+import { startChildHub } from '../src/bench/hub.js';
+import type { AdapterSpec } from '../src/bench/load-adapter.js';
+import { LocalPool } from '../src/bench/pool.js';
+
+/**
+ * A bench run's teardown must leave the kernel as it found it. Closed load sockets used
+ * to wait in TIME_WAIT for a minute, each holding its source port; three `--only idle`
+ * rounds left 30,000 to 50,000 of them on the bench's eight source addresses, and the
+ * next run's load clients spent up to ten seconds of both cores in `bind()` searching
+ * for a free port (`inet_bind2_bucket_match_addr_any` under `perf`): that run's connect
+ * rate measured the port search. Every adapter now ends its connections with a reset.
+ */
+
+const adapters = new URL('../../../bench/adapters.mjs', import.meta.url).href;
+const CASES: [string, string, AdapterSpec][] = [
+  ['tether', fileURLToPath(new URL('../dist/bench/hub-child.js', import.meta.url)), 'tether'],
+  [
+    'ws',
+    fileURLToPath(new URL('../../../bench/servers/ws-server.mjs', import.meta.url)),
+    { module: adapters, name: 'wsAdapter' },
+  ],
+  [
+    'socket.io',
+    fileURLToPath(new URL('../../../bench/servers/socketio-server.mjs', import.meta.url)),
+    { module: adapters, name: 'socketioAdapter' },
+  ],
+];
+
+/** The TCP states of every socket with an end on 127.0.0.1:`port`, listener aside. */
+function statesOf(port: number): string[] {
+  const out = execFileSync(
+    SYSTEM_DEPS.ss.path,
+    ['-tanH', 'state', 'all', `( sport = :${port} or dport = :${port} )`],
+    { encoding: 'utf8' },
+  );
+  return out
+    .trim()
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => line.split(/\s+/)[0] as string)
+    .filter((state) => state !== 'LISTEN');
+}
+
+describe.skipIf(systemDepMissing('ss'))('bench teardown', () => {
+  it.each(CASES)(
+    '%s: closeAll leaves no socket behind, none in TIME_WAIT',
+    async (_name, entry, adapter) => {
+      const hub = await startChildHub({ host: '127.0.0.1', port: 0, instrument: false }, entry);
+      const port = Number(new URL(hub.url).port);
+      const pool = new LocalPool();
+      try {
+        const opened = await pool.open({
+          url: hub.url,
+          count: 20,
+          addresses: ['127.0.0.2', '127.0.0.3'],
+          concurrency: 10,
+          adapter,
+          timeoutMs: 10_000,
+        });
+        expect(opened).toMatchObject({ opened: 20, failed: 0 });
+        expect(statesOf(port).filter((s) => s === 'ESTAB')).toHaveLength(40);
+        await pool.closeAll();
+        // Whatever is still closing settles within moments; a close handshake ends in
+        // TIME_WAIT on one side of every connection, a reset in nothing.
+        const deadline = Date.now() + 5_000;
+        let states = statesOf(port);
+        while (states.some((s) => s !== 'TIME-WAIT') && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          states = statesOf(port);
+        }
+        expect(states).toEqual([]);
+        expect(await pool.drops()).toEqual({});
+      } finally {
+        await pool.closeAll();
+        await hub.close();
+      }
+    },
+  );
+});
