@@ -26,26 +26,11 @@ export function offeredSubprotocols(request: IncomingMessage): string[] {
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /**
- * The early hello the client offered (`tether.v1.early` and `tether.hello.<base64url>`,
- * see docs/protocol.md), as the UTF-8 bytes of its JSON text: undefined when it offered
- * not both, when the value is not base64url of valid UTF-8, or when it is longer than
- * `maxBytes` (the client then sends its hello as a frame).
- */
-export function earlyHelloOf(offered: readonly string[], maxBytes: number): Buffer | undefined {
-  if (!offered.includes(EARLY_SUBPROTOCOL)) return undefined;
-  const entry = offered.find((p) => p.startsWith(HELLO_SUBPROTOCOL_PREFIX));
-  if (entry === undefined) return undefined;
-  const b64 = entry.slice(HELLO_SUBPROTOCOL_PREFIX.length);
-  // Base64url without padding never has a length of 1 modulo 4.
-  if (b64.length % 4 === 1 || b64.length > Math.ceil((maxBytes * 4) / 3) || !BASE64URL.test(b64)) {
-    return undefined;
-  }
-  const bytes = Buffer.from(b64, 'base64url');
-  return bytes.length <= maxBytes && isUtf8(bytes) ? bytes : undefined;
-}
-
-/**
- * {@link earlyHelloOf} for one endpoint, remembering the last answer: the clients of one
+ * The early hellos of one endpoint: the hello a client offered in its upgrade
+ * (`tether.v1.early` and `tether.hello.<base64url>`, see docs/protocol.md), as the UTF-8
+ * bytes of its JSON text; undefined when it offered not both, when the value is not
+ * base64url of valid UTF-8, or when it is longer than `maxBytes` (the client then sends
+ * its hello as a frame). It remembers the last entry and its answer: the clients of one
  * application send the same hello on every new connect (a resume's differs), so a
  * connect storm decodes and checks it once instead of once per connect. The bytes are
  * shared by the connections that sent them and are only ever read.
@@ -60,10 +45,23 @@ export class EarlyHellos {
     const entry = offered.find((p) => p.startsWith(HELLO_SUBPROTOCOL_PREFIX));
     if (entry === undefined || !offered.includes(EARLY_SUBPROTOCOL)) return undefined;
     if (entry !== this.lastEntry) {
-      this.lastBytes = earlyHelloOf(offered, this.maxBytes);
+      this.lastBytes = this.decode(entry.slice(HELLO_SUBPROTOCOL_PREFIX.length));
       this.lastEntry = entry;
     }
     return this.lastBytes;
+  }
+
+  private decode(b64: string): Buffer | undefined {
+    // Base64url without padding never has a length of 1 modulo 4.
+    if (
+      b64.length % 4 === 1 ||
+      b64.length > Math.ceil((this.maxBytes * 4) / 3) ||
+      !BASE64URL.test(b64)
+    ) {
+      return undefined;
+    }
+    const bytes = Buffer.from(b64, 'base64url');
+    return bytes.length <= this.maxBytes && isUtf8(bytes) ? bytes : undefined;
   }
 }
 
