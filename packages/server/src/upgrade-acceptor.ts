@@ -241,7 +241,6 @@ export class UpgradeAcceptor {
     try {
       this.wss.handleUpgrade(request, socket, head, (ws) => {
         upgraded = true;
-        this.upgradingEarly = false;
         socket.removeListener('error', destroySocket);
         if (earlyHello !== undefined) (ws as TetherSocket).firstSendJoins101();
         if (outcome.ok) {
