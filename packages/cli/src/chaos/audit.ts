@@ -3,6 +3,7 @@ import { type BenchServer, startBenchServer } from '../bench/hub-server.js';
 import { sleep, waitUntil } from '../wait-until.js';
 import type { ChaosAuditArgs } from './args.js';
 import { AuditedClient } from './audited-client.js';
+import { type Detection, StallWatch } from './detections.js';
 import { FaultDriver, type FaultLog, seededRandom } from './faults.js';
 import { type SequenceVerdict, sumVerdicts } from './sequence-audit.js';
 import { InOrderPublisher, SenderAudits } from './server-audit.js';
@@ -27,9 +28,6 @@ export const AUDIT_TOPIC = 'chaos:audit';
 
 /** How often the traffic loop issues due publications and sends. */
 const TRAFFIC_TICK_MS = 20;
-/** Slack over heartbeat interval + timeout before a stall counts as undetected. */
-const DETECTION_SLACK_MS = 1_500;
-
 /** Everything the audit saw, before judging. */
 export interface ChaosObservations {
   clients: number;
@@ -53,12 +51,7 @@ export interface ChaosObservations {
    * detect it (heartbeat interval + timeout + slack; the end of the run cuts the last
    * stall short), and the detection time by the client and by the server (ms).
    */
-  detections: Array<{
-    lastedMs: number;
-    mustDetect: boolean;
-    clientMs: number | undefined;
-    serverMs: number | undefined;
-  }>;
+  detections: Detection[];
 }
 
 /** Runs the audit of `args`; `onPhase` reports progress in words. */
@@ -68,7 +61,6 @@ export async function runChaosAudit(
 ): Promise<ChaosVerdict> {
   const { createFaultProxy } = await import('@tether/fault-proxy');
   const received = new SenderAudits();
-  const serverTimeouts: Array<{ name: string; at: number }> = [];
   const server: BenchServer = await startBenchServer({
     host: '127.0.0.1',
     port: 0,
@@ -78,12 +70,16 @@ export async function runChaosAudit(
     ...(args.resumeWindowMs === undefined ? {} : { resumeWindowMs: args.resumeWindowMs }),
     onMessage: (data) => received.record(data),
   });
-  server.endpoint.on('close', (event) => {
-    const name = event.connection.info().client?.name;
-    if (event.code === 4008 && name !== undefined) serverTimeouts.push({ name, at: Date.now() });
-  });
   const proxies: FaultProxy[] = [];
   const clients: AuditedClient[] = [];
+  const watch = new StallWatch(clients, {
+    intervalMs: args.heartbeatIntervalMs,
+    timeoutMs: args.heartbeatTimeoutMs,
+  });
+  server.endpoint.on('close', (event) => {
+    const name = event.connection.info().client?.name;
+    if (event.code === 4008 && name !== undefined) watch.serverTimeout(name);
+  });
   let driver: FaultDriver | undefined;
   try {
     for (let i = 0; i < args.clients; i += 1) {
@@ -127,21 +123,7 @@ export async function runChaosAudit(
     );
     const settleMs = performance.now() - settleStart;
 
-    const detections = driver.log.stalls.map((stall) => {
-      const name = (clients[stall.proxy] as AuditedClient).name;
-      const client = clients[stall.proxy]?.closeLog.find(
-        (c) => c.code === 4008 && c.at >= stall.startedAt,
-      );
-      const srv = serverTimeouts.find((t) => t.name === name && t.at >= stall.startedAt);
-      const lastedMs = (stall.endedAt ?? Date.now()) - stall.startedAt;
-      return {
-        lastedMs,
-        mustDetect:
-          lastedMs > args.heartbeatIntervalMs + args.heartbeatTimeoutMs + DETECTION_SLACK_MS,
-        clientMs: client === undefined ? undefined : client.at - stall.startedAt,
-        serverMs: srv === undefined ? undefined : srv.at - stall.startedAt,
-      };
-    });
+    const detections = watch.detections(driver.log.stalls);
     const observations: ChaosObservations = {
       clients: clients.length,
       durationMs: args.durationMs,
