@@ -209,8 +209,9 @@ export class Pair {
 /** Resets `socket` (TCP RST) when it can, destroys it otherwise. */
 export function abort(socket: Socket): void {
   if (socket.destroyed) return;
-  // resetAndDestroy() on a socket still connecting waits for the connection first.
-  if (!socket.connecting && typeof socket.resetAndDestroy === 'function') {
+  // resetAndDestroy() on a socket still connecting waits for the connection first; on one
+  // already ended it fails while the FIN is in flight (EINVAL) and never closes the socket.
+  if (!socket.connecting && !socket.writableEnded && typeof socket.resetAndDestroy === 'function') {
     try {
       socket.resetAndDestroy();
       return;

@@ -7,6 +7,7 @@ import {
   settle,
   startEchoServer,
 } from '../../testkit/test/helpers.js';
+import { abort } from '../src/fault-link.js';
 import { createFaultProxy, type FaultProxy } from '../src/index.js';
 
 describe('createFaultProxy', () => {
@@ -204,5 +205,25 @@ describe('createFaultProxy', () => {
     expect(() => proxy.setBandwidth(0)).toThrow(/bandwidth/);
     expect(() => proxy.cutEvery(Number.NaN)).toThrow(/cut interval/);
     expect(() => proxy.cutEvery(0)).toThrow(/cut interval/);
+  });
+});
+
+describe('abort', () => {
+  it('closes a socket whose FIN is still in flight', async () => {
+    // A peer that ends its side and then resets (a close handshake cut short) makes the
+    // proxy end its own socket and abort it in one go. A TCP reset of a socket whose
+    // shutdown is still pending fails (EINVAL): the socket was left open for good, its
+    // pair never released.
+    const echo = await startEchoServer();
+    try {
+      const client = await connectRecording(echo.port);
+      client.socket.write('x');
+      client.socket.end();
+      abort(client.socket);
+      await waitFor(() => client.closed(), { message: 'socket closed after abort' });
+      expect(client.error()).toBeUndefined();
+    } finally {
+      await echo.close();
+    }
   });
 });
