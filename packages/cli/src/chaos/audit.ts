@@ -100,7 +100,7 @@ export async function runChaosAudit(
     await Promise.all(clients.map((c) => c.subscribe(AUDIT_TOPIC)));
 
     const random = args.seed === undefined ? Math.random : seededRandom(args.seed);
-    driver = new FaultDriver(proxies, args.faults, random);
+    driver = new FaultDriver(proxies, args.faults, random, watch.onStall);
     onPhase(`faults and traffic for ${Math.round(args.durationMs / 1000)} s`);
     driver.start();
     const traffic = await runTraffic(server, clients, args);

@@ -7,24 +7,37 @@ export const DETECTION_SLACK_MS = 1_500;
 /** One stall as the verdict judges it. */
 export interface Detection {
   lastedMs: number;
-  /** Whether the stall lasted long enough that both sides must detect it. */
+  /**
+   * Whether the client was open when the stall began. A stall of a link still in its
+   * handshake is no half-open connection: neither side runs heartbeats before the
+   * welcome, and the client's connect timeout covers it.
+   */
+  established: boolean;
+  /** Whether both sides must detect the stall: established, and longer than the heartbeat deadline plus slack. */
   mustDetect: boolean;
-  /** When the client, and the server, closed the stalled link (ms after its start). */
+  /** When the client, and the server, closed the stalled link (ms after its start); only closes during the stall count. */
   clientMs: number | undefined;
   serverMs: number | undefined;
 }
 
 /**
- * Half-open detection, measured: the server's heartbeat closes (code 4008) by client
- * name, matched with the fault driver's stalls and the clients' close logs.
+ * Half-open detection, measured: the fault driver's stalls (with each client's state
+ * when one began), the clients' close logs, and the server's heartbeat closes (code
+ * 4008) by client name.
  */
 export class StallWatch {
   private readonly serverTimeouts: Array<{ name: string; at: number }> = [];
+  private readonly inHandshake = new WeakSet<StallRecord>();
 
   constructor(
     private readonly clients: readonly AuditedClient[],
     private readonly heartbeat: { intervalMs: number; timeoutMs: number },
   ) {}
+
+  /** The fault driver's `onStall`: notes whether the stalled client was open. */
+  readonly onStall = (stall: StallRecord): void => {
+    if (this.clients[stall.proxy]?.open !== true) this.inHandshake.add(stall);
+  };
 
   /** The server closed `name`'s connection for a missed heartbeat. */
   serverTimeout(name: string, at = Date.now()): void {
@@ -36,14 +49,17 @@ export class StallWatch {
     const { intervalMs, timeoutMs } = this.heartbeat;
     return stalls.map((stall) => {
       const audited = this.clients[stall.proxy];
-      const client = audited?.closeLog.find((c) => c.code === 4008 && c.at >= stall.startedAt);
-      const srv = this.serverTimeouts.find(
-        (t) => t.name === audited?.name && t.at >= stall.startedAt,
-      );
-      const lastedMs = (stall.endedAt ?? now) - stall.startedAt;
+      const endedAt = stall.endedAt ?? now;
+      // A close after the stall ended detected something else (a later stall, a reset).
+      const during = (at: number): boolean => at >= stall.startedAt && at <= endedAt;
+      const client = audited?.closeLog.find((c) => c.code === 4008 && during(c.at));
+      const srv = this.serverTimeouts.find((t) => t.name === audited?.name && during(t.at));
+      const lastedMs = endedAt - stall.startedAt;
+      const established = !this.inHandshake.has(stall);
       return {
         lastedMs,
-        mustDetect: lastedMs > intervalMs + timeoutMs + DETECTION_SLACK_MS,
+        established,
+        mustDetect: established && lastedMs > intervalMs + timeoutMs + DETECTION_SLACK_MS,
         clientMs: client === undefined ? undefined : client.at - stall.startedAt,
         serverMs: srv === undefined ? undefined : srv.at - stall.startedAt,
       };

@@ -17,6 +17,8 @@ export interface DetectionSummary {
   undetected: number;
   /** Stalls shorter than the heartbeat deadline (cut short by the end of the run): detection not required. */
   shortStalls: number;
+  /** Stalls of a link still in its handshake (no heartbeats yet; the connect timeout covers it): detection not required. */
+  handshakeStalls: number;
 }
 
 /** The audit's result: what `--json` prints. Clean means exit status 0. */
@@ -54,7 +56,8 @@ export function summarizeDetections(obs: ChaosObservations): DetectionSummary {
     undetected: obs.detections.filter(
       (d) => d.mustDetect && (d.clientMs === undefined || d.serverMs === undefined),
     ).length,
-    shortStalls: obs.detections.filter((d) => !d.mustDetect).length,
+    shortStalls: obs.detections.filter((d) => d.established && !d.mustDetect).length,
+    handshakeStalls: obs.detections.filter((d) => !d.established).length,
   };
 }
 
@@ -148,7 +151,7 @@ export function formatChaosVerdict(v: ChaosVerdict): string[] {
         .join(', ') || 'none'
     }`,
     `sessions not resumed: ${o.resumeFailures}; gap signals: ${o.gapSignals}; sends acknowledged: ${o.sendsAcked}/${o.sendsIssued}; settled in ${formatDuration(o.settleMs)}`,
-    `half-open links: ${h.stalls} stalls; detected by the client in ${ms(h.clientAvgMs)} avg (max ${ms(h.clientMaxMs)}, ${h.detectedByClient}/${h.stalls}), by the server in ${ms(h.serverAvgMs)} avg (max ${ms(h.serverMaxMs)}, ${h.detectedByServer}/${h.stalls})${h.shortStalls > 0 ? `; ${h.shortStalls} shorter than the heartbeat deadline (need not be detected)` : ''}`,
+    `half-open links: ${h.stalls} stalls; detected by the client in ${ms(h.clientAvgMs)} avg (max ${ms(h.clientMaxMs)}, ${h.detectedByClient}/${h.stalls}), by the server in ${ms(h.serverAvgMs)} avg (max ${ms(h.serverMaxMs)}, ${h.detectedByServer}/${h.stalls})${h.shortStalls > 0 ? `; ${h.shortStalls} shorter than the heartbeat deadline (need not be detected)` : ''}${h.handshakeStalls > 0 ? `; ${h.handshakeStalls} during a handshake (no heartbeats yet, need not be detected)` : ''}`,
     v.clean ? 'verdict: CLEAN' : `verdict: NOT CLEAN (${v.problems.join('; ')})`,
   ];
 }
