@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { SYSTEM_DEPS, systemDepMissing } from '@tether/testkit';
+import { SYSTEM_DEPS, systemDepMissing, waitFor } from '@tether/testkit';
 import { describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
 import { startChildHub } from '../src/bench/hub.js';
-import type { AdapterSpec } from '../src/bench/load-adapter.js';
+import { type AdapterSpec, resetSocket } from '../src/bench/load-adapter.js';
 import { LocalPool } from '../src/bench/pool.js';
 
 /**
@@ -80,4 +82,31 @@ describe.skipIf(systemDepMissing('ss'))('bench teardown', () => {
       }
     },
   );
+});
+
+describe('resetSocket', () => {
+  it('closes a connection whose FIN is still in flight', async () => {
+    // A TCP reset of a socket whose shutdown is pending fails (EINVAL) and left the
+    // socket open for good: a load connection that was ending as the pool dropped it.
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as { port: number };
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    try {
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      ws.on('error', () => {});
+      const socket = (ws as unknown as { _socket: Socket })._socket;
+      socket.write(Buffer.from([0x8a, 0x80, 0, 0, 0, 0]));
+      socket.end();
+      resetSocket(ws);
+      await waitFor(() => ws.readyState === WebSocket.CLOSED, { message: 'connection closed' });
+    } finally {
+      ws.terminate();
+      for (const client of server.clients) client.terminate();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

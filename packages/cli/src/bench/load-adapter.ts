@@ -49,10 +49,11 @@ export type AdapterSpec = 'tether' | 'tether-ping' | { module: string; name: str
 
 /**
  * Ends a `ws` WebSocket with a TCP reset (`drop`): no close handshake, no socket left in
- * TIME_WAIT; `terminate()` while it has no socket yet (still connecting).
+ * TIME_WAIT; `terminate()` while it has no socket yet (still connecting) or has ended it
+ * (a reset while the FIN is in flight fails with EINVAL and never closes the socket).
  */
 export function resetSocket(ws: WebSocket): void {
   const socket = (ws as unknown as { _socket?: Socket | null })._socket;
-  if (socket && !socket.destroyed) socket.resetAndDestroy();
+  if (socket && !socket.destroyed && !socket.writableEnded) socket.resetAndDestroy();
   else ws.terminate();
 }
