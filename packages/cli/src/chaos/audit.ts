@@ -47,9 +47,10 @@ export interface ChaosObservations {
   notOpenAtEnd: number;
   faults: FaultLog;
   /**
-   * Per stall: how long it lasted, whether that is long enough that both sides must
-   * detect it (heartbeat interval + timeout + slack; the end of the run cuts the last
-   * stall short), and the detection time by the client and by the server (ms).
+   * Per stall: how long it lasted, whether the link was open when it began, whether both
+   * sides must detect it (open, and longer than heartbeat interval + timeout + slack; the
+   * end of the run cuts the last stall short), and the detection time by the client and
+   * by the server (ms).
    */
   detections: Detection[];
 }
