@@ -206,7 +206,10 @@ export class Pair {
   }
 }
 
-/** Resets `socket` (TCP RST) when it can, destroys it otherwise. */
+/**
+ * Resets `socket` (TCP RST) when it can, destroys it otherwise (still connecting, or
+ * already ended). Exported as `abortSocket`.
+ */
 export function abort(socket: Socket): void {
   if (socket.destroyed) return;
   // resetAndDestroy() on a socket still connecting waits for the connection first; on one

@@ -21,6 +21,7 @@
  * @packageDocumentation
  */
 
+export { abort as abortSocket } from './fault-link.js';
 export {
   createFaultProxy,
   type FaultProxy,

@@ -5,6 +5,7 @@
  * Socket.IO adapters from a module (see {@link AdapterSpec}).
  */
 import type { Socket } from 'node:net';
+import { abortSocket } from '@tether/fault-proxy';
 import type { WebSocket } from 'ws';
 
 /** Callbacks from one connection to its pool. */
@@ -49,11 +50,11 @@ export type AdapterSpec = 'tether' | 'tether-ping' | { module: string; name: str
 
 /**
  * Ends a `ws` WebSocket with a TCP reset (`drop`): no close handshake, no socket left in
- * TIME_WAIT; `terminate()` while it has no socket yet (still connecting) or has ended it
- * (a reset while the FIN is in flight fails with EINVAL and never closes the socket).
+ * TIME_WAIT (`abortSocket`, which destroys a socket it cannot reset); `terminate()` while
+ * it has no socket yet (still connecting).
  */
 export function resetSocket(ws: WebSocket): void {
   const socket = (ws as unknown as { _socket?: Socket | null })._socket;
-  if (socket && !socket.destroyed && !socket.writableEnded) socket.resetAndDestroy();
+  if (socket) abortSocket(socket);
   else ws.terminate();
 }
