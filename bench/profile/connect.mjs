@@ -4,12 +4,15 @@
 // CONCURRENCY in flight, to the bench server child (Tether: handshake, then hello until
 // welcome; raw ws: the handshake alone), and prints the rate, the latency of the
 // handshake and of the whole connect (p50/p99), and the server's CPU per connect.
-//   node bench/profile/connect.mjs tether|ws TOTAL CONCURRENCY
+//   node bench/profile/connect.mjs tether|ws|ws-front TOTAL CONCURRENCY
+// (ws-front: raw ws's WebSocket behind raw-front.mjs, no HTTP server; handshake alone.
+// FRONT=1 with tether: Tether's upgrade path behind raw-front.mjs.)
 // env: EARLY=0 sends the hello as a frame after the upgrade instead of in it (early hello).
 // env: OPENONLY=1 counts a Tether connect done at the 101 (the upgrade path alone).
 // env: PROF=name (CPU profile of the opening, PINT=sampling µs), PROFILE_OUT=dir,
 // CHILD_FLAGS=node flags for the server child (e.g. --perf-basic-prof for perf).
-import { fork } from 'node:child_process';
+// PIN_CHILD=1 moves the server child to core 1 (run this process under `taskset -c 0`).
+import { execFileSync, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
@@ -32,6 +35,7 @@ const ask = async (command) => {
   return next();
 };
 const { url } = await next();
+if (process.env.PIN_CHILD) execFileSync('taskset', ['-a', '-p', '-c', '1', String(child.pid)]);
 const n = Number(total);
 const HELLO = { t: 'hello', v: PROTOCOL_VERSION, appPings: false };
 const early = kind === 'tether' && process.env.EARLY !== '0';

@@ -1,5 +1,7 @@
-// Child of drive.mjs and fanout.mjs: the bench's Tether server (or raw ws with the README
-// heartbeat, publishing as bench/servers/ws-batched-server.mjs does),
+// Child of drive.mjs, fanout.mjs and connect.mjs: the bench's Tether server (or raw ws with
+// the README heartbeat, publishing as bench/servers/ws-batched-server.mjs does; or, as
+// `ws-front`, ws behind raw-front.mjs, for connects only; FRONT=1 puts Tether's upgrade
+// path behind it too),
 // answering the driver over IPC: memory after GC, CPU over a window (optionally with the
 // V8 CPU profiler on), a heap snapshot, a publish burst. Files go to $PROFILE_OUT
 // (default: cwd).
@@ -24,8 +26,14 @@ if (kind === 'tether') {
     heartbeatIntervalMs: interval,
   });
   url = server.url;
+  // FRONT=1: connects come through raw-front.mjs instead of Node's HTTP server.
+  if (process.env.FRONT) {
+    url = await (await import('./raw-front.mjs')).listenTetherFront(server.tether.httpServer);
+  }
   const { publishBurst } = await import('../../packages/cli/dist/bench/publish-burst.js');
   publish = (request) => publishBurst(server, request);
+} else if (kind === 'ws-front') {
+  url = await (await import('./raw-front.mjs')).listenRawWs();
 } else {
   const { WebSocketServer } = await import('ws');
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
