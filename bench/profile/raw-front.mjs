@@ -42,6 +42,7 @@ async function listenFront(onUpgrade) {
 
 /** Raw ws without an HTTP server or handleUpgrade: the 101, then ws's own WebSocket. */
 export function listenRawWs() {
+  // Tracked as ws's WebSocketServer tracks its clients by default, so both pay for that.
   const clients = new Set();
   return listenFront((request, socket, head) => {
     const accept = createHash('sha1')

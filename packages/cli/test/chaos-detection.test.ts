@@ -51,10 +51,7 @@ describe('chaos audit: half-open detection', () => {
     });
     cleanups.push(() => client.close());
     const watch = new StallWatch([client], HEARTBEAT);
-    server.endpoint.on('close', (event) => {
-      const name = event.connection.info().client?.name;
-      if (event.code === 4008 && name !== undefined) watch.serverTimeout(name);
-    });
+    watch.watchServer(server.endpoint);
     await waitFor(() => client.open, { message: 'client open' });
 
     // Reset the link and stall the reconnect as soon as the proxy accepts it: the latency

@@ -77,10 +77,7 @@ export async function runChaosAudit(
     intervalMs: args.heartbeatIntervalMs,
     timeoutMs: args.heartbeatTimeoutMs,
   });
-  server.endpoint.on('close', (event) => {
-    const name = event.connection.info().client?.name;
-    if (event.code === 4008 && name !== undefined) watch.serverTimeout(name);
-  });
+  watch.watchServer(server.endpoint);
   let driver: FaultDriver | undefined;
   try {
     for (let i = 0; i < args.clients; i += 1) {

@@ -1,3 +1,6 @@
+import type { Disposer } from '@tether/common';
+import { CloseCode } from '@tether/protocol';
+import type { Endpoint } from '@tether/server';
 import type { AuditedClient } from './audited-client.js';
 import type { StallRecord } from './faults.js';
 
@@ -23,7 +26,7 @@ export interface Detection {
 /**
  * Half-open detection, measured: the fault driver's stalls (with each client's state
  * when one began), the clients' close logs, and the server's heartbeat closes (code
- * 4008) by client name.
+ * 4008, HEARTBEAT_TIMEOUT) by client name.
  */
 export class StallWatch {
   private readonly serverTimeouts: Array<{ name: string; at: number }> = [];
@@ -39,9 +42,14 @@ export class StallWatch {
     if (this.clients[stall.proxy]?.open !== true) this.inHandshake.add(stall);
   };
 
-  /** The server closed `name`'s connection for a missed heartbeat. */
-  serverTimeout(name: string, at = Date.now()): void {
-    this.serverTimeouts.push({ name, at });
+  /** Records `endpoint`'s heartbeat closes, by the client's name (its hello's `client.name`). */
+  watchServer(endpoint: Endpoint): Disposer {
+    return endpoint.on('close', (event) => {
+      const name = event.connection.info().client?.name;
+      if (event.code === CloseCode.HEARTBEAT_TIMEOUT && name !== undefined) {
+        this.serverTimeouts.push({ name, at: Date.now() });
+      }
+    });
   }
 
   /** Each stall, judged. */
@@ -52,7 +60,9 @@ export class StallWatch {
       const endedAt = stall.endedAt ?? now;
       // A close after the stall ended detected something else (a later stall, a reset).
       const during = (at: number): boolean => at >= stall.startedAt && at <= endedAt;
-      const client = audited?.closeLog.find((c) => c.code === 4008 && during(c.at));
+      const client = audited?.closeLog.find(
+        (c) => c.code === CloseCode.HEARTBEAT_TIMEOUT && during(c.at),
+      );
       const srv = this.serverTimeouts.find((t) => t.name === audited?.name && during(t.at));
       const lastedMs = endedAt - stall.startedAt;
       const established = !this.inHandshake.has(stall);
