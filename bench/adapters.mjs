@@ -5,64 +5,80 @@ import { io } from 'socket.io-client';
 import { WebSocket } from 'ws';
 import { resetSocket } from '../packages/cli/dist/bench/load-adapter.js';
 
-export const wsAdapter = {
-  name: 'ws',
-  connect(url, localAddress, hooks) {
-    const ws = new WebSocket(url, {
-      perMessageDeflate: false,
-      ...(localAddress ? { localAddress } : {}),
-    });
-    const waiting = new Map();
-    let nextId = 1;
-    let closedByUs = false;
-    let opened = false;
-    const ready = new Promise((resolve, reject) => {
-      ws.once('open', () => {
-        opened = true;
-        resolve();
-      });
-      ws.once('error', (err) => reject(new Error(err.code ?? err.message)));
-    });
-    ready.catch(() => {});
-    ws.on('error', () => {});
-    ws.on('message', (data) => {
-      const message = JSON.parse(data.toString());
-      // The batched ws server sends a turn's publications as one array.
-      if (Array.isArray(message)) hooks.delivered(message.length);
-      else if (message.type === 'pub') hooks.delivered(1);
-      else if (message.type === 'echo') {
-        waiting.get(message.id)?.resolve();
-        waiting.delete(message.id);
+export const wsAdapter = rawWsAdapter('ws', false);
+
+/** For ws-hello-server.mjs: ready once the welcome answered the hello sent on open. */
+export const wsHelloAdapter = rawWsAdapter('ws-hello', true);
+
+function rawWsAdapter(name, hello) {
+  return {
+    name,
+    connect: (url, localAddress, hooks) => connectRawWs(url, localAddress, hooks, hello),
+  };
+}
+
+/** A raw `ws` load connection; with `hello`, ready at the welcome instead of the open. */
+function connectRawWs(url, localAddress, hooks, hello) {
+  const ws = new WebSocket(url, {
+    perMessageDeflate: false,
+    ...(localAddress ? { localAddress } : {}),
+  });
+  const waiting = new Map();
+  let nextId = 1;
+  let closedByUs = false;
+  let opened = false;
+  let welcomed;
+  const ready = new Promise((resolve, reject) => {
+    ws.once('open', () => {
+      opened = true;
+      if (!hello) resolve();
+      else {
+        welcomed = resolve;
+        ws.send('{"t":"hello"}');
       }
     });
-    ws.on('close', (code) => {
-      for (const entry of waiting.values()) entry.reject(new Error(`closed ${code}`));
-      waiting.clear();
-      if (opened && !closedByUs) hooks.closed(code);
-    });
-    return {
-      ready,
-      // The raw server broadcasts to every client: being connected is being subscribed.
-      subscribe: () => Promise.resolve(),
-      echo(payload) {
-        const id = nextId++;
-        return new Promise((resolve, reject) => {
-          waiting.set(id, { resolve, reject });
-          ws.send(JSON.stringify({ type: 'echo', id, data: payload }));
-        });
-      },
-      close() {
-        closedByUs = true;
-        if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-        else ws.close(1000);
-      },
-      drop() {
-        closedByUs = true;
-        resetSocket(ws);
-      },
-    };
-  },
-};
+    ws.once('error', (err) => reject(new Error(err.code ?? err.message)));
+  });
+  ready.catch(() => {});
+  ws.on('error', () => {});
+  ws.on('message', (data) => {
+    const message = JSON.parse(data.toString());
+    // The batched ws server sends a turn's publications as one array.
+    if (Array.isArray(message)) hooks.delivered(message.length);
+    else if (message.type === 'pub') hooks.delivered(1);
+    else if (message.t === 'welcome') welcomed?.();
+    else if (message.type === 'echo') {
+      waiting.get(message.id)?.resolve();
+      waiting.delete(message.id);
+    }
+  });
+  ws.on('close', (code) => {
+    for (const entry of waiting.values()) entry.reject(new Error(`closed ${code}`));
+    waiting.clear();
+    if (opened && !closedByUs) hooks.closed(code);
+  });
+  return {
+    ready,
+    // The raw server broadcasts to every client: being connected is being subscribed.
+    subscribe: () => Promise.resolve(),
+    echo(payload) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        ws.send(JSON.stringify({ type: 'echo', id, data: payload }));
+      });
+    },
+    close() {
+      closedByUs = true;
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(1000);
+    },
+    drop() {
+      closedByUs = true;
+      resetSocket(ws);
+    },
+  };
+}
 
 export const socketioAdapter = {
   name: 'socket.io',

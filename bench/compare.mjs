@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// `npm run bench:compare`: Tether vs raw ws (plain, and pre-framed/corked/batched) vs
-// Socket.IO, same scenarios, one run, each server in its own child process, the load in
-// worker processes; prints the table and writes bench/RESULTS.md.
+// `npm run bench:compare`: Tether vs raw ws (plain, pre-framed/corked/batched, and with a
+// hand-rolled hello/welcome for the connect row) vs Socket.IO, same scenarios, one run,
+// each server in its own child process, the load in worker processes; prints the table
+// and writes bench/RESULTS.md.
 //   node bench/compare.mjs [--quick] [--out PATH] [--connections N] [--subscribers N]
 //     [--duration MS] [--warmup MS] [--repeat N] [--workers N] [--only SCENARIO,...]
 //     [--servers NAME,...] [--pin auto|on|off]
 // --only (idle, heartbeat, fanout1, fanout, echo) and --servers (tether, ws, ws-batched,
-// socket.io) run a part, for profiling one figure: the report then lacks the rest, so
-// give it an --out of its own. --pin (default auto: where the machine allows) runs the
+// ws-hello, socket.io) run a part, for profiling one figure: the report then lacks the
+// rest, so give it an --out of its own. --pin (default auto: where the machine allows) runs the
 // server on a core of its own and the load workers on the others in the scenarios that
 // measure server CPU (heartbeat, fan-out, echo); idle is never pinned.
 // The logic lives in packages/cli/src/bench/compare.ts (built by `npm run build`).
@@ -142,6 +143,15 @@ const targets = [
     version: wsVersion,
     entry: here('./servers/ws-batched-server.mjs'),
     adapter: { module: adapters, name: 'wsAdapter' },
+  },
+  {
+    // A connect as an application hand-rolls one on ws (hello, welcome with a session id
+    // and token): only the idle scenario's figures.
+    name: 'ws (hello)',
+    version: wsVersion,
+    entry: here('./servers/ws-hello-server.mjs'),
+    adapter: { module: adapters, name: 'wsHelloAdapter' },
+    scenarios: ['idle'],
   },
   {
     name: 'Socket.IO',

@@ -4,8 +4,9 @@
 // CONCURRENCY in flight, to the bench server child (Tether: handshake, then hello until
 // welcome; raw ws: the handshake alone), and prints the rate, the latency of the
 // handshake and of the whole connect (p50/p99), and the server's CPU per connect.
-//   node bench/profile/connect.mjs tether|ws|ws-front TOTAL CONCURRENCY
+//   node bench/profile/connect.mjs tether|ws|ws-front|ws-hello TOTAL CONCURRENCY
 // (ws-front: raw ws's WebSocket behind raw-front.mjs, no HTTP server; handshake alone.
+// ws-hello: raw ws, the client sends a hello once open and waits for the welcome.
 // FRONT=1 with tether: Tether's upgrade path behind raw-front.mjs.)
 // env: EARLY=0 sends the hello as a frame after the upgrade instead of in it (early hello).
 // env: OPENONLY=1 counts a Tether connect done at the 101 (the upgrade path alone).
@@ -68,7 +69,8 @@ const connectOne = (i) =>
     ws.on('error', reject);
     ws.on('open', () => {
       opens.push(performance.now() - t0);
-      if (kind !== 'tether' || process.env.OPENONLY) done();
+      if (kind === 'ws-hello') ws.send('{"t":"hello"}');
+      else if (kind !== 'tether' || process.env.OPENONLY) done();
       else if (ws.protocol !== EARLY_SUBPROTOCOL) ws.send(JSON.stringify(HELLO));
     });
     ws.on('message', (data) => {

@@ -1,7 +1,7 @@
 // Child of drive.mjs, fanout.mjs and connect.mjs: the bench's Tether server (or raw ws with
 // the README heartbeat, publishing as bench/servers/ws-batched-server.mjs does; or, as
 // `ws-front`, ws behind raw-front.mjs, for connects only; FRONT=1 puts Tether's upgrade
-// path behind it too),
+// path behind it too; or, as `ws-hello`, raw ws answering a hello with a welcome),
 // answering the driver over IPC: memory after GC, CPU over a window (optionally with the
 // V8 CPU profiler on), a heap snapshot, a publish burst. Files go to $PROFILE_OUT
 // (default: cwd).
@@ -36,15 +36,19 @@ if (kind === 'tether') {
   url = await (await import('./raw-front.mjs')).listenRawWs();
 } else {
   const { WebSocketServer } = await import('ws');
+  const { helloHandler } = await import('../servers/ws-common.mjs');
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   await new Promise((resolve) => wss.once('listening', resolve));
   const alive = new WeakSet();
+  // ws-hello: a hello answered with a welcome, as bench:compare's ws (hello) server does.
+  const welcome = kind === 'ws-hello' ? helloHandler() : undefined;
   wss.on('connection', (ws) => {
     alive.add(ws);
     ws.on('pong', () => alive.add(ws));
     ws.on('message', (data) => {
       const message = JSON.parse(data.toString());
       if (message.type === 'echo') ws.send(JSON.stringify(message));
+      else if (message.t === 'hello' && welcome !== undefined) welcome(ws);
     });
   });
   setInterval(() => {

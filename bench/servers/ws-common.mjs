@@ -1,5 +1,6 @@
 // Shared by the raw `ws` bench servers: the server itself, the published message and the
 // heartbeat.
+import { hash, randomBytes } from 'node:crypto';
 import { Sender, WebSocket, WebSocketServer } from 'ws';
 import { serveIpc } from '../../packages/cli/dist/bench/ipc.js';
 import { BENCH_LISTEN_BACKLOG } from '../../packages/cli/dist/bench/listen.js';
@@ -8,6 +9,16 @@ import { collectGarbage, processUsage } from '../../packages/cli/dist/bench/usag
 /** One fan-out message. */
 export function benchPub(topic, n, pad) {
   return { type: 'pub', topic, data: { n, ts: Date.now(), pad } };
+}
+
+/** The plain variant's fan-out: each message encoded once, then `send` to every client. */
+export function publishEach(wss, { topic, count, payloadBytes, first }) {
+  const pad = 'x'.repeat(payloadBytes);
+  for (let i = 0; i < count; i += 1) {
+    const text = JSON.stringify(benchPub(topic, first + i, pad));
+    for (const ws of wss.clients) ws.send(text);
+  }
+  return count;
 }
 
 /**
@@ -70,12 +81,29 @@ export function startHeartbeat(wss, intervalMs, timeoutMs = 10_000) {
 }
 
 /**
+ * What an application hand-rolls on `ws` for sessions a client can resume: the client
+ * says `{"t":"hello"}` once open; the server makes a session (a random id and token, the
+ * token's SHA-256 kept in a Map until the socket closes) and answers with a welcome.
+ */
+export function helloHandler() {
+  const sessions = new Map();
+  return (ws) => {
+    const sid = randomBytes(12).toString('base64url');
+    const token = randomBytes(24).toString('base64url');
+    sessions.set(sid, { tokenHash: hash('sha256', token), createdAt: Date.now() });
+    ws.once('close', () => sessions.delete(sid));
+    ws.send(JSON.stringify({ t: 'welcome', sid, token }));
+  };
+}
+
+/**
  * A raw `ws` bench server driven over IPC like the Tether bench hub (publish, usage, gc,
  * close): echo answered from the message listener, the heartbeat when
  * `config.heartbeatIntervalMs` is set, and fan-out by `publish(wss, request)`, the one
- * thing the variants do differently.
+ * thing the variants do differently. `sessions`: a hello is answered with a welcome
+ * (`helloHandler`).
  */
-export async function runWsBenchServer(config, publish) {
+export async function runWsBenchServer(config, publish, { sessions = false } = {}) {
   const wss = new WebSocketServer({
     host: config.host ?? '127.0.0.1',
     port: config.port ?? 0,
@@ -84,11 +112,13 @@ export async function runWsBenchServer(config, publish) {
     // Tether's listen backlog: every compared server queues the same connects.
     backlog: BENCH_LISTEN_BACKLOG,
   });
+  const welcome = sessions ? helloHandler() : undefined;
   wss.on('connection', (ws) => {
     ws.on('message', (data) => {
       const message = JSON.parse(data.toString());
       if (message.type === 'echo')
         ws.send(JSON.stringify({ type: 'echo', id: message.id, data: message.data }));
+      else if (message.t === 'hello' && welcome !== undefined) welcome(ws);
     });
   });
   const heartbeat = startHeartbeat(wss, config.heartbeatIntervalMs, config.heartbeatTimeoutMs);

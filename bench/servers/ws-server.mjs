@@ -3,14 +3,6 @@
 // the message listener; with `heartbeatIntervalMs` one interval pings every client and
 // terminates one silent for interval + `heartbeatTimeoutMs` (see ws-common.mjs).
 // Driven over IPC like the Tether bench hub (see ws-common.mjs).
-import { benchPub, runWsBenchServer } from './ws-common.mjs';
+import { publishEach, runWsBenchServer } from './ws-common.mjs';
 
-await runWsBenchServer(JSON.parse(process.argv[2] ?? '{}'), (wss, request) => {
-  const { topic, count, payloadBytes, first } = request;
-  const pad = 'x'.repeat(payloadBytes);
-  for (let i = 0; i < count; i += 1) {
-    const text = JSON.stringify(benchPub(topic, first + i, pad));
-    for (const ws of wss.clients) ws.send(text);
-  }
-  return count;
-});
+await runWsBenchServer(JSON.parse(process.argv[2] ?? '{}'), publishEach);

@@ -26,6 +26,12 @@ const CASES: [string, string, AdapterSpec][] = [
     { module: adapters, name: 'wsAdapter' },
   ],
   [
+    // Ready only at the welcome: 20 opened means the server answered every hello.
+    'ws (hello)',
+    fileURLToPath(new URL('../../../bench/servers/ws-hello-server.mjs', import.meta.url)),
+    { module: adapters, name: 'wsHelloAdapter' },
+  ],
+  [
     'socket.io',
     fileURLToPath(new URL('../../../bench/servers/socketio-server.mjs', import.meta.url)),
     { module: adapters, name: 'socketioAdapter' },

@@ -31,6 +31,8 @@ export interface CompareTarget {
   /** Its server child entry: speaks the bench hub's IPC commands (publish, usage, gc, close). */
   entry: string;
   adapter: AdapterSpec;
+  /** Runs only these scenarios (its figures for the others read n/a); default: all. */
+  scenarios?: readonly CompareKey[];
 }
 
 /** The sizes bench:compare hands to the bench scenarios, as `tether bench` has them. */
@@ -231,6 +233,7 @@ export async function runComparison(
   for (let round = 1; round <= options.repeat; round += 1) {
     for (const scenario of selected(options)) {
       for (const [i, target] of targets.entries()) {
+        if (target.scenarios !== undefined && !target.scenarios.includes(scenario.key)) continue;
         const into = numbers[i] as TargetNumbers;
         const cores = scenario.pinned ? plan : undefined;
         // A fresh pool per run: its drop and delivery counts are this run's alone.
