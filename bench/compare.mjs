@@ -8,9 +8,9 @@
 //     [--servers NAME,...] [--pin auto|on|off]
 // --only (idle, heartbeat, fanout1, fanout, echo) and --servers (tether, ws, ws-batched,
 // ws-hello, socket.io) run a part, for profiling one figure: the report then lacks the
-// rest, so give it an --out of its own. --pin (default auto: where the machine allows) runs the
-// server on a core of its own and the load workers on the others in the scenarios that
-// measure server CPU (heartbeat, fan-out, echo); idle is never pinned.
+// rest, so give it an --out of its own. --pin (default auto: where the machine allows)
+// runs the server on a core of its own and the load workers on the others in the
+// scenarios that measure server CPU (heartbeat, fan-out, echo); idle is never pinned.
 // The logic lives in packages/cli/src/bench/compare.ts (built by `npm run build`).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
