@@ -46,11 +46,10 @@ function connectRawWs(url, localAddress, hooks, hello) {
     // The batched ws server sends a turn's publications as one array.
     if (Array.isArray(message)) hooks.delivered(message.length);
     else if (message.type === 'pub') hooks.delivered(1);
-    else if (message.t === 'welcome') welcomed?.();
     else if (message.type === 'echo') {
       waiting.get(message.id)?.resolve();
       waiting.delete(message.id);
-    }
+    } else if (message.t === 'welcome') welcomed?.();
   });
   ws.on('close', (code) => {
     for (const entry of waiting.values()) entry.reject(new Error(`closed ${code}`));
