@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SYSTEM_DEPS, systemDepMissing, waitFor } from '@tether/testkit';
 import { describe, expect, it } from 'vitest';
@@ -38,8 +38,20 @@ const CASES: [string, string, AdapterSpec][] = [
   ],
 ];
 
-/** The TCP states of every socket with an end on 127.0.0.1:`port`, listener aside. */
-function statesOf(port: number): string[] {
+/** One TCP socket as `ss` lists it. */
+interface SocketRow {
+  state: string;
+  /** `local peer`, both as `address:port`: the connection's identity. */
+  ends: string;
+}
+
+/**
+ * Every socket with an end on port `port`, listener aside. The port alone does not pick
+ * out this test's connections: a listener on port 0 can be given a port whose previous
+ * server left its clients' sockets in TIME_WAIT (`dport` is that port), so callers match
+ * the `ends` they saw established.
+ */
+function socketsOn(port: number): SocketRow[] {
   const out = execFileSync(
     SYSTEM_DEPS.ss.path,
     ['-tanH', 'state', 'all', `( sport = :${port} or dport = :${port} )`],
@@ -49,8 +61,21 @@ function statesOf(port: number): string[] {
     .trim()
     .split('\n')
     .filter((line) => line.length > 0)
-    .map((line) => line.split(/\s+/)[0] as string)
-    .filter((state) => state !== 'LISTEN');
+    .map((line) => {
+      const [state, , , local, peer] = line.split(/\s+/) as string[];
+      return { state: state as string, ends: `${local} ${peer}` };
+    })
+    .filter((row) => row.state !== 'LISTEN');
+}
+
+/** Connects to 127.0.0.1:`port` and ends first, leaving this end in TIME_WAIT. */
+async function stranger(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end());
+    socket.on('error', reject);
+    socket.on('close', () => resolve());
+    socket.resume();
+  });
 }
 
 describe.skipIf(systemDepMissing('ss'))('bench teardown', () => {
@@ -61,6 +86,10 @@ describe.skipIf(systemDepMissing('ss'))('bench teardown', () => {
       const port = Number(new URL(hub.url).port);
       const pool = new LocalPool();
       try {
+        // A socket on the hub's port that is not the pool's, as a previous server on the
+        // same port leaves behind: its client's end waits in TIME_WAIT.
+        await stranger(port);
+        expect(socketsOn(port).map((row) => row.state)).toContain('TIME-WAIT');
         const opened = await pool.open({
           url: hub.url,
           count: 20,
@@ -70,15 +99,25 @@ describe.skipIf(systemDepMissing('ss'))('bench teardown', () => {
           timeoutMs: 10_000,
         });
         expect(opened).toMatchObject({ opened: 20, failed: 0 });
-        expect(statesOf(port).filter((s) => s === 'ESTAB')).toHaveLength(40);
+        // Both ends of the 20 load connections (from 127.0.0.2 and 127.0.0.3 to the hub).
+        const ours = new Set(
+          socketsOn(port)
+            .filter((row) => row.state === 'ESTAB' && /(^| )127\.0\.0\.[23]:/.test(row.ends))
+            .map((row) => row.ends),
+        );
+        expect(ours.size).toBe(40);
         await pool.closeAll();
         // Whatever is still closing settles within moments; a close handshake ends in
         // TIME_WAIT on one side of every connection, a reset in nothing.
+        const left = (): string[] =>
+          socketsOn(port)
+            .filter((row) => ours.has(row.ends))
+            .map((row) => row.state);
         const deadline = Date.now() + 5_000;
-        let states = statesOf(port);
+        let states = left();
         while (states.some((s) => s !== 'TIME-WAIT') && Date.now() < deadline) {
           await new Promise((resolve) => setTimeout(resolve, 50));
-          states = statesOf(port);
+          states = left();
         }
         expect(states).toEqual([]);
         expect(await pool.drops()).toEqual({});
