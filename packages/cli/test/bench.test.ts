@@ -297,6 +297,9 @@ describe('tether bench', () => {
     expect(report.workers).toBe(2);
     expect(metric(report, 'idle', 'connections')).toBe(200);
     expect(metric(report, 'idle', 'rssPerConnectionKiB')).not.toBeNull();
+    // Both sides of the connects, each from its own processes' CPU time.
+    expect(metric(report, 'idle', 'serverCpuPerConnectUs')).toBeGreaterThan(0);
+    expect(metric(report, 'idle', 'clientCpuPerConnectUs')).toBeGreaterThan(0);
   });
 
   it('the built bin storms a child hub from worker processes: hints honoured, SIGKILL survived', async (context) => {

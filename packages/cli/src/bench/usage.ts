@@ -33,6 +33,14 @@ export function cpuPercent(from: ProcessUsage, to: ProcessUsage): number {
   return wall <= 0 ? 0 : Math.round(((to.cpuMs - from.cpuMs) / wall) * 1000) / 10;
 }
 
+/**
+ * CPU time (ms) several processes used between two snapshots of each, taken in the same
+ * order (a pool's `usage()`: one per load process).
+ */
+export function cpuSpentMs(from: readonly ProcessUsage[], to: readonly ProcessUsage[]): number {
+  return to.reduce((spent, usage, i) => spent + usage.cpuMs - (from[i]?.cpuMs ?? 0), 0);
+}
+
 /** Runs a full garbage collection when the process was started with `--expose-gc`. */
 export function collectGarbage(): boolean {
   const gc = (globalThis as { gc?: () => void }).gc;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ScenarioContext, ScenarioResult } from '../scenario.js';
 import * as kit from '../scenario.js';
+import { cpuSpentMs } from '../usage.js';
 
 /**
  * Idle connections at scale: opens `--connections` Tether connections (hello/welcome
@@ -13,6 +14,7 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
   const notes: string[] = [];
   await hub.gc();
   const before = await hub.usage();
+  const clientsBefore = await pool.usage();
   progress.phase(`idle: opening ${args.connections} connections`, args.connections / 2);
   const opened = await kit.openLoad(ctx, failures, {
     what: 'connections',
@@ -20,6 +22,7 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
     timeoutMs: 60_000 + args.connections * 10,
   });
   const afterOpen = await hub.usage();
+  const clientsAfterOpen = await pool.usage();
   progress.phase(`idle: holding ${opened.opened} connections`, args.holdMs);
   await sleep(args.holdMs);
   const gcRan = await hub.gc();
@@ -66,6 +69,17 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
         value:
           before && afterOpen && opened.opened > 0
             ? kit.round(((afterOpen.cpuMs - before.cpuMs) * 1000) / opened.opened, 1)
+            : null,
+        unit: 'µs',
+      },
+      {
+        // The load clients' side of the same connects (their processes' CPU over the open):
+        // where the server is not the only process on the cores, the rate is bounded by both.
+        key: 'clientCpuPerConnectUs',
+        label: 'load clients CPU per connect',
+        value:
+          opened.opened > 0
+            ? kit.round((cpuSpentMs(clientsBefore, clientsAfterOpen) * 1000) / opened.opened, 1)
             : null,
         unit: 'µs',
       },
