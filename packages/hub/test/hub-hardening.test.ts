@@ -41,6 +41,25 @@ describe('hub HTTP deadlines', () => {
       socket.destroy();
     }
   });
+
+  it('cuts a client that connects and sends nothing within limits.headersTimeoutMs, with 408', async () => {
+    const { hub } = await startTestHub({
+      limits: { headersTimeoutMs: 300, requestTimeoutMs: 300 },
+    });
+    const socket = connect(hub.port, HOST);
+    try {
+      socket.on('error', () => {});
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk.toString('latin1');
+      });
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      await withTimeout(closed, 5_000, 'the hub cutting a socket that sent nothing');
+      expect(received).toMatch(/^HTTP\/1\.1 408 /);
+    } finally {
+      socket.destroy();
+    }
+  });
 });
 
 const bin = fileURLToPath(new URL('../../cli/bin/tether.js', import.meta.url));

@@ -3,8 +3,10 @@
  * Node's ~70 s (60 s headers deadline, checked every 30 s) before any per-IP cap applies.
  */
 import { connect, type Socket } from 'node:net';
+import { PROTOCOL_VERSION, SUBPROTOCOL } from '@tether/protocol';
 import { withTimeout } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { SERVER_DEFAULTS, silentLogger, TetherServer } from '../src/index.js';
 import { HOST } from './helpers.js';
 
@@ -53,6 +55,46 @@ describe('HTTP deadlines of the standalone server', () => {
     // 300 ms plus one check interval (75 ms here); Node's defaults would take 60-90 s.
     const answer = await withTimeout(closed, 5_000, 'the server cutting a partial request');
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('cuts a client that connects and sends nothing once headersTimeoutMs passes', async () => {
+    // The headers deadline runs from the connect, also for a socket that sends no byte:
+    // 408, then cut. (An upgrade front of our own would have to keep this.)
+    tether = new TetherServer({ port: 0, host: HOST, logger: silentLogger, headersTimeoutMs: 300 });
+    tether.endpoint('/ws');
+    const { port } = await tether.listen();
+    const socket = connect(port, HOST);
+    sockets.push(socket);
+    socket.on('error', () => {});
+    let received = '';
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+    });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await withTimeout(closed, 5_000, 'the server cutting a socket that sent nothing');
+    expect(received).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('leaves an upgraded connection that says nothing for longer than headersTimeoutMs open', async () => {
+    tether = new TetherServer({ port: 0, host: HOST, logger: silentLogger, headersTimeoutMs: 300 });
+    tether.endpoint('/ws');
+    const { port } = await tether.listen();
+    const ws = new WebSocket(`ws://${HOST}:${port}/ws`, [SUBPROTOCOL]);
+    let closedCode: number | undefined;
+    ws.on('close', (code) => {
+      closedCode = code;
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.send(JSON.stringify({ t: 'hello', v: PROTOCOL_VERSION }));
+    // Four deadlines without a byte from the client: an upgraded socket is no HTTP
+    // request any more, and only the heartbeat decides its liveness.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(closedCode).toBeUndefined();
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    ws.close();
   });
 
   it('refuses timeouts with an attached server and a request deadline under the headers one', () => {
