@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { getFreePort, waitFor, withTimeout } from '@tether/testkit';
+import { getFreePort, receivedUntilClose, waitFor, withTimeout } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HUB_DEFAULTS } from '../src/index.js';
 import { closeHubs, HOST, startTestHub } from './hub-helpers.js';
@@ -27,15 +27,10 @@ describe('hub HTTP deadlines', () => {
     });
     const socket = connect(hub.port, HOST);
     try {
-      let received = '';
-      socket.on('data', (chunk) => {
-        received += chunk.toString('latin1');
-      });
-      socket.on('error', () => {});
-      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      const closed = receivedUntilClose(socket);
       socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
       // 300 ms plus one check interval (75 ms); Node's defaults took ~70 s.
-      await withTimeout(closed, 5_000, 'the hub cutting a partial request');
+      const received = await withTimeout(closed, 5_000, 'the hub cutting a partial request');
       expect(received).toMatch(/^HTTP\/1\.1 408 /);
     } finally {
       socket.destroy();
@@ -48,13 +43,11 @@ describe('hub HTTP deadlines', () => {
     });
     const socket = connect(hub.port, HOST);
     try {
-      socket.on('error', () => {});
-      let received = '';
-      socket.on('data', (chunk) => {
-        received += chunk.toString('latin1');
-      });
-      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-      await withTimeout(closed, 5_000, 'the hub cutting a socket that sent nothing');
+      const received = await withTimeout(
+        receivedUntilClose(socket),
+        5_000,
+        'the hub cutting a socket that sent nothing',
+      );
       expect(received).toMatch(/^HTTP\/1\.1 408 /);
     } finally {
       socket.destroy();

@@ -4,7 +4,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { PROTOCOL_VERSION, SUBPROTOCOL } from '@tether/protocol';
-import { withTimeout } from '@tether/testkit';
+import { receivedUntilClose, withTimeout } from '@tether/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { SERVER_DEFAULTS, silentLogger, TetherServer } from '../src/index.js';
@@ -27,15 +27,11 @@ async function partialRequest(port: number): Promise<{ closed: Promise<string> }
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
-  let received = '';
-  socket.on('data', (chunk) => {
-    received += chunk.toString('latin1');
-  });
-  socket.on('error', () => {});
+  const closed = receivedUntilClose(socket);
   socket.write(
     'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n',
   );
-  return { closed: new Promise((resolve) => socket.once('close', () => resolve(received))) };
+  return { closed };
 }
 
 describe('HTTP deadlines of the standalone server', () => {
@@ -65,13 +61,11 @@ describe('HTTP deadlines of the standalone server', () => {
     const { port } = await tether.listen();
     const socket = connect(port, HOST);
     sockets.push(socket);
-    socket.on('error', () => {});
-    let received = '';
-    socket.on('data', (chunk) => {
-      received += chunk.toString('latin1');
-    });
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    await withTimeout(closed, 5_000, 'the server cutting a socket that sent nothing');
+    const received = await withTimeout(
+      receivedUntilClose(socket),
+      5_000,
+      'the server cutting a socket that sent nothing',
+    );
     expect(received).toMatch(/^HTTP\/1\.1 408 /);
   });
 

@@ -64,6 +64,7 @@ export {
   DEFAULT_WAIT_TIMEOUT_MS,
   type EventEmitterLike,
   once,
+  receivedUntilClose,
   TestTimeoutError,
   type WaitForOptions,
   waitFor,

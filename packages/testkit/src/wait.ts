@@ -3,6 +3,8 @@
  * Every timer here is cleared as soon as the wait settles.
  */
 
+import type { Readable } from 'node:stream';
+
 /** Rejection reason of every testkit wait that ran past its deadline. */
 export class TestTimeoutError extends Error {
   override readonly name = 'TestTimeoutError';
@@ -144,4 +146,18 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => {
     setTimeout(resolve, ms);
   });
+}
+
+/**
+ * Everything `socket` receives (as Latin-1 text) until it closes, once it closes; its
+ * errors are swallowed (a peer's reset is a close too). Reading is what lets the socket
+ * see the peer's FIN: one that is never read never closes.
+ */
+export function receivedUntilClose(socket: Readable): Promise<string> {
+  let received = '';
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.toString('latin1');
+  });
+  socket.on('error', () => {});
+  return new Promise((resolve) => socket.once('close', () => resolve(received)));
 }
