@@ -31,6 +31,10 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
   await pool.closeAll();
   const perConn = (bytes: number): number | null =>
     opened.opened === 0 ? null : kit.round(bytes / opened.opened / 1024, 2);
+  const perConnectUs = (cpuMs: number | undefined): number | null =>
+    cpuMs === undefined || opened.opened === 0
+      ? null
+      : kit.round((cpuMs * 1000) / opened.opened, 1);
   if (before !== undefined && !gcRan)
     notes.push('no GC in the server process: memory figures are noisier');
   if (hub.kind === 'in-process') {
@@ -66,10 +70,7 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
         // What a connect costs the server itself, whoever the bottleneck of the rate was.
         key: 'serverCpuPerConnectUs',
         label: 'server CPU per connect',
-        value:
-          before && afterOpen && opened.opened > 0
-            ? kit.round(((afterOpen.cpuMs - before.cpuMs) * 1000) / opened.opened, 1)
-            : null,
+        value: perConnectUs(before && afterOpen ? afterOpen.cpuMs - before.cpuMs : undefined),
         unit: 'µs',
       },
       {
@@ -77,10 +78,7 @@ export async function idleScenario(ctx: ScenarioContext): Promise<ScenarioResult
         // where the server is not the only process on the cores, the rate is bounded by both.
         key: 'clientCpuPerConnectUs',
         label: 'load clients CPU per connect',
-        value:
-          opened.opened > 0
-            ? kit.round((cpuSpentMs(clientsBefore, clientsAfterOpen) * 1000) / opened.opened, 1)
-            : null,
+        value: perConnectUs(cpuSpentMs(clientsBefore, clientsAfterOpen)),
         unit: 'µs',
       },
       kit.serverCpu('serverCpuIdlePercent', 'server CPU while idle', afterOpen, after),
