@@ -4,8 +4,10 @@
 // CONCURRENCY in flight, to the bench server child (Tether: handshake, then hello until
 // welcome; raw ws: the handshake alone), and prints the rate, the latency of the
 // handshake and of the whole connect (p50/p99), and the server's CPU per connect.
-//   node bench/profile/connect.mjs tether|ws|ws-front|ws-hello TOTAL CONCURRENCY
+//   node bench/profile/connect.mjs tether|ws|ws-front|ws-hello|net-floor TOTAL CONCURRENCY
 // (ws-front: raw ws's WebSocket behind raw-front.mjs, no HTTP server; handshake alone.
+// net-floor: the 101 by hand behind raw-front.mjs and no WebSocket object on the server,
+// with WELCOME=1 a fixed welcome in the same write, the client done when it arrives.
 // ws-hello: raw ws, the client sends a hello once open and waits for the welcome.
 // FRONT=1 with tether: Tether's upgrade path behind raw-front.mjs.)
 // env: EARLY=0 sends the hello as a frame after the upgrade instead of in it (early hello).
@@ -70,7 +72,9 @@ const connectOne = (i) =>
     ws.on('open', () => {
       opens.push(performance.now() - t0);
       if (kind === 'ws-hello') ws.send('{"t":"hello"}');
-      else if (kind !== 'tether' || process.env.OPENONLY) done();
+      else if (kind === 'net-floor' && process.env.WELCOME) {
+        // Done at the fixed welcome that follows the 101.
+      } else if (kind !== 'tether' || process.env.OPENONLY) done();
       else if (ws.protocol !== EARLY_SUBPROTOCOL) ws.send(JSON.stringify(HELLO));
     });
     ws.on('message', (data) => {

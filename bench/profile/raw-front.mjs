@@ -63,3 +63,41 @@ export function listenRawWs() {
 export function listenTetherFront(httpServer) {
   return listenFront((request, socket, head) => httpServer.emit('upgrade', request, socket, head));
 }
+
+/**
+ * The least a connect can cost in Node here: the 101 written by hand on the front's
+ * socket (with `welcome`, a fixed text frame in the same write, as Tether's welcome
+ * follows its 101) and the socket kept with a listener that drops what it reads. No
+ * WebSocket object, no frame parser, no session: the floor under any WebSocket transport
+ * written in JavaScript, raw ws's and an own one alike.
+ */
+export function listenNetFloor(welcome) {
+  const frame = welcome === undefined ? Buffer.alloc(0) : textFrame(welcome);
+  const sockets = new Set();
+  const drop = () => {};
+  return listenFront((request, socket) => {
+    const accept = createHash('sha1')
+      .update(request.headers['sec-websocket-key'] + GUID)
+      .digest('base64');
+    const reply = Buffer.from(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      'latin1',
+    );
+    socket.write(frame.length === 0 ? reply : Buffer.concat([reply, frame]));
+    sockets.add(socket);
+    socket.on('data', drop);
+    socket.on('error', drop);
+    socket.on('close', () => sockets.delete(socket));
+  });
+}
+
+/** One unmasked text frame (server to client) of `text`, under 64 KiB. */
+function textFrame(text) {
+  const payload = Buffer.from(text);
+  const header =
+    payload.length < 126
+      ? Buffer.from([0x81, payload.length])
+      : Buffer.from([0x81, 126, payload.length >> 8, payload.length & 0xff]);
+  return Buffer.concat([header, payload]);
+}

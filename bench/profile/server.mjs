@@ -1,7 +1,8 @@
 // Child of drive.mjs, fanout.mjs and connect.mjs: the bench's Tether server (or raw ws with
 // the README heartbeat, publishing as bench/servers/ws-batched-server.mjs does; or, as
 // `ws-front`, ws behind raw-front.mjs, for connects only; FRONT=1 puts Tether's upgrade
-// path behind it too; or, as `ws-hello`, raw ws answering a hello with a welcome),
+// path behind it too; or, as `ws-hello`, raw ws answering a hello with a welcome; or, as
+// `net-floor`, no WebSocket server at all, the 101 written by hand behind raw-front.mjs),
 // answering the driver over IPC: memory after GC, CPU over a window (optionally with the
 // V8 CPU profiler on), a heap snapshot, a publish burst. Files go to $PROFILE_OUT
 // (default: cwd).
@@ -16,6 +17,12 @@ const out = process.env.PROFILE_OUT ?? process.cwd();
 const inspector = new Session();
 inspector.connect();
 let url;
+/** A welcome as the bench's Tether server sends it (325 bytes), its ids fixed. */
+const FIXED_WELCOME =
+  '{"t":"welcome","v":1,"sid":"DGWoEr.Nh_0NYmEO-7aAC5b","token":"8X8QLob6e3P-vlxPXqKFuwL4xq1KM2aq",' +
+  '"cid":"aUO_sjko0quC","resumed":false,"ack":0,"hb":{"interval":600000,"timeout":10000},' +
+  '"limits":{"maxMessageBytes":65536,"rate":9007199254740991,"burst":9007199254740991,' +
+  '"maxBatch":1000},"resumeWindow":120000,"time":1796652234004}';
 /** Publishes one burst `{ topic, count, payloadBytes, first }` (fanout.mjs). */
 let publish;
 if (kind === 'tether') {
@@ -34,6 +41,10 @@ if (kind === 'tether') {
   publish = (request) => publishBurst(server, request);
 } else if (kind === 'ws-front') {
   url = await (await import('./raw-front.mjs')).listenRawWs();
+} else if (kind === 'net-floor') {
+  // WELCOME=1: a fixed welcome of a real one's size after the 101, in the same write.
+  const welcome = process.env.WELCOME ? FIXED_WELCOME : undefined;
+  url = await (await import('./raw-front.mjs')).listenNetFloor(welcome);
 } else {
   const { WebSocketServer } = await import('ws');
   const { helloHandler } = await import('../servers/ws-common.mjs');
