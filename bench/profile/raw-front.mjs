@@ -40,18 +40,23 @@ async function listenFront(onUpgrade) {
   return `ws://127.0.0.1:${server.address().port}/ws`;
 }
 
+/** The 101 that accepts a WebSocket upgrade with `key` (RFC 6455's accept hash). */
+function switchingProtocols(key) {
+  const accept = createHash('sha1')
+    .update(key + GUID)
+    .digest('base64');
+  return (
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    `Sec-WebSocket-Accept: ${accept}\r\n\r\n`
+  );
+}
+
 /** Raw ws without an HTTP server or handleUpgrade: the 101, then ws's own WebSocket. */
 export function listenRawWs() {
   // Tracked as ws's WebSocketServer tracks its clients by default, so both pay for that.
   const clients = new Set();
   return listenFront((request, socket, head) => {
-    const accept = createHash('sha1')
-      .update(request.headers['sec-websocket-key'] + GUID)
-      .digest('base64');
-    socket.write(
-      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
-    );
+    socket.write(switchingProtocols(request.headers['sec-websocket-key']));
     const ws = new WebSocket(null, undefined, {});
     ws.setSocket(socket, head, { maxPayload: 1 << 20 });
     clients.add(ws);
@@ -76,14 +81,7 @@ export function listenNetFloor(welcome) {
   const sockets = new Set();
   const drop = () => {};
   return listenFront((request, socket) => {
-    const accept = createHash('sha1')
-      .update(request.headers['sec-websocket-key'] + GUID)
-      .digest('base64');
-    const reply = Buffer.from(
-      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
-      'latin1',
-    );
+    const reply = Buffer.from(switchingProtocols(request.headers['sec-websocket-key']), 'latin1');
     socket.write(frame.length === 0 ? reply : Buffer.concat([reply, frame]));
     sockets.add(socket);
     socket.on('data', drop);
