@@ -42,6 +42,10 @@ if (process.env.PIN_CHILD) execFileSync('taskset', ['-a', '-p', '-c', '1', Strin
 const n = Number(total);
 const HELLO = { t: 'hello', v: PROTOCOL_VERSION, appPings: false };
 const early = kind === 'tether' && process.env.EARLY !== '0';
+// Whether a connect is done at the welcome rather than at the open (read once: the client
+// CPU per connect is reported too).
+const untilWelcome =
+  (kind === 'tether' && !process.env.OPENONLY) || (kind === 'net-floor' && !!process.env.WELCOME);
 const protocols =
   kind !== 'tether'
     ? []
@@ -72,10 +76,9 @@ const connectOne = (i) =>
     ws.on('open', () => {
       opens.push(performance.now() - t0);
       if (kind === 'ws-hello') ws.send('{"t":"hello"}');
-      else if (kind === 'net-floor' && process.env.WELCOME) {
-        // Done at the fixed welcome that follows the 101.
-      } else if (kind !== 'tether' || process.env.OPENONLY) done();
-      else if (ws.protocol !== EARLY_SUBPROTOCOL) ws.send(JSON.stringify(HELLO));
+      else if (!untilWelcome) done();
+      else if (kind === 'tether' && ws.protocol !== EARLY_SUBPROTOCOL)
+        ws.send(JSON.stringify(HELLO));
     });
     ws.on('message', (data) => {
       if (String(data).includes('"t":"welcome"')) done();
